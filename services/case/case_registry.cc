@@ -1,0 +1,921 @@
+#include "services/case/case_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
+#include "services/case/audit_chain.h"
+#include "services/case/intake.h"
+#include "services/case/reception_log.h"
+#include "services/common/civil_date.h"
+#include "services/common/status.h"
+#include "services/common/text.h"
+
+namespace reception {
+namespace {
+
+using cases::storage::CaseRecord;
+using cases::v1::Case;
+using cases::v1::CaseKind;
+using cases::v1::CaseState;
+
+constexpr char kCases[] = "cases";        // number -> CaseRecord
+constexpr char kEvents[] = "events";      // number '/' BE64(seq) -> CaseEvent
+constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
+constexpr char kMeta[] = "meta";          // counters
+constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
+
+std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+uint64_t FromBigEndian64(absl::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
+  return v;
+}
+
+std::string EventKey(absl::string_view number, uint64_t seq) {
+  return absl::StrCat(number, "/", BigEndian64(seq));
+}
+
+std::string Deterministic(const google::protobuf::Message& m) {
+  std::string bytes;
+  google::protobuf::io::StringOutputStream stream(&bytes);
+  google::protobuf::io::CodedOutputStream out(&stream);
+  out.SetSerializationDeterministic(true);
+  m.SerializeToCodedStream(&out);
+  out.Trim();
+  return bytes;
+}
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts) {
+  const int64_t nanos = absl::ToUnixNanos(t);
+  ts->set_seconds(nanos / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+std::string KindName(CaseKind k) {
+  std::string name = cases::v1::CaseKind_Name(k);
+  return absl::AsciiStrToLower(name.substr(absl::string_view("CASE_KIND_").size()));
+}
+
+template <typename E>
+std::string EnumSuffix(const std::string& full, absl::string_view prefix) {
+  return absl::StartsWith(full, prefix) ? full.substr(prefix.size()) : full;
+}
+
+// Default today; not before the reception date; not in the future.
+absl::StatusOr<absl::CivilDay> ResolveDate(const type::v1::Date& date, absl::string_view field,
+                                           const Case& c, absl::CivilDay today) {
+  absl::CivilDay day = today;
+  if (!IsUnset(date)) {
+    RECEPTION_ASSIGN_OR_RETURN(day, ToCivilDay(date, field));
+  }
+  auto received = ToCivilDay(c.received_date(), "received_date");
+  if (received.ok() && day < *received) {
+    return InvalidField(field, absl::StrCat("must not be before the reception date ",
+                                            FormatDate(*received)));
+  }
+  if (day > today) {
+    return InvalidField(field, absl::StrCat("must not be in the future (today is ",
+                                            FormatDate(today), ")"));
+  }
+  return day;
+}
+
+absl::Status ValidateReference(absl::string_view value, absl::string_view field, bool required) {
+  return ValidateText(value, field, IntakeLimits::kMaxReferenceChars, required, false);
+}
+
+absl::Status ValidateNote(absl::string_view value, absl::string_view field, bool required) {
+  return ValidateText(value, field, IntakeLimits::kMaxNoteChars, required, true);
+}
+
+bool OutcomeFits(CaseKind kind, cases::v1::Outcome o) {
+  using O = cases::v1::Outcome;
+  switch (kind) {
+    case cases::v1::CASE_KIND_COMPLAINT:
+      return o == O::OUTCOME_COMPLAINT_RIGHT || o == O::OUTCOME_COMPLAINT_WRONG ||
+             o == O::OUTCOME_COMPLAINT_PARTLY_RIGHT;
+    case cases::v1::CASE_KIND_DENUNCIATION:
+      return o == O::OUTCOME_DENUNCIATION_FOUNDED || o == O::OUTCOME_DENUNCIATION_UNFOUNDED ||
+             o == O::OUTCOME_DENUNCIATION_PARTLY_FOUNDED;
+    default:
+      return o == O::OUTCOME_ANSWERED;
+  }
+}
+
+// Page tokens are opaque: a serialized PageToken in web-safe base64, bound to
+// the filters of the request that produced it.
+std::string EncodePageToken(const std::string& after_key, const std::string& filter_fp) {
+  cases::storage::PageToken t;
+  t.set_after_key(after_key);
+  t.set_filter_fingerprint(filter_fp);
+  return absl::WebSafeBase64Escape(t.SerializeAsString());
+}
+
+absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view token,
+                                                           const std::string& filter_fp) {
+  std::string bytes;
+  cases::storage::PageToken t;
+  if (!absl::WebSafeBase64Unescape(token, &bytes) || !t.ParseFromString(bytes)) {
+    return InvalidField("page_token", "is not a token returned by this method");
+  }
+  if (t.filter_fingerprint() != filter_fp) {
+    return InvalidField("page_token", "was issued for different filters; start again without it");
+  }
+  return t;
+}
+
+}  // namespace
+
+std::vector<std::string> CaseRegistry::ColumnFamilies() {
+  return {kCases, kEvents, kRequests, kMeta, kFeed};
+}
+
+CaseRegistry::CaseRegistry(Deps deps)
+    : d_(std::move(deps)),
+      cases_(d_.store->Family(kCases)),
+      events_(d_.store->Family(kEvents)),
+      requests_(d_.store->Family(kRequests)),
+      meta_(d_.store->Family(kMeta)),
+      feed_(d_.store->Family(kFeed)) {
+  if (d_.metrics != nullptr) {
+    created_ = &prometheus::BuildCounter()
+                    .Name("reception_cases_created_total")
+                    .Help("Cases registered on this node, by kind")
+                    .Register(*d_.metrics);
+    transitions_ = &prometheus::BuildCounter()
+                        .Name("reception_case_transitions_total")
+                        .Help("Lifecycle transitions applied, by method")
+                        .Register(*d_.metrics);
+    reveals_ = &prometheus::BuildCounter()
+                    .Name("reception_identity_reveals_total")
+                    .Help("Protected identities revealed to inspectors (each one audited)")
+                    .Register(*d_.metrics)
+                    .Add({});
+  }
+}
+
+absl::Status CaseRegistry::CheckWriter(const Principal& p) const {
+  if (!CanChangeCases(p)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "role ", RoleName(p.role), " may not change cases; an officer, inspector or head may"));
+  }
+  if (!d_.topology->IsWithin(p.unit_code, d_.unit_code)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "unit ", p.unit_code.substr(0, 32), " may not change cases of unit ", d_.unit_code));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<CaseRecord>> CaseRegistry::LoadRecord(const std::string& number) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(cases_, number));
+  if (!raw) return std::nullopt;
+  CaseRecord rec;
+  if (!rec.ParseFromString(*raw)) {
+    return absl::DataLossError(absl::StrCat("case record ", number, " does not parse"));
+  }
+  return rec;
+}
+
+absl::StatusOr<CaseRecord> CaseRegistry::LoadOwnedRecord(const std::string& number) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist"));
+  if (rec->case_().owner_unit() != d_.unit_code) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "case cases/", number, " is owned by unit ", rec->case_().owner_unit(),
+        "; changes must be made on that unit's node"));
+  }
+  return *std::move(rec);
+}
+
+absl::StatusOr<uint64_t> CaseRegistry::NextCounter(rocksdb::WriteBatch& batch, const std::string& key) {
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(meta_, key));
+  const uint64_t next = (raw ? FromBigEndian64(*raw) : 0) + 1;
+  batch.Put(meta_, key, BigEndian64(next));
+  return next;
+}
+
+absl::Status CaseRegistry::AppendEvent(rocksdb::WriteBatch& batch, CaseRecord& rec,
+                                       const Principal& p, absl::string_view action,
+                                       const Change& change) {
+  Case& c = *rec.mutable_case_();
+  const absl::Time now = d_.clock->Now();
+  c.set_version(c.version() + 1);
+  c.set_etag(absl::StrCat("v", c.version()));
+  SetTimestamp(now, c.mutable_update_time());
+  if (c.version() == 1) SetTimestamp(now, c.mutable_create_time());
+
+  cases::v1::CaseEvent e;
+  e.set_sequence(c.history_length() + 1);
+  SetTimestamp(now, e.mutable_time());
+  e.mutable_actor()->set_subject(p.subject);
+  e.mutable_actor()->set_role(std::string(RoleName(p.role)));
+  e.mutable_actor()->set_unit_code(p.unit_code);
+  e.set_action(std::string(action));
+  e.set_state(c.state());
+  e.set_summary(change.summary);
+  for (const auto& f : change.fields) e.add_changed_fields(f);
+  e.set_case_version(c.version());
+  SealCaseEvent(c.history_head_hash(), &e);
+  c.set_history_head_hash(e.hash());
+  c.set_history_length(e.sequence());
+
+  RECEPTION_ASSIGN_OR_RETURN(uint64_t feed_seq, NextCounter(batch, "feed_seq"));
+  cases::storage::FeedEntry fe;
+  fe.set_case_number(c.number());
+  fe.set_version(c.version());
+  batch.Put(events_, EventKey(c.number(), e.sequence()), e.SerializeAsString());
+  batch.Put(cases_, c.number(), rec.SerializeAsString());
+  batch.Put(feed_, BigEndian64(feed_seq), fe.SerializeAsString());
+  return absl::OkStatus();
+}
+
+std::string CaseRegistry::SearchText(const Case& c) const {
+  // Protected identities are never indexed: a name search must not reveal
+  // that someone denounced.
+  std::string text = c.number();
+  for (const auto& p : c.petitioners()) absl::StrAppend(&text, " ", p.full_name());
+  absl::StrAppend(&text, " ", c.respondent().official_name(), " ",
+                  c.respondent().official_position(), " ", c.content());
+  return FoldForSearch(text);
+}
+
+absl::StatusOr<int> CaseRegistry::GuidancesOnMatter(const Case& c) const {
+  int count = 0;
+  std::string ref = c.repeats_case();
+  for (int hops = 0; !ref.empty() && hops < 32; ++hops) {
+    auto number = ParseCaseName(ref, "repeats_case");
+    if (!number.ok()) break;
+    RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(*number));
+    if (!rec) break;  // held by another node: not known here
+    if (rec->case_().has_guidance()) ++count;
+    ref = rec->case_().repeats_case();
+  }
+  return count;
+}
+
+void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseRequest& r,
+                              Callback<Case> done) {
+  if (auto s = CheckWriter(p); !s.ok()) return done(s);
+  if (auto s = ValidateRequestId(r.request_id()); !s.ok()) return done(s);
+  IntakeEnv env{d_.topology, d_.rules, d_.unit_code, d_.clock->Today()};
+  auto prepared = PrepareNewCase(r, env);
+  if (!prepared.ok()) return done(prepared.status());
+  std::string fingerprint = d_.vault->Fingerprint(Deterministic(*prepared));
+  auto result = std::make_shared<Case>();
+  d_.store->Submit(
+      [this, p, c = *std::move(prepared), fingerprint, request_id = r.request_id(),
+       result](rocksdb::WriteBatch& batch) mutable -> absl::Status {
+        // A retry returns what the first call created.
+        RECEPTION_ASSIGN_OR_RETURN(auto seen, d_.store->Get(requests_, request_id));
+        if (seen) {
+          cases::storage::RequestRecord rr;
+          rr.ParseFromString(*seen);
+          if (rr.fingerprint() != fingerprint) {
+            return absl::AlreadyExistsError(absl::StrCat(
+                "request_id ", request_id, " was already used to create cases/",
+                rr.case_number(), " with different content; use a new request_id"));
+          }
+          RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(rr.case_number()));
+          if (!rec) return absl::DataLossError("idempotency record points to a missing case");
+          *result = rec->case_();
+          return absl::OkStatus();
+        }
+        if (!c.previous_case().empty()) {
+          auto prev = LoadRecord(*ParseCaseName(c.previous_case(), "case.previous_case"));
+          if (!prev.ok()) return prev.status();
+          if (*prev && ((*prev)->case_().kind() != cases::v1::CASE_KIND_COMPLAINT ||
+                        (*prev)->case_().complaint_round() != cases::v1::COMPLAINT_ROUND_FIRST)) {
+            return InvalidField("case.previous_case", "must name a first-time complaint");
+          }
+        }
+        const absl::CivilDay today = d_.clock->Today();
+        RECEPTION_ASSIGN_OR_RETURN(
+            uint64_t seq, NextCounter(batch, absl::StrCat("case_seq/", today.year())));
+        const std::string number =
+            absl::StrFormat("%s-%04d-%06d", d_.unit_code, today.year(), seq);
+        c.set_name(absl::StrCat("cases/", number));
+        c.set_number(number);
+        c.set_state(cases::v1::CASE_STATE_RECEIVED);
+        c.set_owner_unit(d_.unit_code);
+        c.set_owner_epoch(0);
+        c.set_petitioner_count(c.petitioners_size());
+        CaseRecord rec;
+        if (c.kind() == cases::v1::CASE_KIND_DENUNCIATION && !c.anonymous()) {
+          cases::storage::ProtectedIdentity identity;
+          *identity.mutable_petitioners() = c.petitioners();
+          *identity.mutable_representative_citizen_ids() = c.representative_citizen_ids();
+          *rec.mutable_sealed_identity() = d_.vault->Seal(identity.SerializeAsString(), number);
+          c.clear_petitioners();
+          c.clear_representative_citizen_ids();
+          c.set_identity_protected(true);
+        }
+        rec.set_search_text(SearchText(c));
+        Change change;
+        change.summary = absl::StrCat(
+            "received ", KindName(c.kind()),
+            c.kind() == cases::v1::CASE_KIND_COMPLAINT
+                ? (c.complaint_round() == cases::v1::COMPLAINT_ROUND_SECOND ? " (second time)"
+                                                                          : " (first time)")
+                : "",
+            " via ", absl::AsciiStrToLower(EnumSuffix<int>(cases::v1::Channel_Name(c.channel()), "CHANNEL_")),
+            " at unit ", c.reception_unit().code(), " on ", FormatDate(c.received_date()), "; ",
+            c.petitioner_count(), " petitioner(s)",
+            c.identity_protected() ? " (identity protected)" : "",
+            c.anonymous() ? ", anonymous" : "", c.mass_case() ? ", mass case" : "", ", ",
+            c.people_count(), " people");
+        *rec.mutable_case_() = std::move(c);
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, "CreateCase", change));
+        cases::storage::RequestRecord rr;
+        rr.set_case_number(number);
+        rr.set_fingerprint(fingerprint);
+        batch.Put(requests_, request_id, rr.SerializeAsString());
+        *result = rec.case_();
+        return absl::OkStatus();
+      },
+      [this, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (created_ && result->version() == 1) {
+          created_->Add({{"kind", KindName(result->kind())}}).Increment();
+        }
+        done(*result);
+      });
+}
+
+void CaseRegistry::Transition(const Principal& p, const std::string& name, const std::string& etag,
+                              CaseTransition t, Apply apply, Callback<Case> done) {
+  if (auto s = CheckWriter(p); !s.ok()) return done(s);
+  auto number = ParseCaseName(name, "name");
+  if (!number.ok()) return done(number.status());
+  if (etag.size() > 64) return done(InvalidField("etag", "is not an etag returned by this service"));
+  auto result = std::make_shared<Case>();
+  d_.store->Submit(
+      [this, p, number = *number, etag, t, apply = std::move(apply),
+       result](rocksdb::WriteBatch& batch) mutable -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(number));
+        Case& c = *rec.mutable_case_();
+        if (!etag.empty() && etag != c.etag()) {
+          return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
+                                                 " is now at ", c.etag(), "; read it again"));
+        }
+        RECEPTION_RETURN_IF_ERROR(CheckTransition(t, c.state()));
+        const CaseState before = c.state();
+        RECEPTION_ASSIGN_OR_RETURN(Change change, apply(c, d_.clock->Today()));
+        c.set_state(NextState(t, before));
+        if (c.state() != before) {
+          change.fields.insert(change.fields.begin(), "state");
+          change.summary = absl::StrCat(StateName(before), " -> ", StateName(c.state()),
+                                        change.summary.empty() ? "" : ": ", change.summary);
+        }
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, TransitionName(t), change));
+        *result = c;
+        return absl::OkStatus();
+      },
+      [this, t, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (transitions_) {
+          transitions_->Add({{"method", std::string(TransitionName(t))}}).Increment();
+        }
+        done(*result);
+      });
+}
+
+void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCaseRequest& r,
+                                Callback<Case> done) {
+  if (!cases::v1::CaseKind_IsValid(r.kind())) return done(InvalidField("kind", "is not a case kind"));
+  if (!cases::v1::Complexity_IsValid(r.complexity())) {
+    return done(InvalidField("complexity", "is not a complexity"));
+  }
+  if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
+  Transition(p, r.name(), r.etag(), CaseTransition::kClassify,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               auto* cl = c.mutable_classification();
+               cl->set_kind(r.kind() == cases::v1::CASE_KIND_UNSPECIFIED ? c.kind() : r.kind());
+               if (cl->kind() != c.kind()) {
+                 return InvalidField("kind", absl::StrCat(
+                     "cannot change a ", KindName(c.kind()), " into a ", KindName(cl->kind()),
+                     "; register a new case of the right kind and archive this one"));
+               }
+               cl->set_within_competence(r.within_competence());
+               cl->set_complexity(r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED
+                                      ? cases::v1::COMPLEXITY_NORMAL
+                                      : r.complexity());
+               cl->set_note(NormalizeNfc(r.note()));
+               *cl->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat(r.within_competence() ? "within" : "outside",
+                                          " competence, ",
+                                          absl::AsciiStrToLower(EnumSuffix<int>(
+                                              cases::v1::Complexity_Name(cl->complexity()),
+                                              "COMPLEXITY_"))),
+                             {"classification"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::AcceptCase(const Principal& p, const cases::v1::AcceptCaseRequest& r,
+                              Callback<Case> done) {
+  if (auto s = ValidateReference(r.notice_reference(), "notice_reference", true); !s.ok()) {
+    return done(s);
+  }
+  Transition(p, r.name(), r.etag(), CaseTransition::kAccept,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               if (!c.classification().within_competence()) {
+                 return absl::FailedPreconditionError(
+                     "AcceptCase is not allowed: the case was classified outside this unit's "
+                     "competence; guide the citizen or transfer it instead");
+               }
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               c.mutable_acceptance()->set_notice_reference(NormalizeNfc(r.notice_reference()));
+               *c.mutable_acceptance()->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("accepted by notice ", r.notice_reference()),
+                             {"acceptance"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::RefuseCase(const Principal& p, const cases::v1::RefuseCaseRequest& r,
+                              Callback<Case> done) {
+  if (!cases::v1::RefusalGround_IsValid(r.ground()) ||
+      r.ground() == cases::v1::REFUSAL_GROUND_UNSPECIFIED) {
+    return done(InvalidField("ground", "must be a legal ground for refusal"));
+  }
+  const bool notice_required = r.ground() == cases::v1::REFUSAL_GROUND_ALREADY_SETTLED;
+  if (auto s = ValidateReference(r.notice_reference(), "notice_reference", notice_required);
+      !s.ok()) {
+    if (notice_required && r.notice_reference().empty()) {
+      return done(InvalidField("notice_reference",
+                               "is required: refusing a matter already settled needs a written "
+                               "refusal notice by the head"));
+    }
+    return done(s);
+  }
+  if (auto s = ValidateNote(r.explanation(), "explanation", true); !s.ok()) return done(s);
+  Transition(p, r.name(), r.etag(), CaseTransition::kRefuse,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               auto* rf = c.mutable_refusal();
+               rf->set_ground(r.ground());
+               rf->set_notice_reference(NormalizeNfc(r.notice_reference()));
+               rf->set_explanation(NormalizeNfc(r.explanation()));
+               *rf->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("refused on ground ",
+                                          EnumSuffix<int>(cases::v1::RefusalGround_Name(r.ground()),
+                                                          "REFUSAL_GROUND_")),
+                             {"refusal"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::GuideCase(const Principal& p, const cases::v1::GuideCaseRequest& r,
+                             Callback<Case> done) {
+  if (auto s = ValidateText(r.competent_body(), "competent_body", IntakeLimits::kMaxBodyChars,
+                            true, false);
+      !s.ok()) {
+    return done(s);
+  }
+  if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
+  Transition(p, r.name(), r.etag(), CaseTransition::kGuide,
+             [this, r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               if (c.classification().within_competence()) {
+                 return absl::FailedPreconditionError(
+                     "GuideCase is not allowed: the case was classified within this unit's "
+                     "competence; accept it instead");
+               }
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));
+               RECEPTION_ASSIGN_OR_RETURN(int earlier, GuidancesOnMatter(c));
+               const int max = pack->intake().max_guidances_per_matter();
+               if (max > 0 && earlier >= max) {
+                 return absl::FailedPreconditionError(absl::StrCat(
+                     "GuideCase is not allowed: the matter (see ", c.repeats_case(),
+                     ") was already guided ", earlier, " time(s) and rule pack ", pack->id(),
+                     " allows ", max, "; archive it with reason ALREADY_GUIDED"));
+               }
+               auto* g = c.mutable_guidance();
+               g->set_competent_body(NormalizeNfc(r.competent_body()));
+               g->set_note(NormalizeNfc(r.note()));
+               *g->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("guided to ", g->competent_body()), {"guidance"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::ArchiveCase(const Principal& p, const cases::v1::ArchiveCaseRequest& r,
+                               Callback<Case> done) {
+  if (!cases::v1::ArchiveReason_IsValid(r.reason()) ||
+      r.reason() == cases::v1::ARCHIVE_REASON_UNSPECIFIED) {
+    return done(InvalidField("reason", "must be an archive reason"));
+  }
+  if (r.reason() == cases::v1::ARCHIVE_REASON_DUPLICATE) {
+    if (r.duplicate_of().empty()) {
+      return done(InvalidField("duplicate_of", "is required when the reason is DUPLICATE"));
+    }
+    if (auto n = ParseCaseName(r.duplicate_of(), "duplicate_of"); !n.ok()) return done(n.status());
+  } else if (!r.duplicate_of().empty()) {
+    return done(InvalidField("duplicate_of", "applies only when the reason is DUPLICATE"));
+  }
+  if (auto s = ValidateNote(r.note(), "note", r.reason() == cases::v1::ARCHIVE_REASON_OTHER);
+      !s.ok()) {
+    return done(s);
+  }
+  Transition(p, r.name(), r.etag(), CaseTransition::kArchive,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               if (r.duplicate_of() == c.name()) {
+                 return InvalidField("duplicate_of", "must name another case");
+               }
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               auto* a = c.mutable_archival();
+               a->set_reason(r.reason());
+               a->set_duplicate_of(r.duplicate_of());
+               a->set_note(NormalizeNfc(r.note()));
+               *a->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("archived: ",
+                                          EnumSuffix<int>(cases::v1::ArchiveReason_Name(r.reason()),
+                                                          "ARCHIVE_REASON_"),
+                                          r.duplicate_of().empty() ? "" : " of ", r.duplicate_of()),
+                             {"archival"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::StartCaseVerification(const Principal& p,
+                                         const cases::v1::StartCaseVerificationRequest& r,
+                                         Callback<Case> done) {
+  if (p.role != Role::kInspector && p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "StartCaseVerification needs the inspector or head role"));
+  }
+  if (auto s = ValidateText(r.verifier(), "verifier", IntakeLimits::kMaxNameChars, false, false);
+      !s.ok()) {
+    return done(s);
+  }
+  Transition(p, r.name(), r.etag(), CaseTransition::kStartVerification,
+             [r, subject = p.subject](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               auto* v = c.mutable_verification();
+               v->set_verifier(r.verifier().empty() ? subject : NormalizeNfc(r.verifier()));
+               *v->mutable_start_date() = ToProtoDate(day);
+               return Change{absl::StrCat("verification by ", v->verifier()), {"verification"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::SuspendCase(const Principal& p, const cases::v1::SuspendCaseRequest& r,
+                               Callback<Case> done) {
+  if (auto s = ValidateNote(r.reason(), "reason", true); !s.ok()) return done(s);
+  if (auto s = ValidateReference(r.evidence_reference(), "evidence_reference", true); !s.ok()) {
+    return done(s);
+  }
+  Transition(p, r.name(), r.etag(), CaseTransition::kSuspend,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               for (const auto& s : c.suspensions()) {
+                 if (s.has_end_date() && ToCivilDay(s.end_date(), "end").value() >= day) {
+                   return InvalidField("date", absl::StrCat("must be after the end of the previous pause (",
+                                                            FormatDate(s.end_date()), ")"));
+                 }
+               }
+               auto* s = c.add_suspensions();
+               *s->mutable_start_date() = ToProtoDate(day);
+               s->set_reason(NormalizeNfc(r.reason()));
+               s->set_evidence_reference(NormalizeNfc(r.evidence_reference()));
+               return Change{absl::StrCat("handling paused from ", FormatDate(day),
+                                          " (evidence ", s->evidence_reference(), ")"),
+                             {"suspensions"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::ResumeCase(const Principal& p, const cases::v1::ResumeCaseRequest& r,
+                              Callback<Case> done) {
+  Transition(p, r.name(), r.etag(), CaseTransition::kResume,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               if (c.suspensions().empty()) {
+                 return absl::DataLossError("suspended case has no open pause");
+               }
+               auto* s = c.mutable_suspensions(c.suspensions_size() - 1);
+               RECEPTION_ASSIGN_OR_RETURN(auto start, ToCivilDay(s->start_date(), "start"));
+               if (day < start) {
+                 return InvalidField("date", absl::StrCat("must not be before the pause began (",
+                                                          FormatDate(start), ")"));
+               }
+               *s->mutable_end_date() = ToProtoDate(day);
+               return Change{absl::StrCat("handling resumed; paused ", FormatDate(start), " to ",
+                                          FormatDate(day)),
+                             {"suspensions"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r,
+                              Callback<Case> done) {
+  if (p.role != Role::kInspector && p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError("DecideCase needs the head or inspector role"));
+  }
+  if (!cases::v1::Outcome_IsValid(r.outcome()) || r.outcome() == cases::v1::OUTCOME_UNSPECIFIED) {
+    return done(InvalidField("outcome", "must be set"));
+  }
+  if (auto s = ValidateReference(r.decision_reference(), "decision_reference", true); !s.ok()) {
+    return done(s);
+  }
+  if (auto s = ValidateText(r.summary(), "summary", IntakeLimits::kMaxSummaryChars, false, true);
+      !s.ok()) {
+    return done(s);
+  }
+  Transition(p, r.name(), r.etag(), CaseTransition::kDecide,
+             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               if (!OutcomeFits(c.kind(), r.outcome())) {
+                 return InvalidField("outcome", absl::StrCat(
+                     cases::v1::Outcome_Name(r.outcome()), " does not fit a ", KindName(c.kind())));
+               }
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               auto* d = c.mutable_decision();
+               d->set_outcome(r.outcome());
+               d->set_decision_reference(NormalizeNfc(r.decision_reference()));
+               d->set_summary(NormalizeNfc(r.summary()));
+               *d->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("decided: ",
+                                          EnumSuffix<int>(cases::v1::Outcome_Name(r.outcome()), "OUTCOME_"),
+                                          " by ", d->decision_reference()),
+                             {"decision"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r,
+                             Callback<Case> done) {
+  Transition(p, r.name(), r.etag(), CaseTransition::kClose,
+             [](Case&, absl::CivilDay) -> absl::StatusOr<Change> { return Change{"", {}}; },
+             std::move(done));
+}
+
+void CaseRegistry::WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r,
+                                Callback<Case> done) {
+  if (auto s = ValidateReference(r.document_reference(), "document_reference", true); !s.ok()) {
+    return done(s);
+  }
+  if (auto s = ValidateNote(r.reason(), "reason", false); !s.ok()) return done(s);
+  if (r.partial()) {
+    if (auto s = ValidateNote(r.withdrawn_part(), "withdrawn_part", true); !s.ok()) return done(s);
+  } else if (!r.withdrawn_part().empty()) {
+    return done(InvalidField("withdrawn_part", "applies only to a partial withdrawal"));
+  }
+  const CaseTransition t = r.partial() ? CaseTransition::kWithdrawPartial : CaseTransition::kWithdraw;
+  Transition(p, r.name(), r.etag(), t,
+             [this, r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               if (r.partial()) {
+                 if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+                   return absl::FailedPreconditionError(
+                       "a partial withdrawal applies only to complaints");
+                 }
+                 RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));
+                 if (!pack->intake().partial_withdrawal_allowed()) {
+                   return absl::FailedPreconditionError(absl::StrCat(
+                       "a partial withdrawal is not allowed on ", FormatDate(day),
+                       " under rule pack ", pack->id(), "; withdraw the whole complaint or none"));
+                 }
+               }
+               auto* w = c.add_withdrawals();
+               w->set_partial(r.partial());
+               w->set_withdrawn_part(NormalizeNfc(r.withdrawn_part()));
+               w->set_reason(NormalizeNfc(r.reason()));
+               w->set_document_reference(NormalizeNfc(r.document_reference()));
+               *w->mutable_date() = ToProtoDate(day);
+               if (c.state() == cases::v1::CASE_STATE_SUSPENDED && !r.partial()) {
+                 *c.mutable_suspensions(c.suspensions_size() - 1)->mutable_end_date() = ToProtoDate(day);
+               }
+               return Change{absl::StrCat(r.partial() ? "partly withdrawn" : "withdrawn",
+                                          " by document ", w->document_reference()),
+                             {"withdrawals"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
+                                           const cases::v1::RevealDenouncerIdentityRequest& r,
+                                           Callback<cases::v1::RevealDenouncerIdentityResponse> done) {
+  if (p.role != Role::kInspector) {
+    return done(absl::PermissionDeniedError(
+        "only an inspector of the unit that owns the case may reveal a denouncer's identity"));
+  }
+  auto number = ParseCaseName(r.name(), "name");
+  if (!number.ok()) return done(number.status());
+  if (auto s = ValidateNote(r.reason(), "reason", true); !s.ok()) return done(s);
+  if (CodePointCount(r.reason()) < 10) {
+    return done(InvalidField("reason", "must explain the need in at least 10 characters"));
+  }
+  auto result = std::make_shared<cases::v1::RevealDenouncerIdentityResponse>();
+  d_.store->Submit(
+      [this, p, number = *number, reason = NormalizeNfc(r.reason()),
+       result](rocksdb::WriteBatch& batch) -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(number));
+        if (!rec.case_().identity_protected()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("cases/", number, " holds no protected identity"));
+        }
+        if (p.unit_code != rec.case_().owner_unit()) {
+          return absl::PermissionDeniedError(absl::StrCat(
+              "only an inspector of unit ", rec.case_().owner_unit(),
+              ", which owns the case, may reveal the denouncer's identity"));
+        }
+        RECEPTION_ASSIGN_OR_RETURN(std::string plain, d_.vault->Unseal(rec.sealed_identity(), number));
+        cases::storage::ProtectedIdentity identity;
+        if (!identity.ParseFromString(plain)) {
+          return absl::DataLossError("protected identity does not parse");
+        }
+        Change change{absl::StrCat("denouncer identity revealed to ", p.subject, "; reason: ", reason),
+                      {}};
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, "RevealDenouncerIdentity", change));
+        *result->mutable_petitioners() = identity.petitioners();
+        *result->mutable_representative_citizen_ids() = identity.representative_citizen_ids();
+        result->set_audit_event_sequence(rec.case_().history_length());
+        return absl::OkStatus();
+      },
+      [this, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (reveals_) reveals_->Increment();
+        done(std::move(*result));
+      });
+}
+
+absl::StatusOr<Case> CaseRegistry::GetCase(const Principal&, const cases::v1::GetCaseRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  return rec->case_();
+}
+
+absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
+    const Principal&, const cases::v1::ListCasesRequest& r) const {
+  if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  const int page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
+  if (!cases::v1::CaseState_IsValid(r.state())) return InvalidField("state", "is not a case state");
+  if (!cases::v1::CaseKind_IsValid(r.kind())) return InvalidField("kind", "is not a case kind");
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r.query(), "query", IntakeLimits::kMaxQueryChars, false, false));
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
+  std::optional<absl::CivilDay> from, to;
+  if (r.has_received_from()) {
+    RECEPTION_ASSIGN_OR_RETURN(from, ToCivilDay(r.received_from(), "received_from"));
+  }
+  if (r.has_received_to()) {
+    RECEPTION_ASSIGN_OR_RETURN(to, ToCivilDay(r.received_to(), "received_to"));
+  }
+  if (from && to && *to < *from) return InvalidField("received_to", "must not be before received_from");
+  const std::vector<std::string> tokens = Tokens(FoldForSearch(r.query()));
+
+  cases::v1::ListCasesRequest filters = r;
+  filters.clear_page_token();
+  filters.clear_page_size();
+  const std::string filter_fp = d_.vault->Fingerprint(Deterministic(filters)).substr(0, 16);
+
+  auto it = d_.store->NewIterator(cases_);
+  if (r.page_token().empty()) {
+    it->SeekToFirst();
+  } else {
+    RECEPTION_ASSIGN_OR_RETURN(auto token, DecodePageToken(r.page_token(), filter_fp));
+    it->Seek(token.after_key());
+    if (it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+  }
+  cases::v1::ListCasesResponse out;
+  std::string last_key;
+  CaseRecord rec;
+  for (; it->Valid(); it->Next()) {
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("case record ", it->key().ToString(), " does not parse"));
+    }
+    const Case& c = rec.case_();
+    if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) continue;
+    if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) continue;
+    if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) continue;
+    if (from || to) {
+      absl::CivilDay day(c.received_date().year(), c.received_date().month(), c.received_date().day());
+      if ((from && day < *from) || (to && day > *to)) continue;
+    }
+    bool match = true;
+    for (const auto& tok : tokens) {
+      if (!absl::StrContains(rec.search_text(), tok)) {
+        match = false;
+        break;
+      }
+    }
+    if (!match) continue;
+    if (out.cases_size() == page_size) {
+      out.set_next_page_token(EncodePageToken(last_key, filter_fp));
+      break;
+    }
+    *out.add_cases() = c;
+    last_key = it->key().ToString();
+  }
+  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  return out;
+}
+
+absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseRegistry::GetCaseHistory(
+    const Principal&, const cases::v1::GetCaseHistoryRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  const int page_size = r.page_size() == 0 ? 100 : std::min(r.page_size(), 1000);
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  const std::string prefix = absl::StrCat(number, "/");
+  const std::string fp = d_.vault->Fingerprint(number).substr(0, 16);
+  auto it = d_.store->NewIterator(events_);
+  if (r.page_token().empty()) {
+    it->Seek(prefix);
+  } else {
+    RECEPTION_ASSIGN_OR_RETURN(auto token, DecodePageToken(r.page_token(), fp));
+    it->Seek(token.after_key());
+    if (it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+  }
+  cases::v1::GetCaseHistoryResponse out;
+  std::string last_key;
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (out.events_size() == page_size) {
+      out.set_next_page_token(EncodePageToken(last_key, fp));
+      break;
+    }
+    if (!out.add_events()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case event does not parse");
+    }
+    last_key = it->key().ToString();
+  }
+  return out;
+}
+
+absl::StatusOr<cases::v1::VerifyCaseHistoryResponse> CaseRegistry::VerifyCaseHistory(
+    const Principal&, const cases::v1::VerifyCaseHistoryRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  const std::string prefix = absl::StrCat(number, "/");
+  std::vector<cases::v1::CaseEvent> events;
+  auto it = d_.store->NewIterator(events_);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    cases::v1::CaseEvent e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      e.Clear();
+      e.set_sequence(static_cast<int64_t>(events.size()) + 1);
+      e.set_hash("unparseable");
+    }
+    events.push_back(std::move(e));
+  }
+  ChainCheck check = CheckCaseChain(events, rec->case_().history_head_hash(),
+                                    rec->case_().history_length());
+  cases::v1::VerifyCaseHistoryResponse out;
+  out.set_valid(check.valid);
+  out.set_event_count(static_cast<int64_t>(events.size()));
+  out.set_first_invalid_sequence(check.first_invalid_sequence);
+  out.set_problem(check.problem);
+  out.set_head_hash(check.head_hash);
+  return out;
+}
+
+absl::StatusOr<cases::v1::ExportReceptionLogResponse> CaseRegistry::ExportReceptionLog(
+    const Principal&, const cases::v1::ExportReceptionLogRequest& r) const {
+  if (!r.has_start_date()) return InvalidField("start_date", "must be set");
+  if (!r.has_end_date()) return InvalidField("end_date", "must be set");
+  RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start, ToCivilDay(r.start_date(), "start_date"));
+  RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay end, ToCivilDay(r.end_date(), "end_date"));
+  if (end < start) return InvalidField("end_date", "must not be before start_date");
+  if (end - start > 366) return InvalidField("end_date", "must be at most 366 days after start_date");
+  std::vector<Case> rows;
+  auto it = d_.store->NewIterator(cases_);
+  CaseRecord rec;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case record does not parse");
+    }
+    const auto& d = rec.case_().received_date();
+    absl::CivilDay day(d.year(), d.month(), d.day());
+    if (day < start || day > end) continue;
+    rows.push_back(rec.case_());
+  }
+  std::sort(rows.begin(), rows.end(), [](const Case& a, const Case& b) {
+    const std::string da = FormatDate(a.received_date()), db = FormatDate(b.received_date());
+    return da != db ? da < db : a.number() < b.number();
+  });
+  cases::v1::ExportReceptionLogResponse out;
+  out.set_csv(RenderReceptionLog(rows));
+  out.set_row_count(static_cast<int32_t>(rows.size()));
+  return out;
+}
+
+}  // namespace reception

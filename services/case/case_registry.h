@@ -1,0 +1,119 @@
+// The register of cases a node holds: intake, lifecycle transitions, the
+// hash-chained audit trail, protected identities, listing and the reception
+// log. Transport-free: the gRPC adapter (case_service.h) and tests call it
+// directly.
+//
+// Every mutation is one Store mutation (one WriteBatch: the case, its audit
+// event, its change-feed entry, its idempotency record) run on the store's
+// writer thread, so read-modify-write is serialised without locks and a
+// callback fires only once the batch is durable.
+#ifndef RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
+#define RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "reception/cases/v1/case_service.pb.h"
+#include "services/case/identity_vault.h"
+#include "services/case/lifecycle.h"
+#include "services/case/storage.pb.h"
+#include "services/common/clock.h"
+#include "services/common/principal.h"
+#include "services/common/rule_book.h"
+#include "services/common/store.h"
+#include "services/common/topology.h"
+
+namespace prometheus {
+class Registry;
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace reception {
+
+class CaseRegistry {
+ public:
+  struct Deps {
+    Store* store = nullptr;          // opened with ColumnFamilies()
+    const IdentityVault* vault = nullptr;
+    const Topology* topology = nullptr;
+    const RuleBook* rules = nullptr;
+    const Clock* clock = nullptr;
+    prometheus::Registry* metrics = nullptr;  // optional
+    std::string unit_code;           // this node's unit
+  };
+
+  template <typename T>
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
+  // The column families this registry needs in its store.
+  static std::vector<std::string> ColumnFamilies();
+
+  explicit CaseRegistry(Deps deps);
+
+  // Mutations: `done` runs exactly once, on the store's writer thread, after
+  // the change is durable (or with the error). Thread-safe.
+  void CreateCase(const Principal& p, const cases::v1::CreateCaseRequest& r, Callback<cases::v1::Case> done);
+  void ClassifyCase(const Principal& p, const cases::v1::ClassifyCaseRequest& r, Callback<cases::v1::Case> done);
+  void AcceptCase(const Principal& p, const cases::v1::AcceptCaseRequest& r, Callback<cases::v1::Case> done);
+  void RefuseCase(const Principal& p, const cases::v1::RefuseCaseRequest& r, Callback<cases::v1::Case> done);
+  void GuideCase(const Principal& p, const cases::v1::GuideCaseRequest& r, Callback<cases::v1::Case> done);
+  void ArchiveCase(const Principal& p, const cases::v1::ArchiveCaseRequest& r, Callback<cases::v1::Case> done);
+  void StartCaseVerification(const Principal& p, const cases::v1::StartCaseVerificationRequest& r,
+                             Callback<cases::v1::Case> done);
+  void SuspendCase(const Principal& p, const cases::v1::SuspendCaseRequest& r, Callback<cases::v1::Case> done);
+  void ResumeCase(const Principal& p, const cases::v1::ResumeCaseRequest& r, Callback<cases::v1::Case> done);
+  void DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r, Callback<cases::v1::Case> done);
+  void CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r, Callback<cases::v1::Case> done);
+  void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, Callback<cases::v1::Case> done);
+  void RevealDenouncerIdentity(const Principal& p, const cases::v1::RevealDenouncerIdentityRequest& r,
+                               Callback<cases::v1::RevealDenouncerIdentityResponse> done);
+
+  // Reads: synchronous point reads and bounded scans. Thread-safe.
+  absl::StatusOr<cases::v1::Case> GetCase(const Principal& p, const cases::v1::GetCaseRequest& r) const;
+  absl::StatusOr<cases::v1::ListCasesResponse> ListCases(const Principal& p,
+                                                         const cases::v1::ListCasesRequest& r) const;
+  absl::StatusOr<cases::v1::GetCaseHistoryResponse> GetCaseHistory(
+      const Principal& p, const cases::v1::GetCaseHistoryRequest& r) const;
+  absl::StatusOr<cases::v1::VerifyCaseHistoryResponse> VerifyCaseHistory(
+      const Principal& p, const cases::v1::VerifyCaseHistoryRequest& r) const;
+  absl::StatusOr<cases::v1::ExportReceptionLogResponse> ExportReceptionLog(
+      const Principal& p, const cases::v1::ExportReceptionLogRequest& r) const;
+
+ private:
+  struct Change {
+    std::string summary;
+    std::vector<std::string> fields;
+  };
+  using Apply = absl::AnyInvocable<absl::StatusOr<Change>(cases::v1::Case& c, absl::CivilDay today)>;
+
+  absl::Status CheckWriter(const Principal& p) const;
+  void Transition(const Principal& p, const std::string& name, const std::string& etag,
+                  CaseTransition t, Apply apply, Callback<cases::v1::Case> done);
+  absl::StatusOr<std::optional<cases::storage::CaseRecord>> LoadRecord(const std::string& number) const;
+  absl::StatusOr<cases::storage::CaseRecord> LoadOwnedRecord(const std::string& number) const;
+  absl::Status AppendEvent(rocksdb::WriteBatch& batch, cases::storage::CaseRecord& rec,
+                           const Principal& p, absl::string_view action, const Change& change);
+  absl::StatusOr<uint64_t> NextCounter(rocksdb::WriteBatch& batch, const std::string& key);
+  absl::StatusOr<int> GuidancesOnMatter(const cases::v1::Case& c) const;
+  std::string SearchText(const cases::v1::Case& c) const;
+
+  Deps d_;
+  rocksdb::ColumnFamilyHandle* cases_;
+  rocksdb::ColumnFamilyHandle* events_;
+  rocksdb::ColumnFamilyHandle* requests_;
+  rocksdb::ColumnFamilyHandle* meta_;
+  rocksdb::ColumnFamilyHandle* feed_;
+  prometheus::Family<prometheus::Counter>* created_ = nullptr;
+  prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
+  prometheus::Counter* reveals_ = nullptr;
+};
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_

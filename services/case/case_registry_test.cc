@@ -1,0 +1,394 @@
+#include "services/case/case_registry.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "services/case/test_fixture.h"
+
+namespace reception {
+namespace {
+
+using cases::v1::Case;
+using testing::Await;
+using testing::D;
+
+class CaseRegistryTest : public testing::CaseRegistryFixture {
+ protected:
+  template <typename Req, typename Method>
+  absl::StatusOr<Case> Do(const Principal& p, Method method, const Req& r) {
+    return Await<Case>([&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
+  }
+  absl::StatusOr<Case> Classify(const std::string& name, bool competent) {
+    cases::v1::ClassifyCaseRequest r;
+    r.set_name(name);
+    r.set_within_competence(competent);
+    return Do(officer_, &CaseRegistry::ClassifyCase, r);
+  }
+  std::string Trail(const std::string& name) {
+    cases::v1::GetCaseHistoryRequest r;
+    r.set_name(name);
+    auto h = registry_->GetCaseHistory(officer_, r);
+    std::string all;
+    for (const auto& e : h->events()) absl::StrAppend(&all, e.action(), ": ", e.summary(), "\n");
+    return all;
+  }
+};
+
+TEST_F(CaseRegistryTest, CreateAssignsNumberStateOwnerAndHistory) {
+  auto c = Create(Complaint("req-1"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->number(), "48-2026-000001");
+  EXPECT_EQ(c->name(), "cases/48-2026-000001");
+  EXPECT_EQ(c->state(), cases::v1::CASE_STATE_RECEIVED);
+  EXPECT_EQ(c->owner_unit(), "48");
+  EXPECT_EQ(c->version(), 1);
+  EXPECT_EQ(c->history_length(), 1);
+  EXPECT_FALSE(c->identity_protected());
+  auto second = Create(Complaint("req-2"));
+  EXPECT_EQ(second->number(), "48-2026-000002");
+  // The sequence restarts each year; the year is part of the number.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2027, 1, 2, 8, 0, 0), VietnamTimeZone()));
+  EXPECT_EQ(Create(Complaint("req-3"))->number(), "48-2027-000001");
+}
+
+TEST_F(CaseRegistryTest, CreateIsIdempotentByRequestId) {
+  auto first = Create(Complaint("same"));
+  ASSERT_TRUE(first.ok());
+  auto retry = Create(Complaint("same"));
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->number(), first->number());
+  cases::v1::ListCasesRequest all;
+  EXPECT_EQ(registry_->ListCases(officer_, all)->cases_size(), 1);
+  auto other = Complaint("same");
+  other.mutable_case_()->set_content("something else");
+  auto reused = Create(other);
+  EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(reused.status().message().find("request_id same was already used to create cases/48-2026-000001"),
+            std::string::npos);
+}
+
+TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
+  auto c = Create(Complaint("r"));
+  const std::string name = c->name();
+  ASSERT_TRUE(Classify(name, true).ok());
+  cases::v1::AcceptCaseRequest accept;
+  accept.set_name(name);
+  accept.set_notice_reference("TL-01/2026");
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::AcceptCase, accept).ok());
+  cases::v1::StartCaseVerificationRequest verify;
+  verify.set_name(name);
+  EXPECT_EQ(Do(officer_, &CaseRegistry::StartCaseVerification, verify).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto v = Do(inspector_, &CaseRegistry::StartCaseVerification, verify);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->verification().verifier(), "inspector.hung");
+  cases::v1::SuspendCaseRequest suspend;
+  suspend.set_name(name);
+  suspend.set_reason("Chờ kết quả giám định");
+  suspend.set_evidence_reference("CV-55/2026");
+  *suspend.mutable_date() = D(2026, 11, 25);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::SuspendCase, suspend).ok());
+  cases::v1::ResumeCaseRequest resume;
+  resume.set_name(name);
+  *resume.mutable_date() = D(2026, 11, 24);
+  EXPECT_NE(Do(officer_, &CaseRegistry::ResumeCase, resume).status().message().find(
+                "date must not be before the pause began (2026-11-25)"),
+            std::string::npos);
+  resume.clear_date();
+  auto resumed = Do(officer_, &CaseRegistry::ResumeCase, resume);
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ(FormatDate(resumed->suspensions(0).end_date()), "2026-11-27");
+  cases::v1::DecideCaseRequest decide;
+  decide.set_name(name);
+  decide.set_outcome(cases::v1::OUTCOME_DENUNCIATION_FOUNDED);
+  decide.set_decision_reference("QĐ-77/2026");
+  EXPECT_NE(Do(head_, &CaseRegistry::DecideCase, decide).status().message().find("does not fit a complaint"),
+            std::string::npos);
+  decide.set_outcome(cases::v1::OUTCOME_COMPLAINT_PARTLY_RIGHT);
+  ASSERT_TRUE(Do(head_, &CaseRegistry::DecideCase, decide).ok());
+  cases::v1::CloseCaseRequest close;
+  close.set_name(name);
+  auto closed = Do(officer_, &CaseRegistry::CloseCase, close);
+  ASSERT_TRUE(closed.ok());
+  EXPECT_EQ(closed->state(), cases::v1::CASE_STATE_CLOSED);
+  EXPECT_EQ(closed->history_length(), 8);
+  EXPECT_EQ(Trail(name),
+            "CreateCase: received complaint (first time) via in_person at unit 48 on 2026-11-20; 1 petitioner(s), 1 people\n"
+            "ClassifyCase: RECEIVED -> CLASSIFIED: within competence, normal\n"
+            "AcceptCase: CLASSIFIED -> ACCEPTED: accepted by notice TL-01/2026\n"
+            "StartCaseVerification: ACCEPTED -> VERIFYING: verification by inspector.hung\n"
+            "SuspendCase: VERIFYING -> SUSPENDED: handling paused from 2026-11-25 (evidence CV-55/2026)\n"
+            "ResumeCase: SUSPENDED -> VERIFYING: handling resumed; paused 2026-11-25 to 2026-11-27\n"
+            "DecideCase: VERIFYING -> DECIDED: decided: COMPLAINT_PARTLY_RIGHT by QĐ-77/2026\n"
+            "CloseCase: DECIDED -> CLOSED\n");
+  cases::v1::VerifyCaseHistoryRequest vr;
+  vr.set_name(name);
+  auto check = registry_->VerifyCaseHistory(officer_, vr);
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->valid()) << check->problem();
+  EXPECT_EQ(check->event_count(), 8);
+}
+
+TEST_F(CaseRegistryTest, ForbiddenTransitionStaleEtagAndUnknownCase) {
+  auto c = Create(Complaint("r"));
+  cases::v1::AcceptCaseRequest accept;
+  accept.set_name(c->name());
+  accept.set_notice_reference("TL-1");
+  auto early = Do(officer_, &CaseRegistry::AcceptCase, accept);
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("the case is RECEIVED"), std::string::npos);
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(c->name());
+  classify.set_within_competence(true);
+  classify.set_etag(c->etag());
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+  accept.set_etag(c->etag());  // from before the classification
+  auto stale = Do(officer_, &CaseRegistry::AcceptCase, accept);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_NE(stale.status().message().find("is stale"), std::string::npos);
+  accept.set_name("cases/48-2026-999999");
+  accept.clear_etag();
+  EXPECT_EQ(Do(officer_, &CaseRegistry::AcceptCase, accept).status().code(), absl::StatusCode::kNotFound);
+  Principal viewer{"auditor", Role::kViewer, "48"};
+  EXPECT_EQ(Create(Complaint("v")).ok(), true);
+  EXPECT_EQ(Await<Case>([&](auto cb) { registry_->CreateCase(viewer, Complaint("w"), std::move(cb)); })
+                .status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndRevealedWithAudit) {
+  auto c = Create(Denunciation("d"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->identity_protected());
+  EXPECT_EQ(c->petitioners_size(), 0);
+  EXPECT_EQ(c->petitioner_count(), 1);
+  // Not at rest in clear: scan every family's raw bytes.
+  for (const auto& family : CaseRegistry::ColumnFamilies()) {
+    auto it = store_->NewIterator(store_->Family(family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      EXPECT_EQ(it->value().ToString().find("049301009999"), std::string::npos) << family;
+      EXPECT_EQ(it->value().ToString().find("Lê Thị Cúc"), std::string::npos) << family;
+    }
+  }
+  cases::v1::ListCasesRequest search;
+  search.set_query("Le Thi Cuc");
+  EXPECT_EQ(registry_->ListCases(officer_, search)->cases_size(), 0);
+  EXPECT_EQ(Trail(c->name()).find("Cúc"), std::string::npos);
+
+  cases::v1::RevealDenouncerIdentityRequest reveal;
+  reveal.set_name(c->name());
+  reveal.set_reason("Cần xác minh thông tin người tố cáo theo yêu cầu");
+  using Resp = cases::v1::RevealDenouncerIdentityResponse;
+  auto as = [&](const Principal& p) {
+    return Await<Resp>([&](auto cb) { registry_->RevealDenouncerIdentity(p, reveal, std::move(cb)); });
+  };
+  EXPECT_EQ(as(officer_).status().code(), absl::StatusCode::kPermissionDenied);
+  Principal outsider{"inspector.x", Role::kInspector, "48-13"};
+  EXPECT_EQ(as(outsider).status().code(), absl::StatusCode::kPermissionDenied);
+  reveal.set_reason("short");
+  EXPECT_EQ(as(inspector_).status().code(), absl::StatusCode::kInvalidArgument);
+  reveal.set_reason("Cần xác minh thông tin người tố cáo theo yêu cầu");
+  auto shown = as(inspector_);
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  ASSERT_EQ(shown->petitioners_size(), 1);
+  EXPECT_EQ(shown->petitioners(0).full_name(), "Lê Thị Cúc");
+  EXPECT_EQ(shown->audit_event_sequence(), 2);
+  EXPECT_NE(Trail(c->name()).find("RevealDenouncerIdentity: denouncer identity revealed to inspector.hung"),
+            std::string::npos);
+  // A complaint holds no protected identity.
+  auto complaint = Create(Complaint("c"));
+  reveal.set_name(complaint->name());
+  EXPECT_EQ(as(inspector_).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(Create(Complaint(absl::StrCat("r", i))).ok());
+  auto other = Complaint("x");
+  other.mutable_case_()->mutable_petitioners(0)->set_full_name("Phạm Thị Hoa");
+  other.mutable_case_()->mutable_petitioners(0)->set_citizen_id("049201005555");
+  ASSERT_TRUE(Create(other).ok());
+  cases::v1::ListCasesRequest q;
+  q.set_query("nguyen van AN");
+  EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 7);
+  q.set_query("Phạm Hoa");
+  EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 1);
+
+  cases::v1::ListCasesRequest page;
+  page.set_page_size(3);
+  std::vector<std::string> seen;
+  for (int guard = 0; guard < 10; ++guard) {
+    auto r = registry_->ListCases(officer_, page);
+    ASSERT_TRUE(r.ok()) << r.status();
+    for (const auto& c : r->cases()) seen.push_back(c.number());
+    if (r->next_page_token().empty()) break;
+    page.set_page_token(r->next_page_token());
+  }
+  ASSERT_EQ(seen.size(), 8u);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 8u);
+
+  page.set_page_size(3);
+  page.clear_page_token();
+  auto first = registry_->ListCases(officer_, page);
+  page.set_page_token(first->next_page_token());
+  page.set_kind(cases::v1::CASE_KIND_DENUNCIATION);
+  EXPECT_NE(registry_->ListCases(officer_, page).status().message().find("page_token was issued for different filters"),
+            std::string::npos);
+  page.set_page_token("garbage!");
+  EXPECT_EQ(registry_->ListCases(officer_, page).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CaseRegistryTest, FiltersByStateKindUnitAndDates) {
+  ASSERT_TRUE(Create(Complaint("a")).ok());
+  auto d = Denunciation("b");
+  *d.mutable_case_()->mutable_received_date() = D(2026, 11, 25);
+  d.mutable_case_()->mutable_reception_unit()->set_code("48-13");
+  ASSERT_TRUE(Create(d).ok());
+  cases::v1::ListCasesRequest r;
+  r.set_kind(cases::v1::CASE_KIND_DENUNCIATION);
+  EXPECT_EQ(registry_->ListCases(officer_, r)->cases_size(), 1);
+  r.Clear();
+  r.set_unit_code("48-13");
+  EXPECT_EQ(registry_->ListCases(officer_, r)->cases_size(), 1);
+  r.Clear();
+  *r.mutable_received_from() = D(2026, 11, 21);
+  EXPECT_EQ(registry_->ListCases(officer_, r)->cases_size(), 1);
+  *r.mutable_received_to() = D(2026, 11, 20);
+  EXPECT_EQ(registry_->ListCases(officer_, r).status().code(), absl::StatusCode::kInvalidArgument);
+  r.Clear();
+  r.set_state(cases::v1::CASE_STATE_RECEIVED);
+  EXPECT_EQ(registry_->ListCases(officer_, r)->cases_size(), 2);
+  r.set_state(cases::v1::CASE_STATE_CLOSED);
+  EXPECT_EQ(registry_->ListCases(officer_, r)->cases_size(), 0);
+}
+
+TEST_F(CaseRegistryTest, GuideAtMostOncePerMatter) {
+  auto first = Create(Complaint("a"));
+  ASSERT_TRUE(Classify(first->name(), false).ok());
+  cases::v1::GuideCaseRequest guide;
+  guide.set_name(first->name());
+  guide.set_competent_body("UBND phường Hải Châu");
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::GuideCase, guide).ok());
+  auto again = Complaint("b");
+  again.mutable_case_()->set_repeats_case(first->name());
+  auto second = Create(again);
+  ASSERT_TRUE(Classify(second->name(), false).ok());
+  guide.set_name(second->name());
+  auto refused = Do(officer_, &CaseRegistry::GuideCase, guide);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("archive it with reason ALREADY_GUIDED"), std::string::npos);
+  cases::v1::ArchiveCaseRequest archive;
+  archive.set_name(second->name());
+  archive.set_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
+  EXPECT_TRUE(Do(officer_, &CaseRegistry::ArchiveCase, archive).ok());
+}
+
+TEST_F(CaseRegistryTest, RefusalAndArchiveRules) {
+  auto c = Create(Complaint("a"));
+  cases::v1::RefuseCaseRequest refuse;
+  refuse.set_name(c->name());
+  refuse.set_ground(cases::v1::REFUSAL_GROUND_ALREADY_SETTLED);
+  refuse.set_explanation("Đã được giải quyết bằng văn bản");
+  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find(
+                "notice_reference is required"),
+            std::string::npos);
+  refuse.set_notice_reference("TB-12/2026");
+  auto refused = Do(head_, &CaseRegistry::RefuseCase, refuse);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused->state(), cases::v1::CASE_STATE_REFUSED);
+  auto dup = Create(Complaint("b"));
+  cases::v1::ArchiveCaseRequest archive;
+  archive.set_name(dup->name());
+  archive.set_reason(cases::v1::ARCHIVE_REASON_DUPLICATE);
+  EXPECT_NE(Do(officer_, &CaseRegistry::ArchiveCase, archive).status().message().find("duplicate_of is required"),
+            std::string::npos);
+  archive.set_duplicate_of(c->name());
+  EXPECT_EQ(Do(officer_, &CaseRegistry::ArchiveCase, archive)->archival().duplicate_of(), c->name());
+}
+
+TEST_F(CaseRegistryTest, PartialWithdrawalDependsOnTheRulePackOfTheDay) {
+  auto c = Create(Complaint("a"));
+  cases::v1::WithdrawCaseRequest w;
+  w.set_name(c->name());
+  w.set_partial(true);
+  w.set_withdrawn_part("Yêu cầu bồi thường");
+  w.set_document_reference("ĐR-01");
+  // Before 2026-07-01 (Law 136/2025) a complaint could not be withdrawn in part.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 6, 30, 9, 0, 0), VietnamTimeZone()));
+  auto old = Complaint("old");
+  *old.mutable_case_()->mutable_received_date() = D(2026, 6, 29);
+  auto early = Create(old);
+  ASSERT_TRUE(early.ok()) << early.status();
+  w.set_name(early->name());
+  auto refused = Do(officer_, &CaseRegistry::WithdrawCase, w);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("rule pack vn-2020-12"), std::string::npos);
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 11, 27, 9, 0, 0), VietnamTimeZone()));
+  auto partly = Do(officer_, &CaseRegistry::WithdrawCase, w);
+  ASSERT_TRUE(partly.ok()) << partly.status();
+  EXPECT_EQ(partly->state(), cases::v1::CASE_STATE_RECEIVED);
+  EXPECT_TRUE(partly->withdrawals(0).partial());
+  w.set_partial(false);
+  w.clear_withdrawn_part();
+  auto whole = Do(officer_, &CaseRegistry::WithdrawCase, w);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->state(), cases::v1::CASE_STATE_WITHDRAWN);
+  EXPECT_EQ(Do(officer_, &CaseRegistry::WithdrawCase, w).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(CaseRegistryTest, TamperingWithStoredHistoryIsDetected) {
+  auto c = Create(Complaint("a"));
+  ASSERT_TRUE(Classify(c->name(), true).ok());
+  // Rewrite event 1 behind the service's back.
+  auto it = store_->NewIterator(store_->Family("events"));
+  it->SeekToFirst();
+  ASSERT_TRUE(it->Valid());
+  cases::v1::CaseEvent e;
+  ASSERT_TRUE(e.ParseFromString(it->value().ToString()));
+  e.set_summary("nothing happened");
+  const std::string key = it->key().ToString();
+  ASSERT_TRUE(store_->CommitAndWait([&](rocksdb::WriteBatch& b) {
+    b.Put(store_->Family("events"), key, e.SerializeAsString());
+    return absl::OkStatus();
+  }).ok());
+  cases::v1::VerifyCaseHistoryRequest vr;
+  vr.set_name(c->name());
+  auto check = registry_->VerifyCaseHistory(officer_, vr);
+  ASSERT_TRUE(check.ok());
+  EXPECT_FALSE(check->valid());
+  EXPECT_EQ(check->first_invalid_sequence(), 1);
+}
+
+TEST_F(CaseRegistryTest, StateSurvivesReopen) {
+  auto c = Create(Denunciation("a"));
+  ASSERT_TRUE(Classify(c->name(), true).ok());
+  Open();
+  cases::v1::GetCaseRequest get;
+  get.set_name(c->name());
+  auto again = registry_->GetCase(officer_, get);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->state(), cases::v1::CASE_STATE_CLASSIFIED);
+  EXPECT_EQ(Create(Complaint("b"))->number(), "48-2026-000002");
+  EXPECT_EQ(Create(Denunciation("a"))->number(), c->number());  // idempotency survives too
+}
+
+TEST_F(CaseRegistryTest, ExportsTheReceptionLogForADateRange) {
+  ASSERT_TRUE(Create(Complaint("a")).ok());
+  ASSERT_TRUE(Create(Denunciation("b")).ok());
+  cases::v1::ExportReceptionLogRequest r;
+  *r.mutable_start_date() = D(2026, 11, 1);
+  *r.mutable_end_date() = D(2026, 11, 30);
+  auto log = registry_->ExportReceptionLog(officer_, r);
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(log->row_count(), 2);
+  EXPECT_NE(log->csv().find("Nguyễn Văn An"), std::string::npos);
+  EXPECT_EQ(log->csv().find("Lê Thị Cúc"), std::string::npos);
+  EXPECT_EQ(log->csv().find("049301009999"), std::string::npos);
+  *r.mutable_end_date() = D(2027, 12, 1);
+  EXPECT_NE(registry_->ExportReceptionLog(officer_, r).status().message().find("at most 366 days"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace reception

@@ -1,0 +1,128 @@
+#include "services/case/case_service.h"
+
+#include <filesystem>
+
+#include "services/common/grpc_status.h"
+#include "services/common/logging.h"
+
+namespace reception {
+namespace {
+
+using cases::v1::Case;
+
+// A mutation: the registry completes it from the store's writer thread.
+template <typename Resp, typename Call>
+grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx, const Authenticator* auth,
+                                 Resp* response, Call call) {
+  auto* reactor = ctx->DefaultReactor();
+  auto principal = auth->Authenticate(*ctx);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  call(*principal, [reactor, response](absl::StatusOr<Resp> result) {
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+// A read: point reads and bounded scans answered on the calling thread.
+template <typename Resp, typename Call>
+grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const Authenticator* auth,
+                               Resp* response, Call call) {
+  auto* reactor = ctx->DefaultReactor();
+  auto principal = auth->Authenticate(*ctx);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  absl::StatusOr<Resp> result = call(*principal);
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+  return reactor;
+}
+
+}  // namespace
+
+#define RECEPTION_MUTATION(Method, Request, Response)                                      \
+  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
+                                                    const cases::v1::Request* req,           \
+                                                    cases::v1::Response* resp) {             \
+    return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {                    \
+      registry_->Method(p, *req, std::move(done));                                          \
+    });                                                                                     \
+  }
+
+#define RECEPTION_READ(Method, Request, Response)                                          \
+  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
+                                                    const cases::v1::Request* req,           \
+                                                    cases::v1::Response* resp) {             \
+    return Read(ctx, auth_, resp, [&](const Principal& p) { return registry_->Method(p, *req); }); \
+  }
+
+RECEPTION_MUTATION(CreateCase, CreateCaseRequest, Case)
+RECEPTION_MUTATION(ClassifyCase, ClassifyCaseRequest, Case)
+RECEPTION_MUTATION(AcceptCase, AcceptCaseRequest, Case)
+RECEPTION_MUTATION(RefuseCase, RefuseCaseRequest, Case)
+RECEPTION_MUTATION(GuideCase, GuideCaseRequest, Case)
+RECEPTION_MUTATION(ArchiveCase, ArchiveCaseRequest, Case)
+RECEPTION_MUTATION(StartCaseVerification, StartCaseVerificationRequest, Case)
+RECEPTION_MUTATION(SuspendCase, SuspendCaseRequest, Case)
+RECEPTION_MUTATION(ResumeCase, ResumeCaseRequest, Case)
+RECEPTION_MUTATION(DecideCase, DecideCaseRequest, Case)
+RECEPTION_MUTATION(CloseCase, CloseCaseRequest, Case)
+RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
+RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
+                   RevealDenouncerIdentityResponse)
+RECEPTION_READ(GetCase, GetCaseRequest, Case)
+RECEPTION_READ(ListCases, ListCasesRequest, ListCasesResponse)
+RECEPTION_READ(GetCaseHistory, GetCaseHistoryRequest, GetCaseHistoryResponse)
+RECEPTION_READ(VerifyCaseHistory, VerifyCaseHistoryRequest, VerifyCaseHistoryResponse)
+RECEPTION_READ(ExportReceptionLog, ExportReceptionLogRequest, ExportReceptionLogResponse)
+
+#undef RECEPTION_MUTATION
+#undef RECEPTION_READ
+
+absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
+  std::unique_ptr<CaseModule> m(new CaseModule());
+  const auto& config = context.config;
+  Store::Options options;
+  options.path = (std::filesystem::path(config.data_dir()) / "case").string();
+  options.column_families = CaseRegistry::ColumnFamilies();
+  options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
+  options.max_group_size = config.storage().max_group_size();
+  options.block_cache_bytes = static_cast<size_t>(config.storage().block_cache_mib()) << 20;
+  options.metrics = context.metrics.get();
+  options.name = "case";
+  auto store = Store::Open(options);
+  if (!store.ok()) return store.status();
+  m->store_ = *std::move(store);
+  const bool default_key_file =
+      config.identity_key_file() ==
+      (std::filesystem::path(config.data_dir()) / "identity.keys").string();
+  auto vault = IdentityVault::Open(config.identity_key_file(), default_key_file);
+  if (!vault.ok()) return vault.status();
+  m->vault_ = *std::move(vault);
+  CaseRegistry::Deps deps;
+  deps.store = m->store_.get();
+  deps.vault = m->vault_.get();
+  deps.topology = &context.topology;
+  deps.rules = &context.rules;
+  deps.clock = context.clock;
+  deps.metrics = context.metrics.get();
+  deps.unit_code = config.unit_code();
+  m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
+  m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator);
+  Log()->info("event=case_service_ready store={} identity_key={}", options.path,
+              m->vault_->active_key_id());
+  return std::unique_ptr<ServiceModule>(std::move(m));
+}
+
+CaseModule::~CaseModule() {
+  // The store first: it completes queued mutations, whose callbacks still use
+  // the registry.
+  store_.reset();
+}
+
+}  // namespace reception

@@ -1,0 +1,74 @@
+// The gRPC edge of the case service: authenticates the caller, hands the
+// request to the CaseRegistry, maps the result through ToGrpcStatus. Never
+// blocks a reactor on disk: mutations complete from the store's writer.
+#ifndef RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
+#define RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
+
+#include <memory>
+
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "services/case/case_registry.h"
+#include "services/common/auth.h"
+#include "services/common/node_runtime.h"
+
+namespace reception {
+
+class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
+ public:
+  CaseGrpcService(CaseRegistry* registry, const Authenticator* auth)
+      : registry_(registry), auth_(auth) {}
+
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* CreateCase(Ctx*, const cases::v1::CreateCaseRequest*, cases::v1::Case*) override;
+  Reactor* GetCase(Ctx*, const cases::v1::GetCaseRequest*, cases::v1::Case*) override;
+  Reactor* ListCases(Ctx*, const cases::v1::ListCasesRequest*, cases::v1::ListCasesResponse*) override;
+  Reactor* ClassifyCase(Ctx*, const cases::v1::ClassifyCaseRequest*, cases::v1::Case*) override;
+  Reactor* AcceptCase(Ctx*, const cases::v1::AcceptCaseRequest*, cases::v1::Case*) override;
+  Reactor* RefuseCase(Ctx*, const cases::v1::RefuseCaseRequest*, cases::v1::Case*) override;
+  Reactor* GuideCase(Ctx*, const cases::v1::GuideCaseRequest*, cases::v1::Case*) override;
+  Reactor* ArchiveCase(Ctx*, const cases::v1::ArchiveCaseRequest*, cases::v1::Case*) override;
+  Reactor* StartCaseVerification(Ctx*, const cases::v1::StartCaseVerificationRequest*,
+                                 cases::v1::Case*) override;
+  Reactor* SuspendCase(Ctx*, const cases::v1::SuspendCaseRequest*, cases::v1::Case*) override;
+  Reactor* ResumeCase(Ctx*, const cases::v1::ResumeCaseRequest*, cases::v1::Case*) override;
+  Reactor* DecideCase(Ctx*, const cases::v1::DecideCaseRequest*, cases::v1::Case*) override;
+  Reactor* CloseCase(Ctx*, const cases::v1::CloseCaseRequest*, cases::v1::Case*) override;
+  Reactor* WithdrawCase(Ctx*, const cases::v1::WithdrawCaseRequest*, cases::v1::Case*) override;
+  Reactor* GetCaseHistory(Ctx*, const cases::v1::GetCaseHistoryRequest*,
+                          cases::v1::GetCaseHistoryResponse*) override;
+  Reactor* VerifyCaseHistory(Ctx*, const cases::v1::VerifyCaseHistoryRequest*,
+                             cases::v1::VerifyCaseHistoryResponse*) override;
+  Reactor* RevealDenouncerIdentity(Ctx*, const cases::v1::RevealDenouncerIdentityRequest*,
+                                   cases::v1::RevealDenouncerIdentityResponse*) override;
+  Reactor* ExportReceptionLog(Ctx*, const cases::v1::ExportReceptionLogRequest*,
+                              cases::v1::ExportReceptionLogResponse*) override;
+
+ private:
+  CaseRegistry* registry_;
+  const Authenticator* auth_;
+};
+
+// The case service as a node module: its store, key vault, registry and
+// gRPC service.
+class CaseModule final : public ServiceModule {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceModule>> Create(const NodeContext& context);
+  ~CaseModule() override;
+
+  grpc::Service* service() override { return service_.get(); }
+  std::string service_name() const override { return "reception.cases.v1.CaseService"; }
+  bool ready() const override { return store_ && store_->healthy(); }
+
+ private:
+  CaseModule() = default;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<IdentityVault> vault_;
+  std::unique_ptr<CaseRegistry> registry_;
+  std::unique_ptr<CaseGrpcService> service_;
+};
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_CASE_CASE_SERVICE_H_

@@ -1,0 +1,55 @@
+// Encryption at rest of protected identities (denouncers), and keyed
+// fingerprints that let the service compare personal data without storing it
+// in clear. libsodium underneath; no hand-written cryptography.
+#ifndef RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_
+#define RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "services/case/storage.pb.h"
+
+namespace reception {
+
+// Thread-safe after Open.
+class IdentityVault {
+ public:
+  // Reads keys from `path`: lines "key_id hex32bytes", '#' comments; the last
+  // key encrypts, all decrypt (rotation). When the file is missing and
+  // `create_if_missing`, writes one fresh key with mode 0600.
+  static absl::StatusOr<std::unique_ptr<IdentityVault>> Open(const std::string& path,
+                                                            bool create_if_missing);
+
+  ~IdentityVault();
+
+  // Encrypts with the active key; `case_number` is bound as associated data.
+  cases::storage::SealedIdentity Seal(absl::string_view plaintext,
+                                      absl::string_view case_number) const;
+
+  // Decrypts; DATA_LOSS if the key is unknown or the ciphertext was altered
+  // or belongs to another case.
+  absl::StatusOr<std::string> Unseal(const cases::storage::SealedIdentity& sealed,
+                                     absl::string_view case_number) const;
+
+  // A 32-byte keyed hash (BLAKE2b) with a key derived from the first key in
+  // the file, so fingerprints survive rotation.
+  std::string Fingerprint(absl::string_view data) const;
+
+  const std::string& active_key_id() const { return keys_.back().id; }
+
+ private:
+  struct Key {
+    std::string id;
+    std::string bytes;  // 32 bytes
+  };
+  IdentityVault() = default;
+  std::vector<Key> keys_;
+  std::string fingerprint_key_;
+};
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_

@@ -1,0 +1,110 @@
+#include "services/case/lifecycle.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace reception {
+namespace {
+
+using cases::v1::CaseState;
+using S = cases::v1::CaseState;
+
+struct Rule {
+  CaseTransition t;
+  std::vector<CaseState> from;
+  CaseState to;  // CASE_STATE_UNSPECIFIED: unchanged
+};
+
+const std::vector<Rule>& Rules() {
+  static const auto* rules = new std::vector<Rule>{
+      {CaseTransition::kClassify, {S::CASE_STATE_RECEIVED}, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kAccept, {S::CASE_STATE_CLASSIFIED}, S::CASE_STATE_ACCEPTED},
+      {CaseTransition::kRefuse, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+       S::CASE_STATE_REFUSED},
+      {CaseTransition::kGuide, {S::CASE_STATE_CLASSIFIED}, S::CASE_STATE_GUIDED},
+      {CaseTransition::kArchive, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+       S::CASE_STATE_ARCHIVED},
+      {CaseTransition::kStartVerification, {S::CASE_STATE_ACCEPTED}, S::CASE_STATE_VERIFYING},
+      {CaseTransition::kSuspend, {S::CASE_STATE_VERIFYING}, S::CASE_STATE_SUSPENDED},
+      {CaseTransition::kResume, {S::CASE_STATE_SUSPENDED}, S::CASE_STATE_VERIFYING},
+      {CaseTransition::kDecide, {S::CASE_STATE_VERIFYING}, S::CASE_STATE_DECIDED},
+      {CaseTransition::kClose, {S::CASE_STATE_DECIDED}, S::CASE_STATE_CLOSED},
+      {CaseTransition::kWithdraw,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
+        S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
+       S::CASE_STATE_WITHDRAWN},
+      {CaseTransition::kWithdrawPartial,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
+        S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
+       S::CASE_STATE_UNSPECIFIED},
+  };
+  return *rules;
+}
+
+const Rule& RuleFor(CaseTransition t) {
+  for (const auto& r : Rules()) {
+    if (r.t == t) return r;
+  }
+  return Rules().front();
+}
+
+}  // namespace
+
+absl::string_view TransitionName(CaseTransition t) {
+  switch (t) {
+    case CaseTransition::kClassify: return "ClassifyCase";
+    case CaseTransition::kAccept: return "AcceptCase";
+    case CaseTransition::kRefuse: return "RefuseCase";
+    case CaseTransition::kGuide: return "GuideCase";
+    case CaseTransition::kArchive: return "ArchiveCase";
+    case CaseTransition::kStartVerification: return "StartCaseVerification";
+    case CaseTransition::kSuspend: return "SuspendCase";
+    case CaseTransition::kResume: return "ResumeCase";
+    case CaseTransition::kDecide: return "DecideCase";
+    case CaseTransition::kClose: return "CloseCase";
+    case CaseTransition::kWithdraw: return "WithdrawCase";
+    case CaseTransition::kWithdrawPartial: return "WithdrawCase (partial)";
+  }
+  return "unknown";
+}
+
+absl::string_view StateName(CaseState s) {
+  absl::string_view name = cases::v1::CaseState_Name(s);
+  constexpr absl::string_view kPrefix = "CASE_STATE_";
+  if (name.substr(0, kPrefix.size()) == kPrefix) name.remove_prefix(kPrefix.size());
+  return name;
+}
+
+absl::Status CheckTransition(CaseTransition t, CaseState from) {
+  const Rule& r = RuleFor(t);
+  for (CaseState s : r.from) {
+    if (s == from) return absl::OkStatus();
+  }
+  std::vector<absl::string_view> allowed;
+  for (CaseState s : r.from) allowed.push_back(StateName(s));
+  return absl::FailedPreconditionError(absl::StrCat(
+      TransitionName(t), " is not allowed: the case is ", StateName(from),
+      "; it is allowed only from ", absl::StrJoin(allowed, ", ")));
+}
+
+CaseState NextState(CaseTransition t, CaseState from) {
+  const Rule& r = RuleFor(t);
+  return r.to == S::CASE_STATE_UNSPECIFIED ? from : r.to;
+}
+
+bool IsOpen(CaseState s) {
+  switch (s) {
+    case S::CASE_STATE_RECEIVED:
+    case S::CASE_STATE_CLASSIFIED:
+    case S::CASE_STATE_ACCEPTED:
+    case S::CASE_STATE_VERIFYING:
+    case S::CASE_STATE_SUSPENDED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace reception

@@ -1,0 +1,46 @@
+// The case lifecycle as a table: which transition is allowed from which
+// state, and where it leads.
+#ifndef RECEPTION_SERVICES_CASE_LIFECYCLE_H_
+#define RECEPTION_SERVICES_CASE_LIFECYCLE_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "reception/cases/v1/case.pb.h"
+
+namespace reception {
+
+enum class CaseTransition {
+  kClassify,
+  kAccept,
+  kRefuse,
+  kGuide,
+  kArchive,
+  kStartVerification,
+  kSuspend,
+  kResume,
+  kDecide,
+  kClose,
+  kWithdraw,         // whole matter
+  kWithdrawPartial,  // part of it; state unchanged
+};
+
+// The RPC name of a transition ("AcceptCase").
+absl::string_view TransitionName(CaseTransition t);
+
+// "RECEIVED" for CASE_STATE_RECEIVED.
+absl::string_view StateName(cases::v1::CaseState s);
+
+// OK when `t` is allowed from `from`; otherwise FAILED_PRECONDITION naming
+// the current state and the states it is allowed from.
+absl::Status CheckTransition(CaseTransition t, cases::v1::CaseState from);
+
+// The state after `t` from `from` (which CheckTransition allowed).
+cases::v1::CaseState NextState(CaseTransition t, cases::v1::CaseState from);
+
+// Open states: the matter is still being handled.
+bool IsOpen(cases::v1::CaseState s);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_CASE_LIFECYCLE_H_

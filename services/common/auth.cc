@@ -1,0 +1,54 @@
+#include "services/common/auth.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace reception {
+namespace {
+
+absl::string_view Metadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return {};
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+bool IsLoopbackPeer(absl::string_view peer) {
+  return absl::StartsWith(peer, "ipv4:127.") || absl::StartsWith(peer, "ipv6:[::1]") ||
+         absl::StartsWith(peer, "ipv6:%5B::1%5D") ||
+         absl::StartsWith(peer, "ipv6:[::ffff:127.") || absl::StartsWith(peer, "unix:");
+}
+
+absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
+    const grpc::CallbackServerContext& context) const {
+  const std::string peer = context.peer();
+  if (!IsLoopbackPeer(peer)) {
+    return absl::UnauthenticatedError(
+        "development authentication accepts only loopback callers; this node "
+        "needs mTLS or token authentication to serve other hosts");
+  }
+  Principal p;
+  p.subject = std::string(Metadata(context, "x-reception-subject"));
+  const absl::string_view role = Metadata(context, "x-reception-role");
+  p.unit_code = std::string(Metadata(context, "x-reception-unit"));
+  if (p.subject.empty() || role.empty() || p.unit_code.empty()) {
+    return absl::UnauthenticatedError(
+        "metadata x-reception-subject, x-reception-role and x-reception-unit "
+        "must all be set");
+  }
+  if (p.subject.size() > 128 || p.unit_code.size() > 32) {
+    return absl::UnauthenticatedError("x-reception-subject or x-reception-unit is too long");
+  }
+  auto r = ParseRole(role);
+  if (!r) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "x-reception-role \"", role.substr(0, 32),
+        "\" is not one of officer, inspector, head, viewer, node"));
+  }
+  p.role = *r;
+  return p;
+}
+
+}  // namespace reception

@@ -1,0 +1,36 @@
+// Establishing the caller's principal from a call. The services depend only
+// on Authenticator; mTLS and token authenticators slot in later.
+#ifndef RECEPTION_SERVICES_COMMON_AUTH_H_
+#define RECEPTION_SERVICES_COMMON_AUTH_H_
+
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/server_context.h"
+#include "services/common/principal.h"
+
+namespace reception {
+
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  // UNAUTHENTICATED when no principal can be established. Thread-safe.
+  virtual absl::StatusOr<Principal> Authenticate(
+      const grpc::CallbackServerContext& context) const = 0;
+};
+
+// Development mode: reads x-reception-subject, x-reception-role and
+// x-reception-unit from metadata, and only from loopback peers (anyone who can
+// reach the port could claim any identity, so never beyond the machine).
+class DevMetadataAuthenticator final : public Authenticator {
+ public:
+  absl::StatusOr<Principal> Authenticate(
+      const grpc::CallbackServerContext& context) const override;
+};
+
+// True for "ipv4:127.x.x.x:port", "ipv6:[::1]:port", "unix:..." peers.
+bool IsLoopbackPeer(absl::string_view peer);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_AUTH_H_

@@ -1,0 +1,17 @@
+// The one mapping from internal absl::Status to the grpc::Status a client
+// sees. Codes map one to one; for INTERNAL, UNKNOWN and DATA_LOSS the message
+// is replaced by a reference number and the real text is logged, so storage
+// errors and internals never reach a client.
+#ifndef RECEPTION_SERVICES_COMMON_GRPC_STATUS_H_
+#define RECEPTION_SERVICES_COMMON_GRPC_STATUS_H_
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace reception {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_GRPC_STATUS_H_

@@ -1,0 +1,71 @@
+#include "services/common/node_config.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "services/common/yaml_proto.h"
+
+namespace reception {
+namespace {
+
+std::string Resolve(const std::filesystem::path& base, const std::string& p) {
+  if (p.empty()) return p;
+  std::filesystem::path path(p);
+  if (path.is_absolute()) return p;
+  return (base / path).lexically_normal().string();
+}
+
+}  // namespace
+
+absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
+                                                      const ConfigOverrides& overrides) {
+  config::v1::NodeConfig c;
+  auto s = LoadYamlFile(path, &c);
+  if (!s.ok()) return s;
+  auto missing = [&](absl::string_view key) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", key, " must be set"));
+  };
+  if (!overrides.listen_address.empty()) c.set_listen_address(overrides.listen_address);
+  if (!overrides.admin_address.empty()) c.set_admin_address(overrides.admin_address);
+  if (!overrides.data_dir.empty()) c.set_data_dir(overrides.data_dir);
+  if (c.listen_address().empty()) c.set_listen_address("127.0.0.1:50051");
+  if (c.admin_address().empty()) c.set_admin_address("127.0.0.1:9464");
+  if (c.unit_code().empty()) return missing("unit_code");
+  if (c.data_dir().empty()) return missing("data_dir (or --data_dir)");
+  if (c.topology_file().empty()) return missing("topology_file");
+  if (c.rules_file().empty()) return missing("rules_file");
+  const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
+  c.set_topology_file(Resolve(base, c.topology_file()));
+  c.set_rules_file(Resolve(base, c.rules_file()));
+  c.set_data_dir(Resolve(std::filesystem::current_path(), c.data_dir()));
+  if (c.identity_key_file().empty()) {
+    c.set_identity_key_file((std::filesystem::path(c.data_dir()) / "identity.keys").string());
+  } else {
+    c.set_identity_key_file(Resolve(base, c.identity_key_file()));
+  }
+  auto* st = c.mutable_storage();
+  if (st->sync_policy() == config::v1::SYNC_POLICY_UNSPECIFIED) {
+    st->set_sync_policy(config::v1::SYNC_POLICY_GROUP_FSYNC);
+  }
+  if (st->max_group_size() == 0) st->set_max_group_size(1024);
+  if (st->max_group_size() < 1 || st->max_group_size() > 65536) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": storage.max_group_size must be between 1 and 65536"));
+  }
+  if (st->block_cache_mib() == 0) st->set_block_cache_mib(64);
+  if (st->block_cache_mib() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": storage.block_cache_mib must be positive"));
+  }
+  if (c.auth().mode() == config::v1::AUTH_MODE_UNSPECIFIED) {
+    c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
+  }
+  if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
+  if (c.shutdown_grace_seconds() == 0) c.set_shutdown_grace_seconds(10);
+  if (c.shutdown_grace_seconds() < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": shutdown_grace_seconds must not be negative"));
+  }
+  return c;
+}
+
+}  // namespace reception

@@ -1,0 +1,53 @@
+#include "services/common/node_config.h"
+
+#include "gtest/gtest.h"
+#include "services/common/test_support.h"
+
+namespace reception {
+namespace {
+
+TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.Join("node.yaml"),
+                     "unit_code: \"48\"\ndata_dir: data\ntopology_file: topo.yaml\n"
+                     "rules_file: /abs/rules.yaml\n");
+  auto c = LoadNodeConfig(dir.Join("node.yaml"), {"127.0.0.1:0", "", "/override"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen_address(), "127.0.0.1:0");
+  EXPECT_EQ(c->admin_address(), "127.0.0.1:9464");
+  EXPECT_EQ(c->data_dir(), "/override");
+  EXPECT_EQ(c->topology_file(), dir.Join("topo.yaml"));
+  EXPECT_EQ(c->rules_file(), "/abs/rules.yaml");
+  EXPECT_EQ(c->identity_key_file(), "/override/identity.keys");
+  EXPECT_EQ(c->storage().sync_policy(), config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
+  EXPECT_EQ(c->storage().max_group_size(), 1024);
+  EXPECT_EQ(c->shutdown_grace_seconds(), 10);
+}
+
+TEST(NodeConfig, MissingRequiredKeyNamesKeyAndFile) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.Join("node.yaml"), "data_dir: d\n");
+  auto c = LoadNodeConfig(dir.Join("node.yaml"), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), dir.Join("node.yaml") + ": unit_code must be set");
+}
+
+TEST(NodeConfig, BadValueIsAStartupError) {
+  testing::TempDir dir;
+  testing::WriteFile(dir.Join("node.yaml"),
+                     "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\n"
+                     "storage: {max_group_size: -5}\n");
+  auto c = LoadNodeConfig(dir.Join("node.yaml"), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("storage.max_group_size must be between 1 and 65536"),
+            std::string::npos);
+}
+
+TEST(NodeConfig, ShippedLocalConfigLoads) {
+  auto c = LoadNodeConfig(testing::SourcePath("deploy/local/node.yaml"), {"", "", "/tmp/x"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->unit_code(), "48");
+}
+
+}  // namespace
+}  // namespace reception

@@ -1,0 +1,162 @@
+#include "services/common/node_runtime.h"
+
+#include <signal.h>
+#include <pthread.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/gauge.h"
+#include "services/common/logging.h"
+#include "services/common/node_config.h"
+#include "services/common/server_host.h"
+
+ABSL_FLAG(std::string, config, "", "Path of the node configuration file (YAML)");
+ABSL_FLAG(std::string, listen, "", "gRPC listen address; overrides listen_address");
+ABSL_FLAG(std::string, admin_listen, "", "Metrics listen address; overrides admin_address");
+ABSL_FLAG(std::string, data_dir, "", "Data directory; overrides data_dir");
+ABSL_FLAG(std::string, ready_file, "",
+          "Once serving, write 'grpc_port=N' and 'admin_port=N' lines to this file "
+          "(for supervisors and tests that bind port 0)");
+
+namespace reception {
+namespace {
+
+absl::Status WriteReadyFile(const std::string& path, int port, int admin_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "grpc_port=" << port << "\nadmin_port=" << admin_port << "\npid=" << getpid() << "\n";
+    if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int RunNode(int argc, char** argv, absl::string_view program,
+            const std::vector<ModuleFactory>& factories) {
+  // Block the stop signals before gRPC starts threads, so only sigwait below
+  // receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  absl::SetProgramUsageMessage(absl::StrCat(
+      program, ": a reception node.\nUsage: ", program, " --config FILE [--listen ADDR] "
+      "[--admin_listen ADDR] [--data_dir DIR] [--ready_file FILE]"));
+  absl::ParseCommandLine(argc, argv);
+  auto fail = [&](const absl::Status& s) {
+    Log()->critical("event=startup_failed program={} error=\"{}\"", program, s.message());
+    return 1;
+  };
+  if (absl::GetFlag(FLAGS_config).empty()) {
+    return fail(absl::InvalidArgumentError("--config must name the node configuration file"));
+  }
+  ConfigOverrides overrides{absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_admin_listen),
+                            absl::GetFlag(FLAGS_data_dir)};
+  auto config = LoadNodeConfig(absl::GetFlag(FLAGS_config), overrides);
+  if (!config.ok()) return fail(config.status());
+  if (auto s = SetLogLevel(config->logging().level()); !s.ok()) return fail(s);
+  auto topology = Topology::LoadFile(config->topology_file());
+  if (!topology.ok()) return fail(topology.status());
+  if (topology->Find(config->unit_code()) == nullptr) {
+    return fail(absl::InvalidArgumentError(absl::StrCat(
+        absl::GetFlag(FLAGS_config), ": unit_code ", config->unit_code(),
+        " is not a unit of ", config->topology_file())));
+  }
+  auto rules = RuleBook::LoadFile(config->rules_file());
+  if (!rules.ok()) return fail(rules.status());
+  std::error_code ec;
+  std::filesystem::create_directories(config->data_dir(), ec);
+  if (ec) {
+    return fail(absl::UnavailableError(
+        absl::StrCat("cannot create data_dir ", config->data_dir(), ": ", ec.message())));
+  }
+
+  SystemClock clock;
+  DevMetadataAuthenticator authenticator;
+  NodeContext context{*std::move(config), *std::move(topology), *std::move(rules), &clock,
+                      std::make_shared<prometheus::Registry>(), &authenticator};
+
+  std::vector<std::unique_ptr<ServiceModule>> modules;
+  for (const auto& factory : factories) {
+    auto m = factory(context);
+    if (!m.ok()) return fail(m.status());
+    modules.push_back(*std::move(m));
+  }
+  auto& ready_gauge = prometheus::BuildGauge()
+                          .Name("reception_node_ready")
+                          .Help("1 when every service of the node can serve")
+                          .Register(*context.metrics)
+                          .Add({{"unit", context.config.unit_code()}});
+
+  ServerHost host({context.config.listen_address(), context.config.admin_address()},
+                  context.metrics);
+  for (auto& m : modules) host.AddService(m->service(), m->service_name());
+  if (auto s = host.Start(); !s.ok()) return fail(s);
+
+  auto all_ready = [&] {
+    for (auto& m : modules) {
+      if (!m->ready()) return false;
+    }
+    return true;
+  };
+  bool serving = all_ready();
+  host.SetServing(serving);
+  ready_gauge.Set(serving ? 1 : 0);
+  Log()->info("event=serving program={} unit={} grpc_port={} admin_port={} data_dir={}",
+              program, context.config.unit_code(), host.port(), host.admin_port(),
+              context.config.data_dir());
+  if (!absl::GetFlag(FLAGS_ready_file).empty()) {
+    if (auto s = WriteReadyFile(absl::GetFlag(FLAGS_ready_file), host.port(), host.admin_port());
+        !s.ok()) {
+      return fail(s);
+    }
+  }
+
+  // Readiness follows the modules (a store that failed an fsync stops
+  // serving) until a stop signal arrives.
+  absl::Mutex mu;
+  bool stopping = false;
+  std::thread watcher([&] {
+    absl::MutexLock lock(&mu);
+    while (!mu.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(500))) {
+      const bool now = all_ready();
+      if (now != serving) {
+        serving = now;
+        host.SetServing(now);
+        ready_gauge.Set(now ? 1 : 0);
+        Log()->warn("event=readiness_changed serving={}", now);
+      }
+    }
+  });
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  Log()->info("event=stopping signal={} grace_seconds={}", sig,
+              context.config.shutdown_grace_seconds());
+  {
+    absl::MutexLock lock(&mu);
+    stopping = true;
+  }
+  watcher.join();
+  host.Shutdown(absl::Seconds(context.config.shutdown_grace_seconds()));
+  modules.clear();  // closes the stores after the last call finished
+  Log()->info("event=stopped program={}", program);
+  return 0;
+}
+
+}  // namespace reception

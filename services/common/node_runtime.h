@@ -1,0 +1,56 @@
+// What every service binary shares: flags, configuration, topology, rule
+// packs, logging, metrics, the server host, readiness and graceful shutdown.
+// A binary's main() is the list of modules it hosts.
+#ifndef RECEPTION_SERVICES_COMMON_NODE_RUNTIME_H_
+#define RECEPTION_SERVICES_COMMON_NODE_RUNTIME_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "prometheus/registry.h"
+#include "reception/config/v1/config.pb.h"
+#include "services/common/auth.h"
+#include "services/common/clock.h"
+#include "services/common/rule_book.h"
+#include "services/common/topology.h"
+
+namespace reception {
+
+// Everything a module may depend on. Outlives every module.
+struct NodeContext {
+  config::v1::NodeConfig config;
+  Topology topology;
+  RuleBook rules;
+  const Clock* clock = nullptr;
+  std::shared_ptr<prometheus::Registry> metrics;
+  const Authenticator* authenticator = nullptr;
+};
+
+// One service hosted by a node: its gRPC service and its readiness.
+class ServiceModule {
+ public:
+  virtual ~ServiceModule() = default;
+  virtual grpc::Service* service() = 0;
+  // Full service name, e.g. "reception.cases.v1.CaseService".
+  virtual std::string service_name() const = 0;
+  // False when the module cannot serve (store failed).
+  virtual bool ready() const = 0;
+};
+
+using ModuleFactory =
+    std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(const NodeContext&)>;
+
+// Parses flags (--config, --listen, --admin_listen, --data_dir, --ready_file),
+// builds the context and the modules, serves until SIGTERM or SIGINT, then
+// shuts down within the configured grace. Returns the process exit code.
+int RunNode(int argc, char** argv, absl::string_view program,
+            const std::vector<ModuleFactory>& modules);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_NODE_RUNTIME_H_

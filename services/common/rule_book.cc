@@ -1,0 +1,93 @@
+#include "services/common/rule_book.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "services/common/civil_date.h"
+#include "services/common/yaml_proto.h"
+
+namespace reception {
+
+absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
+                                             absl::string_view source) {
+  if (proto.packs_size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": packs must not be empty"));
+  }
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < proto.packs_size(); ++i) {
+    const Pack& p = proto.packs(i);
+    auto err = [&](absl::string_view what) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(source, ": packs[", i, "] (", p.id(), ") ", what));
+    };
+    if (p.id().empty()) return err("id must not be empty");
+    if (!ids.insert(p.id()).second) return err("id is used twice");
+    if (!p.has_effective_from()) return err("effective_from must be set");
+    auto day = ToCivilDay(p.effective_from(), "effective_from");
+    if (!day.ok()) return err(day.status().message());
+    if (!p.has_intake()) return err("intake must be set");
+    if (p.intake().mass_case_min_people() < 2) {
+      return err("intake.mass_case_min_people must be at least 2");
+    }
+    if (p.intake().representative_limits_size() == 0) {
+      return err("intake.representative_limits must not be empty");
+    }
+    for (const auto& l : p.intake().representative_limits()) {
+      if (l.min_people() < 1 || l.max_representatives() < 1 ||
+          (l.max_people() != 0 && l.max_people() < l.min_people())) {
+        return err("intake.representative_limits has a limit with a bad range");
+      }
+    }
+  }
+  std::sort(proto.mutable_packs()->begin(), proto.mutable_packs()->end(),
+            [](const Pack& a, const Pack& b) {
+              return FormatDate(a.effective_from()) < FormatDate(b.effective_from());
+            });
+  for (int i = 1; i < proto.packs_size(); ++i) {
+    if (FormatDate(proto.packs(i).effective_from()) ==
+        FormatDate(proto.packs(i - 1).effective_from())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": packs ", proto.packs(i - 1).id(), " and ",
+          proto.packs(i).id(), " take effect on the same day"));
+    }
+  }
+  RuleBook book;
+  book.proto_ = std::move(proto);
+  return book;
+}
+
+absl::StatusOr<RuleBook> RuleBook::LoadFile(const std::string& path) {
+  config::v1::RuleSet proto;
+  auto s = LoadYamlFile(path, &proto);
+  if (!s.ok()) return s;
+  return FromProto(std::move(proto), path);
+}
+
+absl::StatusOr<const RuleBook::Pack*> RuleBook::PackOn(absl::CivilDay day) const {
+  const Pack* found = nullptr;
+  for (const Pack& p : proto_.packs()) {
+    absl::CivilDay from(p.effective_from().year(), p.effective_from().month(),
+                        p.effective_from().day());
+    if (from <= day) found = &p;
+  }
+  if (found == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no rule pack is in force on ", FormatDate(day), "; the earliest takes effect on ",
+        FormatDate(proto_.packs(0).effective_from())));
+  }
+  return found;
+}
+
+int RuleBook::MaxRepresentatives(const Pack& pack, int people) {
+  if (people < pack.intake().mass_case_min_people()) return -1;
+  for (const auto& l : pack.intake().representative_limits()) {
+    if (people >= l.min_people() &&
+        (l.max_people() == 0 || people <= l.max_people())) {
+      return l.max_representatives();
+    }
+  }
+  return -1;
+}
+
+}  // namespace reception

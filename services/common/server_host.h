@@ -1,0 +1,67 @@
+// Hosts gRPC services in one server: callback API, grpc.health.v1 driven by
+// real readiness, server reflection, the metrics interceptor, and a
+// Prometheus exposer on a separate admin port.
+#ifndef RECEPTION_SERVICES_COMMON_SERVER_HOST_H_
+#define RECEPTION_SERVICES_COMMON_SERVER_HOST_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "grpcpp/impl/codegen/service_type.h"
+#include "prometheus/registry.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace reception {
+
+class ServerHost {
+ public:
+  struct Options {
+    std::string listen_address = "127.0.0.1:0";
+    std::string admin_address = "127.0.0.1:0";  // empty: no admin port
+  };
+
+  ServerHost(Options options, std::shared_ptr<prometheus::Registry> metrics);
+  ~ServerHost();
+
+  // Before Start. The service must outlive the host. `name` is its full
+  // name for health checks, e.g. "reception.cases.v1.CaseService".
+  void AddService(grpc::Service* service, std::string name);
+
+  // Binds both ports and starts serving; health reports NOT_SERVING until
+  // SetServing(true).
+  absl::Status Start();
+
+  int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
+
+  // Sets health for the whole server ("") and every added service.
+  void SetServing(bool serving);
+
+  // A channel to this server that never leaves the process.
+  std::shared_ptr<grpc::Channel> InProcessChannel();
+
+  // Stops accepting calls, lets in-flight ones finish until `grace` passes,
+  // then cancels the rest. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  Options options_;
+  std::shared_ptr<prometheus::Registry> metrics_;
+  std::vector<std::pair<grpc::Service*, std::string>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+  int port_ = 0;
+  int admin_port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_SERVER_HOST_H_

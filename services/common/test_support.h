@@ -1,0 +1,42 @@
+// Helpers for tests: temporary directories, waiting on conditions, and the
+// project's data files.
+#ifndef RECEPTION_SERVICES_COMMON_TEST_SUPPORT_H_
+#define RECEPTION_SERVICES_COMMON_TEST_SUPPORT_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace reception::testing {
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Polls `condition` until it is true or `timeout` passes; returns whether it
+// became true.
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
+
+// Absolute path of a file in the source tree, e.g. "deploy/rules/vn.yaml".
+std::string SourcePath(const std::string& relative);
+
+// Writes `content` to `path`.
+void WriteFile(const std::string& path, const std::string& content);
+
+// Reads a whole file ("" if missing).
+std::string ReadFile(const std::string& path);
+
+}  // namespace reception::testing
+
+#endif  // RECEPTION_SERVICES_COMMON_TEST_SUPPORT_H_

@@ -1,0 +1,35 @@
+// Unicode text handling for Vietnamese (ICU underneath): validation, NFC
+// normalisation and accent-insensitive folding for search and duplicates.
+#ifndef RECEPTION_SERVICES_COMMON_TEXT_H_
+#define RECEPTION_SERVICES_COMMON_TEXT_H_
+
+#include "absl/strings/string_view.h"
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reception {
+
+// True when `text` is well-formed UTF-8.
+bool IsValidUtf8(absl::string_view text);
+
+// True when `text` has a C0/C1 control character other than tab and newline.
+bool HasControlCharacters(absl::string_view text, bool allow_newlines);
+
+// Number of Unicode code points (text must be valid UTF-8).
+size_t CodePointCount(absl::string_view text);
+
+// Unicode NFC of valid UTF-8 text.
+std::string NormalizeNfc(absl::string_view text);
+
+// Folds text for matching: NFC, diacritics removed (đ -> d), lowercase,
+// punctuation turned into spaces, runs of spaces collapsed.
+// "Nguyễn Văn An" -> "nguyen van an". Thread-safe.
+std::string FoldForSearch(absl::string_view text);
+
+// Splits folded text on spaces.
+std::vector<std::string> Tokens(absl::string_view folded);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_TEXT_H_

@@ -1,0 +1,55 @@
+#include "services/common/text.h"
+
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace reception {
+namespace {
+
+TEST(Text, FoldsVietnameseDiacriticsAndCase) {
+  EXPECT_EQ(FoldForSearch("Nguyễn Văn An"), "nguyen van an");
+  EXPECT_EQ(FoldForSearch("ĐẶNG THỊ Đào"), "dang thi dao");
+  EXPECT_EQ(FoldForSearch("Quyết định số 123/QĐ-UBND"), "quyet dinh so 123 qd ubnd");
+  // Decomposed input (NFD, as some keyboards send it) folds the same.
+  EXPECT_EQ(FoldForSearch("Nguye\xcc\x82\xcc\x83n"), "nguyen");
+}
+
+TEST(Text, NormalizesToNfc) {
+  const std::string nfd = "Nguye\xcc\x82\xcc\x83n";  // e + circumflex + tilde
+  EXPECT_EQ(NormalizeNfc(nfd), "Nguyễn");
+  EXPECT_EQ(NormalizeNfc("Nguyễn"), "Nguyễn");
+}
+
+TEST(Text, ValidatesUtf8AndControls) {
+  EXPECT_TRUE(IsValidUtf8("Đà Nẵng"));
+  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_TRUE(HasControlCharacters("a\x01", false));
+  EXPECT_TRUE(HasControlCharacters("a\nb", false));
+  EXPECT_FALSE(HasControlCharacters("a\nb", true));
+  EXPECT_EQ(CodePointCount("Đà Nẵng"), 7u);
+}
+
+TEST(Text, FoldingIsThreadSafe) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (FoldForSearch("Trần Thị Ánh Hồng") != "tran thi anh hong") ++wrong;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+TEST(Text, Tokens) {
+  EXPECT_EQ(Tokens("nguyen van an"), (std::vector<std::string>{"nguyen", "van", "an"}));
+  EXPECT_TRUE(Tokens("").empty());
+}
+
+}  // namespace
+}  // namespace reception

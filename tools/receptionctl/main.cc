@@ -1,0 +1,574 @@
+// receptionctl: the command line for reception officers and inspectors.
+// Talks to a node over gRPC with the generated stubs; a readable table by
+// default, --json for scripts. Errors print the server's message and exit 1;
+// usage errors exit 2.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "services/common/civil_date.h"
+
+namespace {
+
+namespace v1 = reception::cases::v1;
+using google::protobuf::Message;
+
+constexpr char kUsage[] = R"(receptionctl: manage citizen reception cases on a node.
+
+Usage: receptionctl [global options] COMMAND [NAME] [options]
+
+Global options (or environment variables):
+  --server ADDR     node address          (RECEPTION_SERVER, default 127.0.0.1:50051)
+  --subject S       your account          (RECEPTION_SUBJECT, default "cli")
+  --role R          officer|inspector|head|viewer (RECEPTION_ROLE, default officer)
+  --unit CODE       your unit code        (RECEPTION_UNIT, required)
+  --json            print JSON instead of tables
+  --timeout SEC     deadline per call (default 10)
+
+Commands:
+  create    --kind complaint|denunciation|petition|feedback --channel CHANNEL
+            --content TEXT --received YYYY-MM-DD
+            [--petitioner "Full name|citizen id|address|phone"]...
+            [--round first|second] [--previous cases/N] [--repeats cases/N]
+            [--anonymous] [--forwarded-by BODY] [--representative CITIZEN_ID]...
+            [--people N] [--respondent-unit CODE] [--respondent-official NAME]
+            [--respondent-position TEXT] [--act-reference REF] [--act-date DATE]
+            [--attachment "name|media/type|size|sha256"]... [--reception-unit CODE]
+            [--previously-handled-by BODY] [--request-id ID]
+            CHANNEL: in_person mail mailbox forwarded_deputy
+            forwarded_fatherland_front forwarded_press forwarded_leader
+            online_session portal
+  get       NAME
+  list      [--state S] [--kind K] [--unit-code U] [--from DATE] [--to DATE]
+            [--query TEXT] [--page-size N] [--page-token T] [--all]
+  classify  NAME --competent yes|no [--complexity normal|complex|very_complex]
+            [--kind K] [--note TEXT]
+  accept    NAME --notice REF
+  refuse    NAME --ground incapacitated|disruptive|already_settled|out_of_time|no_standing
+            --explanation TEXT [--notice REF]
+  guide     NAME --body COMPETENT_BODY [--note TEXT]
+  archive   NAME --reason duplicate|anonymous|unsigned|impersonated|already_guided|other
+            [--duplicate-of cases/N] [--note TEXT]
+  start-verification NAME [--verifier NAME]
+  suspend   NAME --reason TEXT --evidence REF
+  resume    NAME
+  decide    NAME --outcome complaint_right|complaint_wrong|complaint_partly_right|
+            denunciation_founded|denunciation_unfounded|denunciation_partly_founded|answered
+            --decision REF [--summary TEXT]
+  close     NAME
+  withdraw  NAME --document REF [--partial --part TEXT] [--reason TEXT]
+  history   NAME
+  verify    NAME
+  reveal    NAME --reason TEXT          (inspectors of the owning unit)
+  export    --from DATE --to DATE [--output FILE]
+Transitions take [--etag E] (fail if the case changed) and [--date YYYY-MM-DD].
+NAME is "cases/NUMBER" or just NUMBER.
+)";
+
+struct Args {
+  std::string command;
+  std::vector<std::string> positional;
+  std::map<std::string, std::vector<std::string>> options;
+  std::set<std::string> flags;
+
+  std::optional<std::string> Get(const std::string& k) const {
+    auto it = options.find(k);
+    if (it == options.end() || it->second.empty()) return std::nullopt;
+    return it->second.back();
+  }
+  std::string GetOr(const std::string& k, const std::string& d) const { return Get(k).value_or(d); }
+  std::vector<std::string> All(const std::string& k) const {
+    auto it = options.find(k);
+    return it == options.end() ? std::vector<std::string>{} : it->second;
+  }
+  bool Has(const std::string& k) const { return flags.count(k) > 0; }
+};
+
+const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help"};
+
+[[noreturn]] void UsageError(const std::string& what) {
+  std::cerr << "receptionctl: " << what << "\nRun 'receptionctl --help' for usage.\n";
+  std::exit(2);
+}
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string key = s.substr(2);
+      std::string value;
+      bool has_value = false;
+      if (auto eq = key.find('='); eq != std::string::npos) {
+        value = key.substr(eq + 1);
+        key = key.substr(0, eq);
+        has_value = true;
+      }
+      if (kBooleanFlags.count(key)) {
+        a.flags.insert(key);
+        continue;
+      }
+      if (!has_value) {
+        if (i + 1 >= argc) UsageError(absl::StrCat("--", key, " needs a value"));
+        value = argv[++i];
+      }
+      a.options[key].push_back(value);
+    } else if (a.command.empty()) {
+      a.command = s;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+std::string Env(const char* name, const std::string& fallback) {
+  const char* v = getenv(name);
+  return v && *v ? v : fallback;
+}
+
+template <typename E>
+E ParseEnum(const std::string& value, const std::string& prefix, bool (*parse)(const std::string&, E*),
+            const std::string& option) {
+  E e;
+  if (parse(absl::StrCat(prefix, absl::AsciiStrToUpper(value)), &e) || parse(value, &e)) return e;
+  UsageError(absl::StrCat("--", option, " \"", value, "\" is not a known value"));
+}
+
+reception::type::v1::Date ParseDateOption(const std::string& value, const std::string& option) {
+  auto d = reception::ParseDate(value);
+  if (!d.ok()) UsageError(absl::StrCat("--", option, ": ", d.status().message()));
+  return reception::ToProtoDate(*d);
+}
+
+std::string CaseName(const Args& a) {
+  if (a.positional.empty()) UsageError(absl::StrCat(a.command, " needs a case NAME"));
+  const std::string& n = a.positional[0];
+  return n.rfind("cases/", 0) == 0 ? n : absl::StrCat("cases/", n);
+}
+
+std::string Short(const std::string& enum_name, const std::string& prefix) {
+  return absl::AsciiStrToLower(enum_name.rfind(prefix, 0) == 0 ? enum_name.substr(prefix.size()) : enum_name);
+}
+
+std::string Date(const reception::type::v1::Date& d) {
+  return reception::IsUnset(d) ? "" : reception::FormatDate(d);
+}
+
+class Client {
+ public:
+  explicit Client(const Args& a) : args_(a) {
+    server_ = a.GetOr("server", Env("RECEPTION_SERVER", "127.0.0.1:50051"));
+    subject_ = a.GetOr("subject", Env("RECEPTION_SUBJECT", "cli"));
+    role_ = a.GetOr("role", Env("RECEPTION_ROLE", "officer"));
+    unit_ = a.GetOr("unit", Env("RECEPTION_UNIT", ""));
+    if (unit_.empty()) UsageError("--unit (or RECEPTION_UNIT) must name your unit code");
+    int seconds = 10;
+    if (auto t = a.Get("timeout"); t && !absl::SimpleAtoi(*t, &seconds)) UsageError("--timeout must be a number");
+    timeout_ = seconds;
+    stub_ = v1::CaseService::NewStub(grpc::CreateChannel(server_, grpc::InsecureChannelCredentials()));
+  }
+
+  void Prepare(grpc::ClientContext* ctx) const {
+    ctx->AddMetadata("x-reception-subject", subject_);
+    ctx->AddMetadata("x-reception-role", role_);
+    ctx->AddMetadata("x-reception-unit", unit_);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_));
+  }
+
+  template <typename Req, typename Resp>
+  Resp Call(grpc::Status (v1::CaseService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+            const Req& req) {
+    grpc::ClientContext ctx;
+    Prepare(&ctx);
+    Resp resp;
+    grpc::Status s = ((*stub_).*method)(&ctx, req, &resp);
+    if (!s.ok()) {
+      static const char* kCodes[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+                                     "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                                     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                     "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                                     "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                     "UNAUTHENTICATED"};
+      const int c = s.error_code();
+      std::cerr << "error: " << (c >= 0 && c <= 16 ? kCodes[c] : "UNKNOWN") << ": "
+                << s.error_message() << "\n";
+      std::exit(1);
+    }
+    return resp;
+  }
+
+ private:
+  const Args& args_;
+  std::string server_, subject_, role_, unit_;
+  int timeout_ = 10;
+  std::unique_ptr<v1::CaseService::Stub> stub_;
+};
+
+void PrintJson(const Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  std::cout << out;
+}
+
+void Row(const std::string& k, const std::string& v) {
+  if (!v.empty()) std::cout << absl::StrFormat("  %-22s %s\n", k, v);
+}
+
+void PrintCase(const v1::Case& c) {
+  std::cout << c.name() << "  [" << Short(v1::CaseState_Name(c.state()), "CASE_STATE_") << "]\n";
+  std::string kind = Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_");
+  if (c.complaint_round() != v1::COMPLAINT_ROUND_UNSPECIFIED) {
+    absl::StrAppend(&kind, " (", Short(v1::ComplaintRound_Name(c.complaint_round()), "COMPLAINT_ROUND_"), " time)");
+  }
+  Row("kind", kind);
+  Row("channel", Short(v1::Channel_Name(c.channel()), "CHANNEL_") +
+                     (c.forwarded_by().empty() ? "" : " from " + c.forwarded_by()));
+  Row("received", absl::StrCat(Date(c.received_date()), " at ", c.reception_unit().name(), " (",
+                               c.reception_unit().code(), ")"));
+  if (c.identity_protected()) {
+    Row("petitioners", absl::StrCat(c.petitioner_count(), " (identity protected)"));
+  } else if (c.anonymous()) {
+    Row("petitioners", "anonymous");
+  } else {
+    for (const auto& p : c.petitioners()) {
+      Row("petitioner", absl::StrCat(p.full_name(), p.citizen_id().empty() ? "" : ", " + p.citizen_id(),
+                                     p.address().empty() ? "" : ", " + p.address()));
+    }
+    if (!c.representative_citizen_ids().empty()) {
+      Row("representatives", absl::StrJoin(c.representative_citizen_ids(), ", "));
+    }
+  }
+  Row("people", absl::StrCat(c.people_count(), c.mass_case() ? " (mass case)" : ""));
+  std::string resp = c.respondent().official_name();
+  if (!c.respondent().official_position().empty()) absl::StrAppend(&resp, ", ", c.respondent().official_position());
+  if (!c.respondent().unit_code().empty()) absl::StrAppend(&resp, resp.empty() ? "" : " ", "(unit ", c.respondent().unit_code(), ")");
+  Row("respondent", resp);
+  Row("content", c.content());
+  if (c.has_classification()) {
+    Row("classified", absl::StrCat(Date(c.classification().date()), ", ",
+                                   c.classification().within_competence() ? "within" : "outside",
+                                   " competence, ",
+                                   Short(v1::Complexity_Name(c.classification().complexity()), "COMPLEXITY_")));
+  }
+  if (c.has_acceptance()) Row("accepted", absl::StrCat(Date(c.acceptance().date()), ", notice ", c.acceptance().notice_reference()));
+  if (c.has_refusal()) Row("refused", absl::StrCat(Date(c.refusal().date()), ", ", Short(v1::RefusalGround_Name(c.refusal().ground()), "REFUSAL_GROUND_")));
+  if (c.has_guidance()) Row("guided", absl::StrCat(Date(c.guidance().date()), " to ", c.guidance().competent_body()));
+  if (c.has_archival()) Row("archived", absl::StrCat(Date(c.archival().date()), ", ", Short(v1::ArchiveReason_Name(c.archival().reason()), "ARCHIVE_REASON_")));
+  if (c.has_verification()) Row("verification", absl::StrCat(Date(c.verification().start_date()), " by ", c.verification().verifier()));
+  for (const auto& s : c.suspensions()) {
+    Row("suspended", absl::StrCat(Date(s.start_date()), " .. ", s.has_end_date() ? Date(s.end_date()) : "(open)", ": ", s.reason()));
+  }
+  if (c.has_decision()) Row("decided", absl::StrCat(Date(c.decision().date()), ", ", Short(v1::Outcome_Name(c.decision().outcome()), "OUTCOME_"), ", ", c.decision().decision_reference()));
+  for (const auto& w : c.withdrawals()) {
+    Row(w.partial() ? "partly withdrawn" : "withdrawn", absl::StrCat(Date(w.date()), ", ", w.document_reference(), w.partial() ? ": " + w.withdrawn_part() : ""));
+  }
+  Row("owner", absl::StrCat("unit ", c.owner_unit(), ", epoch ", c.owner_epoch()));
+  Row("etag", c.etag());
+  Row("history", absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
+}
+
+int Run(const Args& a) {
+  Client client(a);
+  const bool json = a.Has("json");
+  auto out_case = [&](const v1::Case& c) {
+    json ? PrintJson(c) : PrintCase(c);
+    return 0;
+  };
+  auto etag_date = [&](auto* req) {
+    req->set_name(CaseName(a));
+    req->set_etag(a.GetOr("etag", ""));
+  };
+  auto date_of = [&](auto* req) {
+    if (auto d = a.Get("date")) *req->mutable_date() = ParseDateOption(*d, "date");
+  };
+  const std::string& cmd = a.command;
+
+  if (cmd == "create") {
+    v1::CreateCaseRequest req;
+    auto* c = req.mutable_case_();
+    c->set_kind(ParseEnum<v1::CaseKind>(a.GetOr("kind", ""), "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto r = a.Get("round")) c->set_complaint_round(ParseEnum<v1::ComplaintRound>(*r, "COMPLAINT_ROUND_", &v1::ComplaintRound_Parse, "round"));
+    c->set_previous_case(a.GetOr("previous", ""));
+    c->set_repeats_case(a.GetOr("repeats", ""));
+    c->set_anonymous(a.Has("anonymous"));
+    c->set_channel(ParseEnum<v1::Channel>(a.GetOr("channel", ""), "CHANNEL_", &v1::Channel_Parse, "channel"));
+    c->set_forwarded_by(a.GetOr("forwarded-by", ""));
+    for (const auto& p : a.All("petitioner")) {
+      std::vector<std::string> parts = absl::StrSplit(p, '|');
+      auto* person = c->add_petitioners();
+      person->set_full_name(parts.size() > 0 ? parts[0] : "");
+      person->set_citizen_id(parts.size() > 1 ? parts[1] : "");
+      person->set_address(parts.size() > 2 ? parts[2] : "");
+      person->set_phone(parts.size() > 3 ? parts[3] : "");
+    }
+    for (const auto& r : a.All("representative")) c->add_representative_citizen_ids(r);
+    if (auto n = a.Get("people")) {
+      int people = 0;
+      if (!absl::SimpleAtoi(*n, &people)) UsageError("--people must be a number");
+      c->set_people_count(people);
+    }
+    c->mutable_respondent()->set_unit_code(a.GetOr("respondent-unit", ""));
+    c->mutable_respondent()->set_official_name(a.GetOr("respondent-official", ""));
+    c->mutable_respondent()->set_official_position(a.GetOr("respondent-position", ""));
+    c->mutable_respondent()->set_act_reference(a.GetOr("act-reference", ""));
+    if (auto d = a.Get("act-date")) *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*d, "act-date");
+    c->set_content(a.GetOr("content", ""));
+    for (const auto& att : a.All("attachment")) {
+      std::vector<std::string> parts = absl::StrSplit(att, '|');
+      auto* at = c->add_attachments();
+      at->set_name(parts.size() > 0 ? parts[0] : "");
+      at->set_media_type(parts.size() > 1 ? parts[1] : "");
+      int64_t size = 0;
+      if (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &size)) UsageError("--attachment size must be a number");
+      at->set_size_bytes(size);
+      at->set_sha256(parts.size() > 3 ? parts[3] : "");
+    }
+    if (auto u = a.Get("reception-unit")) c->mutable_reception_unit()->set_code(*u);
+    if (auto d = a.Get("received")) *c->mutable_received_date() = ParseDateOption(*d, "received");
+    c->set_previously_handled_by(a.GetOr("previously-handled-by", ""));
+    // A fresh request id per invocation unless the caller pins one to retry.
+    req.set_request_id(a.GetOr("request-id", absl::StrFormat("cli-%d-%d-%d", getpid(), time(nullptr), rand())));
+    return out_case(client.Call(&v1::CaseService::Stub::CreateCase, req));
+  }
+  if (cmd == "get") {
+    v1::GetCaseRequest req;
+    req.set_name(CaseName(a));
+    return out_case(client.Call(&v1::CaseService::Stub::GetCase, req));
+  }
+  if (cmd == "list") {
+    v1::ListCasesRequest req;
+    if (auto s = a.Get("state")) req.set_state(ParseEnum<v1::CaseState>(*s, "CASE_STATE_", &v1::CaseState_Parse, "state"));
+    if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    req.set_unit_code(a.GetOr("unit-code", ""));
+    if (auto d = a.Get("from")) *req.mutable_received_from() = ParseDateOption(*d, "from");
+    if (auto d = a.Get("to")) *req.mutable_received_to() = ParseDateOption(*d, "to");
+    req.set_query(a.GetOr("query", ""));
+    req.set_page_token(a.GetOr("page-token", ""));
+    if (auto n = a.Get("page-size")) {
+      int size = 0;
+      if (!absl::SimpleAtoi(*n, &size)) UsageError("--page-size must be a number");
+      req.set_page_size(size);
+    }
+    v1::ListCasesResponse all;
+    for (;;) {
+      v1::ListCasesResponse page = client.Call(&v1::CaseService::Stub::ListCases, req);
+      for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
+      all.set_next_page_token(page.next_page_token());
+      if (!a.Has("all") || page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    if (json) {
+      PrintJson(all);
+      return 0;
+    }
+    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %s\n", "NUMBER", "KIND", "STATE", "RECEIVED", "UNIT", "PETITIONERS");
+    for (const auto& c : all.cases()) {
+      std::string who;
+      if (c.identity_protected()) who = "(protected)";
+      else if (c.anonymous()) who = "(anonymous)";
+      else {
+        std::vector<std::string> names;
+        for (const auto& p : c.petitioners()) names.push_back(p.full_name());
+        who = absl::StrJoin(names, ", ");
+      }
+      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %s\n", c.number(),
+                                   Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
+                                   Short(v1::CaseState_Name(c.state()), "CASE_STATE_"),
+                                   Date(c.received_date()), c.reception_unit().code(), who);
+    }
+    if (!all.next_page_token().empty()) std::cout << "next page: --page-token " << all.next_page_token() << "\n";
+    return 0;
+  }
+  if (cmd == "classify") {
+    v1::ClassifyCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    const std::string competent = a.GetOr("competent", "");
+    if (competent != "yes" && competent != "no") UsageError("classify needs --competent yes|no");
+    req.set_within_competence(competent == "yes");
+    if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto c = a.Get("complexity")) req.set_complexity(ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::ClassifyCase, req));
+  }
+  if (cmd == "accept") {
+    v1::AcceptCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_notice_reference(a.GetOr("notice", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::AcceptCase, req));
+  }
+  if (cmd == "refuse") {
+    v1::RefuseCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_ground(ParseEnum<v1::RefusalGround>(a.GetOr("ground", ""), "REFUSAL_GROUND_", &v1::RefusalGround_Parse, "ground"));
+    req.set_explanation(a.GetOr("explanation", ""));
+    req.set_notice_reference(a.GetOr("notice", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::RefuseCase, req));
+  }
+  if (cmd == "guide") {
+    v1::GuideCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_competent_body(a.GetOr("body", ""));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::GuideCase, req));
+  }
+  if (cmd == "archive") {
+    v1::ArchiveCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_reason(ParseEnum<v1::ArchiveReason>(a.GetOr("reason", ""), "ARCHIVE_REASON_", &v1::ArchiveReason_Parse, "reason"));
+    req.set_duplicate_of(a.GetOr("duplicate-of", ""));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::ArchiveCase, req));
+  }
+  if (cmd == "start-verification") {
+    v1::StartCaseVerificationRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_verifier(a.GetOr("verifier", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::StartCaseVerification, req));
+  }
+  if (cmd == "suspend") {
+    v1::SuspendCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_evidence_reference(a.GetOr("evidence", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::SuspendCase, req));
+  }
+  if (cmd == "resume") {
+    v1::ResumeCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    return out_case(client.Call(&v1::CaseService::Stub::ResumeCase, req));
+  }
+  if (cmd == "decide") {
+    v1::DecideCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_outcome(ParseEnum<v1::Outcome>(a.GetOr("outcome", ""), "OUTCOME_", &v1::Outcome_Parse, "outcome"));
+    req.set_decision_reference(a.GetOr("decision", ""));
+    req.set_summary(a.GetOr("summary", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::DecideCase, req));
+  }
+  if (cmd == "close") {
+    v1::CloseCaseRequest req;
+    etag_date(&req);
+    return out_case(client.Call(&v1::CaseService::Stub::CloseCase, req));
+  }
+  if (cmd == "withdraw") {
+    v1::WithdrawCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_partial(a.Has("partial"));
+    req.set_withdrawn_part(a.GetOr("part", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_document_reference(a.GetOr("document", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::WithdrawCase, req));
+  }
+  if (cmd == "history") {
+    v1::GetCaseHistoryRequest req;
+    req.set_name(CaseName(a));
+    v1::GetCaseHistoryResponse all;
+    for (;;) {
+      auto page = client.Call(&v1::CaseService::Stub::GetCaseHistory, req);
+      for (auto& e : *page.mutable_events()) *all.add_events() = std::move(e);
+      if (page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    if (json) {
+      PrintJson(all);
+      return 0;
+    }
+    for (const auto& e : all.events()) {
+      const absl::Time t = absl::FromUnixSeconds(e.time().seconds());
+      std::cout << absl::StrFormat("%3d  %s  %-24s %-10s %s/%s  %s\n", e.sequence(),
+                                   absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::FixedTimeZone(7 * 3600)),
+                                   e.action(), Short(v1::CaseState_Name(e.state()), "CASE_STATE_"),
+                                   e.actor().role(), e.actor().subject(), e.summary());
+    }
+    return 0;
+  }
+  if (cmd == "verify") {
+    v1::VerifyCaseHistoryRequest req;
+    req.set_name(CaseName(a));
+    auto r = client.Call(&v1::CaseService::Stub::VerifyCaseHistory, req);
+    if (json) {
+      PrintJson(r);
+    } else if (r.valid()) {
+      std::cout << "history of " << req.name() << " verifies: " << r.event_count()
+                << " events, head " << r.head_hash() << "\n";
+    } else {
+      std::cout << "history of " << req.name() << " does NOT verify at event "
+                << r.first_invalid_sequence() << ": " << r.problem() << "\n";
+    }
+    return r.valid() ? 0 : 3;
+  }
+  if (cmd == "reveal") {
+    v1::RevealDenouncerIdentityRequest req;
+    req.set_name(CaseName(a));
+    req.set_reason(a.GetOr("reason", ""));
+    auto r = client.Call(&v1::CaseService::Stub::RevealDenouncerIdentity, req);
+    if (json) {
+      PrintJson(r);
+      return 0;
+    }
+    for (const auto& p : r.petitioners()) {
+      std::cout << "  " << p.full_name() << ", " << p.citizen_id() << ", " << p.address() << "\n";
+    }
+    std::cout << "(recorded as audit event " << r.audit_event_sequence() << ")\n";
+    return 0;
+  }
+  if (cmd == "export") {
+    v1::ExportReceptionLogRequest req;
+    *req.mutable_start_date() = ParseDateOption(a.GetOr("from", ""), "from");
+    *req.mutable_end_date() = ParseDateOption(a.GetOr("to", ""), "to");
+    auto r = client.Call(&v1::CaseService::Stub::ExportReceptionLog, req);
+    if (auto path = a.Get("output")) {
+      std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+      out << r.csv();
+      if (!out) {
+        std::cerr << "error: cannot write " << *path << "\n";
+        return 1;
+      }
+      std::cerr << r.row_count() << " rows written to " << *path << "\n";
+    } else {
+      std::cout << r.csv();
+    }
+    return 0;
+  }
+  UsageError(absl::StrCat("unknown command \"", cmd, "\""));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args a = Parse(argc, argv);
+  if (a.Has("help") || a.command.empty() || a.command == "help") {
+    std::cout << kUsage;
+    return a.command.empty() && !a.Has("help") ? 2 : 0;
+  }
+  return Run(a);
+}
