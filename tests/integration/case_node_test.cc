@@ -1,0 +1,237 @@
+// The real receptiond binary on loopback, driven through generated stubs and
+// through receptionctl: crash recovery, graceful stop, start-up errors.
+#include <stdio.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "services/common/civil_date.h"
+#include "services/common/clock.h"
+#include "services/common/test_support.h"
+#include "tests/integration/node_process.h"
+
+namespace reception::testing {
+namespace {
+
+namespace v1 = cases::v1;
+
+std::string g_receptiond;
+std::string g_receptionctl;
+
+std::string Today() { return FormatDate(SystemClock().Today()); }
+
+v1::CreateCaseRequest NewComplaint(const std::string& request_id, int i) {
+  v1::CreateCaseRequest r;
+  r.set_request_id(request_id);
+  auto* c = r.mutable_case_();
+  c->set_kind(v1::CASE_KIND_COMPLAINT);
+  c->set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
+  c->set_channel(v1::CHANNEL_IN_PERSON);
+  auto* p = c->add_petitioners();
+  p->set_full_name(absl::StrCat("Nguyễn Văn ", i));
+  p->set_citizen_id(absl::StrFormat("0492%08d", i));
+  c->mutable_respondent()->set_unit_code("48-1");
+  c->set_content(absl::StrCat("Khiếu nại số ", i, ": ", std::string(600, 'x')));
+  *c->mutable_received_date() = ToProtoDate(SystemClock().Today());
+  return r;
+}
+
+class CaseNodeTest : public ::testing::Test {
+ protected:
+  NodeProcess::Options Opts() {
+    NodeProcess::Options o;
+    o.binary = g_receptiond;
+    o.work_dir = dir_.path();
+    return o;
+  }
+  TempDir dir_;
+};
+
+// Clients create cases as fast as they can; the node is killed with SIGKILL
+// mid-stream. After a restart every acknowledged case is there with a
+// verifying history, and retrying every request id (acknowledged or not)
+// creates nothing twice.
+TEST_F(CaseNodeTest, KillNineDuringCreatesLosesNothingAcknowledged) {
+  NodeProcess node(Opts());
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  std::mutex mu;
+  std::map<std::string, std::string> acked;  // request id -> case number
+  std::set<std::string> sent;
+  std::atomic<bool> stop{false};
+  std::atomic<int> next{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&] {
+      auto stub = v1::CaseService::NewStub(node.NewChannel());
+      while (!stop.load()) {
+        const int i = next.fetch_add(1);
+        const std::string id = absl::StrCat("kill-", i);
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          sent.insert(id);
+        }
+        grpc::ClientContext ctx;
+        AddPrincipal(&ctx, "officer", "48");
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        v1::Case out;
+        if (stub->CreateCase(&ctx, NewComplaint(id, i), &out).ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked[id] = out.number();
+        }
+        if (i % 7 == 0 && !stop.load()) {  // some transitions in the mix
+          grpc::ClientContext c2;
+          AddPrincipal(&c2, "officer", "48");
+          c2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          v1::ClassifyCaseRequest cl;
+          cl.set_name(out.name());
+          cl.set_within_competence(true);
+          v1::Case ignored;
+          (void)stub->ClassifyCase(&c2, cl, &ignored);
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return acked.size() >= 300;
+  }, absl::Seconds(120)));
+  node.Kill();
+  stop = true;
+  for (auto& c : clients) c.join();
+  std::map<std::string, std::string> acked_before_kill;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    acked_before_kill = acked;
+  }
+
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  auto stub = v1::CaseService::NewStub(node.NewChannel());
+  for (const auto& [id, number] : acked_before_kill) {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, "viewer", "48");
+    v1::VerifyCaseHistoryRequest vr;
+    vr.set_name("cases/" + number);
+    v1::VerifyCaseHistoryResponse verdict;
+    auto s = stub->VerifyCaseHistory(&ctx, vr, &verdict);
+    ASSERT_TRUE(s.ok()) << number << ": " << s.error_message();
+    EXPECT_TRUE(verdict.valid()) << number << ": " << verdict.problem();
+  }
+  // Retry everything that was sent: acknowledged ones return their case,
+  // the rest are created now, and nothing exists twice.
+  std::set<std::string> numbers;
+  for (const auto& id : sent) {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, "officer", "48");
+    v1::Case out;
+    const int i = std::stoi(id.substr(5));
+    auto s = stub->CreateCase(&ctx, NewComplaint(id, i), &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    if (acked_before_kill.count(id)) EXPECT_EQ(out.number(), acked_before_kill[id]) << id;
+    numbers.insert(out.number());
+  }
+  EXPECT_EQ(numbers.size(), sent.size());
+  v1::ListCasesRequest list;
+  list.set_page_size(500);
+  size_t total = 0;
+  for (;;) {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, "viewer", "48");
+    v1::ListCasesResponse page;
+    ASSERT_TRUE(stub->ListCases(&ctx, list, &page).ok());
+    total += page.cases_size();
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(total, sent.size());
+  EXPECT_EQ(node.Stop(), 0);
+}
+
+TEST_F(CaseNodeTest, SigtermStopsGracefullyAndDataRemains) {
+  NodeProcess node(Opts());
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  auto stub = v1::CaseService::NewStub(node.NewChannel());
+  grpc::ClientContext ctx;
+  AddPrincipal(&ctx, "officer", "48");
+  v1::Case created;
+  ASSERT_TRUE(stub->CreateCase(&ctx, NewComplaint("g", 1), &created).ok());
+  EXPECT_EQ(node.Stop(), 0);
+  EXPECT_NE(ReadFile(node.log_path()).find("event=stopped"), std::string::npos);
+  ASSERT_TRUE(node.Start().ok());
+  stub = v1::CaseService::NewStub(node.NewChannel());
+  grpc::ClientContext ctx2;
+  AddPrincipal(&ctx2, "viewer", "48");
+  v1::GetCaseRequest get;
+  get.set_name(created.name());
+  v1::Case got;
+  ASSERT_TRUE(stub->GetCase(&ctx2, get, &got).ok());
+  EXPECT_EQ(got.etag(), created.etag());
+}
+
+TEST_F(CaseNodeTest, BadConfigurationStopsStartUpNamingKeyAndFile) {
+  NodeProcess node(Opts());
+  WriteFile(node.config_path(), ReadFile(node.config_path()) + "storage_policy: fast\n");
+  auto s = node.Start(absl::Seconds(10));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(node.config_path() + ":"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("storage_policy: unknown key"), std::string::npos) << s;
+}
+
+std::pair<int, std::string> Shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
+  NodeProcess node(Opts());
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  const std::string ctl = absl::StrCat(g_receptionctl, " --server ", node.address(), " --unit 48 ");
+  auto [rc, out] = Shell(ctl + "create --kind complaint --round first --channel in_person "
+                             "--petitioner 'Trần Thị Bích|049301002345|Hội An' --respondent-unit 48-13 "
+                             "--content 'Khiếu nại quyết định xử phạt' --received " + Today());
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("[received]"), std::string::npos) << out;
+  const std::string number = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
+  std::tie(rc, out) = Shell(ctl + "accept " + number + " --notice TL-9");
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("error: FAILED_PRECONDITION: AcceptCase is not allowed: the case is RECEIVED"),
+            std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "classify " + number + " --competent yes --complexity complex");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Shell(ctl + "list --query 'tran thi bich' --json");
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("\"state\": \"CASE_STATE_CLASSIFIED\""), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "verify " + number);
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("verifies: 2 events"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "export --from " + Today() + " --to " + Today());
+  EXPECT_EQ(rc, 0);
+  EXPECT_NE(out.find("Trần Thị Bích, Hội An"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "frobnicate");
+  EXPECT_EQ(rc, 2);
+}
+
+}  // namespace
+}  // namespace reception::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc < 3) {
+    fprintf(stderr, "usage: case_node_test RECEPTIOND RECEPTIONCTL\n");
+    return 2;
+  }
+  reception::testing::g_receptiond = argv[1];
+  reception::testing::g_receptionctl = argv[2];
+  return RUN_ALL_TESTS();
+}

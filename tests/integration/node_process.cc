@@ -1,0 +1,122 @@
+#include "tests/integration/node_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/test_support.h"
+
+namespace reception::testing {
+
+NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
+  WriteFile(config_path(),
+            absl::StrCat("unit_code: \"", options_.unit_code, "\"\n",
+                         "listen_address: 127.0.0.1:0\n",
+                         "admin_address: 127.0.0.1:0\n",
+                         "data_dir: ", options_.work_dir, "/data\n",
+                         "topology_file: ", SourcePath(options_.topology), "\n",
+                         "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n",
+                         "storage: {sync_policy: ", options_.sync_policy, "}\n",
+                         "shutdown_grace_seconds: 5\n"));
+}
+
+NodeProcess::~NodeProcess() {
+  if (pid_ > 0) Kill();
+}
+
+std::string NodeProcess::log_path() const { return options_.work_dir + "/node.log"; }
+std::string NodeProcess::config_path() const { return options_.work_dir + "/node.yaml"; }
+
+absl::Status NodeProcess::Start(absl::Duration timeout) {
+  const std::string ready = absl::StrCat(options_.work_dir, "/ready");
+  std::filesystem::remove(ready);
+  ++starts_;
+  std::vector<std::string> args = {options_.binary, "--config", config_path(), "--ready_file", ready};
+  for (const auto& a : options_.extra_args) args.push_back(a);
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  if (pid_ < 0) return absl::InternalError("fork failed");
+  bool exited = false;
+  const bool up = WaitFor([&] {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited = true;
+      return true;
+    }
+    return std::filesystem::exists(ready);
+  }, timeout);
+  if (exited) {
+    pid_ = -1;
+    return absl::FailedPreconditionError(absl::StrCat("node exited at start-up:\n", ReadFile(log_path())));
+  }
+  if (!up) return absl::DeadlineExceededError("node did not become ready");
+  for (absl::string_view line : absl::StrSplit(ReadFile(ready), '\n')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, '=');
+    if (kv.first == "grpc_port") (void)absl::SimpleAtoi(kv.second, &port_);
+    if (kv.first == "admin_port") (void)absl::SimpleAtoi(kv.second, &admin_port_);
+  }
+  auto health = grpc::health::v1::Health::NewStub(NewChannel());
+  const bool serving = WaitFor([&] {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    return health->Check(&ctx, req, &resp).ok() &&
+           resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }, timeout);
+  return serving ? absl::OkStatus() : absl::DeadlineExceededError("node never reported SERVING");
+}
+
+int NodeProcess::Stop(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = -1;
+  const bool done = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+  if (!done) {
+    Kill();
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void NodeProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::shared_ptr<grpc::Channel> NodeProcess::NewChannel() const {
+  grpc::ChannelArguments args;
+  // A fresh connection per channel, so a restarted node is reached at once.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
+  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+}
+
+void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,
+                  const std::string& subject) {
+  ctx->AddMetadata("x-reception-subject", subject);
+  ctx->AddMetadata("x-reception-role", role);
+  ctx->AddMetadata("x-reception-unit", unit);
+}
+
+}  // namespace reception::testing
