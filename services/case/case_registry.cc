@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -31,6 +32,8 @@ constexpr char kEvents[] = "events";      // number '/' BE64(seq) -> CaseEvent
 constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
 constexpr char kMeta[] = "meta";          // counters
 constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
+constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
+                                          // (never a protected identity; written once)
 
 std::string BigEndian64(uint64_t v) {
   std::string out(8, '\0');
@@ -143,7 +146,7 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }  // namespace
 
 std::vector<std::string> CaseRegistry::ColumnFamilies() {
-  return {kCases, kEvents, kRequests, kMeta, kFeed};
+  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch};
 }
 
 CaseRegistry::CaseRegistry(Deps deps)
@@ -152,7 +155,8 @@ CaseRegistry::CaseRegistry(Deps deps)
       events_(d_.store->Family(kEvents)),
       requests_(d_.store->Family(kRequests)),
       meta_(d_.store->Family(kMeta)),
-      feed_(d_.store->Family(kFeed)) {
+      feed_(d_.store->Family(kFeed)),
+      search_(d_.store->Family(kSearch)) {
   if (d_.metrics != nullptr) {
     created_ = &prometheus::BuildCounter()
                     .Name("reception_cases_created_total")
@@ -182,8 +186,9 @@ absl::Status CaseRegistry::CheckWriter(const Principal& p) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<CaseRecord>> CaseRegistry::LoadRecord(const std::string& number) const {
-  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(cases_, number));
+absl::StatusOr<std::optional<CaseRecord>> CaseRegistry::LoadRecord(const WriteTxn* txn,
+                                                                    const std::string& number) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, txn ? txn->Get(cases_, number) : d_.store->Get(cases_, number));
   if (!raw) return std::nullopt;
   CaseRecord rec;
   if (!rec.ParseFromString(*raw)) {
@@ -192,8 +197,9 @@ absl::StatusOr<std::optional<CaseRecord>> CaseRegistry::LoadRecord(const std::st
   return rec;
 }
 
-absl::StatusOr<CaseRecord> CaseRegistry::LoadOwnedRecord(const std::string& number) const {
-  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+absl::StatusOr<CaseRecord> CaseRegistry::LoadOwnedRecord(const WriteTxn& txn,
+                                                          const std::string& number) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist"));
   if (rec->case_().owner_unit() != d_.unit_code) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -203,14 +209,14 @@ absl::StatusOr<CaseRecord> CaseRegistry::LoadOwnedRecord(const std::string& numb
   return *std::move(rec);
 }
 
-absl::StatusOr<uint64_t> CaseRegistry::NextCounter(rocksdb::WriteBatch& batch, const std::string& key) {
-  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(meta_, key));
+absl::StatusOr<uint64_t> CaseRegistry::NextCounter(WriteTxn& txn, const std::string& key) {
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(meta_, key));
   const uint64_t next = (raw ? FromBigEndian64(*raw) : 0) + 1;
-  batch.Put(meta_, key, BigEndian64(next));
+  txn.Put(meta_, key, BigEndian64(next));
   return next;
 }
 
-absl::Status CaseRegistry::AppendEvent(rocksdb::WriteBatch& batch, CaseRecord& rec,
+absl::Status CaseRegistry::AppendEvent(WriteTxn& txn, CaseRecord& rec,
                                        const Principal& p, absl::string_view action,
                                        const Change& change) {
   Case& c = *rec.mutable_case_();
@@ -235,33 +241,33 @@ absl::Status CaseRegistry::AppendEvent(rocksdb::WriteBatch& batch, CaseRecord& r
   c.set_history_head_hash(e.hash());
   c.set_history_length(e.sequence());
 
-  RECEPTION_ASSIGN_OR_RETURN(uint64_t feed_seq, NextCounter(batch, "feed_seq"));
+  RECEPTION_ASSIGN_OR_RETURN(uint64_t feed_seq, NextCounter(txn, "feed_seq"));
   cases::storage::FeedEntry fe;
   fe.set_case_number(c.number());
   fe.set_version(c.version());
-  batch.Put(events_, EventKey(c.number(), e.sequence()), e.SerializeAsString());
-  batch.Put(cases_, c.number(), rec.SerializeAsString());
-  batch.Put(feed_, BigEndian64(feed_seq), fe.SerializeAsString());
+  txn.Put(events_, EventKey(c.number(), e.sequence()), e.SerializeAsString());
+  txn.Put(cases_, c.number(), rec.SerializeAsString());
+  txn.Put(feed_, BigEndian64(feed_seq), fe.SerializeAsString());
   return absl::OkStatus();
 }
 
 std::string CaseRegistry::SearchText(const Case& c) const {
   // Protected identities are never indexed: a name search must not reveal
   // that someone denounced.
-  std::string text = c.number();
+  std::string text;
   for (const auto& p : c.petitioners()) absl::StrAppend(&text, " ", p.full_name());
   absl::StrAppend(&text, " ", c.respondent().official_name(), " ",
                   c.respondent().official_position(), " ", c.content());
   return FoldForSearch(text);
 }
 
-absl::StatusOr<int> CaseRegistry::GuidancesOnMatter(const Case& c) const {
+absl::StatusOr<int> CaseRegistry::GuidancesOnMatter(const WriteTxn& txn, const Case& c) const {
   int count = 0;
   std::string ref = c.repeats_case();
   for (int hops = 0; !ref.empty() && hops < 32; ++hops) {
     auto number = ParseCaseName(ref, "repeats_case");
     if (!number.ok()) break;
-    RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(*number));
+    RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, *number));
     if (!rec) break;  // held by another node: not known here
     if (rec->case_().has_guidance()) ++count;
     ref = rec->case_().repeats_case();
@@ -277,12 +283,18 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
   auto prepared = PrepareNewCase(r, env);
   if (!prepared.ok()) return done(prepared.status());
   std::string fingerprint = d_.vault->Fingerprint(Deterministic(*prepared));
+  // Folding is the costliest step of intake: do it here, on the caller's
+  // thread, not on the single writer. Protected identities are left out.
+  const bool protect = prepared->kind() == cases::v1::CASE_KIND_DENUNCIATION && !prepared->anonymous();
+  Case searchable = *prepared;
+  if (protect) searchable.clear_petitioners();
+  std::string search_text = SearchText(searchable);
   auto result = std::make_shared<Case>();
   d_.store->Submit(
-      [this, p, c = *std::move(prepared), fingerprint, request_id = r.request_id(),
-       result](rocksdb::WriteBatch& batch) mutable -> absl::Status {
+      [this, p, c = *std::move(prepared), fingerprint, request_id = r.request_id(), protect,
+       search_text = std::move(search_text), result](WriteTxn& txn) mutable -> absl::Status {
         // A retry returns what the first call created.
-        RECEPTION_ASSIGN_OR_RETURN(auto seen, d_.store->Get(requests_, request_id));
+        RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(requests_, request_id));
         if (seen) {
           cases::storage::RequestRecord rr;
           rr.ParseFromString(*seen);
@@ -291,13 +303,13 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
                 "request_id ", request_id, " was already used to create cases/",
                 rr.case_number(), " with different content; use a new request_id"));
           }
-          RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(rr.case_number()));
+          RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, rr.case_number()));
           if (!rec) return absl::DataLossError("idempotency record points to a missing case");
           *result = rec->case_();
           return absl::OkStatus();
         }
         if (!c.previous_case().empty()) {
-          auto prev = LoadRecord(*ParseCaseName(c.previous_case(), "case.previous_case"));
+          auto prev = LoadRecord(&txn, *ParseCaseName(c.previous_case(), "case.previous_case"));
           if (!prev.ok()) return prev.status();
           if (*prev && ((*prev)->case_().kind() != cases::v1::CASE_KIND_COMPLAINT ||
                         (*prev)->case_().complaint_round() != cases::v1::COMPLAINT_ROUND_FIRST)) {
@@ -306,7 +318,7 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
         }
         const absl::CivilDay today = d_.clock->Today();
         RECEPTION_ASSIGN_OR_RETURN(
-            uint64_t seq, NextCounter(batch, absl::StrCat("case_seq/", today.year())));
+            uint64_t seq, NextCounter(txn, absl::StrCat("case_seq/", today.year())));
         const std::string number =
             absl::StrFormat("%s-%04d-%06d", d_.unit_code, today.year(), seq);
         c.set_name(absl::StrCat("cases/", number));
@@ -316,7 +328,7 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
         c.set_owner_epoch(0);
         c.set_petitioner_count(c.petitioners_size());
         CaseRecord rec;
-        if (c.kind() == cases::v1::CASE_KIND_DENUNCIATION && !c.anonymous()) {
+        if (protect) {
           cases::storage::ProtectedIdentity identity;
           *identity.mutable_petitioners() = c.petitioners();
           *identity.mutable_representative_citizen_ids() = c.representative_citizen_ids();
@@ -325,7 +337,7 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
           c.clear_representative_citizen_ids();
           c.set_identity_protected(true);
         }
-        rec.set_search_text(SearchText(c));
+        txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
         Change change;
         change.summary = absl::StrCat(
             "received ", KindName(c.kind()),
@@ -340,11 +352,11 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
             c.anonymous() ? ", anonymous" : "", c.mass_case() ? ", mass case" : "", ", ",
             c.people_count(), " people");
         *rec.mutable_case_() = std::move(c);
-        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, "CreateCase", change));
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, "CreateCase", change));
         cases::storage::RequestRecord rr;
         rr.set_case_number(number);
         rr.set_fingerprint(fingerprint);
-        batch.Put(requests_, request_id, rr.SerializeAsString());
+        txn.Put(requests_, request_id, rr.SerializeAsString());
         *result = rec.case_();
         return absl::OkStatus();
       },
@@ -366,8 +378,8 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
   auto result = std::make_shared<Case>();
   d_.store->Submit(
       [this, p, number = *number, etag, t, apply = std::move(apply),
-       result](rocksdb::WriteBatch& batch) mutable -> absl::Status {
-        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(number));
+       result](WriteTxn& txn) mutable -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(txn, number));
         Case& c = *rec.mutable_case_();
         if (!etag.empty() && etag != c.etag()) {
           return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
@@ -375,14 +387,14 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
         }
         RECEPTION_RETURN_IF_ERROR(CheckTransition(t, c.state()));
         const CaseState before = c.state();
-        RECEPTION_ASSIGN_OR_RETURN(Change change, apply(c, d_.clock->Today()));
+        RECEPTION_ASSIGN_OR_RETURN(Change change, apply(txn, c, d_.clock->Today()));
         c.set_state(NextState(t, before));
         if (c.state() != before) {
           change.fields.insert(change.fields.begin(), "state");
           change.summary = absl::StrCat(StateName(before), " -> ", StateName(c.state()),
                                         change.summary.empty() ? "" : ": ", change.summary);
         }
-        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, TransitionName(t), change));
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, TransitionName(t), change));
         *result = c;
         return absl::OkStatus();
       },
@@ -403,7 +415,7 @@ void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCas
   }
   if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
   Transition(p, r.name(), r.etag(), CaseTransition::kClassify,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                auto* cl = c.mutable_classification();
                cl->set_kind(r.kind() == cases::v1::CASE_KIND_UNSPECIFIED ? c.kind() : r.kind());
@@ -434,7 +446,7 @@ void CaseRegistry::AcceptCase(const Principal& p, const cases::v1::AcceptCaseReq
     return done(s);
   }
   Transition(p, r.name(), r.etag(), CaseTransition::kAccept,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                if (!c.classification().within_competence()) {
                  return absl::FailedPreconditionError(
                      "AcceptCase is not allowed: the case was classified outside this unit's "
@@ -467,7 +479,7 @@ void CaseRegistry::RefuseCase(const Principal& p, const cases::v1::RefuseCaseReq
   }
   if (auto s = ValidateNote(r.explanation(), "explanation", true); !s.ok()) return done(s);
   Transition(p, r.name(), r.etag(), CaseTransition::kRefuse,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                auto* rf = c.mutable_refusal();
                rf->set_ground(r.ground());
@@ -491,7 +503,7 @@ void CaseRegistry::GuideCase(const Principal& p, const cases::v1::GuideCaseReque
   }
   if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
   Transition(p, r.name(), r.etag(), CaseTransition::kGuide,
-             [this, r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [this, r](const WriteTxn& txn, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                if (c.classification().within_competence()) {
                  return absl::FailedPreconditionError(
                      "GuideCase is not allowed: the case was classified within this unit's "
@@ -499,7 +511,7 @@ void CaseRegistry::GuideCase(const Principal& p, const cases::v1::GuideCaseReque
                }
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));
-               RECEPTION_ASSIGN_OR_RETURN(int earlier, GuidancesOnMatter(c));
+               RECEPTION_ASSIGN_OR_RETURN(int earlier, GuidancesOnMatter(txn, c));
                const int max = pack->intake().max_guidances_per_matter();
                if (max > 0 && earlier >= max) {
                  return absl::FailedPreconditionError(absl::StrCat(
@@ -535,7 +547,7 @@ void CaseRegistry::ArchiveCase(const Principal& p, const cases::v1::ArchiveCaseR
     return done(s);
   }
   Transition(p, r.name(), r.etag(), CaseTransition::kArchive,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                if (r.duplicate_of() == c.name()) {
                  return InvalidField("duplicate_of", "must name another case");
                }
@@ -566,7 +578,7 @@ void CaseRegistry::StartCaseVerification(const Principal& p,
     return done(s);
   }
   Transition(p, r.name(), r.etag(), CaseTransition::kStartVerification,
-             [r, subject = p.subject](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r, subject = p.subject](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                auto* v = c.mutable_verification();
                v->set_verifier(r.verifier().empty() ? subject : NormalizeNfc(r.verifier()));
@@ -583,7 +595,7 @@ void CaseRegistry::SuspendCase(const Principal& p, const cases::v1::SuspendCaseR
     return done(s);
   }
   Transition(p, r.name(), r.etag(), CaseTransition::kSuspend,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                for (const auto& s : c.suspensions()) {
                  if (s.has_end_date() && ToCivilDay(s.end_date(), "end").value() >= day) {
@@ -605,7 +617,7 @@ void CaseRegistry::SuspendCase(const Principal& p, const cases::v1::SuspendCaseR
 void CaseRegistry::ResumeCase(const Principal& p, const cases::v1::ResumeCaseRequest& r,
                               Callback<Case> done) {
   Transition(p, r.name(), r.etag(), CaseTransition::kResume,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                if (c.suspensions().empty()) {
                  return absl::DataLossError("suspended case has no open pause");
@@ -640,7 +652,7 @@ void CaseRegistry::DecideCase(const Principal& p, const cases::v1::DecideCaseReq
     return done(s);
   }
   Transition(p, r.name(), r.etag(), CaseTransition::kDecide,
-             [r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                if (!OutcomeFits(c.kind(), r.outcome())) {
                  return InvalidField("outcome", absl::StrCat(
                      cases::v1::Outcome_Name(r.outcome()), " does not fit a ", KindName(c.kind())));
@@ -662,7 +674,7 @@ void CaseRegistry::DecideCase(const Principal& p, const cases::v1::DecideCaseReq
 void CaseRegistry::CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r,
                              Callback<Case> done) {
   Transition(p, r.name(), r.etag(), CaseTransition::kClose,
-             [](Case&, absl::CivilDay) -> absl::StatusOr<Change> { return Change{"", {}}; },
+             [](const WriteTxn&, Case&, absl::CivilDay) -> absl::StatusOr<Change> { return Change{"", {}}; },
              std::move(done));
 }
 
@@ -679,7 +691,7 @@ void CaseRegistry::WithdrawCase(const Principal& p, const cases::v1::WithdrawCas
   }
   const CaseTransition t = r.partial() ? CaseTransition::kWithdrawPartial : CaseTransition::kWithdraw;
   Transition(p, r.name(), r.etag(), t,
-             [this, r](Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                if (r.partial()) {
                  if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
@@ -725,8 +737,8 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
   auto result = std::make_shared<cases::v1::RevealDenouncerIdentityResponse>();
   d_.store->Submit(
       [this, p, number = *number, reason = NormalizeNfc(r.reason()),
-       result](rocksdb::WriteBatch& batch) -> absl::Status {
-        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(number));
+       result](WriteTxn& txn) -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(txn, number));
         if (!rec.case_().identity_protected()) {
           return absl::FailedPreconditionError(
               absl::StrCat("cases/", number, " holds no protected identity"));
@@ -743,7 +755,7 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
         }
         Change change{absl::StrCat("denouncer identity revealed to ", p.subject, "; reason: ", reason),
                       {}};
-        RECEPTION_RETURN_IF_ERROR(AppendEvent(batch, rec, p, "RevealDenouncerIdentity", change));
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, "RevealDenouncerIdentity", change));
         *result->mutable_petitioners() = identity.petitioners();
         *result->mutable_representative_citizen_ids() = identity.representative_citizen_ids();
         result->set_audit_event_sequence(rec.case_().history_length());
@@ -758,9 +770,9 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
 
 absl::StatusOr<Case> CaseRegistry::GetCase(const Principal&, const cases::v1::GetCaseRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
-  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
-  return rec->case_();
+  return std::move(*rec->mutable_case_());
 }
 
 absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
@@ -809,14 +821,14 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
       absl::CivilDay day(c.received_date().year(), c.received_date().month(), c.received_date().day());
       if ((from && day < *from) || (to && day > *to)) continue;
     }
-    bool match = true;
-    for (const auto& tok : tokens) {
-      if (!absl::StrContains(rec.search_text(), tok)) {
-        match = false;
-        break;
+    if (!tokens.empty()) {
+      RECEPTION_ASSIGN_OR_RETURN(auto text, d_.store->Get(search_, absl::string_view(it->key().data(), it->key().size())));
+      bool match = text.has_value();
+      for (size_t t = 0; match && t < tokens.size(); ++t) {
+        match = absl::StrContains(*text, tokens[t]);
       }
+      if (!match) continue;
     }
-    if (!match) continue;
     if (out.cases_size() == page_size) {
       out.set_next_page_token(EncodePageToken(last_key, filter_fp));
       break;
@@ -833,7 +845,7 @@ absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseRegistry::GetCaseHistory(
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
   const int page_size = r.page_size() == 0 ? 100 : std::min(r.page_size(), 1000);
-  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
   const std::string prefix = absl::StrCat(number, "/");
   const std::string fp = d_.vault->Fingerprint(number).substr(0, 16);
@@ -863,7 +875,7 @@ absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseRegistry::GetCaseHistory(
 absl::StatusOr<cases::v1::VerifyCaseHistoryResponse> CaseRegistry::VerifyCaseHistory(
     const Principal&, const cases::v1::VerifyCaseHistoryRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
-  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(number));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
   const std::string prefix = absl::StrCat(number, "/");
   std::vector<cases::v1::CaseEvent> events;

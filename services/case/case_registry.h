@@ -90,17 +90,21 @@ class CaseRegistry {
     std::string summary;
     std::vector<std::string> fields;
   };
-  using Apply = absl::AnyInvocable<absl::StatusOr<Change>(cases::v1::Case& c, absl::CivilDay today)>;
+  using Apply = absl::AnyInvocable<absl::StatusOr<Change>(const WriteTxn& txn, cases::v1::Case& c,
+                                                            absl::CivilDay today)>;
 
   absl::Status CheckWriter(const Principal& p) const;
   void Transition(const Principal& p, const std::string& name, const std::string& etag,
                   CaseTransition t, Apply apply, Callback<cases::v1::Case> done);
-  absl::StatusOr<std::optional<cases::storage::CaseRecord>> LoadRecord(const std::string& number) const;
-  absl::StatusOr<cases::storage::CaseRecord> LoadOwnedRecord(const std::string& number) const;
-  absl::Status AppendEvent(rocksdb::WriteBatch& batch, cases::storage::CaseRecord& rec,
-                           const Principal& p, absl::string_view action, const Change& change);
-  absl::StatusOr<uint64_t> NextCounter(rocksdb::WriteBatch& batch, const std::string& key);
-  absl::StatusOr<int> GuidancesOnMatter(const cases::v1::Case& c) const;
+  // With a txn: the state as the writer sees it; without: committed state.
+  absl::StatusOr<std::optional<cases::storage::CaseRecord>> LoadRecord(
+      const WriteTxn* txn, const std::string& number) const;
+  absl::StatusOr<cases::storage::CaseRecord> LoadOwnedRecord(const WriteTxn& txn,
+                                                             const std::string& number) const;
+  absl::Status AppendEvent(WriteTxn& txn, cases::storage::CaseRecord& rec, const Principal& p,
+                           absl::string_view action, const Change& change);
+  absl::StatusOr<uint64_t> NextCounter(WriteTxn& txn, const std::string& key);
+  absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
   std::string SearchText(const cases::v1::Case& c) const;
 
   Deps d_;
@@ -109,6 +113,7 @@ class CaseRegistry {
   rocksdb::ColumnFamilyHandle* requests_;
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* feed_;
+  rocksdb::ColumnFamilyHandle* search_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   prometheus::Counter* reveals_ = nullptr;

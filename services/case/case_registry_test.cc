@@ -348,7 +348,7 @@ TEST_F(CaseRegistryTest, TamperingWithStoredHistoryIsDetected) {
   ASSERT_TRUE(e.ParseFromString(it->value().ToString()));
   e.set_summary("nothing happened");
   const std::string key = it->key().ToString();
-  ASSERT_TRUE(store_->CommitAndWait([&](rocksdb::WriteBatch& b) {
+  ASSERT_TRUE(store_->CommitAndWait([&](WriteTxn& b) {
     b.Put(store_->Family("events"), key, e.SerializeAsString());
     return absl::OkStatus();
   }).ok());

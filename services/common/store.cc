@@ -1,5 +1,7 @@
 #include "services/common/store.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdlib>
 
@@ -54,27 +56,34 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   if (o.metrics != nullptr) {
     auto& groups = prometheus::BuildHistogram()
                        .Name("reception_store_commit_group_size")
-                       .Help("Mutations committed by one write-ahead-log sync")
+                       .Help("Mutations committed by one group write (one WAL append and fsync)")
                        .Register(*o.metrics);
     store->group_size_ = &groups.Add(
         {{"store", o.name}},
         prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
     auto& sync = prometheus::BuildHistogram()
                      .Name("reception_store_commit_seconds")
-                     .Help("Time to apply and sync one commit group")
+                     .Help("Time to run, write and sync one commit group")
                      .Register(*o.metrics);
     store->sync_seconds_ = &sync.Add(
         {{"store", o.name}},
         prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.002, 0.005,
                                                 0.01, 0.02, 0.05, 0.1, 0.5, 1});
     auto& failures = prometheus::BuildCounter()
-                         .Name("reception_store_sync_failures_total")
-                         .Help("Write-ahead-log syncs that failed")
+                         .Name("reception_store_write_failures_total")
+                         .Help("Group writes (or their fsync) that failed; the store then stops")
                          .Register(*o.metrics);
-    store->sync_failures_ = &failures.Add({{"store", o.name}});
+    store->write_failures_ = &failures.Add({{"store", o.name}});
   }
 
-  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  store->writer_ = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), (s->options_.name + "-writer").substr(0, 15).c_str());
+    s->WriterLoop();
+  });
+  store->completer_ = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), (s->options_.name + "-done").substr(0, 15).c_str());
+    s->CompleterLoop();
+  });
   return store;
 }
 
@@ -84,6 +93,11 @@ Store::~Store() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
+  {
+    absl::MutexLock lock(&done_mu_);
+    writer_finished_ = true;
+  }
+  if (completer_.joinable()) completer_.join();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
   handles_.clear();
   if (db_) db_->Close();
@@ -135,12 +149,39 @@ absl::Status Store::CommitAndWait(Mutation mutation) {
   return result;
 }
 
+void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+                   absl::string_view value) {
+  batch_->Put(family, rocksdb::Slice(key.data(), key.size()),
+              rocksdb::Slice(value.data(), value.size()));
+  ++writes_;
+}
+
+void WriteTxn::Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key) {
+  batch_->Delete(family, rocksdb::Slice(key.data(), key.size()));
+  ++writes_;
+}
+
+absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHandle* family,
+                                                         absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = batch_->GetFromBatchAndDB(store_->db_.get(), rocksdb::ReadOptions(), family,
+                                                rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) {
+    Log()->error("event=store_read_failed store={} error=\"{}\"", store_->options_.name, s.ToString());
+    return absl::InternalError("the store could not be read");
+  }
+  return value;
+}
+
 void Store::WriterLoop() {
-  rocksdb::WriteOptions no_sync;
-  no_sync.sync = false;
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
   std::vector<Pending> group;
   std::vector<absl::Status> results;
-  rocksdb::WriteBatch batch;
+  // overwrite_key: a later write to a key in the group replaces the earlier
+  // one, so reads through the batch see the latest value.
+  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   for (;;) {
     group.clear();
     {
@@ -157,6 +198,7 @@ void Store::WriterLoop() {
     }
     const auto start = std::chrono::steady_clock::now();
     results.assign(group.size(), absl::OkStatus());
+    batch.Clear();
     bool wrote = false;
     for (size_t i = 0; i < group.size(); ++i) {
       if (!healthy_.load()) {
@@ -164,29 +206,27 @@ void Store::WriterLoop() {
             "the store stopped accepting writes after a disk failure; the node must be restarted");
         continue;
       }
-      batch.Clear();
-      absl::Status st = group[i].mutation(batch);
+      batch.SetSavePoint();
+      WriteTxn txn(this, &batch);
+      absl::Status st = group[i].mutation(txn);
       if (!st.ok()) {
+        batch.RollbackToSavePoint();
         results[i] = std::move(st);
         continue;
       }
-      if (batch.Count() == 0) continue;
-      rocksdb::Status ws = db_->Write(no_sync, &batch);
-      if (!ws.ok()) {
-        Log()->error("event=store_write_failed store={} error=\"{}\"", options_.name, ws.ToString());
-        results[i] = absl::UnavailableError("the store could not write; retry later");
-        continue;
-      }
-      wrote = true;
+      batch.PopSavePoint();
+      wrote = wrote || txn.writes() > 0;
     }
-    if (wrote && options_.sync) {
-      rocksdb::Status ss = db_->SyncWAL();
-      if (!ss.ok()) {
-        // After a failed fsync the page cache may not match the disk: stop
-        // acknowledging anything (the safe reaction, as databases do).
-        Log()->critical("event=store_sync_failed store={} error=\"{}\"", options_.name, ss.ToString());
+    if (wrote) {
+      // One WAL append and, with sync, one fsync for the whole group.
+      rocksdb::Status ws = db_->Write(write_options, batch.GetWriteBatch());
+      if (!ws.ok()) {
+        // After a failed write or fsync the page cache may not match the
+        // disk: stop acknowledging anything (the safe reaction, as databases
+        // do) and let the operator restart the node.
+        Log()->critical("event=store_write_failed store={} error=\"{}\"", options_.name, ws.ToString());
         healthy_.store(false);
-        if (sync_failures_) sync_failures_->Increment();
+        if (write_failures_) write_failures_->Increment();
         for (auto& r : results) {
           if (r.ok()) r = absl::UnavailableError("the store could not make the write durable; retry later");
         }
@@ -197,9 +237,27 @@ void Store::WriterLoop() {
       sync_seconds_->Observe(std::chrono::duration<double>(
           std::chrono::steady_clock::now() - start).count());
     }
+    absl::MutexLock lock(&done_mu_);
     for (size_t i = 0; i < group.size(); ++i) {
-      if (group[i].done) group[i].done(std::move(results[i]));
+      if (group[i].done) done_queue_.emplace_back(std::move(group[i].done), std::move(results[i]));
     }
+  }
+}
+
+void Store::CompleterLoop() {
+  std::deque<std::pair<Done, absl::Status>> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&done_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(done_mu_) {
+        return writer_finished_ || !done_queue_.empty();
+      };
+      done_mu_.Await(absl::Condition(&ready));
+      if (done_queue_.empty() && writer_finished_) return;
+      batch.swap(done_queue_);
+    }
+    for (auto& [done, status] : batch) done(std::move(status));
+    batch.clear();
   }
 }
 

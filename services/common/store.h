@@ -2,11 +2,14 @@
 // one write path.
 //
 // Every mutation runs on a single writer thread, in submission order, against
-// the current state, and produces one WriteBatch (entity, indexes, audit
+// the current state, and writes through a WriteTxn (entity, indexes, audit
 // event, change-feed entry, outbox, all together). The writer drains whatever
-// is queued, applies the batches, syncs the WAL once for the whole group, and
-// only then completes each mutation. So: acknowledged means durable, many
-// concurrent requests share one fsync, and read-modify-write needs no locks.
+// is queued into one indexed batch: each mutation reads the state including
+// the group's earlier mutations, and a failing mutation rolls back only its
+// own writes. The group is then written with one synced write, and only then
+// is each mutation completed. So: acknowledged means durable, readers never
+// see a write before it is durable, many concurrent requests share one WAL
+// append and one fsync, and read-modify-write needs no locks.
 #ifndef RECEPTION_SERVICES_COMMON_STORE_H_
 #define RECEPTION_SERVICES_COMMON_STORE_H_
 
@@ -25,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/db.h"
-#include "rocksdb/write_batch.h"
+#include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace prometheus {
 class Registry;
@@ -34,6 +37,27 @@ class Counter;
 }  // namespace prometheus
 
 namespace reception {
+
+class Store;
+
+// The writes of one mutation, and reads that see the current commit group.
+// Only valid inside the mutation it was passed to.
+class WriteTxn {
+ public:
+  void Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key, absl::string_view value);
+  void Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key);
+  // Reads the committed state overlaid with the group's writes so far.
+  absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
+                                                 absl::string_view key) const;
+  int writes() const { return writes_; }
+
+ private:
+  friend class Store;
+  WriteTxn(const Store* store, rocksdb::WriteBatchWithIndex* batch) : store_(store), batch_(batch) {}
+  const Store* store_;
+  rocksdb::WriteBatchWithIndex* batch_;
+  int writes_ = 0;
+};
 
 class Store {
  public:
@@ -54,12 +78,12 @@ class Store {
     std::string name = "store";
   };
 
-  // Builds the mutation's batch from the current state. Runs on the writer
-  // thread; reads through the Store see every earlier mutation. Returning an
-  // error discards the batch.
-  using Mutation = absl::AnyInvocable<absl::Status(rocksdb::WriteBatch& batch)>;
-  // Called once on the writer thread after the group is durable (or failed).
-  // Must not block.
+  // Makes the mutation's writes. Runs on the writer thread; reads through
+  // the WriteTxn see every earlier mutation. Returning an error discards this
+  // mutation's writes (and only them).
+  using Mutation = absl::AnyInvocable<absl::Status(WriteTxn& txn)>;
+  // Called once, on the store's completion thread, after the mutation's
+  // group is durable (or failed). Runs in commit order. Must not block.
   using Done = absl::AnyInvocable<void(absl::Status)>;
 
   static absl::StatusOr<std::unique_ptr<Store>> Open(Options options);
@@ -74,7 +98,8 @@ class Store {
   // programming error and aborts.
   rocksdb::ColumnFamilyHandle* Family(absl::string_view name) const;
 
-  // Point read. std::nullopt when absent; storage errors are INTERNAL.
+  // Point read of committed (durable) state. std::nullopt when absent;
+  // storage errors are INTERNAL.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  absl::string_view key) const;
 
@@ -94,6 +119,7 @@ class Store {
   rocksdb::DB* db() const { return db_.get(); }
 
  private:
+  friend class WriteTxn;
   struct Pending {
     Mutation mutation;
     Done done;
@@ -101,6 +127,7 @@ class Store {
 
   explicit Store(Options options);
   void WriterLoop();
+  void CompleterLoop();
 
   Options options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -111,11 +138,17 @@ class Store {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
+  // Completions run on their own thread: answering an RPC may write to a
+  // socket, which must not delay the next commit group.
+  absl::Mutex done_mu_;
+  std::deque<std::pair<Done, absl::Status>> done_queue_ ABSL_GUARDED_BY(done_mu_);
+  bool writer_finished_ ABSL_GUARDED_BY(done_mu_) = false;
+  std::thread completer_;
   std::atomic<bool> healthy_{true};
 
   prometheus::Histogram* group_size_ = nullptr;
   prometheus::Histogram* sync_seconds_ = nullptr;
-  prometheus::Counter* sync_failures_ = nullptr;
+  prometheus::Counter* write_failures_ = nullptr;
 };
 
 }  // namespace reception

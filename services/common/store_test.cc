@@ -29,7 +29,7 @@ TEST(Store, CommitIsVisibleAndSurvivesReopen) {
     auto store = Store::Open(Opts(dir.Join("db")));
     ASSERT_TRUE(store.ok()) << store.status();
     auto* f = (*store)->Family("things");
-    ASSERT_TRUE((*store)->CommitAndWait([f](rocksdb::WriteBatch& b) {
+    ASSERT_TRUE((*store)->CommitAndWait([f](WriteTxn& b) {
       b.Put(f, "k", "v");
       return absl::OkStatus();
     }).ok());
@@ -52,7 +52,7 @@ TEST(Store, FailedMutationWritesNothing) {
   auto store = Store::Open(Opts(dir.Join("db")));
   ASSERT_TRUE(store.ok());
   auto* f = (*store)->Family("things");
-  auto s = (*store)->CommitAndWait([f](rocksdb::WriteBatch& b) {
+  auto s = (*store)->CommitAndWait([f](WriteTxn& b) {
     b.Put(f, "k", "v");
     return absl::FailedPreconditionError("no");
   });
@@ -75,8 +75,8 @@ TEST(Store, MutationsAreSerialised) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {
         s->Submit(
-            [s, f](rocksdb::WriteBatch& b) {
-              auto cur = s->Get(f, "counter");
+            [s, f](WriteTxn& b) {
+              auto cur = b.Get(f, "counter");
               int n = 0;
               if (cur.ok() && cur->has_value()) (void)absl::SimpleAtoi(**cur, &n);
               b.Put(f, "counter", absl::StrCat(n + 1));
@@ -104,14 +104,14 @@ TEST(Store, QueuedMutationsShareOneSync) {
   absl::Notification release;
   std::atomic<int> done{0};
   // The first mutation holds the writer until every other one is queued.
-  s->Submit([&](rocksdb::WriteBatch& b) {
+  s->Submit([&](WriteTxn& b) {
     release.WaitForNotification();
     b.Put(f, "first", "1");
     return absl::OkStatus();
   }, [&](absl::Status) { ++done; });
   constexpr int kQueued = 500;
   for (int i = 0; i < kQueued; ++i) {
-    s->Submit([f, i](rocksdb::WriteBatch& b) {
+    s->Submit([f, i](WriteTxn& b) {
       b.Put(f, absl::StrCat("k", i), "v");
       return absl::OkStatus();
     }, [&](absl::Status st) { if (st.ok()) ++done; });
@@ -132,6 +132,47 @@ TEST(Store, QueuedMutationsShareOneSync) {
   EXPECT_GE(groups, 1u);
   EXPECT_LE(groups, 2u);
   EXPECT_TRUE(s->Get(f, absl::StrCat("k", kQueued - 1))->has_value());
+}
+
+// Within one group a failing mutation rolls back only its own writes, and
+// later mutations see the earlier ones' writes before anything is durable.
+TEST(Store, FailedMutationInAGroupRollsBackAlone) {
+  testing::TempDir dir;
+  auto store = Store::Open(Opts(dir.Join("db")));
+  ASSERT_TRUE(store.ok());
+  Store* s = store->get();
+  auto* f = s->Family("things");
+  absl::Notification release;
+  std::vector<absl::Status> results(4);
+  std::atomic<int> done{0};
+  s->Submit([&](WriteTxn&) {
+    release.WaitForNotification();
+    return absl::OkStatus();
+  }, [&](absl::Status st) { results[0] = st; ++done; });
+  s->Submit([f](WriteTxn& b) {
+    b.Put(f, "a", "1");
+    return absl::OkStatus();
+  }, [&](absl::Status st) { results[1] = st; ++done; });
+  s->Submit([f](WriteTxn& b) {
+    b.Put(f, "a", "overwritten");
+    b.Put(f, "b", "2");
+    return absl::AbortedError("changed my mind");
+  }, [&](absl::Status st) { results[2] = st; ++done; });
+  s->Submit([f](WriteTxn& b) {
+    auto a = b.Get(f, "a");
+    if (!a.ok() || !a->has_value() || **a != "1") return absl::InternalError("did not see a=1");
+    if (b.Get(f, "b")->has_value()) return absl::InternalError("saw a rolled-back write");
+    b.Put(f, "c", "3");
+    return absl::OkStatus();
+  }, [&](absl::Status st) { results[3] = st; ++done; });
+  release.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return done.load() == 4; }, absl::Seconds(30)));
+  EXPECT_TRUE(results[1].ok());
+  EXPECT_EQ(results[2].code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(results[3].ok()) << results[3];
+  EXPECT_EQ(**s->Get(f, "a"), "1");
+  EXPECT_FALSE(s->Get(f, "b")->has_value());
+  EXPECT_EQ(**s->Get(f, "c"), "3");
 }
 
 TEST(Store, OpenFailsClearlyOnABadPath) {

@@ -4,32 +4,11 @@
 
 #include "absl/strings/str_split.h"
 #include "unicode/normalizer2.h"
-#include "unicode/translit.h"
 #include "unicode/uchar.h"
 #include "unicode/unistr.h"
 #include "unicode/utf8.h"
 
 namespace reception {
-namespace {
-
-// A transliterator per thread: ICU transliterators are not thread-safe.
-icu::Transliterator& Folder() {
-  thread_local std::unique_ptr<icu::Transliterator> folder = [] {
-    UErrorCode status = U_ZERO_ERROR;
-    UParseError parse_error;
-    // Latin-ASCII maps đ/Đ to d/D, which decomposition alone does not.
-    std::unique_ptr<icu::Transliterator> t(icu::Transliterator::createFromRules(
-        "reception-fold",
-        icu::UnicodeString::fromUTF8(
-            ":: NFD; :: [:Nonspacing Mark:] Remove; :: NFC; :: Latin-ASCII; :: Lower;"),
-        UTRANS_FORWARD, parse_error, status));
-    if (U_FAILURE(status)) std::abort();
-    return t;
-  }();
-  return *folder;
-}
-
-}  // namespace
 
 bool IsValidUtf8(absl::string_view text) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
@@ -85,24 +64,66 @@ std::string NormalizeNfc(absl::string_view text) {
   return result;
 }
 
+namespace {
+
+// Appends the folded form of one code point (already decomposed).
+inline void AppendFolded(UChar32 c, std::string* out, bool* space) {
+  if (c < 0x80) {
+    const char ch = static_cast<char>(c);
+    if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+      out->push_back(ch);
+      *space = false;
+    } else if (ch >= 'A' && ch <= 'Z') {
+      out->push_back(static_cast<char>(ch - 'A' + 'a'));
+      *space = false;
+    } else if (!*space) {
+      out->push_back(' ');
+      *space = true;
+    }
+    return;
+  }
+  if (u_charType(c) == U_NON_SPACING_MARK) return;
+  if (c == 0x0110 || c == 0x0111) c = 'd';  // Đ, đ have no decomposition
+  c = u_tolower(c);
+  if (u_isalnum(c)) {
+    char buf[U8_MAX_LENGTH];
+    int32_t len = 0;
+    U8_APPEND_UNSAFE(buf, len, c);
+    out->append(buf, len);
+    *space = false;
+  } else if (!*space) {
+    out->push_back(' ');
+    *space = true;
+  }
+}
+
+}  // namespace
+
 std::string FoldForSearch(absl::string_view text) {
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
-  Folder().transliterate(u);
-  std::string folded;
-  u.toUTF8String(folded);
-  // Keep letters and digits; everything else separates words.
+  // Each non-ASCII code point is replaced by its canonical decomposition
+  // (NFD: "ễ" -> e + circumflex + tilde), non-spacing marks are dropped and
+  // the rest lowercased; ASCII, most of Vietnamese text, takes a fast path.
+  // Every property comes from ICU's data.
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfd = icu::Normalizer2::getNFDInstance(status);
   std::string out;
-  out.reserve(folded.size());
+  out.reserve(text.size());
   bool space = true;
-  for (unsigned char c : folded) {
-    const bool word = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-    if (word) {
-      out.push_back(static_cast<char>(c));
-      space = false;
-    } else if (!space) {
-      out.push_back(' ');
-      space = true;
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const int32_t length = static_cast<int32_t>(text.size());
+  icu::UnicodeString decomposition;
+  for (int32_t i = 0; i < length;) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if (c < 0) c = 0xFFFD;
+    if (c >= 0x80 && U_SUCCESS(status) && nfd->getDecomposition(c, decomposition)) {
+      for (int32_t j = 0; j < decomposition.length();) {
+        const UChar32 d = decomposition.char32At(j);
+        j += U16_LENGTH(d);
+        AppendFolded(d, &out, &space);
+      }
+    } else {
+      AppendFolded(c, &out, &space);
     }
   }
   if (!out.empty() && out.back() == ' ') out.pop_back();

@@ -22,7 +22,7 @@ size_t CodePointCount(absl::string_view text);
 // Unicode NFC of valid UTF-8 text.
 std::string NormalizeNfc(absl::string_view text);
 
-// Folds text for matching: NFC, diacritics removed (đ -> d), lowercase,
+// Folds text for matching: diacritics removed (đ -> d), lowercase,
 // punctuation turned into spaces, runs of spaces collapsed.
 // "Nguyễn Văn An" -> "nguyen van an". Thread-safe.
 std::string FoldForSearch(absl::string_view text);

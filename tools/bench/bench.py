@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""Benchmark of the case service against etcd, in one run on one machine.
+
+Starts receptiond (durable default: every group fsynced) and etcd (Debian's
+etcd-server, durable by default) on 127.0.0.1 in temp dirs, then runs
+tools/loadgen against: a no-op method on our server (grpc.health.v1 Check),
+GetCase, durable CreateCase, and etcd's KV/Put with a 1 KB value, at each
+concurrency, interleaved so machine noise hits all four alike. Writes the
+results and their ratios to BENCHMARKS.md (replacing the section between the
+markers) and prints the table.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BEGIN = "<!-- bench:case-vs-etcd:begin -->"
+END = "<!-- bench:case-vs-etcd:end -->"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def start_receptiond(build, tmp):
+    config = os.path.join(tmp, "node.yaml")
+    with open(config, "w") as f:
+        f.write(f"""unit_code: "48"
+listen_address: 127.0.0.1:0
+admin_address: 127.0.0.1:0
+data_dir: {tmp}/receptiond
+topology_file: {ROOT}/deploy/topology/da-nang-2025.yaml
+rules_file: {ROOT}/deploy/rules/vn.yaml
+logging: {{level: warn}}
+""")
+    ready = os.path.join(tmp, "ready")
+    log = open(os.path.join(tmp, "receptiond.log"), "w")
+    proc = subprocess.Popen([f"{build}/services/node/receptiond", "--config", config, "--ready_file", ready],
+                            stdout=log, stderr=subprocess.STDOUT)
+    if not wait_for(lambda: os.path.exists(ready), 30):
+        sys.exit("receptiond did not start; see " + log.name)
+    with open(ready) as f:
+        values = dict(line.split("=", 1) for line in f.read().split())
+    return proc, f"127.0.0.1:{values['grpc_port']}"
+
+
+def start_etcd(tmp):
+    client, peer = free_port(), free_port()
+    log = open(os.path.join(tmp, "etcd.log"), "w")
+    proc = subprocess.Popen(
+        ["etcd", "--name", "bench", "--data-dir", os.path.join(tmp, "etcd"),
+         "--listen-client-urls", f"http://127.0.0.1:{client}",
+         "--advertise-client-urls", f"http://127.0.0.1:{client}",
+         "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+         "--initial-cluster", f"bench=http://127.0.0.1:{peer}",
+         "--log-level", "warn"],
+        stdout=log, stderr=subprocess.STDOUT)
+    ok = wait_for(lambda: subprocess.run(
+        ["etcdctl", f"--endpoints=127.0.0.1:{client}", "endpoint", "health"],
+        capture_output=True, env=dict(os.environ, ETCDCTL_API="3")).returncode == 0, 30)
+    if not ok:
+        sys.exit("etcd did not start; see " + log.name)
+    return proc, f"127.0.0.1:{client}"
+
+
+def loadgen(build, args, **flags):
+    cmd = [f"{build}/tools/loadgen/loadgen", f"--duration={args.duration}", f"--warmup={args.warmup}"]
+    cmd += [f"--{k}={v}" for k, v in flags.items()]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--concurrency", default="16,64,256")
+    parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    args = parser.parse_args()
+    levels = [int(c) for c in args.concurrency.split(",")]
+
+    tmp = tempfile.mkdtemp(prefix="reception-bench-")
+    node, node_addr = start_receptiond(args.build, tmp)
+    etcd, etcd_addr = start_etcd(tmp)
+    try:
+        today = (datetime.datetime.utcnow() + datetime.timedelta(hours=7)).date().isoformat()
+        created = subprocess.run(
+            [f"{args.build}/tools/receptionctl", "--server", node_addr, "--unit", "48", "--json", "create",
+             "--kind", "petition", "--channel", "portal", "--petitioner", "Nguyễn Văn Đo|049201000001",
+             "--respondent-official", "Phòng Tài nguyên", "--content", "x" * 1024, "--received", today],
+            capture_output=True, text=True, check=True).stdout
+        case_name = json.loads(created)["name"]
+        results = {}
+        for c in levels:
+            for method, target, extra in [("noop", node_addr, {}), ("get", node_addr, {"case_name": case_name}),
+                                          ("create", node_addr, {}), ("etcd-put", etcd_addr, {})]:
+                r = loadgen(args.build, args, target=target, method=method, concurrency=c, **extra)
+                results[(method, c)] = r
+                print(f"c={c:<4} {method:<9} {r['qps']:>9.0f} QPS  p50 {r['p50_ms']:6.2f} ms  "
+                      f"p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}", flush=True)
+    finally:
+        for p in (node, etcd):
+            p.send_signal(signal.SIGTERM)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    cpu = "unknown"
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    lines = [BEGIN,
+             f"## Case service vs etcd ({datetime.date.today().isoformat()}, commit {commit}{' + local changes' if dirty else ''})",
+             "",
+             f"One run of `tools/bench/bench.py` on {os.cpu_count()} cores ({cpu}), {platform.system()} "
+             f"{platform.release()}; loadgen, receptiond and etcd {subprocess.run(['etcd', '--version'], capture_output=True, text=True).stdout.split()[2]} "
+             f"share the machine. Each point: {args.warmup:g} s warm-up, {args.duration:g} s measured, "
+             "4 channels, closed loop. Durable means fsync before the reply (receptiond: group commit; "
+             "etcd: its default). CreateCase carries a 1 KB content, etcd Put a 1 KB value.",
+             "",
+             "| concurrency | method | QPS | p50 ms | p90 ms | p99 ms | errors |",
+             "|---|---|---|---|---|---|---|"]
+    names = {"noop": "no-op (health Check)", "get": "GetCase", "create": "CreateCase (durable)",
+             "etcd-put": "etcd KV/Put (durable)"}
+    for c in levels:
+        for m in ["noop", "get", "create", "etcd-put"]:
+            r = results[(m, c)]
+            lines.append(f"| {c} | {names[m]} | {r['qps']:.0f} | {r['p50_ms']:.2f} | {r['p90_ms']:.2f} | "
+                         f"{r['p99_ms']:.2f} | {r['errors']} |")
+    lines += ["", "Ratios from the same run (targets from issue 2):", "",
+              "| concurrency | CreateCase / etcd Put (target >= 1.0 at 64, 256) | CreateCase p99 (target < 15 ms at 64) | GetCase / no-op (target >= 0.8) |",
+              "|---|---|---|---|"]
+    for c in levels:
+        cr = results[("create", c)]["qps"] / max(1.0, results[("etcd-put", c)]["qps"])
+        gr = results[("get", c)]["qps"] / max(1.0, results[("noop", c)]["qps"])
+        lines.append(f"| {c} | {cr:.2f} | {results[('create', c)]['p99_ms']:.2f} ms | {gr:.2f} |")
+    lines.append(END)
+    section = "\n".join(lines) + "\n"
+
+    existing = open(args.output).read() if os.path.exists(args.output) else "# Benchmarks\n\n"
+    if BEGIN in existing and END in existing:
+        before, rest = existing.split(BEGIN, 1)
+        after = rest.split(END, 1)[1].lstrip("\n")
+        text = before + section + ("\n" + after if after else "")
+    else:
+        text = existing.rstrip("\n") + "\n\n" + section
+    with open(args.output, "w") as f:
+        f.write(text)
+    print(section)
+
+
+if __name__ == "__main__":
+    main()
