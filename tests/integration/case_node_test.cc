@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "services/common/civil_date.h"
@@ -181,6 +182,51 @@ TEST_F(CaseNodeTest, BadConfigurationStopsStartUpNamingKeyAndFile) {
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find(node.config_path() + ":"), std::string::npos) << s;
   EXPECT_NE(s.message().find("storage_policy: unknown key"), std::string::npos) << s;
+}
+
+// Server reflection answers list_services with our service, so integrators
+// can explore the API with grpcurl or grpc_cli. The request is encoded by
+// hand (field 7, list_services, empty) to need no reflection stubs.
+TEST_F(CaseNodeTest, ServerReflectionListsTheCaseService) {
+  NodeProcess node(Opts());
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  grpc::GenericStub stub(node.NewChannel());
+  grpc::CompletionQueue cq;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&](intptr_t tag) {
+    void* got;
+    bool ok;
+    return cq.Next(&got, &ok) && ok && reinterpret_cast<intptr_t>(got) == tag;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  const std::string request("\x3a\x00", 2);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer out(&slice, 1);
+  call->Write(out, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  grpc::ByteBuffer in;
+  call->Read(&in, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(in.Dump(&slices).ok());
+  std::string response;
+  for (const auto& sl : slices) response.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_NE(response.find("reception.cases.v1.CaseService"), std::string::npos);
+  EXPECT_NE(response.find("grpc.health.v1.Health"), std::string::npos);
+  call->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(step(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(step(5));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  cq.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq.Next(&tag, &ok)) {
+  }
 }
 
 std::pair<int, std::string> Shell(const std::string& command) {

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Installs everything the project needs on Debian 12 (as root) and builds it.
+# Idempotent and quick when everything is already there.
+#   tools/dev/setup.sh [BUILD_DIR]      (default: build)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD="${1:-$ROOT/build}"
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache git
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev
+  nlohmann-json3-dev libjemalloc-dev
+  python3 python3-grpcio python3-protobuf   # the non-C++ client test
+  prometheus                                  # promtool check metrics
+  etcd-server etcd-client                     # the benchmark's comparison
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts these as services on install; the project runs its own.
+  for svc in prometheus etcd; do
+    if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
+  done
+fi
+
+# buf (protobuf linter) for the lint test, from npm, kept inside the tree.
+if [[ ! -x "$ROOT/.cache/npm/node_modules/.bin/buf" ]]; then
+  echo "setup: installing @bufbuild/buf from npm"
+  mkdir -p "$ROOT/.cache/npm"
+  npm install --prefix "$ROOT/.cache/npm" --no-audit --no-fund --silent @bufbuild/buf@1 >/dev/null
+fi
+
+echo "setup: building in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C "$BUILD"
