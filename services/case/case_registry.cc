@@ -210,8 +210,12 @@ absl::StatusOr<CaseRecord> CaseRegistry::LoadOwnedRecord(const WriteTxn& txn,
 }
 
 absl::StatusOr<uint64_t> CaseRegistry::NextCounter(WriteTxn& txn, const std::string& key) {
-  RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(meta_, key));
-  const uint64_t next = (raw ? FromBigEndian64(*raw) : 0) + 1;
+  auto raw = txn.Get(meta_, key);
+  if (!raw.ok()) return raw.status();
+  uint64_t next = 1;
+  if (const std::optional<std::string>& value = *raw; value.has_value()) {
+    next = FromBigEndian64(*value) + 1;
+  }
   txn.Put(meta_, key, BigEndian64(next));
   return next;
 }

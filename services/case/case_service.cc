@@ -10,37 +10,45 @@ namespace {
 
 using cases::v1::Case;
 
-// A mutation: the registry completes it from the store's writer thread.
-template <typename Resp, typename Call>
-grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx, const Authenticator* auth,
-                                 Resp* response, Call call) {
+// Authenticates the call, then runs `body` with the principal; an
+// unauthenticated call is finished at once.
+template <typename Body>
+grpc::ServerUnaryReactor* Authenticated(grpc::CallbackServerContext* ctx, const Authenticator* auth,
+                                        Body body) {
   auto* reactor = ctx->DefaultReactor();
   auto principal = auth->Authenticate(*ctx);
   if (!principal.ok()) {
     reactor->Finish(ToGrpcStatus(principal.status()));
-    return reactor;
+  } else {
+    body(*principal, reactor);
   }
-  call(*principal, [reactor, response](absl::StatusOr<Resp> result) {
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
-  });
   return reactor;
+}
+
+template <typename Resp>
+void Answer(grpc::ServerUnaryReactor* reactor, Resp* response, absl::StatusOr<Resp> result) {
+  if (result.ok()) *response = *std::move(result);
+  reactor->Finish(ToGrpcStatus(result.status()));
+}
+
+// A mutation: the registry completes it from the store's completion thread.
+template <typename Resp, typename Call>
+grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* ctx, const Authenticator* auth,
+                                 Resp* response, Call call) {
+  return Authenticated(ctx, auth, [&](const Principal& p, grpc::ServerUnaryReactor* reactor) {
+    call(p, [reactor, response](absl::StatusOr<Resp> result) {
+      Answer(reactor, response, std::move(result));
+    });
+  });
 }
 
 // A read: point reads and bounded scans answered on the calling thread.
 template <typename Resp, typename Call>
 grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const Authenticator* auth,
                                Resp* response, Call call) {
-  auto* reactor = ctx->DefaultReactor();
-  auto principal = auth->Authenticate(*ctx);
-  if (!principal.ok()) {
-    reactor->Finish(ToGrpcStatus(principal.status()));
-    return reactor;
-  }
-  absl::StatusOr<Resp> result = call(*principal);
-  if (result.ok()) *response = *std::move(result);
-  reactor->Finish(ToGrpcStatus(result.status()));
-  return reactor;
+  return Authenticated(ctx, auth, [&](const Principal& p, grpc::ServerUnaryReactor* reactor) {
+    Answer(reactor, response, call(p));
+  });
 }
 
 }  // namespace

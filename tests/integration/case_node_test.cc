@@ -134,7 +134,9 @@ TEST_F(CaseNodeTest, KillNineDuringCreatesLosesNothingAcknowledged) {
     const int i = std::stoi(id.substr(5));
     auto s = stub->CreateCase(&ctx, NewComplaint(id, i), &out);
     ASSERT_TRUE(s.ok()) << s.error_message();
-    if (acked_before_kill.count(id)) EXPECT_EQ(out.number(), acked_before_kill[id]) << id;
+    if (acked_before_kill.count(id)) {
+      EXPECT_EQ(out.number(), acked_before_kill[id]) << id;
+    }
     numbers.insert(out.number());
   }
   EXPECT_EQ(numbers.size(), sent.size());

@@ -4,7 +4,7 @@
 // client drives our services and etcd alike); latencies are recorded per call
 // after the warm-up and reported as JSON with QPS and p50/p90/p99/max.
 //
-//   loadgen --target 127.0.0.1:50051 --method create --concurrency 64 \
+//   loadgen --target 127.0.0.1:50051 --method create --concurrency 64
 //           --duration 10 --warmup 2 --unit 48
 //
 // Methods: noop (grpc.health.v1.Health/Check), get (CaseService/GetCase of
