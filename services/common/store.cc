@@ -3,8 +3,10 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
@@ -49,6 +51,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
         absl::StrCat("cannot open the store at ", o.path, ": ", s.ToString()));
   }
   store->db_.reset(raw);
+  store->db_options_ = store->db_->GetDBOptions();
   for (size_t i = 0; i < descriptors.size(); ++i) {
     store->families_[descriptors[i].name] = store->handles_[i];
   }
@@ -63,7 +66,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
         prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
     auto& sync = prometheus::BuildHistogram()
                      .Name("reception_store_commit_seconds")
-                     .Help("Time to run, write and sync one commit group")
+                     .Help("Time to write and sync one commit group")
                      .Register(*o.metrics);
     store->sync_seconds_ = &sync.Add(
         {{"store", o.name}},
@@ -80,6 +83,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
     pthread_setname_np(pthread_self(), (s->options_.name + "-writer").substr(0, 15).c_str());
     s->WriterLoop();
   });
+  store->committer_ = std::thread([s = store.get()] {
+    pthread_setname_np(pthread_self(), (s->options_.name + "-commit").substr(0, 15).c_str());
+    s->CommitterLoop();
+  });
   store->completer_ = std::thread([s = store.get()] {
     pthread_setname_np(pthread_self(), (s->options_.name + "-done").substr(0, 15).c_str());
     s->CompleterLoop();
@@ -93,6 +100,7 @@ Store::~Store() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
+  if (committer_.joinable()) committer_.join();
   {
     absl::MutexLock lock(&done_mu_);
     writer_finished_ = true;
@@ -149,77 +157,166 @@ absl::Status Store::CommitAndWait(Mutation mutation) {
   return result;
 }
 
+namespace store_internal {
+
+struct Group {
+  // overwrite_key: a later write to a key replaces the earlier one, so reads
+  // through the batch see the latest value.
+  Group() : batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true) {}
+  void Reset() {
+    batch.Clear();
+    deleted.clear();
+    done.clear();
+    results.clear();
+    wrote = false;
+  }
+  rocksdb::WriteBatchWithIndex batch;
+  absl::flat_hash_set<std::string> deleted;
+  std::vector<Store::Done> done;
+  std::vector<absl::Status> results;
+  bool wrote = false;
+};
+
+}  // namespace store_internal
+
+namespace {
+
+std::string DeletedKey(rocksdb::ColumnFamilyHandle* family, absl::string_view key) {
+  return absl::StrCat(family->GetID(), "/", key);
+}
+
+}  // namespace
+
 void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
                    absl::string_view value) {
-  batch_->Put(family, rocksdb::Slice(key.data(), key.size()),
-              rocksdb::Slice(value.data(), value.size()));
+  current_->batch.Put(family, rocksdb::Slice(key.data(), key.size()),
+                      rocksdb::Slice(value.data(), value.size()));
   ++writes_;
 }
 
 void WriteTxn::Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key) {
-  batch_->Delete(family, rocksdb::Slice(key.data(), key.size()));
+  current_->batch.Delete(family, rocksdb::Slice(key.data(), key.size()));
+  deleted_.push_back(DeletedKey(family, key));
   ++writes_;
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHandle* family,
                                                          absl::string_view key) const {
+  const rocksdb::Slice k(key.data(), key.size());
   std::string value;
-  rocksdb::Status s = batch_->GetFromBatchAndDB(store_->db_.get(), rocksdb::ReadOptions(), family,
-                                                rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) {
+  auto fail = [&](const rocksdb::Status& s) {
     Log()->error("event=store_read_failed store={} error=\"{}\"", store_->options_.name, s.ToString());
     return absl::InternalError("the store could not be read");
+  };
+  // Newest first: this group (with this mutation's own deletes), the group
+  // being committed, then the database.
+  rocksdb::Status s = current_->batch.GetFromBatch(family, store_->db_options_, k, &value);
+  if (s.ok()) return value;
+  if (!s.IsNotFound()) return fail(s);
+  const std::string deleted = DeletedKey(family, key);
+  if (current_->deleted.contains(deleted) ||
+      std::find(deleted_.begin(), deleted_.end(), deleted) != deleted_.end()) {
+    return std::nullopt;
   }
+  if (committing_ != nullptr) {
+    s = committing_->batch.GetFromBatch(family, store_->db_options_, k, &value);
+    if (s.ok()) return value;
+    if (!s.IsNotFound()) return fail(s);
+    if (committing_->deleted.contains(deleted)) return std::nullopt;
+  }
+  s = store_->db_->Get(rocksdb::ReadOptions(), family, k, &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return fail(s);
   return value;
 }
 
 void Store::WriterLoop() {
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  std::vector<Pending> group;
-  std::vector<absl::Status> results;
-  // overwrite_key: a later write to a key in the group replaces the earlier
-  // one, so reads through the batch see the latest value.
-  rocksdb::WriteBatchWithIndex batch(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
+  std::vector<Pending> items;
+  store_internal::Group groups[2];
+  int current = 0;
   for (;;) {
-    group.clear();
+    items.clear();
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stopping_ || !queue_.empty();
       };
       mu_.Await(absl::Condition(&ready));
-      if (queue_.empty() && stopping_) return;
-      while (!queue_.empty() && static_cast<int>(group.size()) < options_.max_group_size) {
-        group.push_back(std::move(queue_.front()));
+      if (queue_.empty() && stopping_) break;
+      while (!queue_.empty() && static_cast<int>(items.size()) < options_.max_group_size) {
+        items.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    const auto start = std::chrono::steady_clock::now();
-    results.assign(group.size(), absl::OkStatus());
-    batch.Clear();
-    bool wrote = false;
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (!healthy_.load()) {
-        results[i] = absl::UnavailableError(
-            "the store stopped accepting writes after a disk failure; the node must be restarted");
-        continue;
-      }
-      batch.SetSavePoint();
-      WriteTxn txn(this, &batch);
-      absl::Status st = group[i].mutation(txn);
-      if (!st.ok()) {
-        batch.RollbackToSavePoint();
-        results[i] = std::move(st);
-        continue;
-      }
-      batch.PopSavePoint();
-      wrote = wrote || txn.writes() > 0;
+    store_internal::Group& group = groups[current];
+    group.Reset();
+    // The other group may still be committing: read through it. It stays
+    // untouched until it is handed back below.
+    store_internal::Group* committing;
+    {
+      absl::MutexLock lock(&commit_mu_);
+      committing = committing_;
     }
-    if (wrote) {
+    for (auto& item : items) {
+      absl::Status st;
+      if (!healthy_.load()) {
+        st = absl::UnavailableError(
+            "the store stopped accepting writes after a disk failure; the node must be restarted");
+      } else {
+        group.batch.SetSavePoint();
+        WriteTxn txn(this, &group, committing);
+        st = item.mutation(txn);
+        if (st.ok()) {
+          group.batch.PopSavePoint();
+          for (auto& d : txn.deleted_) group.deleted.insert(std::move(d));
+          group.wrote = group.wrote || txn.writes() > 0;
+        } else {
+          (void)group.batch.RollbackToSavePoint();
+        }
+      }
+      group.results.push_back(std::move(st));
+      group.done.push_back(std::move(item.done));
+    }
+    // Hand the group to the committer once it has finished the previous one.
+    absl::MutexLock lock(&commit_mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
+    commit_mu_.Await(absl::Condition(&idle));
+    committing_ = &group;
+    current ^= 1;
+  }
+  absl::MutexLock lock(&commit_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
+  commit_mu_.Await(absl::Condition(&idle));
+  writer_finished_committing_ = true;
+}
+
+void Store::CommitterLoop() {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync;
+  for (;;) {
+    store_internal::Group* group;
+    {
+      absl::MutexLock lock(&commit_mu_);
+      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
+        return committing_ != nullptr || writer_finished_committing_;
+      };
+      commit_mu_.Await(absl::Condition(&work));
+      if (committing_ == nullptr) return;
+      group = committing_;
+    }
+    if (options_.before_commit) options_.before_commit();
+    const auto start = std::chrono::steady_clock::now();
+    auto fail_all = [&](absl::string_view why) {
+      for (auto& r : group->results) {
+        if (r.ok()) r = absl::UnavailableError(why);
+      }
+    };
+    if (!healthy_.load()) {
+      // An earlier group failed; this one may have read its writes.
+      fail_all("the store stopped accepting writes after a disk failure; the node must be restarted");
+    } else if (group->wrote) {
       // One WAL append and, with sync, one fsync for the whole group.
-      rocksdb::Status ws = db_->Write(write_options, batch.GetWriteBatch());
+      rocksdb::Status ws = db_->Write(write_options, group->batch.GetWriteBatch());
       if (!ws.ok()) {
         // After a failed write or fsync the page cache may not match the
         // disk: stop acknowledging anything (the safe reaction, as databases
@@ -227,20 +324,22 @@ void Store::WriterLoop() {
         Log()->critical("event=store_write_failed store={} error=\"{}\"", options_.name, ws.ToString());
         healthy_.store(false);
         if (write_failures_) write_failures_->Increment();
-        for (auto& r : results) {
-          if (r.ok()) r = absl::UnavailableError("the store could not make the write durable; retry later");
-        }
+        fail_all("the store could not make the write durable; retry later");
       }
     }
-    if (group_size_) group_size_->Observe(static_cast<double>(group.size()));
+    if (group_size_) group_size_->Observe(static_cast<double>(group->done.size()));
     if (sync_seconds_) {
-      sync_seconds_->Observe(std::chrono::duration<double>(
-          std::chrono::steady_clock::now() - start).count());
+      sync_seconds_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    absl::MutexLock lock(&done_mu_);
-    for (size_t i = 0; i < group.size(); ++i) {
-      if (group[i].done) done_queue_.emplace_back(std::move(group[i].done), std::move(results[i]));
+    {
+      absl::MutexLock lock(&done_mu_);
+      for (size_t i = 0; i < group->done.size(); ++i) {
+        if (group->done[i]) done_queue_.emplace_back(std::move(group->done[i]), std::move(group->results[i]));
+      }
     }
+    absl::MutexLock lock(&commit_mu_);
+    committing_ = nullptr;
   }
 }
 

@@ -4,17 +4,21 @@
 // Every mutation runs on a single writer thread, in submission order, against
 // the current state, and writes through a WriteTxn (entity, indexes, audit
 // event, change-feed entry, outbox, all together). The writer drains whatever
-// is queued into one indexed batch: each mutation reads the state including
-// the group's earlier mutations, and a failing mutation rolls back only its
-// own writes. The group is then written with one synced write, and only then
-// is each mutation completed. So: acknowledged means durable, readers never
-// see a write before it is durable, many concurrent requests share one WAL
-// append and one fsync, and read-modify-write needs no locks.
+// is queued into one indexed batch (a commit group): each mutation reads the
+// state including every earlier mutation, and a failing mutation rolls back
+// only its own writes. A committer thread writes each group with one synced
+// write while the writer already runs the next group (reading through the
+// group being committed), and only then is each mutation completed, in order,
+// on a completion thread. So: acknowledged means durable, readers never see a
+// write before it is durable, many concurrent requests share one WAL append
+// and one fsync, the fsync overlaps the next group's work, and
+// read-modify-write needs no locks.
 #ifndef RECEPTION_SERVICES_COMMON_STORE_H_
 #define RECEPTION_SERVICES_COMMON_STORE_H_
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,22 +44,36 @@ namespace reception {
 
 class Store;
 
-// The writes of one mutation, and reads that see the current commit group.
+namespace store_internal {
+// One commit group: its indexed batch, the keys it deletes (RocksDB reports a
+// key deleted in a batch as plain NotFound, so the group remembers them), and
+// the mutations it holds.
+struct Group;
+}  // namespace store_internal
+
+// The writes of one mutation, and reads that see every earlier mutation.
 // Only valid inside the mutation it was passed to.
 class WriteTxn {
  public:
   void Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key, absl::string_view value);
   void Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key);
-  // Reads the committed state overlaid with the group's writes so far.
+  // The committed state overlaid with the group being committed and the
+  // current group's writes so far.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  absl::string_view key) const;
   int writes() const { return writes_; }
 
  private:
   friend class Store;
-  WriteTxn(const Store* store, rocksdb::WriteBatchWithIndex* batch) : store_(store), batch_(batch) {}
+  WriteTxn(const Store* store, store_internal::Group* current, store_internal::Group* committing)
+      : store_(store), current_(current), committing_(committing) {}
   const Store* store_;
-  rocksdb::WriteBatchWithIndex* batch_;
+  store_internal::Group* current_;
+  // Only looked up (GetFromBatch is not const in RocksDB), concurrently with
+  // the committer's write of the same batch, which only reads its entries
+  // (it stamps the sequence number in the header, which lookups never read).
+  store_internal::Group* committing_;  // nullptr when none
+  std::vector<std::string> deleted_;         // merged into the group on success
   int writes_ = 0;
 };
 
@@ -76,6 +94,8 @@ class Store {
     prometheus::Registry* metrics = nullptr;
     // Label value naming the store in metrics ("case").
     std::string name = "store";
+    // Test seam: runs on the committer thread before each group is written.
+    std::function<void()> before_commit;
   };
 
   // Makes the mutation's writes. Runs on the writer thread; reads through
@@ -127,10 +147,12 @@ class Store {
 
   explicit Store(Options options);
   void WriterLoop();
+  void CommitterLoop();
   void CompleterLoop();
 
   Options options_;
   std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::DBOptions db_options_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> families_;
 
@@ -138,6 +160,13 @@ class Store {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
+  // The group handed to the committer; the writer waits for it to be taken
+  // back (null) before handing over the next one.
+  absl::Mutex commit_mu_;
+  store_internal::Group* committing_ ABSL_GUARDED_BY(commit_mu_) = nullptr;
+  bool commit_ready_ ABSL_GUARDED_BY(commit_mu_) = false;
+  bool writer_finished_committing_ ABSL_GUARDED_BY(commit_mu_) = false;
+  std::thread committer_;
   // Completions run on their own thread: answering an RPC may write to a
   // socket, which must not delay the next commit group.
   absl::Mutex done_mu_;

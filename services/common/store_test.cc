@@ -175,6 +175,65 @@ TEST(Store, FailedMutationInAGroupRollsBackAlone) {
   EXPECT_EQ(**s->Get(f, "c"), "3");
 }
 
+// While one group is being committed the writer runs the next one, reading
+// through the committing group; nobody outside the writer sees either group
+// before it is durable.
+TEST(Store, NextGroupReadsThroughTheGroupBeingCommitted) {
+  testing::TempDir dir;
+  absl::Notification first_commit_started, release_first_commit;
+  std::atomic<int> commits{0};
+  Store::Options o = Opts(dir.Join("db"));
+  o.before_commit = [&] {
+    if (commits.fetch_add(1) == 0) {
+      first_commit_started.Notify();
+      release_first_commit.WaitForNotification();
+    }
+  };
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok());
+  Store* s = store->get();
+  auto* f = s->Family("things");
+  std::atomic<int> done{0};
+  std::vector<absl::Status> results(4);
+  auto record = [&](int i) { return [&, i](absl::Status st) { results[i] = st; ++done; }; };
+  s->Submit([f](WriteTxn& b) {
+    b.Put(f, "a", "1");
+    b.Put(f, "gone", "x");
+    return absl::OkStatus();
+  }, record(0));
+  first_commit_started.WaitForNotification();
+  // Group 1 is held in its commit: not visible outside yet.
+  EXPECT_FALSE(s->Get(f, "a")->has_value());
+  s->Submit([f](WriteTxn& b) {
+    auto a = b.Get(f, "a");
+    if (!a.ok() || !a->has_value()) return absl::InternalError("did not read through the committing group");
+    b.Put(f, "b", **a + "+1");
+    b.Delete(f, "gone");
+    return absl::OkStatus();
+  }, record(1));
+  s->Submit([f](WriteTxn& b) {
+    if (b.Get(f, "gone")->has_value()) return absl::InternalError("saw a key deleted earlier in the group");
+    b.Delete(f, "a");
+    return absl::AbortedError("roll back my delete");
+  }, record(2));
+  s->Submit([f](WriteTxn& b) {
+    auto a = b.Get(f, "a");
+    if (!a.ok() || !a->has_value()) return absl::InternalError("a rolled-back delete hid a key");
+    return absl::OkStatus();
+  }, record(3));
+  // Group 2 has run (it waits for group 1 to finish committing).
+  EXPECT_EQ(done.load(), 0);
+  release_first_commit.Notify();
+  ASSERT_TRUE(testing::WaitFor([&] { return done.load() == 4; }, absl::Seconds(30)));
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[1].ok()) << results[1];
+  EXPECT_EQ(results[2].code(), absl::StatusCode::kAborted) << results[2];
+  EXPECT_TRUE(results[3].ok()) << results[3];
+  EXPECT_EQ(**s->Get(f, "b"), "1+1");
+  EXPECT_FALSE(s->Get(f, "gone")->has_value());
+  EXPECT_EQ(**s->Get(f, "a"), "1");
+}
+
 TEST(Store, OpenFailsClearlyOnABadPath) {
   testing::TempDir dir;
   testing::WriteFile(dir.Join("file"), "x");
