@@ -31,6 +31,10 @@ bool HasControlCharacters(absl::string_view text, bool allow_newlines) {
     U8_NEXT(s, i, length, c);
     if (c < 0) return true;
     if (allow_newlines && (c == '\n' || c == '\t' || c == '\r')) continue;
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f) return true;
+      continue;
+    }
     if (u_charType(c) == U_CONTROL_CHAR) return true;
   }
   return false;
