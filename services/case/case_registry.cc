@@ -813,7 +813,15 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
   cases::v1::ListCasesResponse out;
   std::string last_key;
   CaseRecord rec;
+  int examined = 0;
+  std::string last_examined;
   for (; it->Valid(); it->Next()) {
+    if (examined++ == std::max(1, d_.list_scan_limit)) {
+      // Bounded work per call: continue after the last record looked at.
+      out.set_next_page_token(EncodePageToken(last_examined, filter_fp));
+      break;
+    }
+    last_examined = it->key().ToString();
     if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("case record ", it->key().ToString(), " does not parse"));
     }

@@ -46,6 +46,9 @@ class CaseRegistry {
     const Clock* clock = nullptr;
     prometheus::Registry* metrics = nullptr;  // optional
     std::string unit_code;           // this node's unit
+    // Most records one ListCases call examines; past it the call returns the
+    // matches so far and a token to continue (AIP-158 allows short pages).
+    int list_scan_limit = 10000;
   };
 
   template <typename T>

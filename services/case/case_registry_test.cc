@@ -239,6 +239,38 @@ TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
   EXPECT_EQ(registry_->ListCases(officer_, page).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A selective filter on a large register returns short (even empty) pages
+// with a token rather than scanning everything in one call; paging on finds
+// every match exactly once.
+TEST_F(CaseRegistryTest, ListScansAreBoundedPerCall) {
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(Create(i % 4 == 3 ? Denunciation(absl::StrCat("d", i)) : Complaint(absl::StrCat("c", i))).ok());
+  }
+  CaseRegistry::Deps deps;
+  deps.store = store_.get();
+  deps.vault = vault_.get();
+  deps.topology = topology_.get();
+  deps.rules = rules_.get();
+  deps.clock = &clock_;
+  deps.unit_code = "48";
+  deps.list_scan_limit = 2;
+  CaseRegistry small(deps);
+  cases::v1::ListCasesRequest r;
+  r.set_kind(cases::v1::CASE_KIND_DENUNCIATION);
+  std::vector<std::string> found;
+  int calls = 0;
+  for (; calls < 20; ++calls) {
+    auto page = small.ListCases(officer_, r);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_LE(page->cases_size(), 2);
+    for (const auto& c : page->cases()) found.push_back(c.number());
+    if (page->next_page_token().empty()) break;
+    r.set_page_token(page->next_page_token());
+  }
+  EXPECT_EQ(found, (std::vector<std::string>{"48-2026-000004", "48-2026-000008", "48-2026-000012"}));
+  EXPECT_GE(calls, 5);  // 12 records, at most 2 examined per call
+}
+
 TEST_F(CaseRegistryTest, FiltersByStateKindUnitAndDates) {
   ASSERT_TRUE(Create(Complaint("a")).ok());
   auto d = Denunciation("b");

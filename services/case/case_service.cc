@@ -51,6 +51,17 @@ grpc::ServerUnaryReactor* Read(grpc::CallbackServerContext* ctx, const Authentic
   });
 }
 
+// A scan: bounded, but long enough that it must not hold a reactor thread.
+template <typename Resp, typename Call>
+grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const Authenticator* auth,
+                               WorkPool* pool, Resp* response, Call call) {
+  return Authenticated(ctx, auth, [&](const Principal& p, grpc::ServerUnaryReactor* reactor) {
+    pool->Post([p, reactor, response, call = std::move(call)]() mutable {
+      Answer(reactor, response, call(p));
+    });
+  });
+}
+
 }  // namespace
 
 #define RECEPTION_MUTATION(Method, Request, Response)                                      \
@@ -84,11 +95,22 @@ RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)
 RECEPTION_READ(GetCase, GetCaseRequest, Case)
-RECEPTION_READ(ListCases, ListCasesRequest, ListCasesResponse)
-RECEPTION_READ(GetCaseHistory, GetCaseHistoryRequest, GetCaseHistoryResponse)
-RECEPTION_READ(VerifyCaseHistory, VerifyCaseHistoryRequest, VerifyCaseHistoryResponse)
-RECEPTION_READ(ExportReceptionLog, ExportReceptionLogRequest, ExportReceptionLogResponse)
 
+#define RECEPTION_SCAN(Method, Request, Response)                                          \
+  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
+                                                    const cases::v1::Request* req,           \
+                                                    cases::v1::Response* resp) {             \
+    CaseRegistry* registry = registry_;                                                     \
+    return Scan(ctx, auth_, scans_, resp,                                                   \
+                [registry, req](const Principal& p) { return registry->Method(p, *req); }); \
+  }
+
+RECEPTION_SCAN(ListCases, ListCasesRequest, ListCasesResponse)
+RECEPTION_SCAN(GetCaseHistory, GetCaseHistoryRequest, GetCaseHistoryResponse)
+RECEPTION_SCAN(VerifyCaseHistory, VerifyCaseHistoryRequest, VerifyCaseHistoryResponse)
+RECEPTION_SCAN(ExportReceptionLog, ExportReceptionLogRequest, ExportReceptionLogResponse)
+
+#undef RECEPTION_SCAN
 #undef RECEPTION_MUTATION
 #undef RECEPTION_READ
 
@@ -121,15 +143,18 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   deps.metrics = context.metrics.get();
   deps.unit_code = config.unit_code();
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
-  m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator);
+  m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
+  m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
+                                                  m->scans_.get());
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
               m->vault_->active_key_id());
   return std::unique_ptr<ServiceModule>(std::move(m));
 }
 
 CaseModule::~CaseModule() {
-  // The store first: it completes queued mutations, whose callbacks still use
-  // the registry.
+  // The server has stopped. Finish scans, then the store (it completes
+  // queued mutations, whose callbacks still use the registry).
+  scans_.reset();
   store_.reset();
 }
 

@@ -10,13 +10,16 @@
 #include "services/case/case_registry.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
+#include "services/common/work_pool.h"
 
 namespace reception {
 
 class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
  public:
-  CaseGrpcService(CaseRegistry* registry, const Authenticator* auth)
-      : registry_(registry), auth_(auth) {}
+  // Point reads run on the reactor thread (microseconds, no disk wait in
+  // practice); scans run on `scans`, mutations complete from the store.
+  CaseGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans)
+      : registry_(registry), auth_(auth), scans_(scans) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -48,6 +51,7 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
  private:
   CaseRegistry* registry_;
   const Authenticator* auth_;
+  WorkPool* scans_;
 };
 
 // The case service as a node module: its store, key vault, registry and
@@ -66,6 +70,7 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<CaseRegistry> registry_;
+  std::unique_ptr<WorkPool> scans_;
   std::unique_ptr<CaseGrpcService> service_;
 };
 

@@ -17,7 +17,8 @@ class CaseServiceTest : public testing::CaseRegistryFixture {
   void SetUp() override {
     CaseRegistryFixture::SetUp();
     metrics_ptr_ = std::make_shared<prometheus::Registry>();
-    service_ = std::make_unique<CaseGrpcService>(registry_.get(), &auth_);
+    scans_ = std::make_unique<WorkPool>(2, "test-scan");
+    service_ = std::make_unique<CaseGrpcService>(registry_.get(), &auth_, scans_.get());
     host_ = std::make_unique<ServerHost>(ServerHost::Options{"127.0.0.1:0", ""}, metrics_ptr_);
     host_->AddService(service_.get(), "reception.cases.v1.CaseService");
     ASSERT_TRUE(host_->Start().ok());
@@ -26,7 +27,10 @@ class CaseServiceTest : public testing::CaseRegistryFixture {
                                    grpc::InsecureChannelCredentials());
     stub_ = cases::v1::CaseService::NewStub(channel_);
   }
-  void TearDown() override { host_->Shutdown(absl::Seconds(1)); }
+  void TearDown() override {
+    host_->Shutdown(absl::Seconds(1));
+    scans_.reset();
+  }
 
   void As(grpc::ClientContext* ctx, const std::string& role, const std::string& unit = "48") {
     ctx->AddMetadata("x-reception-subject", "tester");
@@ -36,6 +40,7 @@ class CaseServiceTest : public testing::CaseRegistryFixture {
 
   DevMetadataAuthenticator auth_;
   std::shared_ptr<prometheus::Registry> metrics_ptr_;
+  std::unique_ptr<WorkPool> scans_;
   std::unique_ptr<CaseGrpcService> service_;
   std::unique_ptr<ServerHost> host_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -70,6 +75,32 @@ TEST_F(CaseServiceTest, CreateGetAndErrorsOverGrpc) {
   As(&missing_ctx, "officer");
   get.set_name("cases/48-2026-424242");
   EXPECT_EQ(stub_->GetCase(&missing_ctx, get, &got).error_code(), grpc::NOT_FOUND);
+}
+
+TEST_F(CaseServiceTest, ScansAnswerFromThePool) {
+  grpc::ClientContext ctx;
+  As(&ctx, "officer");
+  cases::v1::Case created;
+  ASSERT_TRUE(stub_->CreateCase(&ctx, Complaint("s1"), &created).ok());
+  grpc::ClientContext list_ctx;
+  As(&list_ctx, "viewer");
+  cases::v1::ListCasesRequest list;
+  list.set_query("nguyen van an");
+  cases::v1::ListCasesResponse page;
+  ASSERT_TRUE(stub_->ListCases(&list_ctx, list, &page).ok());
+  ASSERT_EQ(page.cases_size(), 1);
+  EXPECT_EQ(page.cases(0).name(), created.name());
+  grpc::ClientContext bad_ctx;
+  As(&bad_ctx, "viewer");
+  list.set_page_size(-1);
+  EXPECT_EQ(stub_->ListCases(&bad_ctx, list, &page).error_code(), grpc::INVALID_ARGUMENT);
+  grpc::ClientContext verify_ctx;
+  As(&verify_ctx, "viewer");
+  cases::v1::VerifyCaseHistoryRequest verify;
+  verify.set_name(created.name());
+  cases::v1::VerifyCaseHistoryResponse verdict;
+  ASSERT_TRUE(stub_->VerifyCaseHistory(&verify_ctx, verify, &verdict).ok());
+  EXPECT_TRUE(verdict.valid());
 }
 
 TEST_F(CaseServiceTest, CallsWithoutAPrincipalAreUnauthenticated) {
