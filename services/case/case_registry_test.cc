@@ -246,13 +246,7 @@ TEST_F(CaseRegistryTest, ListScansAreBoundedPerCall) {
   for (int i = 0; i < 12; ++i) {
     ASSERT_TRUE(Create(i % 4 == 3 ? Denunciation(absl::StrCat("d", i)) : Complaint(absl::StrCat("c", i))).ok());
   }
-  CaseRegistry::Deps deps;
-  deps.store = store_.get();
-  deps.vault = vault_.get();
-  deps.topology = topology_.get();
-  deps.rules = rules_.get();
-  deps.clock = &clock_;
-  deps.unit_code = "48";
+  CaseRegistry::Deps deps = BaseDeps();
   deps.list_scan_limit = 2;
   CaseRegistry small(deps);
   cases::v1::ListCasesRequest r;

@@ -58,6 +58,11 @@ class CaseRegistryFixture : public ::testing::Test {
     auto vault = IdentityVault::Open(dir_.Join("identity.keys"), true);
     ASSERT_TRUE(vault.ok()) << vault.status();
     vault_ = *std::move(vault);
+    registry_ = std::make_unique<CaseRegistry>(BaseDeps());
+  }
+
+  // The registry's dependencies on this fixture's store, vault, data and clock.
+  CaseRegistry::Deps BaseDeps() {
     CaseRegistry::Deps deps;
     deps.store = store_.get();
     deps.vault = vault_.get();
@@ -65,7 +70,7 @@ class CaseRegistryFixture : public ::testing::Test {
     deps.rules = rules_.get();
     deps.clock = &clock_;
     deps.unit_code = "48";
-    registry_ = std::make_unique<CaseRegistry>(deps);
+    return deps;
   }
 
   static cases::v1::CreateCaseRequest MakeComplaint(const std::string& request_id) {
