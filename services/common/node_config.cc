@@ -34,9 +34,11 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   if (c.data_dir().empty()) return missing("data_dir (or --data_dir)");
   if (c.topology_file().empty()) return missing("topology_file");
   if (c.rules_file().empty()) return missing("rules_file");
+  if (c.calendar_file().empty()) return missing("calendar_file");
   const std::filesystem::path base = std::filesystem::absolute(path).parent_path();
   c.set_topology_file(Resolve(base, c.topology_file()));
   c.set_rules_file(Resolve(base, c.rules_file()));
+  c.set_calendar_file(Resolve(base, c.calendar_file()));
   c.set_data_dir(Resolve(std::filesystem::current_path(), c.data_dir()));
   if (c.identity_key_file().empty()) {
     c.set_identity_key_file((std::filesystem::path(c.data_dir()) / "identity.keys").string());

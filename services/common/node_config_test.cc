@@ -10,7 +10,7 @@ TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
   testing::TempDir dir;
   testing::WriteFile(dir.Join("node.yaml"),
                      "unit_code: \"48\"\ndata_dir: data\ntopology_file: topo.yaml\n"
-                     "rules_file: /abs/rules.yaml\n");
+                     "rules_file: /abs/rules.yaml\ncalendar_file: cal.yaml\n");
   auto c = LoadNodeConfig(dir.Join("node.yaml"), {"127.0.0.1:0", "", "/override"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_address(), "127.0.0.1:0");
@@ -18,6 +18,7 @@ TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
   EXPECT_EQ(c->data_dir(), "/override");
   EXPECT_EQ(c->topology_file(), dir.Join("topo.yaml"));
   EXPECT_EQ(c->rules_file(), "/abs/rules.yaml");
+  EXPECT_EQ(c->calendar_file(), dir.Join("cal.yaml"));
   EXPECT_EQ(c->identity_key_file(), "/override/identity.keys");
   EXPECT_EQ(c->storage().sync_policy(), config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
   EXPECT_EQ(c->storage().max_group_size(), 1024);
@@ -35,7 +36,7 @@ TEST(NodeConfig, MissingRequiredKeyNamesKeyAndFile) {
 TEST(NodeConfig, BadValueIsAStartupError) {
   testing::TempDir dir;
   testing::WriteFile(dir.Join("node.yaml"),
-                     "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\n"
+                     "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\ncalendar_file: c\n"
                      "storage: {max_group_size: -5}\n");
   auto c = LoadNodeConfig(dir.Join("node.yaml"), {});
   ASSERT_FALSE(c.ok());

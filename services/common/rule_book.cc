@@ -8,6 +8,41 @@
 #include "services/common/yaml_proto.h"
 
 namespace reception {
+namespace {
+
+absl::Status ValidateDeadlines(const config::v1::RulePack& p) {
+  absl::flat_hash_set<std::string> ids, keys;
+  for (int i = 0; i < p.deadlines_size(); ++i) {
+    const config::v1::DeadlineRule& r = p.deadlines(i);
+    auto err = [&](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat("deadlines[", i, "] (", r.id(), ") ", what));
+    };
+    if (r.id().empty()) return err("id must not be empty");
+    if (!ids.insert(r.id()).second) return err("id is used twice in the pack");
+    if (r.step() == cases::v1::DEADLINE_STEP_UNSPECIFIED) return err("step must be set");
+    if (r.basis() == cases::v1::DAY_BASIS_UNSPECIFIED) return err("basis must be set");
+    if (r.source().empty()) return err("source must name the legal source");
+    for (int d : {r.days(), r.complex_days(), r.remote_days(), r.remote_complex_days()}) {
+      if (d < 0 || d > 3660) return err("days must be between 1 and 3660");
+    }
+    if (r.days() == 0) return err("days must be between 1 and 3660");
+    absl::flat_hash_set<int> complexities;
+    for (const auto& e : r.extensions()) {
+      if (e.max_count() < 1 || e.max_days() < 1 || e.max_days() > 3660) {
+        return err("extensions need max_count >= 1 and max_days between 1 and 3660");
+      }
+      if (!complexities.insert(e.complexity()).second) {
+        return err("extensions list a complexity twice");
+      }
+    }
+    if (!keys.insert(absl::StrCat(r.step(), "/", r.kind(), "/", r.complaint_round())).second) {
+      return err("repeats the step, kind and complaint round of another rule");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
                                              absl::string_view source) {
@@ -39,6 +74,7 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
         return err("intake.representative_limits has a limit with a bad range");
       }
     }
+    if (auto st = ValidateDeadlines(p); !st.ok()) return err(st.message());
   }
   std::sort(proto.mutable_packs()->begin(), proto.mutable_packs()->end(),
             [](const Pack& a, const Pack& b) {
@@ -77,6 +113,13 @@ absl::StatusOr<const RuleBook::Pack*> RuleBook::PackOn(absl::CivilDay day) const
         FormatDate(proto_.packs(0).effective_from())));
   }
   return found;
+}
+
+const RuleBook::Pack* RuleBook::FindPack(absl::string_view id) const {
+  for (const Pack& p : proto_.packs()) {
+    if (p.id() == id) return &p;
+  }
+  return nullptr;
 }
 
 int RuleBook::MaxRepresentatives(const Pack& pack, int people) {

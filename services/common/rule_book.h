@@ -26,6 +26,9 @@ class RuleBook {
   // pack.
   absl::StatusOr<const Pack*> PackOn(absl::CivilDay day) const;
 
+  // The pack with this id, or nullptr.
+  const Pack* FindPack(absl::string_view id) const;
+
   // Most representatives a delegation of `people` may choose under `pack`;
   // -1 when no limit applies (not a mass case).
   static int MaxRepresentatives(const Pack& pack, int people);

@@ -68,6 +68,7 @@ admin_address: 127.0.0.1:0
 data_dir: {cls.tmp}/data
 topology_file: {ARGS.source}/deploy/topology/da-nang-2025.yaml
 rules_file: {ARGS.source}/deploy/rules/vn.yaml
+calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
 """)
         ready = os.path.join(cls.tmp, "ready")
         cls.log = open(os.path.join(cls.tmp, "node.log"), "w")

@@ -23,6 +23,7 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
                          "data_dir: ", options_.work_dir, "/data\n",
                          "topology_file: ", SourcePath(options_.topology), "\n",
                          "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n",
+                         "calendar_file: ", SourcePath("deploy/calendars/vn-2025-2026.yaml"), "\n",
                          "storage: {sync_policy: ", options_.sync_policy, "}\n",
                          "shutdown_grace_seconds: 5\n"));
 }

@@ -51,6 +51,7 @@ admin_address: 127.0.0.1:0
 data_dir: {tmp}/receptiond
 topology_file: {ROOT}/deploy/topology/da-nang-2025.yaml
 rules_file: {ROOT}/deploy/rules/vn.yaml
+calendar_file: {ROOT}/deploy/calendars/vn-2025-2026.yaml
 logging: {{level: warn}}
 """)
     ready = os.path.join(tmp, "ready")
