@@ -31,6 +31,7 @@ constexpr char kCases[] = "cases";        // number -> CaseRecord
 constexpr char kEvents[] = "events";      // number '/' BE64(seq) -> CaseEvent
 constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
 constexpr char kMeta[] = "meta";          // counters
+constexpr char kDue[] = "due";            // YYYYMMDD '/' number -> "" (running clocks)
 constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
 constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
                                           // (never a protected identity; written once)
@@ -80,6 +81,41 @@ std::string EnumSuffix(const std::string& full, absl::string_view prefix) {
   return absl::StartsWith(full, prefix) ? full.substr(prefix.size()) : full;
 }
 
+absl::CivilDay DayOf(const type::v1::Date& d) { return absl::CivilDay(d.year(), d.month(), d.day()); }
+
+// "YYYYMMDD/number" for a case with a running clock, else "".
+std::string DueKey(const Case& c) {
+  if (!c.has_due_date()) return "";
+  return absl::StrFormat("%04d%02d%02d/%s", c.due_date().year(), c.due_date().month(),
+                         c.due_date().day(), c.number());
+}
+
+// The date a transition took effect, as recorded by it.
+absl::CivilDay TransitionDate(const Case& c, CaseTransition t, absl::CivilDay today) {
+  const type::v1::Date* d = nullptr;
+  switch (t) {
+    case CaseTransition::kClassify: d = &c.classification().date(); break;
+    case CaseTransition::kAccept: d = &c.acceptance().date(); break;
+    case CaseTransition::kRefuse: d = &c.refusal().date(); break;
+    case CaseTransition::kGuide: d = &c.guidance().date(); break;
+    case CaseTransition::kArchive: d = &c.archival().date(); break;
+    case CaseTransition::kStartVerification: d = &c.verification().start_date(); break;
+    case CaseTransition::kSuspend:
+      if (!c.suspensions().empty()) d = &c.suspensions().rbegin()->start_date();
+      break;
+    case CaseTransition::kResume:
+      if (!c.suspensions().empty()) d = &c.suspensions().rbegin()->end_date();
+      break;
+    case CaseTransition::kDecide: d = &c.decision().date(); break;
+    case CaseTransition::kWithdraw:
+    case CaseTransition::kWithdrawPartial:
+      if (!c.withdrawals().empty()) d = &c.withdrawals().rbegin()->date();
+      break;
+    default: break;
+  }
+  return d != nullptr && d->year() != 0 ? DayOf(*d) : today;
+}
+
 // Default today; not before the reception date; not in the future.
 absl::StatusOr<absl::CivilDay> ResolveDate(const type::v1::Date& date, absl::string_view field,
                                            const Case& c, absl::CivilDay today) {
@@ -123,8 +159,10 @@ bool OutcomeFits(CaseKind kind, cases::v1::Outcome o) {
 
 // Page tokens are opaque: a serialized PageToken in web-safe base64, bound to
 // the filters of the request that produced it.
-std::string EncodePageToken(const std::string& after_key, const std::string& filter_fp) {
+std::string EncodePageToken(const std::string& after_key, const std::string& filter_fp,
+                            int phase = 0) {
   cases::storage::PageToken t;
+  t.set_phase(phase);
   t.set_after_key(after_key);
   t.set_filter_fingerprint(filter_fp);
   return absl::WebSafeBase64Escape(t.SerializeAsString());
@@ -146,7 +184,7 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }  // namespace
 
 std::vector<std::string> CaseRegistry::ColumnFamilies() {
-  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch};
+  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue};
 }
 
 CaseRegistry::CaseRegistry(Deps deps)
@@ -156,7 +194,17 @@ CaseRegistry::CaseRegistry(Deps deps)
       requests_(d_.store->Family(kRequests)),
       meta_(d_.store->Family(kMeta)),
       feed_(d_.store->Family(kFeed)),
-      search_(d_.store->Family(kSearch)) {
+      search_(d_.store->Family(kSearch)),
+      due_(d_.store->Family(kDue)),
+      board_(std::make_shared<DeadlineBoard>(d_.clock)) {
+  // The board starts from what is stored; every committed write updates it.
+  auto it = d_.store->NewIterator(cases_);
+  CaseRecord rec;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      board_->Update(rec.case_());
+    }
+  }
   if (d_.metrics != nullptr) {
     created_ = &prometheus::BuildCounter()
                     .Name("reception_cases_created_total")
@@ -249,6 +297,12 @@ absl::Status CaseRegistry::AppendEvent(WriteTxn& txn, CaseRecord& rec,
   cases::storage::FeedEntry fe;
   fe.set_case_number(c.number());
   fe.set_version(c.version());
+  const std::string due_key = DueKey(c);
+  if (due_key != rec.due_key()) {
+    if (!rec.due_key().empty()) txn.Delete(due_, rec.due_key());
+    if (!due_key.empty()) txn.Put(due_, due_key, "");
+    rec.set_due_key(due_key);
+  }
   txn.Put(events_, EventKey(c.number(), e.sequence()), e.SerializeAsString());
   txn.Put(cases_, c.number(), rec.SerializeAsString());
   txn.Put(feed_, BigEndian64(feed_seq), fe.SerializeAsString());
@@ -331,6 +385,12 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
         c.set_owner_unit(d_.unit_code);
         c.set_owner_epoch(0);
         c.set_petitioner_count(c.petitioners_size());
+        if (d_.deadlines != nullptr) {
+          RECEPTION_ASSIGN_OR_RETURN(
+              auto clocks, d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), DayOf(c.received_date())));
+          for (auto& clock : clocks) *c.add_clocks() = std::move(clock);
+          if (auto due = DeadlineEngine::EarliestDue(c.clocks())) *c.mutable_due_date() = ToProtoDate(*due);
+        }
         CaseRecord rec;
         if (protect) {
           cases::storage::ProtectedIdentity identity;
@@ -369,6 +429,8 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
         if (created_ && result->version() == 1) {
           created_->Add({{"kind", KindName(result->kind())}}).Increment();
         }
+        board_->Update(*result);
+        Decorate(*result, d_.clock->Today());
         done(*result);
       });
 }
@@ -391,8 +453,10 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
         }
         RECEPTION_RETURN_IF_ERROR(CheckTransition(t, c.state()));
         const CaseState before = c.state();
-        RECEPTION_ASSIGN_OR_RETURN(Change change, apply(txn, c, d_.clock->Today()));
+        const absl::CivilDay today = d_.clock->Today();
+        RECEPTION_ASSIGN_OR_RETURN(Change change, apply(txn, c, today));
         c.set_state(NextState(t, before));
+        RECEPTION_RETURN_IF_ERROR(AdvanceClocks(c, t, today));
         if (c.state() != before) {
           change.fields.insert(change.fields.begin(), "state");
           change.summary = absl::StrCat(StateName(before), " -> ", StateName(c.state()),
@@ -407,6 +471,8 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
         if (transitions_) {
           transitions_->Add({{"method", std::string(TransitionName(t))}}).Increment();
         }
+        board_->Update(*result);
+        Decorate(*result, d_.clock->Today());
         done(*result);
       });
 }
@@ -776,79 +842,154 @@ absl::StatusOr<Case> CaseRegistry::GetCase(const Principal&, const cases::v1::Ge
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  Decorate(*rec->mutable_case_(), d_.clock->Today());
   return std::move(*rec->mutable_case_());
+}
+
+absl::StatusOr<bool> CaseRegistry::MatchesFilters(const Case& c, const ListFilters& f) const {
+  const cases::v1::ListCasesRequest& r = *f.request;
+  if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
+  if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
+  if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
+  if (f.from || f.to) {
+    const absl::CivilDay day = DayOf(c.received_date());
+    if ((f.from && day < *f.from) || (f.to && day > *f.to)) return false;
+  }
+  if (!f.tokens.empty()) {
+    RECEPTION_ASSIGN_OR_RETURN(auto text, d_.store->Get(search_, c.number()));
+    if (!text) return false;
+    for (const auto& t : f.tokens) {
+      if (!absl::StrContains(*text, t)) return false;
+    }
+  }
+  return true;
 }
 
 absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
     const Principal&, const cases::v1::ListCasesRequest& r) const {
   if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
-  const int page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
   if (!cases::v1::CaseState_IsValid(r.state())) return InvalidField("state", "is not a case state");
   if (!cases::v1::CaseKind_IsValid(r.kind())) return InvalidField("kind", "is not a case kind");
   RECEPTION_RETURN_IF_ERROR(ValidateText(r.query(), "query", IntakeLimits::kMaxQueryChars, false, false));
   RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
-  std::optional<absl::CivilDay> from, to;
+  ListFilters f;
+  f.request = &r;
+  f.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
   if (r.has_received_from()) {
-    RECEPTION_ASSIGN_OR_RETURN(from, ToCivilDay(r.received_from(), "received_from"));
+    RECEPTION_ASSIGN_OR_RETURN(f.from, ToCivilDay(r.received_from(), "received_from"));
   }
   if (r.has_received_to()) {
-    RECEPTION_ASSIGN_OR_RETURN(to, ToCivilDay(r.received_to(), "received_to"));
+    RECEPTION_ASSIGN_OR_RETURN(f.to, ToCivilDay(r.received_to(), "received_to"));
   }
-  if (from && to && *to < *from) return InvalidField("received_to", "must not be before received_from");
-  const std::vector<std::string> tokens = Tokens(FoldForSearch(r.query()));
+  if (f.from && f.to && *f.to < *f.from) return InvalidField("received_to", "must not be before received_from");
+  if (r.at_risk_working_days() < 0 || r.at_risk_working_days() > 60) {
+    return InvalidField("at_risk_working_days", "must be between 1 and 60 (0: no filter)");
+  }
+  if (r.overdue() && r.at_risk_working_days() > 0) {
+    return InvalidField("at_risk_working_days", "cannot be combined with overdue (at risk means not yet overdue)");
+  }
+  if (!r.order_by().empty() && r.order_by() != "due_date") {
+    return InvalidField("order_by", "must be empty or \"due_date\"");
+  }
+  const absl::CivilDay today = d_.clock->Today();
+  if (r.has_due_before()) {
+    RECEPTION_ASSIGN_OR_RETURN(f.due_to, ToCivilDay(r.due_before(), "due_before"));
+  }
+  if (r.overdue() && (!f.due_to || *f.due_to > today - 1)) f.due_to = today - 1;
+  if (r.at_risk_working_days() > 0) {
+    if (d_.deadlines == nullptr) return absl::FailedPreconditionError("no working calendar is loaded");
+    auto end = d_.deadlines->calendar().PeriodEnd(today, r.at_risk_working_days(), DayBasis::kWorkingDays);
+    if (!end.ok()) return end.status();
+    f.due_from = today;
+    if (!f.due_to || *end < *f.due_to) f.due_to = *end;
+  }
+  f.by_due = f.due_to.has_value() || f.due_from.has_value() || r.order_by() == "due_date";
+  f.due_only = f.due_to.has_value() || f.due_from.has_value();
+  f.tokens = Tokens(FoldForSearch(r.query()));
 
   cases::v1::ListCasesRequest filters = r;
   filters.clear_page_token();
   filters.clear_page_size();
-  const std::string filter_fp = d_.vault->Fingerprint(Deterministic(filters)).substr(0, 16);
+  // Relative filters mean a different set tomorrow: the token is for today.
+  const std::string filter_fp =
+      d_.vault->Fingerprint(absl::StrCat(Deterministic(filters), f.by_due ? FormatDate(today) : ""))
+          .substr(0, 16);
+  cases::storage::PageToken token;
+  if (!r.page_token().empty()) {
+    RECEPTION_ASSIGN_OR_RETURN(token, DecodePageToken(r.page_token(), filter_fp));
+  }
 
-  auto it = d_.store->NewIterator(cases_);
-  if (r.page_token().empty()) {
-    it->SeekToFirst();
-  } else {
-    RECEPTION_ASSIGN_OR_RETURN(auto token, DecodePageToken(r.page_token(), filter_fp));
-    it->Seek(token.after_key());
-    if (it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
-  }
   cases::v1::ListCasesResponse out;
-  std::string last_key;
-  CaseRecord rec;
   int examined = 0;
-  std::string last_examined;
-  for (; it->Valid(); it->Next()) {
-    if (examined++ == std::max(1, d_.list_scan_limit)) {
-      // Bounded work per call: continue after the last record looked at.
-      out.set_next_page_token(EncodePageToken(last_examined, filter_fp));
-      break;
-    }
-    last_examined = it->key().ToString();
-    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("case record ", it->key().ToString(), " does not parse"));
-    }
-    const Case& c = rec.case_();
-    if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) continue;
-    if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) continue;
-    if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) continue;
-    if (from || to) {
-      absl::CivilDay day(c.received_date().year(), c.received_date().month(), c.received_date().day());
-      if ((from && day < *from) || (to && day > *to)) continue;
-    }
-    if (!tokens.empty()) {
-      RECEPTION_ASSIGN_OR_RETURN(auto text, d_.store->Get(search_, absl::string_view(it->key().data(), it->key().size())));
-      bool match = text.has_value();
-      for (size_t t = 0; match && t < tokens.size(); ++t) {
-        match = absl::StrContains(*text, tokens[t]);
+  // Walks one family from the token; `number_of` maps a key to a case number
+  // ("" = stop: past the range). Returns false when the page or the scan
+  // budget is full (a token is set).
+  auto walk = [&](rocksdb::ColumnFamilyHandle* family, int phase, const std::string& start,
+                  const std::function<std::string(absl::string_view)>& number_of,
+                  bool skip_with_due) -> absl::StatusOr<bool> {
+    auto it = d_.store->NewIterator(family);
+    const bool resume = token.phase() == phase && !token.after_key().empty();
+    it->Seek(resume ? token.after_key() : start);
+    if (resume && it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+    std::string last_examined, last_key;
+    CaseRecord rec;
+    for (; it->Valid(); it->Next()) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      const std::string number = number_of(key);
+      if (number.empty()) break;
+      if (examined++ == std::max(1, d_.list_scan_limit)) {
+        out.set_next_page_token(EncodePageToken(last_examined, filter_fp, phase));
+        return false;
       }
+      last_examined = std::string(key);
+      if (family == cases_) {
+        if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError(absl::StrCat("case record ", number, " does not parse"));
+        }
+      } else {
+        RECEPTION_ASSIGN_OR_RETURN(auto loaded, LoadRecord(nullptr, number));
+        if (!loaded) continue;  // index entry of a case being rewritten
+        rec = *std::move(loaded);
+      }
+      if (skip_with_due && rec.case_().has_due_date()) continue;
+      RECEPTION_ASSIGN_OR_RETURN(bool match, MatchesFilters(rec.case_(), f));
       if (!match) continue;
+      if (out.cases_size() == f.page_size) {
+        out.set_next_page_token(EncodePageToken(last_key, filter_fp, phase));
+        return false;
+      }
+      Case* c = out.add_cases();
+      *c = rec.case_();
+      Decorate(*c, today);
+      last_key = std::string(key);
     }
-    if (out.cases_size() == page_size) {
-      out.set_next_page_token(EncodePageToken(last_key, filter_fp));
-      break;
-    }
-    *out.add_cases() = c;
-    last_key = it->key().ToString();
+    if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+    return true;
+  };
+  auto whole_key = [](absl::string_view key) { return std::string(key); };
+  if (!f.by_due) {
+    RECEPTION_RETURN_IF_ERROR(walk(cases_, 0, "", whole_key, false).status());
+    return out;
   }
-  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  // Due order: the "due" family is sorted by date, then number.
+  auto compact = [](absl::CivilDay d) {
+    return absl::StrFormat("%04d%02d%02d", d.year(), d.month(), d.day());
+  };
+  const std::string from_key = f.due_from ? compact(*f.due_from) : "";
+  const std::string to_key = f.due_to ? compact(*f.due_to) : "";
+  auto due_number = [&](absl::string_view key) -> std::string {
+    if (key.size() < 10 || key[8] != '/') return "";
+    if (!to_key.empty() && key.substr(0, 8) > to_key) return "";
+    return std::string(key.substr(9));
+  };
+  if (token.phase() == 0) {
+    RECEPTION_ASSIGN_OR_RETURN(bool finished, walk(due_, 0, from_key, due_number, false));
+    if (!finished || f.due_only) return out;
+    token.clear_after_key();
+  }
+  // Then the cases with no running clock, in number order.
+  token.set_phase(1);
+  RECEPTION_RETURN_IF_ERROR(walk(cases_, 1, "", whole_key, true).status());
   return out;
 }
 
@@ -940,6 +1081,131 @@ absl::StatusOr<cases::v1::ExportReceptionLogResponse> CaseRegistry::ExportRecept
   out.set_csv(RenderReceptionLog(rows));
   out.set_row_count(static_cast<int32_t>(rows.size()));
   return out;
+}
+
+ClockFacts CaseRegistry::Facts(const Case& c) const {
+  ClockFacts f;
+  f.kind = c.kind();
+  f.round = c.complaint_round();
+  const auto* owner = d_.topology->Find(c.owner_unit().empty() ? d_.unit_code : c.owner_unit());
+  f.remote_area = owner != nullptr && owner->remote_area();
+  f.complexity = c.classification().complexity() == cases::v1::COMPLEXITY_UNSPECIFIED
+                     ? cases::v1::COMPLEXITY_NORMAL
+                     : c.classification().complexity();
+  return f;
+}
+
+absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilDay today) const {
+  if (d_.deadlines == nullptr) return absl::OkStatus();
+  const DeadlineEngine& engine = *d_.deadlines;
+  const absl::CivilDay day = TransitionDate(c, t, today);
+  const ClockFacts facts = Facts(c);
+  const absl::string_view name = TransitionName(t);
+  for (auto& clock : *c.mutable_clocks()) {
+    DeadlineEngine::End(clock, DeadlineEngine::EndFor(clock.step(), name), day);
+  }
+  std::vector<cases::v1::DeadlineClock> started;
+  if (t == CaseTransition::kClassify && !c.classification().within_competence()) {
+    RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kOutsideCompetence, facts,
+                                                     DayOf(c.received_date())));
+  } else if (t == CaseTransition::kAccept) {
+    RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kAccepted, facts, day));
+  } else if (t == CaseTransition::kSuspend) {
+    for (auto& clock : *c.mutable_clocks()) engine.Pause(clock, day, facts);
+  } else if (t == CaseTransition::kResume) {
+    for (auto& clock : *c.mutable_clocks()) engine.Resume(clock, day, facts);
+  }
+  for (auto& clock : started) *c.add_clocks() = std::move(clock);
+  // Complexity (classification) and the owner's remote flag may have changed.
+  for (auto& clock : *c.mutable_clocks()) engine.Recompute(clock, facts);
+  if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
+    *c.mutable_due_date() = ToProtoDate(*due);
+  } else {
+    c.clear_due_date();
+  }
+  return absl::OkStatus();
+}
+
+void CaseRegistry::Decorate(Case& c, absl::CivilDay today) const {
+  for (auto& clock : *c.mutable_clocks()) {
+    clock.set_overdue(clock.state() == cases::v1::CLOCK_STATE_RUNNING && clock.has_due_date() &&
+                      DayOf(clock.due_date()) < today);
+  }
+  c.set_overdue(c.has_due_date() && DayOf(c.due_date()) < today);
+}
+
+void CaseRegistry::ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
+                                      Callback<Case> done) {
+  if (p.role != Role::kInspector && p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "ExtendCaseDeadline needs the head or inspector role (an extension is a written decision)"));
+  }
+  if (!cases::v1::DeadlineStep_IsValid(r.step()) || r.step() == cases::v1::DEADLINE_STEP_UNSPECIFIED) {
+    return done(InvalidField("step", "must name a deadline step (handle_letter, accept, transfer, settle)"));
+  }
+  if (auto s = ValidateReference(r.decision_reference(), "decision_reference", true); !s.ok()) {
+    return done(s);
+  }
+  if (r.days() < 1) return done(InvalidField("days", "must be at least 1"));
+  if (d_.deadlines == nullptr) return done(absl::FailedPreconditionError("no working calendar is loaded"));
+  Transition(p, r.name(), r.etag(), CaseTransition::kExtendDeadline,
+             [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               cases::v1::DeadlineClock* clock = nullptr;
+               for (auto& k : *c.mutable_clocks()) {
+                 if (k.step() == r.step() && (k.state() == cases::v1::CLOCK_STATE_RUNNING ||
+                                              k.state() == cases::v1::CLOCK_STATE_PAUSED)) {
+                   clock = &k;
+                 }
+               }
+               if (clock == nullptr) {
+                 return absl::FailedPreconditionError(absl::StrCat(
+                     "cases/", c.number(), " has no running ", StepName(r.step()),
+                     " time limit to extend"));
+               }
+               RECEPTION_RETURN_IF_ERROR(d_.deadlines->Extend(
+                   *clock, Facts(c), NormalizeNfc(r.decision_reference()), day, r.days()));
+               return Change{absl::StrCat(StepName(r.step()), " time limit extended by ", r.days(),
+                                          " days by ", r.decision_reference(), " (extension ",
+                                          clock->extensions_size(), " of ", clock->max_extensions(),
+                                          ")", clock->has_due_date()
+                                                   ? absl::StrCat("; due ", FormatDate(clock->due_date()))
+                                                   : ""),
+                             {"clocks"}};
+             },
+             std::move(done));
+}
+
+absl::StatusOr<cases::v1::PreviewDeadlinesResponse> CaseRegistry::PreviewDeadlines(
+    const Principal&, const cases::v1::PreviewDeadlinesRequest& r) const {
+  if (d_.deadlines == nullptr) return absl::FailedPreconditionError("no working calendar is loaded");
+  if (!cases::v1::CaseKind_IsValid(r.kind()) || r.kind() == cases::v1::CASE_KIND_UNSPECIFIED) {
+    return InvalidField("kind", "must be set");
+  }
+  if (!cases::v1::ComplaintRound_IsValid(r.complaint_round())) {
+    return InvalidField("complaint_round", "is not a complaint round");
+  }
+  if (!cases::v1::Complexity_IsValid(r.complexity())) {
+    return InvalidField("complexity", "is not a complexity");
+  }
+  if (!r.has_received_date()) return InvalidField("received_date", "must be set");
+  RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay received, ToCivilDay(r.received_date(), "received_date"));
+  std::optional<absl::CivilDay> accepted;
+  if (r.has_accepted_date()) {
+    RECEPTION_ASSIGN_OR_RETURN(accepted, ToCivilDay(r.accepted_date(), "accepted_date"));
+    if (*accepted < received) return InvalidField("accepted_date", "must not be before received_date");
+  }
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
+  const std::string unit_code = r.unit_code().empty() ? d_.unit_code : r.unit_code();
+  auto unit = d_.topology->FindOn(unit_code, received, "unit_code");
+  if (!unit.ok()) return unit.status();
+  ClockFacts facts;
+  facts.kind = r.kind();
+  facts.round = r.complaint_round();
+  facts.remote_area = (*unit)->remote_area();
+  facts.complexity = r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED ? cases::v1::COMPLEXITY_NORMAL
+                                                                         : r.complexity();
+  return d_.deadlines->Preview(facts, received, accepted);
 }
 
 }  // namespace reception

@@ -18,6 +18,8 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "reception/cases/v1/case_service.pb.h"
+#include "services/calendar/deadline_engine.h"
+#include "services/case/deadline_board.h"
 #include "services/case/identity_vault.h"
 #include "services/case/lifecycle.h"
 #include "services/case/storage.pb.h"
@@ -43,6 +45,7 @@ class CaseRegistry {
     const IdentityVault* vault = nullptr;
     const Topology* topology = nullptr;
     const RuleBook* rules = nullptr;
+    const DeadlineEngine* deadlines = nullptr;
     const Clock* clock = nullptr;
     prometheus::Registry* metrics = nullptr;  // optional
     std::string unit_code;           // this node's unit
@@ -74,6 +77,8 @@ class CaseRegistry {
   void DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r, Callback<cases::v1::Case> done);
   void CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r, Callback<cases::v1::Case> done);
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, Callback<cases::v1::Case> done);
+  void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
+                          Callback<cases::v1::Case> done);
   void RevealDenouncerIdentity(const Principal& p, const cases::v1::RevealDenouncerIdentityRequest& r,
                                Callback<cases::v1::RevealDenouncerIdentityResponse> done);
 
@@ -87,6 +92,12 @@ class CaseRegistry {
       const Principal& p, const cases::v1::VerifyCaseHistoryRequest& r) const;
   absl::StatusOr<cases::v1::ExportReceptionLogResponse> ExportReceptionLog(
       const Principal& p, const cases::v1::ExportReceptionLogRequest& r) const;
+  absl::StatusOr<cases::v1::PreviewDeadlinesResponse> PreviewDeadlines(
+      const Principal& p, const cases::v1::PreviewDeadlinesRequest& r) const;
+
+  // The open/overdue gauges, computed when scraped; register with the
+  // metrics exposer.
+  std::shared_ptr<prometheus::Collectable> deadline_metrics() const { return board_; }
 
  private:
   struct Change {
@@ -107,6 +118,22 @@ class CaseRegistry {
   absl::Status AppendEvent(WriteTxn& txn, cases::storage::CaseRecord& rec, const Principal& p,
                            absl::string_view action, const Change& change);
   absl::StatusOr<uint64_t> NextCounter(WriteTxn& txn, const std::string& key);
+  // Ends, starts, pauses and recomputes the case's clocks for transition
+  // `t` (already applied to `c`).
+  absl::Status AdvanceClocks(cases::v1::Case& c, CaseTransition t, absl::CivilDay today) const;
+  ClockFacts Facts(const cases::v1::Case& c) const;
+  // Fills the fields computed when served (overdue flags).
+  void Decorate(cases::v1::Case& c, absl::CivilDay today) const;
+  struct ListFilters {
+    const cases::v1::ListCasesRequest* request = nullptr;
+    int page_size = 50;
+    std::optional<absl::CivilDay> from, to;          // received
+    std::optional<absl::CivilDay> due_from, due_to;  // running due date
+    bool by_due = false;    // walk the due index first
+    bool due_only = false;  // only cases with a running clock
+    std::vector<std::string> tokens;
+  };
+  absl::StatusOr<bool> MatchesFilters(const cases::v1::Case& c, const ListFilters& f) const;
   absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
   std::string SearchText(const cases::v1::Case& c) const;
 
@@ -117,6 +144,8 @@ class CaseRegistry {
   rocksdb::ColumnFamilyHandle* meta_;
   rocksdb::ColumnFamilyHandle* feed_;
   rocksdb::ColumnFamilyHandle* search_;
+  rocksdb::ColumnFamilyHandle* due_;
+  std::shared_ptr<DeadlineBoard> board_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   prometheus::Counter* reveals_ = nullptr;

@@ -94,7 +94,9 @@ RECEPTION_MUTATION(CloseCase, CloseCaseRequest, Case)
 RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)
+RECEPTION_MUTATION(ExtendCaseDeadline, ExtendCaseDeadlineRequest, Case)
 RECEPTION_READ(GetCase, GetCaseRequest, Case)
+RECEPTION_READ(PreviewDeadlines, PreviewDeadlinesRequest, PreviewDeadlinesResponse)
 
 #define RECEPTION_SCAN(Method, Request, Response)                                          \
   grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
@@ -139,6 +141,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   deps.vault = m->vault_.get();
   deps.topology = &context.topology;
   deps.rules = &context.rules;
+  m->deadlines_ = std::make_unique<DeadlineEngine>(&context.calendar, &context.rules);
+  deps.deadlines = m->deadlines_.get();
   deps.clock = context.clock;
   deps.metrics = context.metrics.get();
   deps.unit_code = config.unit_code();

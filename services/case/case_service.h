@@ -47,6 +47,10 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                                    cases::v1::RevealDenouncerIdentityResponse*) override;
   Reactor* ExportReceptionLog(Ctx*, const cases::v1::ExportReceptionLogRequest*,
                               cases::v1::ExportReceptionLogResponse*) override;
+  Reactor* ExtendCaseDeadline(Ctx*, const cases::v1::ExtendCaseDeadlineRequest*,
+                              cases::v1::Case*) override;
+  Reactor* PreviewDeadlines(Ctx*, const cases::v1::PreviewDeadlinesRequest*,
+                            cases::v1::PreviewDeadlinesResponse*) override;
 
  private:
   CaseRegistry* registry_;
@@ -64,11 +68,15 @@ class CaseModule final : public ServiceModule {
   grpc::Service* service() override { return service_.get(); }
   std::string service_name() const override { return "reception.cases.v1.CaseService"; }
   bool ready() const override { return store_ && store_->healthy(); }
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
+    return {registry_->deadline_metrics()};
+  }
 
  private:
   CaseModule() = default;
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
+  std::unique_ptr<DeadlineEngine> deadlines_;
   std::unique_ptr<CaseRegistry> registry_;
   std::unique_ptr<WorkPool> scans_;
   std::unique_ptr<CaseGrpcService> service_;

@@ -39,6 +39,10 @@ const std::vector<Rule>& Rules() {
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
         S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
        S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kExtendDeadline,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
+        S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -66,6 +70,7 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kClose: return "CloseCase";
     case CaseTransition::kWithdraw: return "WithdrawCase";
     case CaseTransition::kWithdrawPartial: return "WithdrawCase (partial)";
+    case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
   }
   return "unknown";
 }

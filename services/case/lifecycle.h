@@ -23,6 +23,7 @@ enum class CaseTransition {
   kClose,
   kWithdraw,         // whole matter
   kWithdrawPartial,  // part of it; state unchanged
+  kExtendDeadline,   // a written extension; state unchanged
 };
 
 // The RPC name of a transition ("AcceptCase").

@@ -47,6 +47,10 @@ class CaseRegistryFixture : public ::testing::Test {
     auto rules = RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml"));
     ASSERT_TRUE(rules.ok()) << rules.status();
     rules_ = std::make_unique<RuleBook>(*std::move(rules));
+    auto calendar = WorkingCalendar::LoadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml"));
+    ASSERT_TRUE(calendar.ok()) << calendar.status();
+    calendar_ = std::make_unique<WorkingCalendar>(*std::move(calendar));
+    deadlines_ = std::make_unique<DeadlineEngine>(calendar_.get(), rules_.get());
     Store::Options o;
     o.path = dir_.Join("case");
     o.column_families = CaseRegistry::ColumnFamilies();
@@ -68,6 +72,7 @@ class CaseRegistryFixture : public ::testing::Test {
     deps.vault = vault_.get();
     deps.topology = topology_.get();
     deps.rules = rules_.get();
+    deps.deadlines = deadlines_.get();
     deps.clock = &clock_;
     deps.unit_code = "48";
     return deps;
@@ -111,6 +116,8 @@ class CaseRegistryFixture : public ::testing::Test {
   prometheus::Registry metrics_;
   std::unique_ptr<Topology> topology_;
   std::unique_ptr<RuleBook> rules_;
+  std::unique_ptr<WorkingCalendar> calendar_;
+  std::unique_ptr<DeadlineEngine> deadlines_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<CaseRegistry> registry_;

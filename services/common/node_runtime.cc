@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/gauge.h"
+#include "services/common/file_clock.h"
 #include "services/common/logging.h"
 #include "services/common/node_config.h"
 #include "services/common/server_host.h"
@@ -25,6 +26,9 @@ ABSL_FLAG(std::string, data_dir, "", "Data directory; overrides data_dir");
 ABSL_FLAG(std::string, ready_file, "",
           "Once serving, write 'grpc_port=N' and 'admin_port=N' lines to this file "
           "(for supervisors and tests that bind port 0)");
+ABSL_FLAG(std::string, clock_file, "",
+          "TESTS ONLY: read today's date (YYYY-MM-DD) from this file instead of the "
+          "system clock, re-read when it changes");
 
 namespace reception {
 namespace {
@@ -82,6 +86,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
   }
   auto rules = RuleBook::LoadFile(config->rules_file());
   if (!rules.ok()) return fail(rules.status());
+  auto calendar = WorkingCalendar::LoadFile(config->calendar_file());
+  if (!calendar.ok()) return fail(calendar.status());
   std::error_code ec;
   std::filesystem::create_directories(config->data_dir(), ec);
   if (ec) {
@@ -89,10 +95,31 @@ int RunNode(int argc, char** argv, absl::string_view program,
         absl::StrCat("cannot create data_dir ", config->data_dir(), ": ", ec.message())));
   }
 
-  SystemClock clock;
+  SystemClock system_clock;
+  std::unique_ptr<FileClock> file_clock;
+  const Clock* clock = &system_clock;
+  if (!absl::GetFlag(FLAGS_clock_file).empty()) {
+    auto c = FileClock::Open(absl::GetFlag(FLAGS_clock_file));
+    if (!c.ok()) return fail(c.status());
+    file_clock = *std::move(c);
+    clock = file_clock.get();
+    Log()->warn("event=test_clock file={} today={} note=\"dates come from a file: tests only\"",
+                absl::GetFlag(FLAGS_clock_file), absl::FormatCivilTime(clock->Today()));
+  }
+  // A deadline counted into a year the calendar does not list has no due
+  // date: say so at startup, not only on each case.
+  for (int ahead : {0, 90}) {
+    const absl::CivilDay day = clock->Today() + ahead;
+    if (auto w = calendar->IsWorkingDay(day); !w.ok()) {
+      Log()->warn("event=calendar_not_covering day={} error=\"{}\"", absl::FormatCivilTime(day),
+                  w.status().message());
+      break;
+    }
+  }
   DevMetadataAuthenticator authenticator;
-  NodeContext context{*std::move(config), *std::move(topology), *std::move(rules), &clock,
-                      std::make_shared<prometheus::Registry>(), &authenticator};
+  NodeContext context{*std::move(config), *std::move(topology), *std::move(rules),
+                      *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
+                      &authenticator};
 
   std::vector<std::unique_ptr<ServiceModule>> modules;
   for (const auto& factory : factories) {
@@ -108,7 +135,10 @@ int RunNode(int argc, char** argv, absl::string_view program,
 
   ServerHost host({context.config.listen_address(), context.config.admin_address()},
                   context.metrics);
-  for (auto& m : modules) host.AddService(m->service(), m->service_name());
+  for (auto& m : modules) {
+    host.AddService(m->service(), m->service_name());
+    for (auto& c : m->collectables()) host.AddCollectable(c);
+  }
   if (auto s = host.Start(); !s.ok()) return fail(s);
 
   auto all_ready = [&] {

@@ -17,6 +17,8 @@
 #include "services/common/auth.h"
 #include "services/common/clock.h"
 #include "services/common/rule_book.h"
+#include "prometheus/collectable.h"
+#include "services/calendar/working_calendar.h"
 #include "services/common/topology.h"
 
 namespace reception {
@@ -26,6 +28,7 @@ struct NodeContext {
   config::v1::NodeConfig config;
   Topology topology;
   RuleBook rules;
+  WorkingCalendar calendar;
   const Clock* clock = nullptr;
   std::shared_ptr<prometheus::Registry> metrics;
   const Authenticator* authenticator = nullptr;
@@ -40,12 +43,15 @@ class ServiceModule {
   virtual std::string service_name() const = 0;
   // False when the module cannot serve (store failed).
   virtual bool ready() const = 0;
+  // Metrics computed when scraped, beside the shared registry.
+  virtual std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const { return {}; }
 };
 
 using ModuleFactory =
     std::function<absl::StatusOr<std::unique_ptr<ServiceModule>>(const NodeContext&)>;
 
-// Parses flags (--config, --listen, --admin_listen, --data_dir, --ready_file),
+// Parses flags (--config, --listen, --admin_listen, --data_dir, --ready_file,
+// and the test seam --clock_file),
 // builds the context and the modules, serves until SIGTERM or SIGINT, then
 // shuts down within the configured grace. Returns the process exit code.
 int RunNode(int argc, char** argv, absl::string_view program,

@@ -45,6 +45,7 @@ absl::Status ServerHost::Start() {
           "cannot listen for metrics on ", options_.admin_address, ": ", e.what()));
     }
     exposer_->RegisterCollectable(metrics_);
+    for (auto& c : collectables_) exposer_->RegisterCollectable(c);
     auto ports = exposer_->GetListeningPorts();
     admin_port_ = ports.empty() ? 0 : ports.front();
   }

@@ -15,6 +15,7 @@
 #include "prometheus/registry.h"
 
 namespace prometheus {
+class Collectable;
 class Exposer;
 }
 
@@ -33,6 +34,11 @@ class ServerHost {
   // Before Start. The service must outlive the host. `name` is its full
   // name for health checks, e.g. "reception.cases.v1.CaseService".
   void AddService(grpc::Service* service, std::string name);
+
+  // Before Start. Metrics computed when scraped; must outlive the host.
+  void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
 
   // Binds both ports and starts serving; health reports NOT_SERVING until
   // SetServing(true).
@@ -56,6 +62,7 @@ class ServerHost {
   std::shared_ptr<prometheus::Registry> metrics_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   int port_ = 0;
   int admin_port_ = 0;
