@@ -1,0 +1,287 @@
+// Statutory clocks on cases through the registry: started, paused, extended
+// and ended by the transitions; listed by due date; counted in the metrics.
+#include <map>
+
+#include "gtest/gtest.h"
+#include "services/case/case_registry.h"
+#include "services/case/test_fixture.h"
+#include "services/common/civil_date.h"
+
+namespace reception {
+namespace {
+
+using cases::v1::Case;
+using cases::v1::DeadlineClock;
+using testing::Await;
+using testing::D;
+
+class CaseDeadlinesTest : public testing::CaseRegistryFixture {
+ protected:
+  template <typename Req, typename Method>
+  absl::StatusOr<Case> Do(const Principal& p, Method method, const Req& r) {
+    return Await<Case>([&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
+  }
+  absl::StatusOr<Case> CreateOn(cases::v1::CreateCaseRequest r, type::v1::Date received) {
+    *r.mutable_case_()->mutable_received_date() = received;
+    return Create(r);
+  }
+  absl::StatusOr<Case> Classify(const std::string& name, bool competent, cases::v1::Complexity cx,
+                                type::v1::Date date) {
+    cases::v1::ClassifyCaseRequest r;
+    r.set_name(name);
+    r.set_within_competence(competent);
+    r.set_complexity(cx);
+    *r.mutable_date() = date;
+    return Do(officer_, &CaseRegistry::ClassifyCase, r);
+  }
+  absl::StatusOr<Case> Accept(const std::string& name, type::v1::Date date) {
+    cases::v1::AcceptCaseRequest r;
+    r.set_name(name);
+    r.set_notice_reference("TL-01/2026");
+    *r.mutable_date() = date;
+    return Do(officer_, &CaseRegistry::AcceptCase, r);
+  }
+  absl::StatusOr<Case> Extend(const Principal& p, const std::string& name, const std::string& ref,
+                              type::v1::Date date, int days,
+                              cases::v1::DeadlineStep step = cases::v1::DEADLINE_STEP_SETTLE) {
+    cases::v1::ExtendCaseDeadlineRequest r;
+    r.set_name(name);
+    r.set_step(step);
+    r.set_decision_reference(ref);
+    *r.mutable_date() = date;
+    r.set_days(days);
+    return Do(p, &CaseRegistry::ExtendCaseDeadline, r);
+  }
+  static const DeadlineClock& ClockOf(const Case& c, cases::v1::DeadlineStep step) {
+    for (const auto& k : c.clocks()) {
+      if (k.step() == step) return k;
+    }
+    static const DeadlineClock none;
+    ADD_FAILURE() << "no clock for step " << step;
+    return none;
+  }
+  std::vector<std::string> Numbers(const cases::v1::ListCasesRequest& r) {
+    std::vector<std::string> out;
+    cases::v1::ListCasesRequest page = r;
+    do {
+      auto resp = registry_->ListCases(officer_, page);
+      EXPECT_TRUE(resp.ok()) << resp.status();
+      if (!resp.ok()) break;
+      for (const auto& c : resp->cases()) out.push_back(c.number());
+      page.set_page_token(resp->next_page_token());
+    } while (!page.page_token().empty());
+    return out;
+  }
+  void SetToday(absl::CivilDay day) {
+    clock_.Set(absl::FromCivil(absl::CivilSecond(day.year(), day.month(), day.day(), 9, 0, 0),
+                               VietnamTimeZone()));
+  }
+  std::map<std::string, double> Gauge(const std::string& family) {
+    std::map<std::string, double> out;
+    for (const auto& f : registry_->deadline_metrics()->Collect()) {
+      if (f.name != family) continue;
+      for (const auto& m : f.metric) {
+        std::string key;
+        for (const auto& l : m.label) key += l.value + "/";
+        out[key] = m.gauge.value;
+      }
+    }
+    return out;
+  }
+};
+
+TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
+  auto c = CreateOn(Complaint("r1"), D(2026, 3, 2));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->clocks_size(), 2);
+  EXPECT_EQ(FormatDate(ClockOf(*c, cases::v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2026-03-16");
+  const auto& accept = ClockOf(*c, cases::v1::DEADLINE_STEP_ACCEPT);
+  EXPECT_EQ(FormatDate(accept.due_date()), "2026-03-12");
+  EXPECT_EQ(accept.rule_id(), "complaint-accept");
+  EXPECT_EQ(accept.rule_pack(), "vn-2020-12");
+  EXPECT_EQ(FormatDate(c->due_date()), "2026-03-12");
+  EXPECT_TRUE(c->overdue());  // today is 2026-11-27 in the fixture
+  const std::string name = c->name();
+
+  ASSERT_TRUE(Classify(name, true, cases::v1::COMPLEXITY_COMPLEX, D(2026, 3, 5)).ok());
+  auto a = Accept(name, D(2026, 3, 10));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(), cases::v1::CLOCK_STATE_MET);
+  const auto& settle = ClockOf(*a, cases::v1::DEADLINE_STEP_SETTLE);
+  EXPECT_EQ(settle.length_days(), 45);  // complex first-time complaint
+  EXPECT_EQ(FormatDate(settle.due_date()), "2026-04-24");
+  EXPECT_EQ(FormatDate(a->due_date()), "2026-04-24");
+
+  cases::v1::StartCaseVerificationRequest verify;
+  verify.set_name(name);
+  *verify.mutable_date() = D(2026, 3, 11);
+  ASSERT_TRUE(Do(inspector_, &CaseRegistry::StartCaseVerification, verify).ok());
+  cases::v1::SuspendCaseRequest suspend;
+  suspend.set_name(name);
+  suspend.set_reason("Chờ kết quả giám định");
+  suspend.set_evidence_reference("CV-55/2026");
+  *suspend.mutable_date() = D(2026, 3, 20);
+  auto s = Do(officer_, &CaseRegistry::SuspendCase, suspend);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(ClockOf(*s, cases::v1::DEADLINE_STEP_SETTLE).state(), cases::v1::CLOCK_STATE_PAUSED);
+  EXPECT_FALSE(s->has_due_date());
+  EXPECT_FALSE(s->overdue());
+  cases::v1::ResumeCaseRequest resume;
+  resume.set_name(name);
+  *resume.mutable_date() = D(2026, 3, 30);  // paused 20-29 March: 10 days
+  auto r = Do(officer_, &CaseRegistry::ResumeCase, resume);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).due_date()), "2026-05-04");
+
+  cases::v1::DecideCaseRequest decide;
+  decide.set_name(name);
+  decide.set_outcome(cases::v1::OUTCOME_COMPLAINT_RIGHT);
+  decide.set_decision_reference("QĐ-9/2026");
+  *decide.mutable_date() = D(2026, 4, 30);
+  auto d = Do(head_, &CaseRegistry::DecideCase, decide);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(ClockOf(*d, cases::v1::DEADLINE_STEP_SETTLE).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_FALSE(d->has_due_date());
+  EXPECT_FALSE(d->overdue());
+  // The clocks are stored with the case.
+  cases::v1::GetCaseRequest get;
+  get.set_name(name);
+  auto stored = registry_->GetCase(officer_, get);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->clocks_size(), 3);
+  EXPECT_EQ(FormatDate(ClockOf(*stored, cases::v1::DEADLINE_STEP_SETTLE).end_date()), "2026-04-30");
+}
+
+TEST_F(CaseDeadlinesTest, LateAcceptanceIsMissedAndOutsideCompetenceStartsTheTransferClock) {
+  auto c = CreateOn(Denunciation("d1"), D(2026, 3, 2));
+  ASSERT_TRUE(c.ok());
+  auto cl = Classify(c->name(), false, cases::v1::COMPLEXITY_NORMAL, D(2026, 3, 3));
+  ASSERT_TRUE(cl.ok()) << cl.status();
+  EXPECT_EQ(FormatDate(ClockOf(*cl, cases::v1::DEADLINE_STEP_TRANSFER).due_date()), "2026-03-09");
+  cases::v1::GuideCaseRequest guide;
+  guide.set_name(c->name());
+  guide.set_competent_body("Thanh tra tỉnh");
+  *guide.mutable_date() = D(2026, 3, 10);
+  auto g = Do(officer_, &CaseRegistry::GuideCase, guide);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_TRANSFER).state(), cases::v1::CLOCK_STATE_MISSED);
+  EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_CANCELLED);
+  EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(), cases::v1::CLOCK_STATE_MET);
+}
+
+TEST_F(CaseDeadlinesTest, ExtensionsNeedADecisionAndStopAtTheLimit) {
+  auto c = CreateOn(Denunciation("d2"), D(2026, 3, 2));
+  ASSERT_TRUE(c.ok());
+  const std::string name = c->name();
+  ASSERT_TRUE(Classify(name, true, cases::v1::COMPLEXITY_VERY_COMPLEX, D(2026, 3, 3)).ok());
+  EXPECT_EQ(Extend(inspector_, name, "QĐ-1", D(2026, 3, 4), 10).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // not accepted yet: no settle clock
+  ASSERT_TRUE(Accept(name, D(2026, 3, 5)).ok());
+  EXPECT_EQ(Extend(officer_, name, "QĐ-1", D(2026, 3, 20), 30).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto e1 = Extend(inspector_, name, "QĐ-1", D(2026, 3, 20), 30);
+  ASSERT_TRUE(e1.ok()) << e1.status();
+  EXPECT_EQ(FormatDate(e1->due_date()), "2026-05-04");  // 60 days: 4 May
+  auto e2 = Extend(head_, name, "QĐ-2", D(2026, 4, 28), 30);
+  ASSERT_TRUE(e2.ok()) << e2.status();
+  EXPECT_EQ(FormatDate(e2->due_date()), "2026-06-03");  // 90 days from 5 Mar
+  auto e3 = Extend(head_, name, "QĐ-3", D(2026, 5, 20), 5);
+  EXPECT_EQ(e3.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(e3.status().message().find("at most 2 extension(s) for a very_complex case"),
+            std::string::npos)
+      << e3.status();
+  cases::v1::GetCaseHistoryRequest h;
+  h.set_name(name);
+  auto history = registry_->GetCaseHistory(officer_, h);
+  ASSERT_TRUE(history.ok());
+  int extensions = 0;
+  for (const auto& ev : history->events()) extensions += ev.action() == "ExtendCaseDeadline";
+  EXPECT_EQ(extensions, 2);
+}
+
+TEST_F(CaseDeadlinesTest, ListByDueDateOverdueAndAtRisk) {
+  SetToday(absl::CivilDay(2026, 3, 20));
+  auto a = CreateOn(Complaint("a"), D(2026, 3, 2));   // accept due Thu 12 Mar: overdue
+  auto b = CreateOn(Complaint("b"), D(2026, 3, 16));  // accept due Thu 26 Mar
+  auto c = CreateOn(Complaint("c"), D(2026, 3, 19));  // accept due Sun 29 -> Mon 30 Mar
+  auto d = CreateOn(Complaint("d"), D(2026, 3, 3));
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok() && d.ok());
+  cases::v1::ArchiveCaseRequest archive;
+  archive.set_name(d->name());
+  archive.set_reason(cases::v1::ARCHIVE_REASON_UNSIGNED);
+  archive.set_note("Đơn không có chữ ký");
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ArchiveCase, archive).ok());
+
+  cases::v1::ListCasesRequest by_due;
+  by_due.set_order_by("due_date");
+  by_due.set_page_size(1);
+  EXPECT_EQ(Numbers(by_due),
+            (std::vector<std::string>{a->number(), b->number(), c->number(), d->number()}));
+  cases::v1::ListCasesRequest overdue;
+  overdue.set_overdue(true);
+  EXPECT_EQ(Numbers(overdue), std::vector<std::string>{a->number()});
+  auto page = registry_->ListCases(officer_, overdue);
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->cases(0).overdue());
+  cases::v1::ListCasesRequest at_risk;
+  at_risk.set_at_risk_working_days(5);  // through Fri 27 Mar
+  EXPECT_EQ(Numbers(at_risk), std::vector<std::string>{b->number()});
+  at_risk.set_at_risk_working_days(6);  // through Mon 30 Mar
+  EXPECT_EQ(Numbers(at_risk), (std::vector<std::string>{b->number(), c->number()}));
+  cases::v1::ListCasesRequest before;
+  *before.mutable_due_before() = D(2026, 3, 29);
+  before.set_kind(cases::v1::CASE_KIND_COMPLAINT);
+  EXPECT_EQ(Numbers(before), (std::vector<std::string>{a->number(), b->number()}));
+
+  // Time passes: b turns overdue without a write.
+  SetToday(absl::CivilDay(2026, 3, 27));
+  EXPECT_EQ(Numbers(overdue), (std::vector<std::string>{a->number(), b->number()}));
+  auto overdue_gauge = Gauge("reception_cases_overdue");
+  EXPECT_EQ(overdue_gauge["complaint/accept/"], 2);
+  EXPECT_EQ(overdue_gauge["complaint/handle_letter/"], 1);  // a: due 16 Mar
+  EXPECT_EQ(Gauge("reception_cases_open")["complaint/accept/"], 3);
+
+  // Bad filters name the field and the rule.
+  cases::v1::ListCasesRequest bad = overdue;
+  bad.set_at_risk_working_days(3);
+  EXPECT_NE(registry_->ListCases(officer_, bad).status().message().find("at_risk_working_days"),
+            std::string::npos);
+  bad = cases::v1::ListCasesRequest();
+  bad.set_order_by("received_date");
+  EXPECT_EQ(registry_->ListCases(officer_, bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CaseDeadlinesTest, BoardIsRebuiltFromTheStoreOnRestart) {
+  SetToday(absl::CivilDay(2026, 3, 20));
+  ASSERT_TRUE(CreateOn(Complaint("a"), D(2026, 3, 2)).ok());
+  registry_ = std::make_unique<CaseRegistry>(BaseDeps());
+  EXPECT_EQ(Gauge("reception_cases_overdue")["complaint/accept/"], 1);
+}
+
+TEST_F(CaseDeadlinesTest, PreviewUsesTheUnitsRemoteFlag) {
+  cases::v1::PreviewDeadlinesRequest r;
+  r.set_kind(cases::v1::CASE_KIND_COMPLAINT);
+  *r.mutable_received_date() = D(2026, 3, 2);
+  *r.mutable_accepted_date() = D(2026, 3, 2);
+  r.set_complexity(cases::v1::COMPLEXITY_COMPLEX);
+  auto city = registry_->PreviewDeadlines(officer_, r);
+  ASSERT_TRUE(city.ok()) << city.status();
+  ASSERT_EQ(city->deadlines_size(), 3);
+  EXPECT_EQ(city->deadlines(2).length_days(), 45);
+  r.set_unit_code("48-29");  // Xã Tây Giang, a remote highland commune
+  auto remote = registry_->PreviewDeadlines(officer_, r);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ(remote->deadlines(2).length_days(), 60);
+  EXPECT_TRUE(remote->deadlines(2).remote_area());
+  EXPECT_EQ(FormatDate(remote->deadlines(2).due_date()), "2026-05-04");
+  r.set_unit_code("99");
+  EXPECT_EQ(registry_->PreviewDeadlines(officer_, r).status().code(), absl::StatusCode::kNotFound);
+  r.set_unit_code("");
+  r.clear_kind();
+  EXPECT_NE(registry_->PreviewDeadlines(officer_, r).status().message().find("kind must be set"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace reception
