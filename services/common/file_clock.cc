@@ -1,7 +1,5 @@
 #include "services/common/file_clock.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <sstream>
 
@@ -20,12 +18,6 @@ absl::StatusOr<absl::CivilDay> ReadDay(const std::string& path) {
   return ParseDate(absl::StripAsciiWhitespace(text.str()));
 }
 
-int64_t MtimeNs(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return -1;
-  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<FileClock>> FileClock::Open(const std::string& path) {
@@ -37,17 +29,15 @@ absl::StatusOr<std::unique_ptr<FileClock>> FileClock::Open(const std::string& pa
   std::unique_ptr<FileClock> clock(new FileClock(path));
   absl::MutexLock lock(&clock->mu_);
   clock->day_ = *day;
-  clock->mtime_ns_ = MtimeNs(path);
   return clock;
 }
 
 void FileClock::Refresh() const {
-  const int64_t mtime = MtimeNs(path_);
-  if (mtime == mtime_ns_) return;
+  // Read on every call: modification times are too coarse to tell two quick
+  // writes apart, and this clock is for tests only.
   auto day = ReadDay(path_);
   if (!day.ok()) return;  // a half-written file: keep the last good date
   day_ = *day;
-  mtime_ns_ = mtime;
 }
 
 absl::Time FileClock::Now() const {

@@ -13,7 +13,7 @@
 namespace reception {
 
 // The file holds one date, "YYYY-MM-DD" (Asia/Ho_Chi_Minh). Now() is that
-// date plus the real time of day, re-read whenever the file changes; if the
+// date plus the real time of day, re-read on every call; if the
 // file becomes unreadable the last good date stays. Thread-safe.
 class FileClock final : public Clock {
  public:
@@ -27,7 +27,6 @@ class FileClock final : public Clock {
 
   std::string path_;
   mutable absl::Mutex mu_;
-  mutable int64_t mtime_ns_ ABSL_GUARDED_BY(mu_) = -1;
   mutable absl::CivilDay day_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, ready_file, "",
           "(for supervisors and tests that bind port 0)");
 ABSL_FLAG(std::string, clock_file, "",
           "TESTS ONLY: read today's date (YYYY-MM-DD) from this file instead of the "
-          "system clock, re-read when it changes");
+          "system clock, re-read on every call");
 
 namespace reception {
 namespace {

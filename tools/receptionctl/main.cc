@@ -55,7 +55,13 @@ Commands:
             online_session portal
   get       NAME
   list      [--state S] [--kind K] [--unit-code U] [--from DATE] [--to DATE]
-            [--query TEXT] [--page-size N] [--page-token T] [--all]
+            [--query TEXT] [--due-before DATE] [--overdue] [--at-risk WORKING_DAYS]
+            [--order-by due_date] [--page-size N] [--page-token T] [--all]
+  overdue   [--kind K]       every case past a statutory due date, earliest first
+  extend    NAME --step handle_letter|accept|transfer|settle --decision REF --days N
+                             (head or inspector; a written extension decision)
+  deadlines preview --kind K --received DATE [--accepted DATE] [--round first|second]
+            [--complexity normal|complex|very_complex] [--unit-code U]
   classify  NAME --competent yes|no [--complexity normal|complex|very_complex]
             [--kind K] [--note TEXT]
   accept    NAME --notice REF
@@ -99,7 +105,7 @@ struct Args {
   bool Has(const std::string& k) const { return flags.count(k) > 0; }
 };
 
-const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help"};
+const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help", "overdue"};
 
 [[noreturn]] void UsageError(const std::string& what) {
   std::cerr << "receptionctl: " << what << "\nRun 'receptionctl --help' for usage.\n";
@@ -281,6 +287,21 @@ void PrintCase(const v1::Case& c) {
   for (const auto& w : c.withdrawals()) {
     Row(w.partial() ? "partly withdrawn" : "withdrawn", absl::StrCat(Date(w.date()), ", ", w.document_reference(), w.partial() ? ": " + w.withdrawn_part() : ""));
   }
+  for (const auto& k : c.clocks()) {
+    std::string line = absl::StrCat(
+        Short(v1::ClockState_Name(k.state()), "CLOCK_STATE_"), ", ", k.length_days(), " ",
+        k.basis() == v1::DAY_BASIS_WORKING_DAYS ? "working" : "calendar", " days from ",
+        Date(k.start_date()));
+    if (k.has_due_date()) absl::StrAppend(&line, ", due ", Date(k.due_date()));
+    if (k.overdue()) absl::StrAppend(&line, " (OVERDUE)");
+    if (k.has_end_date()) absl::StrAppend(&line, ", ended ", Date(k.end_date()));
+    if (!k.extensions().empty()) {
+      absl::StrAppend(&line, ", extended ", k.extensions_size(), "/", k.max_extensions());
+    }
+    absl::StrAppend(&line, " [", k.rule_pack(), "/", k.rule_id(), "]");
+    if (!k.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", k.problem());
+    Row(absl::StrCat("clock ", Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_")), line);
+  }
   Row("owner", absl::StrCat("unit ", c.owner_unit(), ", epoch ", c.owner_epoch()));
   Row("etag", c.etag());
   Row("history", absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
@@ -354,8 +375,16 @@ int Run(const Args& a) {
     req.set_name(CaseName(a));
     return out_case(client.Call(&v1::CaseService::Stub::GetCase, req));
   }
-  if (cmd == "list") {
+  if (cmd == "list" || cmd == "overdue") {
     v1::ListCasesRequest req;
+    if (auto d = a.Get("due-before")) *req.mutable_due_before() = ParseDateOption(*d, "due-before");
+    req.set_overdue(a.Has("overdue") || cmd == "overdue");
+    if (auto n = a.Get("at-risk")) {
+      int days = 0;
+      if (!absl::SimpleAtoi(*n, &days)) UsageError("--at-risk must be a number of working days");
+      req.set_at_risk_working_days(days);
+    }
+    req.set_order_by(cmd == "overdue" ? "due_date" : a.GetOr("order-by", ""));
     if (auto s = a.Get("state")) req.set_state(ParseEnum<v1::CaseState>(*s, "CASE_STATE_", &v1::CaseState_Parse, "state"));
     if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
     req.set_unit_code(a.GetOr("unit-code", ""));
@@ -373,14 +402,15 @@ int Run(const Args& a) {
       v1::ListCasesResponse page = client.Call(&v1::CaseService::Stub::ListCases, req);
       for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
       all.set_next_page_token(page.next_page_token());
-      if (!a.Has("all") || page.next_page_token().empty()) break;
+      if ((!a.Has("all") && cmd != "overdue") || page.next_page_token().empty()) break;
       req.set_page_token(page.next_page_token());
     }
     if (json) {
       PrintJson(all);
       return 0;
     }
-    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %s\n", "NUMBER", "KIND", "STATE", "RECEIVED", "UNIT", "PETITIONERS");
+    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-11s %-14s %s\n", "NUMBER", "KIND", "STATE",
+                                 "RECEIVED", "UNIT", "DUE", "STEP", "PETITIONERS");
     for (const auto& c : all.cases()) {
       std::string who;
       if (c.identity_protected()) who = "(protected)";
@@ -390,12 +420,59 @@ int Run(const Args& a) {
         for (const auto& p : c.petitioners()) names.push_back(p.full_name());
         who = absl::StrJoin(names, ", ");
       }
-      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %s\n", c.number(),
+      std::string due = c.has_due_date() ? Date(c.due_date()) : "-";
+      if (c.overdue()) due += "!";
+      std::string step = "-";
+      for (const auto& k : c.clocks()) {
+        if (k.state() == v1::CLOCK_STATE_RUNNING && k.has_due_date() &&
+            Date(k.due_date()) == Date(c.due_date())) {
+          step = Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_");
+          break;
+        }
+      }
+      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-11s %-14s %s\n", c.number(),
                                    Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
                                    Short(v1::CaseState_Name(c.state()), "CASE_STATE_"),
-                                   Date(c.received_date()), c.reception_unit().code(), who);
+                                   Date(c.received_date()), c.reception_unit().code(), due, step, who);
     }
     if (!all.next_page_token().empty()) std::cout << "next page: --page-token " << all.next_page_token() << "\n";
+    return 0;
+  }
+  if (cmd == "extend") {
+    v1::ExtendCaseDeadlineRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_step(ParseEnum<v1::DeadlineStep>(a.GetOr("step", "settle"), "DEADLINE_STEP_",
+                                             &v1::DeadlineStep_Parse, "step"));
+    req.set_decision_reference(a.GetOr("decision", ""));
+    int days = 0;
+    if (!absl::SimpleAtoi(a.GetOr("days", ""), &days)) UsageError("extend needs --days N");
+    req.set_days(days);
+    return out_case(client.Call(&v1::CaseService::Stub::ExtendCaseDeadline, req));
+  }
+  if (cmd == "deadlines") {
+    if (a.positional.empty() || a.positional[0] != "preview") UsageError("usage: deadlines preview ...");
+    v1::PreviewDeadlinesRequest req;
+    if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto r = a.Get("round")) req.set_complaint_round(ParseEnum<v1::ComplaintRound>(*r, "COMPLAINT_ROUND_", &v1::ComplaintRound_Parse, "round"));
+    if (auto c = a.Get("complexity")) req.set_complexity(ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
+    req.set_unit_code(a.GetOr("unit-code", ""));
+    if (auto d = a.Get("received")) *req.mutable_received_date() = ParseDateOption(*d, "received");
+    if (auto d = a.Get("accepted")) *req.mutable_accepted_date() = ParseDateOption(*d, "accepted");
+    auto resp = client.Call(&v1::CaseService::Stub::PreviewDeadlines, req);
+    if (json) {
+      PrintJson(resp);
+      return 0;
+    }
+    std::cout << absl::StrFormat("%-14s %-11s %-11s %-11s %s\n", "STEP", "FROM", "DUE", "LATEST", "RULE");
+    for (const auto& d : resp.deadlines()) {
+      std::cout << absl::StrFormat("%-14s %-11s %-11s %-11s %s/%s\n",
+                                   Short(v1::DeadlineStep_Name(d.step()), "DEADLINE_STEP_"),
+                                   Date(d.start_date()) + (d.start_date_assumed() ? "*" : ""),
+                                   Date(d.due_date()), Date(d.latest_due_date()), d.rule_pack(), d.rule_id());
+      std::cout << "    " << d.explanation() << (d.condition().empty() ? "" : "; " + d.condition()) << "\n";
+    }
+    std::cout << "(calendar: " << resp.calendar() << "; * = assumed date)\n";
     return 0;
   }
   if (cmd == "classify") {
