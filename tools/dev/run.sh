@@ -56,6 +56,10 @@ step "Resume" --subject inspector.hung --role inspector resume "$C1"
 step "The chairman decides: partly right" --subject chairman --role head decide "$C1" \
   --outcome complaint_partly_right --decision "QĐ-77/2026" --summary "Điều chỉnh phương án bồi thường"
 step "Close it" --subject officer.lan close "$C1"
+step "The statutory clocks it ran against (a period running into a year the calendar does not list yet shows why it has no due date)" get "$C1"
+step "Deadlines a complex first-time complaint received on 5 October 2026 gets, and the rules behind them" \
+  deadlines preview --kind complaint --round first --complexity complex --received 2026-10-05
+step "What is overdue on this node" overdue
 step "Its hash-chained history" history "$C1"
 step "Verify the chain" verify "$C1"
 
