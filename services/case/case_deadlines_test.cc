@@ -17,10 +17,6 @@ using testing::D;
 
 class CaseDeadlinesTest : public testing::CaseRegistryFixture {
  protected:
-  template <typename Req, typename Method>
-  absl::StatusOr<Case> Do(const Principal& p, Method method, const Req& r) {
-    return Await<Case>([&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
-  }
   absl::StatusOr<Case> CreateOn(cases::v1::CreateCaseRequest r, type::v1::Date received) {
     *r.mutable_case_()->mutable_received_date() = received;
     return Create(r);

@@ -15,10 +15,6 @@ using testing::D;
 
 class CaseRegistryTest : public testing::CaseRegistryFixture {
  protected:
-  template <typename Req, typename Method>
-  absl::StatusOr<Case> Do(const Principal& p, Method method, const Req& r) {
-    return Await<Case>([&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
-  }
   absl::StatusOr<Case> Classify(const std::string& name, bool competent) {
     cases::v1::ClassifyCaseRequest r;
     r.set_name(name);
