@@ -386,9 +386,15 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
       }
       *p.mutable_latest_due_date() = ToProtoDate(latest);
       p.set_condition(plan.condition);
+      // Name the variant only when the rule has one that changed the length.
       std::string variant;
-      if (facts.remote_area) variant = "remote area";
-      if (IsComplex(facts.complexity)) {
+      if (facts.remote_area && Length(*rule, true, facts.complexity) !=
+                                   Length(*rule, false, facts.complexity)) {
+        variant = "remote area";
+      }
+      if (IsComplex(facts.complexity) &&
+          Length(*rule, facts.remote_area, facts.complexity) !=
+              Length(*rule, facts.remote_area, cases::v1::COMPLEXITY_NORMAL)) {
         absl::StrAppend(&variant, variant.empty() ? "" : ", ", ComplexityName(facts.complexity));
       }
       std::string explanation = absl::StrCat(

@@ -271,6 +271,12 @@ TEST_F(CaseDeadlinesTest, PreviewUsesTheUnitsRemoteFlag) {
   EXPECT_EQ(remote->deadlines(2).length_days(), 60);
   EXPECT_TRUE(remote->deadlines(2).remote_area());
   EXPECT_EQ(FormatDate(remote->deadlines(2).due_date()), "2026-05-04");
+  EXPECT_NE(remote->deadlines(2).explanation().find("60 calendar days (remote area, complex)"),
+            std::string::npos)
+      << remote->deadlines(2).explanation();
+  // Letter handling has no variants: the explanation does not pretend it has.
+  EXPECT_EQ(remote->deadlines(0).explanation().find("remote"), std::string::npos)
+      << remote->deadlines(0).explanation();
   r.set_unit_code("99");
   EXPECT_EQ(registry_->PreviewDeadlines(officer_, r).status().code(), absl::StatusCode::kNotFound);
   r.set_unit_code("");
