@@ -948,7 +948,9 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
         }
       } else {
         RECEPTION_ASSIGN_OR_RETURN(auto loaded, LoadRecord(nullptr, number));
-        if (!loaded) continue;  // index entry of a case being rewritten
+        // The index and the record are read at different moments: skip an
+        // entry the case has moved away from since.
+        if (!loaded || loaded->due_key() != key) continue;
         rec = *std::move(loaded);
       }
       if (skip_with_due && rec.case_().has_due_date()) continue;
