@@ -1,5 +1,7 @@
 #include "services/case/case_registry.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -8,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/numbers.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prometheus/counter.h"
@@ -31,6 +35,8 @@ constexpr char kCases[] = "cases";        // number -> CaseRecord
 constexpr char kEvents[] = "events";      // number '/' BE64(seq) -> CaseEvent
 constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
 constexpr char kMeta[] = "meta";          // counters
+constexpr char kHandoffs[] = "handoffs";  // handoff id -> HandoffRecord
+constexpr char kOutbox[] = "outbox";      // BE64(seq) -> handoff id (pending, outgoing)
 constexpr char kDue[] = "due";            // YYYYMMDD '/' number -> "" (running clocks)
 constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
 constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
@@ -184,7 +190,7 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }  // namespace
 
 std::vector<std::string> CaseRegistry::ColumnFamilies() {
-  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue};
+  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue, kHandoffs, kOutbox};
 }
 
 CaseRegistry::CaseRegistry(Deps deps)
@@ -196,6 +202,8 @@ CaseRegistry::CaseRegistry(Deps deps)
       feed_(d_.store->Family(kFeed)),
       search_(d_.store->Family(kSearch)),
       due_(d_.store->Family(kDue)),
+      handoffs_(d_.store->Family(kHandoffs)),
+      outbox_(d_.store->Family(kOutbox)),
       board_(std::make_shared<DeadlineBoard>(d_.clock)) {
   // The board starts from what is stored; every committed write updates it.
   auto it = d_.store->NewIterator(cases_);
@@ -1208,6 +1216,384 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> CaseRegistry::PreviewDeadlin
   facts.complexity = r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED ? cases::v1::COMPLEXITY_NORMAL
                                                                          : r.complexity();
   return d_.deadlines->Preview(facts, received, accepted);
+}
+
+// ---------------------------------------------------------------------------
+// Handoffs
+
+void CaseRegistry::TransferCase(const Principal& p, const cases::v1::TransferCaseRequest& r,
+                                Callback<cases::v1::Handoff> done) {
+  if (r.destination_unit().empty()) return done(InvalidField("destination_unit", "must be set"));
+  QueueTransfer(p, r.name(), r.etag(), r.destination_unit(), r.reason(), r.request_id(), false,
+                std::move(done));
+}
+
+void CaseRegistry::ReturnCase(const Principal& p, const cases::v1::ReturnCaseRequest& r,
+                              Callback<cases::v1::Handoff> done) {
+  QueueTransfer(p, r.name(), r.etag(), "", r.reason(), r.request_id(), true, std::move(done));
+}
+
+void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
+                                 const std::string& destination_in, const std::string& reason,
+                                 const std::string& request_id, bool is_return,
+                                 Callback<cases::v1::Handoff> done) {
+  if (auto s = CheckWriter(p); !s.ok()) return done(s);
+  if (auto s = ValidateRequestId(request_id); !s.ok()) return done(s);
+  if (auto s = ValidateNote(reason, "reason", true); !s.ok()) return done(s);
+  auto number = ParseCaseName(name, "name");
+  if (!number.ok()) return done(number.status());
+  if (etag.size() > 64) return done(InvalidField("etag", "is not an etag returned by this service"));
+  auto result = std::make_shared<cases::v1::Handoff>();
+  auto updated = std::make_shared<Case>();
+  const std::string fingerprint =
+      d_.vault->Fingerprint(absl::StrCat(*number, "\n", destination_in, "\n", reason, "\n", is_return));
+  d_.store->Submit(
+      [this, p, number = *number, etag, destination_in, reason = NormalizeNfc(reason), request_id,
+       is_return, fingerprint, result, updated](WriteTxn& txn) -> absl::Status {
+        const std::string request_key = absl::StrCat("transfer/", request_id);
+        RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(requests_, request_key));
+        if (seen) {
+          cases::storage::RequestRecord rr;
+          rr.ParseFromString(*seen);
+          if (rr.fingerprint() != fingerprint) {
+            return absl::AlreadyExistsError(absl::StrCat(
+                "request_id ", request_id, " was already used for handoffs/", rr.handoff_id(),
+                " with different content; use a new request_id"));
+          }
+          RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, rr.handoff_id()));
+          if (!raw) return absl::DataLossError("idempotency record points to a missing handoff");
+          cases::storage::HandoffRecord hr;
+          hr.ParseFromString(*raw);
+          *result = hr.handoff();
+          return absl::OkStatus();
+        }
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(txn, number));
+        Case& c = *rec.mutable_case_();
+        if (!etag.empty() && etag != c.etag()) {
+          return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
+                                                 " is now at ", c.etag(), "; read it again"));
+        }
+        std::string destination = destination_in;
+        if (is_return) {
+          if (c.previous_owner_unit().empty()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "cases/", number, " was not received by transfer; use TransferCase to send it on"));
+          }
+          destination = c.previous_owner_unit();
+        }
+        if (destination == d_.unit_code) {
+          return InvalidField("destination_unit", "must not be this node's own unit");
+        }
+        if (d_.topology->Find(destination) == nullptr) {
+          return InvalidField("destination_unit",
+                              absl::StrCat("is not a unit of the topology (", destination.substr(0, 32), ")"));
+        }
+        if (std::find(d_.peer_units.begin(), d_.peer_units.end(), destination) == d_.peer_units.end()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "unit ", destination, " has no node address in this node's federation.peers; add it "
+              "to the configuration to hand cases to it"));
+        }
+        RECEPTION_RETURN_IF_ERROR(CheckTransition(CaseTransition::kTransfer, c.state()));
+        const absl::CivilDay today = d_.clock->Today();
+        const CaseState before = c.state();
+        const int64_t epoch = c.owner_epoch() + 1;
+        cases::v1::Handoff h;
+        const std::string id = absl::StrCat(number, ".", epoch);
+        h.set_name(absl::StrCat("handoffs/", id));
+        h.set_case_(absl::StrCat("cases/", number));
+        h.set_source_unit(d_.unit_code);
+        h.set_destination_unit(destination);
+        h.set_reason(reason);
+        h.set_state(cases::v1::HANDOFF_STATE_PENDING);
+        h.set_outgoing(true);
+        h.set_is_return(is_return);
+        h.set_owner_epoch(epoch);
+        SetTimestamp(d_.clock->Now(), h.mutable_create_time());
+        c.set_state(NextState(CaseTransition::kTransfer, before));
+        RECEPTION_RETURN_IF_ERROR(AdvanceClocks(c, CaseTransition::kTransfer, today));
+        Change change{absl::StrCat(StateName(before), " -> ", StateName(c.state()), ": ",
+                                   is_return ? "returned" : "handed", " to unit ", destination,
+                                   " (handoff ", id, "): ", reason),
+                      {"state", "clocks"}};
+        RECEPTION_RETURN_IF_ERROR(
+            AppendEvent(txn, rec, p, is_return ? "ReturnCase" : "TransferCase", change));
+        RECEPTION_ASSIGN_OR_RETURN(uint64_t seq, NextCounter(txn, "outbox_seq"));
+        cases::storage::HandoffRecord hr;
+        *hr.mutable_handoff() = h;
+        hr.set_outbox_key(BigEndian64(seq));
+        txn.Put(outbox_, hr.outbox_key(), id);
+        txn.Put(handoffs_, id, hr.SerializeAsString());
+        cases::storage::RequestRecord rr;
+        rr.set_case_number(number);
+        rr.set_handoff_id(id);
+        rr.set_fingerprint(fingerprint);
+        txn.Put(requests_, request_key, rr.SerializeAsString());
+        *result = h;
+        *updated = rec.case_();
+        return absl::OkStatus();
+      },
+      [this, result, updated, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (!updated->number().empty()) board_->Update(*updated);
+        if (d_.on_outbox) d_.on_outbox();
+        done(*result);
+      });
+}
+
+absl::StatusOr<std::vector<cases::v1::Handoff>> CaseRegistry::PendingHandoffs() const {
+  std::vector<cases::v1::Handoff> out;
+  auto it = d_.store->NewIterator(outbox_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, it->value().ToString()));
+    if (!raw) continue;
+    cases::storage::HandoffRecord hr;
+    if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
+    if (hr.handoff().state() == cases::v1::HANDOFF_STATE_PENDING) out.push_back(hr.handoff());
+  }
+  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  return out;
+}
+
+absl::StatusOr<cases::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
+    const std::string& handoff_id, absl::string_view peer_public_key) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, handoff_id));
+  if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " does not exist"));
+  cases::storage::HandoffRecord hr;
+  if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
+  const std::string number(absl::StripPrefix(hr.handoff().case_(), "cases/"));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
+  if (!rec) return absl::DataLossError(absl::StrCat("handoff ", handoff_id, " names a missing case"));
+  cases::v1::OfferHandoffRequest offer;
+  *offer.mutable_handoff() = hr.handoff();
+  *offer.mutable_case_() = rec->case_();
+  const std::string prefix = absl::StrCat(number, "/");
+  auto it = d_.store->NewIterator(events_);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (!offer.add_events()->ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case event does not parse");
+    }
+  }
+  if (rec->case_().identity_protected()) {
+    RECEPTION_ASSIGN_OR_RETURN(std::string identity, d_.vault->Unseal(rec->sealed_identity(), number));
+    auto sealed = NodeKey::SealFor(peer_public_key, identity);
+    sodium_memzero(identity.data(), identity.size());
+    if (!sealed.ok()) return sealed.status();
+    offer.set_sealed_identity(*sealed);
+    offer.set_node_key_id(NodeKey::KeyId(peer_public_key));
+  }
+  return offer;
+}
+
+void CaseRegistry::CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done) {
+  UpdateHandoff(handoff_id, true, "", std::move(done));
+}
+
+void CaseRegistry::RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
+                                        Callback<cases::v1::Handoff> done) {
+  UpdateHandoff(handoff_id, false, error, std::move(done));
+}
+
+void CaseRegistry::UpdateHandoff(const std::string& handoff_id, bool delivered,
+                                 const std::string& error, Callback<cases::v1::Handoff> done) {
+  auto result = std::make_shared<cases::v1::Handoff>();
+  auto replica = std::make_shared<Case>();
+  d_.store->Submit(
+      [this, handoff_id, delivered, error, result, replica](WriteTxn& txn) -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, handoff_id));
+        if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " does not exist"));
+        cases::storage::HandoffRecord hr;
+        if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
+        cases::v1::Handoff& h = *hr.mutable_handoff();
+        if (h.state() != cases::v1::HANDOFF_STATE_PENDING || !h.outgoing()) {
+          *result = h;  // already recorded
+          return absl::OkStatus();
+        }
+        h.set_attempts(h.attempts() + 1);
+        if (!delivered) {
+          h.set_last_error(error.substr(0, 500));
+        } else {
+          h.set_state(cases::v1::HANDOFF_STATE_DELIVERED);
+          h.clear_last_error();
+          SetTimestamp(d_.clock->Now(), h.mutable_deliver_time());
+          txn.Delete(outbox_, hr.outbox_key());
+          hr.clear_outbox_key();
+          // The source keeps a read-only copy that records where the case
+          // went; the protected identity leaves with the case.
+          const std::string number(absl::StripPrefix(h.case_(), "cases/"));
+          RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, number));
+          if (rec && rec->case_().owner_epoch() < h.owner_epoch()) {
+            Case& c = *rec->mutable_case_();
+            c.set_owner_unit(h.destination_unit());
+            c.set_owner_epoch(h.owner_epoch());
+            *c.mutable_replica_confirm_time() = h.deliver_time();
+            rec->clear_sealed_identity();
+            if (!rec->due_key().empty()) txn.Delete(due_, rec->due_key());
+            rec->clear_due_key();
+            c.clear_due_date();
+            txn.Put(cases_, number, rec->SerializeAsString());
+            *replica = c;
+          }
+        }
+        txn.Put(handoffs_, handoff_id, hr.SerializeAsString());
+        *result = h;
+        return absl::OkStatus();
+      },
+      [this, result, replica, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (!replica->number().empty()) board_->Update(*replica);
+        done(*result);
+      });
+}
+
+void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHandoffRequest& r,
+                                 Callback<cases::v1::OfferHandoffResponse> done) {
+  const cases::v1::Handoff& h = r.handoff();
+  if (p.role != Role::kNode || p.unit_code != h.source_unit()) {
+    return done(absl::PermissionDeniedError(
+        "OfferHandoff is for the node of the handoff's source unit"));
+  }
+  if (h.destination_unit() != d_.unit_code) {
+    return done(absl::FailedPreconditionError(absl::StrCat(
+        "handoff ", h.name(), " is for unit ", h.destination_unit().substr(0, 32), "; this node is unit ",
+        d_.unit_code)));
+  }
+  auto number = ParseCaseName(r.case_().name(), "case.name");
+  if (!number.ok()) return done(number.status());
+  const std::string id(absl::StripPrefix(h.name(), "handoffs/"));
+  if (id != absl::StrCat(*number, ".", h.owner_epoch()) || h.owner_epoch() < 1) {
+    return done(InvalidField("handoff.name", "must be handoffs/{case number}.{owner epoch}"));
+  }
+  std::vector<cases::v1::CaseEvent> events(r.events().begin(), r.events().end());
+  const ChainCheck check = CheckCaseChain(events, r.case_().history_head_hash(), r.case_().history_length());
+  if (!check.valid) {
+    return done(InvalidField("events", absl::StrCat("do not verify: ", check.problem)));
+  }
+  std::optional<cases::storage::SealedIdentity> sealed;
+  if (r.case_().identity_protected()) {
+    if (d_.node_key == nullptr) return done(absl::FailedPreconditionError("this node has no node key"));
+    if (r.node_key_id() != d_.node_key->key_id()) {
+      return done(absl::FailedPreconditionError(absl::StrCat(
+          "sealed_identity was sealed for node key ", r.node_key_id().substr(0, 32),
+          "; this node's key is ", d_.node_key->key_id(), " (fetch it again with GetNodeKey)")));
+    }
+    auto identity = d_.node_key->OpenSealed(r.sealed_identity());
+    if (!identity.ok()) return done(identity.status());
+    sealed = d_.vault->Seal(*identity, *number);
+    sodium_memzero(identity->data(), identity->size());
+  }
+  Case searchable = r.case_();
+  const std::string search_text = SearchText(searchable);
+  auto response = std::make_shared<cases::v1::OfferHandoffResponse>();
+  auto imported = std::make_shared<Case>();
+  d_.store->Submit(
+      [this, p, r, id, number = *number, sealed, search_text, response, imported](WriteTxn& txn) -> absl::Status {
+        const cases::v1::Handoff& h = r.handoff();
+        RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(handoffs_, id));
+        RECEPTION_ASSIGN_OR_RETURN(auto local, LoadRecord(&txn, number));
+        cases::storage::HandoffRecord hr;
+        *hr.mutable_handoff() = h;
+        hr.mutable_handoff()->set_outgoing(false);
+        hr.mutable_handoff()->set_state(cases::v1::HANDOFF_STATE_DELIVERED);
+        hr.mutable_handoff()->set_attempts(0);
+        hr.mutable_handoff()->clear_last_error();
+        SetTimestamp(d_.clock->Now(), hr.mutable_handoff()->mutable_deliver_time());
+        if (seen || (local && local->case_().owner_epoch() >= h.owner_epoch())) {
+          // A retry (the acknowledgement was lost) or an older offer than
+          // what this node has: nothing to do, acknowledge again.
+          response->set_already_imported(true);
+          if (!seen) txn.Put(handoffs_, id, hr.SerializeAsString());
+          return absl::OkStatus();
+        }
+        for (const auto& e : r.events()) txn.Put(events_, EventKey(number, e.sequence()), e.SerializeAsString());
+        CaseRecord rec;
+        if (local) rec.set_due_key(local->due_key());  // replaced by AppendEvent
+        Case& c = *rec.mutable_case_();
+        c = r.case_();
+        c.set_owner_unit(d_.unit_code);
+        c.set_owner_epoch(h.owner_epoch());
+        c.set_previous_owner_unit(h.source_unit());
+        c.clear_replica_confirm_time();
+        c.set_state(cases::v1::CASE_STATE_RECEIVED);
+        if (sealed) *rec.mutable_sealed_identity() = *sealed;
+        // The competent body's own time limits run from its receipt, under
+        // the rule pack in force that day.
+        if (d_.deadlines != nullptr) {
+          const absl::CivilDay today = d_.clock->Today();
+          RECEPTION_ASSIGN_OR_RETURN(auto clocks,
+                                     d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), today));
+          for (auto& k : clocks) *c.add_clocks() = std::move(k);
+          if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
+            *c.mutable_due_date() = ToProtoDate(*due);
+          } else {
+            c.clear_due_date();
+          }
+        }
+        txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
+        Change change{absl::StrCat("TRANSFERRED -> RECEIVED: ", h.is_return() ? "returned" : "received",
+                                   " by transfer from unit ", h.source_unit(), " (handoff ", id, "): ",
+                                   h.reason()),
+                      {"state", "owner_unit", "owner_epoch", "clocks"}};
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, "ImportCase", change));
+        txn.Put(handoffs_, id, hr.SerializeAsString());
+        *imported = rec.case_();
+        return absl::OkStatus();
+      },
+      [this, response, imported, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (!imported->number().empty()) board_->Update(*imported);
+        done(*response);
+      });
+}
+
+absl::StatusOr<cases::v1::Handoff> CaseRegistry::GetHandoff(const Principal&,
+                                                            const cases::v1::GetHandoffRequest& r) const {
+  absl::string_view id = r.name();
+  if (!absl::ConsumePrefix(&id, "handoffs/") || id.empty() || id.size() > 64) {
+    return InvalidField("name", "must be handoffs/{id}");
+  }
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, id));
+  if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", r.name(), " does not exist"));
+  cases::storage::HandoffRecord hr;
+  if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
+  return hr.handoff();
+}
+
+absl::StatusOr<cases::v1::ListHandoffsResponse> CaseRegistry::ListHandoffs(
+    const Principal&, const cases::v1::ListHandoffsRequest& r) const {
+  if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  const int page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
+  if (!cases::v1::HandoffState_IsValid(r.state())) return InvalidField("state", "is not a handoff state");
+  int offset = 0;
+  if (!r.page_token().empty() && (!absl::SimpleAtoi(r.page_token(), &offset) || offset < 0)) {
+    return InvalidField("page_token", "is not a token returned by ListHandoffs");
+  }
+  std::vector<cases::v1::Handoff> all;
+  auto it = d_.store->NewIterator(handoffs_);
+  cases::storage::HandoffRecord hr;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!hr.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("handoff record does not parse");
+    }
+    const auto& h = hr.handoff();
+    if (r.state() != cases::v1::HANDOFF_STATE_UNSPECIFIED && h.state() != r.state()) continue;
+    if (!r.peer_unit().empty() && h.source_unit() != r.peer_unit() && h.destination_unit() != r.peer_unit()) {
+      continue;
+    }
+    all.push_back(h);
+  }
+  std::sort(all.begin(), all.end(), [](const cases::v1::Handoff& a, const cases::v1::Handoff& b) {
+    if (a.create_time().seconds() != b.create_time().seconds()) {
+      return a.create_time().seconds() > b.create_time().seconds();
+    }
+    if (a.create_time().nanos() != b.create_time().nanos()) return a.create_time().nanos() > b.create_time().nanos();
+    return a.name() < b.name();
+  });
+  cases::v1::ListHandoffsResponse out;
+  for (int i = offset; i < static_cast<int>(all.size()) && out.handoffs_size() < page_size; ++i) {
+    *out.add_handoffs() = all[i];
+  }
+  if (offset + page_size < static_cast<int>(all.size())) out.set_next_page_token(absl::StrCat(offset + page_size));
+  return out;
 }
 
 }  // namespace reception

@@ -10,6 +10,7 @@
 #ifndef RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
 #define RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,9 +19,11 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "reception/cases/v1/case_service.pb.h"
+#include "reception/cases/v1/handoff_service.pb.h"
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
 #include "services/case/identity_vault.h"
+#include "services/case/node_key.h"
 #include "services/case/lifecycle.h"
 #include "services/case/storage.pb.h"
 #include "services/common/clock.h"
@@ -49,6 +52,9 @@ class CaseRegistry {
     const Clock* clock = nullptr;
     prometheus::Registry* metrics = nullptr;  // optional
     std::string unit_code;           // this node's unit
+    const NodeKey* node_key = nullptr;  // opens identities sealed for this node
+    std::vector<std::string> peer_units;  // units a case may be handed to
+    std::function<void()> on_outbox;      // a handoff was queued (wakes the delivery worker)
     // Most records one ListCases call examines; past it the call returns the
     // matches so far and a token to continue (AIP-158 allows short pages).
     int list_scan_limit = 10000;
@@ -79,6 +85,30 @@ class CaseRegistry {
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, Callback<cases::v1::Case> done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           Callback<cases::v1::Case> done);
+  // Handoffs. TransferCase/ReturnCase freeze the case and queue the handoff
+  // in one write; the delivery worker (gRPC side) moves BuildOffer's request
+  // to the destination, whose ImportHandoff answers once the import is
+  // durable, then calls CompleteHandoff here.
+  void TransferCase(const Principal& p, const cases::v1::TransferCaseRequest& r,
+                    Callback<cases::v1::Handoff> done);
+  void ReturnCase(const Principal& p, const cases::v1::ReturnCaseRequest& r,
+                  Callback<cases::v1::Handoff> done);
+  void ImportHandoff(const Principal& p, const cases::v1::OfferHandoffRequest& r,
+                     Callback<cases::v1::OfferHandoffResponse> done);
+  void CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done);
+  void RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
+                            Callback<cases::v1::Handoff> done);
+  // Outgoing handoffs not yet acknowledged, oldest first.
+  absl::StatusOr<std::vector<cases::v1::Handoff>> PendingHandoffs() const;
+  // The offer of a pending handoff, its protected identity sealed for the
+  // destination's node key.
+  absl::StatusOr<cases::v1::OfferHandoffRequest> BuildOffer(const std::string& handoff_id,
+                                                            absl::string_view peer_public_key) const;
+  absl::StatusOr<cases::v1::Handoff> GetHandoff(const Principal& p,
+                                                const cases::v1::GetHandoffRequest& r) const;
+  absl::StatusOr<cases::v1::ListHandoffsResponse> ListHandoffs(
+      const Principal& p, const cases::v1::ListHandoffsRequest& r) const;
+
   void RevealDenouncerIdentity(const Principal& p, const cases::v1::RevealDenouncerIdentityRequest& r,
                                Callback<cases::v1::RevealDenouncerIdentityResponse> done);
 
@@ -122,6 +152,11 @@ class CaseRegistry {
   // `t` (already applied to `c`).
   absl::Status AdvanceClocks(cases::v1::Case& c, CaseTransition t, absl::CivilDay today) const;
   ClockFacts Facts(const cases::v1::Case& c) const;
+  void QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
+                     const std::string& destination, const std::string& reason,
+                     const std::string& request_id, bool is_return, Callback<cases::v1::Handoff> done);
+  void UpdateHandoff(const std::string& handoff_id, bool delivered, const std::string& error,
+                     Callback<cases::v1::Handoff> done);
   // Fills the fields computed when served (overdue flags).
   void Decorate(cases::v1::Case& c, absl::CivilDay today) const;
   struct ListFilters {
@@ -145,6 +180,8 @@ class CaseRegistry {
   rocksdb::ColumnFamilyHandle* feed_;
   rocksdb::ColumnFamilyHandle* search_;
   rocksdb::ColumnFamilyHandle* due_;
+  rocksdb::ColumnFamilyHandle* handoffs_;
+  rocksdb::ColumnFamilyHandle* outbox_;
   std::shared_ptr<DeadlineBoard> board_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;

@@ -113,6 +113,51 @@ RECEPTION_SCAN(VerifyCaseHistory, VerifyCaseHistoryRequest, VerifyCaseHistoryRes
 RECEPTION_SCAN(ExportReceptionLog, ExportReceptionLogRequest, ExportReceptionLogResponse)
 
 #undef RECEPTION_SCAN
+
+grpc::ServerUnaryReactor* HandoffGrpcService::TransferCase(Ctx* ctx, const cases::v1::TransferCaseRequest* req,
+                                                           cases::v1::Handoff* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->TransferCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx, const cases::v1::ReturnCaseRequest* req,
+                                                         cases::v1::Handoff* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ReturnCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::OfferHandoff(Ctx* ctx, const cases::v1::OfferHandoffRequest* req,
+                                                           cases::v1::OfferHandoffResponse* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ImportHandoff(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::GetHandoff(Ctx* ctx, const cases::v1::GetHandoffRequest* req,
+                                                         cases::v1::Handoff* resp) {
+  return Read(ctx, auth_, resp, [&](const Principal& p) { return registry_->GetHandoff(p, *req); });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::ListHandoffs(Ctx* ctx, const cases::v1::ListHandoffsRequest* req,
+                                                           cases::v1::ListHandoffsResponse* resp) {
+  CaseRegistry* registry = registry_;
+  return Scan(ctx, auth_, scans_, resp,
+              [registry, req](const Principal& p) { return registry->ListHandoffs(p, *req); });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
+    Ctx* ctx, const cases::v1::GetFederationStatusRequest*, cases::v1::FederationStatus* resp) {
+  return Read(ctx, auth_, resp, [&](const Principal&) -> absl::StatusOr<cases::v1::FederationStatus> {
+    return worker_->Status();
+  });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::GetNodeKey(Ctx* ctx, const cases::v1::GetNodeKeyRequest*,
+                                                         cases::v1::NodeKey* resp) {
+  return Read(ctx, auth_, resp, [&](const Principal&) -> absl::StatusOr<cases::v1::NodeKey> {
+    cases::v1::NodeKey k;
+    k.set_unit_code(unit_code_);
+    k.set_public_key(node_key_->public_key());
+    k.set_key_id(node_key_->key_id());
+    return k;
+  });
+}
 #undef RECEPTION_MUTATION
 #undef RECEPTION_READ
 
@@ -146,8 +191,24 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   deps.clock = context.clock;
   deps.metrics = context.metrics.get();
   deps.unit_code = config.unit_code();
+  auto node_key = NodeKey::Open((std::filesystem::path(config.data_dir()) / "node.box").string());
+  if (!node_key.ok()) return node_key.status();
+  m->node_key_ = *std::move(node_key);
+  deps.node_key = m->node_key_.get();
+  for (const auto& peer : config.federation().peers()) deps.peer_units.push_back(peer.unit_code());
+  // The worker is created after the registry; the hook reaches it through
+  // the module, which outlives both.
+  CaseModule* module = m.get();
+  deps.on_outbox = [module] {
+    if (module->worker_) module->worker_->Kick();
+  };
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
+  m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation());
+  m->worker_->Start();
+  m->handoff_service_ = std::make_unique<HandoffGrpcService>(
+      m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
+      config.unit_code());
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get());
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
@@ -158,6 +219,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
 CaseModule::~CaseModule() {
   // The server has stopped. Finish scans, then the store (it completes
   // queued mutations, whose callbacks still use the registry).
+  if (worker_) worker_->Stop();
   scans_.reset();
   store_.reset();
 }

@@ -10,6 +10,7 @@
 #include "services/case/case_registry.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
+#include "services/case/handoff_worker.h"
 #include "services/common/work_pool.h"
 
 namespace reception {
@@ -58,6 +59,37 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   WorkPool* scans_;
 };
 
+// Handoffs between nodes: the public methods and the node-to-node ones.
+class HandoffGrpcService final : public cases::v1::HandoffService::CallbackService {
+ public:
+  HandoffGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans,
+                     const HandoffWorker* worker, const NodeKey* node_key, std::string unit_code)
+      : registry_(registry), auth_(auth), scans_(scans), worker_(worker), node_key_(node_key),
+        unit_code_(std::move(unit_code)) {}
+
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* TransferCase(Ctx*, const cases::v1::TransferCaseRequest*, cases::v1::Handoff*) override;
+  Reactor* ReturnCase(Ctx*, const cases::v1::ReturnCaseRequest*, cases::v1::Handoff*) override;
+  Reactor* GetHandoff(Ctx*, const cases::v1::GetHandoffRequest*, cases::v1::Handoff*) override;
+  Reactor* ListHandoffs(Ctx*, const cases::v1::ListHandoffsRequest*,
+                        cases::v1::ListHandoffsResponse*) override;
+  Reactor* GetFederationStatus(Ctx*, const cases::v1::GetFederationStatusRequest*,
+                               cases::v1::FederationStatus*) override;
+  Reactor* OfferHandoff(Ctx*, const cases::v1::OfferHandoffRequest*,
+                        cases::v1::OfferHandoffResponse*) override;
+  Reactor* GetNodeKey(Ctx*, const cases::v1::GetNodeKeyRequest*, cases::v1::NodeKey*) override;
+
+ private:
+  CaseRegistry* registry_;
+  const Authenticator* auth_;
+  WorkPool* scans_;
+  const HandoffWorker* worker_;
+  const NodeKey* node_key_;
+  std::string unit_code_;
+};
+
 // The case service as a node module: its store, key vault, registry and
 // gRPC service.
 class CaseModule final : public ServiceModule {
@@ -69,7 +101,10 @@ class CaseModule final : public ServiceModule {
   std::string service_name() const override { return "reception.cases.v1.CaseService"; }
   bool ready() const override { return store_ && store_->healthy(); }
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
-    return {registry_->deadline_metrics()};
+    return {registry_->deadline_metrics(), worker_};
+  }
+  std::vector<std::pair<grpc::Service*, std::string>> extra_services() override {
+    return {{handoff_service_.get(), "reception.cases.v1.HandoffService"}};
   }
 
  private:
@@ -77,6 +112,9 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<DeadlineEngine> deadlines_;
+  std::unique_ptr<NodeKey> node_key_;
+  std::shared_ptr<HandoffWorker> worker_;
+  std::unique_ptr<HandoffGrpcService> handoff_service_;
   std::unique_ptr<CaseRegistry> registry_;
   std::unique_ptr<WorkPool> scans_;
   std::unique_ptr<CaseGrpcService> service_;

@@ -39,6 +39,8 @@ const std::vector<Rule>& Rules() {
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
         S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
        S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kTransfer, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+       S::CASE_STATE_TRANSFERRED},
       {CaseTransition::kExtendDeadline,
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
         S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
@@ -71,6 +73,7 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kWithdraw: return "WithdrawCase";
     case CaseTransition::kWithdrawPartial: return "WithdrawCase (partial)";
     case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
+    case CaseTransition::kTransfer: return "TransferCase";
   }
   return "unknown";
 }

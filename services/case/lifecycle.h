@@ -24,6 +24,7 @@ enum class CaseTransition {
   kWithdraw,         // whole matter
   kWithdrawPartial,  // part of it; state unchanged
   kExtendDeadline,   // a written extension; state unchanged
+  kTransfer,         // ownership handed to another node (also a return)
 };
 
 // The RPC name of a transition ("AcceptCase").

@@ -62,6 +62,27 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
   }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
+  auto* fed = c.mutable_federation();
+  if (fed->retry_initial_millis() == 0) fed->set_retry_initial_millis(200);
+  if (fed->retry_max_millis() == 0) fed->set_retry_max_millis(30000);
+  if (fed->call_timeout_millis() == 0) fed->set_call_timeout_millis(5000);
+  if (fed->retry_initial_millis() < 1 || fed->retry_max_millis() < fed->retry_initial_millis() ||
+      fed->call_timeout_millis() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": federation retry_initial_millis, retry_max_millis (not below the initial) and "
+              "call_timeout_millis must be positive"));
+  }
+  for (int i = 0; i < fed->peers_size(); ++i) {
+    const auto& peer = fed->peers(i);
+    if (peer.unit_code().empty() || peer.address().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": federation.peers[", i, "] needs unit_code and address"));
+    }
+    if (peer.unit_code() == c.unit_code()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": federation.peers[", i, "] is this node's own unit"));
+    }
+  }
   if (c.shutdown_grace_seconds() == 0) c.set_shutdown_grace_seconds(10);
   if (c.shutdown_grace_seconds() < 0) {
     return absl::InvalidArgumentError(

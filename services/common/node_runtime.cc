@@ -137,6 +137,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
                   context.metrics);
   for (auto& m : modules) {
     host.AddService(m->service(), m->service_name());
+    for (auto& [service, name] : m->extra_services()) host.AddService(service, name);
     for (auto& c : m->collectables()) host.AddCollectable(c);
   }
   if (auto s = host.Start(); !s.ok()) return fail(s);

@@ -43,6 +43,8 @@ class ServiceModule {
   virtual std::string service_name() const = 0;
   // False when the module cannot serve (store failed).
   virtual bool ready() const = 0;
+  // More services the module serves, with their full names.
+  virtual std::vector<std::pair<grpc::Service*, std::string>> extra_services() { return {}; }
   // Metrics computed when scraped, beside the shared registry.
   virtual std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const { return {}; }
 };

@@ -1,6 +1,10 @@
 #include "tests/integration/node_process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,14 +22,38 @@ namespace reception::testing {
 NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
   WriteFile(config_path(),
             absl::StrCat("unit_code: \"", options_.unit_code, "\"\n",
-                         "listen_address: 127.0.0.1:0\n",
+                         "listen_address: 127.0.0.1:", options_.listen_port, "\n",
                          "admin_address: 127.0.0.1:0\n",
                          "data_dir: ", options_.work_dir, "/data\n",
                          "topology_file: ", SourcePath(options_.topology), "\n",
                          "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n",
                          "calendar_file: ", SourcePath("deploy/calendars/vn-2025-2026.yaml"), "\n",
                          "storage: {sync_policy: ", options_.sync_policy, "}\n",
-                         "shutdown_grace_seconds: 5\n"));
+                         "shutdown_grace_seconds: 5\n",
+                         "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"
+                         "  call_timeout_millis: 3000\n  peers:\n"));
+  std::string peers;
+  for (const auto& [unit, address] : options_.peers) {
+    absl::StrAppend(&peers, "    - {unit_code: \"", unit, "\", address: \"", address, "\"}\n");
+  }
+  if (options_.peers.empty()) peers = "    []\n";
+  WriteFile(config_path(), ReadFile(config_path()) + peers);
+}
+
+int NodeProcess::FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  close(fd);
+  return port;
 }
 
 NodeProcess::~NodeProcess() {

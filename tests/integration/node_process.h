@@ -25,7 +25,15 @@ class NodeProcess {
     std::string sync_policy = "group_fsync";
     std::string work_dir;   // holds config, data, logs; must exist
     std::vector<std::string> extra_args;
+    int listen_port = 0;  // 0: any free port, chosen at each start
+    // Federation peers: unit code -> address.
+    std::vector<std::pair<std::string, std::string>> peers;
   };
+
+  // A port free right now (the kernel's choice for port 0), for nodes whose
+  // peers must know their address before they start and keep it across
+  // restarts.
+  static int FreePort();
 
   explicit NodeProcess(Options options);
   ~NodeProcess();  // kills the process if still running

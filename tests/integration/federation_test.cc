@@ -1,0 +1,368 @@
+// Handoffs between real receptiond processes on loopback: a commune, a
+// district and a province of Quảng Nam (2024 topology, the nodes' date set to
+// 16 June 2025 through --clock_file), each a process with its own store.
+// Nodes are killed, stopped and restarted while cases travel.
+#include <stdio.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "services/common/civil_date.h"
+#include "services/common/test_support.h"
+#include "tests/integration/node_process.h"
+
+namespace reception::testing {
+namespace {
+
+namespace v1 = cases::v1;
+
+std::string g_receptiond;
+
+// N nodes, each knowing every other as a peer, on fixed loopback ports chosen
+// once so that restarts keep their addresses.
+class Federation {
+ public:
+  Federation(const std::vector<std::string>& units, const std::string& today) {
+    WriteFile(dir_.Join("today"), today + "\n");
+    std::map<std::string, int> ports;
+    for (const auto& u : units) ports[u] = NodeProcess::FreePort();
+    for (const auto& u : units) {
+      const std::string work = dir_.Join(u);
+      std::filesystem::create_directories(work);
+      NodeProcess::Options o;
+      o.binary = g_receptiond;
+      o.unit_code = u;
+      o.topology = "deploy/topology/quang-nam-2024.yaml";
+      o.work_dir = work;
+      o.listen_port = ports[u];
+      o.extra_args = {"--clock_file", dir_.Join("today")};
+      for (const auto& other : units) {
+        if (other != u) o.peers.push_back({other, absl::StrCat("127.0.0.1:", ports[other])});
+      }
+      nodes_[u] = std::make_unique<NodeProcess>(o);
+    }
+  }
+  NodeProcess& node(const std::string& unit) { return *nodes_.at(unit); }
+  void StartAll() {
+    for (auto& [u, n] : nodes_) ASSERT_TRUE(n->Start().ok()) << u << ": " << ReadFile(n->log_path());
+  }
+
+ private:
+  TempDir dir_;
+  std::map<std::string, std::unique_ptr<NodeProcess>> nodes_;
+};
+
+// A client of one node, acting as a person of that node's unit.
+class Client {
+ public:
+  Client(NodeProcess& node, std::string unit) : node_(node), unit_(std::move(unit)) { Reconnect(); }
+  void Reconnect() {
+    auto channel = node_.NewChannel();
+    cases_ = v1::CaseService::NewStub(channel);
+    handoffs_ = v1::HandoffService::NewStub(channel);
+  }
+
+  template <typename Stub, typename Req, typename Resp>
+  absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& req, const std::string& role = "officer") {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, role, unit_);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    Resp out;
+    grpc::Status s = (stub->*m)(&ctx, req, &out);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    return out;
+  }
+
+  v1::Case Create(v1::CaseKind kind, const std::string& request_id, const std::string& respondent_unit) {
+    v1::CreateCaseRequest r;
+    r.set_request_id(request_id);
+    auto* c = r.mutable_case_();
+    c->set_kind(kind);
+    if (kind == v1::CASE_KIND_COMPLAINT) c->set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
+    c->set_channel(v1::CHANNEL_IN_PERSON);
+    auto* p = c->add_petitioners();
+    p->set_full_name("Trần Thị Mai");
+    p->set_citizen_id("049302001122");
+    c->mutable_respondent()->set_unit_code(respondent_unit);
+    c->set_content("Khiếu nại quyết định của Chủ tịch UBND");
+    *c->mutable_received_date() = ToProtoDate(absl::CivilDay(2025, 6, 16));
+    auto out = Call(cases_.get(), &v1::CaseService::Stub::CreateCase, r);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : v1::Case();
+  }
+  absl::StatusOr<v1::Handoff> Transfer(const std::string& name, const std::string& destination,
+                                       const std::string& request_id) {
+    v1::TransferCaseRequest r;
+    r.set_name(name);
+    r.set_destination_unit(destination);
+    r.set_reason("Thuộc thẩm quyền giải quyết của cấp trên");
+    r.set_request_id(request_id);
+    return Call(handoffs_.get(), &v1::HandoffService::Stub::TransferCase, r);
+  }
+  absl::StatusOr<v1::Case> Get(const std::string& name) {
+    v1::GetCaseRequest r;
+    r.set_name(name);
+    return Call(cases_.get(), &v1::CaseService::Stub::GetCase, r, "viewer");
+  }
+  absl::StatusOr<v1::Handoff> Handoff(const std::string& name) {
+    v1::GetHandoffRequest r;
+    r.set_name(name);
+    return Call(handoffs_.get(), &v1::HandoffService::Stub::GetHandoff, r, "viewer");
+  }
+  std::vector<v1::CaseEvent> History(const std::string& name) {
+    v1::GetCaseHistoryRequest r;
+    r.set_name(name);
+    r.set_page_size(1000);
+    auto h = Call(cases_.get(), &v1::CaseService::Stub::GetCaseHistory, r, "viewer");
+    EXPECT_TRUE(h.ok()) << h.status();
+    return h.ok() ? std::vector<v1::CaseEvent>(h->events().begin(), h->events().end())
+                  : std::vector<v1::CaseEvent>{};
+  }
+  bool Verifies(const std::string& name) {
+    v1::VerifyCaseHistoryRequest r;
+    r.set_name(name);
+    auto v = Call(cases_.get(), &v1::CaseService::Stub::VerifyCaseHistory, r, "viewer");
+    return v.ok() && v->valid();
+  }
+  // True once `name` is delivered (as the source sees it).
+  bool Delivered(const std::string& handoff) {
+    auto h = Handoff(handoff);
+    return h.ok() && h->state() == v1::HANDOFF_STATE_DELIVERED;
+  }
+  v1::HandoffService::Stub* handoffs() { return handoffs_.get(); }
+  v1::CaseService::Stub* cases() { return cases_.get(); }
+
+ private:
+  NodeProcess& node_;
+  std::string unit_;
+  std::unique_ptr<v1::CaseService::Stub> cases_;
+  std::unique_ptr<v1::HandoffService::Stub> handoffs_;
+};
+
+int Count(const std::vector<v1::CaseEvent>& events, const std::string& action) {
+  int n = 0;
+  for (const auto& e : events) n += e.action() == action;
+  return n;
+}
+
+// commune -> district -> province, then a return by a destination that is
+// not competent; every copy records where the case went and every history
+// verifies; the one owner is the only node that may change it.
+TEST(FederationTest, ChainAndReturn) {
+  Federation f({"49", "502", "502-1"}, "2025-06-16");
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1"), district(f.node("502"), "502"), province(f.node("49"), "49");
+  const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
+  ASSERT_EQ(c.owner_unit(), "502-1");
+
+  auto h1 = commune.Transfer(c.name(), "502", "t1");
+  ASSERT_TRUE(h1.ok()) << h1.status();
+  EXPECT_EQ(h1->name(), absl::StrCat("handoffs/", c.number(), ".1"));
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h1->name()); }, absl::Seconds(20)));
+  auto at_district = district.Get(c.name());
+  ASSERT_TRUE(at_district.ok()) << at_district.status();
+  EXPECT_EQ(at_district->owner_unit(), "502");
+  EXPECT_EQ(at_district->owner_epoch(), 1);
+  EXPECT_EQ(at_district->state(), v1::CASE_STATE_RECEIVED);
+  EXPECT_EQ(at_district->previous_owner_unit(), "502-1");
+  EXPECT_TRUE(district.Verifies(c.name()));
+  auto copy = commune.Get(c.name());
+  ASSERT_TRUE(copy.ok());
+  EXPECT_EQ(copy->owner_unit(), "502");
+  EXPECT_EQ(copy->state(), v1::CASE_STATE_TRANSFERRED);
+
+  // The commune may no longer change it; the error names the owner.
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(c.name());
+  classify.set_within_competence(true);
+  auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "owned by unit 502")) << refused.status();
+
+  // On to the province, which returns it: not competent.
+  auto h2 = district.Transfer(c.name(), "49", "t2");
+  ASSERT_TRUE(h2.ok()) << h2.status();
+  ASSERT_TRUE(WaitFor([&] { return district.Delivered(h2->name()); }, absl::Seconds(20)));
+  v1::ReturnCaseRequest ret;
+  ret.set_name(c.name());
+  ret.set_reason("Không thuộc thẩm quyền của UBND tỉnh");
+  ret.set_request_id("r1");
+  auto h3 = province.Call(province.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
+  ASSERT_TRUE(h3.ok()) << h3.status();
+  EXPECT_TRUE(h3->is_return());
+  EXPECT_EQ(h3->destination_unit(), "502");
+  ASSERT_TRUE(WaitFor([&] { return province.Delivered(h3->name()); }, absl::Seconds(20)));
+  auto back = district.Get(c.name());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->owner_unit(), "502");
+  EXPECT_EQ(back->owner_epoch(), 3);
+  EXPECT_EQ(back->state(), v1::CASE_STATE_RECEIVED);
+  const auto events = district.History(c.name());
+  EXPECT_EQ(Count(events, "ImportCase"), 3);  // district, province, district again
+  EXPECT_EQ(Count(events, "TransferCase"), 2);
+  EXPECT_EQ(Count(events, "ReturnCase"), 1);
+  EXPECT_TRUE(district.Verifies(c.name()));
+  auto at_province = province.Get(c.name());
+  ASSERT_TRUE(at_province.ok());
+  EXPECT_EQ(at_province->owner_unit(), "502");  // the province's copy records where it went
+}
+
+// The destination is down for the whole transfer: the handoff waits in the
+// outbox (visible in the federation status), then is delivered once it is
+// back. A denouncer's identity travels sealed and only the new owner can
+// reveal it.
+TEST(FederationTest, DestinationDownThenBackDeliveredOnceWithTheIdentity) {
+  Federation f({"49", "502-1"}, "2025-06-16");
+  f.StartAll();
+  ASSERT_EQ(f.node("49").Stop(), 0);
+  Client commune(f.node("502-1"), "502-1");
+  const v1::Case d = commune.Create(v1::CASE_KIND_DENUNCIATION, "d1", "49");
+  ASSERT_TRUE(d.identity_protected());
+  auto h = commune.Transfer(d.name(), "49", "t1");
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = commune.Call(commune.handoffs(), &v1::HandoffService::Stub::GetFederationStatus,
+                              v1::GetFederationStatusRequest(), "viewer");
+        return s.ok() && s->peers_size() == 1 && s->peers(0).outbox_depth() == 1 &&
+               !s->peers(0).reachable() && !s->peers(0).last_error().empty();
+      },
+      absl::Seconds(20)));
+  auto pending = commune.Handoff(h->name());
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->state(), v1::HANDOFF_STATE_PENDING);
+  EXPECT_GE(pending->attempts(), 1);
+
+  ASSERT_TRUE(f.node("49").Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h->name()); }, absl::Seconds(30)));
+  Client province(f.node("49"), "49");
+  auto owned = province.Get(d.name());
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  EXPECT_EQ(Count(province.History(d.name()), "ImportCase"), 1);
+  EXPECT_TRUE(owned->petitioners().empty());  // redacted as ever
+
+  v1::RevealDenouncerIdentityRequest reveal;
+  reveal.set_name(d.name());
+  reveal.set_reason("Xác minh nội dung tố cáo theo thẩm quyền");
+  auto revealed = province.Call(province.cases(), &v1::CaseService::Stub::RevealDenouncerIdentity,
+                                reveal, "inspector");
+  ASSERT_TRUE(revealed.ok()) << revealed.status();
+  ASSERT_EQ(revealed->petitioners_size(), 1);
+  EXPECT_EQ(revealed->petitioners(0).full_name(), "Trần Thị Mai");
+  auto at_source = commune.Call(commune.cases(), &v1::CaseService::Stub::RevealDenouncerIdentity,
+                                reveal, "inspector");
+  EXPECT_FALSE(at_source.ok());  // the identity left with the case
+}
+
+// kill -9 of the source right after the outbox write (the destination is
+// down, so the handoff is still queued), and of the destination after the
+// import but before the source recorded the acknowledgement: after restarts
+// there is exactly one owner and one import.
+TEST(FederationTest, KillNineOnBothSidesExactlyOneOwner) {
+  Federation f({"502", "502-1"}, "2025-06-16");
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  ASSERT_EQ(f.node("502").Stop(), 0);
+  const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
+  auto h = commune.Transfer(c.name(), "502", "t1");
+  ASSERT_TRUE(h.ok());
+  f.node("502-1").Kill();  // the handoff is only in the source's outbox
+  ASSERT_TRUE(f.node("502").Start().ok());
+  ASSERT_TRUE(f.node("502-1").Start().ok());
+  commune.Reconnect();
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h->name()); }, absl::Seconds(30)));
+
+  // Now the other side: the source offers, the destination imports and is
+  // killed at once; the source may or may not have its acknowledgement.
+  const v1::Case c2 = commune.Create(v1::CASE_KIND_COMPLAINT, "c2", "502");
+  auto h2 = commune.Transfer(c2.name(), "502", "t2");
+  ASSERT_TRUE(h2.ok());
+  Client district(f.node("502"), "502");
+  ASSERT_TRUE(WaitFor([&] { return district.Get(c2.name()).ok(); }, absl::Seconds(30)));
+  f.node("502").Kill();
+  ASSERT_TRUE(f.node("502").Start().ok());
+  district.Reconnect();
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h2->name()); }, absl::Seconds(30)));
+  for (const auto* cs : {&c, &c2}) {
+    auto owned = district.Get(cs->name());
+    ASSERT_TRUE(owned.ok());
+    EXPECT_EQ(owned->owner_unit(), "502");
+    EXPECT_EQ(Count(district.History(cs->name()), "ImportCase"), 1);
+    EXPECT_TRUE(district.Verifies(cs->name()));
+    auto copy = commune.Get(cs->name());
+    ASSERT_TRUE(copy.ok());
+    EXPECT_EQ(copy->owner_unit(), "502");
+  }
+}
+
+// 200 transfers in flight while the destination restarts twice: all
+// delivered, none imported twice.
+TEST(FederationTest, TwoHundredTransfersWhileTheDestinationRestartsTwice) {
+  Federation f({"502", "502-1"}, "2025-06-16");
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  std::vector<std::string> names, handoffs;
+  for (int i = 0; i < 200; ++i) {
+    const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, absl::StrCat("c", i), "502");
+    ASSERT_FALSE(c.name().empty());
+    names.push_back(c.name());
+    auto h = commune.Transfer(c.name(), "502", absl::StrCat("t", i));
+    ASSERT_TRUE(h.ok()) << h.status();
+    handoffs.push_back(h->name());
+    if (i == 60 || i == 140) {
+      ASSERT_EQ(f.node("502").Stop(), 0);
+      ASSERT_TRUE(f.node("502").Start().ok());
+    }
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& h : handoffs) {
+          if (!commune.Delivered(h)) return false;
+        }
+        return true;
+      },
+      absl::Seconds(120)))
+      << [&] {
+           std::string out;
+           for (const auto& h : handoffs) {
+             auto got = commune.Handoff(h);
+             if (got.ok() && got->state() != v1::HANDOFF_STATE_DELIVERED) {
+               out += absl::StrCat(h, " attempts ", got->attempts(), ": ", got->last_error(), "\n");
+               break;
+             }
+           }
+           return out + ReadFile(f.node("502-1").log_path()).substr(0, 20000);
+         }();
+  Client district(f.node("502"), "502");
+  std::set<std::string> seen;
+  for (const auto& n : names) {
+    EXPECT_EQ(Count(district.History(n), "ImportCase"), 1) << n;
+    seen.insert(n);
+  }
+  EXPECT_EQ(seen.size(), 200u);
+  v1::ListCasesRequest list;
+  list.set_page_size(500);
+  auto all = district.Call(district.cases(), &v1::CaseService::Stub::ListCases, list, "viewer");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->cases_size(), 200);
+}
+
+}  // namespace
+}  // namespace reception::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc < 2) {
+    fprintf(stderr, "usage: federation_test RECEPTIOND\n");
+    return 2;
+  }
+  reception::testing::g_receptiond = argv[1];
+  return RUN_ALL_TESTS();
+}
