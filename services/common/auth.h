@@ -3,6 +3,7 @@
 #ifndef RECEPTION_SERVICES_COMMON_AUTH_H_
 #define RECEPTION_SERVICES_COMMON_AUTH_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -24,9 +25,21 @@ class Authenticator {
 // reach the port could claim any identity, so never beyond the machine).
 class DevMetadataAuthenticator final : public Authenticator {
  public:
+  // Calls between services of the same process travel over an in-process
+  // channel, whose peer gRPC reports as "unknown": they are accepted when
+  // they carry `in_process_secret` (random per process, never sent out) in
+  // the x-reception-in-process metadata.
+  explicit DevMetadataAuthenticator(std::string in_process_secret = "")
+      : in_process_secret_(std::move(in_process_secret)) {}
   absl::StatusOr<Principal> Authenticate(
       const grpc::CallbackServerContext& context) const override;
+
+ private:
+  std::string in_process_secret_;
 };
+
+// Metadata key carrying the in-process secret.
+inline constexpr char kInProcessMetadata[] = "x-reception-in-process";
 
 // True for "ipv4:127.x.x.x:port", "ipv6:[::1]:port", "unix:..." peers.
 bool IsLoopbackPeer(absl::string_view peer);

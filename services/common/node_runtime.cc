@@ -6,11 +6,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
 #include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/gauge.h"
@@ -116,10 +118,23 @@ int RunNode(int argc, char** argv, absl::string_view program,
       break;
     }
   }
-  DevMetadataAuthenticator authenticator;
+  std::string in_process_secret(32, '\0');
+  {
+    std::ifstream random("/dev/urandom", std::ios::binary);
+    random.read(in_process_secret.data(), static_cast<std::streamsize>(in_process_secret.size()));
+    if (!random) return fail(absl::UnavailableError("cannot read /dev/urandom"));
+    in_process_secret = absl::BytesToHexString(in_process_secret);
+  }
+  DevMetadataAuthenticator authenticator(in_process_secret);
   NodeContext context{*std::move(config), *std::move(topology), *std::move(rules),
                       *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
                       &authenticator};
+  context.in_process_secret = in_process_secret;
+  auto host_holder = std::make_shared<std::atomic<ServerHost*>>(nullptr);
+  context.local_channel = [host_holder]() -> std::shared_ptr<grpc::Channel> {
+    ServerHost* h = host_holder->load();
+    return h ? h->InProcessChannel() : nullptr;
+  };
 
   std::vector<std::unique_ptr<ServiceModule>> modules;
   for (const auto& factory : factories) {
@@ -141,6 +156,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
     for (auto& c : m->collectables()) host.AddCollectable(c);
   }
   if (auto s = host.Start(); !s.ok()) return fail(s);
+  host_holder->store(&host);
 
   auto all_ready = [&] {
     for (auto& m : modules) {
@@ -188,6 +204,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
   }
   watcher.join();
   host.Shutdown(absl::Seconds(context.config.shutdown_grace_seconds()));
+  host_holder->store(nullptr);
   modules.clear();  // closes the stores after the last call finished
   Log()->info("event=stopped program={}", program);
   return 0;

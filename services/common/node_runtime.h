@@ -32,6 +32,12 @@ struct NodeContext {
   const Clock* clock = nullptr;
   std::shared_ptr<prometheus::Registry> metrics;
   const Authenticator* authenticator = nullptr;
+  // A channel to this process's own server, for services that call each
+  // other with the same client code as across processes. Returns nullptr
+  // until the server runs; call it lazily.
+  std::function<std::shared_ptr<grpc::Channel>()> local_channel;
+  // Calls over local_channel carry this in kInProcessMetadata (auth.h).
+  std::string in_process_secret;
 };
 
 // One service hosted by a node: its gRPC service and its readiness.

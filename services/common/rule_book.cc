@@ -42,6 +42,24 @@ absl::Status ValidateDeadlines(const config::v1::RulePack& p) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateJurisdiction(const config::v1::RulePack& p) {
+  absl::flat_hash_set<std::string> ids, keys;
+  for (int i = 0; i < p.jurisdiction_size(); ++i) {
+    const config::v1::JurisdictionRule& r = p.jurisdiction(i);
+    auto err = [&](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat("jurisdiction[", i, "] (", r.id(), ") ", what));
+    };
+    if (r.id().empty()) return err("id must not be empty");
+    if (!ids.insert(r.id()).second) return err("id is used twice in the pack");
+    if (r.competent() == config::v1::COMPETENT_BODY_UNSPECIFIED) return err("competent must be set");
+    if (r.source().empty()) return err("source must name the legal source");
+    if (!keys.insert(absl::StrCat(r.kind(), "/", r.complaint_round())).second) {
+      return err("repeats the kind and complaint round of another rule");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
@@ -75,6 +93,7 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
       }
     }
     if (auto st = ValidateDeadlines(p); !st.ok()) return err(st.message());
+    if (auto st = ValidateJurisdiction(p); !st.ok()) return err(st.message());
   }
   std::sort(proto.mutable_packs()->begin(), proto.mutable_packs()->end(),
             [](const Pack& a, const Pack& b) {

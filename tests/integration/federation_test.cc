@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
@@ -212,6 +213,45 @@ TEST(FederationTest, ChainAndReturn) {
   auto at_province = province.Get(c.name());
   ASSERT_TRUE(at_province.ok());
   EXPECT_EQ(at_province->owner_unit(), "502");  // the province's copy records where it went
+}
+
+// The routing service decides by the jurisdiction rules and, asked to,
+// hands the case over through the case service's API.
+TEST(FederationTest, RouteCaseDecidesAndTransfers) {
+  Federation f({"49", "502", "502-1"}, "2025-06-16");
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  auto routing = routing::v1::RoutingService::NewStub(f.node("502-1").NewChannel());
+  auto route = [&](const std::string& name, bool apply, const std::string& id) {
+    routing::v1::RouteCaseRequest r;
+    r.set_name(name);
+    r.set_apply(apply);
+    r.set_request_id(id);
+    return commune.Call(routing.get(), &routing::v1::RoutingService::Stub::RouteCase, r);
+  };
+  v1::Case complaint = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
+  auto preview = route(complaint.name(), false, "");
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  EXPECT_EQ(preview->action(), routing::v1::ROUTING_ACTION_TRANSFER);
+  EXPECT_EQ(preview->competent_unit(), "502");
+  EXPECT_EQ(preview->rule_id(), "complaint-first-author");
+  EXPECT_FALSE(preview->has_handoff());
+  auto applied = route(complaint.name(), true, "route-1");
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  ASSERT_TRUE(applied->has_handoff());
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(applied->handoff().name()); }, absl::Seconds(20)));
+  Client district(f.node("502"), "502");
+  EXPECT_TRUE(district.Get(complaint.name()).ok());
+  // Routing a case the commune no longer owns names the owner.
+  auto gone = route(complaint.name(), false, "");
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(gone.status().message(), "owned by unit 502")) << gone.status();
+  // A denunciation of a provincial official goes to the province.
+  v1::Case denunciation = commune.Create(v1::CASE_KIND_DENUNCIATION, "d1", "49");
+  auto to_province = route(denunciation.name(), true, "route-2");
+  ASSERT_TRUE(to_province.ok()) << to_province.status();
+  EXPECT_EQ(to_province->competent_unit(), "49");
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(to_province->handoff().name()); }, absl::Seconds(20)));
 }
 
 // The destination is down for the whole transfer: the handoff waits in the

@@ -17,10 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 
 namespace {
@@ -82,6 +84,11 @@ Commands:
   verify    NAME
   reveal    NAME --reason TEXT          (inspectors of the owning unit)
   export    --from DATE --to DATE [--output FILE]
+  transfer  NAME --to UNIT --reason TEXT [--request-id ID]   hand the case to UNIT's node
+  return    NAME --reason TEXT [--request-id ID]   send a transferred case back (not competent)
+  handoffs  [--state pending|delivered] [--peer UNIT]
+  handoff   ID
+  federation                every peer: reachable, last contact, outbox, last error
 Transitions take [--etag E] (fail if the case changed) and [--date YYYY-MM-DD].
 NAME is "cases/NUMBER" or just NUMBER.
 )";
@@ -187,7 +194,9 @@ class Client {
     int seconds = 10;
     if (auto t = a.Get("timeout"); t && !absl::SimpleAtoi(*t, &seconds)) UsageError("--timeout must be a number");
     timeout_ = seconds;
-    stub_ = v1::CaseService::NewStub(grpc::CreateChannel(server_, grpc::InsecureChannelCredentials()));
+    auto channel = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+    stub_ = v1::CaseService::NewStub(channel);
+    handoff_stub_ = v1::HandoffService::NewStub(channel);
   }
 
   void Prepare(grpc::ClientContext* ctx) const {
@@ -197,13 +206,18 @@ class Client {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_));
   }
 
-  template <typename Req, typename Resp>
-  Resp Call(grpc::Status (v1::CaseService::Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
-            const Req& req) {
+  template <typename Stub, typename Req, typename Resp>
+  Resp Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*), const Req& req) {
     grpc::ClientContext ctx;
     Prepare(&ctx);
     Resp resp;
-    grpc::Status s = ((*stub_).*method)(&ctx, req, &resp);
+    Stub* stub;
+    if constexpr (std::is_same_v<Stub, v1::HandoffService::Stub>) {
+      stub = handoff_stub_.get();
+    } else {
+      stub = stub_.get();
+    }
+    grpc::Status s = (stub->*method)(&ctx, req, &resp);
     if (!s.ok()) {
       static const char* kCodes[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
                                      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
@@ -224,6 +238,7 @@ class Client {
   std::string server_, subject_, role_, unit_;
   int timeout_ = 10;
   std::unique_ptr<v1::CaseService::Stub> stub_;
+  std::unique_ptr<v1::HandoffService::Stub> handoff_stub_;
 };
 
 void PrintJson(const Message& m) {
@@ -436,6 +451,80 @@ int Run(const Args& a) {
                                    Date(c.received_date()), c.reception_unit().code(), due, step, who);
     }
     if (!all.next_page_token().empty()) std::cout << "next page: --page-token " << all.next_page_token() << "\n";
+    return 0;
+  }
+  auto out_handoff = [&](const v1::Handoff& h) {
+    if (json) {
+      PrintJson(h);
+      return 0;
+    }
+    std::cout << h.name() << "  [" << Short(v1::HandoffState_Name(h.state()), "HANDOFF_STATE_") << "]\n";
+    Row("case", h.case_());
+    Row(h.is_return() ? "returned" : "transfer", absl::StrCat(h.source_unit(), " -> ", h.destination_unit(),
+                                                             h.outgoing() ? " (outgoing)" : " (incoming)"));
+    Row("reason", h.reason());
+    Row("owner epoch", absl::StrCat(h.owner_epoch()));
+    Row("attempts", h.attempts() ? absl::StrCat(h.attempts()) : "");
+    Row("last error", h.last_error());
+    return 0;
+  };
+  const std::string request_id = a.GetOr("request-id", absl::StrFormat("cli-%d-%d-%d", getpid(), time(nullptr), rand()));
+  if (cmd == "transfer") {
+    v1::TransferCaseRequest req;
+    req.set_name(CaseName(a));
+    req.set_etag(a.GetOr("etag", ""));
+    req.set_destination_unit(a.GetOr("to", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_request_id(request_id);
+    return out_handoff(client.Call(&v1::HandoffService::Stub::TransferCase, req));
+  }
+  if (cmd == "return") {
+    v1::ReturnCaseRequest req;
+    req.set_name(CaseName(a));
+    req.set_etag(a.GetOr("etag", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_request_id(request_id);
+    return out_handoff(client.Call(&v1::HandoffService::Stub::ReturnCase, req));
+  }
+  if (cmd == "handoff") {
+    if (a.positional.empty()) UsageError("handoff needs an ID");
+    v1::GetHandoffRequest req;
+    const std::string& id = a.positional[0];
+    req.set_name(id.rfind("handoffs/", 0) == 0 ? id : "handoffs/" + id);
+    return out_handoff(client.Call(&v1::HandoffService::Stub::GetHandoff, req));
+  }
+  if (cmd == "handoffs") {
+    v1::ListHandoffsRequest req;
+    if (auto st = a.Get("state")) req.set_state(ParseEnum<v1::HandoffState>(*st, "HANDOFF_STATE_", &v1::HandoffState_Parse, "state"));
+    req.set_peer_unit(a.GetOr("peer", ""));
+    req.set_page_size(500);
+    auto resp = client.Call(&v1::HandoffService::Stub::ListHandoffs, req);
+    if (json) {
+      PrintJson(resp);
+      return 0;
+    }
+    std::cout << absl::StrFormat("%-30s %-10s %-8s %-8s %-9s %s\n", "HANDOFF", "STATE", "FROM", "TO", "DIRECTION", "REASON");
+    for (const auto& h : resp.handoffs()) {
+      std::cout << absl::StrFormat("%-30s %-10s %-8s %-8s %-9s %s\n", std::string(absl::StripPrefix(h.name(), "handoffs/")),
+                                   Short(v1::HandoffState_Name(h.state()), "HANDOFF_STATE_"), h.source_unit(),
+                                   h.destination_unit(), h.outgoing() ? "out" : "in",
+                                   (h.is_return() ? "[return] " : "") + h.reason());
+    }
+    return 0;
+  }
+  if (cmd == "federation") {
+    auto resp = client.Call(&v1::HandoffService::Stub::GetFederationStatus, v1::GetFederationStatusRequest());
+    if (json) {
+      PrintJson(resp);
+      return 0;
+    }
+    std::cout << "node of unit " << resp.unit_code() << "\n";
+    std::cout << absl::StrFormat("%-8s %-22s %-10s %-7s %-12s %s\n", "PEER", "ADDRESS", "REACHABLE", "OUTBOX", "OLDEST (s)", "LAST ERROR");
+    for (const auto& p : resp.peers()) {
+      std::cout << absl::StrFormat("%-8s %-22s %-10s %-7d %-12d %s\n", p.unit_code(), p.address(),
+                                   p.reachable() ? "yes" : "no", p.outbox_depth(), p.oldest_pending_seconds(),
+                                   p.last_error().substr(0, 80));
+    }
     return 0;
   }
   if (cmd == "extend") {
