@@ -2,6 +2,10 @@
 
 #include <filesystem>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 
@@ -9,6 +13,9 @@ namespace reception {
 namespace {
 
 using cases::v1::Case;
+
+// Set on a read forwarded to the owner: answer from the local copy.
+constexpr char kForwardedMetadata[] = "x-reception-forwarded";
 
 // Authenticates the call, then runs `body` with the principal; an
 // unauthenticated call is finished at once.
@@ -95,7 +102,48 @@ RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)
 RECEPTION_MUTATION(ExtendCaseDeadline, ExtendCaseDeadlineRequest, Case)
-RECEPTION_READ(GetCase, GetCaseRequest, Case)
+grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* ctx,
+                                                   const cases::v1::GetCaseRequest* req, Case* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  auto principal = auth_->Authenticate(*ctx);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  auto local = registry_->GetCase(*principal, *req);
+  if (!local.ok()) {
+    reactor->Finish(ToGrpcStatus(local.status()));
+    return reactor;
+  }
+  const bool forwarded = ctx->client_metadata().count(kForwardedMetadata) > 0;
+  auto peer = peers_.find(local->owner_unit());
+  if (local->owner_unit() == unit_code_ || forwarded || peer == peers_.end()) {
+    *resp = *std::move(local);
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // Owned elsewhere: the owner's answer when it is reachable, else the local
+  // copy (it carries replica_confirm_time). One hop only.
+  struct Forward {
+    grpc::ClientContext ctx;
+    cases::v1::GetCaseRequest req;
+    Case answer;
+    Case local;
+  };
+  auto f = std::make_shared<Forward>();
+  f->req = *req;
+  f->local = *std::move(local);
+  f->ctx.AddMetadata("x-reception-subject", absl::StrCat("node:", unit_code_));
+  f->ctx.AddMetadata("x-reception-role", "node");
+  f->ctx.AddMetadata("x-reception-unit", unit_code_);
+  f->ctx.AddMetadata(kForwardedMetadata, "1");
+  f->ctx.set_deadline(absl::ToChronoTime(absl::Now() + forward_timeout_));
+  peer->second->async()->GetCase(&f->ctx, &f->req, &f->answer, [f, reactor, resp](grpc::Status s) {
+    *resp = s.ok() ? std::move(f->answer) : std::move(f->local);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
 RECEPTION_READ(PreviewDeadlines, PreviewDeadlinesRequest, PreviewDeadlinesResponse)
 
 #define RECEPTION_SCAN(Method, Request, Response)                                          \
@@ -209,8 +257,14 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
       m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
       config.unit_code());
+  std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
+  for (const auto& peer : config.federation().peers()) {
+    peers[peer.unit_code()] = cases::v1::CaseService::NewStub(
+        grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials()));
+  }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
-                                                  m->scans_.get());
+                                                  m->scans_.get(), config.unit_code(), std::move(peers),
+                                                  absl::Milliseconds(1000));
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
               m->vault_->active_key_id());
   return std::unique_ptr<ServiceModule>(std::move(m));

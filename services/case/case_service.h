@@ -4,6 +4,7 @@
 #ifndef RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
 #define RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
 
+#include <map>
 #include <memory>
 
 #include "reception/cases/v1/case_service.grpc.pb.h"
@@ -19,8 +20,15 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
  public:
   // Point reads run on the reactor thread (microseconds, no disk wait in
   // practice); scans run on `scans`, mutations complete from the store.
-  CaseGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans)
-      : registry_(registry), auth_(auth), scans_(scans) {}
+  // `peers`: the case services of the other nodes, by unit; GetCase of a
+  // case owned by one of them asks it first (within `forward_timeout`) and
+  // falls back to the local read-only copy.
+  CaseGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans,
+                  std::string unit_code = "",
+                  std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers = {},
+                  absl::Duration forward_timeout = absl::Seconds(1))
+      : registry_(registry), auth_(auth), scans_(scans), unit_code_(std::move(unit_code)),
+        peers_(std::move(peers)), forward_timeout_(forward_timeout) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -57,6 +65,9 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   CaseRegistry* registry_;
   const Authenticator* auth_;
   WorkPool* scans_;
+  std::string unit_code_;
+  std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers_;
+  absl::Duration forward_timeout_;
 };
 
 // Handoffs between nodes: the public methods and the node-to-node ones.

@@ -174,10 +174,10 @@ TEST(FederationTest, ChainAndReturn) {
   EXPECT_EQ(at_district->state(), v1::CASE_STATE_RECEIVED);
   EXPECT_EQ(at_district->previous_owner_unit(), "502-1");
   EXPECT_TRUE(district.Verifies(c.name()));
-  auto copy = commune.Get(c.name());
+  auto copy = commune.Get(c.name());  // answered by the owner
   ASSERT_TRUE(copy.ok());
   EXPECT_EQ(copy->owner_unit(), "502");
-  EXPECT_EQ(copy->state(), v1::CASE_STATE_TRANSFERRED);
+  EXPECT_EQ(copy->state(), v1::CASE_STATE_RECEIVED);
 
   // The commune may no longer change it; the error names the owner.
   v1::ClassifyCaseRequest classify;
@@ -186,6 +186,25 @@ TEST(FederationTest, ChainAndReturn) {
   auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "owned by unit 502")) << refused.status();
+
+  // Reads at the commune are answered by the owner while it is reachable...
+  v1::ClassifyCaseRequest at_owner;
+  at_owner.set_name(c.name());
+  at_owner.set_within_competence(true);
+  ASSERT_TRUE(district.Call(district.cases(), &v1::CaseService::Stub::ClassifyCase, at_owner).ok());
+  auto forwarded = commune.Get(c.name());
+  ASSERT_TRUE(forwarded.ok());
+  EXPECT_EQ(forwarded->state(), v1::CASE_STATE_CLASSIFIED);
+  EXPECT_FALSE(forwarded->has_replica_confirm_time());
+  // ...and from the local copy, marked with when the owner last confirmed
+  // it, while it is not.
+  ASSERT_EQ(f.node("502").Stop(), 0);
+  auto fallback = commune.Get(c.name());
+  ASSERT_TRUE(fallback.ok()) << fallback.status();
+  EXPECT_EQ(fallback->state(), v1::CASE_STATE_TRANSFERRED);
+  EXPECT_TRUE(fallback->has_replica_confirm_time());
+  ASSERT_TRUE(f.node("502").Start().ok());
+  district.Reconnect();
 
   // On to the province, which returns it: not competent.
   auto h2 = district.Transfer(c.name(), "49", "t2");

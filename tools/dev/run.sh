@@ -1,79 +1,120 @@
 #!/bin/bash
-# The main job: starts a node on the embedded default (RocksDB, no media
-# server) in a temp dir and walks a complaint and a denunciation through
-# their lifecycles with receptionctl, printing each step.
+# The main job: a local federation on the embedded default (RocksDB, no media
+# server). Three receptiond processes on loopback, one per level of Quảng Nam
+# as it was until 30 June 2025 (province, the city of Tam Kỳ, the ward of An
+# Mỹ), then a complaint and a denunciation received at the ward travel to the
+# competent levels, decided by the jurisdiction rules and handed over node to
+# node. Printed as a timeline.
 #   tools/dev/run.sh [BUILD_DIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BUILD="${1:-$ROOT/build}"
 "$ROOT/tools/dev/setup.sh" "$BUILD" >/dev/null
 
-WORK="$(mktemp -d /tmp/reception-demo-XXXXXX)"
-NODE_PID=""
+WORK="$(mktemp -d /tmp/reception-federation-XXXXXX)"
+PIDS=()
 cleanup() {
-  if [[ -n "$NODE_PID" ]] && kill -0 "$NODE_PID" 2>/dev/null; then
-    kill -TERM "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true
-  fi
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"$BUILD/services/node/receptiond" --config "$ROOT/deploy/local/node.yaml" \
-  --data_dir "$WORK/data" --listen 127.0.0.1:0 --admin_listen 127.0.0.1:0 \
-  --ready_file "$WORK/ready" >"$WORK/node.log" 2>&1 &
-NODE_PID=$!
-for _ in $(seq 1 300); do [[ -f "$WORK/ready" ]] && break; sleep 0.1; done
-[[ -f "$WORK/ready" ]] || { echo "receptiond did not start:"; cat "$WORK/node.log"; exit 1; }
-PORT=$(sed -n 's/^grpc_port=//p' "$WORK/ready")
-ADMIN=$(sed -n 's/^admin_port=//p' "$WORK/ready")
+# The three-level map of Quảng Nam ended on 1 July 2025, so the nodes' date is
+# set to 16 June 2025 (the test seam --clock_file; a real node uses the system
+# clock).
+echo 2025-06-16 >"$WORK/today"
+UNITS=(49 502 502-1)
+declare -A PORT LABEL
+LABEL[49]="Tỉnh Quảng Nam (province headquarters)"
+LABEL[502]="Thành phố Tam Kỳ (district board)"
+LABEL[502-1]="Phường An Mỹ (commune bridge point)"
+for u in "${UNITS[@]}"; do
+  PORT[$u]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+done
+for u in "${UNITS[@]}"; do
+  {
+    echo "unit_code: \"$u\""
+    echo "listen_address: 127.0.0.1:${PORT[$u]}"
+    echo "admin_address: 127.0.0.1:0"
+    echo "data_dir: $WORK/$u"
+    echo "topology_file: $ROOT/deploy/topology/quang-nam-2024.yaml"
+    echo "rules_file: $ROOT/deploy/rules/vn.yaml"
+    echo "calendar_file: $ROOT/deploy/calendars/vn-2025-2026.yaml"
+    echo "federation:"
+    echo "  peers:"
+    for p in "${UNITS[@]}"; do
+      [[ "$p" == "$u" ]] || echo "    - {unit_code: \"$p\", address: \"127.0.0.1:${PORT[$p]}\"}"
+    done
+  } >"$WORK/$u.yaml"
+  "$BUILD/services/node/receptiond" --config "$WORK/$u.yaml" --ready_file "$WORK/$u.ready" \
+    --clock_file "$WORK/today" >"$WORK/$u.log" 2>&1 &
+  PIDS+=($!)
+done
+for u in "${UNITS[@]}"; do
+  for _ in $(seq 1 300); do [[ -f "$WORK/$u.ready" ]] && break; sleep 0.1; done
+  [[ -f "$WORK/$u.ready" ]] || { echo "receptiond $u did not start:"; cat "$WORK/$u.log"; exit 1; }
+done
 
-export RECEPTION_SERVER="127.0.0.1:$PORT" RECEPTION_UNIT=48
-CTL="$BUILD/tools/receptionctl"
-TODAY=$(TZ=Asia/Ho_Chi_Minh date +%F)
-step() {
-  printf '\n\033[1m== %s\033[0m\n$ receptionctl' "$1"
-  for a in "${@:2}"; do if [[ "$a" =~ [[:space:]\|] ]]; then printf ' "%s"' "$a"; else printf ' %s' "$a"; fi; done
+T0=$(date +%s.%N)
+at() {  # at UNIT "what happens" receptionctl-args...
+  local unit=$1 what=$2
+  shift 2
+  printf '\n\033[1m[+%5.2fs] %s\033[0m\n  %s\n$ receptionctl --unit %s' \
+    "$(echo "$(date +%s.%N) - $T0" | bc)" "${LABEL[$unit]}" "$what" "$unit"
+  for a in "$@"; do if [[ "$a" =~ [[:space:]\|] ]]; then printf ' "%s"' "$a"; else printf ' %s' "$a"; fi; done
   printf '\n'
-  "$CTL" "${@:2}"
+  RECEPTION_SERVER="127.0.0.1:${PORT[$unit]}" RECEPTION_UNIT="$unit" "$BUILD/tools/receptionctl" "$@"
 }
+ctl() { local unit=$1; shift; RECEPTION_SERVER="127.0.0.1:${PORT[$unit]}" RECEPTION_UNIT="$unit" "$BUILD/tools/receptionctl" "$@"; }
 number() { sed -n 's|^cases/\([^ ]*\).*|\1|p' | head -1; }
+handoff_of() { sed -n 's|^  handoff *\(handoffs/[^ ]*\).*|\1|p' | head -1; }
+wait_delivered() {  # wait_delivered UNIT HANDOFF
+  for _ in $(seq 1 100); do
+    ctl "$1" handoff "$2" | grep -q '\[delivered\]' && return 0
+    sleep 0.1
+  done
+  echo "handoff $2 was not delivered"; exit 1
+}
 
-echo "receptiond serves Đà Nẵng (unit 48) on 127.0.0.1:$PORT, metrics on 127.0.0.1:$ADMIN/metrics"
+echo "Three nodes on loopback (federated by handoffs, each with its own RocksDB):"
+for u in "${UNITS[@]}"; do printf '  %-6s %-42s 127.0.0.1:%s\n' "$u" "${LABEL[$u]}" "${PORT[$u]}"; done
 
-step "An officer registers a complaint received in person today" \
-  --subject officer.lan create --kind complaint --round first --channel in_person \
-  --petitioner "Nguyễn Văn An|049201001234|12 Trần Phú, Hải Châu|0905123456" \
-  --respondent-unit 48-1 --respondent-official "Trần Văn Bình" --respondent-position "Chủ tịch UBND phường" \
-  --act-reference "123/QĐ-UBND" --content "Khiếu nại quyết định thu hồi đất số 123/QĐ-UBND" \
-  --received "$TODAY" | tee "$WORK/c1"
+at 502-1 "A citizen complains about a decision of the Chairman of Tam Kỳ" \
+  --subject officer.hoa create --kind complaint --round first --channel in_person \
+  --petitioner "Nguyễn Thị Lan|049301002345|Tổ 3, phường An Mỹ|0905111222" \
+  --respondent-unit 502 --respondent-official "Chủ tịch UBND thành phố Tam Kỳ" --head-of-unit \
+  --act-reference "215/QĐ-UBND" --content "Khiếu nại quyết định thu hồi đất số 215/QĐ-UBND" \
+  --received 2025-06-16 | tee "$WORK/c1"
 C1=$(number <"$WORK/c1")
-step "Classify it: within competence, complex" --subject officer.lan classify "$C1" --competent yes --complexity complex
-step "Accept it (thụ lý) with a written notice" --subject officer.lan accept "$C1" --notice "TL-01/2026"
-step "An inspector starts verification" --subject inspector.hung --role inspector start-verification "$C1"
-step "Pause: waiting for a land survey" --subject inspector.hung --role inspector suspend "$C1" \
-  --reason "Chờ kết quả đo đạc địa chính" --evidence "CV-55/2026"
-step "Resume" --subject inspector.hung --role inspector resume "$C1"
-step "The chairman decides: partly right" --subject chairman --role head decide "$C1" \
-  --outcome complaint_partly_right --decision "QĐ-77/2026" --summary "Điều chỉnh phương án bồi thường"
-step "Close it" --subject officer.lan close "$C1"
-step "The statutory clocks it ran against (a period running into a year the calendar does not list yet shows why it has no due date)" get "$C1"
-step "Deadlines a complex first-time complaint received on 5 October 2026 gets, and the rules behind them" \
-  deadlines preview --kind complaint --round first --complexity complex --received 2026-10-05
-step "What is overdue on this node" overdue
-step "Its hash-chained history" history "$C1"
-step "Verify the chain" verify "$C1"
+at 502-1 "Which level is competent? (jurisdiction rules of the pack in force that day)" route "$C1"
+at 502-1 "Hand it over: the case is frozen here and queued in the outbox in one write" \
+  route "$C1" --apply --request-id route-c1 | tee "$WORK/r1"
+wait_delivered 502-1 "$(handoff_of <"$WORK/r1")"
+at 502 "Tam Kỳ now owns the complaint (its clocks restart on its own receipt)" get "$C1"
 
-step "A denunciation: the denouncer's identity is sealed and redacted" \
-  --subject officer.lan create --kind denunciation --channel mail \
-  --petitioner "Lê Thị Cúc|049301009999|Hội An" --respondent-official "Phạm Văn Dũng" \
-  --respondent-position "Cán bộ địa chính" --content "Tố cáo cán bộ địa chính nhận tiền" \
-  --received "$TODAY" | tee "$WORK/c2"
-C2=$(number <"$WORK/c2")
-step "A search by the denouncer's name finds nothing" list --query "le thi cuc"
-step "An officer may not reveal the identity" reveal "$C2" --reason "Xác minh thông tin" || true
-step "An inspector of the owning unit may, with a reason, and it is audited" \
-  --subject inspector.hung --role inspector reveal "$C2" --reason "Cần xác minh thông tin người tố cáo"
-step "The reveal is in the denunciation's history" history "$C2"
-step "Accent-insensitive search: 'nguyen van an'" list --query "nguyen van an"
-step "The reception log (Circular 04/2021 form 03) as CSV" export --from "$TODAY" --to "$TODAY"
-printf '\nDone: the node stops (SIGTERM) and its temp dir is removed.\n'
+at 502-1 "A denunciation of a provincial department official; the denouncer's identity is sealed" \
+  --subject officer.hoa create --kind denunciation --channel in_person \
+  --petitioner "Lê Văn Hùng|049201003456|Tổ 5, phường An Mỹ" --respondent-unit 49 \
+  --respondent-official "Phạm Văn Dũng" --respondent-position "Phó Giám đốc Sở Tài nguyên và Môi trường" \
+  --content "Tố cáo cán bộ nhận tiền khi giải quyết hồ sơ đất đai" --received 2025-06-16 | tee "$WORK/d1"
+D1=$(number <"$WORK/d1")
+at 502-1 "Route and hand it to the province (the identity travels sealed for the province's node key)" \
+  route "$D1" --apply --request-id route-d1 | tee "$WORK/r2"
+wait_delivered 502-1 "$(handoff_of <"$WORK/r2")"
+at 49 "The province owns the denunciation" get "$D1"
+at 49 "Only an inspector of the owning node can reveal the denouncer, with a reason (audited)" \
+  --subject inspector.minh --role inspector reveal "$D1" --reason "Xác minh nội dung tố cáo theo thẩm quyền"
+
+at 502-1 "The ward sees where each case went and its status" list
+at 502 "Tam Kỳ starts handling the complaint: classified within its competence" \
+  --subject officer.binh classify "$C1" --competent yes --complexity normal | head -1
+at 502-1 "Asked at the ward, the complaint's status comes from its owner's node (Tam Kỳ)" get "$C1"
+at 502-1 "Its handoffs" handoffs
+at 502-1 "The ward may no longer change a case it handed over (the error names the owner)" \
+  classify "$C1" --competent yes || true
+at 502-1 "Its view of the federation" federation
+at 502 "The complaint's history at Tam Kỳ: received at the ward, handed over, imported" history "$C1"
+at 502 "And it verifies end to end" verify "$C1"
+echo
+echo "Done: the three nodes stop (SIGTERM) and their temp dir is removed."

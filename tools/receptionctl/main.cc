@@ -23,7 +23,9 @@
 #include "grpcpp/grpcpp.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/common/civil_date.h"
+#include "services/common/clock.h"
 
 namespace {
 
@@ -49,7 +51,7 @@ Commands:
             [--round first|second] [--previous cases/N] [--repeats cases/N]
             [--anonymous] [--forwarded-by BODY] [--representative CITIZEN_ID]...
             [--people N] [--respondent-unit CODE] [--respondent-official NAME]
-            [--respondent-position TEXT] [--act-reference REF] [--act-date DATE]
+            [--respondent-position TEXT] [--head-of-unit] [--act-reference REF] [--act-date DATE]
             [--attachment "name|media/type|size|sha256"]... [--reception-unit CODE]
             [--previously-handled-by BODY] [--request-id ID]
             CHANNEL: in_person mail mailbox forwarded_deputy
@@ -84,6 +86,8 @@ Commands:
   verify    NAME
   reveal    NAME --reason TEXT          (inspectors of the owning unit)
   export    --from DATE --to DATE [--output FILE]
+  route     NAME [--apply] [--request-id ID]   which unit is competent, by which rule;
+                            --apply carries out a transfer decision
   transfer  NAME --to UNIT --reason TEXT [--request-id ID]   hand the case to UNIT's node
   return    NAME --reason TEXT [--request-id ID]   send a transferred case back (not competent)
   handoffs  [--state pending|delivered] [--peer UNIT]
@@ -112,7 +116,7 @@ struct Args {
   bool Has(const std::string& k) const { return flags.count(k) > 0; }
 };
 
-const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help", "overdue"};
+const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help", "overdue", "apply", "head-of-unit"};
 
 [[noreturn]] void UsageError(const std::string& what) {
   std::cerr << "receptionctl: " << what << "\nRun 'receptionctl --help' for usage.\n";
@@ -197,6 +201,7 @@ class Client {
     auto channel = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
     stub_ = v1::CaseService::NewStub(channel);
     handoff_stub_ = v1::HandoffService::NewStub(channel);
+    routing_stub_ = reception::routing::v1::RoutingService::NewStub(channel);
   }
 
   void Prepare(grpc::ClientContext* ctx) const {
@@ -214,6 +219,8 @@ class Client {
     Stub* stub;
     if constexpr (std::is_same_v<Stub, v1::HandoffService::Stub>) {
       stub = handoff_stub_.get();
+    } else if constexpr (std::is_same_v<Stub, reception::routing::v1::RoutingService::Stub>) {
+      stub = routing_stub_.get();
     } else {
       stub = stub_.get();
     }
@@ -239,6 +246,7 @@ class Client {
   int timeout_ = 10;
   std::unique_ptr<v1::CaseService::Stub> stub_;
   std::unique_ptr<v1::HandoffService::Stub> handoff_stub_;
+  std::unique_ptr<reception::routing::v1::RoutingService::Stub> routing_stub_;
 };
 
 void PrintJson(const Message& m) {
@@ -317,7 +325,13 @@ void PrintCase(const v1::Case& c) {
     if (!k.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", k.problem());
     Row(absl::StrCat("clock ", Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_")), line);
   }
-  Row("owner", absl::StrCat("unit ", c.owner_unit(), ", epoch ", c.owner_epoch()));
+  Row("owner", absl::StrCat("unit ", c.owner_unit(), ", epoch ", c.owner_epoch(),
+                            c.previous_owner_unit().empty() ? "" : ", came from unit " + c.previous_owner_unit()));
+  if (c.has_replica_confirm_time()) {
+    Row("copy", absl::StrCat("read-only copy; the owner last confirmed it at ",
+                             absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(c.replica_confirm_time().seconds()),
+                                              reception::VietnamTimeZone())));
+  }
   Row("etag", c.etag());
   Row("history", absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
 }
@@ -365,6 +379,7 @@ int Run(const Args& a) {
     c->mutable_respondent()->set_unit_code(a.GetOr("respondent-unit", ""));
     c->mutable_respondent()->set_official_name(a.GetOr("respondent-official", ""));
     c->mutable_respondent()->set_official_position(a.GetOr("respondent-position", ""));
+    c->mutable_respondent()->set_head_of_unit(a.Has("head-of-unit"));
     c->mutable_respondent()->set_act_reference(a.GetOr("act-reference", ""));
     if (auto d = a.Get("act-date")) *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*d, "act-date");
     c->set_content(a.GetOr("content", ""));
@@ -424,8 +439,8 @@ int Run(const Args& a) {
       PrintJson(all);
       return 0;
     }
-    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-11s %-14s %s\n", "NUMBER", "KIND", "STATE",
-                                 "RECEIVED", "UNIT", "DUE", "STEP", "PETITIONERS");
+    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", "NUMBER", "KIND", "STATE",
+                                 "RECEIVED", "UNIT", "OWNER", "DUE", "STEP", "PETITIONERS");
     for (const auto& c : all.cases()) {
       std::string who;
       if (c.identity_protected()) who = "(protected)";
@@ -445,10 +460,11 @@ int Run(const Args& a) {
           break;
         }
       }
-      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-11s %-14s %s\n", c.number(),
+      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", c.number(),
                                    Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
                                    Short(v1::CaseState_Name(c.state()), "CASE_STATE_"),
-                                   Date(c.received_date()), c.reception_unit().code(), due, step, who);
+                                   Date(c.received_date()), c.reception_unit().code(), c.owner_unit(), due,
+                                   step, who);
     }
     if (!all.next_page_token().empty()) std::cout << "next page: --page-token " << all.next_page_token() << "\n";
     return 0;
@@ -469,6 +485,26 @@ int Run(const Args& a) {
     return 0;
   };
   const std::string request_id = a.GetOr("request-id", absl::StrFormat("cli-%d-%d-%d", getpid(), time(nullptr), rand()));
+  if (cmd == "route") {
+    reception::routing::v1::RouteCaseRequest req;
+    req.set_name(CaseName(a));
+    req.set_apply(a.Has("apply"));
+    req.set_request_id(request_id);
+    auto d = client.Call(&reception::routing::v1::RoutingService::Stub::RouteCase, req);
+    if (json) {
+      PrintJson(d);
+      return 0;
+    }
+    std::cout << d.case_() << ": " << Short(reception::routing::v1::RoutingAction_Name(d.action()), "ROUTING_ACTION_")
+              << (d.action() == reception::routing::v1::ROUTING_ACTION_HANDLE_HERE ? "" : " -> " + d.competent_unit_name() + " (" + d.competent_unit() + ")")
+              << "\n";
+    Row("rule", absl::StrCat(d.rule_pack(), "/", d.rule_id()));
+    Row("why", d.explanation());
+    if (d.over_level()) Row("over level", "yes: sent above the competent level");
+    Row("inform", d.notify_unit());
+    if (d.has_handoff()) Row("handoff", absl::StrCat(d.handoff().name(), " (", Short(v1::HandoffState_Name(d.handoff().state()), "HANDOFF_STATE_"), ")"));
+    return 0;
+  }
   if (cmd == "transfer") {
     v1::TransferCaseRequest req;
     req.set_name(CaseName(a));
