@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -37,6 +38,7 @@ constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
 constexpr char kMeta[] = "meta";          // counters
 constexpr char kHandoffs[] = "handoffs";  // handoff id -> HandoffRecord
 constexpr char kOutbox[] = "outbox";      // BE64(seq) -> handoff id (pending, outgoing)
+constexpr char kCitizens[] = "citizens";  // hex(keyed hash of citizen ID) '/' number -> ""
 constexpr char kDue[] = "due";            // YYYYMMDD '/' number -> "" (running clocks)
 constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
 constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
@@ -190,7 +192,7 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }  // namespace
 
 std::vector<std::string> CaseRegistry::ColumnFamilies() {
-  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue, kHandoffs, kOutbox};
+  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue, kHandoffs, kOutbox, kCitizens};
 }
 
 CaseRegistry::CaseRegistry(Deps deps)
@@ -204,6 +206,7 @@ CaseRegistry::CaseRegistry(Deps deps)
       due_(d_.store->Family(kDue)),
       handoffs_(d_.store->Family(kHandoffs)),
       outbox_(d_.store->Family(kOutbox)),
+      citizens_(d_.store->Family(kCitizens)),
       board_(std::make_shared<DeadlineBoard>(d_.clock)) {
   // The board starts from what is stored; every committed write updates it.
   auto it = d_.store->NewIterator(cases_);
@@ -355,6 +358,13 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
   Case searchable = *prepared;
   if (protect) searchable.clear_petitioners();
   std::string search_text = SearchText(searchable);
+  if (!protect) {
+    // On the caller's thread, against committed cases (a duplicate created
+    // in the same commit group is not seen; it would be by the next case).
+    auto duplicates = FindDuplicates(*prepared);
+    if (!duplicates.ok()) return done(duplicates.status());
+    for (auto& d : *duplicates) prepared->add_possible_duplicates(std::move(d));
+  }
   auto result = std::make_shared<Case>();
   d_.store->Submit(
       [this, p, c = *std::move(prepared), fingerprint, request_id = r.request_id(), protect,
@@ -410,6 +420,9 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
           c.set_identity_protected(true);
         }
         txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
+        if (!protect) {
+          for (const auto& key : CitizenKeys(c)) txn.Put(citizens_, key, "");
+        }
         Change change;
         change.summary = absl::StrCat(
             "received ", KindName(c.kind()),
@@ -422,7 +435,10 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
             c.petitioner_count(), " petitioner(s)",
             c.identity_protected() ? " (identity protected)" : "",
             c.anonymous() ? ", anonymous" : "", c.mass_case() ? ", mass case" : "", ", ",
-            c.people_count(), " people");
+            c.people_count(), " people",
+            c.possible_duplicates().empty()
+                ? ""
+                : absl::StrCat("; may repeat ", absl::StrJoin(c.possible_duplicates(), ", ")));
         *rec.mutable_case_() = std::move(c);
         RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, "CreateCase", change));
         cases::storage::RequestRecord rr;
@@ -1529,6 +1545,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
           }
         }
         txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
+        if (!c.identity_protected()) {
+          for (const auto& key : CitizenKeys(c)) txn.Put(citizens_, key, "");
+        }
         Change change{absl::StrCat("TRANSFERRED -> RECEIVED: ", h.is_return() ? "returned" : "received",
                                    " by transfer from unit ", h.source_unit(), " (handoff ", id, "): ",
                                    h.reason()),
@@ -1593,6 +1612,58 @@ absl::StatusOr<cases::v1::ListHandoffsResponse> CaseRegistry::ListHandoffs(
     *out.add_handoffs() = all[i];
   }
   if (offset + page_size < static_cast<int>(all.size())) out.set_next_page_token(absl::StrCat(offset + page_size));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Duplicate detection
+
+std::vector<std::string> CaseRegistry::CitizenKeys(const Case& c) const {
+  std::vector<std::string> keys;
+  for (const auto& p : c.petitioners()) {
+    if (p.citizen_id().empty()) continue;
+    // A keyed hash: the raw ID is never a key, and the hash cannot be
+    // reversed by trying the 10^12 possible IDs without the vault's key.
+    const std::string fp = absl::BytesToHexString(d_.vault->Fingerprint(absl::StrCat("citizen:", p.citizen_id())))
+                               .substr(0, 32);
+    keys.push_back(absl::StrCat(fp, "/", c.number()));
+  }
+  return keys;
+}
+
+absl::StatusOr<std::vector<std::string>> CaseRegistry::FindDuplicates(const Case& c) const {
+  std::vector<std::string> out;
+  if (c.petitioners().empty()) return out;
+  const auto tokens_of = [](absl::string_view content) {
+    std::vector<std::string> t = Tokens(FoldForSearch(content));
+    return absl::flat_hash_set<std::string>(t.begin(), t.end());
+  };
+  const auto mine = tokens_of(c.content());
+  const absl::CivilDay received = DayOf(c.received_date());
+  absl::flat_hash_set<std::string> seen;
+  Case probe = c;
+  probe.set_number("");
+  for (std::string key : CitizenKeys(probe)) {
+    const std::string prefix = key;  // "fp/" (the number is empty)
+    auto it = d_.store->NewIterator(citizens_);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const std::string number(it->key().ToStringView().substr(prefix.size()));
+      if (!seen.insert(number).second) continue;
+      RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
+      if (!rec) continue;
+      const Case& other = rec->case_();
+      const int apart = static_cast<int>(std::abs(DayOf(other.received_date()) - received));
+      if (apart > d_.duplicate_window_days) continue;
+      const auto theirs = tokens_of(other.content());
+      size_t common = 0;
+      for (const auto& t : mine) common += theirs.contains(t);
+      const size_t all = mine.size() + theirs.size() - common;
+      if (all == 0 || common * 100 < static_cast<size_t>(d_.duplicate_min_similarity_percent) * all) continue;
+      out.push_back(other.name());
+    }
+    if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -58,6 +58,9 @@ class CaseRegistry {
     // Most records one ListCases call examines; past it the call returns the
     // matches so far and a token to continue (AIP-158 allows short pages).
     int list_scan_limit = 10000;
+    // Duplicate detection at intake: window and least content similarity.
+    int duplicate_window_days = 180;
+    int duplicate_min_similarity_percent = 50;
   };
 
   template <typename T>
@@ -171,6 +174,10 @@ class CaseRegistry {
   absl::StatusOr<bool> MatchesFilters(const cases::v1::Case& c, const ListFilters& f) const;
   absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
   std::string SearchText(const cases::v1::Case& c) const;
+  // Keys of the "citizens" family for a case's unprotected petitioners.
+  std::vector<std::string> CitizenKeys(const cases::v1::Case& c) const;
+  // Earlier cases (committed) that `c` may repeat.
+  absl::StatusOr<std::vector<std::string>> FindDuplicates(const cases::v1::Case& c) const;
 
   Deps d_;
   rocksdb::ColumnFamilyHandle* cases_;
@@ -182,6 +189,7 @@ class CaseRegistry {
   rocksdb::ColumnFamilyHandle* due_;
   rocksdb::ColumnFamilyHandle* handoffs_;
   rocksdb::ColumnFamilyHandle* outbox_;
+  rocksdb::ColumnFamilyHandle* citizens_;
   std::shared_ptr<DeadlineBoard> board_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;

@@ -412,5 +412,35 @@ TEST_F(CaseRegistryTest, ExportsTheReceptionLogForADateRange) {
             std::string::npos);
 }
 
+// The same citizen (matched by a keyed hash of the ID) with similar content
+// within the window: the new case is flagged with the earlier one.
+TEST_F(CaseRegistryTest, FlagsPossibleDuplicatesBySameCitizenAndSimilarContent) {
+  auto first = Create(Complaint("a"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->possible_duplicates().empty());
+  auto again = Complaint("b");
+  again.mutable_case_()->set_content("Khieu nai ve quyet dinh thu hoi dat so 123/QĐ-UBND");  // no accents
+  auto second = Create(again);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(std::vector<std::string>(second->possible_duplicates().begin(), second->possible_duplicates().end()),
+            std::vector<std::string>{first->name()});
+  EXPECT_NE(Trail(second->name()).find("may repeat " + first->name()), std::string::npos);
+  // Different content, another citizen, or outside the window: no flag.
+  auto other_content = Complaint("c");
+  other_content.mutable_case_()->set_content("Kiến nghị sửa chữa đường giao thông nông thôn");
+  EXPECT_TRUE(Create(other_content)->possible_duplicates().empty());
+  auto other_citizen = Complaint("d");
+  other_citizen.mutable_case_()->mutable_petitioners(0)->set_citizen_id("049201009876");
+  EXPECT_TRUE(Create(other_citizen)->possible_duplicates().empty());
+  auto long_before = Complaint("e");
+  *long_before.mutable_case_()->mutable_received_date() = testing::D(2025, 12, 1);
+  EXPECT_TRUE(Create(long_before)->possible_duplicates().empty());  // 354 days apart
+  // A denouncer is never matched (nor indexed).
+  auto d1 = Create(Denunciation("f"));
+  auto d2 = Create(Denunciation("g"));
+  ASSERT_TRUE(d1.ok() && d2.ok());
+  EXPECT_TRUE(d2->possible_duplicates().empty());
+}
+
 }  // namespace
 }  // namespace reception

@@ -239,6 +239,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   deps.clock = context.clock;
   deps.metrics = context.metrics.get();
   deps.unit_code = config.unit_code();
+  deps.duplicate_window_days = config.duplicates().window_days();
+  deps.duplicate_min_similarity_percent = config.duplicates().min_similarity_percent();
   auto node_key = NodeKey::Open((std::filesystem::path(config.data_dir()) / "node.box").string());
   if (!node_key.ok()) return node_key.status();
   m->node_key_ = *std::move(node_key);

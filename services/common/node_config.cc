@@ -62,6 +62,13 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
   }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
+  auto* dup = c.mutable_duplicates();
+  if (dup->window_days() == 0) dup->set_window_days(180);
+  if (dup->min_similarity_percent() == 0) dup->set_min_similarity_percent(50);
+  if (dup->window_days() < 1 || dup->min_similarity_percent() < 1 || dup->min_similarity_percent() > 100) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": duplicates.window_days must be positive and min_similarity_percent between 1 and 100"));
+  }
   auto* fed = c.mutable_federation();
   if (fed->retry_initial_millis() == 0) fed->set_retry_initial_millis(200);
   if (fed->retry_max_millis() == 0) fed->set_retry_max_millis(30000);
