@@ -1,5 +1,7 @@
 #include "services/case/case_service.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -176,8 +178,14 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx, const cases::
 }
 grpc::ServerUnaryReactor* HandoffGrpcService::OfferHandoff(Ctx* ctx, const cases::v1::OfferHandoffRequest* req,
                                                            cases::v1::OfferHandoffResponse* resp) {
+  const bool crash = crash_after_import_;
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
-    registry_->ImportHandoff(p, *req, std::move(done));
+    registry_->ImportHandoff(p, *req, [crash, done = std::move(done)](auto result) mutable {
+      // Test seam: die like kill -9 once the import is durable, before the
+      // source hears of it.
+      if (crash && result.ok() && !result->already_imported()) _exit(137);
+      done(std::move(result));
+    });
   });
 }
 grpc::ServerUnaryReactor* HandoffGrpcService::GetHandoff(Ctx* ctx, const cases::v1::GetHandoffRequest* req,
@@ -258,7 +266,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->worker_->Start();
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
       m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
-      config.unit_code());
+      config.unit_code(), context.test_fault == "crash_after_import");
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
     peers[peer.unit_code()] = cases::v1::CaseService::NewStub(

@@ -74,9 +74,10 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
 class HandoffGrpcService final : public cases::v1::HandoffService::CallbackService {
  public:
   HandoffGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans,
-                     const HandoffWorker* worker, const NodeKey* node_key, std::string unit_code)
+                     const HandoffWorker* worker, const NodeKey* node_key, std::string unit_code,
+                     bool crash_after_import = false)
       : registry_(registry), auth_(auth), scans_(scans), worker_(worker), node_key_(node_key),
-        unit_code_(std::move(unit_code)) {}
+        unit_code_(std::move(unit_code)), crash_after_import_(crash_after_import) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -99,6 +100,7 @@ class HandoffGrpcService final : public cases::v1::HandoffService::CallbackServi
   const HandoffWorker* worker_;
   const NodeKey* node_key_;
   std::string unit_code_;
+  bool crash_after_import_;
 };
 
 // The case service as a node module: its store, key vault, registry and

@@ -28,6 +28,9 @@ ABSL_FLAG(std::string, data_dir, "", "Data directory; overrides data_dir");
 ABSL_FLAG(std::string, ready_file, "",
           "Once serving, write 'grpc_port=N' and 'admin_port=N' lines to this file "
           "(for supervisors and tests that bind port 0)");
+ABSL_FLAG(std::string, test_fault, "",
+          "TESTS ONLY: crash at a named point to test recovery (crash_after_import: exit "
+          "right after a handoff import is durable, before acknowledging it)");
 ABSL_FLAG(std::string, clock_file, "",
           "TESTS ONLY: read today's date (YYYY-MM-DD) from this file instead of the "
           "system clock, re-read on every call");
@@ -130,6 +133,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
                       *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
                       &authenticator};
   context.in_process_secret = in_process_secret;
+  context.test_fault = absl::GetFlag(FLAGS_test_fault);
+  if (!context.test_fault.empty()) Log()->warn("event=test_fault fault={}", context.test_fault);
   auto host_holder = std::make_shared<std::atomic<ServerHost*>>(nullptr);
   context.local_channel = [host_holder]() -> std::shared_ptr<grpc::Channel> {
     ServerHost* h = host_holder->load();

@@ -38,6 +38,8 @@ struct NodeContext {
   std::function<std::shared_ptr<grpc::Channel>()> local_channel;
   // Calls over local_channel carry this in kInProcessMetadata (auth.h).
   std::string in_process_secret;
+  // Test seam (--test_fault): a named point at which the node crashes.
+  std::string test_fault;
 };
 
 // One service hosted by a node: its gRPC service and its readiness.

@@ -338,16 +338,25 @@ TEST(FederationTest, KillNineOnBothSidesExactlyOneOwner) {
   commune.Reconnect();
   ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h->name()); }, absl::Seconds(30)));
 
-  // Now the other side: the source offers, the destination imports and is
-  // killed at once; the source may or may not have its acknowledgement.
+  // Now the other side: the destination dies right after its import is
+  // durable, before answering (--test_fault), so the source never hears of
+  // it and offers again after the restart: acknowledged as already imported.
+  ASSERT_EQ(f.node("502").Stop(), 0);
+  const auto normal_args = f.node("502").extra_args();
+  auto faulty_args = normal_args;
+  faulty_args.push_back("--test_fault=crash_after_import");
+  f.node("502").set_extra_args(faulty_args);
+  ASSERT_TRUE(f.node("502").Start().ok());
   const v1::Case c2 = commune.Create(v1::CASE_KIND_COMPLAINT, "c2", "502");
   auto h2 = commune.Transfer(c2.name(), "502", "t2");
   ASSERT_TRUE(h2.ok());
-  Client district(f.node("502"), "502");
-  ASSERT_TRUE(WaitFor([&] { return district.Get(c2.name()).ok(); }, absl::Seconds(30)));
-  f.node("502").Kill();
+  EXPECT_EQ(f.node("502").WaitExit(absl::Seconds(30)), 137);
+  auto not_yet = commune.Handoff(h2->name());
+  ASSERT_TRUE(not_yet.ok());
+  EXPECT_EQ(not_yet->state(), v1::HANDOFF_STATE_PENDING);  // no acknowledgement came
+  f.node("502").set_extra_args(normal_args);
   ASSERT_TRUE(f.node("502").Start().ok());
-  district.Reconnect();
+  Client district(f.node("502"), "502");
   ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h2->name()); }, absl::Seconds(30)));
   for (const auto* cs : {&c, &c2}) {
     auto owned = district.Get(cs->name());

@@ -125,6 +125,14 @@ int NodeProcess::Stop(absl::Duration timeout) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+int NodeProcess::WaitExit(absl::Duration timeout) {
+  if (pid_ <= 0) return -1;
+  int status = -1;
+  if (!WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout)) return -1;
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 void NodeProcess::Kill() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);

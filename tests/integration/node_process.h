@@ -44,6 +44,11 @@ class NodeProcess {
   int Stop(absl::Duration timeout = absl::Seconds(30));
   // SIGKILL, no chance to flush anything.
   void Kill();
+  // Waits for the process to exit by itself; its exit status, or -1.
+  int WaitExit(absl::Duration timeout);
+  // Arguments added to the next Start (test seams such as --test_fault).
+  void set_extra_args(std::vector<std::string> args) { options_.extra_args = std::move(args); }
+  const std::vector<std::string>& extra_args() const { return options_.extra_args; }
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
