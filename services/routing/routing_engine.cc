@@ -30,7 +30,8 @@ const config::v1::JurisdictionRule* RoutingEngine::FindRule(const config::v1::Ru
   return best;
 }
 
-absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::v1::Case& c) const {
+absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::v1::Case& c,
+                                                                   bool repeats_guided) const {
   const absl::CivilDay received(c.received_date().year(), c.received_date().month(),
                                 c.received_date().day());
   auto pack = rules_->PackOn(received);
@@ -84,9 +85,16 @@ absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::
       d.set_explanation(absl::StrCat(why, "; transfer to ", d.competent_unit_name(), " (", competent, ")",
                                      d.over_level() ? ", the competent lower level (sent over level)" : ""));
     } else {
-      d.set_action(routing::v1::ROUTING_ACTION_GUIDE);
-      d.set_explanation(absl::StrCat(why, "; it has no node in this federation: guide the citizen to ",
-                                     d.competent_unit_name(), " once, in writing"));
+      if (repeats_guided) {
+        d.set_action(routing::v1::ROUTING_ACTION_ARCHIVE);
+        d.set_archive_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
+        d.set_explanation(absl::StrCat(why, "; the citizen was already guided there on ", c.repeats_case(),
+                                       " (a matter is guided once): archive it"));
+      } else {
+        d.set_action(routing::v1::ROUTING_ACTION_GUIDE);
+        d.set_explanation(absl::StrCat(why, "; it has no node in this federation: guide the citizen to ",
+                                       d.competent_unit_name(), " once, in writing"));
+      }
     }
   }
   if (!d.notify_unit().empty()) {

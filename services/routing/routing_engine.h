@@ -29,7 +29,11 @@ class RoutingEngine {
 
   // The decision for a case held by this node. The pack in force on the
   // case's received date applies; units are taken as they were that day.
-  absl::StatusOr<routing::v1::RoutingDecision> Decide(const cases::v1::Case& c) const;
+  // `repeats_guided`: the case repeats a matter the citizen was already
+  // guided on (its repeats_case was guided), so it is archived, not guided
+  // again.
+  absl::StatusOr<routing::v1::RoutingDecision> Decide(const cases::v1::Case& c,
+                                                      bool repeats_guided = false) const;
 
  private:
   const Topology* topology_;

@@ -101,5 +101,25 @@ TEST(RoutingEngine, TwoLevelDaNangAndMassCases) {
   EXPECT_FALSE(engine.Decide(c).ok());
 }
 
+// Guide once: a repeat of a matter already guided is archived instead.
+TEST(RoutingEngine, ARepeatOfAGuidedMatterIsArchived) {
+  auto topology = Topology::LoadFile(testing::SourcePath("deploy/topology/quang-nam-2024.yaml"));
+  auto rules = RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml"));
+  ASSERT_TRUE(topology.ok() && rules.ok());
+  RoutingEngine engine(&*topology, &*rules, "502-1", {"502"});
+  Row r{"", "502-1", v1::CASE_KIND_COMPLAINT, v1::COMPLAINT_ROUND_FIRST, "503", false,
+        ROUTING_ACTION_GUIDE, "503", "", false};
+  v1::Case c = MakeCase(r);
+  c.set_repeats_case("cases/502-1-2025-000007");
+  auto first = engine.Decide(c, false);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->action(), ROUTING_ACTION_GUIDE);
+  auto again = engine.Decide(c, true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->action(), routing::v1::ROUTING_ACTION_ARCHIVE);
+  EXPECT_EQ(again->archive_reason(), v1::ARCHIVE_REASON_ALREADY_GUIDED);
+  EXPECT_NE(again->explanation().find("guided once"), std::string::npos) << again->explanation();
+}
+
 }  // namespace
 }  // namespace reception

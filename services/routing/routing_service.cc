@@ -24,9 +24,9 @@ void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string&
 }
 
 struct RouteCall {
-  grpc::ClientContext get_ctx, transfer_ctx;
-  cases::v1::GetCaseRequest get;
-  cases::v1::Case c;
+  grpc::ClientContext get_ctx, transfer_ctx, repeat_ctx;
+  cases::v1::GetCaseRequest get, repeat_get;
+  cases::v1::Case c, repeated;
   cases::v1::TransferCaseRequest transfer;
   cases::v1::Handoff handoff;
 };
@@ -76,13 +76,11 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
   call->get.set_name(req->name());
   const bool apply = req->apply();
   const std::string request_id = req->request_id();
-  cases->async()->GetCase(&call->get_ctx, &call->get, &call->c, [=, this](grpc::Status s) {
-    if (!s.ok()) return reactor->Finish(s);
-    if (call->c.owner_unit() != unit_code_) {
-      return reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-          call->c.name(), " is owned by unit ", call->c.owner_unit(), "; route it on that unit's node"))));
-    }
-    auto decision = engine_->Decide(call->c);
+  ForwardIdentity(*ctx, in_process_secret_, &call->repeat_ctx);
+  // After the case (and the case it repeats, if any) is read: decide, and
+  // transfer if asked.
+  auto decide = [=, this](bool repeats_guided) {
+    auto decision = engine_->Decide(call->c, repeats_guided);
     if (!decision.ok()) return reactor->Finish(ToGrpcStatus(decision.status()));
     *resp = *decision;
     if (!apply || decision->action() != routing::v1::ROUTING_ACTION_TRANSFER) {
@@ -97,6 +95,19 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
                                       if (t.ok()) *resp->mutable_handoff() = call->handoff;
                                       reactor->Finish(t);
                                     });
+  };
+  cases->async()->GetCase(&call->get_ctx, &call->get, &call->c, [=, this](grpc::Status s) {
+    if (!s.ok()) return reactor->Finish(s);
+    if (call->c.owner_unit() != unit_code_) {
+      return reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
+          call->c.name(), " is owned by unit ", call->c.owner_unit(), "; route it on that unit's node"))));
+    }
+    if (call->c.repeats_case().empty()) return decide(false);
+    call->repeat_get.set_name(call->c.repeats_case());
+    cases->async()->GetCase(&call->repeat_ctx, &call->repeat_get, &call->repeated,
+                            [=](grpc::Status r) {
+                              decide(r.ok() && call->repeated.state() == cases::v1::CASE_STATE_GUIDED);
+                            });
   });
   return reactor;
 }

@@ -24,6 +24,7 @@ namespace {
 namespace v1 = cases::v1;
 
 std::string g_receptiond;
+std::string g_reception_routing;
 
 // N nodes, each knowing every other as a peer, on fixed loopback ports chosen
 // once so that restarts keep their addresses.
@@ -271,6 +272,59 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
   ASSERT_TRUE(to_province.ok()) << to_province.status();
   EXPECT_EQ(to_province->competent_unit(), "49");
   ASSERT_TRUE(WaitFor([&] { return commune.Delivered(to_province->handoff().name()); }, absl::Seconds(20)));
+  // A unit with no node: guide once; a repeat of the guided matter: archive.
+  v1::Case elsewhere = commune.Create(v1::CASE_KIND_COMPLAINT, "c2", "503");
+  auto guide = route(elsewhere.name(), false, "");
+  ASSERT_TRUE(guide.ok()) << guide.status();
+  EXPECT_EQ(guide->action(), routing::v1::ROUTING_ACTION_GUIDE);
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(elsewhere.name());
+  classify.set_within_competence(false);
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  v1::GuideCaseRequest guided;
+  guided.set_name(elsewhere.name());
+  guided.set_competent_body(guide->competent_unit_name());
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided).ok());
+  v1::CreateCaseRequest repeat;
+  repeat.set_request_id("c3");
+  *repeat.mutable_case_() = elsewhere;
+  repeat.mutable_case_()->clear_name();
+  repeat.mutable_case_()->set_repeats_case(elsewhere.name());
+  auto repeated = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  auto archive = route(repeated->name(), false, "");
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  EXPECT_EQ(archive->action(), routing::v1::ROUTING_ACTION_ARCHIVE) << archive->explanation();
+  EXPECT_EQ(archive->archive_reason(), v1::ARCHIVE_REASON_ALREADY_GUIDED);
+}
+
+// reception-routing as its own process reaches the case service over the
+// network with the same client code.
+TEST(FederationTest, StandaloneRoutingProcess) {
+  Federation f({"502", "502-1"}, "2025-06-16");
+  f.StartAll();
+  TempDir dir;
+  NodeProcess::Options o;
+  o.binary = g_reception_routing;
+  o.unit_code = "502-1";
+  o.topology = "deploy/topology/quang-nam-2024.yaml";
+  o.work_dir = dir.path();
+  o.peers = {{"502", f.node("502").address()}};
+  o.extra_config = absl::StrCat("case_service_address: \"", f.node("502-1").address(), "\"\n");
+  NodeProcess routing_node(o);
+  ASSERT_TRUE(routing_node.Start().ok()) << ReadFile(routing_node.log_path());
+  Client commune(f.node("502-1"), "502-1");
+  const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
+  auto routing = routing::v1::RoutingService::NewStub(routing_node.NewChannel());
+  routing::v1::RouteCaseRequest r;
+  r.set_name(c.name());
+  r.set_apply(true);
+  r.set_request_id("route-1");
+  auto d = commune.Call(routing.get(), &routing::v1::RoutingService::Stub::RouteCase, r);
+  ASSERT_TRUE(d.ok()) << d.status() << ReadFile(routing_node.log_path());
+  ASSERT_TRUE(d->has_handoff());
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(d->handoff().name()); }, absl::Seconds(20)));
+  EXPECT_EQ(routing_node.Stop(), 0);
 }
 
 // The destination is down for the whole transfer: the handoff waits in the
@@ -427,10 +481,11 @@ TEST(FederationTest, TwoHundredTransfersWhileTheDestinationRestartsTwice) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (argc < 2) {
-    fprintf(stderr, "usage: federation_test RECEPTIOND\n");
+  if (argc < 3) {
+    fprintf(stderr, "usage: federation_test RECEPTIOND RECEPTION_ROUTING\n");
     return 2;
   }
   reception::testing::g_receptiond = argv[1];
+  reception::testing::g_reception_routing = argv[2];
   return RUN_ALL_TESTS();
 }

@@ -37,7 +37,7 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
     absl::StrAppend(&peers, "    - {unit_code: \"", unit, "\", address: \"", address, "\"}\n");
   }
   if (options_.peers.empty()) peers = "    []\n";
-  WriteFile(config_path(), ReadFile(config_path()) + peers);
+  WriteFile(config_path(), ReadFile(config_path()) + peers + options_.extra_config);
 }
 
 int NodeProcess::FreePort() {

@@ -28,6 +28,8 @@ class NodeProcess {
     int listen_port = 0;  // 0: any free port, chosen at each start
     // Federation peers: unit code -> address.
     std::vector<std::pair<std::string, std::string>> peers;
+    // More configuration lines (YAML), appended.
+    std::string extra_config;
   };
 
   // A port free right now (the kernel's choice for port 0), for nodes whose

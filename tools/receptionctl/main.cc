@@ -501,6 +501,9 @@ int Run(const Args& a) {
     Row("rule", absl::StrCat(d.rule_pack(), "/", d.rule_id()));
     Row("why", d.explanation());
     if (d.over_level()) Row("over level", "yes: sent above the competent level");
+    if (d.archive_reason() != v1::ARCHIVE_REASON_UNSPECIFIED) {
+      Row("archive reason", Short(v1::ArchiveReason_Name(d.archive_reason()), "ARCHIVE_REASON_"));
+    }
     Row("inform", d.notify_unit());
     if (d.has_handoff()) Row("handoff", absl::StrCat(d.handoff().name(), " (", Short(v1::HandoffState_Name(d.handoff().state()), "HANDOFF_STATE_"), ")"));
     return 0;
