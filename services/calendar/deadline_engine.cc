@@ -77,28 +77,8 @@ std::vector<DeadlineStep> DeadlineEngine::StepsFor(ClockTrigger trigger) {
 
 const DeadlineRule* DeadlineEngine::FindRule(const RulePack& pack, DeadlineStep step,
                                              const ClockFacts& facts) {
-  const DeadlineRule* best = nullptr;
-  int best_score = -1;
-  for (const DeadlineRule& r : pack.deadlines()) {
-    if (r.step() != step) continue;
-    int score = 0;
-    if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED) {
-      if (r.kind() != facts.kind) continue;
-      score += 2;
-    }
-    if (r.complaint_round() != cases::v1::COMPLAINT_ROUND_UNSPECIFIED) {
-      const auto round = facts.round == cases::v1::COMPLAINT_ROUND_UNSPECIFIED
-                             ? cases::v1::COMPLAINT_ROUND_FIRST
-                             : facts.round;
-      if (facts.kind != cases::v1::CASE_KIND_COMPLAINT || r.complaint_round() != round) continue;
-      score += 1;
-    }
-    if (score > best_score) {
-      best = &r;
-      best_score = score;
-    }
-  }
-  return best;
+  return MostSpecificRule(pack.deadlines(), facts.kind, facts.round,
+                          [step](const DeadlineRule& r) { return r.step() == step; });
 }
 
 int DeadlineEngine::Length(const DeadlineRule& rule, bool remote, cases::v1::Complexity complexity) {

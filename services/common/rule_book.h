@@ -12,6 +12,35 @@
 
 namespace reception {
 
+// Among `rules` that pass `applies`, the most specific for a case of `kind`
+// and complaint `round` (unspecified = first): a rule naming the kind beats
+// one for every kind, and one naming the round beats one for both rounds.
+// nullptr when none fits. Rules need kind() and complaint_round().
+template <typename Rule, typename Pred>
+const Rule* MostSpecificRule(const google::protobuf::RepeatedPtrField<Rule>& rules,
+                             cases::v1::CaseKind kind, cases::v1::ComplaintRound round, Pred applies) {
+  if (round == cases::v1::COMPLAINT_ROUND_UNSPECIFIED) round = cases::v1::COMPLAINT_ROUND_FIRST;
+  const Rule* best = nullptr;
+  int best_score = -1;
+  for (const Rule& r : rules) {
+    if (!applies(r)) continue;
+    int score = 0;
+    if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED) {
+      if (r.kind() != kind) continue;
+      score += 2;
+    }
+    if (r.complaint_round() != cases::v1::COMPLAINT_ROUND_UNSPECIFIED) {
+      if (kind != cases::v1::CASE_KIND_COMPLAINT || r.complaint_round() != round) continue;
+      score += 1;
+    }
+    if (score > best_score) {
+      best = &r;
+      best_score = score;
+    }
+  }
+  return best;
+}
+
 // Immutable after construction; safe to share between threads.
 class RuleBook {
  public:

@@ -7,27 +7,8 @@ namespace reception {
 
 const config::v1::JurisdictionRule* RoutingEngine::FindRule(const config::v1::RulePack& pack,
                                                             const cases::v1::Case& c) {
-  const config::v1::JurisdictionRule* best = nullptr;
-  int best_score = -1;
-  for (const auto& r : pack.jurisdiction()) {
-    int score = 0;
-    if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED) {
-      if (r.kind() != c.kind()) continue;
-      score += 2;
-    }
-    if (r.complaint_round() != cases::v1::COMPLAINT_ROUND_UNSPECIFIED) {
-      const auto round = c.complaint_round() == cases::v1::COMPLAINT_ROUND_UNSPECIFIED
-                             ? cases::v1::COMPLAINT_ROUND_FIRST
-                             : c.complaint_round();
-      if (c.kind() != cases::v1::CASE_KIND_COMPLAINT || r.complaint_round() != round) continue;
-      score += 1;
-    }
-    if (score > best_score) {
-      best = &r;
-      best_score = score;
-    }
-  }
-  return best;
+  return MostSpecificRule(pack.jurisdiction(), c.kind(), c.complaint_round(),
+                          [](const config::v1::JurisdictionRule&) { return true; });
 }
 
 absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::v1::Case& c,
