@@ -9,7 +9,9 @@
 #include <set>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -30,8 +32,24 @@ std::string g_reception_routing;
 // once so that restarts keep their addresses.
 class Federation {
  public:
-  Federation(const std::vector<std::string>& units, const std::string& today) {
+  // `topology`: relative to the source tree, or "generated:P:N" for a
+  // two-level province P with communes P-1 .. P-N written by the harness.
+  Federation(const std::vector<std::string>& units, const std::string& today,
+             std::string topology = "deploy/topology/quang-nam-2024.yaml") {
     WriteFile(dir_.Join("today"), today + "\n");
+    if (topology.rfind("generated:", 0) == 0) {
+      const std::vector<std::string> parts = absl::StrSplit(topology, ':');
+      int communes = 0;
+      (void)absl::SimpleAtoi(parts[2], &communes);
+      std::string yaml = absl::StrCat("name: generated\nunits:\n  - {code: \"", parts[1],
+                                      "\", name: Tỉnh thử nghiệm, level: province}\n");
+      for (int i = 1; i <= communes; ++i) {
+        absl::StrAppend(&yaml, "  - {code: \"", parts[1], "-", i, "\", name: Xã thử nghiệm ", i,
+                        ", level: commune, parent_code: \"", parts[1], "\"}\n");
+      }
+      topology = dir_.Join("topology.yaml");
+      WriteFile(topology, yaml);
+    }
     std::map<std::string, int> ports;
     for (const auto& u : units) ports[u] = NodeProcess::FreePort();
     for (const auto& u : units) {
@@ -40,7 +58,7 @@ class Federation {
       NodeProcess::Options o;
       o.binary = g_receptiond;
       o.unit_code = u;
-      o.topology = "deploy/topology/quang-nam-2024.yaml";
+      o.topology = topology;
       o.work_dir = work;
       o.listen_port = ports[u];
       o.extra_args = {"--clock_file", dir_.Join("today")};
@@ -233,6 +251,26 @@ TEST(FederationTest, ChainAndReturn) {
   auto at_province = province.Get(c.name());
   ASSERT_TRUE(at_province.ok());
   EXPECT_EQ(at_province->owner_unit(), "502");  // the province's copy records where it went
+}
+
+// A generated two-level topology: a commune hands a case to the province,
+// which sends it on to another commune.
+TEST(FederationTest, GeneratedTwoLevelTopology) {
+  Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
+  f.StartAll();
+  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"), second(f.node("90-2"), "90-2");
+  const v1::Case c = first.Create(v1::CASE_KIND_PETITION, "p1", "90-2");
+  auto h1 = first.Transfer(c.name(), "90", "t1");
+  ASSERT_TRUE(h1.ok()) << h1.status();
+  ASSERT_TRUE(WaitFor([&] { return first.Delivered(h1->name()); }, absl::Seconds(20)));
+  auto h2 = province.Transfer(c.name(), "90-2", "t2");
+  ASSERT_TRUE(h2.ok()) << h2.status();
+  ASSERT_TRUE(WaitFor([&] { return province.Delivered(h2->name()); }, absl::Seconds(20)));
+  auto owned = second.Get(c.name());
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  EXPECT_EQ(owned->owner_unit(), "90-2");
+  EXPECT_EQ(owned->owner_epoch(), 2);
+  EXPECT_TRUE(second.Verifies(c.name()));
 }
 
 // The routing service decides by the jurisdiction rules and, asked to,

@@ -21,7 +21,8 @@ class NodeProcess {
   struct Options {
     std::string binary;     // path of receptiond
     std::string unit_code = "48";
-    std::string topology = "deploy/topology/da-nang-2025.yaml";  // relative to the source tree
+    // Relative to the source tree, or an absolute path (a generated topology).
+    std::string topology = "deploy/topology/da-nang-2025.yaml";
     std::string sync_policy = "group_fsync";
     std::string work_dir;   // holds config, data, logs; must exist
     std::vector<std::string> extra_args;
