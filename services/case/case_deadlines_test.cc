@@ -166,6 +166,36 @@ TEST_F(CaseDeadlinesTest, LateAcceptanceIsMissedAndOutsideCompetenceStartsTheTra
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(), cases::v1::CLOCK_STATE_MET);
 }
 
+// A denunciation handed to another unit carries its time limit for
+// transferring (5 working days from receipt), judged when it leaves.
+TEST_F(CaseDeadlinesTest, ATransferredDenunciationIsJudgedOnItsTransferLimit) {
+  auto c = CreateOn(Denunciation("dt"), D(2026, 11, 23));
+  ASSERT_TRUE(c.ok());
+  cases::v1::TransferCaseRequest r;
+  r.set_name(c->name());
+  r.set_destination_unit("48-1");
+  r.set_reason("Thuộc thẩm quyền của UBND phường");
+  r.set_request_id("t1");
+  auto h = Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); });
+  ASSERT_TRUE(h.ok()) << h.status();
+  cases::v1::GetCaseRequest get;
+  get.set_name(c->name());
+  auto after = registry_->GetCase(officer_, get);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->state(), cases::v1::CASE_STATE_TRANSFERRED);
+  const auto& transfer = ClockOf(*after, cases::v1::DEADLINE_STEP_TRANSFER);
+  EXPECT_EQ(FormatDate(transfer.due_date()), "2026-11-30");  // 5 working days from Mon 23 Nov
+  EXPECT_EQ(transfer.state(), cases::v1::CLOCK_STATE_MET);    // left on 27 Nov
+  EXPECT_EQ(ClockOf(*after, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_CANCELLED);
+  // Not to a unit without a node address, nor to itself.
+  r.set_destination_unit("48-2");
+  r.set_request_id("t2");
+  EXPECT_EQ(Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); })
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(CaseDeadlinesTest, ExtensionsNeedADecisionAndStopAtTheLimit) {
   auto c = CreateOn(Denunciation("d2"), D(2026, 3, 2));
   ASSERT_TRUE(c.ok());

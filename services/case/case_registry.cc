@@ -1136,6 +1136,15 @@ absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilD
                                                      DayOf(c.received_date())));
   } else if (t == CaseTransition::kAccept) {
     RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kAccepted, facts, day));
+  } else if (t == CaseTransition::kTransfer &&
+             std::none_of(c.clocks().begin(), c.clocks().end(), [](const cases::v1::DeadlineClock& k) {
+               return k.step() == cases::v1::DEADLINE_STEP_TRANSFER;
+             })) {
+    // Transferred without a classification outside competence: the time
+    // limit for transferring (denunciations) still applies, and is judged now.
+    RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kOutsideCompetence, facts,
+                                                     DayOf(c.received_date())));
+    for (auto& k : started) DeadlineEngine::End(k, ClockEnd::kDone, day);
   } else if (t == CaseTransition::kSuspend) {
     for (auto& clock : *c.mutable_clocks()) engine.Pause(clock, day, facts);
   } else if (t == CaseTransition::kResume) {

@@ -75,6 +75,7 @@ class CaseRegistryFixture : public ::testing::Test {
     deps.deadlines = deadlines_.get();
     deps.clock = &clock_;
     deps.unit_code = "48";
+    deps.peer_units = {"48-1"};
     return deps;
   }
 
