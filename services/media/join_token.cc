@@ -1,0 +1,114 @@
+#include "services/media/join_token.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "services/media/token.pb.h"
+
+namespace reception::media {
+
+JoinTokenSigner::~JoinTokenSigner() { sodium_memzero(secret_.data(), secret_.size()); }
+
+std::unique_ptr<JoinTokenSigner> JoinTokenSigner::Ephemeral() {
+  if (sodium_init() < 0) return nullptr;
+  std::unique_ptr<JoinTokenSigner> s(new JoinTokenSigner());
+  s->public_.resize(crypto_sign_PUBLICKEYBYTES);
+  s->secret_.resize(crypto_sign_SECRETKEYBYTES);
+  crypto_sign_keypair(reinterpret_cast<unsigned char*>(s->public_.data()),
+                      reinterpret_cast<unsigned char*>(s->secret_.data()));
+  return s;
+}
+
+absl::StatusOr<std::unique_ptr<JoinTokenSigner>> JoinTokenSigner::Open(const std::string& path) {
+  if (sodium_init() < 0) return absl::InternalError("libsodium could not initialise");
+  if (!std::filesystem::exists(path)) {
+    auto fresh = Ephemeral();
+    const std::string line = absl::StrCat(absl::BytesToHexString(fresh->public_), " ",
+                                          absl::BytesToHexString(fresh->secret_), "\n");
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create signing key ", path));
+    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return absl::UnavailableError(absl::StrCat("cannot write signing key ", path));
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::vector<std::string> parts =
+      absl::StrSplit(absl::StripAsciiWhitespace(text.str()), ' ', absl::SkipEmpty());
+  if (parts.size() != 2) return absl::DataLossError(absl::StrCat(path, " is not a signing key file"));
+  std::unique_ptr<JoinTokenSigner> s(new JoinTokenSigner());
+  s->public_ = absl::HexStringToBytes(parts[0]);
+  s->secret_ = absl::HexStringToBytes(parts[1]);
+  if (s->public_.size() != crypto_sign_PUBLICKEYBYTES || s->secret_.size() != crypto_sign_SECRETKEYBYTES) {
+    return absl::DataLossError(absl::StrCat(path, " holds a key of the wrong size"));
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> JoinTokenSigner::Issue(const JoinClaims& claims) const {
+  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"room", &claims.room},
+                                     {"role", &claims.role},
+                                     {"unit", &claims.unit},
+                                     {"subject", &claims.subject}}) {
+    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("join token ", field, " must be set"));
+  }
+  internal::JoinTokenClaims c;
+  c.set_room(claims.room);
+  c.set_role(claims.role);
+  c.set_unit(claims.unit);
+  c.set_subject(claims.subject);
+  c.set_not_after_unix(absl::ToUnixSeconds(claims.not_after));
+  std::string nonce(16, '\0');
+  randombytes_buf(nonce.data(), nonce.size());
+  c.set_nonce(nonce);
+  const std::string payload = c.SerializeAsString();
+  unsigned char sig[crypto_sign_BYTES];
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+                       reinterpret_cast<const unsigned char*>(secret_.data()));
+  return absl::StrCat(absl::WebSafeBase64Escape(payload), ".",
+                      absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(sig), sizeof sig)));
+}
+
+absl::StatusOr<JoinClaims> JoinTokenSigner::Verify(absl::string_view token, absl::string_view room,
+                                                   absl::Time now) const {
+  std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
+  std::string payload, sig;
+  if (token.size() > 4096 || parts.size() != 2 || !absl::WebSafeBase64Unescape(parts[0], &payload) ||
+      !absl::WebSafeBase64Unescape(parts[1], &sig) || sig.size() != crypto_sign_BYTES) {
+    return absl::UnauthenticatedError("join_token is not a token issued by this node");
+  }
+  if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
+                                  reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+                                  reinterpret_cast<const unsigned char*>(public_.data())) != 0) {
+    return absl::UnauthenticatedError("join_token signature does not verify: it was altered or not issued here");
+  }
+  internal::JoinTokenClaims c;
+  if (!c.ParseFromString(payload)) return absl::UnauthenticatedError("join_token does not parse");
+  if (c.room() != room) {
+    return absl::PermissionDeniedError(absl::StrCat("join_token is for ", c.room(), ", not ", room));
+  }
+  const absl::Time not_after = absl::FromUnixSeconds(c.not_after_unix());
+  if (now > not_after) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "join_token expired at ", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", not_after, absl::UTCTimeZone()),
+        "; ask for a new one"));
+  }
+  return JoinClaims{c.room(), c.role(), c.unit(), c.subject(), not_after};
+}
+
+}  // namespace reception::media

@@ -1,0 +1,330 @@
+#include "services/media/room.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace reception::media {
+namespace {
+
+constexpr std::pair<Role, absl::string_view> kRoles[] = {
+    {Role::kPresiding, "presiding"}, {Role::kOfficer, "officer"},     {Role::kCitizen, "citizen"},
+    {Role::kInterpreter, "interpreter"}, {Role::kObserver, "observer"}, {Role::kSite, "site"}};
+
+bool Present(const Participant& p) {
+  return p.presence == Presence::kInRoom;
+}
+
+}  // namespace
+
+absl::StatusOr<Role> ParseRole(absl::string_view role) {
+  for (const auto& [r, name] : kRoles) {
+    if (name == role) return r;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "role must be one of presiding, officer, citizen, interpreter, observer, site (got \"",
+      role.substr(0, 32), "\")"));
+}
+
+absl::string_view RoleName(Role role) {
+  for (const auto& [r, name] : kRoles) {
+    if (r == role) return name;
+  }
+  return "unknown";
+}
+
+absl::string_view PresenceName(Presence presence) {
+  switch (presence) {
+    case Presence::kLobby: return "lobby";
+    case Presence::kInRoom: return "in_room";
+    case Presence::kDisconnected: return "disconnected";
+    case Presence::kRemoved: return "removed";
+    case Presence::kLeft: return "left";
+  }
+  return "unknown";
+}
+
+Room::Room(std::string name, std::string host_unit, absl::Time now)
+    : name_(std::move(name)), host_unit_(std::move(host_unit)) {
+  Emit(now, "scheduled", "", host_unit_);
+}
+
+void Room::Emit(absl::Time now, std::string kind, std::string participant, std::string detail) {
+  events_.push_back({next_sequence_++, now, std::move(kind), std::move(participant), std::move(detail)});
+  if (events_.size() > kKeptEvents) events_.pop_front();
+}
+
+absl::Status Room::RequireOpen() const {
+  if (state_ != RoomState::kOpen) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name_, " is ", state_ == RoomState::kScheduled ? "not open yet" : "closed"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Participant*> Room::Find(const std::string& id) {
+  auto it = participants_.find(id);
+  if (it == participants_.end()) {
+    return absl::NotFoundError(absl::StrCat("participant ", id.substr(0, 32), " is not in ", name_));
+  }
+  return &it->second;
+}
+
+absl::Status Room::RequireModerator(const std::string& actor) {
+  auto p = Find(actor);
+  if (!p.ok()) return p.status();
+  if (((*p)->role != Role::kPresiding && (*p)->role != Role::kOfficer) || !Present(**p)) {
+    return absl::PermissionDeniedError(
+        "only the presiding official or a reception officer in the room may do this");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Room::HandQueue() const { return hand_order_; }
+
+absl::Status Room::Open(absl::Time now) {
+  if (state_ != RoomState::kScheduled) {
+    return absl::FailedPreconditionError(absl::StrCat(name_, " is already ", state_ == RoomState::kOpen ? "open" : "closed"));
+  }
+  state_ = RoomState::kOpen;
+  Emit(now, "opened", "");
+  return absl::OkStatus();
+}
+
+absl::Status Room::Close(absl::Time now) {
+  if (state_ == RoomState::kClosed) return absl::FailedPreconditionError(absl::StrCat(name_, " is already closed"));
+  if (recording_) {
+    recording_ = false;
+    Emit(now, "recording_stopped", "", "room closed");
+  }
+  floor_.reset();
+  hand_order_.clear();
+  state_ = RoomState::kClosed;
+  Emit(now, "closed", "");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Room::Join(const std::string& subject, Role role, const std::string& unit,
+                                       absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  for (auto& [id, p] : participants_) {
+    if (p.subject != subject) continue;
+    if (p.presence == Presence::kRemoved) {
+      return absl::PermissionDeniedError(absl::StrCat(subject.substr(0, 64), " was removed from ", name_));
+    }
+    // A rejoin with the same identity: back where they were.
+    if (p.presence == Presence::kDisconnected || p.presence == Presence::kLeft) {
+      p.presence = p.role == Role::kCitizen ? (p.before_disconnect == Presence::kInRoom ? Presence::kInRoom
+                                                                                        : Presence::kLobby)
+                                            : Presence::kInRoom;
+    }
+    p.last_seen = now;
+    Emit(now, "rejoined", id, std::string(PresenceName(p.presence)));
+    return id;
+  }
+  Participant p;
+  p.id = absl::StrCat("p", next_participant_++);
+  p.subject = subject;
+  p.role = role;
+  p.unit = unit;
+  p.presence = role == Role::kCitizen ? Presence::kLobby : Presence::kInRoom;
+  p.last_seen = now;
+  const std::string id = p.id;
+  participants_[id] = std::move(p);
+  Emit(now, "joined", id, absl::StrCat(RoleName(role), " from ", unit, role == Role::kCitizen ? " (lobby)" : ""));
+  return id;
+}
+
+absl::Status Room::Leave(const std::string& id, absl::Time now) {
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if (floor_ == id) floor_.reset();
+  hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  (*p)->hand_raised = false;
+  (*p)->before_disconnect = (*p)->presence;
+  (*p)->presence = Presence::kLeft;
+  Emit(now, "left", id);
+  return absl::OkStatus();
+}
+
+absl::Status Room::Admit(const std::string& actor, const std::string& id, absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->presence != Presence::kLobby) {
+    return absl::FailedPreconditionError(absl::StrCat(id, " is not waiting in the lobby (",
+                                                      PresenceName((*p)->presence), ")"));
+  }
+  (*p)->presence = Presence::kInRoom;
+  Emit(now, "admitted", id, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::SendToLobby(const std::string& actor, const std::string& id, absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->role != Role::kCitizen || (*p)->presence != Presence::kInRoom) {
+    return absl::FailedPreconditionError(absl::StrCat(id, " is not a citizen in the room"));
+  }
+  if (floor_ == id) floor_.reset();
+  hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  (*p)->hand_raised = false;
+  (*p)->presence = Presence::kLobby;
+  Emit(now, "sent_to_lobby", id, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::RaiseHand(const std::string& id, bool raised, absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->role != Role::kCitizen || !Present(**p)) {
+    return absl::FailedPreconditionError("only a citizen in the room may raise a hand");
+  }
+  if ((*p)->hand_raised == raised) return absl::OkStatus();
+  (*p)->hand_raised = raised;
+  if (raised) {
+    hand_order_.push_back(id);
+  } else {
+    hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  }
+  Emit(now, raised ? "hand_raised" : "hand_lowered", id);
+  return absl::OkStatus();
+}
+
+absl::Status Room::GrantFloor(const std::string& actor, const std::string& id, absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->role != Role::kCitizen || !Present(**p)) {
+    return absl::FailedPreconditionError(absl::StrCat(id, " is not a citizen in the room"));
+  }
+  if (floor_ && *floor_ != id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        *floor_, " holds the floor; revoke it or wait for its release (one citizen speaks at a time)"));
+  }
+  floor_ = id;
+  (*p)->hand_raised = false;
+  (*p)->muted = false;
+  hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  Emit(now, "floor_granted", id, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::ReleaseFloor(const std::string& id, absl::Time now) {
+  if (floor_ != id) return absl::FailedPreconditionError(absl::StrCat(id.substr(0, 32), " does not hold the floor"));
+  floor_.reset();
+  Emit(now, "floor_released", id);
+  return absl::OkStatus();
+}
+
+absl::Status Room::RevokeFloor(const std::string& actor, absl::Time now) {
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  if (!floor_) return absl::FailedPreconditionError("nobody holds the floor");
+  const std::string holder = *floor_;
+  floor_.reset();
+  Emit(now, "floor_revoked", holder, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::Mute(const std::string& actor, const std::string& id, bool muted, absl::Time now) {
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  (*p)->muted = muted;
+  Emit(now, muted ? "muted" : "unmuted", id, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::Remove(const std::string& actor, const std::string& id, absl::Time now) {
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  if (actor == id) return absl::FailedPreconditionError("a moderator cannot remove themselves; leave instead");
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if (floor_ == id) floor_.reset();
+  hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  (*p)->presence = Presence::kRemoved;
+  Emit(now, "removed", id, absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::SetRecordingConsent(const std::string& id, bool consent, absl::Time now) {
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->role != Role::kCitizen) return absl::FailedPreconditionError("recording consent is a citizen's");
+  (*p)->recording_consent = consent;
+  Emit(now, consent ? "consent_given" : "consent_withdrawn", id);
+  if (!consent && recording_) {
+    recording_ = false;
+    Emit(now, "recording_stopped", "", absl::StrCat(id, " withdrew consent"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Room::StartRecording(const std::string& actor, absl::Time now) {
+  if (auto s = RequireOpen(); !s.ok()) return s;
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  if (recording_) return absl::FailedPreconditionError("the room is already being recorded");
+  std::vector<std::string> missing;
+  for (const auto& [id, p] : participants_) {
+    if (p.role == Role::kCitizen && Present(p) && !p.recording_consent) missing.push_back(id);
+  }
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "recording needs the consent of every citizen present; missing: ", absl::StrJoin(missing, ", ")));
+  }
+  recording_ = true;
+  Emit(now, "recording_started", "", absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::StopRecording(const std::string& actor, absl::Time now) {
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  if (!recording_) return absl::FailedPreconditionError("the room is not being recorded");
+  recording_ = false;
+  Emit(now, "recording_stopped", "", absl::StrCat("by ", actor));
+  return absl::OkStatus();
+}
+
+absl::Status Room::Heartbeat(const std::string& id, absl::Time now) {
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if ((*p)->presence == Presence::kDisconnected || (*p)->presence == Presence::kRemoved ||
+      (*p)->presence == Presence::kLeft) {
+    return absl::FailedPreconditionError(absl::StrCat(id, " is ", PresenceName((*p)->presence), "; join again"));
+  }
+  (*p)->last_seen = now;
+  return absl::OkStatus();
+}
+
+void Room::ExpireSilent(absl::Time now, absl::Duration timeout) {
+  for (auto& [id, p] : participants_) {
+    if ((p.presence == Presence::kInRoom || p.presence == Presence::kLobby) && now - p.last_seen > timeout) {
+      if (floor_ == id) floor_.reset();
+      hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+      p.hand_raised = false;
+      p.before_disconnect = p.presence;
+      p.presence = Presence::kDisconnected;
+      Emit(now, "disconnected", id, "no heartbeat");
+    }
+  }
+}
+
+absl::StatusOr<std::vector<RoomEvent>> Room::EventsAfter(int64_t after) const {
+  if (!events_.empty() && after + 1 < events_.front().sequence) {
+    return absl::OutOfRangeError(absl::StrCat("events after ", after, " are no longer kept; the oldest is ",
+                                              events_.front().sequence));
+  }
+  std::vector<RoomEvent> out;
+  for (const auto& e : events_) {
+    if (e.sequence > after) out.push_back(e);
+  }
+  return out;
+}
+
+}  // namespace reception::media

@@ -1,0 +1,131 @@
+#include "services/media/room.h"
+
+#include "gtest/gtest.h"
+#include "services/media/join_token.h"
+
+namespace reception::media {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1780000000);
+
+class RoomTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(room_.Open(kT0).ok());
+    chair_ = *room_.Join("chairman", Role::kPresiding, "49", kT0);
+    officer_ = *room_.Join("officer.lan", Role::kOfficer, "49", kT0);
+    an_ = *room_.Join("citizen.an", Role::kCitizen, "502-1", kT0);
+    binh_ = *room_.Join("citizen.binh", Role::kCitizen, "502-2", kT0);
+  }
+  Room room_{"rooms/r1", "49", kT0};
+  std::string chair_, officer_, an_, binh_;
+};
+
+TEST_F(RoomTest, CitizensWaitInTheLobbyUntilAdmitted) {
+  EXPECT_EQ(room_.participants().at(an_).presence, Presence::kLobby);
+  EXPECT_EQ(room_.participants().at(chair_).presence, Presence::kInRoom);
+  EXPECT_EQ(room_.RaiseHand(an_, true, kT0).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(room_.Admit(binh_, an_, kT0).code(), absl::StatusCode::kPermissionDenied);  // a citizen may not
+  ASSERT_TRUE(room_.Admit(officer_, an_, kT0).ok());
+  EXPECT_EQ(room_.participants().at(an_).presence, Presence::kInRoom);
+  ASSERT_TRUE(room_.SendToLobby(chair_, an_, kT0).ok());
+  EXPECT_EQ(room_.participants().at(an_).presence, Presence::kLobby);
+}
+
+TEST_F(RoomTest, OneCitizenHoldsTheFloorAtATimeAndTheQueueIsInOrder) {
+  ASSERT_TRUE(room_.Admit(chair_, an_, kT0).ok());
+  ASSERT_TRUE(room_.Admit(chair_, binh_, kT0).ok());
+  ASSERT_TRUE(room_.RaiseHand(binh_, true, kT0).ok());
+  ASSERT_TRUE(room_.RaiseHand(an_, true, kT0).ok());
+  EXPECT_EQ(room_.HandQueue(), (std::vector<std::string>{binh_, an_}));
+  ASSERT_TRUE(room_.GrantFloor(chair_, binh_, kT0).ok());
+  EXPECT_EQ(room_.HandQueue(), std::vector<std::string>{an_});
+  auto second = room_.GrantFloor(chair_, an_, kT0);
+  EXPECT_EQ(second.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.message().find(binh_ + " holds the floor"), std::string::npos);
+  EXPECT_EQ(room_.ReleaseFloor(an_, kT0).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(room_.ReleaseFloor(binh_, kT0).ok());
+  ASSERT_TRUE(room_.GrantFloor(chair_, an_, kT0).ok());
+  ASSERT_TRUE(room_.RevokeFloor(officer_, kT0).ok());
+  EXPECT_FALSE(room_.floor().has_value());
+  ASSERT_TRUE(room_.Mute(chair_, an_, true, kT0).ok());
+  EXPECT_TRUE(room_.participants().at(an_).muted);
+}
+
+TEST_F(RoomTest, RecordingNeedsEveryPresentCitizensConsentAndStopsOnWithdrawal) {
+  ASSERT_TRUE(room_.Admit(chair_, an_, kT0).ok());
+  ASSERT_TRUE(room_.Admit(chair_, binh_, kT0).ok());
+  ASSERT_TRUE(room_.SetRecordingConsent(an_, true, kT0).ok());
+  auto refused = room_.StartRecording(chair_, kT0);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("missing: " + binh_), std::string::npos) << refused.message();
+  ASSERT_TRUE(room_.SetRecordingConsent(binh_, true, kT0).ok());
+  ASSERT_TRUE(room_.StartRecording(chair_, kT0).ok());
+  EXPECT_TRUE(room_.recording());
+  ASSERT_TRUE(room_.SetRecordingConsent(an_, false, kT0).ok());
+  EXPECT_FALSE(room_.recording());
+  auto events = room_.EventsAfter(0);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->back().kind, "recording_stopped");
+  EXPECT_NE(events->back().detail.find("withdrew consent"), std::string::npos);
+}
+
+TEST_F(RoomTest, SilentParticipantsAreDisconnectedAndRejoinWithTheSameIdentity) {
+  ASSERT_TRUE(room_.Admit(chair_, an_, kT0).ok());
+  ASSERT_TRUE(room_.GrantFloor(chair_, an_, kT0).ok());
+  ASSERT_TRUE(room_.Heartbeat(chair_, kT0 + absl::Seconds(25)).ok());
+  room_.ExpireSilent(kT0 + absl::Seconds(31), absl::Seconds(30));
+  EXPECT_EQ(room_.participants().at(an_).presence, Presence::kDisconnected);
+  EXPECT_EQ(room_.participants().at(chair_).presence, Presence::kInRoom);
+  EXPECT_FALSE(room_.floor().has_value());  // released with the disconnection
+  EXPECT_EQ(room_.Heartbeat(an_, kT0 + absl::Seconds(32)).code(), absl::StatusCode::kFailedPrecondition);
+  auto again = room_.Join("citizen.an", Role::kCitizen, "502-1", kT0 + absl::Seconds(40));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, an_);
+  EXPECT_EQ(room_.participants().at(an_).presence, Presence::kInRoom);  // admitted before: back in
+  ASSERT_TRUE(room_.Remove(chair_, an_, kT0).ok());
+  EXPECT_EQ(room_.Join("citizen.an", Role::kCitizen, "502-1", kT0).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(RoomTest, EventsAreNumberedAndResumable) {
+  auto all = room_.EventsAfter(0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_GE(all->size(), 6u);  // scheduled, opened, four joins
+  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].sequence, static_cast<int64_t>(i + 1));
+  const int64_t seen = (*all)[3].sequence;
+  auto rest = room_.EventsAfter(seen);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->front().sequence, seen + 1);
+  EXPECT_EQ(rest->size(), all->size() - 4);
+  ASSERT_TRUE(room_.Close(kT0).ok());
+  EXPECT_EQ(room_.Join("late", Role::kObserver, "49", kT0).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(JoinToken, RefusesExpiredForgedAndWrongRoomTokens) {
+  auto signer = JoinTokenSigner::Ephemeral();
+  auto other = JoinTokenSigner::Ephemeral();
+  JoinClaims claims{"rooms/r1", "citizen", "502-1", "citizen.an", kT0 + absl::Minutes(10)};
+  auto token = signer->Issue(claims);
+  ASSERT_TRUE(token.ok());
+  auto ok = signer->Verify(*token, "rooms/r1", kT0);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->subject, "citizen.an");
+  EXPECT_EQ(ok->unit, "502-1");
+  auto expired = signer->Verify(*token, "rooms/r1", kT0 + absl::Minutes(11));
+  EXPECT_EQ(expired.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(expired.status().message().find("expired"), std::string::npos);
+  auto wrong_room = signer->Verify(*token, "rooms/r2", kT0);
+  EXPECT_EQ(wrong_room.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(wrong_room.status().message().find("is for rooms/r1, not rooms/r2"), std::string::npos);
+  EXPECT_EQ(other->Verify(*token, "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
+  std::string tampered = *token;
+  tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(signer->Verify(tampered, "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(signer->Verify("garbage", "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
+  claims.subject.clear();
+  EXPECT_EQ(signer->Issue(claims).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace reception::media
