@@ -15,6 +15,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf   # the non-C++ client test
   prometheus                                  # promtool check metrics
   etcd-server etcd-client                     # the benchmark's comparison
+  janus                                       # the media server (integration test)
 )
 
 missing=()
@@ -28,7 +29,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these as services on install; the project runs its own.
-  for svc in prometheus etcd; do
+  for svc in prometheus etcd janus; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
   done
 fi
