@@ -88,6 +88,7 @@ absl::Status Room::Open(absl::Time now) {
     return absl::FailedPreconditionError(absl::StrCat(name_, " is already ", state_ == RoomState::kOpen ? "open" : "closed"));
   }
   state_ = RoomState::kOpen;
+  opened_at_ = now;
   Emit(now, "opened", "");
   return absl::OkStatus();
 }
@@ -101,6 +102,7 @@ absl::Status Room::Close(absl::Time now) {
   floor_.reset();
   hand_order_.clear();
   state_ = RoomState::kClosed;
+  closed_at_ = now;
   Emit(now, "closed", "");
   return absl::OkStatus();
 }
@@ -324,6 +326,89 @@ absl::StatusOr<std::vector<RoomEvent>> Room::EventsAfter(int64_t after) const {
   for (const auto& e : events_) {
     if (e.sequence > after) out.push_back(e);
   }
+  return out;
+}
+
+absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, absl::Time now) {
+  if (auto s = RequireModerator(actor); !s.ok()) return s;
+  if (minutes_.locked) {
+    return absl::FailedPreconditionError("the minutes are signed by everyone and locked; they cannot change");
+  }
+  for (size_t i = 0; i < draft.statements.size(); ++i) {
+    auto p = Find(draft.statements[i].participant);
+    if (!p.ok() || (*p)->role != Role::kCitizen) {
+      return absl::InvalidArgumentError(absl::StrCat("minutes.statements[", i, "].participant must be a citizen of ",
+                                                     name_));
+    }
+  }
+  for (size_t i = 0; i < draft.cases.size(); ++i) {
+    if (draft.cases[i].rfind("cases/", 0) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("minutes.cases[", i, "] must be cases/{number}"));
+    }
+  }
+  const bool had_signatures = !minutes_.signatures.empty();
+  minutes_.draft = std::move(draft);
+  minutes_.signatures.clear();
+  Emit(now, "minutes_updated", actor, had_signatures ? "signatures cleared: sign again" : "");
+  return absl::OkStatus();
+}
+
+std::vector<std::string> Room::MissingSignatures() const {
+  std::vector<std::string> required;
+  for (const auto& [id, p] : participants_) {
+    if (p.role == Role::kPresiding && p.presence != Presence::kRemoved) required.push_back(id);
+  }
+  for (const auto& st : minutes_.draft.statements) required.push_back(st.participant);
+  std::vector<std::string> missing;
+  for (const auto& id : required) {
+    if (!minutes_.signatures.count(id) &&
+        std::find(missing.begin(), missing.end(), id) == missing.end()) {
+      missing.push_back(id);
+    }
+  }
+  return missing;
+}
+
+absl::Status Room::SignMinutes(const std::string& id, absl::Time now) {
+  auto p = Find(id);
+  if (!p.ok()) return p.status();
+  if (minutes_.locked) return absl::FailedPreconditionError("the minutes are already locked");
+  if (minutes_.draft.conclusions.empty()) {
+    return absl::FailedPreconditionError("the minutes have no conclusions yet; nothing to sign");
+  }
+  const std::vector<std::string> missing = MissingSignatures();
+  if (std::find(missing.begin(), missing.end(), id) == missing.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        id, " is not asked to sign: the presiding official and each citizen with a statement sign"));
+  }
+  minutes_.signatures[id] = now;
+  Emit(now, "minutes_signed", id);
+  if (MissingSignatures().empty()) {
+    minutes_.locked = true;
+    minutes_.locked_at = now;
+    Emit(now, "minutes_locked", "");
+  }
+  return absl::OkStatus();
+}
+
+std::string Room::RenderMinutes() const {
+  const absl::TimeZone vn = absl::FixedTimeZone(7 * 3600);
+  auto when = [&](absl::Time t) { return absl::FormatTime("%Y-%m-%d %H:%M", t, vn); };
+  std::string out = absl::StrCat("BIÊN BẢN TIẾP CÔNG DÂN TRỰC TUYẾN (", name_, ")\n");
+  absl::StrAppend(&out, "Thời gian: ", opened_at_ == absl::Time() ? "-" : when(opened_at_), " - ",
+                  closed_at_ == absl::Time() ? "-" : when(closed_at_), "\n");
+  absl::StrAppend(&out, "Địa điểm: ", minutes_.draft.place, " (điểm cầu chủ trì: ", host_unit_, ")\n");
+  absl::StrAppend(&out, "Thành phần:\n");
+  for (const auto& [id, p] : participants_) {
+    if (p.role == Role::kSite) continue;
+    absl::StrAppend(&out, "  - ", id, " ", RoleName(p.role), " tại điểm cầu ", p.unit, "\n");
+  }
+  absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(minutes_.draft.cases, ", "), "\n");
+  for (const auto& st : minutes_.draft.statements) {
+    absl::StrAppend(&out, "Ý kiến của ", st.participant, ": ", st.summary, "\n");
+  }
+  absl::StrAppend(&out, "Kết luận của người chủ trì: ", minutes_.draft.conclusions, "\n");
+  for (const auto& [id, t] : minutes_.signatures) absl::StrAppend(&out, "Ký: ", id, " lúc ", when(t), "\n");
   return out;
 }
 

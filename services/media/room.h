@@ -39,6 +39,26 @@ struct Participant {
   absl::Time last_seen;
 };
 
+// The minutes (biên bản) of a room: drafted during it, signed by the
+// presiding official and each citizen concerned (one with a statement), then
+// locked.
+struct Statement {
+  std::string participant;  // a citizen's participant id
+  std::string summary;
+};
+struct MinutesDraft {
+  std::string place;
+  std::vector<std::string> cases;  // "cases/{number}" discussed
+  std::vector<Statement> statements;
+  std::string conclusions;         // the presiding official's
+};
+struct Minutes {
+  MinutesDraft draft;
+  std::map<std::string, absl::Time> signatures;  // participant id -> when
+  bool locked = false;
+  absl::Time locked_at;
+};
+
 struct RoomEvent {
   int64_t sequence = 0;
   absl::Time time;
@@ -84,6 +104,19 @@ class Room {
   absl::Status SetRecordingConsent(const std::string& id, bool consent, absl::Time now);
   absl::Status Heartbeat(const std::string& id, absl::Time now);
 
+  // Minutes. Drafting (presiding official or officer) clears signatures
+  // already given; refused once locked. Statements must be citizens'.
+  absl::Status UpdateMinutes(const std::string& actor, MinutesDraft draft, absl::Time now);
+  // By the presiding official or a citizen with a statement; the minutes
+  // lock when every one of them has signed.
+  absl::Status SignMinutes(const std::string& id, absl::Time now);
+  const Minutes& minutes() const { return minutes_; }
+  // Who still has to sign.
+  std::vector<std::string> MissingSignatures() const;
+  // The minutes as text for the cases' files: time, place, attendees and
+  // their sites, cases, statements, conclusions, signatures.
+  std::string RenderMinutes() const;
+
   // Marks participants silent for longer than `timeout` disconnected (their
   // floor is released); they come back by joining again.
   void ExpireSilent(absl::Time now, absl::Duration timeout);
@@ -106,6 +139,8 @@ class Room {
   std::vector<std::string> hand_order_;
   std::optional<std::string> floor_;
   bool recording_ = false;
+  Minutes minutes_;
+  absl::Time opened_at_, closed_at_;
   std::deque<RoomEvent> events_;
   int64_t next_sequence_ = 1;
   int next_participant_ = 1;

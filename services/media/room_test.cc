@@ -102,6 +102,40 @@ TEST_F(RoomTest, EventsAreNumberedAndResumable) {
   EXPECT_EQ(room_.Join("late", Role::kObserver, "49", kT0).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(RoomTest, MinutesAreSignedByThePresidingOfficialAndEachCitizenConcernedThenLocked) {
+  ASSERT_TRUE(room_.Admit(chair_, an_, kT0).ok());
+  MinutesDraft draft;
+  draft.place = "Trụ sở Tiếp công dân tỉnh";
+  draft.cases = {"cases/49-2026-000012"};
+  draft.statements = {{an_, "Đề nghị xem xét lại quyết định thu hồi đất"}};
+  EXPECT_EQ(room_.SignMinutes(chair_, kT0).code(), absl::StatusCode::kFailedPrecondition);  // no conclusions
+  draft.conclusions = "Giao Sở Tài nguyên và Môi trường kiểm tra, báo cáo trong 15 ngày";
+  EXPECT_EQ(room_.UpdateMinutes(an_, draft, kT0).code(), absl::StatusCode::kPermissionDenied);
+  MinutesDraft bad = draft;
+  bad.statements = {{officer_, "x"}};
+  EXPECT_EQ(room_.UpdateMinutes(chair_, bad, kT0).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(room_.UpdateMinutes(officer_, draft, kT0).ok());
+  EXPECT_EQ(room_.MissingSignatures(), (std::vector<std::string>{chair_, an_}));
+  EXPECT_EQ(room_.SignMinutes(binh_, kT0).code(), absl::StatusCode::kFailedPrecondition);  // not concerned
+  ASSERT_TRUE(room_.SignMinutes(chair_, kT0).ok());
+  // An edit clears the signatures given so far.
+  draft.conclusions += "; trả lời công dân bằng văn bản";
+  ASSERT_TRUE(room_.UpdateMinutes(chair_, draft, kT0).ok());
+  EXPECT_EQ(room_.MissingSignatures().size(), 2u);
+  ASSERT_TRUE(room_.SignMinutes(an_, kT0).ok());
+  EXPECT_FALSE(room_.minutes().locked);
+  ASSERT_TRUE(room_.SignMinutes(chair_, kT0 + absl::Minutes(5)).ok());
+  EXPECT_TRUE(room_.minutes().locked);
+  EXPECT_EQ(room_.UpdateMinutes(chair_, draft, kT0).code(), absl::StatusCode::kFailedPrecondition);
+  const std::string text = room_.RenderMinutes();
+  EXPECT_NE(text.find("Trụ sở Tiếp công dân tỉnh"), std::string::npos);
+  EXPECT_NE(text.find("citizen tại điểm cầu 502-1"), std::string::npos);
+  EXPECT_NE(text.find("cases/49-2026-000012"), std::string::npos);
+  EXPECT_NE(text.find("trả lời công dân bằng văn bản"), std::string::npos);
+  auto events = room_.EventsAfter(0);
+  EXPECT_EQ(events->back().kind, "minutes_locked");
+}
+
 TEST(JoinToken, RefusesExpiredForgedAndWrongRoomTokens) {
   auto signer = JoinTokenSigner::Ephemeral();
   auto other = JoinTokenSigner::Ephemeral();
