@@ -112,11 +112,14 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
     const std::string id(absl::StripPrefix(h.name(), "handoffs/"));
     auto offer = registry_->BuildOffer(id, key);
     if (!offer.ok()) {
+      // Cannot even be built (e.g. the identity does not unseal): keep it
+      // first in line, visible to operators, and back off instead of
+      // retrying in a loop.
       Log()->error("event=handoff_offer_failed handoff={} error=\"{}\"", id, offer.status().message());
       (void)Await<cases::v1::Handoff>([&](auto cb) {
         registry_->RecordHandoffAttempt(id, std::string(offer.status().message()), std::move(cb));
       });
-      continue;
+      return MarkFailure(unit, absl::StrCat("handoff ", id, " cannot be offered: ", offer.status().message()));
     }
     grpc::ClientContext ctx;
     Prepare(&ctx);
