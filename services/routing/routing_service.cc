@@ -88,7 +88,7 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
     }
     call->transfer.set_name(call->c.name());
     call->transfer.set_destination_unit(decision->competent_unit());
-    call->transfer.set_reason(decision->explanation().substr(0, 2000));
+    call->transfer.set_reason(decision->explanation());  // a few hundred characters
     call->transfer.set_request_id(request_id);
     handoffs->async()->TransferCase(&call->transfer_ctx, &call->transfer, &call->handoff,
                                     [call, reactor, resp](grpc::Status t) {
