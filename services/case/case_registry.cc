@@ -1435,7 +1435,7 @@ void CaseRegistry::UpdateHandoff(const std::string& handoff_id, bool delivered,
         }
         h.set_attempts(h.attempts() + 1);
         if (!delivered) {
-          h.set_last_error(error.substr(0, 500));
+          h.set_last_error(TruncateUtf8(error, 500));
         } else {
           h.set_state(cases::v1::HANDOFF_STATE_DELIVERED);
           h.clear_last_error();

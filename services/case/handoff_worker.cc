@@ -9,12 +9,13 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "services/common/logging.h"
+#include "services/common/text.h"
 
 namespace reception {
 namespace {
 
 std::string Describe(const grpc::Status& s) {
-  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", s.error_message().substr(0, 300));
+  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", TruncateUtf8(s.error_message(), 300));
 }
 
 template <typename T>

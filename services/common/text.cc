@@ -138,4 +138,12 @@ std::vector<std::string> Tokens(absl::string_view folded) {
   return absl::StrSplit(folded, ' ', absl::SkipEmpty());
 }
 
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  int32_t end = static_cast<int32_t>(max_bytes);
+  // Back to the start of the character the cut would split (ICU's macro).
+  U8_SET_CP_START(reinterpret_cast<const uint8_t*>(text.data()), 0, end);
+  return std::string(text.substr(0, static_cast<size_t>(end)));
+}
+
 }  // namespace reception

@@ -19,6 +19,9 @@ bool HasControlCharacters(absl::string_view text, bool allow_newlines);
 // Number of Unicode code points (text must be valid UTF-8).
 size_t CodePointCount(absl::string_view text);
 
+// At most `max_bytes` of valid UTF-8 `text`, cut at a character boundary.
+std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
+
 // Unicode NFC of valid UTF-8 text.
 std::string NormalizeNfc(absl::string_view text);
 

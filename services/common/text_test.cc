@@ -51,5 +51,13 @@ TEST(Text, Tokens) {
   EXPECT_TRUE(Tokens("").empty());
 }
 
+TEST(Text, TruncateUtf8CutsAtACharacterBoundary) {
+  EXPECT_EQ(TruncateUtf8("Thành phố", 100), "Thành phố");
+  EXPECT_EQ(TruncateUtf8("Thành", 3), "Th");  // "à" takes bytes 2 and 3
+  EXPECT_EQ(TruncateUtf8("Thành", 4), "Thà");
+  EXPECT_TRUE(IsValidUtf8(TruncateUtf8("Tố cáo", 2)));
+  EXPECT_EQ(TruncateUtf8("Tố cáo", 2), "T");
+}
+
 }  // namespace
 }  // namespace reception
