@@ -109,7 +109,41 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
     absl::MutexLock lock(&mu_);
     peers_[unit].public_key = key;
   }
+  // Up to kWindow offers in flight: the destination's writer commits their
+  // imports together, and the acknowledgements are recorded as they come.
+  // The first failure stops new offers; the failed ones stay queued.
+  struct Window {
+    absl::Mutex mu;
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+    bool failed ABSL_GUARDED_BY(mu) = false;
+    std::string failure ABSL_GUARDED_BY(mu);
+    void Done(const std::string& error = "") {
+      absl::MutexLock lock(&mu);
+      if (!error.empty() && !failed) {
+        failed = true;
+        failure = error;
+      }
+      --in_flight;
+    }
+  };
+  struct Flight {
+    grpc::ClientContext ctx;
+    cases::v1::OfferHandoffRequest offer;
+    cases::v1::OfferHandoffResponse ack;
+    std::string id;
+  };
+  constexpr int kWindow = 16;
+  auto window = std::make_shared<Window>();
   for (const auto& h : pending) {
+    {
+      absl::MutexLock lock(&window->mu);
+      auto room = [w = window.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) {
+        return w->in_flight < kWindow || w->failed;
+      };
+      window->mu.Await(absl::Condition(&room));
+      if (window->failed) break;
+      ++window->in_flight;
+    }
     const std::string id(absl::StripPrefix(h.name(), "handoffs/"));
     auto offer = registry_->BuildOffer(id, key);
     if (!offer.ok()) {
@@ -120,39 +154,54 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
       (void)Await<cases::v1::Handoff>([&](auto cb) {
         registry_->RecordHandoffAttempt(id, std::string(offer.status().message()), std::move(cb));
       });
-      return MarkFailure(unit, absl::StrCat("handoff ", id, " cannot be offered: ", offer.status().message()));
+      window->Done(absl::StrCat("handoff ", id, " cannot be offered: ", offer.status().message()));
+      break;
     }
-    grpc::ClientContext ctx;
-    Prepare(&ctx);
-    cases::v1::OfferHandoffResponse ack;
-    grpc::Status s = stub->OfferHandoff(&ctx, *offer, &ack);
-    if (!s.ok()) {
-      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-          absl::StrContains(s.error_message(), "node key")) {
-        absl::MutexLock lock(&mu_);
-        peers_[unit].public_key.clear();  // the peer's key changed: fetch it again
+    auto f = std::make_shared<Flight>();
+    Prepare(&f->ctx);
+    f->offer = *std::move(offer);
+    f->id = id;
+    stub->async()->OfferHandoff(&f->ctx, &f->offer, &f->ack, [this, f, window, unit](grpc::Status s) {
+      if (!s.ok()) {
+        if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+            absl::StrContains(s.error_message(), "node key")) {
+          absl::MutexLock lock(&mu_);
+          peers_[unit].public_key.clear();  // the peer's key changed: fetch it again
+        }
+        Log()->warn("event=handoff_delivery_failed handoff={} peer={} error=\"{}\"", f->id, unit,
+                    TruncateUtf8(s.error_message(), 200));
+        const std::string error = Describe(s);
+        registry_->RecordHandoffAttempt(f->id, error, [window, error](auto) { window->Done(error); });
+        return;
       }
-      (void)Await<cases::v1::Handoff>(
-          [&](auto cb) { registry_->RecordHandoffAttempt(id, Describe(s), std::move(cb)); });
-      Log()->warn("event=handoff_delivery_failed handoff={} peer={} error=\"{}\"", id, unit,
-                  s.error_message().substr(0, 200));
-      return MarkFailure(unit, Describe(s));
-    }
-    auto done = Await<cases::v1::Handoff>([&](auto cb) { registry_->CompleteHandoff(id, std::move(cb)); });
-    if (!done.ok()) {
-      Log()->error("event=handoff_complete_failed handoff={} error=\"{}\"", id, done.status().message());
-      return MarkFailure(unit, std::string(done.status().message()));
-    }
-    Log()->info("event=handoff_delivered handoff={} peer={} retry={}", id, unit, ack.already_imported());
-    absl::MutexLock lock(&mu_);
-    Peer& peer = peers_[unit];
-    peer.reachable = true;
-    peer.last_contact = absl::Now();
-    peer.last_error.clear();
-    peer.backoff = absl::Milliseconds(config_.retry_initial_millis());
-    peer.next_attempt = absl::InfinitePast();
-    ++peer.delivered;
+      registry_->CompleteHandoff(f->id, [this, f, window, unit](absl::StatusOr<cases::v1::Handoff> done) {
+        if (!done.ok()) {
+          Log()->error("event=handoff_complete_failed handoff={} error=\"{}\"", f->id, done.status().message());
+          return window->Done(std::string(done.status().message()));
+        }
+        Log()->info("event=handoff_delivered handoff={} peer={} retry={}", f->id, unit, f->ack.already_imported());
+        {
+          absl::MutexLock lock(&mu_);
+          Peer& peer = peers_[unit];
+          peer.reachable = true;
+          peer.last_contact = absl::Now();
+          peer.last_error.clear();
+          peer.backoff = absl::Milliseconds(config_.retry_initial_millis());
+          peer.next_attempt = absl::InfinitePast();
+          ++peer.delivered;
+        }
+        window->Done();
+      });
+    });
   }
+  std::string failure;
+  {
+    absl::MutexLock lock(&window->mu);
+    auto drained = [w = window.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu) { return w->in_flight == 0; };
+    window->mu.Await(absl::Condition(&drained));
+    if (window->failed) failure = window->failure;
+  }
+  if (!failure.empty()) MarkFailure(unit, failure);
 }
 
 void HandoffWorker::Loop() {
