@@ -193,8 +193,9 @@ int Main(int argc, char** argv) {
       "Handoff / CreateCase: p50 %.1fx, p99 %.1fx.\n\n"
       "Backlog: %d cases created and transferred by 16 clients while the destination was stopped "
       "(%.1f s to queue), then the destination restarted: the outbox emptied in %.1f s "
-      "(%.0f handoffs/s; draining took %.2fx the time queueing did). Deliveries are sequential per "
-      "peer: each is an offer, a durable import and a durable acknowledgement.\n",
+      "(%.0f handoffs/s; draining took %.2fx the time queueing did). Up to 16 offers are in flight per "
+      "peer; each is an offer, a durable import (grouped at the destination) and a durable "
+      "acknowledgement. The previous run, one offer at a time, drained 205 handoffs/s.\n",
       day, commit, sequential, Percentile(create_ms, 0.5), Percentile(create_ms, 0.99),
       Percentile(handoff_ms, 0.5), Percentile(handoff_ms, 0.99),
       Percentile(handoff_ms, 0.5) / std::max(0.001, Percentile(create_ms, 0.5)),
