@@ -71,7 +71,7 @@ number() { sed -n 's|^cases/\([^ ]*\).*|\1|p' | head -1; }
 handoff_of() { sed -n 's|^  handoff *\(handoffs/[^ ]*\).*|\1|p' | head -1; }
 wait_delivered() {  # wait_delivered UNIT HANDOFF
   for _ in $(seq 1 100); do
-    ctl "$1" handoff "$2" | grep -q '\[delivered\]' && return 0
+    [[ "$(ctl "$1" handoff "$2")" == *"[delivered]"* ]] && return 0
     sleep 0.1
   done
   echo "handoff $2 was not delivered"; exit 1
