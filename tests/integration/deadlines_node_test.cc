@@ -22,7 +22,6 @@ namespace v1 = cases::v1;
 std::string g_receptiond;
 std::string g_receptionctl;
 
-type::v1::Date Day(int y, int m, int d) { return ToProtoDate(absl::CivilDay(y, m, d)); }
 
 size_t Append(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
@@ -82,18 +81,9 @@ class DeadlinesNodeTest : public ::testing::Test {
     return out;
   }
   v1::Case Create(v1::CaseKind kind, const std::string& request_id) {
-    v1::CreateCaseRequest r;
-    r.set_request_id(request_id);
-    auto* c = r.mutable_case_();
-    c->set_kind(kind);
-    if (kind == v1::CASE_KIND_COMPLAINT) c->set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
-    c->set_channel(v1::CHANNEL_IN_PERSON);
-    auto* p = c->add_petitioners();
-    p->set_full_name("Phạm Thị Hoa");
-    p->set_citizen_id("048301004321");
-    c->mutable_respondent()->set_unit_code("48-1");
-    c->set_content(kind == v1::CASE_KIND_COMPLAINT ? "Khiếu nại quyết định xử phạt" : "Tố cáo cán bộ");
-    *c->mutable_received_date() = Day(2026, 3, 2);
+    const v1::CreateCaseRequest r = SampleCase(
+        kind, request_id, "48-1", absl::CivilDay(2026, 3, 2),
+        kind == v1::CASE_KIND_COMPLAINT ? "Khiếu nại quyết định xử phạt" : "Tố cáo cán bộ");
     auto out = Mutate(&v1::CaseService::Stub::CreateCase, r);
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : v1::Case();

@@ -101,18 +101,8 @@ class Client {
   }
 
   v1::Case Create(v1::CaseKind kind, const std::string& request_id, const std::string& respondent_unit) {
-    v1::CreateCaseRequest r;
-    r.set_request_id(request_id);
-    auto* c = r.mutable_case_();
-    c->set_kind(kind);
-    if (kind == v1::CASE_KIND_COMPLAINT) c->set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
-    c->set_channel(v1::CHANNEL_IN_PERSON);
-    auto* p = c->add_petitioners();
-    p->set_full_name("Trần Thị Mai");
-    p->set_citizen_id("049302001122");
-    c->mutable_respondent()->set_unit_code(respondent_unit);
-    c->set_content("Khiếu nại quyết định của Chủ tịch UBND");
-    *c->mutable_received_date() = ToProtoDate(absl::CivilDay(2025, 6, 16));
+    const v1::CreateCaseRequest r = SampleCase(kind, request_id, respondent_unit, absl::CivilDay(2025, 6, 16),
+                                               "Khiếu nại quyết định của Chủ tịch UBND");
     auto out = Call(cases_.get(), &v1::CaseService::Stub::CreateCase, r);
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : v1::Case();

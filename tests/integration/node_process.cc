@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "services/common/civil_date.h"
 #include "services/common/test_support.h"
 
 namespace reception::testing {
@@ -156,6 +157,24 @@ void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::
   ctx->AddMetadata("x-reception-subject", subject);
   ctx->AddMetadata("x-reception-role", role);
   ctx->AddMetadata("x-reception-unit", unit);
+}
+
+cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::string& request_id,
+                                        const std::string& respondent_unit, absl::CivilDay received,
+                                        const std::string& content) {
+  cases::v1::CreateCaseRequest r;
+  r.set_request_id(request_id);
+  auto* c = r.mutable_case_();
+  c->set_kind(kind);
+  if (kind == cases::v1::CASE_KIND_COMPLAINT) c->set_complaint_round(cases::v1::COMPLAINT_ROUND_FIRST);
+  c->set_channel(cases::v1::CHANNEL_IN_PERSON);
+  auto* p = c->add_petitioners();
+  p->set_full_name("Trần Thị Mai");
+  p->set_citizen_id("049302001122");
+  c->mutable_respondent()->set_unit_code(respondent_unit);
+  c->set_content(content);
+  *c->mutable_received_date() = ToProtoDate(received);
+  return r;
 }
 
 }  // namespace reception::testing

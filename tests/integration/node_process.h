@@ -12,7 +12,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "absl/time/civil_time.h"
 #include "grpcpp/grpcpp.h"
+#include "reception/cases/v1/case_service.pb.h"
 
 namespace reception::testing {
 
@@ -68,6 +70,11 @@ class NodeProcess {
   int admin_port_ = 0;
   int starts_ = 0;
 };
+
+// A valid CreateCaseRequest with one petitioner, for tests and benches.
+cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::string& request_id,
+                                        const std::string& respondent_unit, absl::CivilDay received,
+                                        const std::string& content);
 
 // Adds the development principal to a call.
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,

@@ -42,18 +42,12 @@ struct Ctx {
 };
 
 v1::CreateCaseRequest NewCase(const std::string& id) {
-  v1::CreateCaseRequest r;
-  r.set_request_id(id);
-  auto* c = r.mutable_case_();
-  c->set_kind(v1::CASE_KIND_COMPLAINT);
-  c->set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
-  c->set_channel(v1::CHANNEL_IN_PERSON);
-  auto* p = c->add_petitioners();
-  p->set_full_name("Nguyễn Văn Bình");
-  p->set_citizen_id(absl::StrFormat("0492%08d", std::hash<std::string>()(id) % 100000000));
-  c->mutable_respondent()->set_unit_code("502");
-  c->set_content(absl::StrCat("Khiếu nại quyết định hành chính số ", id, " ", std::string(600, 'x')));
-  *c->mutable_received_date() = ToProtoDate(absl::CivilDay(2025, 6, 16));
+  v1::CreateCaseRequest r =
+      SampleCase(v1::CASE_KIND_COMPLAINT, id, "502", absl::CivilDay(2025, 6, 16),
+                 absl::StrCat("Khiếu nại quyết định hành chính số ", id, " ", std::string(600, 'x')));
+  // Distinct citizens, so duplicate detection does not link every case.
+  r.mutable_case_()->mutable_petitioners(0)->set_citizen_id(
+      absl::StrFormat("0492%08d", std::hash<std::string>()(id) % 100000000));
   return r;
 }
 
