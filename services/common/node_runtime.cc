@@ -134,7 +134,13 @@ int RunNode(int argc, char** argv, absl::string_view program,
                       &authenticator};
   context.in_process_secret = in_process_secret;
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
-  if (!context.test_fault.empty()) Log()->warn("event=test_fault fault={}", context.test_fault);
+  if (!context.test_fault.empty()) {
+    if (context.test_fault != "crash_after_import") {
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "--test_fault must be crash_after_import (got \"", context.test_fault, "\")")));
+    }
+    Log()->warn("event=test_fault fault={}", context.test_fault);
+  }
   auto host_holder = std::make_shared<std::atomic<ServerHost*>>(nullptr);
   context.local_channel = [host_holder]() -> std::shared_ptr<grpc::Channel> {
     ServerHost* h = host_holder->load();
