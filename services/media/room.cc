@@ -304,17 +304,34 @@ absl::Status Room::Heartbeat(const std::string& id, absl::Time now) {
   return absl::OkStatus();
 }
 
-void Room::ExpireSilent(absl::Time now, absl::Duration timeout) {
-  for (auto& [id, p] : participants_) {
+std::vector<std::string> Room::Silent(absl::Time now, absl::Duration timeout) const {
+  std::vector<std::string> out;
+  for (const auto& [id, p] : participants_) {
     if ((p.presence == Presence::kInRoom || p.presence == Presence::kLobby) && now - p.last_seen > timeout) {
-      if (floor_ == id) floor_.reset();
-      hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
-      p.hand_raised = false;
-      p.before_disconnect = p.presence;
-      p.presence = Presence::kDisconnected;
-      Emit(now, "disconnected", id, "no heartbeat");
+      out.push_back(id);
     }
   }
+  return out;
+}
+
+absl::Status Room::Disconnect(const std::string& id, absl::Time now) {
+  auto found = Find(id);
+  if (!found.ok()) return found.status();
+  Participant& p = **found;
+  if (p.presence != Presence::kInRoom && p.presence != Presence::kLobby) {
+    return absl::FailedPreconditionError(absl::StrCat(id, " is already ", PresenceName(p.presence)));
+  }
+  if (floor_ == id) floor_.reset();
+  hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
+  p.hand_raised = false;
+  p.before_disconnect = p.presence;
+  p.presence = Presence::kDisconnected;
+  Emit(now, "disconnected", id, "no heartbeat");
+  return absl::OkStatus();
+}
+
+void Room::ExpireSilent(absl::Time now, absl::Duration timeout) {
+  for (const auto& id : Silent(now, timeout)) (void)Disconnect(id, now);
 }
 
 absl::StatusOr<std::vector<RoomEvent>> Room::EventsAfter(int64_t after) const {

@@ -117,8 +117,12 @@ class Room {
   // their sites, cases, statements, conclusions, signatures.
   std::string RenderMinutes() const;
 
-  // Marks participants silent for longer than `timeout` disconnected (their
-  // floor is released); they come back by joining again.
+  // Participants silent for longer than `timeout` (present or in the lobby).
+  std::vector<std::string> Silent(absl::Time now, absl::Duration timeout) const;
+  // Marks one disconnected (its floor is released); it comes back by joining
+  // again.
+  absl::Status Disconnect(const std::string& id, absl::Time now);
+  // Both of the above for everyone silent.
   void ExpireSilent(absl::Time now, absl::Duration timeout);
 
   // Events with a sequence above `after`, oldest first. OUT_OF_RANGE when

@@ -1,0 +1,145 @@
+#include "services/media/room_registry.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace reception::media {
+namespace {
+
+constexpr char kOps[] = "room_ops";  // BE64(sequence) -> RoomOp
+
+std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
+  return out;
+}
+
+uint64_t FromBigEndian64(absl::string_view s) {
+  uint64_t v = 0;
+  for (unsigned char c : s) v = (v << 8) | c;
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::string> RoomRegistry::ColumnFamilies() { return {kOps}; }
+
+RoomRegistry::RoomRegistry(Store* store) : store_(store), ops_(store->Family(kOps)) {}
+
+absl::StatusOr<std::unique_ptr<RoomRegistry>> RoomRegistry::Open(Store* store) {
+  std::unique_ptr<RoomRegistry> r(new RoomRegistry(store));
+  auto it = store->NewIterator(r->ops_);
+  internal::RoomOp op;
+  absl::MutexLock lock(&r->mu_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!op.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a stored room operation does not parse");
+    }
+    if (auto applied = r->ApplyToRooms(op); !applied.ok()) {
+      return absl::DataLossError(absl::StrCat("stored room operation ", FromBigEndian64(absl::string_view(it->key().data(), it->key().size())),
+                                              " on ", op.room(), " no longer applies: ", applied.status().message()));
+    }
+    r->next_op_ = FromBigEndian64(absl::string_view(it->key().data(), it->key().size())) + 1;
+  }
+  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  return r;
+}
+
+absl::StatusOr<std::string> RoomRegistry::ApplyToRooms(const internal::RoomOp& op) {
+  const absl::Time t = absl::FromUnixMicros(op.time_unix_micros());
+  if (op.op_case() == internal::RoomOp::kCreateHostUnit) {
+    if (rooms_.count(op.room())) return absl::AlreadyExistsError(absl::StrCat(op.room(), " already exists"));
+    rooms_.emplace(op.room(), Room(op.room(), op.create_host_unit(), t));
+    return std::string();
+  }
+  auto it = rooms_.find(op.room());
+  if (it == rooms_.end()) return absl::NotFoundError(absl::StrCat(op.room(), " does not exist"));
+  Room& room = it->second;
+  const std::string& actor = op.actor();
+  const std::string& who = op.participant();
+  using Op = internal::RoomOp;
+  switch (op.op_case()) {
+    case Op::kOpen: {
+      if (auto s = room.Open(t); !s.ok()) return s;
+      return std::string();
+    }
+    case Op::kClose: {
+      if (auto s = room.Close(t); !s.ok()) return s;
+      return std::string();
+    }
+    case Op::kJoin: {
+      auto role = ParseRole(op.join().role());
+      if (!role.ok()) return role.status();
+      return room.Join(op.join().subject(), *role, op.join().unit(), t);
+    }
+    default: break;
+  }
+  absl::Status s;
+  switch (op.op_case()) {
+    case Op::kLeave: s = room.Leave(who, t); break;
+    case Op::kAdmit: s = room.Admit(actor, who, t); break;
+    case Op::kSendToLobby: s = room.SendToLobby(actor, who, t); break;
+    case Op::kRaiseHand: s = room.RaiseHand(who, op.raise_hand(), t); break;
+    case Op::kGrantFloor: s = room.GrantFloor(actor, who, t); break;
+    case Op::kReleaseFloor: s = room.ReleaseFloor(who, t); break;
+    case Op::kRevokeFloor: s = room.RevokeFloor(actor, t); break;
+    case Op::kMute: s = room.Mute(actor, who, op.mute(), t); break;
+    case Op::kRemove: s = room.Remove(actor, who, t); break;
+    case Op::kConsent: s = room.SetRecordingConsent(who, op.consent(), t); break;
+    case Op::kStartRecording: s = room.StartRecording(actor, t); break;
+    case Op::kStopRecording: s = room.StopRecording(actor, t); break;
+    case Op::kHeartbeat: s = room.Heartbeat(who, t); break;
+    case Op::kDisconnect: s = room.Disconnect(who, t); break;
+    case Op::kSignMinutes: s = room.SignMinutes(who, t); break;
+    case Op::kUpdateMinutes: {
+      MinutesDraft draft;
+      draft.place = op.update_minutes().place();
+      draft.cases.assign(op.update_minutes().cases().begin(), op.update_minutes().cases().end());
+      for (const auto& st : op.update_minutes().statements()) draft.statements.push_back({st.participant(), st.summary()});
+      draft.conclusions = op.update_minutes().conclusions();
+      s = room.UpdateMinutes(actor, std::move(draft), t);
+      break;
+    }
+    default:
+      s = absl::InvalidArgumentError("the room operation is empty");
+  }
+  if (!s.ok()) return s;
+  return std::string();
+}
+
+void RoomRegistry::Apply(internal::RoomOp op, Done done) {
+  auto result = std::make_shared<std::string>();
+  store_->Submit(
+      [this, op = std::move(op), result](WriteTxn& txn) -> absl::Status {
+        absl::MutexLock lock(&mu_);
+        auto applied = ApplyToRooms(op);
+        if (!applied.ok()) return applied.status();
+        *result = *applied;
+        // Heartbeats only move a participant's last-seen time; who went
+        // silent is stored as an explicit disconnect instead.
+        if (op.op_case() != internal::RoomOp::kHeartbeat) {
+          txn.Put(ops_, BigEndian64(next_op_++), op.SerializeAsString());
+        }
+        return absl::OkStatus();
+      },
+      [result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        done(*result);
+      });
+}
+
+absl::StatusOr<Room> RoomRegistry::Get(const std::string& room) const {
+  absl::MutexLock lock(&mu_);
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return absl::NotFoundError(absl::StrCat(room, " does not exist"));
+  return it->second;
+}
+
+std::vector<std::string> RoomRegistry::RoomIds() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, room] : rooms_) out.push_back(id);
+  return out;
+}
+
+}  // namespace reception::media

@@ -1,0 +1,60 @@
+// The rooms a node hosts, durable: every accepted operation is written to the
+// store (in the same group commit the caller waits for) and replayed at
+// start, so rooms, participants, floor, consent and minutes survive a crash.
+// Transport-free; the media service's gRPC edge calls it.
+//
+// Operations run on the store's single writer thread: each is checked and
+// applied to the in-memory room there, and written only when the room rules
+// accept it. Readers take a snapshot under a lock. If a group commit fails
+// the store stops serving (its health turns false) and a restart replays what
+// is durable.
+#ifndef RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
+#define RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "services/common/store.h"
+#include "services/media/room.h"
+#include "services/media/room_ops.pb.h"
+
+namespace reception::media {
+
+class RoomRegistry {
+ public:
+  using Done = absl::AnyInvocable<void(absl::StatusOr<std::string>)>;
+
+  static std::vector<std::string> ColumnFamilies();
+
+  // Replays the stored operations. DATA_LOSS when one no longer applies.
+  static absl::StatusOr<std::unique_ptr<RoomRegistry>> Open(Store* store);
+
+  // Checks and applies `op` (its time is set by the caller), then writes it;
+  // `done` runs once it is durable, with the participant id for a join and
+  // "" otherwise, or with the room rules' error.
+  void Apply(internal::RoomOp op, Done done);
+
+  // A copy of the room's current state, NOT_FOUND when unknown.
+  absl::StatusOr<Room> Get(const std::string& room) const;
+  std::vector<std::string> RoomIds() const;
+
+ private:
+  explicit RoomRegistry(Store* store);
+  // The rules applied to the in-memory rooms (live and on replay).
+  absl::StatusOr<std::string> ApplyToRooms(const internal::RoomOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* store_;
+  rocksdb::ColumnFamilyHandle* ops_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_op_ = 1;  // writer thread only (and Open)
+};
+
+}  // namespace reception::media
+
+#endif  // RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
