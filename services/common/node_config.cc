@@ -62,6 +62,18 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
   }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
+  auto* media = c.mutable_media();
+  if (media->backend().empty()) media->set_backend("none");
+  if (media->backend() != "none" && media->backend() != "janus") {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": media.backend must be none or janus"));
+  }
+  if (media->backend() == "janus" && media->janus_url().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": media.janus_url must be set for the janus backend"));
+  }
+  if (media->heartbeat_timeout_seconds() == 0) media->set_heartbeat_timeout_seconds(30);
+  if (media->heartbeat_timeout_seconds() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": media.heartbeat_timeout_seconds must be positive"));
+  }
   auto* dup = c.mutable_duplicates();
   if (dup->window_days() == 0) dup->set_window_days(180);
   if (dup->min_similarity_percent() == 0) dup->set_min_similarity_percent(50);

@@ -111,4 +111,11 @@ absl::StatusOr<JoinClaims> JoinTokenSigner::Verify(absl::string_view token, absl
   return JoinClaims{c.room(), c.role(), c.unit(), c.subject(), not_after};
 }
 
+std::string JoinTokenSigner::Derive(absl::string_view label) const {
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(label.data()), label.size(),
+                     reinterpret_cast<const unsigned char*>(secret_.data()), crypto_generichash_KEYBYTES);
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
 }  // namespace reception::media

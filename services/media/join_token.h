@@ -43,6 +43,10 @@ class JoinTokenSigner {
 
   const std::string& public_key() const { return public_; }
 
+  // 32 bytes derived from the node's secret key and `label` (keyed BLAKE2b):
+  // per-room media secrets and PINs that need no storage.
+  std::string Derive(absl::string_view label) const;
+
  private:
   JoinTokenSigner() = default;
   std::string public_, secret_;

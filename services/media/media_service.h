@@ -1,0 +1,105 @@
+// The media service's gRPC edge and node module: rooms held by the durable
+// RoomRegistry, join tokens, and the media backend (none or Janus). Calls to
+// the media server (blocking HTTP) run on a small pool, never on a reactor
+// thread; a background thread marks silent participants disconnected.
+#ifndef RECEPTION_SERVICES_MEDIA_MEDIA_SERVICE_H_
+#define RECEPTION_SERVICES_MEDIA_MEDIA_SERVICE_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "reception/media/v1/media_service.grpc.pb.h"
+#include "services/common/auth.h"
+#include "services/common/node_runtime.h"
+#include "services/common/store.h"
+#include "services/common/work_pool.h"
+#include "services/media/join_token.h"
+#include "services/media/media_backend.h"
+#include "services/media/room_registry.h"
+
+namespace reception::media {
+
+class MediaGrpcService final : public v1::MediaService::CallbackService {
+ public:
+  struct Deps {
+    RoomRegistry* rooms = nullptr;
+    const JoinTokenSigner* signer = nullptr;
+    MediaBackend* backend = nullptr;
+    const Authenticator* auth = nullptr;
+    const Clock* clock = nullptr;
+    WorkPool* pool = nullptr;  // media-server calls
+    std::string unit_code;
+  };
+  explicit MediaGrpcService(Deps deps) : d_(std::move(deps)) {}
+
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* CreateRoom(Ctx*, const v1::CreateRoomRequest*, v1::Room*) override;
+  Reactor* GetRoom(Ctx*, const v1::GetRoomRequest*, v1::Room*) override;
+  Reactor* IssueJoinToken(Ctx*, const v1::IssueJoinTokenRequest*, v1::JoinToken*) override;
+  Reactor* JoinRoom(Ctx*, const v1::JoinRoomRequest*, v1::JoinRoomResponse*) override;
+  Reactor* ListRoomEvents(Ctx*, const v1::ListRoomEventsRequest*, v1::ListRoomEventsResponse*) override;
+  Reactor* OpenRoom(Ctx*, const v1::OpenRoomRequest*, v1::Room*) override;
+  Reactor* CloseRoom(Ctx*, const v1::CloseRoomRequest*, v1::Room*) override;
+  Reactor* LeaveRoom(Ctx*, const v1::LeaveRoomRequest*, v1::Room*) override;
+  Reactor* Heartbeat(Ctx*, const v1::HeartbeatRequest*, v1::Room*) override;
+  Reactor* AdmitParticipant(Ctx*, const v1::AdmitParticipantRequest*, v1::Room*) override;
+  Reactor* SendToLobby(Ctx*, const v1::SendToLobbyRequest*, v1::Room*) override;
+  Reactor* RaiseHand(Ctx*, const v1::RaiseHandRequest*, v1::Room*) override;
+  Reactor* GrantFloor(Ctx*, const v1::GrantFloorRequest*, v1::Room*) override;
+  Reactor* ReleaseFloor(Ctx*, const v1::ReleaseFloorRequest*, v1::Room*) override;
+  Reactor* RevokeFloor(Ctx*, const v1::RevokeFloorRequest*, v1::Room*) override;
+  Reactor* MuteParticipant(Ctx*, const v1::MuteParticipantRequest*, v1::Room*) override;
+  Reactor* RemoveParticipant(Ctx*, const v1::RemoveParticipantRequest*, v1::Room*) override;
+  Reactor* SetRecordingConsent(Ctx*, const v1::SetRecordingConsentRequest*, v1::Room*) override;
+  Reactor* StartRecording(Ctx*, const v1::StartRecordingRequest*, v1::Room*) override;
+  Reactor* StopRecording(Ctx*, const v1::StopRecordingRequest*, v1::Room*) override;
+  Reactor* UpdateMinutes(Ctx*, const v1::UpdateMinutesRequest*, v1::Room*) override;
+  Reactor* SignMinutes(Ctx*, const v1::SignMinutesRequest*, v1::Room*) override;
+
+  // The media server's view of a room (number, secret, PIN derived from the
+  // node's key).
+  MediaRoom MediaRoomFor(const std::string& room) const;
+
+ private:
+  // A participant's call: authenticates, checks the caller is that
+  // participant, fills and applies the operation, answers with the room.
+  Reactor* Act(Ctx* ctx, const std::string& name, const std::string& participant, v1::Room* resp,
+               const std::function<void(internal::RoomOp&)>& fill,
+               std::function<void()> after = nullptr);
+  Reactor* OpenOrClose(Ctx* ctx, const std::string& name, v1::Room* resp, bool open);
+  Deps d_;
+};
+
+class MediaModule final : public ServiceModule {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceModule>> Create(const NodeContext& context);
+  ~MediaModule() override;
+  grpc::Service* service() override { return service_.get(); }
+  std::string service_name() const override { return "reception.media.v1.MediaService"; }
+  bool ready() const override { return store_ && store_->healthy(); }
+
+ private:
+  MediaModule() = default;
+  void ExpireLoop(absl::Duration timeout);
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<RoomRegistry> rooms_;
+  std::unique_ptr<JoinTokenSigner> signer_;
+  std::unique_ptr<MediaBackend> backend_;
+  std::unique_ptr<WorkPool> pool_;
+  std::unique_ptr<MediaGrpcService> service_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread expire_;
+};
+
+// A room as the API shows it.
+v1::Room ToProto(const Room& room);
+
+}  // namespace reception::media
+
+#endif  // RECEPTION_SERVICES_MEDIA_MEDIA_SERVICE_H_
