@@ -23,6 +23,7 @@
 #include "grpcpp/grpcpp.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/clock.h"
@@ -93,6 +94,12 @@ Commands:
   handoffs  [--state pending|delivered] [--peer UNIT]
   handoff   ID
   federation                every peer: reachable, last contact, outbox, last error
+  room create ID | get NAME | open NAME | close NAME | events NAME [--after N]
+  room token NAME --participant-role R --site UNIT --for SUBJECT [--ttl SEC]   a join token
+  room join NAME --token T                  (as --subject; prints your participant id)
+  room admit|lobby|grant|mute|unmute|remove NAME --as P --target Q   (moderators)
+  room revoke|record|stop-record NAME --as P                        (moderators)
+  room hand|lower|release|consent|withdraw|sign|leave|heartbeat NAME --as P
 Transitions take [--etag E] (fail if the case changed) and [--date YYYY-MM-DD].
 NAME is "cases/NUMBER" or just NUMBER.
 )";
@@ -202,6 +209,7 @@ class Client {
     stub_ = v1::CaseService::NewStub(channel);
     handoff_stub_ = v1::HandoffService::NewStub(channel);
     routing_stub_ = reception::routing::v1::RoutingService::NewStub(channel);
+    media_stub_ = reception::media::v1::MediaService::NewStub(channel);
   }
 
   void Prepare(grpc::ClientContext* ctx) const {
@@ -221,6 +229,8 @@ class Client {
       stub = handoff_stub_.get();
     } else if constexpr (std::is_same_v<Stub, reception::routing::v1::RoutingService::Stub>) {
       stub = routing_stub_.get();
+    } else if constexpr (std::is_same_v<Stub, reception::media::v1::MediaService::Stub>) {
+      stub = media_stub_.get();
     } else {
       stub = stub_.get();
     }
@@ -247,6 +257,7 @@ class Client {
   std::unique_ptr<v1::CaseService::Stub> stub_;
   std::unique_ptr<v1::HandoffService::Stub> handoff_stub_;
   std::unique_ptr<reception::routing::v1::RoutingService::Stub> routing_stub_;
+  std::unique_ptr<reception::media::v1::MediaService::Stub> media_stub_;
 };
 
 void PrintJson(const Message& m) {
@@ -565,6 +576,129 @@ int Run(const Args& a) {
                                    p.last_error().substr(0, 80));
     }
     return 0;
+  }
+  if (cmd == "room") {
+    namespace m = reception::media::v1;
+    if (a.positional.size() < 2) UsageError("room needs a subcommand and a room (see --help)");
+    const std::string sub = a.positional[0];
+    const std::string arg = a.positional[1];
+    const std::string name = arg.rfind("rooms/", 0) == 0 ? arg : "rooms/" + arg;
+    auto show = [&](const m::Room& r) {
+      if (json) {
+        PrintJson(r);
+        return 0;
+      }
+      std::cout << r.name() << "  [" << Short(m::RoomState_Name(r.state()), "ROOM_STATE_") << "]"
+                << (r.recording() ? "  (recording)" : "") << "\n";
+      for (const auto& p : r.participants()) {
+        std::cout << absl::StrFormat("  %-4s %-12s %-8s %-12s%s%s%s\n", p.id(), p.role(), p.unit(),
+                                     Short(m::Presence_Name(p.presence()), "PRESENCE_"),
+                                     r.floor_holder() == p.id() ? " FLOOR" : "", p.hand_raised() ? " hand" : "",
+                                     p.muted() ? " muted" : "");
+      }
+      if (!r.hand_queue().empty()) Row("hands", absl::StrJoin(r.hand_queue(), ", "));
+      if (!r.minutes().conclusions().empty()) {
+        Row("minutes", absl::StrCat(r.minutes().locked() ? "locked" : "draft", ", signed by ",
+                                    absl::StrJoin(r.minutes().signed_by(), ", ")));
+      }
+      return 0;
+    };
+    const std::string as = a.GetOr("as", "");
+    const std::string target = a.GetOr("target", "");
+    if (sub == "create") {
+      m::CreateRoomRequest r;
+      r.set_room_id(arg);
+      return show(client.Call(&m::MediaService::Stub::CreateRoom, r));
+    }
+    if (sub == "get") {
+      m::GetRoomRequest r;
+      r.set_name(name);
+      return show(client.Call(&m::MediaService::Stub::GetRoom, r));
+    }
+    if (sub == "open" || sub == "close") {
+      if (sub == "open") {
+        m::OpenRoomRequest r;
+        r.set_name(name);
+        return show(client.Call(&m::MediaService::Stub::OpenRoom, r));
+      }
+      m::CloseRoomRequest r;
+      r.set_name(name);
+      return show(client.Call(&m::MediaService::Stub::CloseRoom, r));
+    }
+    if (sub == "events") {
+      m::ListRoomEventsRequest r;
+      r.set_name(name);
+      int after = 0;
+      if (auto n = a.Get("after"); n && !absl::SimpleAtoi(*n, &after)) UsageError("--after must be a number");
+      r.set_after_sequence(after);
+      r.set_page_size(1000);
+      auto resp = client.Call(&m::MediaService::Stub::ListRoomEvents, r);
+      if (json) {
+        PrintJson(resp);
+        return 0;
+      }
+      for (const auto& e : resp.events()) {
+        std::cout << absl::StrFormat("%5d  %-20s %-5s %s\n", e.sequence(), e.kind(), e.participant(), e.detail());
+      }
+      return 0;
+    }
+    if (sub == "token") {
+      m::IssueJoinTokenRequest r;
+      r.set_name(name);
+      r.set_role(a.GetOr("participant-role", ""));
+      r.set_unit(a.GetOr("site", ""));
+      r.set_subject(a.GetOr("for", ""));
+      int ttl = 0;
+      if (auto n = a.Get("ttl"); n && !absl::SimpleAtoi(*n, &ttl)) UsageError("--ttl must be a number");
+      r.set_ttl_seconds(ttl);
+      auto t = client.Call(&m::MediaService::Stub::IssueJoinToken, r);
+      if (json) {
+        PrintJson(t);
+      } else {
+        std::cout << t.token() << "\n";
+      }
+      return 0;
+    }
+    if (sub == "join") {
+      m::JoinRoomRequest r;
+      r.set_name(name);
+      r.set_join_token(a.GetOr("token", ""));
+      auto j = client.Call(&m::MediaService::Stub::JoinRoom, r);
+      if (json) {
+        PrintJson(j);
+        return 0;
+      }
+      std::cout << "participant " << j.participant() << " (media: " << j.media().backend() << ")\n";
+      return show(j.room());
+    }
+    if (as.empty()) UsageError(absl::StrCat("room ", sub, " needs --as PARTICIPANT"));
+#define RECEPTION_ROOM_CALL(Method, ...)                        \
+    {                                                            \
+      m::Method##Request r;                                      \
+      r.set_name(name);                                          \
+      r.set_participant(as);                                     \
+      __VA_ARGS__;                                               \
+      return show(client.Call(&m::MediaService::Stub::Method, r)); \
+    }
+    if (sub == "admit") RECEPTION_ROOM_CALL(AdmitParticipant, r.set_target(target))
+    if (sub == "lobby") RECEPTION_ROOM_CALL(SendToLobby, r.set_target(target))
+    if (sub == "grant") RECEPTION_ROOM_CALL(GrantFloor, r.set_target(target))
+    if (sub == "mute") RECEPTION_ROOM_CALL(MuteParticipant, r.set_target(target); r.set_muted(true))
+    if (sub == "unmute") RECEPTION_ROOM_CALL(MuteParticipant, r.set_target(target); r.set_muted(false))
+    if (sub == "remove") RECEPTION_ROOM_CALL(RemoveParticipant, r.set_target(target))
+    if (sub == "revoke") RECEPTION_ROOM_CALL(RevokeFloor, (void)0)
+    if (sub == "record") RECEPTION_ROOM_CALL(StartRecording, (void)0)
+    if (sub == "stop-record") RECEPTION_ROOM_CALL(StopRecording, (void)0)
+    if (sub == "hand") RECEPTION_ROOM_CALL(RaiseHand, r.set_raised(true))
+    if (sub == "lower") RECEPTION_ROOM_CALL(RaiseHand, r.set_raised(false))
+    if (sub == "release") RECEPTION_ROOM_CALL(ReleaseFloor, (void)0)
+    if (sub == "consent") RECEPTION_ROOM_CALL(SetRecordingConsent, r.set_consent(true))
+    if (sub == "withdraw") RECEPTION_ROOM_CALL(SetRecordingConsent, r.set_consent(false))
+    if (sub == "sign") RECEPTION_ROOM_CALL(SignMinutes, (void)0)
+    if (sub == "leave") RECEPTION_ROOM_CALL(LeaveRoom, (void)0)
+    if (sub == "heartbeat") RECEPTION_ROOM_CALL(Heartbeat, (void)0)
+#undef RECEPTION_ROOM_CALL
+    UsageError(absl::StrCat("unknown room subcommand \"", sub, "\""));
   }
   if (cmd == "extend") {
     v1::ExtendCaseDeadlineRequest req;
