@@ -34,14 +34,23 @@ v1::Presence PresenceToProto(Presence p) {
   return v1::PRESENCE_UNSPECIFIED;
 }
 
-// Finishes `reactor` with `s`.
-grpc::ServerUnaryReactor* Fail(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+// Answers at once with `s`.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& s) {
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(s));
   return reactor;
 }
 
 }  // namespace
+
+// The room as the API shows it, built under the registry's lock.
+absl::StatusOr<v1::Room> View(const RoomRegistry& rooms, const std::string& name, const std::string& host) {
+  v1::Room out;
+  auto s = rooms.With(name, [&](const Room& room) { out = ToProto(room); });
+  if (!s.ok()) return s;
+  out.set_host_unit(host);
+  return out;
+}
 
 v1::Room ToProto(const Room& room) {
   v1::Room out;
@@ -95,14 +104,14 @@ MediaRoom MediaGrpcService::MediaRoomFor(const std::string& room) const {
 
 grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::CreateRoomRequest* req, v1::Room* resp) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
+  if (!p.ok()) return Finish(ctx, p.status());
   if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
-    return Fail(ctx, absl::PermissionDeniedError("CreateRoom needs an officer, inspector or head"));
+    return Finish(ctx, absl::PermissionDeniedError("CreateRoom needs an officer, inspector or head"));
   }
   const std::string& id = req->room_id();
   if (id.empty() || id.size() > 40 ||
       !std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-'; })) {
-    return Fail(ctx, InvalidField("room_id", "must be 1-40 characters of a-z, 0-9 and -"));
+    return Finish(ctx, InvalidField("room_id", "must be 1-40 characters of a-z, 0-9 and -"));
   }
   internal::RoomOp op;
   op.set_room(absl::StrCat("rooms/", id));
@@ -111,37 +120,39 @@ grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::Creat
   auto* reactor = ctx->DefaultReactor();
   d_.rooms->Apply(op, [this, reactor, resp, name = op.room()](absl::StatusOr<std::string> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-    *resp = ToProto(*d_.rooms->Get(name));
-    resp->set_host_unit(d_.unit_code);
-    reactor->Finish(grpc::Status::OK);
+    auto view = View(*d_.rooms, name, d_.unit_code);
+    if (view.ok()) *resp = *std::move(view);
+    reactor->Finish(ToGrpcStatus(view.status()));
   });
   return reactor;
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::GetRoom(Ctx* ctx, const v1::GetRoomRequest* req, v1::Room* resp) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
-  if (auto s = ValidRoomName(req->name()); !s.ok()) return Fail(ctx, s);
-  auto room = d_.rooms->Get(req->name());
-  if (!room.ok()) return Fail(ctx, room.status());
-  *resp = ToProto(*room);
-  resp->set_host_unit(d_.unit_code);
-  return Fail(ctx, absl::OkStatus());
+  if (!p.ok()) return Finish(ctx, p.status());
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  auto view = View(*d_.rooms, req->name(), d_.unit_code);
+  if (view.ok()) *resp = *std::move(view);
+  return Finish(ctx, view.status());
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::ListRoomEvents(Ctx* ctx, const v1::ListRoomEventsRequest* req,
                                                            v1::ListRoomEventsResponse* resp) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
-  if (auto s = ValidRoomName(req->name()); !s.ok()) return Fail(ctx, s);
+  if (!p.ok()) return Finish(ctx, p.status());
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
   if (req->page_size() < 0 || req->page_size() > 1000) {
-    return Fail(ctx, InvalidField("page_size", "must be between 1 and 1000 (0: 100)"));
+    return Finish(ctx, InvalidField("page_size", "must be between 1 and 1000 (0: 100)"));
   }
   const int page = req->page_size() == 0 ? 100 : req->page_size();
-  auto room = d_.rooms->Get(req->name());
-  if (!room.ok()) return Fail(ctx, room.status());
-  auto events = room->EventsAfter(req->after_sequence());
-  if (!events.ok()) return Fail(ctx, events.status());
+  absl::StatusOr<std::vector<RoomEvent>> events;
+  int64_t last = 0;
+  auto found = d_.rooms->With(req->name(), [&](const Room& room) {
+    events = room.EventsAfter(req->after_sequence());
+    last = room.last_sequence();
+  });
+  if (!found.ok()) return Finish(ctx, found);
+  if (!events.ok()) return Finish(ctx, events.status());
   for (const auto& e : *events) {
     if (resp->events_size() == page) break;
     auto* q = resp->add_events();
@@ -151,40 +162,40 @@ grpc::ServerUnaryReactor* MediaGrpcService::ListRoomEvents(Ctx* ctx, const v1::L
     q->set_participant(e.participant);
     q->set_detail(e.detail);
   }
-  resp->set_last_sequence(room->last_sequence());
-  return Fail(ctx, absl::OkStatus());
+  resp->set_last_sequence(last);
+  return Finish(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::IssueJoinTokenRequest* req,
                                                            v1::JoinToken* resp) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
+  if (!p.ok()) return Finish(ctx, p.status());
   if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
-    return Fail(ctx, absl::PermissionDeniedError("IssueJoinToken needs an officer, inspector or head"));
+    return Finish(ctx, absl::PermissionDeniedError("IssueJoinToken needs an officer, inspector or head"));
   }
-  if (auto s = ValidRoomName(req->name()); !s.ok()) return Fail(ctx, s);
-  if (auto role = ParseRole(req->role()); !role.ok()) return Fail(ctx, InvalidField("role", role.status().message()));
-  if (req->unit().empty()) return Fail(ctx, InvalidField("unit", "must be set"));
-  if (req->subject().empty() || req->subject().size() > 128) return Fail(ctx, InvalidField("subject", "must be 1-128 characters"));
-  if (req->ttl_seconds() < 0 || req->ttl_seconds() > 86400) return Fail(ctx, InvalidField("ttl_seconds", "must be at most 86400"));
-  if (!d_.rooms->Get(req->name()).ok()) return Fail(ctx, absl::NotFoundError(absl::StrCat(req->name(), " does not exist")));
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  if (auto role = ParseRole(req->role()); !role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
+  if (req->unit().empty()) return Finish(ctx, InvalidField("unit", "must be set"));
+  if (req->subject().empty() || req->subject().size() > 128) return Finish(ctx, InvalidField("subject", "must be 1-128 characters"));
+  if (req->ttl_seconds() < 0 || req->ttl_seconds() > 86400) return Finish(ctx, InvalidField("ttl_seconds", "must be at most 86400"));
+  if (auto s = d_.rooms->With(req->name(), [](const Room&) {}); !s.ok()) return Finish(ctx, s);
   const absl::Time expire = d_.clock->Now() + absl::Seconds(req->ttl_seconds() == 0 ? 900 : req->ttl_seconds());
   auto token = d_.signer->Issue({req->name(), req->role(), req->unit(), req->subject(), expire});
-  if (!token.ok()) return Fail(ctx, token.status());
+  if (!token.ok()) return Finish(ctx, token.status());
   resp->set_token(*token);
   resp->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
-  return Fail(ctx, absl::OkStatus());
+  return Finish(ctx, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoomRequest* req,
                                                      v1::JoinRoomResponse* resp) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
-  if (auto s = ValidRoomName(req->name()); !s.ok()) return Fail(ctx, s);
+  if (!p.ok()) return Finish(ctx, p.status());
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
   auto claims = d_.signer->Verify(req->join_token(), req->name(), d_.clock->Now());
-  if (!claims.ok()) return Fail(ctx, claims.status());
+  if (!claims.ok()) return Finish(ctx, claims.status());
   if (claims->subject != p->subject) {
-    return Fail(ctx, absl::PermissionDeniedError("join_token was issued to another subject"));
+    return Finish(ctx, absl::PermissionDeniedError("join_token was issued to another subject"));
   }
   internal::RoomOp op;
   op.set_room(req->name());
@@ -198,7 +209,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoo
   d_.rooms->Apply(op, [this, reactor, resp, name = req->name(), media_token](absl::StatusOr<std::string> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
     resp->set_participant(*r);
-    *resp->mutable_room() = ToProto(*d_.rooms->Get(name));
+    auto view = View(*d_.rooms, name, d_.unit_code);
+    if (!view.ok()) return reactor->Finish(ToGrpcStatus(view.status()));
+    *resp->mutable_room() = *std::move(view);
     // Let the participant's media token into the media room (HTTP: on the pool).
     d_.pool->Post([this, reactor, resp, name, media_token] {
       const MediaRoom room = MediaRoomFor(name);
@@ -224,17 +237,19 @@ grpc::ServerUnaryReactor* MediaGrpcService::Act(Ctx* ctx, const std::string& nam
                                                 v1::Room* resp, const std::function<void(internal::RoomOp&)>& fill,
                                                 std::function<void()> after) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
-  if (auto s = ValidRoomName(name); !s.ok()) return Fail(ctx, s);
-  auto room = d_.rooms->Get(name);
-  if (!room.ok()) return Fail(ctx, room.status());
-  auto it = room->participants().find(participant);
-  if (it == room->participants().end()) {
-    return Fail(ctx, InvalidField("participant", absl::StrCat("is not a participant of ", name)));
-  }
-  if (it->second.subject != p->subject) {
-    return Fail(ctx, absl::PermissionDeniedError(absl::StrCat("participant ", participant, " is someone else")));
-  }
+  if (!p.ok()) return Finish(ctx, p.status());
+  if (auto s = ValidRoomName(name); !s.ok()) return Finish(ctx, s);
+  absl::Status who = absl::OkStatus();
+  auto found = d_.rooms->With(name, [&](const Room& room) {
+    auto it = room.participants().find(participant);
+    if (it == room.participants().end()) {
+      who = InvalidField("participant", absl::StrCat("is not a participant of ", name));
+    } else if (it->second.subject != p->subject) {
+      who = absl::PermissionDeniedError(absl::StrCat("participant ", participant, " is someone else"));
+    }
+  });
+  if (!found.ok()) return Finish(ctx, found);
+  if (!who.ok()) return Finish(ctx, who);
   internal::RoomOp op;
   op.set_room(name);
   op.set_time_unix_micros(absl::ToUnixMicros(d_.clock->Now()));
@@ -243,10 +258,10 @@ grpc::ServerUnaryReactor* MediaGrpcService::Act(Ctx* ctx, const std::string& nam
   auto* reactor = ctx->DefaultReactor();
   d_.rooms->Apply(op, [this, reactor, resp, name, after = std::move(after)](absl::StatusOr<std::string> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-    *resp = ToProto(*d_.rooms->Get(name));
-    resp->set_host_unit(d_.unit_code);
+    auto view = View(*d_.rooms, name, d_.unit_code);
+    if (view.ok()) *resp = *std::move(view);
     if (after) after();
-    reactor->Finish(grpc::Status::OK);
+    reactor->Finish(ToGrpcStatus(view.status()));
   });
   return reactor;
 }
@@ -331,12 +346,12 @@ grpc::ServerUnaryReactor* MediaGrpcService::CloseRoom(Ctx* ctx, const v1::CloseR
 grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::string& name, v1::Room* resp,
                                                         bool open) {
   auto p = d_.auth->Authenticate(*ctx);
-  if (!p.ok()) return Fail(ctx, p.status());
+  if (!p.ok()) return Finish(ctx, p.status());
   if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
-    return Fail(ctx, absl::PermissionDeniedError("opening and closing rooms needs an officer, inspector or head"));
+    return Finish(ctx, absl::PermissionDeniedError("opening and closing rooms needs an officer, inspector or head"));
   }
-  if (auto s = ValidRoomName(name); !s.ok()) return Fail(ctx, s);
-  if (!d_.rooms->Get(name).ok()) return Fail(ctx, absl::NotFoundError(absl::StrCat(name, " does not exist")));
+  if (auto s = ValidRoomName(name); !s.ok()) return Finish(ctx, s);
+  if (auto s = d_.rooms->With(name, [](const Room&) {}); !s.ok()) return Finish(ctx, s);
   auto* reactor = ctx->DefaultReactor();
   // Media server first when opening (no open room without its media room),
   // last when closing; both over HTTP, so on the pool.
@@ -351,9 +366,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
     if (open) op.set_open(true); else op.set_close(true);
     d_.rooms->Apply(op, [this, reactor, resp, name, open, media](absl::StatusOr<std::string> r) {
       if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
-      *resp = ToProto(*d_.rooms->Get(name));
-      resp->set_host_unit(d_.unit_code);
-      if (open) return reactor->Finish(grpc::Status::OK);
+      auto view = View(*d_.rooms, name, d_.unit_code);
+      if (view.ok()) *resp = *std::move(view);
+      if (open || !view.ok()) return reactor->Finish(ToGrpcStatus(view.status()));
       d_.pool->Post([this, reactor, name, media] {
         if (auto s = d_.backend->CloseRoom(media); !s.ok()) {
           Log()->warn("event=media_close_failed room={} error=\"{}\"", name, s.message());
@@ -410,9 +425,11 @@ void MediaModule::ExpireLoop(absl::Duration timeout) {
     mu_.Unlock();
     const absl::Time now = clock_->Now();
     for (const auto& id : rooms_->RoomIds()) {
-      auto room = rooms_->Get(id);
-      if (!room.ok() || room->state() != RoomState::kOpen) continue;
-      for (const auto& who : room->Silent(now, timeout)) {
+      std::vector<std::string> silent;
+      (void)rooms_->With(id, [&](const Room& room) {
+        if (room.state() == RoomState::kOpen) silent = room.Silent(now, timeout);
+      });
+      for (const auto& who : silent) {
         internal::RoomOp op;
         op.set_room(id);
         op.set_time_unix_micros(absl::ToUnixMicros(now));

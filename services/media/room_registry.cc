@@ -135,6 +135,14 @@ absl::StatusOr<Room> RoomRegistry::Get(const std::string& room) const {
   return it->second;
 }
 
+absl::Status RoomRegistry::With(const std::string& room, absl::FunctionRef<void(const Room&)> fn) const {
+  absl::MutexLock lock(&mu_);
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return absl::NotFoundError(absl::StrCat(room, " does not exist"));
+  fn(it->second);
+  return absl::OkStatus();
+}
+
 std::vector<std::string> RoomRegistry::RoomIds() const {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> out;

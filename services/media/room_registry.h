@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "services/common/store.h"
@@ -39,8 +40,12 @@ class RoomRegistry {
   // "" otherwise, or with the room rules' error.
   void Apply(internal::RoomOp op, Done done);
 
-  // A copy of the room's current state, NOT_FOUND when unknown.
+  // A copy of the room's current state, NOT_FOUND when unknown. Copies the
+  // event log too: prefer With() on hot paths.
   absl::StatusOr<Room> Get(const std::string& room) const;
+  // Runs `fn` on the room under the registry's lock (no copy); NOT_FOUND
+  // when unknown. `fn` must not call back into the registry.
+  absl::Status With(const std::string& room, absl::FunctionRef<void(const Room&)> fn) const;
   std::vector<std::string> RoomIds() const;
 
  private:
