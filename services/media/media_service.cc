@@ -173,6 +173,10 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
   if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
     return Finish(ctx, absl::PermissionDeniedError("IssueJoinToken needs an officer, inspector or head"));
   }
+  if (p->unit_code != d_.unit_code) {
+    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat(
+        "join tokens for rooms hosted by unit ", d_.unit_code, " are issued by that unit's staff")));
+  }
   if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
   if (auto role = ParseRole(req->role()); !role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
   if (req->unit().empty()) return Finish(ctx, InvalidField("unit", "must be set"));

@@ -39,11 +39,12 @@ class MediaServiceTest : public ::testing::Test {
 
   template <typename Req, typename Resp>
   absl::StatusOr<Resp> Call(grpc::Status (v1::MediaService::Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& req, const std::string& subject, const std::string& role = "officer") {
+                            const Req& req, const std::string& subject, const std::string& role = "officer",
+                            const std::string& unit = "49") {
     grpc::ClientContext ctx;
     ctx.AddMetadata("x-reception-subject", subject);
     ctx.AddMetadata("x-reception-role", role);
-    ctx.AddMetadata("x-reception-unit", "49");
+    ctx.AddMetadata("x-reception-unit", unit);
     Resp out;
     grpc::Status s = (stub_.get()->*m)(&ctx, req, &out);
     if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -206,6 +207,14 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   v1::OpenRoomRequest open;
   open.set_name("rooms/tcd-2026-11");
   ASSERT_TRUE(Call(&v1::MediaService::Stub::OpenRoom, open, "officer.lan").ok());
+  // Only the host unit's staff issue tokens for its rooms.
+  v1::IssueJoinTokenRequest other;
+  other.set_name("rooms/tcd-2026-11");
+  other.set_role("citizen");
+  other.set_unit("502-1");
+  other.set_subject("citizen.an");
+  EXPECT_EQ(Call(&v1::MediaService::Stub::IssueJoinToken, other, "officer.x", "officer", "502").status().code(),
+            absl::StatusCode::kPermissionDenied);
   const std::string token = Token("citizen", "502-1", "citizen.an");
   clock_.Advance(absl::Minutes(16));  // default lifetime 15 minutes
   auto late = Join(token, "citizen.an");
