@@ -21,6 +21,7 @@
 #include "services/case/intake.h"
 #include "services/case/reception_log.h"
 #include "services/common/civil_date.h"
+#include "services/common/key_file.h"
 #include "services/common/status.h"
 #include "services/common/text.h"
 
@@ -43,21 +44,6 @@ constexpr char kDue[] = "due";            // YYYYMMDD '/' number -> "" (running 
 constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
 constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
                                           // (never a protected identity; written once)
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
-}
-
-uint64_t FromBigEndian64(absl::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<uint8_t>(s[i]);
-  return v;
-}
 
 std::string EventKey(absl::string_view number, uint64_t seq) {
   return absl::StrCat(number, "/", BigEndian64(seq));

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "services/common/key_file.h"
 
 namespace reception {
 
@@ -26,35 +27,15 @@ std::string NodeKey::KeyId(absl::string_view public_key) {
 
 absl::StatusOr<std::unique_ptr<NodeKey>> NodeKey::Open(const std::string& path) {
   if (sodium_init() < 0) return absl::InternalError("libsodium could not initialise");
+  auto pair = LoadOrCreateKeyPair(path, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, [] {
+    std::string pk(crypto_box_PUBLICKEYBYTES, '\0'), sk(crypto_box_SECRETKEYBYTES, '\0');
+    crypto_box_keypair(reinterpret_cast<unsigned char*>(pk.data()), reinterpret_cast<unsigned char*>(sk.data()));
+    return std::make_pair(pk, sk);
+  });
+  if (!pair.ok()) return pair.status();
   std::unique_ptr<NodeKey> key(new NodeKey());
-  if (!std::filesystem::exists(path)) {
-    unsigned char pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
-    crypto_box_keypair(pk, sk);
-    const std::string line = absl::StrCat(
-        absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(pk), sizeof pk)), " ",
-        absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(sk), sizeof sk)), "\n");
-    sodium_memzero(sk, sizeof sk);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create node key ", path));
-    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-                    ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return absl::UnavailableError(absl::StrCat("cannot write node key ", path));
-  }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::string> parts =
-      absl::StrSplit(absl::StripAsciiWhitespace(text.str()), ' ', absl::SkipEmpty());
-  if (parts.size() != 2) return absl::DataLossError(absl::StrCat(path, " is not a node key file"));
-  key->public_ = absl::HexStringToBytes(parts[0]);
-  key->secret_ = absl::HexStringToBytes(parts[1]);
-  if (key->public_.size() != crypto_box_PUBLICKEYBYTES ||
-      key->secret_.size() != crypto_box_SECRETKEYBYTES) {
-    return absl::DataLossError(absl::StrCat(path, " holds a key of the wrong size"));
-  }
+  key->public_ = std::move(pair->first);
+  key->secret_ = std::move(pair->second);
   key->key_id_ = KeyId(key->public_);
   return key;
 }

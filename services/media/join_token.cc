@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "services/common/key_file.h"
 #include "services/media/token.pb.h"
 
 namespace reception::media {
@@ -32,31 +33,14 @@ std::unique_ptr<JoinTokenSigner> JoinTokenSigner::Ephemeral() {
 
 absl::StatusOr<std::unique_ptr<JoinTokenSigner>> JoinTokenSigner::Open(const std::string& path) {
   if (sodium_init() < 0) return absl::InternalError("libsodium could not initialise");
-  if (!std::filesystem::exists(path)) {
+  auto pair = LoadOrCreateKeyPair(path, crypto_sign_PUBLICKEYBYTES, crypto_sign_SECRETKEYBYTES, [] {
     auto fresh = Ephemeral();
-    const std::string line = absl::StrCat(absl::BytesToHexString(fresh->public_), " ",
-                                          absl::BytesToHexString(fresh->secret_), "\n");
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-    if (fd < 0) return absl::UnavailableError(absl::StrCat("cannot create signing key ", path));
-    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-                    ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok) return absl::UnavailableError(absl::StrCat("cannot write signing key ", path));
-  }
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::vector<std::string> parts =
-      absl::StrSplit(absl::StripAsciiWhitespace(text.str()), ' ', absl::SkipEmpty());
-  if (parts.size() != 2) return absl::DataLossError(absl::StrCat(path, " is not a signing key file"));
+    return std::make_pair(fresh->public_, fresh->secret_);
+  });
+  if (!pair.ok()) return pair.status();
   std::unique_ptr<JoinTokenSigner> s(new JoinTokenSigner());
-  s->public_ = absl::HexStringToBytes(parts[0]);
-  s->secret_ = absl::HexStringToBytes(parts[1]);
-  if (s->public_.size() != crypto_sign_PUBLICKEYBYTES || s->secret_.size() != crypto_sign_SECRETKEYBYTES) {
-    return absl::DataLossError(absl::StrCat(path, " holds a key of the wrong size"));
-  }
+  s->public_ = std::move(pair->first);
+  s->secret_ = std::move(pair->second);
   return s;
 }
 

@@ -2,23 +2,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/key_file.h"
 
 namespace reception::media {
 namespace {
 
 constexpr char kOps[] = "room_ops";  // BE64(sequence) -> RoomOp
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-  return out;
-}
-
-uint64_t FromBigEndian64(absl::string_view s) {
-  uint64_t v = 0;
-  for (unsigned char c : s) v = (v << 8) | c;
-  return v;
-}
 
 }  // namespace
 

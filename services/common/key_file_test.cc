@@ -1,0 +1,41 @@
+#include "services/common/key_file.h"
+
+#include <sys/stat.h>
+
+#include "gtest/gtest.h"
+#include "services/common/test_support.h"
+
+namespace reception {
+namespace {
+
+TEST(KeyFile, BigEndianKeysSortNumerically) {
+  EXPECT_LT(BigEndian64(127), BigEndian64(128));
+  EXPECT_LT(BigEndian64(255), BigEndian64(256));
+  EXPECT_EQ(FromBigEndian64(BigEndian64(0x0102030405060708ULL)), 0x0102030405060708ULL);
+}
+
+TEST(KeyFile, CreatedOnceWithMode0600ThenReadBack) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("keys/node.key");
+  int generated = 0;
+  auto gen = [&] {
+    ++generated;
+    return std::make_pair(std::string(4, 'p'), std::string(8, 's'));
+  };
+  auto first = LoadOrCreateKeyPair(path, 4, 8, gen);
+  ASSERT_TRUE(first.ok()) << first.status();
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  auto again = LoadOrCreateKeyPair(path, 4, 8, gen);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(generated, 1);
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(again->second, std::string(8, 's'));
+  EXPECT_EQ(LoadOrCreateKeyPair(path, 32, 64, gen).status().code(), absl::StatusCode::kDataLoss);
+  testing::WriteFile(dir.Join("bad"), "not a key file\n");
+  EXPECT_EQ(LoadOrCreateKeyPair(dir.Join("bad"), 4, 8, gen).status().code(), absl::StatusCode::kDataLoss);
+}
+
+}  // namespace
+}  // namespace reception
