@@ -446,8 +446,10 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
 }
 
 void CaseRegistry::Transition(const Principal& p, const std::string& name, const std::string& etag,
-                              CaseTransition t, Apply apply, Callback<Case> done) {
-  if (auto s = CheckWriter(p); !s.ok()) return done(s);
+                              CaseTransition t, Apply apply, Callback<Case> done, bool check_writer) {
+  if (check_writer) {
+    if (auto s = CheckWriter(p); !s.ok()) return done(s);
+  }
   auto number = ParseCaseName(name, "name");
   if (!number.ok()) return done(number.status());
   if (etag.size() > 64) return done(InvalidField("etag", "is not an etag returned by this service"));
@@ -1195,6 +1197,56 @@ void CaseRegistry::ExtendCaseDeadline(const Principal& p, const cases::v1::Exten
                              {"clocks"}};
              },
              std::move(done));
+}
+
+void CaseRegistry::AttachCaseMinutes(const Principal& p, const cases::v1::AttachCaseMinutesRequest& r,
+                                     Callback<Case> done) {
+  if (p.role == Role::kNode) {
+    if (p.unit_code != d_.unit_code) {
+      return done(absl::PermissionDeniedError(absl::StrCat(
+          "only this node's own services may attach minutes as a node; unit ", p.unit_code.substr(0, 32),
+          " is another node")));
+    }
+  } else if (auto s = CheckWriter(p); !s.ok()) {
+    return done(s);
+  }
+  absl::string_view room = r.room();
+  if (!absl::ConsumePrefix(&room, "rooms/") || room.empty() || room.size() > 40) {
+    return done(InvalidField("room", "must be rooms/{room_id}"));
+  }
+  if (r.text().empty() || r.text().size() > 65536) return done(InvalidField("text", "must be 1-65536 bytes"));
+  if (!IsValidUtf8(r.text()) || HasControlCharacters(r.text(), /*allow_newlines=*/true)) {
+    return done(InvalidField("text", "must be UTF-8 text without control characters"));
+  }
+  if (!r.has_lock_time()) return done(InvalidField("lock_time", "must be set"));
+  auto repeat = std::make_shared<bool>(false);
+  Transition(
+      p, r.name(), "", CaseTransition::kAttachMinutes,
+      [this, r, repeat](const WriteTxn&, Case& c, absl::CivilDay) -> absl::StatusOr<Change> {
+        for (const auto& m : c.minutes()) {
+          if (m.room() == r.room()) {
+            *repeat = true;
+            return absl::AlreadyExistsError("attached already");
+          }
+        }
+        auto* m = c.add_minutes();
+        m->set_room(r.room());
+        m->set_text(r.text());
+        *m->mutable_lock_time() = r.lock_time();
+        SetTimestamp(d_.clock->Now(), m->mutable_attach_time());
+        return Change{absl::StrCat("minutes of ", r.room(), " attached"), {"minutes"}};
+      },
+      [this, p, r, repeat, done = std::move(done)](absl::StatusOr<Case> c) mutable {
+        if (!c.ok() && *repeat) {
+          cases::v1::GetCaseRequest get;
+          get.set_name(r.name());
+          Principal reader = p;
+          if (reader.role == Role::kNode) reader.role = Role::kReceptionOfficer;
+          return done(GetCase(reader, get));
+        }
+        done(std::move(c));
+      },
+      /*check_writer=*/false);
 }
 
 absl::StatusOr<cases::v1::PreviewDeadlinesResponse> CaseRegistry::PreviewDeadlines(

@@ -88,6 +88,11 @@ class CaseRegistry {
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, Callback<cases::v1::Case> done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           Callback<cases::v1::Case> done);
+  // Signed minutes of an online reception room (the node's own media
+  // service, or staff of the owning unit); a repeat for the same room
+  // returns the case unchanged.
+  void AttachCaseMinutes(const Principal& p, const cases::v1::AttachCaseMinutesRequest& r,
+                         Callback<cases::v1::Case> done);
   // Handoffs. TransferCase/ReturnCase freeze the case and queue the handoff
   // in one write; the delivery worker (gRPC side) moves BuildOffer's request
   // to the destination, whose ImportHandoff answers once the import is
@@ -141,8 +146,10 @@ class CaseRegistry {
                                                             absl::CivilDay today)>;
 
   absl::Status CheckWriter(const Principal& p) const;
+  // `check_writer` false: the caller has checked who may make this change.
   void Transition(const Principal& p, const std::string& name, const std::string& etag,
-                  CaseTransition t, Apply apply, Callback<cases::v1::Case> done);
+                  CaseTransition t, Apply apply, Callback<cases::v1::Case> done,
+                  bool check_writer = true);
   // With a txn: the state as the writer sees it; without: committed state.
   absl::StatusOr<std::optional<cases::storage::CaseRecord>> LoadRecord(
       const WriteTxn* txn, const std::string& number) const;

@@ -442,5 +442,49 @@ TEST_F(CaseRegistryTest, FlagsPossibleDuplicatesBySameCitizenAndSimilarContent) 
   EXPECT_TRUE(d2->possible_duplicates().empty());
 }
 
+TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
+  auto c = Create(Complaint("minutes-1"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  cases::v1::AttachCaseMinutesRequest r;
+  r.set_name(c->name());
+  r.set_room("rooms/tiep-dan-27-11");
+  r.set_text("BIÊN BẢN TIẾP CÔNG DÂN TRỰC TUYẾN\nKết luận: giao phòng TN&MT kiểm tra.");
+  r.mutable_lock_time()->set_seconds(1795000000);
+  const Principal node{"node:48", Role::kNode, "48"};
+  auto attached = Do(node, &CaseRegistry::AttachCaseMinutes, r);
+  ASSERT_TRUE(attached.ok()) << attached.status();
+  ASSERT_EQ(attached->minutes_size(), 1);
+  EXPECT_EQ(attached->minutes(0).room(), "rooms/tiep-dan-27-11");
+  EXPECT_EQ(attached->minutes(0).text(), r.text());
+  EXPECT_EQ(attached->state(), cases::v1::CASE_STATE_RECEIVED);
+  EXPECT_EQ(attached->version(), 2);
+  // A retry of the same room's minutes changes nothing.
+  auto again = Do(node, &CaseRegistry::AttachCaseMinutes, r);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->version(), 2);
+  EXPECT_EQ(again->minutes_size(), 1);
+  cases::v1::GetCaseHistoryRequest h;
+  h.set_name(c->name());
+  auto history = registry_->GetCaseHistory(officer_, h);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->events_size(), 2);
+  EXPECT_EQ(history->events(1).action(), "AttachCaseMinutes");
+  EXPECT_EQ(history->events(1).summary(), "minutes of rooms/tiep-dan-27-11 attached");
+  // Another node may not attach; nor may a viewer; bad fields are named.
+  const Principal other{"node:48-1", Role::kNode, "48-1"};
+  EXPECT_EQ(Do(other, &CaseRegistry::AttachCaseMinutes, r).status().code(), absl::StatusCode::kPermissionDenied);
+  auto bad = r;
+  bad.set_room("tiep-dan");
+  auto refused = Do(officer_, &CaseRegistry::AttachCaseMinutes, bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("room"), std::string::npos) << refused.status();
+  bad = r;
+  bad.clear_text();
+  EXPECT_EQ(Do(officer_, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = r;
+  bad.set_name("cases/48-2026-999999");
+  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace reception

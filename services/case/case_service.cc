@@ -104,6 +104,7 @@ RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)
 RECEPTION_MUTATION(ExtendCaseDeadline, ExtendCaseDeadlineRequest, Case)
+RECEPTION_MUTATION(AttachCaseMinutes, AttachCaseMinutesRequest, Case)
 grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* ctx,
                                                    const cases::v1::GetCaseRequest* req, Case* resp) {
   auto* reactor = ctx->DefaultReactor();

@@ -58,6 +58,7 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                               cases::v1::ExportReceptionLogResponse*) override;
   Reactor* ExtendCaseDeadline(Ctx*, const cases::v1::ExtendCaseDeadlineRequest*,
                               cases::v1::Case*) override;
+  Reactor* AttachCaseMinutes(Ctx*, const cases::v1::AttachCaseMinutesRequest*, cases::v1::Case*) override;
   Reactor* PreviewDeadlines(Ctx*, const cases::v1::PreviewDeadlinesRequest*,
                             cases::v1::PreviewDeadlinesResponse*) override;
 

@@ -8,6 +8,7 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
+#include "services/common/auth.h"
 #include "services/common/logging.h"
 #include "services/common/text.h"
 
@@ -64,11 +65,7 @@ void HandoffWorker::Kick() {
 }
 
 void HandoffWorker::Prepare(grpc::ClientContext* ctx) const {
-  ctx->AddMetadata("x-reception-subject", absl::StrCat("node:", unit_code_));
-  ctx->AddMetadata("x-reception-role", "node");
-  ctx->AddMetadata("x-reception-unit", unit_code_);
-  ctx->set_deadline(std::chrono::system_clock::now() +
-                    std::chrono::milliseconds(config_.call_timeout_millis()));
+  AddNodeIdentity(unit_code_, "", ctx, absl::Milliseconds(config_.call_timeout_millis()));
 }
 
 void HandoffWorker::MarkFailure(const std::string& unit, const std::string& error) {

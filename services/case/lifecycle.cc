@@ -45,6 +45,12 @@ const std::vector<Rule>& Rules() {
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
         S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
        S::CASE_STATE_UNSPECIFIED},
+      // Minutes may concern a case at any point while this unit owns it.
+      {CaseTransition::kAttachMinutes,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED, S::CASE_STATE_GUIDED,
+        S::CASE_STATE_ARCHIVED, S::CASE_STATE_REFUSED, S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED,
+        S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED, S::CASE_STATE_WITHDRAWN},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -74,6 +80,7 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kWithdrawPartial: return "WithdrawCase (partial)";
     case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
     case CaseTransition::kTransfer: return "TransferCase";
+    case CaseTransition::kAttachMinutes: return "AttachCaseMinutes";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@ enum class CaseTransition {
   kWithdrawPartial,  // part of it; state unchanged
   kExtendDeadline,   // a written extension; state unchanged
   kTransfer,         // ownership handed to another node (also a return)
+  kAttachMinutes,    // signed minutes of an online reception; state unchanged
 };
 
 // The RPC name of a transition ("AcceptCase").

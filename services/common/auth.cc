@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace reception {
 namespace {
@@ -51,6 +52,27 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
   }
   p.role = *r;
   return p;
+}
+
+void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string& in_process_secret,
+                     grpc::ClientContext* to, absl::Duration deadline) {
+  for (const char* key : {"x-reception-subject", "x-reception-role", "x-reception-unit"}) {
+    auto it = from.client_metadata().find(key);
+    if (it != from.client_metadata().end()) {
+      to->AddMetadata(key, std::string(it->second.data(), it->second.size()));
+    }
+  }
+  if (!in_process_secret.empty()) to->AddMetadata(kInProcessMetadata, in_process_secret);
+  to->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+}
+
+void AddNodeIdentity(const std::string& unit_code, const std::string& in_process_secret,
+                     grpc::ClientContext* to, absl::Duration deadline) {
+  to->AddMetadata("x-reception-subject", absl::StrCat("node:", unit_code));
+  to->AddMetadata("x-reception-role", "node");
+  to->AddMetadata("x-reception-unit", unit_code);
+  if (!in_process_secret.empty()) to->AddMetadata(kInProcessMetadata, in_process_secret);
+  if (deadline != absl::InfiniteDuration()) to->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
 }
 
 }  // namespace reception

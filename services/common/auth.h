@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
 #include "services/common/principal.h"
 
@@ -40,6 +42,16 @@ class DevMetadataAuthenticator final : public Authenticator {
 
 // Metadata key carrying the in-process secret.
 inline constexpr char kInProcessMetadata[] = "x-reception-in-process";
+
+// A call made on the caller's behalf carries the caller's identity (and, on
+// the in-process channel, this process's secret; never the caller's copy),
+// with a deadline.
+void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string& in_process_secret,
+                     grpc::ClientContext* to, absl::Duration deadline = absl::Seconds(10));
+
+// Identifies this node itself on a call it makes (role node).
+void AddNodeIdentity(const std::string& unit_code, const std::string& in_process_secret,
+                     grpc::ClientContext* to, absl::Duration deadline);
 
 // True for "ipv4:127.x.x.x:port", "ipv6:[::1]:port", "unix:..." peers.
 bool IsLoopbackPeer(absl::string_view peer);

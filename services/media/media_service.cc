@@ -1,6 +1,8 @@
 #include "services/media/media_service.h"
 
+#include <deque>
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -8,6 +10,7 @@
 #include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
@@ -44,11 +47,10 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
 }  // namespace
 
 // The room as the API shows it, built under the registry's lock.
-absl::StatusOr<v1::Room> View(const RoomRegistry& rooms, const std::string& name, const std::string& host) {
+absl::StatusOr<v1::Room> View(const RoomRegistry& rooms, const std::string& name, const std::string&) {
   v1::Room out;
   auto s = rooms.With(name, [&](const Room& room) { out = ToProto(room); });
   if (!s.ok()) return s;
-  out.set_host_unit(host);
   return out;
 }
 
@@ -88,7 +90,95 @@ v1::Room ToProto(const Room& room) {
   mp->set_locked(m.locked);
   if (!m.draft.conclusions.empty()) mp->set_text(room.RenderMinutes());
   out.set_last_event_sequence(room.last_sequence());
+  out.set_host_unit(room.setup().host_unit);
+  out.set_session(room.setup().session);
+  for (const auto& c : room.setup().agenda_cases) out.add_agenda_cases(c);
+  for (const auto& b : room.setup().bridges) {
+    auto* q = out.add_bridges();
+    q->set_unit(b.unit);
+    q->set_sip_uri(b.sip_uri);
+    for (const auto& [id, p] : room.participants()) {
+      if (p.role == Role::kSite && p.unit == b.unit) q->set_presence(PresenceToProto(p.presence));
+    }
+  }
+  for (const auto& [c, a] : room.Attachments()) {
+    auto* q = out.add_minutes_attachments();
+    q->set_case_(c);
+    q->set_state(a.state == AttachmentState::kAttached ? v1::ATTACHMENT_STATE_ATTACHED
+                 : a.state == AttachmentState::kFailed ? v1::ATTACHMENT_STATE_FAILED
+                                                       : v1::ATTACHMENT_STATE_PENDING);
+    q->set_detail(a.detail);
+  }
   return out;
+}
+
+v1::RoomEvent ToProto(const RoomEvent& e) {
+  v1::RoomEvent q;
+  q.set_sequence(e.sequence);
+  q.mutable_time()->set_seconds(absl::ToUnixSeconds(e.time));
+  q.set_kind(e.kind);
+  q.set_participant(e.participant);
+  q.set_detail(e.detail);
+  return q;
+}
+
+uint64_t MediaGrpcService::MediaParticipantId(const std::string& room, const std::string& subject) const {
+  // 48 bits: below 2^53, so JavaScript clients keep it exact; never 0.
+  const std::string d = d_.signer->Derive(absl::StrCat("media-participant:", room, ":", subject));
+  uint64_t id = 0;
+  for (int i = 0; i < 6; ++i) id = (id << 8) | static_cast<unsigned char>(d[i]);
+  return id == 0 ? 1 : id;
+}
+
+absl::StatusOr<EventBatch> MediaGrpcService::Fetch(const std::string& name, int64_t after, int limit) const {
+  if (d_.bridges != nullptr && d_.bridges->IsBridged(name)) return d_.bridges->Events(name, after, limit);
+  EventBatch out;
+  absl::StatusOr<std::vector<RoomEvent>> events;
+  bool closed = false;
+  auto found = d_.rooms->With(name, [&](const Room& room) {
+    events = room.EventsAfter(after);
+    closed = room.state() == RoomState::kClosed;
+  });
+  if (!found.ok()) return found;
+  if (!events.ok()) return events.status();
+  for (const auto& e : *events) {
+    if (static_cast<int>(out.events.size()) == limit) break;
+    out.events.push_back(ToProto(e));
+  }
+  out.ended = closed && out.events.size() == events->size();
+  return out;
+}
+
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* MediaGrpcService::Relay(
+    Ctx* ctx, const std::string& name, const Req& req, Resp* resp,
+    void (v1::MediaService::Stub::async::*method)(grpc::ClientContext*, const Req*, Resp*,
+                                                  std::function<void(grpc::Status)>)) {
+  if (d_.bridges == nullptr) return nullptr;
+  std::string host;
+  v1::MediaService::Stub* stub = d_.bridges->HostStub(name, &host);
+  if (stub == nullptr) return nullptr;
+  struct Call {
+    grpc::ClientContext ctx;
+    Req req;
+  };
+  auto* call = new Call;
+  call->req = req;
+  ForwardIdentity(*ctx, "", &call->ctx, absl::Seconds(10));
+  auto* reactor = ctx->DefaultReactor();
+  (stub->async()->*method)(&call->ctx, &call->req, resp, [this, call, reactor, resp, name, host](grpc::Status s) {
+    delete call;
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       absl::StrCat(name, " is hosted by unit ", host, ", which this bridge cannot reach now (",
+                                    s.error_message().substr(0, 200), "); the bridge rejoins when the link returns"));
+    } else if (s.ok()) {
+      if constexpr (std::is_same_v<Resp, v1::Room>) d_.bridges->Update(name, *resp);
+      if constexpr (std::is_same_v<Resp, v1::JoinRoomResponse>) d_.bridges->Update(name, resp->room());
+    }
+    reactor->Finish(s);
+  });
+  return reactor;
 }
 
 MediaRoom MediaGrpcService::MediaRoomFor(const std::string& room) const {
@@ -113,10 +203,47 @@ grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::Creat
       !std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-'; })) {
     return Finish(ctx, InvalidField("room_id", "must be 1-40 characters of a-z, 0-9 and -"));
   }
+  if (req->session().size() > 200) return Finish(ctx, InvalidField("session", "must be at most 200 characters"));
+  if (req->agenda_cases_size() > 100) return Finish(ctx, InvalidField("agenda_cases", "must list at most 100 cases"));
+  if (req->bridges_size() > 500) return Finish(ctx, InvalidField("bridges", "must list at most 500 bridge points"));
   internal::RoomOp op;
   op.set_room(absl::StrCat("rooms/", id));
   op.set_time_unix_micros(absl::ToUnixMicros(d_.clock->Now()));
-  op.set_create_host_unit(d_.unit_code);
+  auto* create = op.mutable_create();
+  create->set_host_unit(d_.unit_code);
+  create->set_session(req->session());
+  std::set<std::string> seen;
+  for (int i = 0; i < req->agenda_cases_size(); ++i) {
+    const std::string& c = req->agenda_cases(i);
+    absl::string_view number = c;
+    if (!absl::ConsumePrefix(&number, "cases/") || number.empty() || number.size() > 40) {
+      return Finish(ctx, InvalidField(absl::StrCat("agenda_cases[", i, "]"), "must be cases/{number}"));
+    }
+    if (seen.insert(c).second) create->add_agenda_cases(c);
+  }
+  seen.clear();
+  for (int i = 0; i < req->bridges_size(); ++i) {
+    const auto& b = req->bridges(i);
+    const std::string field = absl::StrCat("bridges[", i, "]");
+    if (b.unit().empty()) return Finish(ctx, InvalidField(field + ".unit", "must be set"));
+    if (b.unit() == d_.unit_code) return Finish(ctx, InvalidField(field + ".unit", "is the host itself"));
+    if (d_.topology != nullptr && d_.topology->Find(b.unit()) == nullptr) {
+      return Finish(ctx, InvalidField(field + ".unit", absl::StrCat("is not a unit of the topology: ", b.unit().substr(0, 32))));
+    }
+    if (!seen.insert(b.unit()).second) return Finish(ctx, InvalidField(field + ".unit", "is listed twice"));
+    if (!b.sip_uri().empty()) {
+      absl::string_view uri = b.sip_uri();
+      const bool scheme = absl::ConsumePrefix(&uri, "sip:") || absl::ConsumePrefix(&uri, "sips:");
+      const size_t at = uri.find('@');
+      if (!scheme || at == 0 || at == absl::string_view::npos || at + 1 == uri.size() || b.sip_uri().size() > 256 ||
+          std::any_of(uri.begin(), uri.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+        return Finish(ctx, InvalidField(field + ".sip_uri", "must be sip:user@host or sips:user@host (RFC 3261), at most 256 characters"));
+      }
+    }
+    auto* q = create->add_bridges();
+    q->set_unit(b.unit());
+    q->set_sip_uri(b.sip_uri());
+  }
   auto* reactor = ctx->DefaultReactor();
   d_.rooms->Apply(op, [this, reactor, resp, name = op.room()](absl::StatusOr<std::string> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
@@ -131,6 +258,11 @@ grpc::ServerUnaryReactor* MediaGrpcService::GetRoom(Ctx* ctx, const v1::GetRoomR
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  if (d_.bridges != nullptr && d_.bridges->IsBridged(req->name())) {
+    auto snapshot = d_.bridges->Snapshot(req->name());
+    if (snapshot.ok()) *resp = *std::move(snapshot);
+    return Finish(ctx, snapshot.status());
+  }
   auto view = View(*d_.rooms, req->name(), d_.unit_code);
   if (view.ok()) *resp = *std::move(view);
   return Finish(ctx, view.status());
@@ -145,23 +277,16 @@ grpc::ServerUnaryReactor* MediaGrpcService::ListRoomEvents(Ctx* ctx, const v1::L
     return Finish(ctx, InvalidField("page_size", "must be between 1 and 1000 (0: 100)"));
   }
   const int page = req->page_size() == 0 ? 100 : req->page_size();
-  absl::StatusOr<std::vector<RoomEvent>> events;
+  auto batch = Fetch(req->name(), req->after_sequence(), page);
+  if (!batch.ok()) return Finish(ctx, batch.status());
+  for (auto& e : batch->events) *resp->add_events() = std::move(e);
   int64_t last = 0;
-  auto found = d_.rooms->With(req->name(), [&](const Room& room) {
-    events = room.EventsAfter(req->after_sequence());
-    last = room.last_sequence();
-  });
-  if (!found.ok()) return Finish(ctx, found);
-  if (!events.ok()) return Finish(ctx, events.status());
-  for (const auto& e : *events) {
-    if (resp->events_size() == page) break;
-    auto* q = resp->add_events();
-    q->set_sequence(e.sequence);
-    q->mutable_time()->set_seconds(absl::ToUnixSeconds(e.time));
-    q->set_kind(e.kind);
-    q->set_participant(e.participant);
-    q->set_detail(e.detail);
+  if (d_.bridges != nullptr && d_.bridges->IsBridged(req->name())) {
+    last = d_.bridges->Snapshot(req->name())->last_event_sequence();
+  } else {
+    (void)d_.rooms->With(req->name(), [&](const Room& room) { last = room.last_sequence(); });
   }
+  last = std::max<int64_t>(last, resp->events_size() ? resp->events(resp->events_size() - 1).sequence() : 0);
   resp->set_last_sequence(last);
   return Finish(ctx, absl::OkStatus());
 }
@@ -170,21 +295,47 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
                                                            v1::JoinToken* resp) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::IssueJoinToken)) return r;
+  const bool staff = p->role == reception::Role::kReceptionOfficer || p->role == reception::Role::kHead ||
+                     p->role == reception::Role::kInspector;
+  if (!staff && p->role != reception::Role::kNode) {
     return Finish(ctx, absl::PermissionDeniedError("IssueJoinToken needs an officer, inspector or head"));
   }
-  if (p->unit_code != d_.unit_code) {
-    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat(
-        "join tokens for rooms hosted by unit ", d_.unit_code, " are issued by that unit's staff")));
-  }
-  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
-  if (auto role = ParseRole(req->role()); !role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
+  auto role = ParseRole(req->role());
+  if (!role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
   if (req->unit().empty()) return Finish(ctx, InvalidField("unit", "must be set"));
   if (req->subject().empty() || req->subject().size() > 128) return Finish(ctx, InvalidField("subject", "must be 1-128 characters"));
   if (req->ttl_seconds() < 0 || req->ttl_seconds() > 86400) return Finish(ctx, InvalidField("ttl_seconds", "must be at most 86400"));
-  if (auto s = d_.rooms->With(req->name(), [](const Room&) {}); !s.ok()) return Finish(ctx, s);
+  bool bridge = false;
+  if (auto s = d_.rooms->With(req->name(), [&](const Room& room) { bridge = room.Bridge(p->unit_code) != nullptr; }); !s.ok()) {
+    return Finish(ctx, s);
+  }
+  // The host's staff issue any token. A bridge point's staff issue tokens
+  // for people at their own site (not the presiding official); its node
+  // issues the site's own token.
+  if (p->unit_code != d_.unit_code) {
+    if (!bridge) {
+      return Finish(ctx, absl::PermissionDeniedError(absl::StrCat(
+          "join tokens for ", req->name(), " are issued by the staff of unit ", d_.unit_code,
+          " or of its bridge points; unit ", p->unit_code.substr(0, 32), " is neither")));
+    }
+    if (req->unit() != p->unit_code) {
+      return Finish(ctx, InvalidField("unit", absl::StrCat("must be ", p->unit_code, ": a bridge point issues tokens for its own site")));
+    }
+    if (*role == Role::kPresiding) {
+      return Finish(ctx, absl::PermissionDeniedError("the presiding official's token is issued by the host unit"));
+    }
+  }
+  if (p->role == reception::Role::kNode && (*role != Role::kSite || req->subject() != p->subject)) {
+    return Finish(ctx, absl::PermissionDeniedError("a node issues only its own site's token"));
+  }
+  if (*role == Role::kSite && p->unit_code != d_.unit_code && req->subject() != absl::StrCat("node:", p->unit_code)) {
+    return Finish(ctx, InvalidField("subject", absl::StrCat("a bridge site joins as its node, node:", p->unit_code)));
+  }
   const absl::Time expire = d_.clock->Now() + absl::Seconds(req->ttl_seconds() == 0 ? 900 : req->ttl_seconds());
   auto token = d_.signer->Issue({req->name(), req->role(), req->unit(), req->subject(), expire});
+  Log()->info("event=join_token_issued room={} role={} unit={} by_unit={}", req->name(), req->role(), req->unit(), p->unit_code);
   if (!token.ok()) return Finish(ctx, token.status());
   resp->set_token(*token);
   resp->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
@@ -196,6 +347,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoo
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::JoinRoom)) return r;
   auto claims = d_.signer->Verify(req->join_token(), req->name(), d_.clock->Now());
   if (!claims.ok()) return Finish(ctx, claims.status());
   if (claims->subject != p->subject) {
@@ -210,14 +362,15 @@ grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoo
   auto* reactor = ctx->DefaultReactor();
   const std::string media_token =
       absl::BytesToHexString(d_.signer->Derive(absl::StrCat("media-token:", req->name(), ":", claims->subject)).substr(0, 16));
-  d_.rooms->Apply(op, [this, reactor, resp, name = req->name(), media_token](absl::StatusOr<std::string> r) {
+  const uint64_t media_id = MediaParticipantId(req->name(), claims->subject);
+  d_.rooms->Apply(op, [this, reactor, resp, name = req->name(), media_token, media_id](absl::StatusOr<std::string> r) {
     if (!r.ok()) return reactor->Finish(ToGrpcStatus(r.status()));
     resp->set_participant(*r);
     auto view = View(*d_.rooms, name, d_.unit_code);
     if (!view.ok()) return reactor->Finish(ToGrpcStatus(view.status()));
     *resp->mutable_room() = *std::move(view);
     // Let the participant's media token into the media room (HTTP: on the pool).
-    d_.pool->Post([this, reactor, resp, name, media_token] {
+    d_.pool->Post([this, reactor, resp, name, media_token, media_id] {
       const MediaRoom room = MediaRoomFor(name);
       if (auto s = d_.backend->AllowToken(room, media_token); !s.ok()) {
         Log()->warn("event=media_allow_failed room={} error=\"{}\"", name, s.message());
@@ -231,6 +384,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoo
       m->set_media_room(a.room);
       m->set_pin(a.pin);
       m->set_media_token(a.token);
+      m->set_media_participant_id(media_id);
       reactor->Finish(grpc::Status::OK);
     });
   });
@@ -274,6 +428,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::Act(Ctx* ctx, const std::string& nam
 #define RECEPTION_MODERATE(Method, Field, Value)                                                         \
   grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
                                                      v1::Room* resp) {                                    \
+    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
     return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {                 \
       op.set_actor(req->participant());                                                                   \
       op.set_participant(req->target());                                                                  \
@@ -283,12 +438,14 @@ grpc::ServerUnaryReactor* MediaGrpcService::Act(Ctx* ctx, const std::string& nam
 #define RECEPTION_SELF(Method, Field, Value)                                                             \
   grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
                                                      v1::Room* resp) {                                    \
+    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
     return Act(ctx, req->name(), req->participant(), resp,                                                \
                [req](internal::RoomOp& op) { op.set_##Field(Value); });                                  \
   }
 #define RECEPTION_MODERATOR_SELF(Method, Field)                                                          \
   grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
                                                      v1::Room* resp) {                                    \
+    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
     return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {                 \
       op.set_actor(req->participant());                                                                   \
       op.set_##Field(true);                                                                               \
@@ -314,16 +471,40 @@ RECEPTION_MODERATOR_SELF(StopRecording, stop_recording)
 
 grpc::ServerUnaryReactor* MediaGrpcService::RemoveParticipant(Ctx* ctx, const v1::RemoveParticipantRequest* req,
                                                               v1::Room* resp) {
-  // The media server forgets the participant's token too (no rejoin).
-  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
-    op.set_actor(req->participant());
-    op.set_participant(req->target());
-    op.set_remove(true);
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::RemoveParticipant)) return r;
+  // Once removed here, the participant is kicked from the media room (the
+  // id it joined the media server with); it cannot join again.
+  std::string subject;
+  (void)d_.rooms->With(req->name(), [&](const Room& room) {
+    auto it = room.participants().find(req->target());
+    if (it != room.participants().end()) subject = it->second.subject;
   });
+  const std::string name = req->name();
+  return Act(
+      ctx, name, req->participant(), resp,
+      [req](internal::RoomOp& op) {
+        op.set_actor(req->participant());
+        op.set_participant(req->target());
+        op.set_remove(true);
+      },
+      [this, name, subject, target = req->target()] {
+        const uint64_t id = MediaParticipantId(name, subject);
+        d_.pool->Post([this, name, target, id] {
+          auto s = d_.backend->Kick(MediaRoomFor(name), id);
+          if (s.ok()) {
+            Log()->info("event=media_kicked room={} participant={}", name, target);
+          } else if (s.code() == absl::StatusCode::kNotFound) {
+            Log()->info("event=media_kick_skipped room={} participant={} reason=\"not in the media room\"", name, target);
+          } else {
+            Log()->warn("event=media_kick_failed room={} participant={} error=\"{}\"", name, target, s.message());
+          }
+        });
+      });
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::UpdateMinutes(Ctx* ctx, const v1::UpdateMinutesRequest* req,
                                                           v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::UpdateMinutes)) return r;
   return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
     op.set_actor(req->participant());
     op.clear_participant();
@@ -340,10 +521,12 @@ grpc::ServerUnaryReactor* MediaGrpcService::UpdateMinutes(Ctx* ctx, const v1::Up
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::OpenRoom(Ctx* ctx, const v1::OpenRoomRequest* req, v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::OpenRoom)) return r;
   return OpenOrClose(ctx, req->name(), resp, true);
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::CloseRoom(Ctx* ctx, const v1::CloseRoomRequest* req, v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::CloseRoom)) return r;
   return OpenOrClose(ctx, req->name(), resp, false);
 }
 
@@ -353,6 +536,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
   if (!p.ok()) return Finish(ctx, p.status());
   if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
     return Finish(ctx, absl::PermissionDeniedError("opening and closing rooms needs an officer, inspector or head"));
+  }
+  if (p->unit_code != d_.unit_code) {
+    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat("rooms of unit ", d_.unit_code, " are opened and closed by its staff")));
   }
   if (auto s = ValidRoomName(name); !s.ok()) return Finish(ctx, s);
   if (auto s = d_.rooms->With(name, [](const Room&) {}); !s.ok()) return Finish(ctx, s);
@@ -384,6 +570,177 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
   return reactor;
 }
 
+namespace {
+
+// One WatchRoom stream: sends the room's events in order, one write at a
+// time, reading more whenever the room has new ones (Wake) or a write is
+// done; ends when the room closes. Never blocks a reactor thread.
+class WatchReactor final : public grpc::ServerWriteReactor<v1::RoomEvent>, public RoomWatchers::Watcher {
+ public:
+  WatchReactor(MediaGrpcService* service, std::string name, int64_t after, std::string participant)
+      : service_(service), name_(std::move(name)), participant_(std::move(participant)), after_(after) {
+    service_->watchers()->Add(name_, participant_, this);
+    Wake();
+  }
+
+  void Wake() override {
+    grpc::Status finish;
+    bool finishing = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (writing_ || finished_) return;
+      if (buffer_.empty()) {
+        auto batch = service_->Fetch(name_, after_, 64);
+        if (!batch.ok()) {
+          finishing = true;
+          finish = ToGrpcStatus(batch.status());
+        } else {
+          for (auto& e : batch->events) buffer_.push_back(std::move(e));
+          finishing = buffer_.empty() && batch->ended;
+        }
+      }
+      if (finishing) {
+        finished_ = true;
+      } else if (!buffer_.empty()) {
+        current_ = std::move(buffer_.front());
+        buffer_.pop_front();
+        writing_ = true;
+      } else {
+        return;
+      }
+    }
+    if (finishing) return Finish(finish);
+    StartWrite(&current_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok || cancelled_) {
+        finish = !finished_;
+        finished_ = true;
+      } else {
+        after_ = current_.sequence();
+      }
+    }
+    if (finish) return Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
+    Wake();
+  }
+
+  void OnCancel() override {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      cancelled_ = true;
+      if (!writing_ && !finished_) {
+        finished_ = true;
+        finish = true;
+      }
+    }
+    if (finish) Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the watcher went away"));
+  }
+
+  void OnDone() override {
+    const bool last = service_->watchers()->Remove(name_, participant_, this);
+    if (last && !participant_.empty()) service_->StreamEnded(name_, participant_);
+    Unref();
+  }
+
+ private:
+  MediaGrpcService* service_;
+  const std::string name_, participant_;
+  absl::Mutex mu_;
+  int64_t after_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::RoomEvent> buffer_ ABSL_GUARDED_BY(mu_);
+  v1::RoomEvent current_;  // the event being written
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<v1::RoomEvent>* MediaGrpcService::WatchRoom(Ctx* ctx, const v1::WatchRoomRequest* req) {
+  auto refuse = [](const absl::Status& s) {
+    struct Refused : grpc::ServerWriteReactor<v1::RoomEvent> {
+      explicit Refused(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refused(s);
+  };
+  auto p = d_.auth->Authenticate(*ctx);
+  if (!p.ok()) return refuse(p.status());
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return refuse(s);
+  if (req->after_sequence() < 0) return refuse(InvalidField("after_sequence", "must not be negative"));
+  const bool bridged = d_.bridges != nullptr && d_.bridges->IsBridged(req->name());
+  std::string present;  // a site watching under its id
+  if (!bridged) {
+    absl::Status who = absl::OkStatus();
+    auto found = d_.rooms->With(req->name(), [&](const Room& room) {
+      if (req->participant().empty()) return;
+      auto it = room.participants().find(req->participant());
+      if (it == room.participants().end()) {
+        who = InvalidField("participant", absl::StrCat("is not a participant of ", req->name()));
+      } else if (it->second.subject != p->subject) {
+        who = absl::PermissionDeniedError(absl::StrCat("participant ", req->participant(), " is someone else"));
+      } else if (it->second.role == Role::kSite) {
+        present = req->participant();
+      }
+    });
+    if (!found.ok()) return refuse(found);
+    if (!who.ok()) return refuse(who);
+  } else if (!req->participant().empty()) {
+    return refuse(InvalidField("participant", "is only for watching a room on its host's node"));
+  }
+  return new WatchReactor(this, req->name(), req->after_sequence(), present);
+}
+
+void MediaGrpcService::StreamEnded(const std::string& name, const std::string& participant) {
+  bool present = false;
+  (void)d_.rooms->With(name, [&](const Room& room) {
+    auto it = room.participants().find(participant);
+    present = room.state() == RoomState::kOpen && it != room.participants().end() &&
+              (it->second.presence == Presence::kInRoom || it->second.presence == Presence::kLobby);
+  });
+  if (!present) return;
+  internal::RoomOp op;
+  op.set_room(name);
+  op.set_time_unix_micros(absl::ToUnixMicros(d_.clock->Now()));
+  op.set_participant(participant);
+  op.set_disconnect(true);
+  op.set_detail("bridge link lost");
+  Log()->warn("event=bridge_site_disconnected room={} participant={}", name, participant);
+  d_.rooms->Apply(op, [](absl::StatusOr<std::string>) {});
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::ConnectBridge(Ctx* ctx, const v1::ConnectBridgeRequest* req,
+                                                          v1::Room* resp) {
+  auto p = d_.auth->Authenticate(*ctx);
+  if (!p.ok()) return Finish(ctx, p.status());
+  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead &&
+      p->role != reception::Role::kInspector) {
+    return Finish(ctx, absl::PermissionDeniedError("ConnectBridge needs an officer, inspector or head"));
+  }
+  if (p->unit_code != d_.unit_code) {
+    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat("unit ", d_.unit_code, "'s staff connect its bridge")));
+  }
+  if (auto s = ValidRoomName(req->name()); !s.ok()) return Finish(ctx, s);
+  if (req->host_unit().empty()) return Finish(ctx, InvalidField("host_unit", "must be set"));
+  if (req->host_unit() == d_.unit_code) return Finish(ctx, InvalidField("host_unit", "is this node's own unit"));
+  if (d_.bridges == nullptr) return Finish(ctx, absl::FailedPreconditionError("this node has no federation peers to bridge to"));
+  if (d_.rooms->With(req->name(), [](const Room&) {}).ok()) {
+    return Finish(ctx, absl::AlreadyExistsError(absl::StrCat(req->name(), " is a room hosted here")));
+  }
+  auto* reactor = ctx->DefaultReactor();
+  d_.bridges->Connect(req->name(), req->host_unit(), [reactor, resp](absl::StatusOr<v1::Room> room) {
+    if (room.ok()) *resp = *std::move(room);
+    reactor->Finish(ToGrpcStatus(room.status()));
+  });
+  return reactor;
+}
+
 absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeContext& context) {
   std::unique_ptr<MediaModule> m(new MediaModule());
   const auto& config = context.config;
@@ -391,6 +748,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   Store::Options options;
   options.path = (std::filesystem::path(config.data_dir()) / "media").string();
   options.column_families = RoomRegistry::ColumnFamilies();
+  for (const auto& cf : BridgeLinks::ColumnFamilies()) options.column_families.push_back(cf);
   options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
   options.metrics = context.metrics.get();
   options.name = "media";
@@ -400,6 +758,55 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   auto rooms = RoomRegistry::Open(m->store_.get());
   if (!rooms.ok()) return rooms.status();
   m->rooms_ = *std::move(rooms);
+  m->watchers_ = std::make_unique<RoomWatchers>();
+  RoomWatchers* watchers = m->watchers_.get();
+  m->rooms_->SetListener([watchers](const std::string& room) { watchers->Notify(room); });
+  // No bridge's stream survived the restart: bridge sites present in open
+  // rooms are disconnected until their nodes rejoin (queued before any call).
+  const absl::Time started = context.clock->Now();
+  for (const auto& id : m->rooms_->RoomIds()) {
+    std::vector<std::string> sites;
+    (void)m->rooms_->With(id, [&](const Room& room) {
+      if (room.state() != RoomState::kOpen) return;
+      for (const auto& [pid, p] : room.participants()) {
+        if (p.role == Role::kSite && (p.presence == Presence::kInRoom || p.presence == Presence::kLobby)) {
+          sites.push_back(pid);
+        }
+      }
+    });
+    for (const auto& site : sites) {
+      internal::RoomOp op;
+      op.set_room(id);
+      op.set_time_unix_micros(absl::ToUnixMicros(started));
+      op.set_participant(site);
+      op.set_disconnect(true);
+      op.set_detail("host restarted: bridge link lost");
+      m->rooms_->Apply(op, [](absl::StatusOr<std::string>) {});
+    }
+  }
+  if (config.federation().peers_size() > 0) {
+    BridgeLinks::Options bo;
+    bo.unit_code = config.unit_code();
+    for (const auto& peer : config.federation().peers()) bo.peers[peer.unit_code()] = peer.address();
+    if (config.federation().retry_initial_millis() > 0) bo.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
+    if (config.federation().retry_max_millis() > 0) bo.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
+    bo.store = m->store_.get();
+    bo.watchers = watchers;
+    bo.clock = context.clock;
+    auto bridges = BridgeLinks::Open(std::move(bo));
+    if (!bridges.ok()) return bridges.status();
+    m->bridges_ = *std::move(bridges);
+  }
+  m->unit_code_ = config.unit_code();
+  // Locked minutes go to the case service: this process's own (receptiond)
+  // or the one at case_service_address (reception-media).
+  if (!config.case_service_address().empty()) {
+    const std::string address = config.case_service_address();
+    m->case_channel_ = [address] { return grpc::CreateChannel(address, grpc::InsecureChannelCredentials()); };
+  } else {
+    m->case_channel_ = context.local_channel;
+    m->in_process_secret_ = context.in_process_secret;
+  }
   auto signer = JoinTokenSigner::Open((std::filesystem::path(config.data_dir()) / "media.sign").string());
   if (!signer.ok()) return signer.status();
   m->signer_ = *std::move(signer);
@@ -413,6 +820,9 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   deps.clock = context.clock;
   deps.pool = m->pool_.get();
   deps.unit_code = config.unit_code();
+  deps.watchers = watchers;
+  deps.bridges = m->bridges_.get();
+  deps.topology = &context.topology;
   m->service_ = std::make_unique<MediaGrpcService>(std::move(deps));
   const absl::Duration timeout = absl::Seconds(config.media().heartbeat_timeout_seconds());
   MediaModule* self = m.get();
@@ -434,6 +844,7 @@ void MediaModule::ExpireLoop(absl::Duration timeout) {
         if (room.state() == RoomState::kOpen) silent = room.Silent(now, timeout);
       });
       for (const auto& who : silent) {
+        if (watchers_->HasStream(id, who)) continue;  // a bridge site is present while its stream is open
         internal::RoomOp op;
         op.set_room(id);
         op.set_time_unix_micros(absl::ToUnixMicros(now));
@@ -442,7 +853,58 @@ void MediaModule::ExpireLoop(absl::Duration timeout) {
         rooms_->Apply(op, [](absl::StatusOr<std::string>) {});
       }
     }
+    AttachMinutes();
     mu_.Lock();
+  }
+}
+
+void MediaModule::AttachMinutes() {
+  struct Pending {
+    std::string room, case_name, text;
+    absl::Time locked_at;
+  };
+  std::vector<Pending> pending;
+  for (const auto& id : rooms_->RoomIds()) {
+    (void)rooms_->With(id, [&](const Room& room) {
+      for (const auto& [c, a] : room.Attachments()) {
+        if (a.state == AttachmentState::kPending) {
+          pending.push_back({id, c, room.minutes().locked_text, room.minutes().locked_at});
+        }
+      }
+    });
+  }
+  if (pending.empty()) return;
+  if (!cases_) {
+    auto channel = case_channel_ ? case_channel_() : nullptr;
+    if (!channel) return;
+    cases_ = cases::v1::CaseService::NewStub(channel);
+  }
+  for (const auto& p : pending) {
+    cases::v1::AttachCaseMinutesRequest req;
+    req.set_name(p.case_name);
+    req.set_room(p.room);
+    req.set_text(p.text);
+    req.mutable_lock_time()->set_seconds(absl::ToUnixSeconds(p.locked_at));
+    cases::v1::Case out;
+    grpc::ClientContext ctx;
+    AddNodeIdentity(unit_code_, in_process_secret_, &ctx, absl::Seconds(5));
+    const grpc::Status s = cases_->AttachCaseMinutes(&ctx, req, &out);
+    const auto code = s.error_code();
+    const bool final_refusal = code == grpc::StatusCode::NOT_FOUND || code == grpc::StatusCode::FAILED_PRECONDITION ||
+                               code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::PERMISSION_DENIED;
+    if (!s.ok() && !final_refusal) {
+      // Retried on the next pass (the case service is down or busy).
+      Log()->warn("event=minutes_attach_retry room={} case={} error=\"{}\"", p.room, p.case_name, s.error_message());
+      continue;
+    }
+    internal::RoomOp op;
+    op.set_room(p.room);
+    op.set_time_unix_micros(absl::ToUnixMicros(clock_->Now()));
+    op.mutable_attachment()->set_case_(p.case_name);
+    op.mutable_attachment()->set_attached(s.ok());
+    if (!s.ok()) op.set_detail(s.error_message().substr(0, 300));
+    Log()->info("event=minutes_attach room={} case={} attached={}", p.room, p.case_name, s.ok());
+    rooms_->Apply(op, [](absl::StatusOr<std::string>) {});
   }
 }
 
@@ -452,6 +914,7 @@ MediaModule::~MediaModule() {
     stop_ = true;
   }
   if (expire_.joinable()) expire_.join();
+  bridges_.reset();  // stops the links (their threads notify watchers)
   pool_.reset();   // finishes media-server calls (their callbacks use the registry)
   store_.reset();  // completes queued operations
 }

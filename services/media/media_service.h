@@ -10,14 +10,18 @@
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
 #include "services/common/store.h"
 #include "services/common/work_pool.h"
+#include "services/common/topology.h"
+#include "services/media/bridge.h"
 #include "services/media/join_token.h"
 #include "services/media/media_backend.h"
 #include "services/media/room_registry.h"
+#include "services/media/room_watch.h"
 
 namespace reception::media {
 
@@ -31,6 +35,9 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
     const Clock* clock = nullptr;
     WorkPool* pool = nullptr;  // media-server calls
     std::string unit_code;
+    RoomWatchers* watchers = nullptr;   // open WatchRoom streams
+    BridgeLinks* bridges = nullptr;     // rooms hosted elsewhere (may be null)
+    const Topology* topology = nullptr; // checks bridge units (may be null)
   };
   explicit MediaGrpcService(Deps deps) : d_(std::move(deps)) {}
 
@@ -59,7 +66,17 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
   Reactor* StopRecording(Ctx*, const v1::StopRecordingRequest*, v1::Room*) override;
   Reactor* UpdateMinutes(Ctx*, const v1::UpdateMinutesRequest*, v1::Room*) override;
   Reactor* SignMinutes(Ctx*, const v1::SignMinutesRequest*, v1::Room*) override;
+  Reactor* ConnectBridge(Ctx*, const v1::ConnectBridgeRequest*, v1::Room*) override;
+  grpc::ServerWriteReactor<v1::RoomEvent>* WatchRoom(Ctx*, const v1::WatchRoomRequest*) override;
 
+  // The room's events after `after` (hosted here or mirrored from a host).
+  absl::StatusOr<EventBatch> Fetch(const std::string& name, int64_t after, int limit) const;
+  // A participant's last open watch stream ended: a bridge site is then
+  // disconnected (its link is down until it rejoins).
+  void StreamEnded(const std::string& name, const std::string& participant);
+  RoomWatchers* watchers() const { return d_.watchers; }
+  // The id a participant joins the media room with (what a removal kicks).
+  uint64_t MediaParticipantId(const std::string& room, const std::string& subject) const;
   // The media server's view of a room (number, secret, PIN derived from the
   // node's key).
   MediaRoom MediaRoomFor(const std::string& room) const;
@@ -71,6 +88,13 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
                const std::function<void(internal::RoomOp&)>& fill,
                std::function<void()> after = nullptr);
   Reactor* OpenOrClose(Ctx* ctx, const std::string& name, v1::Room* resp, bool open);
+  // For a room hosted elsewhere that this unit bridges: the call goes to the
+  // host with the caller's identity, and its answer comes back (nullptr when
+  // the room is hosted here).
+  template <typename Req, typename Resp>
+  Reactor* Relay(Ctx* ctx, const std::string& name, const Req& req, Resp* resp,
+                 void (v1::MediaService::Stub::async::*method)(grpc::ClientContext*, const Req*, Resp*,
+                                                               std::function<void(grpc::Status)>));
   Deps d_;
 };
 
@@ -85,7 +109,15 @@ class MediaModule final : public ServiceModule {
  private:
   MediaModule() = default;
   void ExpireLoop(absl::Duration timeout);
+  // Locked minutes not yet attached to the cases they concern: one try each.
+  void AttachMinutes();
   const Clock* clock_ = nullptr;
+  std::string unit_code_;
+  std::string in_process_secret_;
+  std::function<std::shared_ptr<grpc::Channel>()> case_channel_;
+  std::unique_ptr<cases::v1::CaseService::Stub> cases_;
+  std::unique_ptr<RoomWatchers> watchers_;
+  std::unique_ptr<BridgeLinks> bridges_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<RoomRegistry> rooms_;
   std::unique_ptr<JoinTokenSigner> signer_;
@@ -99,6 +131,7 @@ class MediaModule final : public ServiceModule {
 
 // A room as the API shows it.
 v1::Room ToProto(const Room& room);
+v1::RoomEvent ToProto(const RoomEvent& event);
 
 }  // namespace reception::media
 

@@ -45,9 +45,41 @@ absl::string_view PresenceName(Presence presence) {
   return "unknown";
 }
 
-Room::Room(std::string name, std::string host_unit, absl::Time now)
-    : name_(std::move(name)), host_unit_(std::move(host_unit)) {
-  Emit(now, "scheduled", "", host_unit_);
+Room::Room(std::string name, RoomSetup setup, absl::Time now)
+    : name_(std::move(name)), setup_(std::move(setup)) {
+  Emit(now, "scheduled", "", setup_.host_unit);
+}
+
+const BridgeSite* Room::Bridge(absl::string_view unit) const {
+  for (const auto& b : setup_.bridges) {
+    if (b.unit == unit) return &b;
+  }
+  return nullptr;
+}
+
+std::map<std::string, Attachment> Room::Attachments() const {
+  std::map<std::string, Attachment> out;
+  if (!minutes_.locked) return out;
+  for (const auto& c : setup_.agenda_cases) out[c];
+  for (const auto& c : minutes_.draft.cases) out[c];
+  for (const auto& [c, a] : attachments_) out[c] = a;
+  return out;
+}
+
+absl::Status Room::RecordAttachment(const std::string& case_name, bool attached, std::string detail,
+                                    absl::Time now) {
+  auto all = Attachments();
+  auto it = all.find(case_name);
+  if (it == all.end()) {
+    return absl::FailedPreconditionError(absl::StrCat(case_name, " is not concerned by locked minutes of ", name_));
+  }
+  if (it->second.state != AttachmentState::kPending) {
+    return absl::FailedPreconditionError(absl::StrCat("the minutes' attachment to ", case_name, " is settled"));
+  }
+  attachments_[case_name] = {attached ? AttachmentState::kAttached : AttachmentState::kFailed, detail};
+  Emit(now, attached ? "minutes_attached" : "minutes_attach_failed", "",
+       attached ? case_name : absl::StrCat(case_name, ": ", detail));
+  return absl::OkStatus();
 }
 
 void Room::Emit(absl::Time now, std::string kind, std::string participant, std::string detail) {
@@ -314,7 +346,7 @@ std::vector<std::string> Room::Silent(absl::Time now, absl::Duration timeout) co
   return out;
 }
 
-absl::Status Room::Disconnect(const std::string& id, absl::Time now) {
+absl::Status Room::Disconnect(const std::string& id, absl::Time now, absl::string_view reason) {
   auto found = Find(id);
   if (!found.ok()) return found.status();
   Participant& p = **found;
@@ -326,7 +358,7 @@ absl::Status Room::Disconnect(const std::string& id, absl::Time now) {
   p.hand_raised = false;
   p.before_disconnect = p.presence;
   p.presence = Presence::kDisconnected;
-  Emit(now, "disconnected", id, "no heartbeat");
+  Emit(now, "disconnected", id, std::string(reason));
   return absl::OkStatus();
 }
 
@@ -403,6 +435,7 @@ absl::Status Room::SignMinutes(const std::string& id, absl::Time now) {
   if (MissingSignatures().empty()) {
     minutes_.locked = true;
     minutes_.locked_at = now;
+    minutes_.locked_text = RenderMinutes();
     Emit(now, "minutes_locked", "");
   }
   return absl::OkStatus();
@@ -414,7 +447,7 @@ std::string Room::RenderMinutes() const {
   std::string out = absl::StrCat("BIÊN BẢN TIẾP CÔNG DÂN TRỰC TUYẾN (", name_, ")\n");
   absl::StrAppend(&out, "Thời gian: ", opened_at_ == absl::Time() ? "-" : when(opened_at_), " - ",
                   closed_at_ == absl::Time() ? "-" : when(closed_at_), "\n");
-  absl::StrAppend(&out, "Địa điểm: ", minutes_.draft.place, " (điểm cầu chủ trì: ", host_unit_, ")\n");
+  absl::StrAppend(&out, "Địa điểm: ", minutes_.draft.place, " (điểm cầu chủ trì: ", setup_.host_unit, ")\n");
   absl::StrAppend(&out, "Thành phần:\n");
   for (const auto& [id, p] : participants_) {
     if (p.role == Role::kSite) continue;

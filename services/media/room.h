@@ -57,6 +57,26 @@ struct Minutes {
   std::map<std::string, absl::Time> signatures;  // participant id -> when
   bool locked = false;
   absl::Time locked_at;
+  std::string locked_text;  // RenderMinutes() when the last signature locked them
+};
+
+// What a room is for, fixed when it is created.
+struct BridgeSite {
+  std::string unit;
+  std::string sip_uri;  // the site's conference equipment, if it is a SIP endpoint
+};
+struct RoomSetup {
+  std::string host_unit;
+  std::string session;                    // the reception session it serves
+  std::vector<std::string> agenda_cases;  // "cases/{number}"
+  std::vector<BridgeSite> bridges;
+};
+
+// Locked minutes attached (or not) to one case concerned.
+enum class AttachmentState { kPending, kAttached, kFailed };
+struct Attachment {
+  AttachmentState state = AttachmentState::kPending;
+  std::string detail;
 };
 
 struct RoomEvent {
@@ -69,9 +89,12 @@ struct RoomEvent {
 
 class Room {
  public:
-  Room(std::string name, std::string host_unit, absl::Time now);
+  Room(std::string name, RoomSetup setup, absl::Time now);
 
   const std::string& name() const { return name_; }
+  const RoomSetup& setup() const { return setup_; }
+  // A bridge point taking part, or nullptr.
+  const BridgeSite* Bridge(absl::string_view unit) const;
   RoomState state() const { return state_; }
   const std::map<std::string, Participant>& participants() const { return participants_; }
   // The citizen holding the floor, if any.
@@ -116,12 +139,17 @@ class Room {
   // The minutes as text for the cases' files: time, place, attendees and
   // their sites, cases, statements, conclusions, signatures.
   std::string RenderMinutes() const;
+  // Once the minutes are locked: each case concerned (the agenda's and those
+  // the minutes name) and whether they are attached to it yet.
+  std::map<std::string, Attachment> Attachments() const;
+  // The case service's answer for one of them (attached or refused).
+  absl::Status RecordAttachment(const std::string& case_name, bool attached, std::string detail, absl::Time now);
 
   // Participants silent for longer than `timeout` (present or in the lobby).
   std::vector<std::string> Silent(absl::Time now, absl::Duration timeout) const;
   // Marks one disconnected (its floor is released); it comes back by joining
   // again.
-  absl::Status Disconnect(const std::string& id, absl::Time now);
+  absl::Status Disconnect(const std::string& id, absl::Time now, absl::string_view reason = "no heartbeat");
   // Both of the above for everyone silent.
   void ExpireSilent(absl::Time now, absl::Duration timeout);
 
@@ -137,7 +165,8 @@ class Room {
   void Emit(absl::Time now, std::string kind, std::string participant, std::string detail = "");
 
   std::string name_;
-  std::string host_unit_;
+  RoomSetup setup_;
+  std::map<std::string, Attachment> attachments_;  // recorded answers
   RoomState state_ = RoomState::kScheduled;
   std::map<std::string, Participant> participants_;
   std::vector<std::string> hand_order_;

@@ -36,9 +36,18 @@ absl::StatusOr<std::unique_ptr<RoomRegistry>> RoomRegistry::Open(Store* store) {
 
 absl::StatusOr<std::string> RoomRegistry::ApplyToRooms(const internal::RoomOp& op) {
   const absl::Time t = absl::FromUnixMicros(op.time_unix_micros());
-  if (op.op_case() == internal::RoomOp::kCreateHostUnit) {
+  if (op.op_case() == internal::RoomOp::kCreateHostUnit || op.op_case() == internal::RoomOp::kCreate) {
     if (rooms_.count(op.room())) return absl::AlreadyExistsError(absl::StrCat(op.room(), " already exists"));
-    rooms_.emplace(op.room(), Room(op.room(), op.create_host_unit(), t));
+    RoomSetup setup;
+    if (op.op_case() == internal::RoomOp::kCreateHostUnit) {
+      setup.host_unit = op.create_host_unit();
+    } else {
+      setup.host_unit = op.create().host_unit();
+      setup.session = op.create().session();
+      setup.agenda_cases.assign(op.create().agenda_cases().begin(), op.create().agenda_cases().end());
+      for (const auto& b : op.create().bridges()) setup.bridges.push_back({b.unit(), b.sip_uri()});
+    }
+    rooms_.emplace(op.room(), Room(op.room(), std::move(setup), t));
     return std::string();
   }
   auto it = rooms_.find(op.room());
@@ -78,7 +87,8 @@ absl::StatusOr<std::string> RoomRegistry::ApplyToRooms(const internal::RoomOp& o
     case Op::kStartRecording: s = room.StartRecording(actor, t); break;
     case Op::kStopRecording: s = room.StopRecording(actor, t); break;
     case Op::kHeartbeat: s = room.Heartbeat(who, t); break;
-    case Op::kDisconnect: s = room.Disconnect(who, t); break;
+    case Op::kDisconnect: s = room.Disconnect(who, t, op.detail().empty() ? "no heartbeat" : op.detail()); break;
+    case Op::kAttachment: s = room.RecordAttachment(op.attachment().case_(), op.attachment().attached(), op.detail(), t); break;
     case Op::kSignMinutes: s = room.SignMinutes(who, t); break;
     case Op::kUpdateMinutes: {
       MinutesDraft draft;
@@ -98,6 +108,7 @@ absl::StatusOr<std::string> RoomRegistry::ApplyToRooms(const internal::RoomOp& o
 
 void RoomRegistry::Apply(internal::RoomOp op, Done done) {
   auto result = std::make_shared<std::string>();
+  const bool heartbeat = op.op_case() == internal::RoomOp::kHeartbeat;
   store_->Submit(
       [this, op = std::move(op), result](WriteTxn& txn) -> absl::Status {
         absl::MutexLock lock(&mu_);
@@ -111,9 +122,10 @@ void RoomRegistry::Apply(internal::RoomOp op, Done done) {
         }
         return absl::OkStatus();
       },
-      [result, done = std::move(done)](absl::Status s) mutable {
+      [this, heartbeat, room = op.room(), result, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         done(*result);
+        if (listener_ && !heartbeat) listener_(room);
       });
 }
 

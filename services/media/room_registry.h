@@ -11,6 +11,7 @@
 #ifndef RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
 #define RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ class RoomRegistry {
   // when unknown. `fn` must not call back into the registry.
   absl::Status With(const std::string& room, absl::FunctionRef<void(const Room&)> fn) const;
   std::vector<std::string> RoomIds() const;
+  // Called with the room's name after each durable operation (its `done`
+  // has run); set before the first Apply.
+  void SetListener(std::function<void(const std::string& room)> listener) { listener_ = std::move(listener); }
 
  private:
   explicit RoomRegistry(Store* store);
@@ -58,6 +62,7 @@ class RoomRegistry {
   mutable absl::Mutex mu_;
   std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
   uint64_t next_op_ = 1;  // writer thread only (and Open)
+  std::function<void(const std::string&)> listener_;
 };
 
 }  // namespace reception::media

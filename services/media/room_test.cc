@@ -17,7 +17,7 @@ class RoomTest : public ::testing::Test {
     an_ = *room_.Join("citizen.an", Role::kCitizen, "502-1", kT0);
     binh_ = *room_.Join("citizen.binh", Role::kCitizen, "502-2", kT0);
   }
-  Room room_{"rooms/r1", "49", kT0};
+  Room room_{"rooms/r1", RoomSetup{"49"}, kT0};
   std::string chair_, officer_, an_, binh_;
 };
 

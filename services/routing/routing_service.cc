@@ -9,20 +9,6 @@
 namespace reception {
 namespace {
 
-// The caller's identity travels with the calls made on its behalf (and, on
-// the in-process channel, the process's secret; never the caller's copy).
-void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string& in_process_secret,
-                     grpc::ClientContext* to) {
-  for (const char* key : {"x-reception-subject", "x-reception-role", "x-reception-unit"}) {
-    auto it = from.client_metadata().find(key);
-    if (it != from.client_metadata().end()) {
-      to->AddMetadata(key, std::string(it->second.data(), it->second.size()));
-    }
-  }
-  if (!in_process_secret.empty()) to->AddMetadata(kInProcessMetadata, in_process_secret);
-  to->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-}
-
 struct RouteCall {
   grpc::ClientContext get_ctx, transfer_ctx, repeat_ctx;
   cases::v1::GetCaseRequest get, repeat_get;
