@@ -760,7 +760,19 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   m->rooms_ = *std::move(rooms);
   m->watchers_ = std::make_unique<RoomWatchers>();
   RoomWatchers* watchers = m->watchers_.get();
-  m->rooms_->SetListener([watchers](const std::string& room) { watchers->Notify(room); });
+  MediaModule* module = m.get();
+  m->rooms_->SetListener([watchers, module](const std::string& room) {
+    watchers->Notify(room);
+    // Minutes that just locked are attached at once, not on the next tick.
+    bool pending = false;
+    (void)module->rooms_->With(room, [&](const Room& r) {
+      for (const auto& [c, a] : r.Attachments()) pending |= a.state == AttachmentState::kPending;
+    });
+    if (pending) {
+      absl::MutexLock lock(&module->mu_);
+      module->attach_now_ = true;
+    }
+  });
   // No bridge's stream survived the restart: bridge sites present in open
   // rooms are disconnected until their nodes rejoin (queued before any call).
   const absl::Time started = context.clock->Now();
@@ -833,9 +845,20 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
 
 void MediaModule::ExpireLoop(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
+  auto wake = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_ || attach_now_; };
+  absl::Time next_sweep = clock_->Now();
   while (!stop_) {
-    mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
+    mu_.AwaitWithTimeout(absl::Condition(&wake), absl::Seconds(1));
     if (stop_) break;
+    const bool attach_only = attach_now_ && clock_->Now() < next_sweep;
+    attach_now_ = false;
+    if (attach_only) {
+      mu_.Unlock();
+      AttachMinutes();
+      mu_.Lock();
+      continue;
+    }
+    next_sweep = clock_->Now() + absl::Seconds(1);
     mu_.Unlock();
     const absl::Time now = clock_->Now();
     for (const auto& id : rooms_->RoomIds()) {

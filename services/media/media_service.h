@@ -126,6 +126,7 @@ class MediaModule final : public ServiceModule {
   std::unique_ptr<MediaGrpcService> service_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool attach_now_ ABSL_GUARDED_BY(mu_) = false;  // minutes just locked
   std::thread expire_;
 };
 

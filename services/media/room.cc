@@ -453,7 +453,11 @@ std::string Room::RenderMinutes() const {
     if (p.role == Role::kSite) continue;
     absl::StrAppend(&out, "  - ", id, " ", RoleName(p.role), " tại điểm cầu ", p.unit, "\n");
   }
-  absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(minutes_.draft.cases, ", "), "\n");
+  std::vector<std::string> cases = setup_.agenda_cases;
+  for (const auto& c : minutes_.draft.cases) {
+    if (std::find(cases.begin(), cases.end(), c) == cases.end()) cases.push_back(c);
+  }
+  absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(cases, ", "), "\n");
   for (const auto& st : minutes_.draft.statements) {
     absl::StrAppend(&out, "Ý kiến của ", st.participant, ": ", st.summary, "\n");
   }

@@ -263,7 +263,8 @@ TEST(JanusMedia, RemovedParticipantIsKickedFromTheJanusRoom) {
   ASSERT_TRUE(WaitFor([&] {
     return !Has(admin.Participants(media_room), observer.media().media_participant_id());
   }, absl::Seconds(10))) << ReadFile(node.log_path());
-  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "event=media_kicked"));
+  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(ReadFile(node.log_path()), "event=media_kicked"); },
+                      absl::Seconds(10)));
 
   mv1::CloseRoomRequest close;
   close.set_name(room.name());

@@ -4,7 +4,8 @@
 # as it was until 30 June 2025 (province, the city of Tam Kỳ, the ward of An
 # Mỹ), then a complaint and a denunciation received at the ward travel to the
 # competent levels, decided by the jurisdiction rules and handed over node to
-# node. Printed as a timeline.
+# node; then Tam Kỳ receives the complainant online, the ward acting as the
+# bridge point, and the signed minutes join the case. Printed as a timeline.
 #   tools/dev/run.sh [BUILD_DIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -115,7 +116,40 @@ at 502-1 "Its handoffs" handoffs
 at 502-1 "The ward may no longer change a case it handed over (the error names the owner)" \
   classify "$C1" --competent yes || true
 at 502-1 "Its view of the federation" federation
-at 502 "The complaint's history at Tam Kỳ: received at the ward, handed over, imported" history "$C1"
+# An online reception: Tam Kỳ's chairman receives the complainant, who stays
+# at the ward's bridge point and talks only to the ward's node.
+ROOM=rooms/tk-2025-06-16
+at 502 "Tam Kỳ opens an online reception room linking the ward's bridge point, the complaint on its agenda" \
+  room create tk-2025-06-16 --session "Tiếp công dân định kỳ 16/6/2025" --agenda "$C1" \
+  --bridge "502-1=sip:cau-an-my@10.49.2.11" >/dev/null
+at 502 "(open: participants may join)" room open "$ROOM"
+at 502-1 "The ward's node joins the room as the bridge site and relays for its citizens" \
+  room bridge "$ROOM" --host 502
+participant() { sed -n 's|^participant \(p[0-9]*\).*|\1|p'; }
+CHAIR_TOKEN=$(ctl 502 room token "$ROOM" --participant-role presiding --site 502 --for chairman.tk)
+CHAIR=$(ctl 502 --subject chairman.tk --role head room join "$ROOM" --token "$CHAIR_TOKEN" | participant)
+CITIZEN_TOKEN=$(ctl 502-1 --subject officer.hoa room token "$ROOM" --participant-role citizen --site 502-1 --for citizen.an)
+at 502-1 "The complainant joins at the ward (a token issued by the ward's officer): the lobby" \
+  --subject citizen.an --role viewer room join "$ROOM" --token "$CITIZEN_TOKEN" | tee "$WORK/joined"
+CITIZEN=$(participant <"$WORK/joined")
+ctl 502 --subject chairman.tk --role head room admit "$ROOM" --as "$CHAIR" --target "$CITIZEN" >/dev/null
+ctl 502-1 --subject citizen.an --role viewer room hand "$ROOM" --as "$CITIZEN" >/dev/null
+at 502 "The chairman admitted the citizen, who raised a hand at the ward; the floor is given" \
+  --subject chairman.tk --role head room grant "$ROOM" --as "$CHAIR" --target "$CITIZEN"
+ctl 502 --subject chairman.tk --role head room minutes "$ROOM" --as "$CHAIR" --place "Trụ sở UBND thành phố Tam Kỳ" \
+  --statement "$CITIZEN=Đề nghị xem xét lại quyết định thu hồi đất" \
+  --conclusions "Giao phòng Tài nguyên và Môi trường kiểm tra, trả lời trong 10 ngày" >/dev/null
+ctl 502 --subject chairman.tk --role head room sign "$ROOM" --as "$CHAIR" >/dev/null
+at 502-1 "The minutes are drafted at Tam Kỳ; the citizen signs them at the ward, which locks them" \
+  --subject citizen.an --role viewer room sign "$ROOM" --as "$CITIZEN"
+for _ in $(seq 1 100); do
+  ctl 502 --json room get "$ROOM" >"$WORK/room"
+  grep -q ATTACHMENT_STATE_ATTACHED "$WORK/room" && break
+  sleep 0.1
+done
+at 502 "The events of the room, in order (what WatchRoom streams)" room events "$ROOM"
+at 502 "The signed minutes are in the complaint's record" get "$C1"
+at 502 "The complaint's history at Tam Kỳ: received at the ward, handed over, imported, minutes attached" history "$C1"
 at 502 "And it verifies end to end" verify "$C1"
 echo
 echo "Done: the three nodes stop (SIGTERM) and their temp dir is removed."

@@ -94,7 +94,11 @@ Commands:
   handoffs  [--state pending|delivered] [--peer UNIT]
   handoff   ID
   federation                every peer: reachable, last contact, outbox, last error
-  room create ID | get NAME | open NAME | close NAME | events NAME [--after N]
+  room create ID [--session S] [--agenda CASE]... [--bridge UNIT[=sip:user@host]]...
+  room get NAME | open NAME | close NAME | events NAME [--after N]
+  room watch NAME [--after N]               follow the room's events until it closes
+  room bridge NAME --host UNIT              (at a bridge point's node) take part in UNIT's room
+  room minutes NAME --as P --conclusions TEXT [--place TEXT] [--case CASE]... [--statement P=TEXT]...
   room token NAME --participant-role R --site UNIT --for SUBJECT [--ttl SEC]   a join token
   room join NAME --token T                  (as --subject; prints your participant id)
   room admit|lobby|grant|mute|unmute|remove NAME --as P --target Q   (moderators)
@@ -217,6 +221,24 @@ class Client {
     ctx->AddMetadata("x-reception-role", role_);
     ctx->AddMetadata("x-reception-unit", unit_);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_));
+  }
+
+  // Follows a WatchRoom stream (no deadline) until it ends; the exit code.
+  int Watch(const reception::media::v1::WatchRoomRequest& req,
+            const std::function<void(const reception::media::v1::RoomEvent&)>& each) {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-reception-subject", subject_);
+    ctx.AddMetadata("x-reception-role", role_);
+    ctx.AddMetadata("x-reception-unit", unit_);
+    auto reader = media_stub_->WatchRoom(&ctx, req);
+    reception::media::v1::RoomEvent e;
+    while (reader->Read(&e)) each(e);
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) {
+      std::cerr << "error: " << s.error_message() << "\n";
+      return 1;
+    }
+    return 0;
   }
 
   template <typename Stub, typename Req, typename Resp>
@@ -342,6 +364,14 @@ void PrintCase(const v1::Case& c) {
     Row("copy", absl::StrCat("read-only copy; the owner last confirmed it at ",
                              absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(c.replica_confirm_time().seconds()),
                                               reception::VietnamTimeZone())));
+  }
+  for (const auto& m : c.minutes()) {
+    Row("minutes", absl::StrCat(m.room(), ", locked ",
+                                absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(m.lock_time().seconds()),
+                                                 reception::VietnamTimeZone())));
+    for (absl::string_view line : absl::StrSplit(m.text(), '\n')) {
+      if (!line.empty()) std::cout << "      | " << line << "\n";
+    }
   }
   Row("etag", c.etag());
   Row("history", absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
@@ -599,7 +629,25 @@ int Run(const Args& a) {
       if (!r.hand_queue().empty()) Row("hands", absl::StrJoin(r.hand_queue(), ", "));
       if (!r.minutes().conclusions().empty()) {
         Row("minutes", absl::StrCat(r.minutes().locked() ? "locked" : "draft", ", signed by ",
-                                    absl::StrJoin(r.minutes().signed_by(), ", ")));
+                                    absl::StrJoin(r.minutes().signed_by(), ", "),
+                                    r.minutes().awaiting_signature().empty()
+                                        ? ""
+                                        : absl::StrCat("; awaiting ", absl::StrJoin(r.minutes().awaiting_signature(), ", "))));
+      }
+      if (!r.session().empty()) Row("session", r.session());
+      if (!r.agenda_cases().empty()) Row("agenda", absl::StrJoin(r.agenda_cases(), ", "));
+      for (const auto& b : r.bridges()) {
+        Row("bridge", absl::StrCat(b.unit(), "  ", Short(m::Presence_Name(b.presence()), "PRESENCE_"),
+                                   b.sip_uri().empty() ? "" : "  " + b.sip_uri()));
+      }
+      for (const auto& at : r.minutes_attachments()) {
+        Row("attached", absl::StrCat(at.case_(), "  ", Short(m::AttachmentState_Name(at.state()), "ATTACHMENT_STATE_"),
+                                     at.detail().empty() ? "" : "  " + at.detail()));
+      }
+      if (r.link().state() != m::LINK_STATE_UNSPECIFIED) {
+        Row("link", absl::StrCat("host ", r.link().host_unit(), "  ", Short(m::LinkState_Name(r.link().state()), "LINK_STATE_"),
+                                 r.link().site_participant().empty() ? "" : "  site " + r.link().site_participant(),
+                                 r.link().error().empty() ? "" : "  (" + r.link().error() + ")"));
       }
       return 0;
     };
@@ -608,7 +656,37 @@ int Run(const Args& a) {
     if (sub == "create") {
       m::CreateRoomRequest r;
       r.set_room_id(arg);
+      r.set_session(a.GetOr("session", ""));
+      for (const auto& c : a.All("agenda")) r.add_agenda_cases(c.rfind("cases/", 0) == 0 ? c : "cases/" + c);
+      for (const auto& b : a.All("bridge")) {
+        auto* site = r.add_bridges();
+        const size_t eq = b.find('=');
+        site->set_unit(b.substr(0, eq));
+        if (eq != std::string::npos) site->set_sip_uri(b.substr(eq + 1));
+      }
       return show(client.Call(&m::MediaService::Stub::CreateRoom, r));
+    }
+    if (sub == "bridge") {
+      m::ConnectBridgeRequest r;
+      r.set_name(name);
+      r.set_host_unit(a.GetOr("host", ""));
+      return show(client.Call(&m::MediaService::Stub::ConnectBridge, r));
+    }
+    if (sub == "watch") {
+      m::WatchRoomRequest r;
+      r.set_name(name);
+      int after = 0;
+      if (auto n = a.Get("after"); n && !absl::SimpleAtoi(*n, &after)) UsageError("--after must be a number");
+      r.set_after_sequence(after);
+      auto status = client.Watch(r, [&](const m::RoomEvent& e) {
+        if (json) {
+          PrintJson(e);
+        } else {
+          std::cout << absl::StrFormat("%5d  %-20s %-5s %s\n", e.sequence(), e.kind(), e.participant(), e.detail())
+                    << std::flush;
+        }
+      });
+      return status;
     }
     if (sub == "get") {
       m::GetRoomRequest r;
@@ -697,6 +775,23 @@ int Run(const Args& a) {
     if (sub == "sign") RECEPTION_ROOM_CALL(SignMinutes, (void)0)
     if (sub == "leave") RECEPTION_ROOM_CALL(LeaveRoom, (void)0)
     if (sub == "heartbeat") RECEPTION_ROOM_CALL(Heartbeat, (void)0)
+    if (sub == "minutes") {
+      m::UpdateMinutesRequest r;
+      r.set_name(name);
+      r.set_participant(as);
+      auto* mm = r.mutable_minutes();
+      mm->set_place(a.GetOr("place", ""));
+      mm->set_conclusions(a.GetOr("conclusions", ""));
+      for (const auto& c : a.All("case")) mm->add_cases(c.rfind("cases/", 0) == 0 ? c : "cases/" + c);
+      for (const auto& st : a.All("statement")) {
+        const size_t eq = st.find('=');
+        if (eq == std::string::npos) UsageError("--statement must be PARTICIPANT=TEXT");
+        auto* q = mm->add_statements();
+        q->set_participant(st.substr(0, eq));
+        q->set_summary(st.substr(eq + 1));
+      }
+      return show(client.Call(&m::MediaService::Stub::UpdateMinutes, r));
+    }
 #undef RECEPTION_ROOM_CALL
     UsageError(absl::StrCat("unknown room subcommand \"", sub, "\""));
   }
