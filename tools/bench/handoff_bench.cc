@@ -27,11 +27,13 @@
 #include "services/common/civil_date.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
+#include "tools/bench/bench_report.h"
 
 namespace reception::testing {
 namespace {
 
 namespace v1 = cases::v1;
+using bench::Percentile;
 
 struct Ctx {
   explicit Ctx(const std::string& unit) {
@@ -49,11 +51,6 @@ v1::CreateCaseRequest NewCase(const std::string& id) {
   r.mutable_case_()->mutable_petitioners(0)->set_citizen_id(
       absl::StrFormat("0492%08d", std::hash<std::string>()(id) % 100000000));
   return r;
-}
-
-double Percentile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
 }
 
 int Main(int argc, char** argv) {
@@ -165,13 +162,8 @@ int Main(int argc, char** argv) {
   WaitFor([&] { return depth() == 0; }, absl::Minutes(30));
   const double drain_s = absl::ToDoubleSeconds(absl::Now() - d0);
 
-  std::string commit = "unknown";
-  if (FILE* p = popen("git -C " RECEPTION_SOURCE_DIR " rev-parse --short HEAD 2>/dev/null", "r")) {
-    char buf[64] = {0};
-    if (fgets(buf, sizeof buf, p)) commit = std::string(buf, strcspn(buf, "\n"));
-    pclose(p);
-  }
-  const std::string day = FormatDate(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()));
+  const std::string commit = bench::GitCommit(RECEPTION_SOURCE_DIR);
+  const std::string day = bench::Today();
   std::string md = absl::StrFormat(
       "## Handoffs between two nodes (%s, commit %s)\n\n"
       "One run of `handoff_bench` (tools/bench/handoff_bench.cc) on this machine: two receptiond "
@@ -196,18 +188,7 @@ int Main(int argc, char** argv) {
       Percentile(handoff_ms, 0.99) / std::max(0.001, Percentile(create_ms, 0.99)), backlog, queue_s,
       drain_s, backlog / std::max(0.001, drain_s), drain_s / std::max(0.001, queue_s));
   std::cout << md;
-  if (!write.empty()) {
-    const std::string begin = "<!-- bench:handoffs:begin -->", end = "<!-- bench:handoffs:end -->";
-    std::string text = ReadFile(write);
-    const size_t b = text.find(begin), e = text.find(end);
-    const std::string block = absl::StrCat(begin, "\n", md, end);
-    if (b != std::string::npos && e != std::string::npos) {
-      text.replace(b, e + end.size() - b, block);
-    } else {
-      text += "\n" + block + "\n";
-    }
-    WriteFile(write, text);
-  }
+  if (!write.empty()) bench::WriteSection(write, "handoffs", md);
   src->Stop();
   dst->Stop();
   return 0;
