@@ -11,6 +11,8 @@
 //   media_bench RECEPTIOND [--latency 200] [--stages 100,500,2000] [--seconds 20] [--write BENCHMARKS.md]
 #include <algorithm>
 #include <atomic>
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -65,6 +67,21 @@ long RssKiB(pid_t pid) {
     }
   }
   return 0;
+}
+
+// CPU time (user + system) the process has used, in seconds.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  double utime = 0, stime = 0;  // fields 14 and 15 of stat(5), counted from after the name
+  if (f.size() > 13) {
+    (void)absl::SimpleAtod(f[11], &utime);
+    (void)absl::SimpleAtod(f[12], &stime);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct Member {
@@ -173,7 +190,7 @@ int Main(int argc, char** argv) {
   // 2. Capacity stages.
   struct StageResult {
     int rooms = 0;
-    double setup_s = 0, hb_p50 = 0, hb_p99 = 0, hb_rate = 0;
+    double setup_s = 0, hb_p50 = 0, hb_p99 = 0, hb_rate = 0, node_cores = 0;
     int disconnected = 0, hb_errors = 0;
     long rss_kib = 0;
   };
@@ -207,6 +224,7 @@ int Main(int argc, char** argv) {
     const absl::Duration gap = kHeartbeatEvery / static_cast<double>(n);
     std::vector<std::vector<double>> lat(8);
     std::atomic<int> hb_errors{0};
+    const double cpu0 = CpuSeconds(node.pid());
     const absl::Time h0 = absl::Now();
     const absl::Time h_end = h0 + absl::Seconds(seconds);
     std::atomic<size_t> seq{0};
@@ -230,6 +248,7 @@ int Main(int argc, char** argv) {
     }
     for (auto& t : workers) t.join();
     workers.clear();
+    st.node_cores = (CpuSeconds(node.pid()) - cpu0) / absl::ToDoubleSeconds(absl::Now() - h0);
     std::vector<double> all;
     for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
     st.hb_p50 = Percentile(all, 0.5);
@@ -266,7 +285,8 @@ int Main(int argc, char** argv) {
       "participant heartbeating once every 10 s for %d s per stage (8 client threads). Resident memory "
       "of the node process (VmRSS; %.1f MiB at start, %.1f MiB after the latency rooms).\n\n"
       "| open rooms | participants | heartbeats/s | heartbeat p50 ms | p99 ms | errors | wrongly disconnected | "
-      "RSS MiB | KiB per room over the empty node | setup s |\n|---|---|---|---|---|---|---|---|---|---|\n",
+      "node CPU (cores) | RSS MiB | KiB per room over the empty node | setup s |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n",
       bench::Today(), bench::GitCommit(RECEPTION_SOURCE_DIR), latency_n, Percentile(get_ms, 0.5),
       Percentile(get_ms, 0.99), Percentile(get_ms, 0.5) / Percentile(create_case_ms, 0.5),
       Percentile(create_case_ms, 0.5), Percentile(create_case_ms, 0.99),
@@ -276,9 +296,9 @@ int Main(int argc, char** argv) {
       Percentile(join_ms, 0.5) / Percentile(create_case_ms, 0.5), Percentile(join_ms, 0.5) / Percentile(get_ms, 0.5),
       kPerRoom, seconds, rss_start / 1024.0, rss_before / 1024.0);
   for (const auto& st : results) {
-    absl::StrAppendFormat(&md, "| %d | %d | %.0f | %.2f | %.2f | %d | %d | %.1f | %.1f | %.1f |\n", st.rooms,
+    absl::StrAppendFormat(&md, "| %d | %d | %.0f | %.2f | %.2f | %d | %d | %.2f | %.1f | %.1f | %.1f |\n", st.rooms,
                           st.rooms * kPerRoom, st.hb_rate, st.hb_p50, st.hb_p99, st.hb_errors, st.disconnected,
-                          st.rss_kib / 1024.0, (st.rss_kib - rss_before) / static_cast<double>(st.rooms),
+                          st.node_cores, st.rss_kib / 1024.0, (st.rss_kib - rss_before) / static_cast<double>(st.rooms),
                           st.setup_s);
   }
   absl::StrAppend(&md, "\nErrors outside heartbeats: ", errors.load(), ".\n");
