@@ -304,6 +304,13 @@ v1::MediaService::Stub* BridgeLinks::HostStub(const std::string& room, std::stri
   return it->second->stub.get();
 }
 
+std::map<std::pair<std::string, v1::LinkState>, int> BridgeLinks::LinkCounts() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::pair<std::string, v1::LinkState>, int> out;
+  for (const auto& [name, link] : links_) ++out[{link->host_unit, link->snapshot.link().state()}];
+  return out;
+}
+
 void BridgeLinks::Update(const std::string& room, const v1::Room& snapshot) {
   absl::MutexLock lock(&mu_);
   auto it = links_.find(room);

@@ -53,6 +53,8 @@ class BridgeLinks {
   // The host's stub for relaying a local participant's call (nullptr when
   // the room is not bridged), and the host's unit.
   v1::MediaService::Stub* HostStub(const std::string& room, std::string* host_unit) const;
+  // Links by host unit and state (for the metrics).
+  std::map<std::pair<std::string, v1::LinkState>, int> LinkCounts() const;
   // A relayed call returned the room: keep the fresher copy.
   void Update(const std::string& room, const v1::Room& snapshot);
 

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_family.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
@@ -741,6 +743,70 @@ grpc::ServerUnaryReactor* MediaGrpcService::ConnectBridge(Ctx* ctx, const v1::Co
   return reactor;
 }
 
+namespace {
+
+// The media gauges, computed when scraped.
+class MediaGauges final : public prometheus::Collectable {
+ public:
+  MediaGauges(const RoomRegistry* rooms, const RoomWatchers* watchers, const BridgeLinks* bridges)
+      : rooms_(rooms), watchers_(watchers), bridges_(bridges) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::map<std::string, double> by_state = {{"scheduled", 0}, {"open", 0}, {"closed", 0}};
+    std::map<std::string, double> by_presence;
+    double pending = 0;
+    for (const auto& id : rooms_->RoomIds()) {
+      (void)rooms_->With(id, [&](const Room& room) {
+        by_state[room.state() == RoomState::kScheduled ? "scheduled" : room.state() == RoomState::kOpen ? "open" : "closed"]++;
+        if (room.state() == RoomState::kOpen) {
+          for (const auto& [pid, p] : room.participants()) by_presence[std::string(PresenceName(p.presence))]++;
+        }
+        for (const auto& [c, a] : room.Attachments()) pending += a.state == AttachmentState::kPending;
+      });
+    }
+    auto family = [](const char* name, const char* help) {
+      return prometheus::MetricFamily{name, help, prometheus::MetricType::Gauge, {}};
+    };
+    auto add = [](prometheus::MetricFamily& f, prometheus::ClientMetric::Label label, double v) {
+      prometheus::ClientMetric m;
+      if (!label.name.empty()) m.label = {label};
+      m.gauge.value = v;
+      f.metric.push_back(std::move(m));
+    };
+    auto rooms = family("reception_media_rooms", "Rooms hosted by this node, by state");
+    for (const auto& [state, n] : by_state) add(rooms, {"state", state}, n);
+    auto people = family("reception_media_participants", "Participants of open rooms hosted here, by presence");
+    for (const auto& [presence, n] : by_presence) add(people, {"presence", presence}, n);
+    auto streams = family("reception_media_watch_streams", "Open WatchRoom streams served by this node");
+    add(streams, {}, static_cast<double>(watchers_->size()));
+    auto attach = family("reception_media_attachments_pending",
+                         "Locked minutes not yet attached to a case they concern");
+    add(attach, {}, pending);
+    std::vector<prometheus::MetricFamily> out = {rooms, people, streams, attach};
+    if (bridges_ != nullptr) {
+      auto links = family("reception_media_bridge_links",
+                          "Rooms hosted elsewhere that this bridge point takes part in, by host and link state");
+      for (const auto& [key, n] : bridges_->LinkCounts()) {
+        prometheus::ClientMetric m;
+        m.label = {{"host_unit", key.first},
+                   {"state", key.second == v1::LINK_STATE_CONNECTED     ? "connected"
+                             : key.second == v1::LINK_STATE_UNREACHABLE ? "unreachable"
+                                                                         : "ended"}};
+        m.gauge.value = n;
+        links.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(links));
+    }
+    return out;
+  }
+
+ private:
+  const RoomRegistry* rooms_;
+  const RoomWatchers* watchers_;
+  const BridgeLinks* bridges_;
+};
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeContext& context) {
   std::unique_ptr<MediaModule> m(new MediaModule());
   const auto& config = context.config;
@@ -836,6 +902,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   deps.bridges = m->bridges_.get();
   deps.topology = &context.topology;
   m->service_ = std::make_unique<MediaGrpcService>(std::move(deps));
+  m->gauges_ = std::make_shared<MediaGauges>(m->rooms_.get(), watchers, m->bridges_.get());
   const absl::Duration timeout = absl::Seconds(config.media().heartbeat_timeout_seconds());
   MediaModule* self = m.get();
   m->expire_ = std::thread([self, timeout] { self->ExpireLoop(timeout); });

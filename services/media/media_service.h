@@ -8,6 +8,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
@@ -105,6 +108,9 @@ class MediaModule final : public ServiceModule {
   grpc::Service* service() override { return service_.get(); }
   std::string service_name() const override { return "reception.media.v1.MediaService"; }
   bool ready() const override { return store_ && store_->healthy(); }
+  // Rooms by state, participants of open rooms by presence, watch streams,
+  // bridge links by host and state, minutes waiting to be attached.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override { return {gauges_}; }
 
  private:
   MediaModule() = default;
@@ -118,6 +124,7 @@ class MediaModule final : public ServiceModule {
   std::unique_ptr<cases::v1::CaseService::Stub> cases_;
   std::unique_ptr<RoomWatchers> watchers_;
   std::unique_ptr<BridgeLinks> bridges_;
+  std::shared_ptr<prometheus::Collectable> gauges_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<RoomRegistry> rooms_;
   std::unique_ptr<JoinTokenSigner> signer_;

@@ -4,7 +4,6 @@
 // overdue list, in receptionctl's overdue view and in the metrics.
 #include <stdio.h>
 
-#include <curl/curl.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -22,25 +21,6 @@ namespace v1 = cases::v1;
 std::string g_receptiond;
 std::string g_receptionctl;
 
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// GET http://127.0.0.1:port/metrics with libcurl.
-std::string Scrape(int port) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, absl::StrCat("http://127.0.0.1:", port, "/metrics").c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  const CURLcode rc = curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(rc, CURLE_OK) << curl_easy_strerror(rc);
-  return body;
-}
 
 std::string RunCommand(const std::string& command) {
   std::string out;
@@ -133,11 +113,11 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   // Nothing is overdue on 11 March; the complaint is on 13 March.
   SetToday("2026-03-11");
   EXPECT_TRUE(Overdue().empty());
-  EXPECT_TRUE(absl::StrContains(Scrape(node_->admin_port()), overdue_metric + " 0"));
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 0"));
   SetToday("2026-03-13");
   EXPECT_EQ(Overdue(), std::vector<std::string>{complaint.number()});
-  EXPECT_TRUE(absl::StrContains(Scrape(node_->admin_port()), overdue_metric + " 1"))
-      << Scrape(node_->admin_port());
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"))
+      << ScrapeMetrics(node_->admin_port());
   const std::string view = RunCommand(absl::StrCat(g_receptionctl, " --server ", node_->address(),
                                             " --unit 48 --role viewer overdue"));
   EXPECT_TRUE(absl::StrContains(view, complaint.number())) << view;
@@ -188,7 +168,7 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   ASSERT_TRUE(node_->Start().ok()) << ReadFile(node_->log_path());
   stub_ = v1::CaseService::NewStub(node_->NewChannel());
   EXPECT_EQ(Overdue(), std::vector<std::string>{complaint.number()});
-  EXPECT_TRUE(absl::StrContains(Scrape(node_->admin_port()), overdue_metric + " 1"));
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"));
 
   // The preview through the CLI names the rules.
   const std::string preview = RunCommand(absl::StrCat(
@@ -207,7 +187,6 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: deadlines_node_test RECEPTIOND RECEPTIONCTL\n");
     return 2;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   reception::testing::g_receptiond = argv[1];
   reception::testing::g_receptionctl = argv[2];
   return RUN_ALL_TESTS();

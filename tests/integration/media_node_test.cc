@@ -369,6 +369,10 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(cut.status().message(), "hosted by unit 48")) << cut.status();
   EXPECT_FALSE(local.done());  // the local stream stays open across the outage
+  // Ops see it in the commune's metrics.
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(commune.admin_port()),
+                                "reception_media_bridge_links{host_unit=\"48\",state=\"unreachable\"} 1"))
+      << ScrapeMetrics(commune.admin_port());
 
   // The city node comes back: the bridge was marked disconnected there (its
   // stream could not survive the restart), then the commune rejoins.
@@ -395,6 +399,9 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
     if (e.kind() == "rejoined" && disconnected_at >= 0) rejoined_at = i;
   }
   EXPECT_GE(disconnected_at, 0);
+  const std::string city_metrics = ScrapeMetrics(city.admin_port());
+  EXPECT_TRUE(absl::StrContains(city_metrics, "reception_media_rooms{state=\"open\"} 1")) << city_metrics;
+  EXPECT_TRUE(absl::StrContains(city_metrics, "reception_media_watch_streams 1")) << city_metrics;
   EXPECT_GT(rejoined_at, disconnected_at);
   // The relay works again, and the local stream carries on in order.
   mv1::ReleaseFloorRequest release;

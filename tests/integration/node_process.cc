@@ -1,5 +1,7 @@
 #include "tests/integration/node_process.h"
 
+#include <curl/curl.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -175,6 +177,24 @@ cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::str
   c->set_content(content);
   *c->mutable_received_date() = ToProtoDate(received);
   return r;
+}
+
+std::string ScrapeMetrics(int admin_port) {
+  static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  if (!initialized) return "";
+  std::string body;
+  CURL* curl = curl_easy_init();
+  const std::string url = absl::StrCat("http://127.0.0.1:", admin_port, "/metrics");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
+    static_cast<std::string*>(out)->append(data, size * n);
+    return size * n;
+  });
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK ? body : std::string();
 }
 
 }  // namespace reception::testing

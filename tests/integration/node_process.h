@@ -76,6 +76,10 @@ cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::str
                                         const std::string& respondent_unit, absl::CivilDay received,
                                         const std::string& content);
 
+// The Prometheus exposition at http://127.0.0.1:ADMIN_PORT/metrics (libcurl);
+// empty when it cannot be read.
+std::string ScrapeMetrics(int admin_port);
+
 // Adds the development principal to a call.
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,
                   const std::string& subject = "tester");
