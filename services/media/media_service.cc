@@ -124,6 +124,14 @@ v1::RoomEvent ToProto(const RoomEvent& e) {
   return q;
 }
 
+MediaGrpcService::MediaGrpcService(Deps deps) : d_(std::move(deps)) {
+  if (d_.watchers == nullptr) {
+    own_watchers_ = std::make_unique<RoomWatchers>();
+    d_.watchers = own_watchers_.get();
+    d_.rooms->SetListener([w = d_.watchers](const std::string& room) { w->Notify(room); });
+  }
+}
+
 uint64_t MediaGrpcService::MediaParticipantId(const std::string& room, const std::string& subject) const {
   // 48 bits: below 2^53, so JavaScript clients keep it exact; never 0.
   const std::string d = d_.signer->Derive(absl::StrCat("media-participant:", room, ":", subject));

@@ -42,7 +42,8 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
     BridgeLinks* bridges = nullptr;     // rooms hosted elsewhere (may be null)
     const Topology* topology = nullptr; // checks bridge units (may be null)
   };
-  explicit MediaGrpcService(Deps deps) : d_(std::move(deps)) {}
+  // Without `watchers`, the service keeps its own and listens to the rooms.
+  explicit MediaGrpcService(Deps deps);
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -99,6 +100,7 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
                  void (v1::MediaService::Stub::async::*method)(grpc::ClientContext*, const Req*, Resp*,
                                                                std::function<void(grpc::Status)>));
   Deps d_;
+  std::unique_ptr<RoomWatchers> own_watchers_;
 };
 
 class MediaModule final : public ServiceModule {

@@ -3,6 +3,8 @@
 // themselves (dev metadata): the chairman, an officer, two citizens.
 #include "services/media/media_service.h"
 
+#include <thread>
+
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "services/common/clock.h"
@@ -220,6 +222,71 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   auto late = Join(token, "citizen.an");
   EXPECT_EQ(late.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(late.status().message().find("expired"), std::string::npos);
+}
+
+// Many streams at once while events are produced from several threads:
+// every stream gets every event exactly once, in order, and ends when the
+// room closes; a stream that starts late catches up first.
+TEST_F(MediaServiceTest, WatchRoomStreamsEveryEventInOrderToEveryWatcher) {
+  v1::CreateRoomRequest create;
+  create.set_room_id("tcd-2026-11");
+  ASSERT_TRUE(Call(&v1::MediaService::Stub::CreateRoom, create, "officer.lan").ok());
+  v1::OpenRoomRequest open;
+  open.set_name("rooms/tcd-2026-11");
+  ASSERT_TRUE(Call(&v1::MediaService::Stub::OpenRoom, open, "officer.lan").ok());
+  struct Stream {
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::RoomEvent>> reader;
+    std::vector<int64_t> seen;
+    grpc::Status status;
+  };
+  auto watch = [&](Stream* s, int64_t after) {
+    s->ctx.AddMetadata("x-reception-subject", "officer.lan");
+    s->ctx.AddMetadata("x-reception-role", "officer");
+    s->ctx.AddMetadata("x-reception-unit", "49");
+    v1::WatchRoomRequest r;
+    r.set_name("rooms/tcd-2026-11");
+    r.set_after_sequence(after);
+    s->reader = stub_->WatchRoom(&s->ctx, r);
+    return std::thread([s] {
+      v1::RoomEvent e;
+      while (s->reader->Read(&e)) s->seen.push_back(e.sequence());
+      s->status = s->reader->Finish();
+    });
+  };
+  std::vector<std::unique_ptr<Stream>> streams;
+  std::vector<std::thread> readers;
+  for (int i = 0; i < 8; ++i) {
+    streams.push_back(std::make_unique<Stream>());
+    readers.push_back(watch(streams.back().get(), 0));
+  }
+  // 4 threads x 20 joins (one event each).
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < 20; ++i) {
+        const std::string who = absl::StrCat("observer-", w, "-", i);
+        ASSERT_TRUE(Join(Token("observer", "49", who), who).ok());
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  streams.push_back(std::make_unique<Stream>());
+  readers.push_back(watch(streams.back().get(), 10));  // late, from sequence 10
+  v1::CloseRoomRequest close;
+  close.set_name("rooms/tcd-2026-11");
+  auto closed = Call(&v1::MediaService::Stub::CloseRoom, close, "officer.lan");
+  ASSERT_TRUE(closed.ok()) << closed.status();
+  const int64_t last = closed->last_event_sequence();
+  EXPECT_EQ(last, 2 + 80 + 1);  // scheduled, opened, 80 joins, closed
+  for (auto& t : readers) t.join();
+  for (size_t i = 0; i < streams.size(); ++i) {
+    const auto& s = *streams[i];
+    EXPECT_TRUE(s.status.ok()) << s.status.error_message();
+    const int64_t first = i + 1 == streams.size() ? 11 : 1;
+    ASSERT_EQ(s.seen.size(), static_cast<size_t>(last - first + 1)) << "stream " << i;
+    for (size_t k = 0; k < s.seen.size(); ++k) EXPECT_EQ(s.seen[k], first + static_cast<int64_t>(k));
+  }
 }
 
 }  // namespace
