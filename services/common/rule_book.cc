@@ -60,6 +60,32 @@ absl::Status ValidateJurisdiction(const config::v1::RulePack& p) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateScheduling(const config::v1::RulePack& p) {
+  absl::flat_hash_set<std::string> ids;
+  absl::flat_hash_set<int> levels;
+  for (int i = 0; i < p.reception_frequency_size(); ++i) {
+    const config::v1::ReceptionFrequencyRule& r = p.reception_frequency(i);
+    auto err = [&](absl::string_view what) {
+      return absl::InvalidArgumentError(absl::StrCat("reception_frequency[", i, "] (", r.id(), ") ", what));
+    };
+    if (r.id().empty()) return err("id must not be empty");
+    if (!ids.insert(r.id()).second) return err("id is used twice in the pack");
+    if (r.level() == type::v1::UNIT_LEVEL_UNSPECIFIED) return err("level must be set");
+    if (!levels.insert(r.level()).second) return err("repeats the level of another rule");
+    if (r.min_days() < 1 || r.min_days() > 31) return err("min_days must be 1-31");
+    if (r.per() == config::v1::RECEPTION_PERIOD_UNSPECIFIED) return err("per must be week or month");
+    if (r.per() == config::v1::RECEPTION_PERIOD_WEEK && r.min_days() > 7) return err("min_days must be at most 7 a week");
+    if (r.source().empty()) return err("source must name the legal source");
+  }
+  if (p.has_reporting()) {
+    if (p.reporting().quarter_start_day() < 1 || p.reporting().quarter_start_day() > 28) {
+      return absl::InvalidArgumentError("reporting.quarter_start_day must be 1-28");
+    }
+    if (p.reporting().source().empty()) return absl::InvalidArgumentError("reporting.source must name the legal source");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
@@ -94,6 +120,7 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
     }
     if (auto st = ValidateDeadlines(p); !st.ok()) return err(st.message());
     if (auto st = ValidateJurisdiction(p); !st.ok()) return err(st.message());
+    if (auto st = ValidateScheduling(p); !st.ok()) return err(st.message());
   }
   std::sort(proto.mutable_packs()->begin(), proto.mutable_packs()->end(),
             [](const Pack& a, const Pack& b) {

@@ -53,5 +53,36 @@ packs:
   EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("mass_case_min_people"), std::string::npos);
 }
 
+TEST(RuleBook, PeriodicReceptionRulesByLevelAndDate) {
+  auto book = RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml"));
+  ASSERT_TRUE(book.ok()) << book.status();
+  auto commune = [&](absl::CivilDay day) -> const config::v1::ReceptionFrequencyRule* {
+    for (const auto& r : (*book->PackOn(day))->reception_frequency()) {
+      if (r.level() == type::v1::UNIT_LEVEL_COMMUNE) return &r;
+    }
+    return nullptr;
+  };
+  ASSERT_NE(commune(absl::CivilDay(2026, 6, 30)), nullptr);
+  EXPECT_EQ(commune(absl::CivilDay(2026, 6, 30))->per(), config::v1::RECEPTION_PERIOD_WEEK);
+  EXPECT_EQ(commune(absl::CivilDay(2026, 7, 1))->per(), config::v1::RECEPTION_PERIOD_MONTH);
+  EXPECT_EQ(commune(absl::CivilDay(2026, 7, 1))->min_days(), 2);
+  EXPECT_EQ((*book->PackOn(absl::CivilDay(2026, 7, 1)))->reporting().quarter_start_day(), 15);
+
+  config::v1::RuleSet set;
+  ASSERT_TRUE(ParseYaml(R"(
+packs:
+  - id: a
+    effective_from: 2026-01-01
+    intake: {mass_case_min_people: 5, representative_limits: [{min_people: 5, max_representatives: 2}]}
+    reception_frequency:
+      - {id: c, level: commune, min_days: 8, per: week, source: x}
+)", "r.yaml", &set).ok());
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("at most 7 a week"), std::string::npos);
+  set.mutable_packs(0)->mutable_reception_frequency(0)->set_min_days(1);
+  *set.mutable_packs(0)->add_reception_frequency() = set.packs(0).reception_frequency(0);
+  set.mutable_packs(0)->mutable_reception_frequency(1)->set_id("d");
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("repeats the level"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace reception

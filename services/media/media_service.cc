@@ -213,6 +213,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::Creat
       !std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-'; })) {
     return Finish(ctx, InvalidField("room_id", "must be 1-40 characters of a-z, 0-9 and -"));
   }
+  if (d_.bridges != nullptr && d_.bridges->IsBridged(absl::StrCat("rooms/", id))) {
+    return Finish(ctx, absl::AlreadyExistsError(absl::StrCat("rooms/", id, " is a room this node bridges to its host; choose another id")));
+  }
   if (req->session().size() > 200) return Finish(ctx, InvalidField("session", "must be at most 200 characters"));
   if (req->agenda_cases_size() > 100) return Finish(ctx, InvalidField("agenda_cases", "must list at most 100 cases"));
   if (req->bridges_size() > 500) return Finish(ctx, InvalidField("bridges", "must list at most 500 bridge points"));
