@@ -1,0 +1,959 @@
+#include "services/scheduling/scheduling_registry.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "services/common/civil_date.h"
+#include "services/common/key_file.h"
+#include "services/common/status.h"
+#include "services/common/text.h"
+#include "services/scheduling/ical_export.h"
+#include "services/scheduling/schedule_rules.h"
+
+namespace reception::scheduling {
+namespace {
+
+constexpr char kPlan[] = "plan";            // "plan" -> ReceptionPlan
+constexpr char kSessions[] = "sessions";    // name -> StoredSession
+constexpr char kOutbox[] = "outbox";        // key -> OutboxItem
+constexpr char kNotices[] = "notices";      // BE64(seq) -> Notification
+
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) { ts->set_seconds(absl::ToUnixSeconds(t)); }
+
+bool Seated(v1::RegistrationState s) {
+  return s == v1::REGISTRATION_STATE_CONFIRMED || s == v1::REGISTRATION_STATE_CHECKED_IN ||
+         s == v1::REGISTRATION_STATE_NO_SHOW;
+}
+
+std::string StateName(v1::RegistrationState s) {
+  return absl::AsciiStrToLower(v1::RegistrationState_Name(s).substr(strlen("REGISTRATION_STATE_")));
+}
+
+absl::Status ValidCitizenId(absl::string_view id, absl::string_view field) {
+  if (id.size() != 12 || !std::all_of(id.begin(), id.end(), [](char c) { return absl::ascii_isdigit(c); })) {
+    return InvalidField(field, "must be the 12-digit citizen ID");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidText(absl::string_view text, absl::string_view field, size_t max, bool required) {
+  if (required && text.empty()) return InvalidField(field, "must be set");
+  if (text.size() > max) return InvalidField(field, absl::StrCat("must be at most ", max, " bytes"));
+  if (!IsValidUtf8(text) || HasControlCharacters(text, false)) {
+    return InvalidField(field, "must be UTF-8 text without control characters");
+  }
+  return absl::OkStatus();
+}
+
+// The session id in a name "sessions/{id}" or a registration's name.
+std::string SessionOf(absl::string_view name) {
+  const size_t r = name.find("/registrations/");
+  return std::string(r == absl::string_view::npos ? name : name.substr(0, r));
+}
+
+v1::Registration* FindRegistration(internal::StoredSession& s, absl::string_view name, std::string* request = nullptr) {
+  for (int i = 0; i < s.registrations_size(); ++i) {
+    if (s.registrations(i).name() == name) {
+      if (request) *request = s.registration_requests(i);
+      return s.mutable_registrations(i);
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> SchedulingRegistry::ColumnFamilies() { return {kPlan, kSessions, kOutbox, kNotices}; }
+
+SchedulingRegistry::SchedulingRegistry(Deps deps)
+    : d_(std::move(deps)),
+      plan_cf_(d_.store->Family(kPlan)),
+      sessions_cf_(d_.store->Family(kSessions)),
+      outbox_cf_(d_.store->Family(kOutbox)),
+      notices_cf_(d_.store->Family(kNotices)) {}
+
+absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Deps deps) {
+  std::unique_ptr<SchedulingRegistry> r(new SchedulingRegistry(std::move(deps)));
+  absl::MutexLock lock(&r->mu_);
+  r->plan_.set_unit(r->d_.unit_code);
+  r->plan_.set_opens(kDefaultOpens);
+  r->plan_.set_closes(kDefaultCloses);
+  auto plan = r->d_.store->Get(r->plan_cf_, "plan");
+  if (!plan.ok()) return plan.status();
+  if (plan->has_value() && !r->plan_.ParseFromString(**plan)) return absl::DataLossError("the stored plan does not parse");
+  auto it = r->d_.store->NewIterator(r->sessions_cf_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    internal::StoredSession s;
+    if (!s.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a stored session does not parse");
+    }
+    if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
+    r->sessions_[s.session().name()] = std::move(s);
+  }
+  auto out = r->d_.store->NewIterator(r->outbox_cf_);
+  for (out->SeekToFirst(); out->Valid(); out->Next()) {
+    r->outbox_[out->key().ToString()] = out->value().ToString();
+  }
+  auto notes = r->d_.store->NewIterator(r->notices_cf_);
+  for (notes->SeekToFirst(); notes->Valid(); notes->Next()) {
+    v1::Notification n;
+    if (n.ParseFromArray(notes->value().data(), static_cast<int>(notes->value().size()))) {
+      r->notifications_.push_back(std::move(n));
+    }
+    r->next_notice_ = FromBigEndian64(absl::string_view(notes->key().data(), notes->key().size())) + 1;
+  }
+  return r;
+}
+
+absl::Status SchedulingRegistry::CheckStaff(const Principal& p) const {
+  if (p.role != Role::kReceptionOfficer && p.role != Role::kHead && p.role != Role::kInspector) {
+    return absl::PermissionDeniedError(absl::StrCat("role ", RoleName(p.role), " may not change the reception calendar; an officer, inspector or head may"));
+  }
+  if (p.unit_code != d_.unit_code) {
+    return absl::PermissionDeniedError(absl::StrCat("unit ", p.unit_code.substr(0, 32), " may not change unit ", d_.unit_code, "'s calendar"));
+  }
+  return absl::OkStatus();
+}
+
+void SchedulingRegistry::SetPlan(const Principal& p, v1::ReceptionPlan plan, Callback<v1::ReceptionPlan> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  if (auto s = ValidatePlan(plan); !s.ok()) return done(s);
+  plan.set_unit(d_.unit_code);
+  SetTime(d_.clock->Now(), plan.mutable_update_time());
+  d_.store->Submit(
+      [this, plan](WriteTxn& txn) -> absl::Status {
+        txn.Put(plan_cf_, "plan", plan.SerializeAsString());
+        absl::MutexLock lock(&mu_);
+        plan_ = plan;
+        return absl::OkStatus();
+      },
+      [plan, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        done(plan);
+      });
+}
+
+v1::ReceptionPlan SchedulingRegistry::Plan() const {
+  absl::MutexLock lock(&mu_);
+  return plan_;
+}
+
+absl::StatusOr<v1::ListPlannedDaysResponse> SchedulingRegistry::ListPlannedDays(const v1::ListPlannedDaysRequest& r) const {
+  auto from = ToCivilDay(r.from(), "from");
+  if (!from.ok()) return from.status();
+  auto to = ToCivilDay(r.to(), "to");
+  if (!to.ok()) return to.status();
+  if (*to < *from || *to - *from > 400) return InvalidField("to", "must be on or after from, at most 400 days later");
+  auto days = PlannedDays(Plan(), *d_.calendar, *from, *to);
+  if (!days.ok()) return days.status();
+  v1::ListPlannedDaysResponse out;
+  for (const auto& d : *days) {
+    auto* q = out.add_days();
+    *q->mutable_date() = ToProtoDate(d.day);
+    q->set_kind(d.kind);
+    if (d.moved_from) *q->mutable_moved_from() = ToProtoDate(*d.moved_from);
+  }
+  return out;
+}
+
+std::vector<Booking> SchedulingRegistry::BookingsLocked() const {
+  std::vector<Booking> out;
+  for (const auto& [name, s] : sessions_) {
+    const v1::Session& x = s.session();
+    if (x.state() != v1::SESSION_STATE_SCHEDULED) continue;
+    auto day = ToCivilDay(x.date(), "date");
+    auto start = ParseClock(x.start(), "start");
+    auto end = ParseClock(x.end(), "end");
+    if (!day.ok() || !start.ok() || !end.ok()) continue;
+    Booking b{name, *day, *start, *end, x.replica() ? "" : x.presiding(), {}};
+    for (const auto& br : x.bridges()) b.bridges.push_back(br.unit());
+    if (x.replica()) b.bridges = {d_.unit_code};  // this unit is busy as a bridge then
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+void SchedulingRegistry::Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done) {
+  auto result = std::make_shared<internal::StoredSession>();
+  d_.store->Submit(
+      [this, name, fn = std::move(fn), result](WriteTxn& txn) mutable -> absl::Status {
+        absl::MutexLock lock(&mu_);
+        auto it = sessions_.find(name);
+        if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
+        internal::StoredSession copy = it->second;
+        if (auto s = fn(copy, txn); !s.ok()) return s;
+        copy.mutable_session()->set_version(copy.session().version() + 1);
+        txn.Put(sessions_cf_, name, copy.SerializeAsString());
+        it->second = copy;
+        *result = std::move(copy);
+        return absl::OkStatus();
+      },
+      [this, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        done(*result);
+        if (listener_) listener_();
+      });
+}
+
+void SchedulingRegistry::QueueNotices(const internal::StoredSession& s, WriteTxn& txn) {
+  if (s.session().replica()) return;
+  for (const auto& b : s.session().bridges()) {
+    if (!d_.peers.count(b.unit())) continue;  // a bridge without a node learns nothing by federation
+    // The item is built when sent, from the session as it is then; the
+    // value only marks the change.
+    const std::string key = absl::StrCat("n/", b.unit(), "/", s.session().name());
+    const std::string value = absl::StrCat("v", s.session().version() + 1);
+    txn.Put(outbox_cf_, key, value);
+    outbox_[key] = value;
+  }
+}
+
+void SchedulingRegistry::Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind,
+                                const std::string& message) {
+  v1::Notification n;
+  n.set_registration(reg.name());
+  n.set_kind(kind);
+  n.set_message(message);
+  SetTime(d_.clock->Now(), n.mutable_time());
+  txn.Put(notices_cf_, BigEndian64(next_notice_++), n.SerializeAsString());
+  notifications_.push_back(std::move(n));
+}
+
+void SchedulingRegistry::Renumber(internal::StoredSession& s, const std::string& bridge) const {
+  int position = 0;
+  for (auto& r : *s.mutable_registrations()) {
+    if (r.bridge_unit() != bridge) continue;
+    r.set_waiting_position(r.state() == v1::REGISTRATION_STATE_WAITING ? ++position : 0);
+  }
+  for (auto& b : *s.mutable_session()->mutable_bridges()) {
+    if (b.unit() != bridge) continue;
+    int seated = 0;
+    for (const auto& r : s.registrations()) seated += r.bridge_unit() == bridge && Seated(r.state());
+    b.set_registered(seated);
+    b.set_waiting(position);
+  }
+}
+
+absl::Status SchedulingRegistry::Admit(internal::StoredSession& s, v1::Registration& reg, absl::Time taken) const {
+  const v1::Session& x = s.session();
+  if (x.state() != v1::SESSION_STATE_SCHEDULED) {
+    return absl::FailedPreconditionError(absl::StrCat(x.name(), " is ", absl::AsciiStrToLower(v1::SessionState_Name(x.state()).substr(14)), ": no more registrations"));
+  }
+  const v1::SessionBridge* bridge = nullptr;
+  for (const auto& b : x.bridges()) {
+    if (b.unit() == reg.bridge_unit()) bridge = &b;
+  }
+  if (bridge == nullptr) {
+    return InvalidField("registration.bridge_unit", absl::StrCat("is not a bridge point of ", x.name()));
+  }
+  auto cutoff = ToCivilDay(x.registration_cutoff().year() ? x.registration_cutoff() : x.date(), "registration_cutoff");
+  if (cutoff.ok() && absl::ToCivilDay(taken, VietnamTimeZone()) > *cutoff) {
+    return absl::FailedPreconditionError(absl::StrCat("registrations for ", x.name(), " closed at the end of ", FormatDate(*cutoff)));
+  }
+  for (const auto& r : s.registrations()) {
+    if (r.citizen_id() == reg.citizen_id() && r.state() != v1::REGISTRATION_STATE_CANCELLED &&
+        r.state() != v1::REGISTRATION_STATE_REFUSED && r.name() != reg.name()) {
+      return absl::AlreadyExistsError(absl::StrCat("this citizen is already registered for ", x.name(), " as ", r.name()));
+    }
+  }
+  int seated = 0, last_queue = 0;
+  for (const auto& r : s.registrations()) {
+    if (r.bridge_unit() != reg.bridge_unit()) continue;
+    seated += Seated(r.state());
+    last_queue = std::max(last_queue, r.queue_number());
+  }
+  if (seated < bridge->capacity()) {
+    reg.set_state(v1::REGISTRATION_STATE_CONFIRMED);
+    reg.set_queue_number(last_queue + 1);
+  } else {
+    reg.set_state(v1::REGISTRATION_STATE_WAITING);
+  }
+  return absl::OkStatus();
+}
+
+void SchedulingRegistry::Promote(internal::StoredSession& s, const std::string& bridge, WriteTxn& txn) {
+  int capacity = 0;
+  for (const auto& b : s.session().bridges()) {
+    if (b.unit() == bridge) capacity = b.capacity();
+  }
+  while (true) {
+    int seated = 0, last_queue = 0;
+    v1::Registration* first_waiting = nullptr;
+    for (auto& r : *s.mutable_registrations()) {
+      if (r.bridge_unit() != bridge) continue;
+      seated += Seated(r.state());
+      last_queue = std::max(last_queue, r.queue_number());
+      if (r.state() == v1::REGISTRATION_STATE_WAITING && first_waiting == nullptr) first_waiting = &r;
+    }
+    if (seated >= capacity || first_waiting == nullptr) break;
+    first_waiting->set_state(v1::REGISTRATION_STATE_CONFIRMED);
+    first_waiting->set_queue_number(last_queue + 1);
+    Notify(txn, *first_waiting, "moved_up",
+           absl::StrCat("a seat freed at bridge ", bridge, " for ", s.session().name(), ": queue number ",
+                        first_waiting->queue_number()));
+  }
+  Renumber(s, bridge);
+}
+
+void SchedulingRegistry::CreateSession(const Principal& p, const v1::CreateSessionRequest& r, Callback<v1::Session> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  v1::Session x = r.session();
+  if (x.kind() == v1::SESSION_KIND_UNSPECIFIED || !v1::SessionKind_IsValid(x.kind())) {
+    return done(InvalidField("session.kind", "must be regular, periodic, unscheduled or online"));
+  }
+  auto day = ToCivilDay(x.date(), "session.date");
+  if (!day.ok()) return done(day.status());
+  if (auto s = ValidText(x.presiding(), "session.presiding", 200, true); !s.ok()) return done(s);
+  if (auto s = ValidText(x.title(), "session.title", 500, false); !s.ok()) return done(s);
+  if (auto s = ValidText(x.reason(), "session.reason", 1000, x.kind() == v1::SESSION_KIND_UNSCHEDULED); !s.ok()) {
+    return done(x.reason().empty() ? InvalidField("session.reason", "must say why an unscheduled session is held") : s);
+  }
+  if (r.request_id().size() > 128) return done(InvalidField("request_id", "must be at most 128 characters"));
+  if (x.kind() == v1::SESSION_KIND_ONLINE) {
+    if (x.bridges_size() == 0) return done(InvalidField("session.bridges", "an online session needs at least one bridge point"));
+    if (x.bridges_size() > 300) return done(InvalidField("session.bridges", "must list at most 300 bridge points"));
+    std::set<std::string> seen;
+    for (int i = 0; i < x.bridges_size(); ++i) {
+      auto* b = x.mutable_bridges(i);
+      const std::string field = absl::StrCat("session.bridges[", i, "]");
+      if (d_.topology->Find(b->unit()) == nullptr) return done(InvalidField(field + ".unit", "is not a unit of the topology"));
+      if (b->unit() == d_.unit_code) return done(InvalidField(field + ".unit", "is the host itself"));
+      if (!seen.insert(b->unit()).second) return done(InvalidField(field + ".unit", "is listed twice"));
+      if (b->capacity() < 1 || b->capacity() > 500) return done(InvalidField(field + ".capacity", "must be 1-500"));
+      b->set_registered(0);
+      b->set_waiting(0);
+    }
+    if (x.has_registration_cutoff()) {
+      auto cutoff = ToCivilDay(x.registration_cutoff(), "session.registration_cutoff");
+      if (!cutoff.ok()) return done(cutoff.status());
+      if (*cutoff > *day) return done(InvalidField("session.registration_cutoff", "must not be after the session's day"));
+    }
+  } else if (x.bridges_size() > 0) {
+    return done(InvalidField("session.bridges", "only online sessions have bridge points"));
+  }
+  x.set_host_unit(d_.unit_code);
+  x.set_state(v1::SESSION_STATE_SCHEDULED);
+  x.clear_cancel_reason();
+  x.clear_room();
+  x.clear_record();
+  x.clear_problem();
+  x.set_replica(false);
+  x.set_version(1);
+  auto result = std::make_shared<internal::StoredSession>();
+  d_.store->Submit(
+      [this, x, r, result](WriteTxn& txn) mutable -> absl::Status {
+        absl::MutexLock lock(&mu_);
+        if (!r.request_id().empty()) {
+          auto it = create_requests_.find(r.request_id());
+          if (it != create_requests_.end()) {
+            *result = sessions_.at(it->second);
+            return absl::OkStatus();
+          }
+        }
+        if (auto s = CheckConflicts(x, plan_, *d_.calendar, BookingsLocked()); !s.ok()) return s;
+        const std::string prefix = absl::StrCat("sessions/", d_.unit_code, "-", absl::StrReplaceAll(FormatDate(x.date()), {{"-", ""}}), "-");
+        int n = 1;
+        while (sessions_.count(absl::StrCat(prefix, n))) ++n;
+        x.set_name(absl::StrCat(prefix, n));
+        internal::StoredSession s;
+        *s.mutable_session() = x;
+        s.set_create_request(r.request_id());
+        txn.Put(sessions_cf_, x.name(), s.SerializeAsString());
+        QueueNotices(s, txn);
+        sessions_[x.name()] = s;
+        if (!r.request_id().empty()) create_requests_[r.request_id()] = x.name();
+        *result = std::move(s);
+        return absl::OkStatus();
+      },
+      [this, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        done(result->session());
+        if (listener_) listener_();
+      });
+}
+
+void SchedulingRegistry::RescheduleSession(const Principal& p, const v1::RescheduleSessionRequest& r,
+                                           Callback<v1::Session> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  Mutate(
+      r.name(),
+      [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        v1::Session& x = *s.mutable_session();
+        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; reschedule it there"));
+        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        v1::Session moved = x;
+        *moved.mutable_date() = r.date();
+        moved.set_start(r.start());
+        moved.set_end(r.end());
+        if (r.has_registration_cutoff()) *moved.mutable_registration_cutoff() = r.registration_cutoff();
+        if (auto st = CheckConflicts(moved, plan_, *d_.calendar, BookingsLocked(), x.name()); !st.ok()) return st;
+        const std::string when = absl::StrCat(FormatDate(moved.date()), " ", moved.start(), "-", moved.end());
+        x = moved;
+        for (const auto& reg : s.registrations()) {
+          if (reg.state() == v1::REGISTRATION_STATE_CONFIRMED || reg.state() == v1::REGISTRATION_STATE_WAITING ||
+              reg.state() == v1::REGISTRATION_STATE_PENDING) {
+            Notify(txn, reg, "session_rescheduled", absl::StrCat(x.name(), " moved to ", when));
+          }
+        }
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        done(s->session());
+      });
+}
+
+void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessionRequest& r, Callback<v1::Session> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  if (auto s = ValidText(r.reason(), "reason", 1000, true); !s.ok()) return done(s);
+  Mutate(
+      r.name(),
+      [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        v1::Session& x = *s.mutable_session();
+        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; cancel it there"));
+        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        x.set_state(v1::SESSION_STATE_CANCELLED);
+        x.set_cancel_reason(r.reason());
+        for (auto& reg : *s.mutable_registrations()) {
+          if (reg.state() == v1::REGISTRATION_STATE_CONFIRMED || reg.state() == v1::REGISTRATION_STATE_WAITING) {
+            reg.set_state(v1::REGISTRATION_STATE_CANCELLED);
+            Notify(txn, reg, "session_cancelled", absl::StrCat(x.name(), " was cancelled: ", r.reason()));
+          }
+        }
+        for (const auto& b : x.bridges()) Renumber(s, b.unit());
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        done(s->session());
+      });
+}
+
+void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessionRequest& r, Callback<v1::Session> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  const v1::SessionRecord& rec = r.record();
+  if (auto s = ValidText(rec.presided_by(), "record.presided_by", 200, true); !s.ok()) return done(s);
+  if (rec.presiding_role() == v1::PRESIDING_ROLE_UNSPECIFIED || !v1::PresidingRole_IsValid(rec.presiding_role())) {
+    return done(InvalidField("record.presiding_role", "must be head, deputy or staff"));
+  }
+  if (rec.citizens() < 0 || rec.citizens() > 100000) return done(InvalidField("record.citizens", "must be 0-100000"));
+  for (int i = 0; i < rec.cases_size(); ++i) {
+    if (!absl::StartsWith(rec.cases(i), "cases/")) return done(InvalidField(absl::StrCat("record.cases[", i, "]"), "must be cases/{number}"));
+  }
+  if (auto s = ValidText(rec.note(), "record.note", 2000, false); !s.ok()) return done(s);
+  Mutate(
+      r.name(),
+      [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        v1::Session& x = *s.mutable_session();
+        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; record it there"));
+        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        auto day = ToCivilDay(x.date(), "date");
+        if (day.ok() && *day > d_.clock->Today()) {
+          return absl::FailedPreconditionError(absl::StrCat(x.name(), " is on ", FormatDate(*day), ": it cannot be recorded before it happens"));
+        }
+        x.set_state(v1::SESSION_STATE_HELD);
+        *x.mutable_record() = r.record();
+        for (auto& reg : *s.mutable_registrations()) {
+          if (reg.state() == v1::REGISTRATION_STATE_CONFIRMED) reg.set_state(v1::REGISTRATION_STATE_NO_SHOW);
+          if (reg.state() == v1::REGISTRATION_STATE_WAITING) reg.set_state(v1::REGISTRATION_STATE_CANCELLED);
+        }
+        for (const auto& b : x.bridges()) Renumber(s, b.unit());
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        done(s->session());
+      });
+}
+
+absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(name);
+  if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
+  return it->second.session();
+}
+
+absl::StatusOr<v1::ListSessionsResponse> SchedulingRegistry::ListSessions(const v1::ListSessionsRequest& r) const {
+  auto from = ToCivilDay(r.from(), "from");
+  if (!from.ok()) return from.status();
+  auto to = ToCivilDay(r.to(), "to");
+  if (!to.ok()) return to.status();
+  v1::ListSessionsResponse out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, s] : sessions_) {
+    auto day = ToCivilDay(s.session().date(), "date");
+    if (day.ok() && *day >= *from && *day <= *to) *out.add_sessions() = s.session();
+  }
+  std::sort(out.mutable_sessions()->begin(), out.mutable_sessions()->end(), [](const v1::Session& a, const v1::Session& b) {
+    const std::string ka = absl::StrCat(FormatDate(a.date()), a.start(), a.name());
+    const std::string kb = absl::StrCat(FormatDate(b.date()), b.start(), b.name());
+    return ka < kb;
+  });
+  return out;
+}
+
+void SchedulingRegistry::RegisterCitizen(const Principal& p, const v1::RegisterCitizenRequest& r,
+                                         Callback<v1::Registration> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  v1::Registration reg = r.registration();
+  if (r.request_id().empty() || r.request_id().size() > 128) return done(InvalidField("request_id", "must be 1-128 characters"));
+  if (auto s = ValidText(reg.full_name(), "registration.full_name", 200, true); !s.ok()) return done(s);
+  if (auto s = ValidCitizenId(reg.citizen_id(), "registration.citizen_id"); !s.ok()) return done(s);
+  if (!reg.case_().empty() && !absl::StartsWith(reg.case_(), "cases/")) return done(InvalidField("registration.case", "must be cases/{number}"));
+  if (reg.case_().empty() && reg.summary().empty()) {
+    return done(InvalidField("registration.summary", "must summarise the matter when there is no case number"));
+  }
+  if (auto s = ValidText(reg.summary(), "registration.summary", 1000, false); !s.ok()) return done(s);
+  if (reg.bridge_unit().empty()) reg.set_bridge_unit(d_.unit_code);
+  const std::string request = absl::StrCat(d_.unit_code, "/", r.request_id());
+  Mutate(
+      reg.session(),
+      [this, reg, request](internal::StoredSession& s, WriteTxn& txn) mutable -> absl::Status {
+        for (int i = 0; i < s.registrations_size(); ++i) {
+          if (s.registration_requests(i) == request) return absl::OkStatus();  // a retry
+        }
+        const bool replica = s.session().replica();
+        if (replica && reg.bridge_unit() != d_.unit_code) {
+          return InvalidField("registration.bridge_unit", absl::StrCat("must be ", d_.unit_code, ": this node registers for its own bridge"));
+        }
+        const int n = (*s.mutable_next_registration())[reg.bridge_unit()] + 1;
+        (*s.mutable_next_registration())[reg.bridge_unit()] = n;
+        reg.set_name(absl::StrCat(s.session().name(), "/registrations/", reg.bridge_unit(), replica ? "-" : "-h", n));
+        reg.set_session(s.session().name());
+        SetTime(d_.clock->Now(), reg.mutable_create_time());
+        reg.clear_queue_number();
+        reg.clear_waiting_position();
+        reg.clear_problem();
+        if (replica) {
+          // Checked here against the copy; the host decides the queue.
+          if (s.session().state() != v1::SESSION_STATE_SCHEDULED) {
+            return absl::FailedPreconditionError(absl::StrCat(s.session().name(), " is no longer scheduled"));
+          }
+          v1::Registration probe = reg;
+          internal::StoredSession trial = s;
+          if (auto st = Admit(trial, probe, d_.clock->Now()); !st.ok()) return st;
+          reg.set_state(v1::REGISTRATION_STATE_PENDING);
+          internal::OutboxItem item;
+          item.set_peer(s.session().host_unit());
+          *item.mutable_registration()->mutable_registration() = reg;
+          item.mutable_registration()->set_request_id(request);
+          const std::string key = absl::StrCat("r/", request);
+          txn.Put(outbox_cf_, key, item.SerializeAsString());
+          outbox_[key] = item.SerializeAsString();
+        } else {
+          if (auto st = Admit(s, reg, d_.clock->Now()); !st.ok()) return st;
+        }
+        *s.add_registrations() = reg;
+        s.add_registration_requests(request);
+        Renumber(s, reg.bridge_unit());
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [request, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        for (int i = 0; i < s->registrations_size(); ++i) {
+          if (s->registration_requests(i) == request) return done(s->registrations(i));
+        }
+        done(absl::InternalError("the registration was not kept"));
+      });
+}
+
+void SchedulingRegistry::CancelRegistration(const Principal& p, const v1::CancelRegistrationRequest& r,
+                                            Callback<v1::Registration> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  const std::string name = r.name();
+  Mutate(
+      SessionOf(name),
+      [this, name](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        std::string request;
+        v1::Registration* reg = FindRegistration(s, name, &request);
+        if (reg == nullptr) return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
+        if (reg->state() == v1::REGISTRATION_STATE_CANCELLED) return absl::OkStatus();
+        if (reg->state() == v1::REGISTRATION_STATE_CHECKED_IN || reg->state() == v1::REGISTRATION_STATE_NO_SHOW) {
+          return absl::FailedPreconditionError(absl::StrCat(name, " is ", StateName(reg->state()), ": too late to cancel"));
+        }
+        const bool seated = Seated(reg->state());
+        reg->set_state(v1::REGISTRATION_STATE_CANCELLED);
+        reg->clear_queue_number();
+        const std::string bridge = reg->bridge_unit();
+        if (s.session().replica()) {
+          internal::OutboxItem item;
+          item.set_peer(s.session().host_unit());
+          *item.mutable_registration()->mutable_registration() = *reg;
+          item.mutable_registration()->set_request_id(request);
+          const std::string key = absl::StrCat("r/", request);
+          txn.Put(outbox_cf_, key, item.SerializeAsString());
+          outbox_[key] = item.SerializeAsString();
+          Renumber(s, bridge);
+          return absl::OkStatus();
+        }
+        if (seated) Promote(s, bridge, txn); else Renumber(s, bridge);
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [name, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        for (const auto& reg : s->registrations()) {
+          if (reg.name() == name) return done(reg);
+        }
+        done(absl::NotFoundError(name));
+      });
+}
+
+void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r,
+                                        Callback<v1::Registration> done) {
+  if (auto s = CheckStaff(p); !s.ok()) return done(s);
+  if (auto s = ValidCitizenId(r.citizen_id(), "citizen_id"); !s.ok()) return done(s);
+  const std::string name = r.name();
+  Mutate(
+      SessionOf(name),
+      [this, r, name](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        std::string request;
+        v1::Registration* reg = FindRegistration(s, name, &request);
+        if (reg == nullptr) return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
+        if (reg->bridge_unit() != d_.unit_code && s.session().replica()) {
+          return absl::PermissionDeniedError("citizens check in at their own bridge point");
+        }
+        if (reg->citizen_id() != r.citizen_id()) {
+          return absl::PermissionDeniedError("citizen_id does not match the registration: identity not confirmed");
+        }
+        if (reg->state() == v1::REGISTRATION_STATE_CHECKED_IN) return absl::OkStatus();
+        if (reg->state() != v1::REGISTRATION_STATE_CONFIRMED) {
+          return absl::FailedPreconditionError(absl::StrCat(name, " is ", StateName(reg->state()), "; only a confirmed registration checks in"));
+        }
+        auto day = ToCivilDay(s.session().date(), "date");
+        if (day.ok() && *day != d_.clock->Today()) {
+          return absl::FailedPreconditionError(absl::StrCat("check-in is on the session's day, ", FormatDate(*day)));
+        }
+        reg->set_state(v1::REGISTRATION_STATE_CHECKED_IN);
+        if (s.session().replica()) {
+          internal::OutboxItem item;
+          item.set_peer(s.session().host_unit());
+          *item.mutable_registration()->mutable_registration() = *reg;
+          item.mutable_registration()->set_request_id(request);
+          const std::string key = absl::StrCat("r/", request);
+          txn.Put(outbox_cf_, key, item.SerializeAsString());
+          outbox_[key] = item.SerializeAsString();
+        } else {
+          QueueNotices(s, txn);
+        }
+        return absl::OkStatus();
+      },
+      [name, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        for (const auto& reg : s->registrations()) {
+          if (reg.name() == name) return done(reg);
+        }
+        done(absl::NotFoundError(name));
+      });
+}
+
+absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const std::string& session) const {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
+  v1::SessionAgenda out;
+  out.set_session(session);
+  std::vector<const v1::Registration*> regs;
+  for (const auto& r : it->second.registrations()) {
+    if (Seated(r.state())) regs.push_back(&r);
+  }
+  std::sort(regs.begin(), regs.end(), [](const v1::Registration* a, const v1::Registration* b) {
+    const bool na = a->state() == v1::REGISTRATION_STATE_NO_SHOW, nb = b->state() == v1::REGISTRATION_STATE_NO_SHOW;
+    if (na != nb) return nb;
+    if (a->bridge_unit() != b->bridge_unit()) return a->bridge_unit() < b->bridge_unit();
+    return a->queue_number() < b->queue_number();
+  });
+  for (const auto* r : regs) {
+    auto* item = out.add_items();
+    item->set_bridge_unit(r->bridge_unit());
+    item->set_queue_number(r->queue_number());
+    item->set_registration(r->name());
+    item->set_full_name(r->full_name());
+    item->set_case_(r->case_());
+    item->set_summary(r->summary());
+    item->set_state(r->state());
+  }
+  return out;
+}
+
+v1::ListNotificationsResponse SchedulingRegistry::Notifications(int page_size) const {
+  absl::MutexLock lock(&mu_);
+  v1::ListNotificationsResponse out;
+  for (auto it = notifications_.rbegin(); it != notifications_.rend() && out.notifications_size() < page_size; ++it) {
+    *out.add_notifications() = *it;
+  }
+  return out;
+}
+
+absl::StatusOr<v1::ComplianceReport> SchedulingRegistry::Compliance(const v1::GetComplianceReportRequest& r) const {
+  const std::string unit = r.unit().empty() ? d_.unit_code : r.unit();
+  if (unit != d_.unit_code) {
+    return absl::FailedPreconditionError(absl::StrCat("unit ", unit.substr(0, 32), "'s reception is recorded at its own node; ask it there"));
+  }
+  const auto* u = d_.topology->Find(unit);
+  if (u == nullptr) return absl::FailedPreconditionError(absl::StrCat("unit ", unit, " is not in the topology"));
+  auto range = ReportRange(r.period(), r.year(), r.number(), *d_.rules);
+  if (!range.ok()) return range.status();
+  // Spans reach back to the Monday or the 1st before the period.
+  const absl::CivilDay reach = std::min(range->first - 6, absl::CivilDay(absl::CivilMonth(range->first)));
+  std::vector<HeldDay> held;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, s] : sessions_) {
+      const v1::Session& x = s.session();
+      if (x.replica() || x.state() != v1::SESSION_STATE_HELD) continue;
+      if (x.kind() != v1::SESSION_KIND_PERIODIC && x.kind() != v1::SESSION_KIND_ONLINE) continue;
+      auto day = ToCivilDay(x.date(), "date");
+      if (day.ok()) held.push_back({*day, x.record().presided_by(), x.record().presiding_role()});
+    }
+  }
+  std::vector<PlannedDay> planned;
+  auto days = PlannedDays(Plan(), *d_.calendar, reach, range->second);
+  if (days.ok()) planned = *std::move(days);
+  return scheduling::Compliance(unit, u->level(), range->first, range->second, held, planned, *d_.rules);
+}
+
+absl::StatusOr<std::string> SchedulingRegistry::ExportCalendar(const v1::ExportCalendarRequest& r) const {
+  auto from = ToCivilDay(r.from(), "from");
+  if (!from.ok()) return from.status();
+  auto to = ToCivilDay(r.to(), "to");
+  if (!to.ok()) return to.status();
+  if (*to < *from || *to - *from > 400) return InvalidField("to", "must be on or after from, at most 400 days later");
+  v1::ListSessionsRequest list;
+  *list.mutable_from() = r.from();
+  *list.mutable_to() = r.to();
+  auto sessions = ListSessions(list);
+  if (!sessions.ok()) return sessions.status();
+  const v1::ReceptionPlan plan = Plan();
+  auto days = PlannedDays(plan, *d_.calendar, *from, *to);
+  if (!days.ok()) return days.status();
+  return RenderICalendar(d_.unit_code, plan, *days, *sessions);
+}
+
+void SchedulingRegistry::ApplyNotice(const Principal& p, const v1::OfferSessionNoticeRequest& r, Callback<int64_t> done) {
+  if (p.role != Role::kNode || p.unit_code != r.session().host_unit()) {
+    return done(absl::PermissionDeniedError("session notices come from the host's node"));
+  }
+  const v1::Session& x = r.session();
+  if (!absl::StartsWith(x.name(), "sessions/") || x.version() < 1) return done(InvalidField("session", "must be a host's session"));
+  bool ours = false;
+  for (const auto& b : x.bridges()) ours |= b.unit() == d_.unit_code;
+  if (!ours) return done(absl::FailedPreconditionError(absl::StrCat("unit ", d_.unit_code, " is not a bridge of ", x.name())));
+  auto held = std::make_shared<int64_t>(0);
+  d_.store->Submit(
+      [this, x, regs = r.registrations(), held](WriteTxn& txn) -> absl::Status {
+        absl::MutexLock lock(&mu_);
+        auto it = sessions_.find(x.name());
+        if (it != sessions_.end() && !it->second.session().replica()) {
+          return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted here"));
+        }
+        internal::StoredSession s;
+        if (it != sessions_.end()) {
+          s = it->second;
+          if (s.session().version() >= x.version()) {
+            *held = s.session().version();
+            return absl::OkStatus();
+          }
+        }
+        const v1::Session before = s.session();
+        *s.mutable_session() = x;
+        s.mutable_session()->set_replica(true);
+        s.mutable_session()->clear_problem();
+        if (before.state() == v1::SESSION_STATE_SCHEDULED && x.state() == v1::SESSION_STATE_CANCELLED) {
+          for (auto& reg : *s.mutable_registrations()) {
+            if (reg.state() == v1::REGISTRATION_STATE_PENDING || reg.state() == v1::REGISTRATION_STATE_CONFIRMED ||
+                reg.state() == v1::REGISTRATION_STATE_WAITING) {
+              reg.set_state(v1::REGISTRATION_STATE_CANCELLED);
+              Notify(txn, reg, "session_cancelled", absl::StrCat(x.name(), " was cancelled: ", x.cancel_reason()));
+            }
+          }
+        } else if (before.version() > 0 && (FormatDate(before.date()) != FormatDate(x.date()) || before.start() != x.start())) {
+          for (const auto& reg : s.registrations()) {
+            if (reg.state() != v1::REGISTRATION_STATE_CANCELLED) {
+              Notify(txn, reg, "session_rescheduled",
+                     absl::StrCat(x.name(), " moved to ", FormatDate(x.date()), " ", x.start(), "-", x.end()));
+            }
+          }
+        }
+        // The host's view of this bridge's registrations, unless a change
+        // made here is still on its way there.
+        for (const auto& host : regs) {
+          if (host.bridge_unit() != d_.unit_code) continue;
+          for (int i = 0; i < s.registrations_size(); ++i) {
+            v1::Registration* mine = s.mutable_registrations(i);
+            if (mine->name() != host.name()) continue;
+            if (outbox_.count(absl::StrCat("r/", s.registration_requests(i)))) break;
+            if (mine->state() == v1::REGISTRATION_STATE_WAITING && host.state() == v1::REGISTRATION_STATE_CONFIRMED) {
+              Notify(txn, host, "moved_up",
+                     absl::StrCat("a seat freed for ", x.name(), ": queue number ", host.queue_number()));
+            }
+            *mine = host;
+          }
+        }
+        txn.Put(sessions_cf_, x.name(), s.SerializeAsString());
+        sessions_[x.name()] = s;
+        *held = x.version();
+        return absl::OkStatus();
+      },
+      [this, held, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        done(*held);
+        if (listener_) listener_();
+      });
+}
+
+void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrationRequest& r,
+                                    Callback<v1::Registration> done) {
+  const v1::Registration& offered = r.registration();
+  if (p.role != Role::kNode || p.unit_code != offered.bridge_unit()) {
+    return done(absl::PermissionDeniedError("registrations are offered by the bridge's own node"));
+  }
+  if (!absl::StartsWith(r.request_id(), offered.bridge_unit() + "/")) {
+    return done(InvalidField("request_id", "must start with the bridge's unit"));
+  }
+  if (auto s = ValidCitizenId(offered.citizen_id(), "registration.citizen_id"); !s.ok()) return done(s);
+  const std::string request = r.request_id();
+  Mutate(
+      offered.session(),
+      [this, offered, request](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+        if (s.session().replica()) return absl::FailedPreconditionError(absl::StrCat(s.session().name(), " is not hosted here"));
+        v1::Registration* reg = nullptr;
+        for (int i = 0; i < s.registrations_size(); ++i) {
+          if (s.registration_requests(i) == request) reg = s.mutable_registrations(i);
+        }
+        const std::string bridge = offered.bridge_unit();
+        if (reg == nullptr) {
+          // First time: admitted as of when the bridge took it.
+          v1::Registration fresh = offered;
+          fresh.clear_queue_number();
+          fresh.clear_waiting_position();
+          const absl::Time taken = absl::FromUnixSeconds(offered.create_time().seconds());
+          if (offered.state() == v1::REGISTRATION_STATE_CANCELLED) {
+            fresh.set_state(v1::REGISTRATION_STATE_CANCELLED);
+          } else if (auto st = Admit(s, fresh, taken); !st.ok()) {
+            fresh.set_state(v1::REGISTRATION_STATE_REFUSED);
+            fresh.set_problem(std::string(st.message()));
+          }
+          *s.add_registrations() = fresh;
+          s.add_registration_requests(request);
+          reg = s.mutable_registrations(s.registrations_size() - 1);
+          if (offered.state() == v1::REGISTRATION_STATE_CHECKED_IN && reg->state() == v1::REGISTRATION_STATE_CONFIRMED) {
+            reg->set_state(v1::REGISTRATION_STATE_CHECKED_IN);
+          }
+        } else if (offered.state() == v1::REGISTRATION_STATE_CANCELLED && reg->state() != v1::REGISTRATION_STATE_CANCELLED) {
+          const bool seated = Seated(reg->state());
+          reg->set_state(v1::REGISTRATION_STATE_CANCELLED);
+          reg->clear_queue_number();
+          if (seated) Promote(s, bridge, txn);
+        } else if (offered.state() == v1::REGISTRATION_STATE_CHECKED_IN && reg->state() == v1::REGISTRATION_STATE_CONFIRMED) {
+          reg->set_state(v1::REGISTRATION_STATE_CHECKED_IN);
+        }
+        Renumber(s, bridge);
+        QueueNotices(s, txn);
+        return absl::OkStatus();
+      },
+      [request, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+        if (!s.ok()) return done(s.status());
+        for (int i = 0; i < s->registrations_size(); ++i) {
+          if (s->registration_requests(i) == request) return done(s->registrations(i));
+        }
+        done(absl::InternalError("the registration was not kept"));
+      });
+}
+
+std::vector<SchedulingRegistry::Outgoing> SchedulingRegistry::Outbox() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<Outgoing> out;
+  for (const auto& [key, value] : outbox_) {
+    Outgoing o;
+    o.key = key;
+    o.value = value;
+    if (absl::StartsWith(key, "n/")) {
+      // "n/{peer}/{session}": the session and the peer's registrations as they are now.
+      const size_t slash = key.find('/', 2);
+      o.peer = key.substr(2, slash - 2);
+      auto it = sessions_.find(key.substr(slash + 1));
+      if (it == sessions_.end()) continue;
+      o.item.set_peer(o.peer);
+      *o.item.mutable_notice()->mutable_session() = it->second.session();
+      for (const auto& reg : it->second.registrations()) {
+        if (reg.bridge_unit() == o.peer) *o.item.mutable_notice()->add_registrations() = reg;
+      }
+    } else {
+      if (!o.item.ParseFromString(value)) continue;
+      o.peer = o.item.peer();
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+void SchedulingRegistry::Delivered(const Outgoing& o, const v1::Registration* answer) {
+  auto answer_copy = std::make_shared<std::optional<v1::Registration>>();
+  if (answer) *answer_copy = *answer;
+  d_.store->Submit(
+      [this, o, answer_copy](WriteTxn& txn) -> absl::Status {
+        absl::MutexLock lock(&mu_);
+        auto it = outbox_.find(o.key);
+        if (it != outbox_.end() && it->second == o.value) {
+          txn.Delete(outbox_cf_, o.key);
+          outbox_.erase(it);
+        }
+        // A later local change (cancel, check-in) still on its way wins.
+        if (!answer_copy->has_value() || outbox_.count(o.key)) return absl::OkStatus();
+        // The host's view of a registration taken here: queue number, state.
+        const v1::Registration& a = **answer_copy;
+        auto s = sessions_.find(a.session());
+        if (s == sessions_.end()) return absl::OkStatus();
+        internal::StoredSession copy = s->second;
+        for (int i = 0; i < copy.registrations_size(); ++i) {
+          if (copy.registration_requests(i) == o.item.registration().request_id()) *copy.mutable_registrations(i) = a;
+        }
+        txn.Put(sessions_cf_, a.session(), copy.SerializeAsString());
+        s->second = std::move(copy);
+        return absl::OkStatus();
+      },
+      [this](absl::Status) {
+        if (listener_) listener_();
+      });
+}
+
+std::vector<SchedulingRegistry::RoomWork> SchedulingRegistry::RoomWorkToDo() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<RoomWork> out;
+  for (const auto& [name, s] : sessions_) {
+    const v1::Session& x = s.session();
+    if (x.replica() || x.kind() != v1::SESSION_KIND_ONLINE) continue;
+    if (x.state() == v1::SESSION_STATE_SCHEDULED && !s.room_created()) out.push_back({x, true});
+    if (x.state() != v1::SESSION_STATE_SCHEDULED && s.room_created() && !s.room_closed()) out.push_back({x, false});
+  }
+  return out;
+}
+
+void SchedulingRegistry::RoomDone(const std::string& session_name, bool created, const std::string& room,
+                                  const std::string& problem) {
+  Mutate(
+      session_name,
+      [created, room, problem](internal::StoredSession& s, WriteTxn&) -> absl::Status {
+        s.mutable_session()->set_problem(problem);
+        if (!problem.empty()) return absl::OkStatus();
+        if (created) {
+          s.set_room_created(true);
+          s.mutable_session()->set_room(room);
+        } else {
+          s.set_room_closed(true);
+        }
+        return absl::OkStatus();
+      },
+      [](absl::StatusOr<internal::StoredSession>) {});
+}
+
+}  // namespace reception::scheduling

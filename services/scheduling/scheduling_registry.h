@@ -1,0 +1,139 @@
+// A node's reception calendar, durable and transport-free: its plan, the
+// sessions it hosts (with their registrations, queue numbers and waiting
+// lists), copies of the sessions its unit takes part in as a bridge, the
+// notices for citizens, and an outbox of what other nodes must learn
+// (sessions to their bridges, registrations taken at a bridge to the host).
+//
+// Every change runs on the store's single writer thread: checked and applied
+// to the in-memory state there, written in the same group commit, answered
+// once durable. State is loaded from the store at start.
+#ifndef RECEPTION_SERVICES_SCHEDULING_SCHEDULING_REGISTRY_H_
+#define RECEPTION_SERVICES_SCHEDULING_SCHEDULING_REGISTRY_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "reception/scheduling/v1/scheduling_service.pb.h"
+#include "services/calendar/working_calendar.h"
+#include "services/common/clock.h"
+#include "services/common/principal.h"
+#include "services/common/rule_book.h"
+#include "services/common/store.h"
+#include "services/common/topology.h"
+#include "services/scheduling/storage.pb.h"
+
+namespace reception::scheduling {
+
+template <typename T>
+using Callback = absl::AnyInvocable<void(absl::StatusOr<T>)>;
+
+class SchedulingRegistry {
+ public:
+  struct Deps {
+    Store* store = nullptr;
+    const WorkingCalendar* calendar = nullptr;
+    const RuleBook* rules = nullptr;
+    const Topology* topology = nullptr;
+    const Clock* clock = nullptr;
+    std::string unit_code;
+    std::set<std::string> peers;  // federation peers (bridges and hosts reachable)
+  };
+  static std::vector<std::string> ColumnFamilies();
+  static absl::StatusOr<std::unique_ptr<SchedulingRegistry>> Open(Deps deps);
+
+  // Plan (staff of this unit).
+  void SetPlan(const Principal& p, v1::ReceptionPlan plan, Callback<v1::ReceptionPlan> done);
+  v1::ReceptionPlan Plan() const;
+  absl::StatusOr<v1::ListPlannedDaysResponse> ListPlannedDays(const v1::ListPlannedDaysRequest& r) const;
+
+  // Sessions hosted here (staff of this unit).
+  void CreateSession(const Principal& p, const v1::CreateSessionRequest& r, Callback<v1::Session> done);
+  void RescheduleSession(const Principal& p, const v1::RescheduleSessionRequest& r, Callback<v1::Session> done);
+  void CancelSession(const Principal& p, const v1::CancelSessionRequest& r, Callback<v1::Session> done);
+  void RecordSession(const Principal& p, const v1::RecordSessionRequest& r, Callback<v1::Session> done);
+  absl::StatusOr<v1::Session> GetSession(const std::string& name) const;
+  absl::StatusOr<v1::ListSessionsResponse> ListSessions(const v1::ListSessionsRequest& r) const;
+
+  // Registrations: at the host, or at a bridge's node for a session it
+  // knows (kept PENDING and delivered to the host through the outbox).
+  void RegisterCitizen(const Principal& p, const v1::RegisterCitizenRequest& r, Callback<v1::Registration> done);
+  void CancelRegistration(const Principal& p, const v1::CancelRegistrationRequest& r,
+                          Callback<v1::Registration> done);
+  void CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r, Callback<v1::Registration> done);
+  absl::StatusOr<v1::SessionAgenda> Agenda(const std::string& session) const;
+  v1::ListNotificationsResponse Notifications(int page_size) const;
+
+  // Reports and feeds.
+  absl::StatusOr<v1::ComplianceReport> Compliance(const v1::GetComplianceReportRequest& r) const;
+  absl::StatusOr<std::string> ExportCalendar(const v1::ExportCalendarRequest& r) const;
+
+  // Federation. At a bridge: the host's session (newer versions replace
+  // older). At the host: a bridge's registration (idempotent by request id;
+  // a later state of it, cancelled or checked in, is applied once).
+  void ApplyNotice(const Principal& p, const v1::OfferSessionNoticeRequest& r, Callback<int64_t> done);
+  void ApplyOffer(const Principal& p, const v1::OfferRegistrationRequest& r, Callback<v1::Registration> done);
+
+  // The outbox, for the delivery worker: what to send now, by key.
+  struct Outgoing {
+    std::string key;
+    std::string peer;
+    std::string value;  // the stored item, to complete only if unchanged
+    internal::OutboxItem item;  // notices filled with the session's current state
+  };
+  std::vector<Outgoing> Outbox() const;
+  // Delivered: drops the item unless it changed meanwhile; `answer` is the
+  // host's view of a registration offered to it.
+  void Delivered(const Outgoing& o, const v1::Registration* answer);
+
+  // Online sessions whose media room must be created or closed.
+  struct RoomWork {
+    v1::Session session;
+    bool create = false;  // else close
+  };
+  std::vector<RoomWork> RoomWorkToDo() const;
+  void RoomDone(const std::string& session_name, bool created, const std::string& room, const std::string& problem);
+
+  // Called after each durable change (wakes the delivery worker).
+  void SetListener(std::function<void()> listener) { listener_ = std::move(listener); }
+
+ private:
+  explicit SchedulingRegistry(Deps deps);
+  using Mutation = absl::AnyInvocable<absl::Status(internal::StoredSession& s, WriteTxn& txn)>;
+  // Applies `fn` to a copy of the stored session on the writer thread, then
+  // keeps and writes it (and whatever `fn` put in the txn).
+  void Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done);
+  absl::Status CheckStaff(const Principal& p) const;
+  std::vector<struct Booking> BookingsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a notice of `s` for each federated bridge.
+  void QueueNotices(const internal::StoredSession& s, WriteTxn& txn);
+  void Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind, const std::string& message);
+  // Waiting list of a bridge moves up into freed seats.
+  void Promote(internal::StoredSession& s, const std::string& bridge, WriteTxn& txn);
+  void Renumber(internal::StoredSession& s, const std::string& bridge) const;
+  absl::Status Admit(internal::StoredSession& s, v1::Registration& reg, absl::Time taken) const;
+
+  Deps d_;
+  rocksdb::ColumnFamilyHandle* plan_cf_;
+  rocksdb::ColumnFamilyHandle* sessions_cf_;
+  rocksdb::ColumnFamilyHandle* outbox_cf_;
+  rocksdb::ColumnFamilyHandle* notices_cf_;
+  mutable absl::Mutex mu_;
+  v1::ReceptionPlan plan_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, internal::StoredSession> sessions_ ABSL_GUARDED_BY(mu_);  // by name
+  std::map<std::string, std::string> create_requests_ ABSL_GUARDED_BY(mu_);       // request id -> name
+  std::map<std::string, std::string> outbox_ ABSL_GUARDED_BY(mu_);                // key -> OutboxItem bytes
+  std::vector<v1::Notification> notifications_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_notice_ = 1;  // writer thread
+  std::function<void()> listener_;
+};
+
+}  // namespace reception::scheduling
+
+#endif  // RECEPTION_SERVICES_SCHEDULING_SCHEDULING_REGISTRY_H_

@@ -1,0 +1,336 @@
+// The scheduling registry on real stores in temp dirs, with the shipped
+// calendar, rules and the Đà Nẵng topology; a host (city 48) and a bridge
+// (commune 48-29) registry exchange what their outboxes hold, as the
+// delivery worker would.
+#include "services/scheduling/scheduling_registry.h"
+
+#include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
+#include "gtest/gtest.h"
+#include "services/common/civil_date.h"
+#include "services/common/test_support.h"
+
+namespace reception::scheduling {
+namespace {
+
+template <typename T, typename Call>
+absl::StatusOr<T> Await(Call call) {
+  absl::Notification done;
+  absl::StatusOr<T> out = absl::UnknownError("not called");
+  call([&](absl::StatusOr<T> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
+
+struct Node {
+  Node(const std::string& unit, std::set<std::string> peers, const WorkingCalendar* calendar, const RuleBook* rules,
+       const Topology* topology, const Clock* clock, const std::string& path)
+      : unit(unit), path(path), calendar(calendar), rules(rules), topology(topology), clock(clock), peers(peers) {
+    Reopen();
+  }
+  void Reopen() {
+    registry.reset();
+    store.reset();
+    Store::Options o;
+    o.path = path;
+    o.column_families = SchedulingRegistry::ColumnFamilies();
+    o.sync = false;
+    store = *Store::Open(o);
+    SchedulingRegistry::Deps d{store.get(), calendar, rules, topology, clock, unit, peers};
+    auto r = SchedulingRegistry::Open(d);
+    ASSERT_TRUE(r.ok()) << r.status();
+    registry = *std::move(r);
+  }
+  std::string unit, path;
+  const WorkingCalendar* calendar;
+  const RuleBook* rules;
+  const Topology* topology;
+  const Clock* clock;
+  std::set<std::string> peers;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<SchedulingRegistry> registry;
+};
+
+class SchedulingRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    calendar_ = std::make_unique<WorkingCalendar>(*WorkingCalendar::LoadFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml")));
+    rules_ = std::make_unique<RuleBook>(*RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml")));
+    topology_ = std::make_unique<Topology>(*Topology::LoadFile(testing::SourcePath("deploy/topology/da-nang-2025.yaml")));
+    host_ = std::make_unique<Node>("48", std::set<std::string>{"48-29"}, calendar_.get(), rules_.get(), topology_.get(),
+                                   &clock_, dir_.Join("host"));
+    bridge_ = std::make_unique<Node>("48-29", std::set<std::string>{"48"}, calendar_.get(), rules_.get(), topology_.get(),
+                                     &clock_, dir_.Join("bridge"));
+  }
+  absl::StatusOr<v1::Session> Create(v1::Session s, const std::string& request = "") {
+    v1::CreateSessionRequest r;
+    *r.mutable_session() = s;
+    r.set_request_id(request);
+    return Await<v1::Session>([&](auto cb) { host_->registry->CreateSession(officer_, r, std::move(cb)); });
+  }
+  static v1::Session Online(absl::CivilDay day, const std::string& start, const std::string& end, int capacity) {
+    v1::Session s;
+    s.set_kind(v1::SESSION_KIND_ONLINE);
+    *s.mutable_date() = ToProtoDate(day);
+    s.set_start(start);
+    s.set_end(end);
+    s.set_presiding("chairman.son");
+    s.set_title("Tiếp công dân trực tuyến");
+    auto* b = s.add_bridges();
+    b->set_unit("48-29");
+    b->set_capacity(capacity);
+    auto* c = s.add_bridges();
+    c->set_unit("48-1");
+    c->set_capacity(5);
+    *s.mutable_registration_cutoff() = ToProtoDate(day - 2);
+    return s;
+  }
+  absl::StatusOr<v1::Registration> Register(Node& n, const std::string& session, const std::string& bridge,
+                                            const std::string& citizen_id, const std::string& request) {
+    v1::RegisterCitizenRequest r;
+    r.set_request_id(request);
+    auto* reg = r.mutable_registration();
+    reg->set_session(session);
+    reg->set_bridge_unit(bridge);
+    reg->set_full_name("Nguyễn Văn " + request);
+    reg->set_citizen_id(citizen_id);
+    reg->set_summary("Đề nghị giải quyết tranh chấp đất đai");
+    const Principal staff{"officer.x", Role::kReceptionOfficer, n.unit};
+    return Await<v1::Registration>([&](auto cb) { n.registry->RegisterCitizen(staff, r, std::move(cb)); });
+  }
+  // Delivers everything in `from`'s outbox to `to`, as the worker does.
+  int Deliver(Node& from, Node& to) {
+    int n = 0;
+    const Principal node{"node:" + from.unit, Role::kNode, from.unit};
+    for (const auto& o : from.registry->Outbox()) {
+      if (o.peer != to.unit) continue;
+      ++n;
+      if (o.item.has_notice()) {
+        v1::OfferSessionNoticeRequest r;
+        *r.mutable_session() = o.item.notice().session();
+        *r.mutable_registrations() = o.item.notice().registrations();
+        auto v = Await<int64_t>([&](auto cb) { to.registry->ApplyNotice(node, r, std::move(cb)); });
+        EXPECT_TRUE(v.ok()) << v.status();
+        from.registry->Delivered(o, nullptr);
+      } else {
+        v1::OfferRegistrationRequest r;
+        *r.mutable_registration() = o.item.registration().registration();
+        r.set_request_id(o.item.registration().request_id());
+        auto reg = Await<v1::Registration>([&](auto cb) { to.registry->ApplyOffer(node, r, std::move(cb)); });
+        EXPECT_TRUE(reg.ok()) << reg.status();
+        if (reg.ok()) from.registry->Delivered(o, &*reg);
+      }
+    }
+    return n;
+  }
+  bool Settled(Node& n) {
+    return testing::WaitFor([&] { return n.registry->Outbox().empty(); }, absl::Seconds(5));
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 9, 21, 9, 0, 0), VietnamTimeZone())};
+  std::unique_ptr<WorkingCalendar> calendar_;
+  std::unique_ptr<RuleBook> rules_;
+  std::unique_ptr<Topology> topology_;
+  std::unique_ptr<Node> host_, bridge_;
+  Principal officer_{"officer.lan", Role::kReceptionOfficer, "48"};
+  Principal head_{"chairman.son", Role::kHead, "48"};
+};
+
+TEST_F(SchedulingRegistryTest, SessionsAreCheckedForConflictsAndKeptAcrossARestart) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 2), "req-1");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->name(), "sessions/48-20260925-1");
+  EXPECT_EQ(s->state(), v1::SESSION_STATE_SCHEDULED);
+  // The same request again: the same session.
+  EXPECT_EQ(Create(Online(friday, "08:00", "10:00", 2), "req-1")->name(), s->name());
+  // The presiding official is booked; a bridge is booked; a day off; hours.
+  auto clash = Create(Online(friday, "09:00", "11:00", 2));
+  EXPECT_EQ(clash.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(clash.status().message(), "chairman.son")) << clash.status();
+  auto other = Online(friday, "09:30", "11:00", 2);
+  other.set_presiding("vice.chairman");
+  EXPECT_TRUE(absl::StrContains(Create(other).status().message(), "bridge 48-29 is already in sessions/48-20260925-1"));
+  EXPECT_TRUE(absl::StrContains(Create(Online(absl::CivilDay(2026, 9, 2), "08:00", "10:00", 2)).status().message(),
+                                "is a day off"));
+  EXPECT_TRUE(absl::StrContains(Create(Online(friday, "16:30", "18:00", 2)).status().message(), "working hours"));
+  // Bad input names the field.
+  auto bad = Online(friday, "13:00", "14:00", 0);
+  EXPECT_TRUE(absl::StrContains(Create(bad).status().message(), "session.bridges[0].capacity"));
+  v1::Session unscheduled;
+  unscheduled.set_kind(v1::SESSION_KIND_UNSCHEDULED);
+  *unscheduled.mutable_date() = ToProtoDate(friday);
+  unscheduled.set_start("14:00");
+  unscheduled.set_end("15:00");
+  unscheduled.set_presiding("vice.chairman");
+  EXPECT_TRUE(absl::StrContains(Create(unscheduled).status().message(), "session.reason"));
+  // Citizens and other units may not schedule.
+  v1::CreateSessionRequest r;
+  *r.mutable_session() = Online(friday, "13:00", "14:00", 2);
+  const Principal commune{"officer.mai", Role::kReceptionOfficer, "48-29"};
+  EXPECT_EQ(Await<v1::Session>([&](auto cb) { host_->registry->CreateSession(commune, r, std::move(cb)); }).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  host_->Reopen();
+  auto again = host_->registry->GetSession(s->name());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->presiding(), "chairman.son");
+  EXPECT_EQ(Create(Online(friday, "08:00", "10:00", 2), "req-1")->name(), s->name());  // idempotency survives
+}
+
+TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 2));
+  ASSERT_TRUE(s.ok());
+  auto a = Register(*host_, s->name(), "48-29", "049201000001", "a");
+  auto b = Register(*host_, s->name(), "48-29", "049201000002", "b");
+  auto c = Register(*host_, s->name(), "48-29", "049201000003", "c");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok()) << a.status() << b.status() << c.status();
+  EXPECT_EQ(a->queue_number(), 1);
+  EXPECT_EQ(b->queue_number(), 2);
+  EXPECT_EQ(c->state(), v1::REGISTRATION_STATE_WAITING);
+  EXPECT_EQ(c->waiting_position(), 1);
+  // A retry is the same registration; the same citizen twice is refused.
+  EXPECT_EQ(Register(*host_, s->name(), "48-29", "049201000001", "a")->name(), a->name());
+  EXPECT_EQ(Register(*host_, s->name(), "48-29", "049201000001", "a2").status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(absl::StrContains(Register(*host_, s->name(), "48-29", "12345", "z").status().message(),
+                                "registration.citizen_id"));
+  // A cancellation moves the waiting list up, with a notice.
+  v1::CancelRegistrationRequest cancel;
+  cancel.set_name(a->name());
+  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->CancelRegistration(officer_, cancel, std::move(cb)); }).ok());
+  auto session = host_->registry->GetSession(s->name());
+  EXPECT_EQ(session->bridges(0).registered(), 2);
+  EXPECT_EQ(session->bridges(0).waiting(), 0);
+  auto notices = host_->registry->Notifications(10);
+  ASSERT_GE(notices.notifications_size(), 1);
+  EXPECT_EQ(notices.notifications(0).kind(), "moved_up");
+  EXPECT_EQ(notices.notifications(0).registration(), c->name());
+  auto agenda = host_->registry->Agenda(s->name());
+  ASSERT_EQ(agenda->items_size(), 2);
+  EXPECT_EQ(agenda->items(0).registration(), b->name());
+  EXPECT_EQ(agenda->items(1).queue_number(), 3);
+  // Past the cut-off (end of 23 September).
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 24, 8, 0, 0), VietnamTimeZone()));
+  EXPECT_TRUE(absl::StrContains(Register(*host_, s->name(), "48-1", "049201000009", "late").status().message(),
+                                "closed at the end of 2026-09-23"));
+  // Check-in on the day, identity checked.
+  v1::CheckInCitizenRequest in;
+  in.set_name(b->name());
+  in.set_citizen_id("049201000002");
+  EXPECT_EQ(Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); }).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // not the day yet
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 7, 45, 0), VietnamTimeZone()));
+  in.set_citizen_id("049201000099");
+  EXPECT_EQ(Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); }).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  in.set_citizen_id("049201000002");
+  auto checked = Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); });
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->state(), v1::REGISTRATION_STATE_CHECKED_IN);
+  // Recorded: who did not come is a no-show; the day counts for compliance.
+  v1::RecordSessionRequest rec;
+  rec.set_name(s->name());
+  rec.mutable_record()->set_presided_by("Phó Chủ tịch Trần Văn Bình");
+  rec.mutable_record()->set_presiding_role(v1::PRESIDING_ROLE_DEPUTY);
+  rec.mutable_record()->set_citizens(1);
+  ASSERT_TRUE(Await<v1::Session>([&](auto cb) { host_->registry->RecordSession(head_, rec, std::move(cb)); }).ok());
+  agenda = host_->registry->Agenda(s->name());
+  EXPECT_EQ(agenda->items(0).state(), v1::REGISTRATION_STATE_CHECKED_IN);
+  EXPECT_EQ(agenda->items(1).state(), v1::REGISTRATION_STATE_NO_SHOW);
+  v1::GetComplianceReportRequest report;
+  report.set_period(v1::REPORT_PERIOD_MONTH);
+  report.set_year(2026);
+  report.set_number(9);
+  auto compliance = host_->registry->Compliance(report);
+  ASSERT_TRUE(compliance.ok()) << compliance.status();
+  ASSERT_EQ(compliance->spans_size(), 1);  // the city is a province-level unit: monthly
+  EXPECT_EQ(compliance->spans(0).held(), 1);
+  EXPECT_EQ(compliance->presided_by_deputy(), 1);
+  EXPECT_FALSE(compliance->spans(0).gap());
+  report.set_number(8);
+  EXPECT_TRUE(host_->registry->Compliance(report)->spans(0).gap());
+  // The calendar feed.
+  v1::ExportCalendarRequest feed;
+  *feed.mutable_from() = ToProtoDate(absl::CivilDay(2026, 9, 1));
+  *feed.mutable_to() = ToProtoDate(absl::CivilDay(2026, 9, 30));
+  auto ical = host_->registry->ExportCalendar(feed);
+  ASSERT_TRUE(ical.ok()) << ical.status();
+  EXPECT_TRUE(absl::StrContains(*ical, "BEGIN:VCALENDAR"));
+  EXPECT_TRUE(absl::StrContains(*ical, "UID:48-20260925-1@reception"));
+  EXPECT_TRUE(absl::StrContains(*ical, "DTSTART:20260925T010000Z"));  // 08:00 in Vietnam
+}
+
+TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTheHostOnce) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 1));
+  ASSERT_TRUE(s.ok());
+  // Host -> bridge: the session (48-1 has no node here: nothing queued for it).
+  EXPECT_EQ(Deliver(*host_, *bridge_), 1);
+  ASSERT_TRUE(Settled(*host_));
+  auto copy = bridge_->registry->GetSession(s->name());
+  ASSERT_TRUE(copy.ok()) << copy.status();
+  EXPECT_TRUE(copy->replica());
+  // Two citizens register at the commune while it is offline: kept, pending.
+  auto an = Register(*bridge_, s->name(), "48-29", "049201000011", "an");
+  auto binh = Register(*bridge_, s->name(), "48-29", "049201000012", "binh");
+  ASSERT_TRUE(an.ok() && binh.ok()) << an.status() << binh.status();
+  EXPECT_EQ(an->state(), v1::REGISTRATION_STATE_PENDING);
+  EXPECT_TRUE(absl::StrContains(Register(*bridge_, s->name(), "48-1", "049201000013", "x").status().message(),
+                                "registration.bridge_unit"));
+  bridge_->Reopen();  // the commune's node restarts while offline
+  EXPECT_EQ(bridge_->registry->Outbox().size(), 2u);
+  // The link returns: delivered; a second delivery of the same offers (a
+  // lost acknowledgement) changes nothing at the host.
+  auto outbox = bridge_->registry->Outbox();
+  const Principal node{"node:48-29", Role::kNode, "48-29"};
+  for (const auto& o : outbox) {
+    v1::OfferRegistrationRequest r;
+    *r.mutable_registration() = o.item.registration().registration();
+    r.set_request_id(o.item.registration().request_id());
+    ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(node, r, std::move(cb)); }).ok());
+  }
+  EXPECT_EQ(Deliver(*bridge_, *host_), 2);
+  ASSERT_TRUE(Settled(*bridge_));
+  auto agenda = host_->registry->Agenda(s->name());
+  ASSERT_EQ(agenda->items_size(), 1);  // capacity 1: one seat
+  EXPECT_EQ(agenda->items(0).registration(), an->name());
+  EXPECT_EQ(host_->registry->GetSession(s->name())->bridges(0).waiting(), 1);
+  // The bridge's copies show the host's answer.
+  auto mine = bridge_->registry->Agenda(s->name());
+  ASSERT_EQ(mine->items_size(), 1);
+  EXPECT_EQ(mine->items(0).queue_number(), 1);
+  // Cancelling at the bridge frees the seat at the host; the notice back
+  // moves the waiting citizen up at the bridge too, with a notice.
+  v1::CancelRegistrationRequest cancel;
+  cancel.set_name(an->name());
+  const Principal mai{"officer.mai", Role::kReceptionOfficer, "48-29"};
+  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { bridge_->registry->CancelRegistration(mai, cancel, std::move(cb)); }).ok());
+  EXPECT_EQ(Deliver(*bridge_, *host_), 1);
+  EXPECT_GE(Deliver(*host_, *bridge_), 1);
+  ASSERT_TRUE(Settled(*host_));
+  mine = bridge_->registry->Agenda(s->name());
+  ASSERT_EQ(mine->items_size(), 1);
+  EXPECT_EQ(mine->items(0).registration(), binh->name());
+  EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "moved_up");
+  // The host cancels: the bridge learns and tells its citizen.
+  v1::CancelSessionRequest off;
+  off.set_name(s->name());
+  off.set_reason("Chủ tịch đi công tác đột xuất");
+  ASSERT_TRUE(Await<v1::Session>([&](auto cb) { host_->registry->CancelSession(officer_, off, std::move(cb)); }).ok());
+  Deliver(*host_, *bridge_);
+  EXPECT_EQ(bridge_->registry->GetSession(s->name())->state(), v1::SESSION_STATE_CANCELLED);
+  EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "session_cancelled");
+  // Notices only come from the host's node.
+  v1::OfferSessionNoticeRequest forged;
+  *forged.mutable_session() = *host_->registry->GetSession(s->name());
+  EXPECT_EQ(Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(mai, forged, std::move(cb)); }).status().code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+}  // namespace
+}  // namespace reception::scheduling
