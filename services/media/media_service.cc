@@ -205,7 +205,11 @@ MediaRoom MediaGrpcService::MediaRoomFor(const std::string& room) const {
 grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::CreateRoomRequest* req, v1::Room* resp) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
+  // Staff, or this node's own services (the scheduling service's online
+  // sessions).
+  const bool own_node = p->role == reception::Role::kNode && p->unit_code == d_.unit_code;
+  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead &&
+      p->role != reception::Role::kInspector && !own_node) {
     return Finish(ctx, absl::PermissionDeniedError("CreateRoom needs an officer, inspector or head"));
   }
   const std::string& id = req->room_id();
@@ -547,7 +551,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
                                                         bool open) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead && p->role != reception::Role::kInspector) {
+  const bool own_node = p->role == reception::Role::kNode && p->unit_code == d_.unit_code;
+  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead &&
+      p->role != reception::Role::kInspector && !own_node) {
     return Finish(ctx, absl::PermissionDeniedError("opening and closing rooms needs an officer, inspector or head"));
   }
   if (p->unit_code != d_.unit_code) {

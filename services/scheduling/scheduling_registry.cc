@@ -186,7 +186,8 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn, Callback<i
         if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
         internal::StoredSession copy = it->second;
         if (auto s = fn(copy, txn); !s.ok()) return s;
-        copy.mutable_session()->set_version(copy.session().version() + 1);
+        // The version is the host's: a bridge's copy keeps the host's number.
+        if (!copy.session().replica()) copy.mutable_session()->set_version(copy.session().version() + 1);
         txn.Put(sessions_cf_, name, copy.SerializeAsString());
         it->second = copy;
         *result = std::move(copy);

@@ -1,0 +1,290 @@
+#include "services/scheduling/scheduling_service.h"
+
+#include <filesystem>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "services/common/grpc_status.h"
+#include "services/common/logging.h"
+
+namespace reception::scheduling {
+namespace {
+
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& s) {
+  auto* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(s));
+  return reactor;
+}
+
+template <typename T>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, absl::StatusOr<T> r, T* resp) {
+  if (r.ok()) *resp = *std::move(r);
+  return Finish(ctx, r.status());
+}
+
+// An asynchronous registry call answered when its callback runs.
+template <typename T>
+Callback<T> Reply(grpc::ServerUnaryReactor* reactor, T* resp) {
+  return [reactor, resp](absl::StatusOr<T> r) {
+    if (r.ok()) *resp = *std::move(r);
+    reactor->Finish(ToGrpcStatus(r.status()));
+  };
+}
+
+}  // namespace
+
+#define RECEPTION_AUTH()                              \
+  auto principal = auth_->Authenticate(*ctx);         \
+  if (!principal.ok()) return Finish(ctx, principal.status());
+
+#define RECEPTION_ASYNC(Method, Req, Resp, Call)                                              \
+  grpc::ServerUnaryReactor* SchedulingGrpcService::Method(Ctx* ctx, const v1::Req* req,         \
+                                                          v1::Resp* resp) {                     \
+    RECEPTION_AUTH();                                                                           \
+    auto* reactor = ctx->DefaultReactor();                                                      \
+    registry_->Call(*principal, *req, Reply(reactor, resp));                                    \
+    return reactor;                                                                             \
+  }
+
+RECEPTION_ASYNC(CreateSession, CreateSessionRequest, Session, CreateSession)
+RECEPTION_ASYNC(RescheduleSession, RescheduleSessionRequest, Session, RescheduleSession)
+RECEPTION_ASYNC(CancelSession, CancelSessionRequest, Session, CancelSession)
+RECEPTION_ASYNC(RecordSession, RecordSessionRequest, Session, RecordSession)
+RECEPTION_ASYNC(RegisterCitizen, RegisterCitizenRequest, Registration, RegisterCitizen)
+RECEPTION_ASYNC(CancelRegistration, CancelRegistrationRequest, Registration, CancelRegistration)
+RECEPTION_ASYNC(CheckInCitizen, CheckInCitizenRequest, Registration, CheckInCitizen)
+RECEPTION_ASYNC(OfferRegistration, OfferRegistrationRequest, Registration, ApplyOffer)
+#undef RECEPTION_ASYNC
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(Ctx* ctx, const v1::SetReceptionPlanRequest* req,
+                                                                  v1::ReceptionPlan* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->SetPlan(*principal, req->plan(), Reply(reactor, resp));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetReceptionPlan(Ctx* ctx, const v1::GetReceptionPlanRequest*,
+                                                                  v1::ReceptionPlan* resp) {
+  RECEPTION_AUTH();
+  *resp = registry_->Plan();
+  return Finish(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListPlannedDays(Ctx* ctx, const v1::ListPlannedDaysRequest* req,
+                                                                 v1::ListPlannedDaysResponse* resp) {
+  RECEPTION_AUTH();
+  return Answer(ctx, registry_->ListPlannedDays(*req), resp);
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetSession(Ctx* ctx, const v1::GetSessionRequest* req, v1::Session* resp) {
+  RECEPTION_AUTH();
+  return Answer(ctx, registry_->GetSession(req->name()), resp);
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListSessions(Ctx* ctx, const v1::ListSessionsRequest* req,
+                                                              v1::ListSessionsResponse* resp) {
+  RECEPTION_AUTH();
+  return Answer(ctx, registry_->ListSessions(*req), resp);
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetSessionAgenda(Ctx* ctx, const v1::GetSessionAgendaRequest* req,
+                                                                  v1::SessionAgenda* resp) {
+  RECEPTION_AUTH();
+  return Answer(ctx, registry_->Agenda(req->session()), resp);
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(Ctx* ctx, const v1::ListNotificationsRequest* req,
+                                                                   v1::ListNotificationsResponse* resp) {
+  RECEPTION_AUTH();
+  if (req->page_size() < 0 || req->page_size() > 1000) {
+    return Finish(ctx, absl::InvalidArgumentError("page_size must be between 1 and 1000 (0: 100)"));
+  }
+  *resp = registry_->Notifications(req->page_size() == 0 ? 100 : req->page_size());
+  return Finish(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetComplianceReport(Ctx* ctx, const v1::GetComplianceReportRequest* req,
+                                                                     v1::ComplianceReport* resp) {
+  RECEPTION_AUTH();
+  return Answer(ctx, registry_->Compliance(*req), resp);
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::ExportCalendar(Ctx* ctx, const v1::ExportCalendarRequest* req,
+                                                                v1::ExportCalendarResponse* resp) {
+  RECEPTION_AUTH();
+  auto ical = registry_->ExportCalendar(*req);
+  if (ical.ok()) resp->set_ical(*std::move(ical));
+  return Finish(ctx, ical.status());
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::OfferSessionNotice(Ctx* ctx, const v1::OfferSessionNoticeRequest* req,
+                                                                    v1::OfferSessionNoticeResponse* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->ApplyNotice(*principal, *req, [reactor, resp](absl::StatusOr<int64_t> v) {
+    if (v.ok()) resp->set_version(*v);
+    reactor->Finish(ToGrpcStatus(v.status()));
+  });
+  return reactor;
+}
+#undef RECEPTION_AUTH
+
+absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const NodeContext& context) {
+  std::unique_ptr<SchedulingModule> m(new SchedulingModule());
+  const auto& config = context.config;
+  Store::Options options;
+  options.path = (std::filesystem::path(config.data_dir()) / "scheduling").string();
+  options.column_families = SchedulingRegistry::ColumnFamilies();
+  options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
+  options.metrics = context.metrics.get();
+  options.name = "scheduling";
+  auto store = Store::Open(options);
+  if (!store.ok()) return store.status();
+  m->store_ = *std::move(store);
+  SchedulingRegistry::Deps deps;
+  deps.store = m->store_.get();
+  deps.calendar = &context.calendar;
+  deps.rules = &context.rules;
+  deps.topology = &context.topology;
+  deps.clock = context.clock;
+  deps.unit_code = config.unit_code();
+  for (const auto& peer : config.federation().peers()) {
+    deps.peers.insert(peer.unit_code());
+    m->peers_[peer.unit_code()] = v1::SchedulingService::NewStub(
+        grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials()));
+  }
+  auto registry = SchedulingRegistry::Open(std::move(deps));
+  if (!registry.ok()) return registry.status();
+  m->registry_ = *std::move(registry);
+  m->unit_code_ = config.unit_code();
+  m->local_channel_ = context.local_channel;
+  m->in_process_secret_ = context.in_process_secret;
+  if (config.federation().call_timeout_millis() > 0) m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
+  if (config.federation().retry_initial_millis() > 0) m->retry_initial_ = absl::Milliseconds(config.federation().retry_initial_millis());
+  if (config.federation().retry_max_millis() > 0) m->retry_max_ = absl::Milliseconds(config.federation().retry_max_millis());
+  m->service_ = std::make_unique<SchedulingGrpcService>(m->registry_.get(), context.authenticator);
+  SchedulingModule* self = m.get();
+  m->registry_->SetListener([self] {
+    absl::MutexLock lock(&self->mu_);
+    self->kicked_ = true;
+  });
+  m->worker_ = std::thread([self] { self->Loop(); });
+  Log()->info("event=scheduling_service_ready peers={}", m->peers_.size());
+  return std::unique_ptr<ServiceModule>(std::move(m));
+}
+
+SchedulingModule::~SchedulingModule() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (worker_.joinable()) worker_.join();
+  store_.reset();
+}
+
+void SchedulingModule::Loop() {
+  auto woken = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_ || kicked_; };
+  absl::MutexLock lock(&mu_);
+  while (!stop_) {
+    mu_.AwaitWithTimeout(absl::Condition(&woken), absl::Milliseconds(500));
+    if (stop_) break;
+    kicked_ = false;
+    mu_.Unlock();
+    DeliverOutbox();
+    DoRoomWork();
+    mu_.Lock();
+  }
+}
+
+void SchedulingModule::DeliverOutbox() {
+  const absl::Time now = absl::Now();
+  for (const auto& o : registry_->Outbox()) {
+    auto stub = peers_.find(o.peer);
+    if (stub == peers_.end()) continue;
+    PeerState& st = peer_state_[o.peer];
+    if (now < st.next_try) continue;
+    grpc::ClientContext ctx;
+    AddNodeIdentity(unit_code_, "", &ctx, call_timeout_);
+    grpc::Status s;
+    if (o.item.has_notice()) {
+      v1::OfferSessionNoticeRequest req;
+      *req.mutable_session() = o.item.notice().session();
+      *req.mutable_registrations() = o.item.notice().registrations();
+      v1::OfferSessionNoticeResponse resp;
+      s = stub->second->OfferSessionNotice(&ctx, req, &resp);
+      if (s.ok()) registry_->Delivered(o, nullptr);
+    } else {
+      v1::OfferRegistrationRequest req;
+      *req.mutable_registration() = o.item.registration().registration();
+      req.set_request_id(o.item.registration().request_id());
+      v1::Registration answer;
+      s = stub->second->OfferRegistration(&ctx, req, &answer);
+      if (s.ok()) registry_->Delivered(o, &answer);
+    }
+    if (s.ok()) {
+      if (!st.last_error.empty()) Log()->info("event=scheduling_peer_back peer={}", o.peer);
+      st = PeerState{};
+      continue;
+    }
+    const bool refused = s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+                         s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+                         s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+                         s.error_code() == grpc::StatusCode::NOT_FOUND;
+    if (refused) {
+      // The peer will never take it (e.g. no longer a bridge): dropped, logged.
+      Log()->warn("event=scheduling_delivery_refused peer={} key={} error=\"{}\"", o.peer, o.key, s.error_message());
+      registry_->Delivered(o, nullptr);
+      continue;
+    }
+    st.backoff = st.backoff == absl::ZeroDuration() ? retry_initial_ : std::min(st.backoff * 2, retry_max_);
+    st.next_try = absl::Now() + st.backoff;
+    if (st.last_error.empty()) {
+      Log()->warn("event=scheduling_peer_unreachable peer={} error=\"{}\"", o.peer, s.error_message());
+    }
+    st.last_error = s.error_message();
+  }
+}
+
+void SchedulingModule::DoRoomWork() {
+  auto work = registry_->RoomWorkToDo();
+  if (work.empty()) return;
+  if (!media_) {
+    auto channel = local_channel_ ? local_channel_() : nullptr;
+    if (!channel) return;
+    media_ = media::v1::MediaService::NewStub(channel);
+  }
+  for (const auto& w : work) {
+    const std::string id = absl::StrCat("s-", absl::AsciiStrToLower(w.session.name().substr(strlen("sessions/"))));
+    grpc::ClientContext ctx;
+    AddNodeIdentity(unit_code_, in_process_secret_, &ctx, call_timeout_);
+    media::v1::Room room;
+    grpc::Status s;
+    if (w.create) {
+      media::v1::CreateRoomRequest req;
+      req.set_room_id(id.substr(0, 40));
+      req.set_session(w.session.name());
+      for (const auto& b : w.session.bridges()) req.add_bridges()->set_unit(b.unit());
+      s = media_->CreateRoom(&ctx, req, &room);
+      if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) s = grpc::Status::OK;  // made before a crash
+    } else {
+      media::v1::CloseRoomRequest req;
+      req.set_name(w.session.room());
+      s = media_->CloseRoom(&ctx, req, &room);
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) s = grpc::Status::OK;  // closed already
+    }
+    if (s.ok()) {
+      Log()->info("event=session_room_{} session={} room=rooms/{}", w.create ? "created" : "closed", w.session.name(), id);
+      registry_->RoomDone(w.session.name(), w.create, absl::StrCat("rooms/", id.substr(0, 40)), "");
+    } else if (w.session.problem().empty()) {
+      registry_->RoomDone(w.session.name(), w.create, "",
+                          absl::StrCat("the media service did not ", w.create ? "create" : "close",
+                                       " the room yet (", s.error_message().substr(0, 200), "); retrying"));
+    }
+  }
+}
+
+}  // namespace reception::scheduling

@@ -1,0 +1,95 @@
+// The scheduling service's gRPC edge and node module: the durable registry,
+// and one background thread that carries the outbox to other nodes
+// (sessions to their bridges, registrations to their hosts; exponential
+// backoff per peer while it is unreachable) and asks the media service for
+// each online session's room (created with the session, closed when it
+// ends).
+#ifndef RECEPTION_SERVICES_SCHEDULING_SCHEDULING_SERVICE_H_
+#define RECEPTION_SERVICES_SCHEDULING_SCHEDULING_SERVICE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "reception/media/v1/media_service.grpc.pb.h"
+#include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
+#include "services/common/auth.h"
+#include "services/common/node_runtime.h"
+#include "services/common/store.h"
+#include "services/scheduling/scheduling_registry.h"
+
+namespace reception::scheduling {
+
+class SchedulingGrpcService final : public v1::SchedulingService::CallbackService {
+ public:
+  SchedulingGrpcService(SchedulingRegistry* registry, const Authenticator* auth)
+      : registry_(registry), auth_(auth) {}
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* SetReceptionPlan(Ctx*, const v1::SetReceptionPlanRequest*, v1::ReceptionPlan*) override;
+  Reactor* GetReceptionPlan(Ctx*, const v1::GetReceptionPlanRequest*, v1::ReceptionPlan*) override;
+  Reactor* ListPlannedDays(Ctx*, const v1::ListPlannedDaysRequest*, v1::ListPlannedDaysResponse*) override;
+  Reactor* CreateSession(Ctx*, const v1::CreateSessionRequest*, v1::Session*) override;
+  Reactor* GetSession(Ctx*, const v1::GetSessionRequest*, v1::Session*) override;
+  Reactor* ListSessions(Ctx*, const v1::ListSessionsRequest*, v1::ListSessionsResponse*) override;
+  Reactor* RescheduleSession(Ctx*, const v1::RescheduleSessionRequest*, v1::Session*) override;
+  Reactor* CancelSession(Ctx*, const v1::CancelSessionRequest*, v1::Session*) override;
+  Reactor* RecordSession(Ctx*, const v1::RecordSessionRequest*, v1::Session*) override;
+  Reactor* RegisterCitizen(Ctx*, const v1::RegisterCitizenRequest*, v1::Registration*) override;
+  Reactor* CancelRegistration(Ctx*, const v1::CancelRegistrationRequest*, v1::Registration*) override;
+  Reactor* CheckInCitizen(Ctx*, const v1::CheckInCitizenRequest*, v1::Registration*) override;
+  Reactor* GetSessionAgenda(Ctx*, const v1::GetSessionAgendaRequest*, v1::SessionAgenda*) override;
+  Reactor* ListNotifications(Ctx*, const v1::ListNotificationsRequest*, v1::ListNotificationsResponse*) override;
+  Reactor* GetComplianceReport(Ctx*, const v1::GetComplianceReportRequest*, v1::ComplianceReport*) override;
+  Reactor* ExportCalendar(Ctx*, const v1::ExportCalendarRequest*, v1::ExportCalendarResponse*) override;
+  Reactor* OfferSessionNotice(Ctx*, const v1::OfferSessionNoticeRequest*, v1::OfferSessionNoticeResponse*) override;
+  Reactor* OfferRegistration(Ctx*, const v1::OfferRegistrationRequest*, v1::Registration*) override;
+
+ private:
+  SchedulingRegistry* registry_;
+  const Authenticator* auth_;
+};
+
+class SchedulingModule final : public ServiceModule {
+ public:
+  static absl::StatusOr<std::unique_ptr<ServiceModule>> Create(const NodeContext& context);
+  ~SchedulingModule() override;
+  grpc::Service* service() override { return service_.get(); }
+  std::string service_name() const override { return "reception.scheduling.v1.SchedulingService"; }
+  bool ready() const override { return store_ && store_->healthy(); }
+
+ private:
+  SchedulingModule() = default;
+  void Loop();
+  // One pass: deliver what each reachable peer is owed; rooms to create or close.
+  void DeliverOutbox();
+  void DoRoomWork();
+
+  std::string unit_code_;
+  std::string in_process_secret_;
+  absl::Duration call_timeout_ = absl::Seconds(5);
+  absl::Duration retry_initial_ = absl::Milliseconds(200), retry_max_ = absl::Seconds(30);
+  std::function<std::shared_ptr<grpc::Channel>()> local_channel_;
+  std::unique_ptr<media::v1::MediaService::Stub> media_;
+  std::map<std::string, std::unique_ptr<v1::SchedulingService::Stub>> peers_;
+  struct PeerState {
+    absl::Time next_try;
+    absl::Duration backoff;
+    std::string last_error;
+  };
+  std::map<std::string, PeerState> peer_state_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<SchedulingRegistry> registry_;
+  std::unique_ptr<SchedulingGrpcService> service_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread worker_;
+};
+
+}  // namespace reception::scheduling
+
+#endif  // RECEPTION_SERVICES_SCHEDULING_SCHEDULING_SERVICE_H_
