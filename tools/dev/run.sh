@@ -4,8 +4,10 @@
 # as it was until 30 June 2025 (province, the city of Tam Kỳ, the ward of An
 # Mỹ), then a complaint and a denunciation received at the ward travel to the
 # competent levels, decided by the jurisdiction rules and handed over node to
-# node; then Tam Kỳ receives the complainant online, the ward acting as the
-# bridge point, and the signed minutes join the case. Printed as a timeline.
+# node; then Tam Kỳ schedules an online session with the ward as a bridge
+# point, the ward registers the complainant, the chairman receives her
+# online (the ward's node relaying), and the signed minutes join the case.
+# Printed as a timeline.
 #   tools/dev/run.sh [BUILD_DIR]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -118,11 +120,30 @@ at 502-1 "The ward may no longer change a case it handed over (the error names t
 at 502-1 "Its view of the federation" federation
 # An online reception: Tam Kỳ's chairman receives the complainant, who stays
 # at the ward's bridge point and talks only to the ward's node.
-ROOM=rooms/tk-2025-06-16
-at 502 "Tam Kỳ opens an online reception room linking the ward's bridge point, the complaint on its agenda" \
-  room create tk-2025-06-16 --session "Tiếp công dân định kỳ 16/6/2025" --agenda "$C1" \
-  --bridge "502-1=sip:cau-an-my@10.49.2.11" >/dev/null
-at 502 "(open: participants may join)" room open "$ROOM"
+at 502 "Tam Kỳ schedules an online reception with the ward as a bridge point (its room comes from the media service)" \
+  session create --kind online --date 2025-06-16 --start 14:00 --end 16:30 --presiding chairman.tk \
+  --title "Tiếp công dân trực tuyến định kỳ" --bridge 502-1=5 --cutoff 2025-06-16 --request-id tk-online | tee "$WORK/session"
+SESSION=$(sed -n 's|^\(sessions/[^ ]*\).*|\1|p' "$WORK/session" | head -1)
+for _ in $(seq 1 100); do
+  ctl 502 --json session get "$SESSION" >"$WORK/session.json"
+  grep -q '"room"' "$WORK/session.json" && break
+  sleep 0.1
+done
+ROOM=$(sed -n 's|.*"room": "\(rooms/[^"]*\)".*|\1|p' "$WORK/session.json")
+for _ in $(seq 1 100); do
+  ctl 502-1 session get "$SESSION" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+at 502-1 "The ward learns of the session (the city's node told it) and registers the complainant: queue number 1" \
+  --subject officer.hoa register "$SESSION" --name "Nguyễn Thị Lan" --citizen-id 049301002345 --case "$C1" \
+  --bridge 502-1 --request-id lan-1 >/dev/null
+for _ in $(seq 1 100); do
+  ctl 502-1 session agenda "$SESSION" >"$WORK/agenda"
+  grep -q confirmed "$WORK/agenda" && break
+  sleep 0.1
+done
+at 502-1 "The agenda at the ward, as confirmed by Tam Kỳ" session agenda "$SESSION"
+at 502 "(open the session's room: participants may join)" room open "$ROOM"
 at 502-1 "The ward's node joins the room as the bridge site and relays for its citizens" \
   room bridge "$ROOM" --host 502
 participant() { sed -n 's|^participant \(p[0-9]*\).*|\1|p'; }
@@ -137,7 +158,7 @@ ctl 502-1 --subject citizen.an --role viewer room hand "$ROOM" --as "$CITIZEN" >
 at 502 "The chairman admitted the citizen, who raised a hand at the ward; the floor is given" \
   --subject chairman.tk --role head room grant "$ROOM" --as "$CHAIR" --target "$CITIZEN"
 ctl 502 --subject chairman.tk --role head room minutes "$ROOM" --as "$CHAIR" --place "Trụ sở UBND thành phố Tam Kỳ" \
-  --statement "$CITIZEN=Đề nghị xem xét lại quyết định thu hồi đất" \
+  --case "$C1" --statement "$CITIZEN=Đề nghị xem xét lại quyết định thu hồi đất" \
   --conclusions "Giao phòng Tài nguyên và Môi trường kiểm tra, trả lời trong 10 ngày" >/dev/null
 ctl 502 --subject chairman.tk --role head room sign "$ROOM" --as "$CHAIR" >/dev/null
 at 502-1 "The minutes are drafted at Tam Kỳ; the citizen signs them at the ward, which locks them" \
@@ -148,6 +169,9 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 at 502 "The events of the room, in order (what WatchRoom streams)" room events "$ROOM"
+at 502 "The session is recorded: who presided, how many citizens; its room closes" \
+  --subject chairman.tk --role head session record "$SESSION" --presided-by "Chủ tịch UBND thành phố Tam Kỳ" \
+  --presiding-role head --citizens 1 --case "$C1"
 at 502 "The signed minutes are in the complaint's record" get "$C1"
 at 502 "The complaint's history at Tam Kỳ: received at the ward, handed over, imported, minutes attached" history "$C1"
 at 502 "And it verifies end to end" verify "$C1"

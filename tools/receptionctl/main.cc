@@ -897,7 +897,9 @@ int Run(const Args& a) {
       if (!r.session().empty()) Row("session", r.session());
       if (!r.agenda_cases().empty()) Row("agenda", absl::StrJoin(r.agenda_cases(), ", "));
       for (const auto& b : r.bridges()) {
-        Row("bridge", absl::StrCat(b.unit(), "  ", Short(m::Presence_Name(b.presence()), "PRESENCE_"),
+        Row("bridge", absl::StrCat(b.unit(), "  ",
+                                   b.presence() == m::PRESENCE_UNSPECIFIED ? "not joined"
+                                                                           : Short(m::Presence_Name(b.presence()), "PRESENCE_"),
                                    b.sip_uri().empty() ? "" : "  " + b.sip_uri()));
       }
       for (const auto& at : r.minutes_attachments()) {
