@@ -927,6 +927,16 @@ void SchedulingRegistry::Delivered(const Outgoing& o, const v1::Registration* an
       });
 }
 
+std::map<std::pair<std::string, std::string>, int> SchedulingRegistry::SessionCounts() const {
+  absl::MutexLock lock(&mu_);
+  std::map<std::pair<std::string, std::string>, int> out;
+  for (const auto& [name, s] : sessions_) {
+    ++out[{absl::AsciiStrToLower(v1::SessionKind_Name(s.session().kind()).substr(strlen("SESSION_KIND_"))),
+           absl::AsciiStrToLower(v1::SessionState_Name(s.session().state()).substr(strlen("SESSION_STATE_")))}];
+  }
+  return out;
+}
+
 std::vector<SchedulingRegistry::RoomWork> SchedulingRegistry::RoomWorkToDo() const {
   absl::MutexLock lock(&mu_);
   std::vector<RoomWork> out;

@@ -100,6 +100,9 @@ class SchedulingRegistry {
   std::vector<RoomWork> RoomWorkToDo() const;
   void RoomDone(const std::string& session_name, bool created, const std::string& room, const std::string& problem);
 
+  // Sessions by (kind, state), lower-case names (for the metrics).
+  std::map<std::pair<std::string, std::string>, int> SessionCounts() const;
+
   // Called after each durable change (wakes the delivery worker).
   void SetListener(std::function<void()> listener) { listener_ = std::move(listener); }
 

@@ -7,6 +7,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_family.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 
@@ -33,6 +35,38 @@ Callback<T> Reply(grpc::ServerUnaryReactor* reactor, T* resp) {
     reactor->Finish(ToGrpcStatus(r.status()));
   };
 }
+
+// The scheduling gauges, computed when scraped.
+class SchedulingGauges final : public prometheus::Collectable {
+ public:
+  explicit SchedulingGauges(const SchedulingRegistry* registry) : registry_(registry) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily sessions{"reception_scheduling_sessions",
+                                      "Sessions held at this node (hosted here or copies of a host's), by kind and state",
+                                      prometheus::MetricType::Gauge, {}};
+    for (const auto& [key, n] : registry_->SessionCounts()) {
+      prometheus::ClientMetric m;
+      m.label = {{"kind", key.first}, {"state", key.second}};
+      m.gauge.value = n;
+      sessions.metric.push_back(std::move(m));
+    }
+    prometheus::MetricFamily outbox{"reception_scheduling_outbox_depth",
+                                    "Notices and registrations waiting to be delivered to a peer",
+                                    prometheus::MetricType::Gauge, {}};
+    std::map<std::string, double> depth;
+    for (const auto& o : registry_->Outbox()) depth[o.peer]++;
+    for (const auto& [peer, n] : depth) {
+      prometheus::ClientMetric m;
+      m.label = {{"peer", peer}};
+      m.gauge.value = n;
+      outbox.metric.push_back(std::move(m));
+    }
+    return {std::move(sessions), std::move(outbox)};
+  }
+
+ private:
+  const SchedulingRegistry* registry_;
+};
 
 }  // namespace
 
@@ -167,6 +201,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   if (config.federation().retry_initial_millis() > 0) m->retry_initial_ = absl::Milliseconds(config.federation().retry_initial_millis());
   if (config.federation().retry_max_millis() > 0) m->retry_max_ = absl::Milliseconds(config.federation().retry_max_millis());
   m->service_ = std::make_unique<SchedulingGrpcService>(m->registry_.get(), context.authenticator);
+  m->gauges_ = std::make_shared<SchedulingGauges>(m->registry_.get());
   SchedulingModule* self = m.get();
   m->registry_->SetListener([self] {
     absl::MutexLock lock(&self->mu_);

@@ -11,6 +11,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
@@ -60,6 +63,8 @@ class SchedulingModule final : public ServiceModule {
   grpc::Service* service() override { return service_.get(); }
   std::string service_name() const override { return "reception.scheduling.v1.SchedulingService"; }
   bool ready() const override { return store_ && store_->healthy(); }
+  // Sessions by kind and state, and the outbox by peer.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override { return {gauges_}; }
 
  private:
   SchedulingModule() = default;
@@ -84,6 +89,7 @@ class SchedulingModule final : public ServiceModule {
   std::unique_ptr<Store> store_;
   std::unique_ptr<SchedulingRegistry> registry_;
   std::unique_ptr<SchedulingGrpcService> service_;
+  std::shared_ptr<prometheus::Collectable> gauges_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;

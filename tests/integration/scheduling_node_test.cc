@@ -243,6 +243,7 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
 
   // The city becomes unreachable; two citizens register at Tây Giang meanwhile.
   ASSERT_EQ(city->Stop(), 0);
+  const int tay_giang_admin = tay_giang->admin_port();
   auto reg = [&](S* stub, const std::string& unit, const std::string& id, const std::string& request) {
     sv::RegisterCitizenRequest r;
     r.set_request_id(request);
@@ -260,6 +261,9 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   // Hải Châu registers one too (also offline from the city).
   auto cuc = reg(at_b.get(), "48-1", "049201000023", "cuc");
   ASSERT_TRUE(cuc.ok()) << cuc.status();
+  // Ops see the queue in Tây Giang's metrics.
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(tay_giang_admin), "reception_scheduling_outbox_depth{peer=\"48\"} 2"))
+      << ScrapeMetrics(tay_giang_admin);
   // Tây Giang's node restarts while offline: nothing is lost.
   ASSERT_EQ(tay_giang->Stop(), 0);
   ASSERT_TRUE(tay_giang->Start().ok());
