@@ -14,19 +14,6 @@
 
 namespace reception::testing {
 
-// Runs an asynchronous registry call and waits for its callback.
-template <typename T, typename Call>
-absl::StatusOr<T> Await(Call call) {
-  absl::Notification done;
-  absl::StatusOr<T> out = absl::UnknownError("not called");
-  call([&](absl::StatusOr<T> r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return out;
-}
-
 inline type::v1::Date D(int y, int m, int d) { return ToProtoDate(absl::CivilDay(y, m, d)); }
 
 class CaseRegistryFixture : public ::testing::Test {

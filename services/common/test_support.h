@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 
 namespace reception::testing {
@@ -36,6 +38,20 @@ void WriteFile(const std::string& path, const std::string& content);
 
 // Reads a whole file ("" if missing).
 std::string ReadFile(const std::string& path);
+
+// Runs an asynchronous call taking a callback of absl::StatusOr<T> and waits
+// for the callback.
+template <typename T, typename Call>
+absl::StatusOr<T> Await(Call call) {
+  absl::Notification done;
+  absl::StatusOr<T> out = absl::UnknownError("not called");
+  call([&](absl::StatusOr<T> r) {
+    out = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return out;
+}
 
 }  // namespace reception::testing
 

@@ -65,6 +65,34 @@ v1::Registration* FindRegistration(internal::StoredSession& s, absl::string_view
   return nullptr;
 }
 
+// Changes to a session are made at its host, while it is scheduled.
+absl::Status HostedAndScheduled(const v1::Session& x, absl::string_view verb) {
+  if (x.replica()) {
+    return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; ", verb, " it there"));
+  }
+  if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+  return absl::OkStatus();
+}
+
+// Answers with the changed session.
+Callback<internal::StoredSession> SessionOut(Callback<v1::Session> done) {
+  return [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+    if (!s.ok()) return done(s.status());
+    done(s->session());
+  };
+}
+
+// Answers with the registration named `key` (or made with request `key`).
+Callback<internal::StoredSession> RegistrationOut(std::string key, bool by_request, Callback<v1::Registration> done) {
+  return [key, by_request, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
+    if (!s.ok()) return done(s.status());
+    for (int i = 0; i < s->registrations_size(); ++i) {
+      if ((by_request ? s->registration_requests(i) : s->registrations(i).name()) == key) return done(s->registrations(i));
+    }
+    done(absl::InternalError("the registration was not kept"));
+  };
+}
+
 }  // namespace
 
 std::vector<std::string> SchedulingRegistry::ColumnFamilies() { return {kPlan, kSessions, kOutbox, kNotices}; }
@@ -211,6 +239,17 @@ void SchedulingRegistry::QueueNotices(const internal::StoredSession& s, WriteTxn
     txn.Put(outbox_cf_, key, value);
     outbox_[key] = value;
   }
+}
+
+void SchedulingRegistry::QueueOffer(const internal::StoredSession& s, const v1::Registration& reg,
+                                    const std::string& request, WriteTxn& txn) {
+  internal::OutboxItem item;
+  item.set_peer(s.session().host_unit());
+  *item.mutable_registration()->mutable_registration() = reg;
+  item.mutable_registration()->set_request_id(request);
+  const std::string key = absl::StrCat("r/", request);
+  txn.Put(outbox_cf_, key, item.SerializeAsString());
+  outbox_[key] = item.SerializeAsString();
 }
 
 void SchedulingRegistry::Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind,
@@ -384,8 +423,7 @@ void SchedulingRegistry::RescheduleSession(const Principal& p, const v1::Resched
       r.name(),
       [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         v1::Session& x = *s.mutable_session();
-        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; reschedule it there"));
-        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        if (auto st = HostedAndScheduled(x, "reschedule"); !st.ok()) return st;
         v1::Session moved = x;
         *moved.mutable_date() = r.date();
         moved.set_start(r.start());
@@ -403,10 +441,7 @@ void SchedulingRegistry::RescheduleSession(const Principal& p, const v1::Resched
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        done(s->session());
-      });
+      SessionOut(std::move(done)));
 }
 
 void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessionRequest& r, Callback<v1::Session> done) {
@@ -416,8 +451,7 @@ void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessi
       r.name(),
       [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         v1::Session& x = *s.mutable_session();
-        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; cancel it there"));
-        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        if (auto st = HostedAndScheduled(x, "cancel"); !st.ok()) return st;
         x.set_state(v1::SESSION_STATE_CANCELLED);
         x.set_cancel_reason(r.reason());
         for (auto& reg : *s.mutable_registrations()) {
@@ -430,10 +464,7 @@ void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessi
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        done(s->session());
-      });
+      SessionOut(std::move(done)));
 }
 
 void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessionRequest& r, Callback<v1::Session> done) {
@@ -452,8 +483,7 @@ void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessi
       r.name(),
       [this, r](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         v1::Session& x = *s.mutable_session();
-        if (x.replica()) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is hosted by unit ", x.host_unit(), "; record it there"));
-        if (x.state() != v1::SESSION_STATE_SCHEDULED) return absl::FailedPreconditionError(absl::StrCat(x.name(), " is no longer scheduled"));
+        if (auto st = HostedAndScheduled(x, "record"); !st.ok()) return st;
         auto day = ToCivilDay(x.date(), "date");
         if (day.ok() && *day > d_.clock->Today()) {
           return absl::FailedPreconditionError(absl::StrCat(x.name(), " is on ", FormatDate(*day), ": it cannot be recorded before it happens"));
@@ -468,10 +498,7 @@ void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessi
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        done(s->session());
-      });
+      SessionOut(std::move(done)));
 }
 
 absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& name) const {
@@ -541,13 +568,7 @@ void SchedulingRegistry::RegisterCitizen(const Principal& p, const v1::RegisterC
           internal::StoredSession trial = s;
           if (auto st = Admit(trial, probe, d_.clock->Now()); !st.ok()) return st;
           reg.set_state(v1::REGISTRATION_STATE_PENDING);
-          internal::OutboxItem item;
-          item.set_peer(s.session().host_unit());
-          *item.mutable_registration()->mutable_registration() = reg;
-          item.mutable_registration()->set_request_id(request);
-          const std::string key = absl::StrCat("r/", request);
-          txn.Put(outbox_cf_, key, item.SerializeAsString());
-          outbox_[key] = item.SerializeAsString();
+          QueueOffer(s, reg, request, txn);
         } else {
           if (auto st = Admit(s, reg, d_.clock->Now()); !st.ok()) return st;
         }
@@ -557,13 +578,7 @@ void SchedulingRegistry::RegisterCitizen(const Principal& p, const v1::RegisterC
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [request, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        for (int i = 0; i < s->registrations_size(); ++i) {
-          if (s->registration_requests(i) == request) return done(s->registrations(i));
-        }
-        done(absl::InternalError("the registration was not kept"));
-      });
+      RegistrationOut(request, /*by_request=*/true, std::move(done)));
 }
 
 void SchedulingRegistry::CancelRegistration(const Principal& p, const v1::CancelRegistrationRequest& r,
@@ -585,13 +600,7 @@ void SchedulingRegistry::CancelRegistration(const Principal& p, const v1::Cancel
         reg->clear_queue_number();
         const std::string bridge = reg->bridge_unit();
         if (s.session().replica()) {
-          internal::OutboxItem item;
-          item.set_peer(s.session().host_unit());
-          *item.mutable_registration()->mutable_registration() = *reg;
-          item.mutable_registration()->set_request_id(request);
-          const std::string key = absl::StrCat("r/", request);
-          txn.Put(outbox_cf_, key, item.SerializeAsString());
-          outbox_[key] = item.SerializeAsString();
+          QueueOffer(s, *reg, request, txn);
           Renumber(s, bridge);
           return absl::OkStatus();
         }
@@ -599,13 +608,7 @@ void SchedulingRegistry::CancelRegistration(const Principal& p, const v1::Cancel
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [name, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        for (const auto& reg : s->registrations()) {
-          if (reg.name() == name) return done(reg);
-        }
-        done(absl::NotFoundError(name));
-      });
+      RegistrationOut(name, /*by_request=*/false, std::move(done)));
 }
 
 void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r,
@@ -635,25 +638,13 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
         }
         reg->set_state(v1::REGISTRATION_STATE_CHECKED_IN);
         if (s.session().replica()) {
-          internal::OutboxItem item;
-          item.set_peer(s.session().host_unit());
-          *item.mutable_registration()->mutable_registration() = *reg;
-          item.mutable_registration()->set_request_id(request);
-          const std::string key = absl::StrCat("r/", request);
-          txn.Put(outbox_cf_, key, item.SerializeAsString());
-          outbox_[key] = item.SerializeAsString();
+          QueueOffer(s, *reg, request, txn);
         } else {
           QueueNotices(s, txn);
         }
         return absl::OkStatus();
       },
-      [name, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        for (const auto& reg : s->registrations()) {
-          if (reg.name() == name) return done(reg);
-        }
-        done(absl::NotFoundError(name));
-      });
+      RegistrationOut(name, /*by_request=*/false, std::move(done)));
 }
 
 absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const std::string& session) const {
@@ -861,13 +852,7 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrat
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      [request, done = std::move(done)](absl::StatusOr<internal::StoredSession> s) mutable {
-        if (!s.ok()) return done(s.status());
-        for (int i = 0; i < s->registrations_size(); ++i) {
-          if (s->registration_requests(i) == request) return done(s->registrations(i));
-        }
-        done(absl::InternalError("the registration was not kept"));
-      });
+      RegistrationOut(request, /*by_request=*/true, std::move(done)));
 }
 
 std::vector<SchedulingRegistry::Outgoing> SchedulingRegistry::Outbox() const {

@@ -116,6 +116,9 @@ class SchedulingRegistry {
   std::vector<struct Booking> BookingsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues a notice of `s` for each federated bridge.
   void QueueNotices(const internal::StoredSession& s, WriteTxn& txn);
+  // Queues a registration taken (or changed) here for its session's host.
+  void QueueOffer(const internal::StoredSession& s, const v1::Registration& reg, const std::string& request,
+                  WriteTxn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind, const std::string& message);
   // Waiting list of a bridge moves up into freed seats.
   void Promote(internal::StoredSession& s, const std::string& bridge, WriteTxn& txn);

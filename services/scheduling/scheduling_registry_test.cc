@@ -13,17 +13,7 @@
 namespace reception::scheduling {
 namespace {
 
-template <typename T, typename Call>
-absl::StatusOr<T> Await(Call call) {
-  absl::Notification done;
-  absl::StatusOr<T> out = absl::UnknownError("not called");
-  call([&](absl::StatusOr<T> r) {
-    out = std::move(r);
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return out;
-}
+using testing::Await;
 
 struct Node {
   Node(const std::string& unit, std::set<std::string> peers, const WorkingCalendar* calendar, const RuleBook* rules,

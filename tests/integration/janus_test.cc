@@ -13,8 +13,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <curl/curl.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -150,20 +148,8 @@ class JanusClient {
   nlohmann::json Post(const std::string& path, nlohmann::json body) {
     body["transaction"] = absl::StrCat("t", ++transaction_);
     const std::string payload = body.dump();
-    std::string reply;
-    CURL* curl = curl_easy_init();
-    const std::string url = url_ + path;
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, payload.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* p, size_t n, size_t m, void* out) {
-      static_cast<std::string*>(out)->append(p, n * m);
-      return n * m;
-    });
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-    const CURLcode rc = curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
-    if (rc != CURLE_OK) return nlohmann::json{{"janus", "error"}, {"curl", curl_easy_strerror(rc)}};
+    const std::string reply = HttpRequest(url_ + path, &payload);
+    if (reply.empty()) return nlohmann::json{{"janus", "error"}};
     return nlohmann::json::parse(reply, nullptr, false);
   }
   // A session with the VideoRoom plugin attached: "/{session}/{handle}".

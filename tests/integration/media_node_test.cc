@@ -39,13 +39,7 @@ const Who kCitizen{"citizen.an", "viewer", "48-29"};
 template <typename Stub, typename Req, typename Resp>
 absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
                           const Req& req, const Who& who) {
-  grpc::ClientContext ctx;
-  AddPrincipal(&ctx, who.role, who.unit, who.subject);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
-  Resp out;
-  grpc::Status s = (stub->*m)(&ctx, req, &out);
-  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  return out;
+  return CallAs(stub, m, req, who.role, who.unit, who.subject);
 }
 
 // Collects a WatchRoom stream on a thread.

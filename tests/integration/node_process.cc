@@ -179,22 +179,29 @@ cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::str
   return r;
 }
 
-std::string ScrapeMetrics(int admin_port) {
+std::string HttpRequest(const std::string& url, const std::string* body) {
   static const bool initialized = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
   if (!initialized) return "";
-  std::string body;
+  std::string reply;
   CURL* curl = curl_easy_init();
-  const std::string url = absl::StrCat("http://127.0.0.1:", admin_port, "/metrics");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  if (body != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
     static_cast<std::string*>(out)->append(data, size * n);
     return size * n;
   });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_cleanup(curl);
-  return rc == CURLE_OK ? body : std::string();
+  return rc == CURLE_OK ? reply : std::string();
+}
+
+std::string ScrapeMetrics(int admin_port) {
+  return HttpRequest(absl::StrCat("http://127.0.0.1:", admin_port, "/metrics"));
 }
 
 }  // namespace reception::testing

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/time/civil_time.h"
 #include "grpcpp/grpcpp.h"
@@ -83,6 +84,24 @@ std::string ScrapeMetrics(int admin_port);
 // Adds the development principal to a call.
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,
                   const std::string& subject = "tester");
+
+// A unary call as someone (15 s deadline); the gRPC status as absl::Status.
+template <typename Stub, typename Req, typename Resp>
+absl::StatusOr<Resp> CallAs(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+                            const Req& req, const std::string& role, const std::string& unit,
+                            const std::string& subject) {
+  grpc::ClientContext ctx;
+  AddPrincipal(&ctx, role, unit, subject);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+  Resp out;
+  grpc::Status s = (stub->*method)(&ctx, req, &out);
+  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  return out;
+}
+
+// An HTTP request with libcurl (POST `body` when given, else GET); the
+// response body, or "" when the request failed.
+std::string HttpRequest(const std::string& url, const std::string* body = nullptr);
 
 }  // namespace reception::testing
 

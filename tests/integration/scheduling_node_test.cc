@@ -31,13 +31,7 @@ std::string g_receptionctl;
 template <typename Stub, typename Req, typename Resp>
 absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
                           const std::string& unit, const std::string& role = "officer") {
-  grpc::ClientContext ctx;
-  AddPrincipal(&ctx, role, unit, "officer." + unit);
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
-  Resp out;
-  grpc::Status s = (stub->*m)(&ctx, req, &out);
-  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-  return out;
+  return CallAs(stub, m, req, role, unit, "officer." + unit);
 }
 
 class Clock {
