@@ -10,6 +10,7 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "services/common/grpc_status.h"
+#include "services/common/civil_date.h"
 #include "services/common/logging.h"
 
 namespace reception::scheduling {
@@ -66,6 +67,37 @@ class SchedulingGauges final : public prometheus::Collectable {
 
  private:
   const SchedulingRegistry* registry_;
+};
+
+// GET /calendar.ics: the unit's sessions and periodic reception days from a
+// month ago to a year ahead, cut at the last year the working calendar
+// covers (periodic days cannot be placed beyond it).
+class CalendarFeed final : public CivetHandler {
+ public:
+  CalendarFeed(const SchedulingRegistry* registry, const Clock* clock) : registry_(registry), clock_(clock) {}
+  bool handleGet(CivetServer*, struct mg_connection* conn) override {
+    const absl::CivilDay today = clock_->Today();
+    v1::ExportCalendarRequest r;
+    *r.mutable_from() = ToProtoDate(today - 31);
+    absl::StatusOr<std::string> ical = absl::UnknownError("no range");
+    for (absl::CivilDay to = today + 365; to >= today; to = absl::CivilDay(to.year(), 1, 1) - 1) {
+      *r.mutable_to() = ToProtoDate(to);
+      ical = registry_->ExportCalendar(r);
+      if (ical.status().code() != absl::StatusCode::kOutOfRange) break;
+    }
+    if (!ical.ok()) {
+      mg_send_http_error(conn, 503, "%s", "the reception calendar cannot be exported now");
+      Log()->warn("event=calendar_feed_failed error=\"{}\"", ical.status().message());
+      return true;
+    }
+    mg_send_http_ok(conn, "text/calendar; charset=utf-8", static_cast<long long>(ical->size()));
+    mg_write(conn, ical->data(), ical->size());
+    return true;
+  }
+
+ private:
+  const SchedulingRegistry* registry_;
+  const Clock* clock_;
 };
 
 }  // namespace
@@ -208,11 +240,24 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
     self->kicked_ = true;
   });
   m->worker_ = std::thread([self] { self->Loop(); });
+  if (!config.calendar_feed_address().empty()) {
+    const std::vector<std::string> options = {"listening_ports", config.calendar_feed_address(), "num_threads", "2"};
+    try {
+      m->feed_ = std::make_unique<CivetServer>(options);
+    } catch (const CivetException& e) {
+      return absl::InvalidArgumentError(absl::StrCat("calendar_feed_address ", config.calendar_feed_address(),
+                                                     " cannot be served: ", e.what()));
+    }
+    m->feed_handler_ = std::make_unique<CalendarFeed>(m->registry_.get(), context.clock);
+    m->feed_->addHandler("/calendar.ics", m->feed_handler_.get());
+    Log()->info("event=calendar_feed address={} path=/calendar.ics", config.calendar_feed_address());
+  }
   Log()->info("event=scheduling_service_ready peers={}", m->peers_.size());
   return std::unique_ptr<ServiceModule>(std::move(m));
 }
 
 SchedulingModule::~SchedulingModule() {
+  feed_.reset();  // stops serving the feed before the registry goes
   {
     absl::MutexLock lock(&mu_);
     stop_ = true;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "CivetServer.h"
 #include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
@@ -90,6 +91,9 @@ class SchedulingModule final : public ServiceModule {
   std::unique_ptr<SchedulingRegistry> registry_;
   std::unique_ptr<SchedulingGrpcService> service_;
   std::shared_ptr<prometheus::Collectable> gauges_;
+  // The HTTP iCalendar feed (calendar_feed_address), when configured.
+  std::unique_ptr<CivetHandler> feed_handler_;
+  std::unique_ptr<CivetServer> feed_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;

@@ -48,7 +48,8 @@ class Clock {
 };
 
 std::unique_ptr<NodeProcess> MakeNode(const TempDir& dir, const std::string& unit, int port, const Clock& clock,
-                                      std::vector<std::pair<std::string, std::string>> peers) {
+                                      std::vector<std::pair<std::string, std::string>> peers,
+                                      std::string extra_config = "") {
   const std::string work = dir.Join(unit);
   std::filesystem::create_directories(work);
   NodeProcess::Options o;
@@ -59,6 +60,7 @@ std::unique_ptr<NodeProcess> MakeNode(const TempDir& dir, const std::string& uni
   o.sync_policy = "none";
   o.peers = std::move(peers);
   o.extra_args = {"--clock_file", clock.path()};
+  o.extra_config = std::move(extra_config);
   return std::make_unique<NodeProcess>(o);
 }
 
@@ -86,7 +88,8 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
   TempDir dir;
   Clock clock(dir);
   clock.Set("2026-03-30");
-  auto node = MakeNode(dir, "48-29", 0, clock, {});
+  const std::string feed_address = absl::StrCat("127.0.0.1:", NodeProcess::FreePort());
+  auto node = MakeNode(dir, "48-29", 0, clock, {}, absl::StrCat("calendar_feed_address: \"", feed_address, "\"\n"));
   ASSERT_TRUE(node->Start().ok()) << ReadFile(node->log_path());
   auto stub = sv::SchedulingService::NewStub(node->NewChannel());
   // The chairman receives every Monday.
@@ -165,7 +168,11 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
   ASSERT_GE(may->spans_size(), 1);
   EXPECT_EQ(FormatDate(may->spans(0).from()), "2026-04-27");
   EXPECT_EQ(may->spans(0).held(), 1);
-  // The iCalendar feed for calendar applications.
+  // The iCalendar feed for calendar applications: over the CLI, and over
+  // HTTP for subscriptions.
+  const std::string feed = HttpRequest(absl::StrCat("http://", feed_address, "/calendar.ics"));
+  EXPECT_TRUE(absl::StrContains(feed, "BEGIN:VCALENDAR")) << feed;
+  EXPECT_TRUE(absl::StrContains(feed, "UID:48-29-20260428-1@reception")) << feed;
   const std::string ical = RunCommand(absl::StrCat(g_receptionctl, " --server ", node->address(),
                                             " --unit 48-29 schedule ical --from 2026-04-01 --to 2026-04-30"));
   EXPECT_TRUE(absl::StrContains(ical, "BEGIN:VCALENDAR")) << ical;
