@@ -315,9 +315,17 @@ void SchedulingModule::DeliverOutbox() {
                          s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
                          s.error_code() == grpc::StatusCode::NOT_FOUND;
     if (refused) {
-      // The peer will never take it (e.g. no longer a bridge): dropped, logged.
+      // The peer will never take it (e.g. the session is not hosted there):
+      // dropped and logged; a registration shows REFUSED with the reason.
       Log()->warn("event=scheduling_delivery_refused peer={} key={} error=\"{}\"", o.peer, o.key, s.error_message());
-      registry_->Delivered(o, nullptr);
+      if (o.item.has_registration()) {
+        v1::Registration refused_here = o.item.registration().registration();
+        refused_here.set_state(v1::REGISTRATION_STATE_REFUSED);
+        refused_here.set_problem(absl::StrCat("unit ", o.peer, " refused it: ", s.error_message().substr(0, 300)));
+        registry_->Delivered(o, &refused_here);
+      } else {
+        registry_->Delivered(o, nullptr);
+      }
       continue;
     }
     st.backoff = st.backoff == absl::ZeroDuration() ? retry_initial_ : std::min(st.backoff * 2, retry_max_);
