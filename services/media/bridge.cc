@@ -87,12 +87,12 @@ void BridgeLinks::Connect(const std::string& room, const std::string& host_unit,
     absl::MutexLock lock(&mu_);
     auto it = links_.find(room);
     if (it != links_.end()) {
-      if (it->second->host_unit != host_unit) {
-        return first(absl::AlreadyExistsError(absl::StrCat(room, " is already bridged to unit ", it->second->host_unit)));
-      }
       snapshot = it->second->snapshot;
-      known = true;
+      known = true;  // the snapshot's link names its host
     }
+  }
+  if (known && snapshot.link().host_unit() != host_unit) {
+    return first(absl::AlreadyExistsError(absl::StrCat(room, " is already bridged to unit ", snapshot.link().host_unit())));
   }
   if (known) return first(snapshot);
   internal::BridgedRoom b;
@@ -128,12 +128,21 @@ void BridgeLinks::Start(const std::string& room, const std::string& host_unit,
   link->snapshot.mutable_link()->set_state(v1::LINK_STATE_UNREACHABLE);
   link->snapshot.mutable_link()->set_error("connecting");
   SetTime(o_.clock->Now(), link->snapshot.mutable_link()->mutable_state_time());
-  link->first = std::move(first);
   Link* raw = link.get();
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;
-  links_[room] = std::move(link);
-  raw->thread = std::thread([this, raw] { Run(raw); });
+  v1::Room existing;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    auto it = links_.find(room);
+    if (it == links_.end()) {
+      link->first = std::move(first);
+      links_[room] = std::move(link);
+      raw->thread = std::thread([this, raw] { Run(raw); });
+      return;
+    }
+    existing = it->second->snapshot;  // two ConnectBridge calls raced: one link
+  }
+  if (first) first(existing);
 }
 
 void BridgeLinks::Run(Link* link) {
