@@ -145,17 +145,20 @@ absl::StatusOr<EventBatch> MediaGrpcService::Fetch(const std::string& name, int6
   EventBatch out;
   absl::StatusOr<std::vector<RoomEvent>> events;
   bool closed = false;
+  const int64_t committed = d_.rooms->CommittedSequence(name);
   auto found = d_.rooms->With(name, [&](const Room& room) {
     events = room.EventsAfter(after);
     closed = room.state() == RoomState::kClosed;
   });
   if (!found.ok()) return found;
   if (!events.ok()) return events.status();
+  size_t durable = 0;  // events passed on only once durable
   for (const auto& e : *events) {
-    if (static_cast<int>(out.events.size()) == limit) break;
-    out.events.push_back(ToProto(e));
+    if (e.sequence > committed) break;
+    ++durable;
+    if (static_cast<int>(out.events.size()) < limit) out.events.push_back(ToProto(e));
   }
-  out.ended = closed && out.events.size() == events->size();
+  out.ended = closed && durable == events->size() && out.events.size() == durable;
   return out;
 }
 
@@ -301,7 +304,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::ListRoomEvents(Ctx* ctx, const v1::L
   if (d_.bridges != nullptr && d_.bridges->IsBridged(req->name())) {
     last = d_.bridges->Snapshot(req->name())->last_event_sequence();
   } else {
-    (void)d_.rooms->With(req->name(), [&](const Room& room) { last = room.last_sequence(); });
+    last = d_.rooms->CommittedSequence(req->name());  // what readers may see
   }
   last = std::max<int64_t>(last, resp->events_size() ? resp->events(resp->events_size() - 1).sequence() : 0);
   resp->set_last_sequence(last);

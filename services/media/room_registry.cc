@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<RoomRegistry>> RoomRegistry::Open(Store* store) {
     r->next_op_ = FromBigEndian64(absl::string_view(it->key().data(), it->key().size())) + 1;
   }
   if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  for (const auto& [name, room] : r->rooms_) r->committed_[name] = room.last_sequence();
   return r;
 }
 
@@ -108,13 +109,15 @@ absl::StatusOr<std::string> RoomRegistry::ApplyToRooms(const internal::RoomOp& o
 
 void RoomRegistry::Apply(internal::RoomOp op, Done done) {
   auto result = std::make_shared<std::string>();
+  auto sequence = std::make_shared<int64_t>(0);  // the room's last event once applied
   const bool heartbeat = op.op_case() == internal::RoomOp::kHeartbeat;
   store_->Submit(
-      [this, op = std::move(op), result](WriteTxn& txn) -> absl::Status {
+      [this, op = std::move(op), result, sequence](WriteTxn& txn) -> absl::Status {
         absl::MutexLock lock(&mu_);
         auto applied = ApplyToRooms(op);
         if (!applied.ok()) return applied.status();
         *result = *applied;
+        *sequence = rooms_.at(op.room()).last_sequence();
         // Heartbeats only move a participant's last-seen time; who went
         // silent is stored as an explicit disconnect instead.
         if (op.op_case() != internal::RoomOp::kHeartbeat) {
@@ -122,8 +125,14 @@ void RoomRegistry::Apply(internal::RoomOp op, Done done) {
         }
         return absl::OkStatus();
       },
-      [this, heartbeat, room = op.room(), result, done = std::move(done)](absl::Status s) mutable {
+      [this, heartbeat, room = op.room(), result, sequence, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
+        {
+          // Groups commit in order, so the largest sequence seen is durable.
+          absl::MutexLock lock(&mu_);
+          int64_t& committed = committed_[room];
+          committed = std::max(committed, *sequence);
+        }
         done(*result);
         if (listener_ && !heartbeat) listener_(room);
       });
@@ -142,6 +151,12 @@ absl::Status RoomRegistry::With(const std::string& room, absl::FunctionRef<void(
   if (it == rooms_.end()) return absl::NotFoundError(absl::StrCat(room, " does not exist"));
   fn(it->second);
   return absl::OkStatus();
+}
+
+int64_t RoomRegistry::CommittedSequence(const std::string& room) const {
+  absl::MutexLock lock(&mu_);
+  auto it = committed_.find(room);
+  return it == committed_.end() ? 0 : it->second;
 }
 
 std::vector<std::string> RoomRegistry::RoomIds() const {

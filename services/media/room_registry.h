@@ -48,6 +48,10 @@ class RoomRegistry {
   // when unknown. `fn` must not call back into the registry.
   absl::Status With(const std::string& room, absl::FunctionRef<void(const Room&)> fn) const;
   std::vector<std::string> RoomIds() const;
+  // The room's last event that is durable: readers that pass events on
+  // (WatchRoom, ListRoomEvents, bridges) stop there, so nobody sees an event
+  // a crash before its group commit would take back. 0 when unknown.
+  int64_t CommittedSequence(const std::string& room) const;
   // Called with the room's name after each durable operation (its `done`
   // has run); set before the first Apply.
   void SetListener(std::function<void(const std::string& room)> listener) { listener_ = std::move(listener); }
@@ -61,6 +65,7 @@ class RoomRegistry {
   rocksdb::ColumnFamilyHandle* ops_;
   mutable absl::Mutex mu_;
   std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   uint64_t next_op_ = 1;  // writer thread only (and Open)
   std::function<void(const std::string&)> listener_;
 };

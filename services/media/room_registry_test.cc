@@ -140,5 +140,27 @@ TEST_F(RoomRegistryTest, UnknownRoomsAndDuplicatesAreRefused) {
   EXPECT_EQ(registry_->RoomIds(), std::vector<std::string>{"rooms/r1"});
 }
 
+// Readers stop at the last durable event: it follows each acknowledged
+// operation (refused ones add nothing) and is the whole log after a restart.
+TEST_F(RoomRegistryTest, CommittedSequenceFollowsDurableOperations) {
+  EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 0);
+  internal::RoomOp create;
+  create.set_create_host_unit("49");
+  ASSERT_TRUE(Do(create).ok());
+  EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 1);  // "scheduled"
+  internal::RoomOp open = Op();
+  open.set_open(true);
+  ASSERT_TRUE(Do(open, 1).ok());
+  ASSERT_TRUE(Do(JoinOp("chairman", "presiding", "49"), 2).ok());
+  EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 3);
+  EXPECT_FALSE(Do(open, 3).ok());  // already open: refused, nothing written
+  EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 3);
+  int64_t last = 0;
+  ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& room) { last = room.last_sequence(); }).ok());
+  EXPECT_EQ(last, 3);
+  Reopen();
+  EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 3);
+}
+
 }  // namespace
 }  // namespace reception::media
