@@ -39,6 +39,13 @@ v1::Presence PresenceToProto(Presence p) {
   return v1::PRESENCE_UNSPECIFIED;
 }
 
+// Staff of the host unit's kind (officer, inspector, head), or this node's
+// own services (the scheduling service's online sessions).
+bool StaffOrOwnNode(const Principal& p, const std::string& unit_code) {
+  return p.role == reception::Role::kReceptionOfficer || p.role == reception::Role::kHead ||
+         p.role == reception::Role::kInspector || (p.role == reception::Role::kNode && p.unit_code == unit_code);
+}
+
 // Answers at once with `s`.
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& s) {
   auto* reactor = ctx->DefaultReactor();
@@ -208,11 +215,7 @@ MediaRoom MediaGrpcService::MediaRoomFor(const std::string& room) const {
 grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::CreateRoomRequest* req, v1::Room* resp) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  // Staff, or this node's own services (the scheduling service's online
-  // sessions).
-  const bool own_node = p->role == reception::Role::kNode && p->unit_code == d_.unit_code;
-  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead &&
-      p->role != reception::Role::kInspector && !own_node) {
+  if (!StaffOrOwnNode(*p, d_.unit_code)) {
     return Finish(ctx, absl::PermissionDeniedError("CreateRoom needs an officer, inspector or head"));
   }
   const std::string& id = req->room_id();
@@ -554,9 +557,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
                                                         bool open) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  const bool own_node = p->role == reception::Role::kNode && p->unit_code == d_.unit_code;
-  if (p->role != reception::Role::kReceptionOfficer && p->role != reception::Role::kHead &&
-      p->role != reception::Role::kInspector && !own_node) {
+  if (!StaffOrOwnNode(*p, d_.unit_code)) {
     return Finish(ctx, absl::PermissionDeniedError("opening and closing rooms needs an officer, inspector or head"));
   }
   if (p->unit_code != d_.unit_code) {

@@ -57,11 +57,18 @@ const BridgeSite* Room::Bridge(absl::string_view unit) const {
   return nullptr;
 }
 
+std::vector<std::string> Room::ConcernedCases() const {
+  std::vector<std::string> cases = setup_.agenda_cases;
+  for (const auto& c : minutes_.draft.cases) {
+    if (std::find(cases.begin(), cases.end(), c) == cases.end()) cases.push_back(c);
+  }
+  return cases;
+}
+
 std::map<std::string, Attachment> Room::Attachments() const {
   std::map<std::string, Attachment> out;
   if (!minutes_.locked) return out;
-  for (const auto& c : setup_.agenda_cases) out[c];
-  for (const auto& c : minutes_.draft.cases) out[c];
+  for (const auto& c : ConcernedCases()) out[c];
   for (const auto& [c, a] : attachments_) out[c] = a;
   return out;
 }
@@ -453,11 +460,7 @@ std::string Room::RenderMinutes() const {
     if (p.role == Role::kSite) continue;
     absl::StrAppend(&out, "  - ", id, " ", RoleName(p.role), " tại điểm cầu ", p.unit, "\n");
   }
-  std::vector<std::string> cases = setup_.agenda_cases;
-  for (const auto& c : minutes_.draft.cases) {
-    if (std::find(cases.begin(), cases.end(), c) == cases.end()) cases.push_back(c);
-  }
-  absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(cases, ", "), "\n");
+  absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(ConcernedCases(), ", "), "\n");
   for (const auto& st : minutes_.draft.statements) {
     absl::StrAppend(&out, "Ý kiến của ", st.participant, ": ", st.summary, "\n");
   }

@@ -139,6 +139,9 @@ class Room {
   // The minutes as text for the cases' files: time, place, attendees and
   // their sites, cases, statements, conclusions, signatures.
   std::string RenderMinutes() const;
+  // The cases the minutes concern: the agenda's, then those the minutes
+  // name, each once.
+  std::vector<std::string> ConcernedCases() const;
   // Once the minutes are locked: each case concerned (the agenda's and those
   // the minutes name) and whether they are attached to it yet.
   std::map<std::string, Attachment> Attachments() const;
