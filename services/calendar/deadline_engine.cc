@@ -297,6 +297,26 @@ ClockEnd DeadlineEngine::EndFor(DeadlineStep step, absl::string_view t) {
   return ClockEnd::kNone;
 }
 
+bool DeadlineEngine::MarkProvisional(absl::CivilDay first, absl::CivilDay last,
+                                     cases::v1::ProvisionalCalendar* out) const {
+  out->Clear();
+  const std::vector<int> years = calendar_->ProvisionalYears(first, last);
+  if (years.empty()) return false;
+  for (int y : years) out->add_years(y);
+  out->set_reason(calendar_->ProvisionalReason(years));
+  return true;
+}
+
+void DeadlineEngine::MarkProvisional(DeadlineClock& clock) const {
+  if (clock.state() != cases::v1::CLOCK_STATE_RUNNING || !clock.has_due_date()) {
+    clock.clear_provisional();
+    return;
+  }
+  if (!MarkProvisional(Day(clock.start_date()) + 1, Day(clock.due_date()), clock.mutable_provisional())) {
+    clock.clear_provisional();
+  }
+}
+
 std::optional<absl::CivilDay> DeadlineEngine::EarliestDue(
     const google::protobuf::RepeatedPtrField<DeadlineClock>& clocks) {
   std::optional<absl::CivilDay> out;
@@ -350,22 +370,37 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
       p.set_remote_area(facts.remote_area);
       *p.mutable_start_date() = ToProtoDate(plan.start);
       p.set_start_date_assumed(plan.assumed);
-      auto due = calendar_->PeriodEnd(plan.start, p.length_days(), Basis(rule->basis()));
-      if (!due.ok()) return due.status();
-      *p.mutable_due_date() = ToProtoDate(*due);
+      p.set_condition(plan.condition);
       const auto allowance = Allowance(*rule, facts.complexity);
       p.set_max_extensions(allowance.max_count());
       p.set_max_extension_days(allowance.max_days());
+      auto due = calendar_->PeriodEnd(plan.start, p.length_days(), Basis(rule->basis()));
+      if (!due.ok()) {
+        // This step cannot be counted; the others still can.
+        p.set_problem(std::string(due.status().message()));
+        p.set_explanation(absl::StrCat(rule->source(), ": ", p.length_days(), " ",
+                                       BasisWords(rule->basis()), " from the day after ", plan.event,
+                                       " on ", FormatDate(plan.start), "; ", p.problem()));
+        *out.add_deadlines() = std::move(p);
+        continue;
+      }
+      *p.mutable_due_date() = ToProtoDate(*due);
       absl::CivilDay latest = *due;
       if (allowance.max_count() > 0) {
         auto l = calendar_->PeriodEnd(plan.start,
                                       p.length_days() + allowance.max_count() * allowance.max_days(),
                                       Basis(rule->basis()));
-        if (!l.ok()) return l.status();
-        latest = *l;
+        if (l.ok()) {
+          latest = *l;
+          *p.mutable_latest_due_date() = ToProtoDate(latest);
+        } else {
+          p.set_problem(absl::StrCat("the latest due date with every extension: ", l.status().message()));
+        }
+      } else {
+        *p.mutable_latest_due_date() = ToProtoDate(latest);
       }
-      *p.mutable_latest_due_date() = ToProtoDate(latest);
-      p.set_condition(plan.condition);
+      MarkProvisional(plan.start + 1, latest, p.mutable_provisional());
+      if (p.provisional().years().empty()) p.clear_provisional();
       // Name the variant only when the rule has one that changed the length.
       std::string variant;
       if (facts.remote_area && Length(*rule, true, facts.complexity) !=
@@ -388,9 +423,12 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
                         FormatDate(plan.start + p.length_days()),
                         ", so the period ends on the next working day)");
       }
-      if (allowance.max_count() > 0) {
+      if (allowance.max_count() > 0 && p.has_latest_due_date()) {
         absl::StrAppend(&explanation, "; up to ", allowance.max_count(), " extension(s) of ",
                         allowance.max_days(), " days, at the latest ", FormatDate(latest));
+      }
+      if (p.has_provisional()) {
+        absl::StrAppend(&explanation, " (provisional: ", p.provisional().reason(), ")");
       }
       p.set_explanation(std::move(explanation));
       if (plan.step == cases::v1::DEADLINE_STEP_ACCEPT) accept_due = *due;

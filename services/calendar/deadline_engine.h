@@ -92,11 +92,20 @@ class DeadlineEngine {
   // How `transition` ("AcceptCase", ...) ends a step's clock.
   static ClockEnd EndFor(cases::v1::DeadlineStep step, absl::string_view transition);
 
+  // Computed when served: marks a running clock whose period runs through a
+  // provisional year (clears the mark otherwise).
+  void MarkProvisional(cases::v1::DeadlineClock& clock) const;
+  // Fills `out` when [first, last] touches a provisional year; false (and
+  // `out` cleared) otherwise.
+  bool MarkProvisional(absl::CivilDay first, absl::CivilDay last,
+                       cases::v1::ProvisionalCalendar* out) const;
+
   // The earliest due date of a running clock.
   static std::optional<absl::CivilDay> EarliestDue(
       const google::protobuf::RepeatedPtrField<cases::v1::DeadlineClock>& clocks);
 
-  // The due dates a matter would get (PreviewDeadlines).
+  // The due dates a matter would get (PreviewDeadlines). A step whose dates
+  // cannot be counted carries its own `problem`; the others are still given.
   absl::StatusOr<cases::v1::PreviewDeadlinesResponse> Preview(
       const ClockFacts& facts, absl::CivilDay received,
       std::optional<absl::CivilDay> accepted) const;

@@ -254,17 +254,117 @@ TEST_F(Shipped, ReclassificationRecomputesWithTheRecordedPack) {
   EXPECT_EQ(c.rule_pack(), "vn-2020-12");
 }
 
-TEST_F(Shipped, DatesOutsideTheCalendarAreAnErrorNotAGuess) {
+// 2027 is not published yet (2026-11-28): its statutory days are used and
+// every date counted through it says so.
+TEST_F(Shipped, DatesInAYearNotYetPublishedAreProvisional) {
   const ClockFacts facts{kComplaint, cases::v1::COMPLAINT_ROUND_FIRST};
-  // Accepted 10 Dec 2026: 30 days end in January 2027, not yet published.
+  // Accepted 10 Dec 2026: day 30 is Saturday 9 January 2027, so the period
+  // ends on Monday 11 January.
   DeadlineClock c = Clock(ClockTrigger::kAccepted, kSettle, facts, D(2026, 12, 10));
-  EXPECT_FALSE(c.has_due_date());
-  EXPECT_NE(c.problem().find("does not cover 2027"), std::string::npos) << c.problem();
+  EXPECT_EQ(Due(c), D(2027, 1, 11));
+  EXPECT_TRUE(c.problem().empty()) << c.problem();
+  engine_->MarkProvisional(c);
+  ASSERT_EQ(c.provisional().years_size(), 1);
+  EXPECT_EQ(c.provisional().years(0), 2027);
+  EXPECT_NE(c.provisional().reason().find("Labour Code 2019"), std::string::npos) << c.provisional().reason();
+  // Received Friday 29 January 2027: ten working days skip Tết Đinh Mùi (Fri
+  // 5 Feb, Mon 8 - Thu 11 Feb with the weekend's two days in lieu).
+  const ClockFacts letter{kPetition};
+  EXPECT_EQ(Due(Clock(ClockTrigger::kReceived, kHandle, letter, D(2027, 1, 29))), D(2027, 2, 19));
+  // A period inside 2026 is not provisional.
+  DeadlineClock inside = Clock(ClockTrigger::kAccepted, kSettle, facts, D(2026, 3, 2));
+  engine_->MarkProvisional(inside);
+  EXPECT_FALSE(inside.has_provisional());
+  // An ended clock is judged, not provisional any more.
+  DeadlineEngine::End(c, ClockEnd::kDone, D(2027, 1, 5));
+  engine_->MarkProvisional(c);
+  EXPECT_FALSE(c.has_provisional());
+
   auto preview = engine_->Preview(facts, D(2026, 12, 10), D(2026, 12, 10));
-  EXPECT_EQ(preview.status().code(), absl::StatusCode::kOutOfRange);
+  ASSERT_TRUE(preview.ok()) << preview.status();
+  for (const auto& p : preview->deadlines()) {
+    EXPECT_TRUE(p.problem().empty()) << p.problem();
+    EXPECT_TRUE(p.has_due_date()) << StepName(p.step());
+  }
+  const auto& settle = preview->deadlines(preview->deadlines_size() - 1);
+  EXPECT_EQ(settle.step(), kSettle);
+  EXPECT_EQ(settle.provisional().years_size(), 1);
+  EXPECT_NE(settle.explanation().find("provisional"), std::string::npos) << settle.explanation();
+}
+
+TEST_F(Shipped, EachPreviewStepCarriesItsOwnProblem) {
+  const ClockFacts facts{kComplaint, cases::v1::COMPLAINT_ROUND_FIRST};
+  // 2024 comes before the first published year and is never derived. Letter
+  // handling (10 working days) and acceptance (10 calendar days, ending 12
+  // December 2024) cannot be counted and say why; the request still succeeds
+  // and settlement, whose last day falls in 2025, is counted.
   auto before = engine_->Preview(facts, D(2024, 12, 2), std::nullopt);
-  EXPECT_EQ(before.status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_NE(before.status().message().find("does not cover 2024"), std::string::npos);
+  ASSERT_TRUE(before.ok()) << before.status();
+  auto step = [](const cases::v1::PreviewDeadlinesResponse& r, DeadlineStep s) {
+    for (const auto& p : r.deadlines()) {
+      if (p.step() == s) return p;
+    }
+    ADD_FAILURE() << "no " << StepName(s);
+    return cases::v1::DeadlinePreview();
+  };
+  for (DeadlineStep s : {kHandle, kAccept}) {
+    EXPECT_FALSE(step(*before, s).has_due_date()) << StepName(s);
+    EXPECT_NE(step(*before, s).problem().find("does not cover 2024"), std::string::npos) << step(*before, s).problem();
+  }
+  // Acceptance could not be dated, so settlement is assumed from receipt:
+  // day 30 is 1 January 2025, a holiday; the period ends on 2 January.
+  EXPECT_TRUE(step(*before, kSettle).problem().empty()) << step(*before, kSettle).problem();
+  EXPECT_EQ(FormatDate(step(*before, kSettle).due_date()), "2025-01-02");
+
+  // Received 30 December 2024, accepted 2 January 2025: only letter handling
+  // (working days through 31 December 2024) fails.
+  auto mixed = engine_->Preview(facts, D(2024, 12, 30), D(2025, 1, 2));
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_NE(step(*mixed, kHandle).problem().find("does not cover 2024"), std::string::npos);
+  EXPECT_EQ(FormatDate(step(*mixed, kAccept).due_date()), "2025-01-09");
+  EXPECT_TRUE(step(*mixed, kAccept).problem().empty());
+  // Day 30 from 2 January 2025 is Saturday 1 February: Monday 3 February.
+  EXPECT_EQ(FormatDate(step(*mixed, kSettle).due_date()), "2025-02-03");
+}
+
+// When the Government publishes 2027, the clocks counted through it are
+// recomputed on the published days; one that moves, moves.
+TEST_F(Shipped, PublishingTheYearMovesOnlyTheClocksItChanges) {
+  const ClockFacts letter{kPetition};
+  DeadlineClock through_tet = Clock(ClockTrigger::kReceived, kHandle, letter, D(2027, 1, 29));
+  DeadlineClock in_march = Clock(ClockTrigger::kReceived, kHandle, letter, D(2027, 3, 1));
+  ASSERT_EQ(Due(through_tet), D(2027, 2, 19));
+  ASSERT_EQ(Due(in_march), D(2027, 3, 15));
+  // A "published" 2027 with Tết from Thursday 4 to Friday 12 February and a
+  // make-up Saturday on 20 February.
+  config::v1::WorkingCalendarFile proto;
+  ASSERT_TRUE(LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), &proto).ok());
+  proto.mutable_years()->RemoveLast();
+  ASSERT_TRUE(ParseYaml(R"(
+year: 2027
+source: a published notice (test)
+days_off:
+  - {date: 2027-01-01, name: New Year}
+  - {date: 2027-02-04, name: Tết}
+  - {date: 2027-02-05, name: Tết}
+  - {date: 2027-02-08, name: Tết}
+  - {date: 2027-02-09, name: Tết}
+  - {date: 2027-02-10, name: Tết}
+  - {date: 2027-02-11, name: Tết}
+  - {date: 2027-02-12, name: Tết}
+makeup_working_days:
+  - {date: 2027-02-20, replaces: Friday 12 February}
+)", "2027.yaml", proto.add_years()).ok());
+  auto published = WorkingCalendar::FromProto(proto, "published");
+  ASSERT_TRUE(published.ok()) << published.status();
+  const DeadlineEngine after(&*published, &*rules_);
+  after.Recompute(through_tet, letter);
+  after.Recompute(in_march, letter);
+  // Feb 1, 2, 3 (3), Sat 20 Feb counts: 15, 16, 17, 18, 19 (8), 20 (9), 22 (10).
+  EXPECT_EQ(Due(through_tet), D(2027, 2, 22));
+  EXPECT_EQ(Due(in_march), D(2027, 3, 15));
+  after.MarkProvisional(through_tet);
+  EXPECT_FALSE(through_tet.has_provisional());
 }
 
 TEST_F(Shipped, PreviewListsEveryStepWithItsRule) {
@@ -286,7 +386,7 @@ TEST_F(Shipped, PreviewListsEveryStepWithItsRule) {
   EXPECT_EQ(settle.max_extensions(), 2);
   EXPECT_EQ(FormatDate(settle.latest_due_date()), "2026-06-09");
   EXPECT_NE(settle.explanation().find("Law on Denunciations"), std::string::npos);
-  EXPECT_EQ(p->calendar(), "Vietnam state agencies 2025-2026");
+  EXPECT_EQ(p->calendar(), "Vietnam state agencies 2025-2026 (2027 provisional)");
 }
 
 // A rule pack that changes in the middle of a case: each clock takes the pack

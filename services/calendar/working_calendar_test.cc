@@ -1,7 +1,11 @@
 #include "services/calendar/working_calendar.h"
 
+#include <set>
+
 #include "gtest/gtest.h"
+#include "services/calendar/lunar_calendar.h"
 #include "services/common/civil_date.h"
+#include "services/common/test_support.h"
 #include "services/common/yaml_proto.h"
 
 namespace reception {
@@ -137,6 +141,130 @@ TEST(WorkingCalendar, RejectsInconsistentFiles) {
                 .message().find("is not in 2026"),
             std::string::npos);
   EXPECT_NE(Load("name: x\nyears:\n  - {year: 2026, source: s}\n").message().find("weekly_days_off"),
+            std::string::npos);
+}
+
+// The shipped calendar: 2025 and 2026 as published, 2027 provisional, later
+// years derived from the Labour Code.
+config::v1::WorkingCalendarFile ShippedProto() {
+  config::v1::WorkingCalendarFile proto;
+  auto s = LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), &proto);
+  EXPECT_TRUE(s.ok()) << s;
+  return proto;
+}
+
+std::set<D> DaysOff(const config::v1::CalendarYear& y) {
+  std::set<D> out;
+  for (const auto& d : y.days_off()) out.insert(D(d.date().year(), d.date().month(), d.date().day()));
+  return out;
+}
+
+const config::v1::CalendarYear* Listed(const config::v1::WorkingCalendarFile& f, int year) {
+  for (const auto& y : f.years()) {
+    if (y.year() == year) return &y;
+  }
+  return nullptr;
+}
+
+// The statute against what the Government published for 2025 and 2026: the
+// fixed holidays and Hùng Kings' day agree; the published years add swapped
+// days (with make-up Saturdays), and the Prime Minister placed 2025's five
+// Tết days one day earlier than the usual pattern the rule takes.
+TEST(WorkingCalendar, StatutoryDaysAgainstThePublished2025And2026) {
+  const auto proto = ShippedProto();
+  auto cal = WorkingCalendar::FromProto(proto, "shipped");
+  ASSERT_TRUE(cal.ok()) << cal.status();
+
+  auto d2026 = cal->DeriveYear(2026);
+  ASSERT_TRUE(d2026.ok()) << d2026.status();
+  EXPECT_TRUE(d2026->provisional());
+  std::set<D> published2026 = DaysOff(*Listed(proto, 2026));
+  published2026.erase(D(2026, 1, 2));  // swapped with Saturday 10 January: not statutory
+  EXPECT_EQ(DaysOff(*d2026), published2026);
+
+  auto d2025 = cal->DeriveYear(2025);
+  ASSERT_TRUE(d2025.ok()) << d2025.status();
+  const std::set<D> published2025 = DaysOff(*Listed(proto, 2025));
+  const std::set<D> derived2025 = DaysOff(*d2025);
+  for (D fixed : {D(2025, 1, 1), D(2025, 4, 7), D(2025, 4, 30), D(2025, 5, 1), D(2025, 9, 1), D(2025, 9, 2)}) {
+    EXPECT_TRUE(derived2025.contains(fixed)) << FormatDate(fixed);
+    EXPECT_TRUE(published2025.contains(fixed)) << FormatDate(fixed);
+  }
+  // Tết Ất Tỵ (mùng 1 on Wednesday 29 January): five weekdays off either way,
+  // mùng 1-3 among them. Published: 27-31 January. Derived: 28 January - Sat
+  // 1 February, the Saturday given back on Monday 3 February.
+  auto tet = [](const std::set<D>& days) {
+    std::set<D> out;
+    for (D d : days) {
+      if (d >= D(2025, 1, 20) && d <= D(2025, 2, 10)) out.insert(d);
+    }
+    return out;
+  };
+  EXPECT_EQ(tet(published2025), (std::set<D>{D(2025, 1, 27), D(2025, 1, 28), D(2025, 1, 29), D(2025, 1, 30), D(2025, 1, 31)}));
+  EXPECT_EQ(tet(derived2025), (std::set<D>{D(2025, 1, 28), D(2025, 1, 29), D(2025, 1, 30), D(2025, 1, 31), D(2025, 2, 3)}));
+}
+
+TEST(WorkingCalendar, Shipped2027IsTheStatutoryDerivation) {
+  auto proto = ShippedProto();
+  const config::v1::CalendarYear* listed = Listed(proto, 2027);
+  ASSERT_NE(listed, nullptr);
+  EXPECT_TRUE(listed->provisional());
+  auto cal = WorkingCalendar::FromProto(proto, "shipped");
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  auto derived = cal->DeriveYear(2027);
+  ASSERT_TRUE(derived.ok()) << derived.status();
+  EXPECT_EQ(DaysOff(*listed), DaysOff(*derived));
+  EXPECT_TRUE(cal->IsProvisional(2027));
+  EXPECT_FALSE(cal->IsProvisional(2026));
+  EXPECT_EQ(cal->PublishedUntil(), D(2026, 12, 31));
+  EXPECT_EQ(cal->CoveredUntil(), D(LunarCalendar::kLastYear, 12, 31));
+  // Tết Đinh Mùi: mùng 1 on Saturday 6 February.
+  for (D off : {D(2027, 2, 5), D(2027, 2, 8), D(2027, 2, 9), D(2027, 2, 10), D(2027, 2, 11), D(2027, 4, 16),
+                D(2027, 5, 3), D(2027, 9, 1), D(2027, 9, 2)}) {
+    EXPECT_FALSE(*cal->IsWorkingDay(off)) << FormatDate(off);
+  }
+  EXPECT_TRUE(*cal->IsWorkingDay(D(2027, 2, 12)));
+}
+
+TEST(WorkingCalendar, YearsAfterTheLastListedAreDerivedAndProvisional) {
+  auto cal = WorkingCalendar::FromProto(ShippedProto(), "shipped");
+  ASSERT_TRUE(cal.ok()) << cal.status();
+  // 2028: mùng 1 Mậu Thân on Wednesday 26 January; the span's Saturday (29)
+  // is given back on Monday 31 January. Hùng Kings' day Tuesday 4 April.
+  for (D off : {D(2028, 1, 25), D(2028, 1, 26), D(2028, 1, 27), D(2028, 1, 28), D(2028, 1, 31), D(2028, 4, 4)}) {
+    EXPECT_FALSE(*cal->IsWorkingDay(off)) << FormatDate(off);
+  }
+  EXPECT_TRUE(*cal->IsWorkingDay(D(2028, 2, 1)));
+  // 2030: Vietnam's Tết (Saturday 2 February) is a day before China's.
+  EXPECT_FALSE(*cal->IsWorkingDay(D(2030, 2, 1)));  // 30 tháng Chạp
+  EXPECT_EQ(cal->ProvisionalYears(D(2026, 12, 1), D(2028, 3, 1)), (std::vector<int>{2027, 2028}));
+  EXPECT_NE(cal->ProvisionalReason({2027, 2028}).find("2027-2028: Labour Code 2019"), std::string::npos)
+      << cal->ProvisionalReason({2027, 2028});
+  // A year before the first listed one is never guessed.
+  EXPECT_EQ(cal->IsWorkingDay(D(2024, 6, 3)).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_FALSE(cal->IsProvisional(2024));
+}
+
+TEST(WorkingCalendar, RejectsBadStatutoryRules) {
+  const std::string head = "name: x\nweekly_days_off: [saturday, sunday]\nyears:\n  - {year: 2026, source: s}\n";
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {effective_from_year: 2021, holidays: [{name: a, solar: {month: 1, day: 1}}]}\n")
+                .message().find("source must name the statute"),
+            std::string::npos);
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
+                        "[{name: a, solar: {month: 1, day: 1}, lunar: {month: 1, day: 1}}]}\n")
+                .message().find("exactly one of solar and lunar"),
+            std::string::npos);
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
+                        "[{name: a, lunar: {month: 13, day: 1}}]}\n")
+                .message().find("is not a day of the year"),
+            std::string::npos);
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: []}\n")
+                .message().find("holidays must not be empty"),
+            std::string::npos);
+  // 29 February is no day of 2027: the derivation names it at load.
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
+                        "[{name: leap, solar: {month: 2, day: 29}}]}\n")
+                .message().find("has no such day"),
             std::string::npos);
 }
 

@@ -1153,6 +1153,9 @@ void CaseRegistry::Decorate(Case& c, absl::CivilDay today) const {
   for (auto& clock : *c.mutable_clocks()) {
     clock.set_overdue(clock.state() == cases::v1::CLOCK_STATE_RUNNING && clock.has_due_date() &&
                       DayOf(clock.due_date()) < today);
+    // Whether the due date rests on a year not yet published depends on the
+    // calendar loaded now, not on the one the date was counted with.
+    if (d_.deadlines != nullptr) d_.deadlines->MarkProvisional(clock);
   }
   c.set_overdue(c.has_due_date() && DayOf(c.due_date()) < today);
 }

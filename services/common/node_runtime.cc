@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "prometheus/gauge.h"
+#include "services/common/civil_date.h"
 #include "services/common/file_clock.h"
 #include "services/common/logging.h"
 #include "services/common/node_config.h"
@@ -49,6 +50,26 @@ absl::Status WriteReadyFile(const std::string& path, int port, int admin_port) {
   std::filesystem::rename(tmp, path, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
+}
+
+// Fewer than this many days published: the Government's notice for next
+// year is due (it usually comes in the autumn) and dates are provisional.
+constexpr int kCalendarWarningDays = 90;
+
+void WarnIfCalendarRunsShort(const WorkingCalendar& calendar, absl::CivilDay today) {
+  const auto published = calendar.PublishedUntil();
+  const int left = published ? static_cast<int>(*published - today) : 0;
+  if (left >= kCalendarWarningDays) return;
+  const auto covered = calendar.CoveredUntil();
+  Log()->warn(
+      "event=calendar_publication_running_out published_until={} days_left={} covered_until={} "
+      "note=\"dates past published_until use the statutory days off and are marked provisional; add the "
+      "Government's calendar for the next year to the calendar file and restart\"",
+      published ? FormatDate(*published) : "-", left, covered ? FormatDate(*covered) : "-");
+  if (!covered || *covered < today + kCalendarWarningDays) {
+    Log()->warn("event=calendar_not_covering until={} note=\"deadlines past it get no due date\"",
+                covered ? FormatDate(*covered) : "-");
+  }
 }
 
 }  // namespace
@@ -111,16 +132,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
     Log()->warn("event=test_clock file={} today={} note=\"dates come from a file: tests only\"",
                 absl::GetFlag(FLAGS_clock_file), absl::FormatCivilTime(clock->Today()));
   }
-  // A deadline counted into a year the calendar does not list has no due
-  // date: say so at startup, not only on each case.
-  for (int ahead : {0, 90}) {
-    const absl::CivilDay day = clock->Today() + ahead;
-    if (auto w = calendar->IsWorkingDay(day); !w.ok()) {
-      Log()->warn("event=calendar_not_covering day={} error=\"{}\"", absl::FormatCivilTime(day),
-                  w.status().message());
-      break;
-    }
-  }
+  WarnIfCalendarRunsShort(*calendar, clock->Today());
   std::string in_process_secret(32, '\0');
   {
     std::ifstream random("/dev/urandom", std::ios::binary);
@@ -175,6 +187,22 @@ int RunNode(int argc, char** argv, absl::string_view program,
     }
     return true;
   };
+  // How far the working calendar is published, and how far it is covered
+  // provisionally (Unix time of the end of that day in Vietnam), for the
+  // alert that asks for next year's calendar in time.
+  auto& calendar_gauges = prometheus::BuildGauge()
+                              .Name("reception_calendar_until")
+                              .Help("Unix time of the end of the last day the working calendar covers, by "
+                                    "coverage: published (the Government's notice) or provisional (statutory days)")
+                              .Register(*context.metrics);
+  auto end_of = [](std::optional<absl::CivilDay> day) {
+    return day ? static_cast<double>(absl::ToUnixSeconds(
+                     absl::FromCivil(absl::CivilSecond(*day + 1), VietnamTimeZone())))
+               : 0.0;
+  };
+  calendar_gauges.Add({{"coverage", "published"}}).Set(end_of(context.calendar.PublishedUntil()));
+  calendar_gauges.Add({{"coverage", "provisional"}}).Set(end_of(context.calendar.CoveredUntil()));
+
   bool serving = all_ready();
   host.SetServing(serving);
   ready_gauge.Set(serving ? 1 : 0);
@@ -194,7 +222,12 @@ int RunNode(int argc, char** argv, absl::string_view program,
   bool stopping = false;
   std::thread watcher([&] {
     absl::MutexLock lock(&mu);
+    absl::CivilDay warned_on = clock->Today();
     while (!mu.AwaitWithTimeout(absl::Condition(&stopping), absl::Milliseconds(500))) {
+      if (const absl::CivilDay today = clock->Today(); today != warned_on) {
+        warned_on = today;  // the warning stays, once a day, until the year is published
+        WarnIfCalendarRunsShort(context.calendar, today);
+      }
       const bool now = all_ready();
       if (now != serving) {
         serving = now;

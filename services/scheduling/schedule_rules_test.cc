@@ -76,8 +76,15 @@ TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
   auto all = PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 2, 16), absl::CivilDay(2026, 2, 22));
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(all->empty());
-  // Past the calendar: an error, never a guess.
-  EXPECT_EQ(PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 12, 30), absl::CivilDay(2027, 1, 5)).status().code(),
+  // Into 2027, not yet published: its statutory days (1 January off).
+  auto next_year = PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 12, 30), absl::CivilDay(2027, 1, 5));
+  ASSERT_TRUE(next_year.ok()) << next_year.status();
+  std::vector<absl::CivilDay> days;
+  for (const auto& d : *next_year) days.push_back(d.day);
+  EXPECT_EQ(days, (std::vector<absl::CivilDay>{absl::CivilDay(2026, 12, 30), absl::CivilDay(2026, 12, 31),
+                                                absl::CivilDay(2027, 1, 4), absl::CivilDay(2027, 1, 5)}));
+  // Before the first listed year: an error, never a guess.
+  EXPECT_EQ(PlannedDays(Plan({}), *calendar_, absl::CivilDay(2024, 12, 30), absl::CivilDay(2025, 1, 5)).status().code(),
             absl::StatusCode::kOutOfRange);
 }
 

@@ -21,11 +21,13 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "yaml-cpp/yaml.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
+#include "services/calendar/working_calendar.h"
 #include "services/common/civil_date.h"
 #include "services/common/clock.h"
 
@@ -47,6 +49,11 @@ Global options (or environment variables):
   --timeout SEC     deadline per call (default 10)
 
 Commands:
+  calendar derive --calendar-file FILE --year YYYY
+            print the year's statutory days off (a provisional `years:` entry
+            for the calendar file); offline, no node needed
+  calendar check --calendar-file FILE
+            how far the file is published, and what is provisional
   create    --kind complaint|denunciation|petition|feedback --channel CHANNEL
             --content TEXT --received YYYY-MM-DD
             [--petitioner "Full name|citizen id|address|phone"]...
@@ -1260,11 +1267,60 @@ int Run(const Args& a) {
 
 }  // namespace
 
+// `calendar ...`: works on a calendar file, offline (no node needed).
+int CalendarCommand(const Args& a) {
+  const std::string sub = a.positional.empty() ? "" : a.positional[0];
+  auto file = a.Get("calendar-file");
+  if (!file) UsageError("calendar needs --calendar-file FILE");
+  auto cal = reception::WorkingCalendar::LoadFile(*file);
+  if (!cal.ok()) {
+    std::cerr << "error: " << cal.status().message() << "\n";
+    return 1;
+  }
+  if (sub == "derive") {
+    int year = 0;
+    if (auto y = a.Get("year"); !y || !absl::SimpleAtoi(*y, &year)) UsageError("calendar derive needs --year YYYY");
+    auto derived = cal->DeriveYear(year);
+    if (!derived.ok()) {
+      std::cerr << "error: " << derived.status().message() << "\n";
+      return 1;
+    }
+    // A `years:` entry to paste into the calendar file.
+    YAML::Emitter out;
+    out << YAML::BeginSeq << YAML::BeginMap;
+    out << YAML::Key << "year" << YAML::Value << derived->year();
+    out << YAML::Key << "provisional" << YAML::Value << true;
+    out << YAML::Key << "source" << YAML::Value << derived->source();
+    out << YAML::Key << "days_off" << YAML::Value << YAML::BeginSeq;
+    for (const auto& d : derived->days_off()) {
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "date" << YAML::Value << reception::FormatDate(d.date())
+          << YAML::Key << "name" << YAML::Value << d.name() << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq;
+    std::cout << out.c_str() << "\n";
+    return 0;
+  }
+  if (sub == "check") {
+    auto published = cal->PublishedUntil();
+    auto covered = cal->CoveredUntil();
+    std::cout << "calendar:          " << cal->name() << "\n"
+              << "published until:   " << (published ? reception::FormatDate(*published) : "-") << "\n"
+              << "provisional until: " << (covered ? reception::FormatDate(*covered) : "-") << "\n";
+    if (published && covered) {
+      std::vector<int> years = cal->ProvisionalYears(*published + 1, std::min(*covered, *published + 366 * 3));
+      if (!years.empty()) std::cout << "provisional:       " << cal->ProvisionalReason(years) << "\n";
+    }
+    return 0;
+  }
+  UsageError("calendar needs derive or check");
+}
+
 int main(int argc, char** argv) {
   Args a = Parse(argc, argv);
   if (a.Has("help") || a.command.empty() || a.command == "help") {
     std::cout << kUsage;
     return a.command.empty() && !a.Has("help") ? 2 : 0;
   }
+  if (a.command == "calendar") return CalendarCommand(a);
   return Run(a);
 }
