@@ -236,8 +236,8 @@ std::string WorkingCalendar::ProvisionalReason(const std::vector<int>& years) co
   for (const auto& [ys, source] : groups) {
     parts.push_back(absl::StrCat(ys.front(), ys.size() > 1 ? absl::StrCat("-", ys.back()) : "", ": ", source));
   }
-  return absl::StrCat("counted on days off the Government has not published yet (", absl::StrJoin(parts, "; "),
-                      "); the date may move when the year's calendar is published");
+  return absl::StrCat("counted on days off the Government has not published yet: ", absl::StrJoin(parts, "; "),
+                      ". The date may move when the year's calendar is published");
 }
 
 std::optional<absl::CivilDay> WorkingCalendar::PublishedUntil() const {

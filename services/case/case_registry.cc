@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "prometheus/counter.h"
@@ -1147,6 +1148,86 @@ absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilD
     c.clear_due_date();
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// "2027-02-19", or "no due date" (the calendar did not cover the period).
+std::string DueWords(const cases::v1::DeadlineClock& clock) {
+  return clock.has_due_date() ? FormatDate(clock.due_date()) : "no due date";
+}
+
+// What recounting on the loaded calendar changes in a case's running clocks:
+// one "settle: 2027-02-19 -> 2027-02-22" per step whose date moved.
+std::vector<std::string> RecountClocks(const DeadlineEngine& engine, const ClockFacts& facts, Case& c) {
+  std::vector<std::string> moved;
+  for (auto& clock : *c.mutable_clocks()) {
+    if (clock.state() != cases::v1::CLOCK_STATE_RUNNING) continue;
+    const std::string before = DueWords(clock);
+    engine.Recompute(clock, facts);
+    if (const std::string after = DueWords(clock); after != before) {
+      moved.push_back(absl::StrCat(StepName(clock.step()), ": ", before, " -> ", after));
+    }
+  }
+  return moved;
+}
+
+}  // namespace
+
+absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
+  if (d_.deadlines == nullptr) return 0;
+  // Committed state: which owned cases would change.
+  std::vector<std::string> numbers;
+  {
+    auto it = d_.store->NewIterator(cases_);
+    CaseRecord rec;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      Case& c = *rec.mutable_case_();
+      if (c.owner_unit() != d_.unit_code) continue;
+      if (!RecountClocks(*d_.deadlines, Facts(c), c).empty()) numbers.push_back(c.number());
+    }
+    if (!it->status().ok()) return absl::InternalError("reading cases failed");
+  }
+  // One write per case, counted again under the writer.
+  const Principal calendar{"working-calendar", Role::kNode, d_.unit_code};
+  absl::Mutex mu;
+  int pending = static_cast<int>(numbers.size());
+  int changed = 0;
+  absl::Status first_error;
+  for (const std::string& number : numbers) {
+    auto result = std::make_shared<Case>();
+    d_.store->Submit(
+        [this, number, result, calendar](WriteTxn& txn) -> absl::Status {
+          RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, LoadOwnedRecord(txn, number));
+          Case& c = *rec.mutable_case_();
+          const std::vector<std::string> moved = RecountClocks(*d_.deadlines, Facts(c), c);
+          if (moved.empty()) return absl::OkStatus();
+          if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
+            *c.mutable_due_date() = ToProtoDate(*due);
+          } else {
+            c.clear_due_date();
+          }
+          RECEPTION_RETURN_IF_ERROR(AppendEvent(
+              txn, rec, calendar, "RecomputeDeadlines",
+              Change{absl::StrCat("working calendar \"", d_.deadlines->calendar().name(),
+                                  "\" loaded: ", absl::StrJoin(moved, "; ")),
+                     {"clocks", "due_date"}}));
+          *result = c;
+          return absl::OkStatus();
+        },
+        [&, result](absl::Status s) {
+          if (s.ok() && !result->number().empty()) board_->Update(*result);
+          absl::MutexLock lock(&mu);
+          if (!s.ok() && first_error.ok()) first_error = s;
+          if (s.ok() && !result->number().empty()) ++changed;
+          --pending;
+        });
+  }
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &pending));
+  if (!first_error.ok()) return first_error;
+  return changed;
 }
 
 void CaseRegistry::Decorate(Case& c, absl::CivilDay today) const {

@@ -133,6 +133,13 @@ class CaseRegistry {
   absl::StatusOr<cases::v1::PreviewDeadlinesResponse> PreviewDeadlines(
       const Principal& p, const cases::v1::PreviewDeadlinesRequest& r) const;
 
+  // Start-up, before serving: the running clocks of cases owned here are
+  // counted again on the calendar now loaded (a year published, a
+  // provisional year's rule changed). Each case whose due dates change is
+  // rewritten in one write with an audit event naming each step's old and
+  // new date; nothing else changes. Returns how many cases changed.
+  absl::StatusOr<int> RecomputeClocksForCalendar();
+
   // The open/overdue gauges, computed when scraped; register with the
   // metrics exposer.
   std::shared_ptr<prometheus::Collectable> deadline_metrics() const { return board_; }

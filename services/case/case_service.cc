@@ -262,6 +262,15 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
     if (module->worker_) module->worker_->Kick();
   };
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
+  // A calendar published (or changed) since the last start moves the due
+  // dates counted on the old one, before anyone reads them.
+  auto recounted = m->registry_->RecomputeClocksForCalendar();
+  if (!recounted.ok()) return recounted.status();
+  if (*recounted > 0) {
+    Log()->warn("event=deadlines_recomputed cases={} calendar=\"{}\" note=\"each case's history names the old "
+                "and new due dates\"",
+                *recounted, context.calendar.name());
+  }
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
   m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation());
   m->worker_->Start();

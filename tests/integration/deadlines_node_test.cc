@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "services/common/civil_date.h"
+#include "services/common/clock.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
 
@@ -176,6 +177,173 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
       " --unit 48 deadlines preview --kind denunciation --received 2026-03-02 --complexity very_complex"));
   EXPECT_TRUE(absl::StrContains(preview, "vn-2020-12/denunciation-settle")) << preview;
   EXPECT_TRUE(absl::StrContains(preview, "2026-06-09")) << preview;  // latest, all extensions used
+}
+
+// Today is 2026-11-28 and the Government has not published 2027: the node
+// counts through it on the statutory days and marks every such date
+// provisional. When the published 2027 replaces the provisional one and the
+// node restarts, exactly the clocks whose dates change move, each with an
+// event in the case's history; the others are untouched.
+TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishedYearMovesThem) {
+  TempDir dir;
+  const std::string calendar = dir.Join("calendar.yaml");
+  const std::string shipped = ReadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml"));
+  WriteFile(calendar, shipped);
+  const std::string clock = dir.Join("today");
+  auto set_today = [&](const std::string& day) {
+    WriteFile(clock + ".tmp", day + "\n");
+    ASSERT_EQ(rename((clock + ".tmp").c_str(), clock.c_str()), 0);
+  };
+  set_today("2026-11-28");
+  NodeProcess::Options o;
+  o.binary = g_receptiond;
+  o.work_dir = dir.path();
+  o.calendar_file = calendar;
+  o.extra_args = {"--clock_file", clock};
+  NodeProcess node(o);
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  auto stub = v1::CaseService::NewStub(node.NewChannel());
+  auto call = [&](auto method, const auto& req, auto* resp, const std::string& role = "officer") {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, role, "48");
+    grpc::Status s = ((*stub).*method)(&ctx, req, resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return s.ok();
+  };
+  auto clock_of = [](const v1::Case& c, v1::DeadlineStep step) {
+    for (const auto& k : c.clocks()) {
+      if (k.step() == step && k.state() == v1::CLOCK_STATE_RUNNING) return k;
+    }
+    return v1::DeadlineClock();
+  };
+  // Fewer than 90 days of 2026 are left: the node says so when it starts.
+  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "event=calendar_publication_running_out "
+                                                           "published_until=2026-12-31 days_left=33"))
+      << ReadFile(node.log_path());
+
+  // A complaint received today and accepted on 10 December: 30 days end on
+  // Saturday 9 January 2027, so on Monday 11 January, provisionally.
+  v1::Case complaint;
+  ASSERT_TRUE(call(&v1::CaseService::Stub::CreateCase,
+                   SampleCase(v1::CASE_KIND_COMPLAINT, "c-2027", "48-1", absl::CivilDay(2026, 11, 28),
+                              "Khiếu nại quyết định thu hồi đất"),
+                   &complaint));
+  EXPECT_FALSE(clock_of(complaint, v1::DEADLINE_STEP_ACCEPT).has_provisional());  // 8 December 2026
+  set_today("2026-12-10");
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(complaint.name());
+  classify.set_within_competence(true);
+  ASSERT_TRUE(call(&v1::CaseService::Stub::ClassifyCase, classify, &complaint));
+  v1::AcceptCaseRequest accept;
+  accept.set_name(complaint.name());
+  accept.set_notice_reference("TL-12/2026");
+  ASSERT_TRUE(call(&v1::CaseService::Stub::AcceptCase, accept, &complaint));
+  v1::DeadlineClock settle = clock_of(complaint, v1::DEADLINE_STEP_SETTLE);
+  EXPECT_EQ(FormatDate(settle.due_date()), "2027-01-11");
+  ASSERT_EQ(settle.provisional().years_size(), 1);
+  EXPECT_EQ(settle.provisional().years(0), 2027);
+  EXPECT_TRUE(absl::StrContains(settle.provisional().reason(), "Labour Code 2019")) << settle.provisional().reason();
+
+  // A petition received on Friday 29 January 2027: ten working days across
+  // the statutory Tết (Fri 5, Mon 8 - Thu 11 February) end on 19 February.
+  set_today("2027-01-29");
+  v1::Case petition;
+  ASSERT_TRUE(call(&v1::CaseService::Stub::CreateCase,
+                   SampleCase(v1::CASE_KIND_PETITION, "p-2027", "48-1", absl::CivilDay(2027, 1, 29),
+                              "Kiến nghị sửa đường liên xã"),
+                   &petition));
+  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2027-02-19");
+  EXPECT_TRUE(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).has_provisional());
+
+  // The preview says so too, step by step: acceptance (10 calendar days from
+  // 20 December) ends in 2026; letter handling and settlement run into 2027.
+  v1::PreviewDeadlinesRequest preview;
+  preview.set_kind(v1::CASE_KIND_COMPLAINT);
+  preview.set_complaint_round(v1::COMPLAINT_ROUND_FIRST);
+  *preview.mutable_received_date() = ToProtoDate(absl::CivilDay(2026, 12, 20));
+  v1::PreviewDeadlinesResponse previewed;
+  ASSERT_TRUE(call(&v1::CaseService::Stub::PreviewDeadlines, preview, &previewed));
+  ASSERT_GT(previewed.deadlines_size(), 0);
+  for (const auto& p : previewed.deadlines()) {
+    EXPECT_TRUE(p.problem().empty()) << p.problem();
+    EXPECT_EQ(p.has_provisional(), p.step() != v1::DEADLINE_STEP_ACCEPT) << v1::DeadlineStep_Name(p.step());
+  }
+
+  // The coverage gauges: published to the end of 2026, provisional beyond.
+  const std::string metrics = ScrapeMetrics(node.admin_port());
+  const int64_t end_2026 = absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2027, 1, 1), VietnamTimeZone()));
+  EXPECT_TRUE(absl::StrContains(metrics, absl::StrCat("reception_calendar_until{coverage=\"published\"} ", end_2026)))
+      << metrics;
+
+  auto history = [&](const v1::Case& c) {
+    v1::GetCaseHistoryRequest r;
+    r.set_name(c.name());
+    r.set_page_size(100);
+    v1::GetCaseHistoryResponse resp;
+    call(&v1::CaseService::Stub::GetCaseHistory, r, &resp, "viewer");
+    return resp;
+  };
+  const int complaint_events = history(complaint).events_size();
+  const int petition_events = history(petition).events_size();
+
+  // The Government publishes 2027: Tết from Thursday 4 to Friday 12
+  // February, made up on Saturday 20 February. The node restarts on it.
+  ASSERT_EQ(node.Stop(), 0);
+  const size_t cut = shipped.find("  # Not yet published (2026-11-28)");
+  ASSERT_NE(cut, std::string::npos);
+  WriteFile(calendar, shipped.substr(0, cut) + R"(  - year: 2027
+    source: published notice (test)
+    days_off:
+      - {date: 2027-01-01, name: New Year}
+      - {date: 2027-02-04, name: Tết}
+      - {date: 2027-02-05, name: Tết}
+      - {date: 2027-02-08, name: Tết}
+      - {date: 2027-02-09, name: Tết}
+      - {date: 2027-02-10, name: Tết}
+      - {date: 2027-02-11, name: Tết}
+      - {date: 2027-02-12, name: Tết}
+      - {date: 2027-04-16, name: Hùng Kings}
+      - {date: 2027-04-30, name: Reunification Day}
+      - {date: 2027-05-03, name: Labour Day in lieu}
+      - {date: 2027-09-01, name: National Day}
+      - {date: 2027-09-02, name: National Day}
+    makeup_working_days:
+      - {date: 2027-02-20, replaces: Friday 12 February}
+)");
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  stub = v1::CaseService::NewStub(node.NewChannel());
+  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "event=deadlines_recomputed cases=1"))
+      << ReadFile(node.log_path());
+
+  v1::GetCaseRequest get;
+  get.set_name(petition.name());
+  ASSERT_TRUE(call(&v1::CaseService::Stub::GetCase, get, &petition, "viewer"));
+  // Feb 1-3, then Mon 15 - Fri 19, Saturday 20 (made up) and Monday 22.
+  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2027-02-22");
+  EXPECT_FALSE(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).has_provisional());
+  const auto moved = history(petition);
+  ASSERT_EQ(moved.events_size(), petition_events + 1);
+  const auto& event = moved.events(moved.events_size() - 1);
+  EXPECT_EQ(event.action(), "RecomputeDeadlines");
+  EXPECT_TRUE(absl::StrContains(event.summary(), "handle_letter: 2027-02-19 -> 2027-02-22")) << event.summary();
+  v1::VerifyCaseHistoryRequest verify;
+  verify.set_name(petition.name());
+  v1::VerifyCaseHistoryResponse verified;
+  ASSERT_TRUE(call(&v1::CaseService::Stub::VerifyCaseHistory, verify, &verified, "viewer"));
+  EXPECT_TRUE(verified.valid()) << verified.problem();
+
+  // The complaint's date does not change: no event, no longer provisional.
+  get.set_name(complaint.name());
+  ASSERT_TRUE(call(&v1::CaseService::Stub::GetCase, get, &complaint, "viewer"));
+  EXPECT_EQ(FormatDate(clock_of(complaint, v1::DEADLINE_STEP_SETTLE).due_date()), "2027-01-11");
+  EXPECT_FALSE(clock_of(complaint, v1::DEADLINE_STEP_SETTLE).has_provisional());
+  EXPECT_EQ(history(complaint).events_size(), complaint_events);
+
+  // A second start changes nothing more.
+  ASSERT_EQ(node.Stop(), 0);
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  stub = v1::CaseService::NewStub(node.NewChannel());
+  EXPECT_EQ(history(petition).events_size(), petition_events + 1);
 }
 
 }  // namespace

@@ -32,7 +32,10 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
                          options_.topology.rfind("/", 0) == 0 ? options_.topology : SourcePath(options_.topology),
                          "\n",
                          "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n",
-                         "calendar_file: ", SourcePath("deploy/calendars/vn-2025-2026.yaml"), "\n",
+                         "calendar_file: ",
+                         options_.calendar_file.empty() ? SourcePath("deploy/calendars/vn-2025-2026.yaml")
+                                                        : options_.calendar_file,
+                         "\n",
                          "storage: {sync_policy: ", options_.sync_policy, "}\n",
                          "shutdown_grace_seconds: 5\n",
                          "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"

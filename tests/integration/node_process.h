@@ -34,6 +34,8 @@ class NodeProcess {
     std::vector<std::pair<std::string, std::string>> peers;
     // More configuration lines (YAML), appended.
     std::string extra_config;
+    // The working calendar; empty: the shipped one.
+    std::string calendar_file;
   };
 
   // A port free right now (the kernel's choice for port 0), for nodes whose

@@ -373,6 +373,7 @@ void PrintCase(const v1::Case& c) {
         k.basis() == v1::DAY_BASIS_WORKING_DAYS ? "working" : "calendar", " days from ",
         Date(k.start_date()));
     if (k.has_due_date()) absl::StrAppend(&line, ", due ", Date(k.due_date()));
+    if (k.has_provisional()) absl::StrAppend(&line, " (provisional)");
     if (k.overdue()) absl::StrAppend(&line, " (OVERDUE)");
     if (k.has_end_date()) absl::StrAppend(&line, ", ended ", Date(k.end_date()));
     if (!k.extensions().empty()) {
@@ -381,6 +382,7 @@ void PrintCase(const v1::Case& c) {
     absl::StrAppend(&line, " [", k.rule_pack(), "/", k.rule_id(), "]");
     if (!k.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", k.problem());
     Row(absl::StrCat("clock ", Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_")), line);
+    if (k.has_provisional()) Row("  provisional", k.provisional().reason());
   }
   Row("owner", absl::StrCat("unit ", c.owner_unit(), ", epoch ", c.owner_epoch(),
                             c.previous_owner_unit().empty() ? "" : ", came from unit " + c.previous_owner_unit()));
@@ -1095,10 +1097,14 @@ int Run(const Args& a) {
       std::cout << absl::StrFormat("%-14s %-11s %-11s %-11s %s/%s\n",
                                    Short(v1::DeadlineStep_Name(d.step()), "DEADLINE_STEP_"),
                                    Date(d.start_date()) + (d.start_date_assumed() ? "*" : ""),
-                                   Date(d.due_date()), Date(d.latest_due_date()), d.rule_pack(), d.rule_id());
+                                   Date(d.due_date()) + (d.has_provisional() ? "~" : ""),
+                                   Date(d.latest_due_date()) + (d.has_provisional() ? "~" : ""), d.rule_pack(),
+                                   d.rule_id());
       std::cout << "    " << d.explanation() << (d.condition().empty() ? "" : "; " + d.condition()) << "\n";
+      if (!d.problem().empty()) std::cout << "    PROBLEM: " << d.problem() << "\n";
     }
-    std::cout << "(calendar: " << resp.calendar() << "; * = assumed date)\n";
+    std::cout << "(calendar: " << resp.calendar() << "; * = assumed date; ~ = provisional: counted on days off "
+                 "not yet published)\n";
     return 0;
   }
   if (cmd == "classify") {
