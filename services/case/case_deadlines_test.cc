@@ -125,10 +125,29 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   EXPECT_FALSE(s->overdue());
   cases::v1::ResumeCaseRequest resume;
   resume.set_name(name);
-  *resume.mutable_date() = D(2026, 3, 30);  // paused 20-29 March: 10 days
+  *resume.mutable_date() = D(2026, 3, 29);  // the last paused day: 20-29 March, 10 days
   auto r = Do(officer_, &CaseRegistry::ResumeCase, resume);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).due_date()), "2026-05-04");
+  // The case's suspension and the clock's pause name the same days.
+  EXPECT_EQ(FormatDate(r->suspensions(0).end_date()), "2026-03-29");
+  ASSERT_EQ(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses_size(), 1);
+  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).start_date()), "2026-03-20");
+  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).end_date()), "2026-03-29");
+
+  // A one-day pause: suspended and resumed on Wednesday 1 April moves the
+  // due date one day, from Monday 4 to Tuesday 5 May.
+  *suspend.mutable_date() = D(2026, 4, 1);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::SuspendCase, suspend).ok());
+  *resume.mutable_date() = D(2026, 4, 1);
+  auto one = Do(officer_, &CaseRegistry::ResumeCase, resume);
+  ASSERT_TRUE(one.ok()) << one.status();
+  const auto& after = ClockOf(*one, cases::v1::DEADLINE_STEP_SETTLE);
+  ASSERT_EQ(after.pauses_size(), 2);
+  EXPECT_EQ(FormatDate(after.pauses(1).start_date()), "2026-04-01");
+  EXPECT_EQ(FormatDate(after.pauses(1).end_date()), "2026-04-01");
+  EXPECT_EQ(FormatDate(one->suspensions(1).end_date()), "2026-04-01");
+  EXPECT_EQ(FormatDate(after.due_date()), "2026-05-05");
 
   cases::v1::DecideCaseRequest decide;
   decide.set_name(name);

@@ -712,8 +712,10 @@ void CaseRegistry::ResumeCase(const Principal& p, const cases::v1::ResumeCaseReq
                                                           FormatDate(start), ")"));
                }
                *s->mutable_end_date() = ToProtoDate(day);
+               const int days = static_cast<int>(day - start) + 1;
                return Change{absl::StrCat("handling resumed; paused ", FormatDate(start), " to ",
-                                          FormatDate(day)),
+                                          FormatDate(day), " inclusive (", days, days == 1 ? " day" : " days",
+                                          "), counting again from ", FormatDate(day + 1)),
                              {"suspensions"}};
              },
              std::move(done));
@@ -1137,7 +1139,9 @@ absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilD
   } else if (t == CaseTransition::kSuspend) {
     for (auto& clock : *c.mutable_clocks()) engine.Pause(clock, day, facts);
   } else if (t == CaseTransition::kResume) {
-    for (auto& clock : *c.mutable_clocks()) engine.Resume(clock, day, facts);
+    // `day` is the last paused day (ResumeCaseRequest.date, Suspension.end_date):
+    // counting starts again the day after.
+    for (auto& clock : *c.mutable_clocks()) engine.Resume(clock, day + 1, facts);
   }
   for (auto& clock : started) *c.add_clocks() = std::move(clock);
   // Complexity (classification) and the owner's remote flag may have changed.

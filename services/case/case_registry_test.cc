@@ -115,7 +115,7 @@ TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
             "AcceptCase: CLASSIFIED -> ACCEPTED: accepted by notice TL-01/2026\n"
             "StartCaseVerification: ACCEPTED -> VERIFYING: verification by inspector.hung\n"
             "SuspendCase: VERIFYING -> SUSPENDED: handling paused from 2026-11-25 (evidence CV-55/2026)\n"
-            "ResumeCase: SUSPENDED -> VERIFYING: handling resumed; paused 2026-11-25 to 2026-11-27\n"
+            "ResumeCase: SUSPENDED -> VERIFYING: handling resumed; paused 2026-11-25 to 2026-11-27 inclusive (3 days), counting again from 2026-11-28\n"
             "DecideCase: VERIFYING -> DECIDED: decided: COMPLAINT_PARTLY_RIGHT by QĐ-77/2026\n"
             "CloseCase: DECIDED -> CLOSED\n");
   cases::v1::VerifyCaseHistoryRequest vr;

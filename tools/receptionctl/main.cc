@@ -84,8 +84,9 @@ Commands:
   archive   NAME --reason duplicate|anonymous|unsigned|impersonated|already_guided|other
             [--duplicate-of cases/N] [--note TEXT]
   start-verification NAME [--verifier NAME]
-  suspend   NAME --reason TEXT --evidence REF
-  resume    NAME
+  suspend   NAME --reason TEXT --evidence REF [--date FIRST_PAUSED_DAY]
+  resume    NAME [--date LAST_PAUSED_DAY]   (inclusive: counting starts again the
+            day after; default today; suspend and resume on one day = one day)
   decide    NAME --outcome complaint_right|complaint_wrong|complaint_partly_right|
             denunciation_founded|denunciation_unfounded|denunciation_partly_founded|answered
             --decision REF [--summary TEXT]
