@@ -71,6 +71,8 @@ std::vector<DeadlineStep> DeadlineEngine::StepsFor(ClockTrigger trigger) {
       return {cases::v1::DEADLINE_STEP_TRANSFER};
     case ClockTrigger::kAccepted:
       return {cases::v1::DEADLINE_STEP_SETTLE};
+    case ClockTrigger::kDecided:
+      return {cases::v1::DEADLINE_STEP_PUBLISH};
   }
   return {};
 }
@@ -291,10 +293,52 @@ ClockEnd DeadlineEngine::EndFor(DeadlineStep step, absl::string_view t) {
     case cases::v1::DEADLINE_STEP_SETTLE:
       if (t == "DecideCase") return ClockEnd::kDone;
       break;
+    case cases::v1::DEADLINE_STEP_PUBLISH:
+      if (t == "PublishDecision") return ClockEnd::kDone;
+      break;
     default:
       break;
   }
   return ClockEnd::kNone;
+}
+
+void DeadlineEngine::JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts& facts,
+                                 absl::CivilDay received) const {
+  // Only the input survives; the judgement is made afresh.
+  cases::v1::FilingLimit judged;
+  *judged.mutable_start_date() = limit.start_date();
+  *judged.mutable_delays() = limit.delays();
+  const bool has_start = limit.has_start_date() && limit.start_date().year() != 0;
+  limit = std::move(judged);
+  if (!has_start) {
+    if (limit.delays().empty()) limit.Clear();
+    return;
+  }
+  auto pack = rules_->PackOn(received);
+  if (!pack.ok()) {
+    limit.set_problem(std::string(pack.status().message()));
+    return;
+  }
+  const DeadlineRule* rule = FindRule(**pack, cases::v1::DEADLINE_STEP_FILE, facts);
+  if (rule == nullptr) {
+    limit.set_problem(absl::StrCat("rule pack ", (*pack)->id(), " sets no filing limit for this matter"));
+    return;
+  }
+  limit.set_rule_id(rule->id());
+  limit.set_rule_pack((*pack)->id());
+  limit.set_source(rule->source());
+  limit.set_basis(rule->basis());
+  limit.set_length_days(Length(*rule, facts.remote_area, cases::v1::COMPLEXITY_NORMAL));
+  std::vector<reception::Pause> obstacles;
+  for (const auto& d : limit.delays()) obstacles.push_back({Day(d.start_date()), Day(d.end_date())});
+  auto due = calendar_->PeriodEnd(Day(limit.start_date()), limit.length_days(), Basis(rule->basis()), obstacles);
+  if (!due.ok()) {
+    limit.set_problem(std::string(due.status().message()));
+    return;
+  }
+  *limit.mutable_due_date() = ToProtoDate(*due);
+  limit.set_met(received <= *due);
+  limit.set_days_late(received <= *due ? 0 : static_cast<int>(received - *due));
 }
 
 bool DeadlineEngine::MarkProvisional(absl::CivilDay first, absl::CivilDay last,

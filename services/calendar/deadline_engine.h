@@ -31,6 +31,7 @@ enum class ClockTrigger {
   kReceived,             // receipt: letter handling, acceptance
   kOutsideCompetence,    // classified outside competence: transfer (counted from receipt)
   kAccepted,             // acceptance: settlement
+  kDecided,              // a decision: its publication (complaints)
 };
 
 // How a step's clock ends on a transition.
@@ -103,6 +104,13 @@ class DeadlineEngine {
   // The earliest due date of a running clock.
   static std::optional<absl::CivilDay> EarliestDue(
       const google::protobuf::RepeatedPtrField<cases::v1::DeadlineClock>& clocks);
+
+  // Judges a complaint's filing limit (the input fields of `limit` set):
+  // the rule for DEADLINE_STEP_FILE in the pack in force on `received`,
+  // counted from start_date without the delays' days. Clears the output
+  // when the limit is not to be judged (no start date, no rule); sets
+  // `problem` when the calendar cannot count it.
+  void JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts& facts, absl::CivilDay received) const;
 
   // The due dates a matter would get (PreviewDeadlines). A step whose dates
   // cannot be counted carries its own `problem`; the others are still given.

@@ -367,6 +367,34 @@ makeup_working_days:
   EXPECT_FALSE(through_tet.has_provisional());
 }
 
+// A second complaint: 30 days after the first decision, 45 in a remote area
+// (Decree 124/2020 Art 4); a denunciation has no filing limit.
+TEST_F(Shipped, SecondComplaintFilingLimit) {
+  cases::v1::FilingLimit f;
+  *f.mutable_start_date() = ToProtoDate(D(2026, 5, 4));  // first decision received Monday 4 May
+  const ClockFacts second{kComplaint, cases::v1::COMPLAINT_ROUND_SECOND};
+  engine_->JudgeFiling(f, second, D(2026, 6, 5));
+  EXPECT_EQ(f.rule_id(), "complaint-second-file");
+  EXPECT_EQ(FormatDate(f.due_date()), "2026-06-03");  // day 30: Wednesday 3 June
+  EXPECT_FALSE(f.met());
+  EXPECT_EQ(f.days_late(), 2);
+  ClockFacts remote = second;
+  remote.remote_area = true;
+  engine_->JudgeFiling(f, remote, D(2026, 6, 5));
+  EXPECT_EQ(f.length_days(), 45);
+  EXPECT_EQ(FormatDate(f.due_date()), "2026-06-18");
+  EXPECT_TRUE(f.met());
+  const ClockFacts denunciation{kDenunciation};
+  engine_->JudgeFiling(f, denunciation, D(2026, 6, 5));
+  EXPECT_FALSE(f.has_due_date());
+  EXPECT_NE(f.problem().find("sets no filing limit"), std::string::npos);
+  // Without a start date nothing is judged.
+  cases::v1::FilingLimit none;
+  engine_->JudgeFiling(none, second, D(2026, 6, 5));
+  EXPECT_FALSE(none.has_due_date());
+  EXPECT_TRUE(none.problem().empty());
+}
+
 TEST_F(Shipped, PreviewListsEveryStepWithItsRule) {
   const ClockFacts facts{kDenunciation, cases::v1::COMPLAINT_ROUND_UNSPECIFIED, false, kVeryComplex};
   auto p = engine_->Preview(facts, D(2026, 3, 2), std::nullopt);

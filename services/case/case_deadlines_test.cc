@@ -157,15 +157,135 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   auto d = Do(head_, &CaseRegistry::DecideCase, decide);
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(ClockOf(*d, cases::v1::DEADLINE_STEP_SETTLE).state(), cases::v1::CLOCK_STATE_MET);
-  EXPECT_FALSE(d->has_due_date());
-  EXPECT_FALSE(d->overdue());
+  // What is left to do is to make the decision public (below).
+  EXPECT_EQ(FormatDate(d->due_date()), "2026-05-15");
   // The clocks are stored with the case.
   cases::v1::GetCaseRequest get;
   get.set_name(name);
   auto stored = registry_->GetCase(officer_, get);
   ASSERT_TRUE(stored.ok());
-  EXPECT_EQ(stored->clocks_size(), 3);
+  EXPECT_EQ(stored->clocks_size(), 4);
   EXPECT_EQ(FormatDate(ClockOf(*stored, cases::v1::DEADLINE_STEP_SETTLE).end_date()), "2026-04-30");
+
+  // The decision starts its publication clock: 15 days, Friday 15 May.
+  const auto& publish = ClockOf(*d, cases::v1::DEADLINE_STEP_PUBLISH);
+  EXPECT_EQ(publish.state(), cases::v1::CLOCK_STATE_RUNNING);
+  EXPECT_EQ(publish.rule_id(), "complaint-publish");
+  EXPECT_EQ(FormatDate(publish.due_date()), "2026-05-15");
+  cases::v1::PublishDecisionRequest pub;
+  pub.set_name(name);
+  pub.set_method(cases::v1::PUBLICATION_METHOD_POSTING);
+  pub.set_reference("TB-niêm-yết-4/2026");
+  *pub.mutable_date() = D(2026, 4, 29);
+  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub).status().message().find("date must not be before the decision"),
+            std::string::npos);
+  *pub.mutable_date() = D(2026, 5, 12);
+  auto published = Do(officer_, &CaseRegistry::PublishDecision, pub);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->state(), cases::v1::CASE_STATE_DECIDED);
+  EXPECT_EQ(FormatDate(published->publication().date()), "2026-05-12");
+  EXPECT_EQ(ClockOf(*published, cases::v1::DEADLINE_STEP_PUBLISH).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_FALSE(published->has_due_date());
+  EXPECT_EQ(Do(officer_, &CaseRegistry::PublishDecision, pub).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // once
+  pub.set_method(cases::v1::PUBLICATION_METHOD_UNSPECIFIED);
+  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub).status().message().find("method"), std::string::npos);
+}
+
+// The complainant's own limit (Law on Complaints Art 9: 90 days), judged at
+// intake; a legitimate obstacle's days do not count; a complaint filed late
+// cannot be accepted, and OUT_OF_TIME is a ground only for one that was.
+TEST_F(CaseDeadlinesTest, FilingLimitJudgedAtIntakeDecidesAcceptanceAndRefusal) {
+  // Learned of the act on 20 November 2025: day 90 is 18 February 2026, in
+  // Tết, so the limit ends on Monday 23 February. Received 2 March: 7 days
+  // late.
+  auto late_request = Complaint("f1");
+  *late_request.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2025, 11, 20);
+  auto late = CreateOn(late_request, D(2026, 3, 2));
+  ASSERT_TRUE(late.ok()) << late.status();
+  const auto& f = late->filing_limit();
+  EXPECT_EQ(f.rule_id(), "complaint-first-file");
+  EXPECT_EQ(f.length_days(), 90);
+  EXPECT_EQ(FormatDate(f.due_date()), "2026-02-23");
+  EXPECT_FALSE(f.met());
+  EXPECT_EQ(f.days_late(), 7);
+  ASSERT_TRUE(Classify(late->name(), true, cases::v1::COMPLEXITY_NORMAL, D(2026, 3, 3)).ok());
+  auto refused = Accept(late->name(), D(2026, 3, 4));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("filed 7 day(s) after its filing limit ran out on 2026-02-23"),
+            std::string::npos) << refused.status();
+
+  // Ten days in hospital (5-14 January) do not count: the limit now ends on
+  // Saturday 28 February, so on Monday 2 March; filed in time.
+  cases::v1::ClassifyCaseRequest again;
+  again.set_name(late->name());
+  again.set_within_competence(true);
+  *again.mutable_date() = D(2026, 3, 4);
+  auto* delay = again.add_filing_delays();
+  delay->set_obstacle(cases::v1::FILING_OBSTACLE_ILLNESS);
+  *delay->mutable_start_date() = D(2026, 1, 5);
+  *delay->mutable_end_date() = D(2026, 1, 14);
+  // Classification happens once: the delay is recorded on a fresh case.
+  auto fresh_request = late_request;
+  fresh_request.set_request_id("f2");
+  auto fresh = CreateOn(fresh_request, D(2026, 3, 2));
+  ASSERT_TRUE(fresh.ok());
+  again.set_name(fresh->name());
+  EXPECT_NE(Do(officer_, &CaseRegistry::ClassifyCase, again).status().message().find(
+                "filing_delays[0].evidence_reference"),
+            std::string::npos);
+  delay->set_evidence_reference("GRV-BV-115/2026");
+  auto in_time = Do(officer_, &CaseRegistry::ClassifyCase, again);
+  ASSERT_TRUE(in_time.ok()) << in_time.status();
+  EXPECT_EQ(FormatDate(in_time->filing_limit().due_date()), "2026-03-02");
+  EXPECT_TRUE(in_time->filing_limit().met());
+  EXPECT_EQ(in_time->filing_limit().delays_size(), 1);
+  ASSERT_TRUE(Accept(fresh->name(), D(2026, 3, 5)).ok());
+
+  // OUT_OF_TIME: refused for the late one...
+  cases::v1::RefuseCaseRequest refuse;
+  refuse.set_name(late->name());
+  refuse.set_ground(cases::v1::REFUSAL_GROUND_OUT_OF_TIME);
+  refuse.set_explanation("Quá thời hiệu khiếu nại, không có lý do chính đáng");
+  *refuse.mutable_date() = D(2026, 3, 5);
+  auto out_of_time = Do(officer_, &CaseRegistry::RefuseCase, refuse);
+  ASSERT_TRUE(out_of_time.ok()) << out_of_time.status();
+  EXPECT_EQ(out_of_time->state(), cases::v1::CASE_STATE_REFUSED);
+  // ... not for one filed in time, nor one whose limit was never judged.
+  auto on_time_request = Complaint("f3");
+  *on_time_request.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 2, 10);
+  auto on_time = CreateOn(on_time_request, D(2026, 3, 2));
+  ASSERT_TRUE(on_time.ok());
+  EXPECT_TRUE(on_time->filing_limit().met());
+  refuse.set_name(on_time->name());
+  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find("filed within its limit"),
+            std::string::npos);
+  auto unjudged = CreateOn(Complaint("f4"), D(2026, 3, 2));
+  ASSERT_TRUE(unjudged.ok());
+  EXPECT_FALSE(unjudged->has_filing_limit());
+  refuse.set_name(unjudged->name());
+  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find("filing_start_date"),
+            std::string::npos);
+
+  // Intake names the field and the rule.
+  auto bad = Denunciation("f5");
+  *bad.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 2, 1);
+  EXPECT_NE(CreateOn(bad, D(2026, 3, 2)).status().message().find("case.filing_limit applies to complaints only"),
+            std::string::npos);
+  auto future = Complaint("f6");
+  *future.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 3, 3);
+  EXPECT_NE(CreateOn(future, D(2026, 3, 2)).status().message().find("case.filing_limit.start_date"),
+            std::string::npos);
+  auto reversed = Complaint("f7");
+  *reversed.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 1, 1);
+  auto* r = reversed.mutable_case_()->mutable_filing_limit()->add_delays();
+  r->set_obstacle(cases::v1::FILING_OBSTACLE_NATURAL_DISASTER);
+  *r->mutable_start_date() = D(2026, 2, 10);
+  *r->mutable_end_date() = D(2026, 2, 1);
+  r->set_evidence_reference("XN-UBND-3");
+  EXPECT_NE(CreateOn(reversed, D(2026, 3, 2)).status().message().find(
+                "case.filing_limit.delays[0].end_date must not be before its start_date"),
+            std::string::npos);
 }
 
 TEST_F(CaseDeadlinesTest, LateAcceptanceIsMissedAndOutsideCompetenceStartsTheTransferClock) {

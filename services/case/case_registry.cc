@@ -102,6 +102,7 @@ absl::CivilDay TransitionDate(const Case& c, CaseTransition t, absl::CivilDay to
       if (!c.suspensions().empty()) d = &c.suspensions().rbegin()->end_date();
       break;
     case CaseTransition::kDecide: d = &c.decision().date(); break;
+    case CaseTransition::kPublishDecision: d = &c.publication().date(); break;
     case CaseTransition::kWithdraw:
     case CaseTransition::kWithdrawPartial:
       if (!c.withdrawals().empty()) d = &c.withdrawals().rbegin()->date();
@@ -395,6 +396,9 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
               auto clocks, d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), DayOf(c.received_date())));
           for (auto& clock : clocks) *c.add_clocks() = std::move(clock);
           if (auto due = DeadlineEngine::EarliestDue(c.clocks())) *c.mutable_due_date() = ToProtoDate(*due);
+          if (c.has_filing_limit()) {
+            d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c), DayOf(c.received_date()));
+          }
         }
         CaseRecord rec;
         if (protect) {
@@ -490,6 +494,49 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
       });
 }
 
+absl::StatusOr<std::string> CaseRegistry::AddFilingFacts(const cases::v1::ClassifyCaseRequest& r, Case& c) const {
+  if (r.filing_delays().empty() && IsUnset(r.filing_start_date())) return std::string();
+  if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+    return InvalidField(r.filing_delays().empty() ? "filing_start_date" : "filing_delays",
+                        "applies to complaints only (Law on Complaints Art 9)");
+  }
+  const absl::CivilDay received = DayOf(c.received_date());
+  auto* f = c.mutable_filing_limit();
+  std::vector<std::string> said;
+  if (!IsUnset(r.filing_start_date())) {
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start, ToCivilDay(r.filing_start_date(), "filing_start_date"));
+    if (f->has_start_date() && !IsUnset(f->start_date()) && DayOf(f->start_date()) != start) {
+      return InvalidField("filing_start_date", absl::StrCat("was recorded at intake as ", FormatDate(f->start_date()),
+                                                            " and cannot be changed"));
+    }
+    if (start > received) return InvalidField("filing_start_date", "must not be after the reception date");
+    *f->mutable_start_date() = ToProtoDate(start);
+    said.push_back(absl::StrCat("filing limit counted from ", FormatDate(start)));
+  }
+  google::protobuf::RepeatedPtrField<cases::v1::FilingDelay> all = f->delays();
+  for (const auto& d : r.filing_delays()) *all.Add() = d;
+  std::optional<absl::CivilDay> start;
+  if (f->has_start_date() && !IsUnset(f->start_date())) start = DayOf(f->start_date());
+  RECEPTION_RETURN_IF_ERROR(ValidateFilingDelays(all, "filing_delays", start, received));
+  for (const auto& d : r.filing_delays()) {
+    auto* added = f->add_delays();
+    *added = d;
+    added->set_evidence_reference(NormalizeNfc(d.evidence_reference()));
+    added->set_note(NormalizeNfc(d.note()));
+    said.push_back(absl::StrCat(
+        "delay ", absl::AsciiStrToLower(EnumSuffix<int>(cases::v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_")),
+        " ", FormatDate(d.start_date()), " to ", FormatDate(d.end_date()), " (evidence ", added->evidence_reference(),
+        ")"));
+  }
+  if (d_.deadlines != nullptr) d_.deadlines->JudgeFiling(*f, Facts(c), received);
+  if (f->has_due_date()) {
+    said.push_back(f->met() ? absl::StrCat("filed in time (last day ", FormatDate(f->due_date()), ")")
+                            : absl::StrCat("filed ", f->days_late(), " day(s) late (last day ",
+                                           FormatDate(f->due_date()), ")"));
+  }
+  return absl::StrJoin(said, "; ");
+}
+
 void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCaseRequest& r,
                                 Callback<Case> done) {
   if (!cases::v1::CaseKind_IsValid(r.kind())) return done(InvalidField("kind", "is not a case kind"));
@@ -498,8 +545,9 @@ void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCas
   }
   if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
   Transition(p, r.name(), r.etag(), CaseTransition::kClassify,
-             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+             [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               RECEPTION_ASSIGN_OR_RETURN(std::string filing, AddFilingFacts(r, c));
                auto* cl = c.mutable_classification();
                cl->set_kind(r.kind() == cases::v1::CASE_KIND_UNSPECIFIED ? c.kind() : r.kind());
                if (cl->kind() != c.kind()) {
@@ -513,12 +561,17 @@ void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCas
                                       : r.complexity());
                cl->set_note(NormalizeNfc(r.note()));
                *cl->mutable_date() = ToProtoDate(day);
-               return Change{absl::StrCat(r.within_competence() ? "within" : "outside",
+               Change change{absl::StrCat(r.within_competence() ? "within" : "outside",
                                           " competence, ",
                                           absl::AsciiStrToLower(EnumSuffix<int>(
                                               cases::v1::Complexity_Name(cl->complexity()),
                                               "COMPLEXITY_"))),
                              {"classification"}};
+               if (!filing.empty()) {
+                 absl::StrAppend(&change.summary, "; ", filing);
+                 change.fields.push_back("filing_limit");
+               }
+               return change;
              },
              std::move(done));
 }
@@ -534,6 +587,13 @@ void CaseRegistry::AcceptCase(const Principal& p, const cases::v1::AcceptCaseReq
                  return absl::FailedPreconditionError(
                      "AcceptCase is not allowed: the case was classified outside this unit's "
                      "competence; guide the citizen or transfer it instead");
+               }
+               if (const auto& f = c.filing_limit(); f.has_due_date() && !f.met()) {
+                 return absl::FailedPreconditionError(absl::StrCat(
+                     "AcceptCase is not allowed: the complaint was filed ", f.days_late(),
+                     " day(s) after its filing limit ran out on ", FormatDate(f.due_date()), " (",
+                     f.source(), "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
+                     "or refuse it with ground OUT_OF_TIME"));
                }
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
                c.mutable_acceptance()->set_notice_reference(NormalizeNfc(r.notice_reference()));
@@ -564,6 +624,24 @@ void CaseRegistry::RefuseCase(const Principal& p, const cases::v1::RefuseCaseReq
   Transition(p, r.name(), r.etag(), CaseTransition::kRefuse,
              [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               if (r.ground() == cases::v1::REFUSAL_GROUND_OUT_OF_TIME) {
+                 // The ground is the complainant's filing limit, judged on the case.
+                 const auto& f = c.filing_limit();
+                 if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+                   return absl::FailedPreconditionError(
+                       "ground OUT_OF_TIME applies to complaints only (Law on Complaints Art 9, 11)");
+                 }
+                 if (!f.has_due_date()) {
+                   return absl::FailedPreconditionError(
+                       "ground OUT_OF_TIME needs the filing limit judged: record when the complainant "
+                       "received the decision or learned of the act (ClassifyCase.filing_start_date)");
+                 }
+                 if (f.met()) {
+                   return absl::FailedPreconditionError(absl::StrCat(
+                       "ground OUT_OF_TIME does not apply: the complaint was filed within its limit (last day ",
+                       FormatDate(f.due_date()), ")"));
+                 }
+               }
                auto* rf = c.mutable_refusal();
                rf->set_ground(r.ground());
                rf->set_notice_reference(NormalizeNfc(r.notice_reference()));
@@ -717,6 +795,42 @@ void CaseRegistry::ResumeCase(const Principal& p, const cases::v1::ResumeCaseReq
                                           FormatDate(day), " inclusive (", days, days == 1 ? " day" : " days",
                                           "), counting again from ", FormatDate(day + 1)),
                              {"suspensions"}};
+             },
+             std::move(done));
+}
+
+void CaseRegistry::PublishDecision(const Principal& p, const cases::v1::PublishDecisionRequest& r,
+                                   Callback<Case> done) {
+  if (!cases::v1::PublicationMethod_IsValid(r.method()) ||
+      r.method() == cases::v1::PUBLICATION_METHOD_UNSPECIFIED) {
+    return done(InvalidField("method", "must be MEETING, POSTING or MEDIA"));
+  }
+  if (auto s = ValidateReference(r.reference(), "reference", true); !s.ok()) return done(s);
+  Transition(p, r.name(), r.etag(), CaseTransition::kPublishDecision,
+             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+               if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+                 return absl::FailedPreconditionError(
+                     "PublishDecision is for complaint settlement decisions; this case is not a complaint");
+               }
+               if (c.has_publication()) {
+                 return absl::FailedPreconditionError(absl::StrCat(
+                     "the decision was already made public on ", FormatDate(c.publication().date()), " (",
+                     c.publication().reference(), ")"));
+               }
+               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+               if (day < DayOf(c.decision().date())) {
+                 return InvalidField("date", absl::StrCat("must not be before the decision (",
+                                                          FormatDate(c.decision().date()), ")"));
+               }
+               auto* pub = c.mutable_publication();
+               pub->set_method(r.method());
+               pub->set_reference(NormalizeNfc(r.reference()));
+               *pub->mutable_date() = ToProtoDate(day);
+               return Change{absl::StrCat("decision made public by ",
+                                          absl::AsciiStrToLower(EnumSuffix<int>(
+                                              cases::v1::PublicationMethod_Name(r.method()), "PUBLICATION_METHOD_")),
+                                          " on ", FormatDate(day), " (", pub->reference(), ")"),
+                             {"publication"}};
              },
              std::move(done));
 }
@@ -1127,6 +1241,9 @@ absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilD
                                                      DayOf(c.received_date())));
   } else if (t == CaseTransition::kAccept) {
     RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kAccepted, facts, day));
+  } else if (t == CaseTransition::kDecide) {
+    // Publication of the decision (complaints; the pack has no rule for other kinds).
+    RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kDecided, facts, day));
   } else if (t == CaseTransition::kTransfer &&
              std::none_of(c.clocks().begin(), c.clocks().end(), [](const cases::v1::DeadlineClock& k) {
                return k.step() == cases::v1::DEADLINE_STEP_TRANSFER;

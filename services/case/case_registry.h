@@ -85,6 +85,8 @@ class CaseRegistry {
   void ResumeCase(const Principal& p, const cases::v1::ResumeCaseRequest& r, Callback<cases::v1::Case> done);
   void DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r, Callback<cases::v1::Case> done);
   void CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r, Callback<cases::v1::Case> done);
+  void PublishDecision(const Principal& p, const cases::v1::PublishDecisionRequest& r,
+                       Callback<cases::v1::Case> done);
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, Callback<cases::v1::Case> done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           Callback<cases::v1::Case> done);
@@ -169,6 +171,9 @@ class CaseRegistry {
   // `t` (already applied to `c`).
   absl::Status AdvanceClocks(cases::v1::Case& c, CaseTransition t, absl::CivilDay today) const;
   ClockFacts Facts(const cases::v1::Case& c) const;
+  // ClassifyCase's filing-limit facts (start, delays) added to `c` and the
+  // limit judged again; what changed, for the audit summary ("" if nothing).
+  absl::StatusOr<std::string> AddFilingFacts(const cases::v1::ClassifyCaseRequest& r, cases::v1::Case& c) const;
   void QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
                      const std::string& destination, const std::string& reason,
                      const std::string& request_id, bool is_return, Callback<cases::v1::Handoff> done);

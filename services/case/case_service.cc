@@ -100,6 +100,7 @@ RECEPTION_MUTATION(SuspendCase, SuspendCaseRequest, Case)
 RECEPTION_MUTATION(ResumeCase, ResumeCaseRequest, Case)
 RECEPTION_MUTATION(DecideCase, DecideCaseRequest, Case)
 RECEPTION_MUTATION(CloseCase, CloseCaseRequest, Case)
+RECEPTION_MUTATION(PublishDecision, PublishDecisionRequest, Case)
 RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)

@@ -111,6 +111,40 @@ absl::StatusOr<std::string> ParseCaseName(absl::string_view name, absl::string_v
   return std::string(name);
 }
 
+absl::Status ValidateFilingDelays(const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
+                                  absl::string_view field, std::optional<absl::CivilDay> start,
+                                  absl::CivilDay received) {
+  if (delays.size() > 10) return InvalidField(field, "must list at most 10 delays");
+  for (int i = 0; i < delays.size(); ++i) {
+    const auto& d = delays[i];
+    const std::string at = absl::StrCat(field, "[", i, "]");
+    if (!cases::v1::FilingObstacle_IsValid(d.obstacle()) ||
+        d.obstacle() == cases::v1::FILING_OBSTACLE_UNSPECIFIED) {
+      return InvalidField(absl::StrCat(at, ".obstacle"),
+                          "must be ILLNESS, NATURAL_DISASTER, HOSTILITIES, AWAY or OTHER");
+    }
+    if (IsUnset(d.start_date()) || IsUnset(d.end_date())) {
+      return InvalidField(absl::StrCat(at, IsUnset(d.start_date()) ? ".start_date" : ".end_date"),
+                          "is required (the obstacle's first and last day)");
+    }
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay first, ToCivilDay(d.start_date(), absl::StrCat(at, ".start_date")));
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay last, ToCivilDay(d.end_date(), absl::StrCat(at, ".end_date")));
+    if (last < first) return InvalidField(absl::StrCat(at, ".end_date"), "must not be before its start_date");
+    if (last > received) {
+      return InvalidField(absl::StrCat(at, ".end_date"), "must not be after case.received_date");
+    }
+    if (start && first < *start) {
+      return InvalidField(absl::StrCat(at, ".start_date"),
+                          "must not be before the filing limit's start_date (days before it do not count anyway)");
+    }
+    RECEPTION_RETURN_IF_ERROR(ValidateText(d.evidence_reference(), absl::StrCat(at, ".evidence_reference"),
+                                           IntakeLimits::kMaxReferenceChars, true, false));
+    RECEPTION_RETURN_IF_ERROR(ValidateText(d.note(), absl::StrCat(at, ".note"), IntakeLimits::kMaxNoteChars,
+                                           d.obstacle() == cases::v1::FILING_OBSTACLE_OTHER, true));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
                                     const IntakeEnv& env) {
   if (!request.has_case_()) return InvalidField("case", "must be set");
@@ -133,6 +167,11 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   if (in.has_reception_unit()) *c.mutable_reception_unit() = in.reception_unit();
   if (in.has_received_date()) *c.mutable_received_date() = in.received_date();
   c.set_previously_handled_by(in.previously_handled_by());
+  if (in.has_filing_limit()) {
+    *c.mutable_filing_limit()->mutable_start_date() = in.filing_limit().start_date();
+    *c.mutable_filing_limit()->mutable_delays() = in.filing_limit().delays();
+    if (IsUnset(c.filing_limit().start_date())) c.mutable_filing_limit()->clear_start_date();
+  }
 
   if (!cases::v1::CaseKind_IsValid(c.kind()) || c.kind() == cases::v1::CASE_KIND_UNSPECIFIED) {
     return InvalidField("case.kind", "must be one of COMPLAINT, DENUNCIATION, PETITION, FEEDBACK");
@@ -265,6 +304,26 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   }
   NormalizeInPlace(r->mutable_official_name());
   NormalizeInPlace(r->mutable_official_position());
+
+  // The complainant's filing limit (judged by the registry).
+  if (c.has_filing_limit()) {
+    if (!complaint) {
+      return InvalidField("case.filing_limit", "applies to complaints only (Law on Complaints Art 9)");
+    }
+    std::optional<absl::CivilDay> start;
+    if (c.filing_limit().has_start_date()) {
+      RECEPTION_ASSIGN_OR_RETURN(start, ToCivilDay(c.filing_limit().start_date(), "case.filing_limit.start_date"));
+      if (*start > received) {
+        return InvalidField("case.filing_limit.start_date", "must not be after case.received_date");
+      }
+    }
+    RECEPTION_RETURN_IF_ERROR(
+        ValidateFilingDelays(c.filing_limit().delays(), "case.filing_limit.delays", start, received));
+    for (auto& d : *c.mutable_filing_limit()->mutable_delays()) {
+      NormalizeInPlace(d.mutable_evidence_reference());
+      NormalizeInPlace(d.mutable_note());
+    }
+  }
 
   // Content and documents.
   if (c.content().size() > IntakeLimits::kMaxContentBytes) {

@@ -5,6 +5,7 @@
 #ifndef RECEPTION_SERVICES_CASE_INTAKE_H_
 #define RECEPTION_SERVICES_CASE_INTAKE_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,14 @@ struct IntakeEnv {
 // date, mass_case computed from the rule pack in force on that date.
 absl::StatusOr<cases::v1::Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
                                                const IntakeEnv& env);
+
+// A complaint's filing-limit input: `start` (may be unset) not after
+// `received`; each delay with an obstacle, evidence, first <= last day, inside
+// [start, received]; at most 10 in all. `field` names the repeated field in
+// errors ("case.filing_limit.delays").
+absl::Status ValidateFilingDelays(const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
+                                  absl::string_view field, std::optional<absl::CivilDay> start,
+                                  absl::CivilDay received);
 
 // request_id: 1-100 printable ASCII characters.
 absl::Status ValidateRequestId(absl::string_view request_id);

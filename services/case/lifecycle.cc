@@ -51,6 +51,8 @@ const std::vector<Rule>& Rules() {
         S::CASE_STATE_ARCHIVED, S::CASE_STATE_REFUSED, S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED,
         S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED, S::CASE_STATE_WITHDRAWN},
        S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kPublishDecision, {S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -81,6 +83,7 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
     case CaseTransition::kTransfer: return "TransferCase";
     case CaseTransition::kAttachMinutes: return "AttachCaseMinutes";
+    case CaseTransition::kPublishDecision: return "PublishDecision";
   }
   return "unknown";
 }

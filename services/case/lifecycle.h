@@ -26,6 +26,7 @@ enum class CaseTransition {
   kExtendDeadline,   // a written extension; state unchanged
   kTransfer,         // ownership handed to another node (also a return)
   kAttachMinutes,    // signed minutes of an online reception; state unchanged
+  kPublishDecision,  // a complaint decision made public; state unchanged
 };
 
 // The RPC name of a transition ("AcceptCase").

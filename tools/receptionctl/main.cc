@@ -61,6 +61,9 @@ Commands:
             [--anonymous] [--forwarded-by BODY] [--representative CITIZEN_ID]...
             [--people N] [--respondent-unit CODE] [--respondent-official NAME]
             [--respondent-position TEXT] [--head-of-unit] [--act-reference REF] [--act-date DATE]
+            [--filing-start DATE] [--filing-delay "obstacle|FROM|TO|evidence[|note]"]...
+            (complaints: the day the decision was received or the act learned of,
+            and legitimate delays: illness natural_disaster hostilities away other)
             [--attachment "name|media/type|size|sha256"]... [--reception-unit CODE]
             [--previously-handled-by BODY] [--request-id ID]
             CHANNEL: in_person mail mailbox forwarded_deputy
@@ -76,6 +79,7 @@ Commands:
   deadlines preview --kind K --received DATE [--accepted DATE] [--round first|second]
             [--complexity normal|complex|very_complex] [--unit-code U]
   classify  NAME --competent yes|no [--complexity normal|complex|very_complex]
+            [--filing-start DATE] [--filing-delay "obstacle|FROM|TO|evidence[|note]"]...
             [--kind K] [--note TEXT]
   accept    NAME --notice REF
   refuse    NAME --ground incapacitated|disruptive|already_settled|out_of_time|no_standing
@@ -90,6 +94,8 @@ Commands:
   decide    NAME --outcome complaint_right|complaint_wrong|complaint_partly_right|
             denunciation_founded|denunciation_unfounded|denunciation_partly_founded|answered
             --decision REF [--summary TEXT]
+  publish   NAME --method meeting|posting|media --reference REF [--date DATE]
+            (a complaint's settlement decision made public)
   close     NAME
   withdraw  NAME --document REF [--partial --part TEXT] [--reason TEXT]
   history   NAME
@@ -368,6 +374,26 @@ void PrintCase(const v1::Case& c) {
   for (const auto& w : c.withdrawals()) {
     Row(w.partial() ? "partly withdrawn" : "withdrawn", absl::StrCat(Date(w.date()), ", ", w.document_reference(), w.partial() ? ": " + w.withdrawn_part() : ""));
   }
+  if (c.has_filing_limit()) {
+    const auto& f = c.filing_limit();
+    std::string line = f.has_start_date() ? absl::StrCat("from ", Date(f.start_date())) : "start not recorded";
+    if (f.has_due_date()) {
+      absl::StrAppend(&line, ", ", f.length_days(), " days, last day ", Date(f.due_date()),
+                      f.met() ? ": filed in time" : absl::StrCat(": FILED ", f.days_late(), " DAY(S) LATE"), " [",
+                      f.rule_pack(), "/", f.rule_id(), "]");
+    }
+    if (!f.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", f.problem());
+    Row("filing limit", line);
+    for (const auto& d : f.delays()) {
+      Row("  delay", absl::StrCat(Short(v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_"), " ",
+                                  Date(d.start_date()), " to ", Date(d.end_date()), " (", d.evidence_reference(), ")"));
+    }
+  }
+  if (c.has_publication()) {
+    Row("published", absl::StrCat(Date(c.publication().date()), ", ",
+                                  Short(v1::PublicationMethod_Name(c.publication().method()), "PUBLICATION_METHOD_"),
+                                  ", ", c.publication().reference()));
+  }
   for (const auto& k : c.clocks()) {
     std::string line = absl::StrCat(
         Short(v1::ClockState_Name(k.state()), "CLOCK_STATE_"), ", ", k.length_days(), " ",
@@ -402,6 +428,19 @@ void PrintCase(const v1::Case& c) {
   }
   Row("etag", c.etag());
   Row("history", absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
+}
+
+// "obstacle|YYYY-MM-DD|YYYY-MM-DD|evidence[|note]" (--filing-delay).
+v1::FilingDelay ParseFilingDelay(const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('|', 4));
+  if (parts.size() < 4) UsageError("--filing-delay must be \"obstacle|FROM|TO|evidence[|note]\"");
+  v1::FilingDelay d;
+  d.set_obstacle(ParseEnum<v1::FilingObstacle>(parts[0], "FILING_OBSTACLE_", &v1::FilingObstacle_Parse, "filing-delay"));
+  *d.mutable_start_date() = ParseDateOption(parts[1], "filing-delay");
+  *d.mutable_end_date() = ParseDateOption(parts[2], "filing-delay");
+  d.set_evidence_reference(parts[3]);
+  if (parts.size() > 4) d.set_note(parts[4]);
+  return d;
 }
 
 int Run(const Args& a) {
@@ -450,6 +489,8 @@ int Run(const Args& a) {
     c->mutable_respondent()->set_head_of_unit(a.Has("head-of-unit"));
     c->mutable_respondent()->set_act_reference(a.GetOr("act-reference", ""));
     if (auto d = a.Get("act-date")) *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*d, "act-date");
+    if (auto d = a.Get("filing-start")) *c->mutable_filing_limit()->mutable_start_date() = ParseDateOption(*d, "filing-start");
+    for (const auto& d : a.All("filing-delay")) *c->mutable_filing_limit()->add_delays() = ParseFilingDelay(d);
     c->set_content(a.GetOr("content", ""));
     for (const auto& att : a.All("attachment")) {
       std::vector<std::string> parts = absl::StrSplit(att, '|');
@@ -1118,6 +1159,8 @@ int Run(const Args& a) {
     if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
     if (auto c = a.Get("complexity")) req.set_complexity(ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
     req.set_note(a.GetOr("note", ""));
+    if (auto d = a.Get("filing-start")) *req.mutable_filing_start_date() = ParseDateOption(*d, "filing-start");
+    for (const auto& d : a.All("filing-delay")) *req.add_filing_delays() = ParseFilingDelay(d);
     return out_case(client.Call(&v1::CaseService::Stub::ClassifyCase, req));
   }
   if (cmd == "accept") {
@@ -1182,6 +1225,15 @@ int Run(const Args& a) {
     req.set_decision_reference(a.GetOr("decision", ""));
     req.set_summary(a.GetOr("summary", ""));
     return out_case(client.Call(&v1::CaseService::Stub::DecideCase, req));
+  }
+  if (cmd == "publish") {
+    v1::PublishDecisionRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_method(ParseEnum<v1::PublicationMethod>(a.GetOr("method", ""), "PUBLICATION_METHOD_",
+                                                    &v1::PublicationMethod_Parse, "method"));
+    req.set_reference(a.GetOr("reference", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::PublishDecision, req));
   }
   if (cmd == "close") {
     v1::CloseCaseRequest req;
