@@ -29,10 +29,16 @@ TEST(Topology, ShippedQuangNam2024HasThreeLevelsAndHighlands) {
 TEST(Topology, ShippedDaNang2025HasTwoLevels) {
   auto t = Topology::LoadFile(testing::SourcePath("deploy/topology/da-nang-2025.yaml"));
   ASSERT_TRUE(t.ok()) << t.status();
+  // Two administrative levels: the city's children are communes (and its
+  // state agencies, which are not a level of the map), none with children.
+  int agencies = 0;
   for (const auto& code : t->Children("48")) {
-    EXPECT_EQ(t->Find(code)->level(), type::v1::UNIT_LEVEL_COMMUNE);
+    const auto level = t->Find(code)->level();
+    EXPECT_TRUE(level == type::v1::UNIT_LEVEL_COMMUNE || level == type::v1::UNIT_LEVEL_AGENCY) << code;
+    if (level == type::v1::UNIT_LEVEL_AGENCY) ++agencies;
     EXPECT_TRUE(t->Children(code).empty());
   }
+  EXPECT_EQ(agencies, 1);
   EXPECT_FALSE(t->FindOn("48", absl::CivilDay(2025, 6, 30), "unit").ok());
   EXPECT_TRUE(t->FindOn("48", absl::CivilDay(2025, 7, 1), "unit").ok());
 }

@@ -88,6 +88,35 @@ TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
             absl::StatusCode::kOutOfRange);
 }
 
+// The head of a state agency (a provincial department) receives citizens at
+// least one day a month (Law on Citizen Reception Art 18), before and after
+// the July 2026 amendments.
+TEST_F(ScheduleRulesTest, AgencyHeadsReceiveMonthly) {
+  const auto plan = Plan({DayOfMonth(10)});
+  const auto planned = Periodic(plan, absl::CivilDay(2026, 5, 1), absl::CivilDay(2026, 8, 31));
+  std::vector<HeldDay> held = {
+      {absl::CivilDay(2026, 5, 11), "Giám đốc Sở Nguyễn C", v1::PRESIDING_ROLE_HEAD},  // 10 May: Sunday
+      // June: missed.
+      {absl::CivilDay(2026, 7, 10), "Phó Giám đốc Sở Đỗ D", v1::PRESIDING_ROLE_DEPUTY},
+      {absl::CivilDay(2026, 8, 10), "cán bộ tiếp dân", v1::PRESIDING_ROLE_STAFF},  // not the head: a gap
+  };
+  auto report = Compliance("48-STNMT", type::v1::UNIT_LEVEL_AGENCY, absl::CivilDay(2026, 5, 1),
+                           absl::CivilDay(2026, 8, 31), held, planned, *rules_);
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->spans_size(), 4);
+  EXPECT_NE(report->spans(0).rule().find("agency-monthly"), std::string::npos) << report->spans(0).rule();
+  EXPECT_NE(report->spans(0).rule().find("Art 18"), std::string::npos) << report->spans(0).rule();
+  EXPECT_FALSE(report->spans(0).gap());
+  EXPECT_TRUE(report->spans(1).gap());
+  ASSERT_EQ(report->spans(1).missed_planned_days_size(), 1);
+  EXPECT_EQ(FormatDate(report->spans(1).missed_planned_days(0)), "2026-06-10");
+  EXPECT_FALSE(report->spans(2).gap());
+  EXPECT_TRUE(report->spans(3).gap());
+  EXPECT_EQ(report->required(), 4);
+  EXPECT_EQ(report->held(), 2);
+  EXPECT_EQ(report->gaps(), 2);
+}
+
 TEST_F(ScheduleRulesTest, PlansAreValidated) {
   auto p = Plan({DayOfMonth(32)});
   EXPECT_NE(ValidatePlan(p).message().find("plan.periodic_days[0].day_of_month"), std::string::npos);
