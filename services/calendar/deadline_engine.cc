@@ -73,6 +73,8 @@ std::vector<DeadlineStep> DeadlineEngine::StepsFor(ClockTrigger trigger) {
       return {cases::v1::DEADLINE_STEP_SETTLE};
     case ClockTrigger::kDecided:
       return {cases::v1::DEADLINE_STEP_PUBLISH};
+    case ClockTrigger::kDisputeReceived:
+      return {cases::v1::DEADLINE_STEP_RESOLVE_DISPUTE};
   }
   return {};
 }
@@ -295,6 +297,9 @@ ClockEnd DeadlineEngine::EndFor(DeadlineStep step, absl::string_view t) {
       break;
     case cases::v1::DEADLINE_STEP_PUBLISH:
       if (t == "PublishDecision") return ClockEnd::kDone;
+      break;
+    case cases::v1::DEADLINE_STEP_RESOLVE_DISPUTE:
+      if (t == "ResolveJurisdiction") return ClockEnd::kDone;
       break;
     default:
       break;

@@ -32,6 +32,7 @@ enum class ClockTrigger {
   kOutsideCompetence,    // classified outside competence: transfer (counted from receipt)
   kAccepted,             // acceptance: settlement
   kDecided,              // a decision: its publication (complaints)
+  kDisputeReceived,      // a jurisdiction dispute at its deciding unit
 };
 
 // How a step's clock ends on a transition.

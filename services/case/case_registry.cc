@@ -469,6 +469,10 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
                                                  " is now at ", c.etag(), "; read it again"));
         }
         RECEPTION_RETURN_IF_ERROR(CheckTransition(t, c.state()));
+        if (t != CaseTransition::kExtendDeadline && t != CaseTransition::kAttachMinutes &&
+            t != CaseTransition::kWithdraw && t != CaseTransition::kWithdrawPartial) {
+          RECEPTION_RETURN_IF_ERROR(CheckNoDisputeHere(c));
+        }
         const CaseState before = c.state();
         const absl::CivilDay today = d_.clock->Today();
         RECEPTION_ASSIGN_OR_RETURN(Change change, apply(txn, c, today));
@@ -980,6 +984,11 @@ absl::StatusOr<bool> CaseRegistry::MatchesFilters(const Case& c, const ListFilte
   if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
   if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
   if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
+  if (r.awaiting_jurisdiction_decision() &&
+      (c.owner_unit() != d_.unit_code || c.dispute().state() != cases::v1::DISPUTE_STATE_OPEN ||
+       c.dispute().deciding_unit() != d_.unit_code)) {
+    return false;
+  }
   if (f.from || f.to) {
     const absl::CivilDay day = DayOf(c.received_date());
     if ((f.from && day < *f.from) || (f.to && day > *f.to)) return false;
@@ -1504,7 +1513,8 @@ void CaseRegistry::ReturnCase(const Principal& p, const cases::v1::ReturnCaseReq
 void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
                                  const std::string& destination_in, const std::string& reason,
                                  const std::string& request_id, bool is_return,
-                                 Callback<cases::v1::Handoff> done) {
+                                 Callback<cases::v1::Handoff> done, TransferHook hook,
+                                 std::shared_ptr<Case> case_out) {
   if (auto s = CheckWriter(p); !s.ok()) return done(s);
   if (auto s = ValidateRequestId(request_id); !s.ok()) return done(s);
   if (auto s = ValidateNote(reason, "reason", true); !s.ok()) return done(s);
@@ -1512,12 +1522,12 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
   if (!number.ok()) return done(number.status());
   if (etag.size() > 64) return done(InvalidField("etag", "is not an etag returned by this service"));
   auto result = std::make_shared<cases::v1::Handoff>();
-  auto updated = std::make_shared<Case>();
+  auto updated = case_out ? case_out : std::make_shared<Case>();
   const std::string fingerprint =
       d_.vault->Fingerprint(absl::StrCat(*number, "\n", destination_in, "\n", reason, "\n", is_return));
   d_.store->Submit(
       [this, p, number = *number, etag, destination_in, reason = NormalizeNfc(reason), request_id,
-       is_return, fingerprint, result, updated](WriteTxn& txn) -> absl::Status {
+       is_return, fingerprint, result, updated, hook = std::move(hook)](WriteTxn& txn) -> absl::Status {
         const std::string request_key = absl::StrCat("transfer/", request_id);
         RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(requests_, request_key));
         if (seen) {
@@ -1525,9 +1535,13 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
           rr.ParseFromString(*seen);
           if (rr.fingerprint() != fingerprint) {
             return absl::AlreadyExistsError(absl::StrCat(
-                "request_id ", request_id, " was already used for handoffs/", rr.handoff_id(),
+                "request_id ", request_id, " was already used for ",
+                rr.handoff_id().empty() ? "another change" : absl::StrCat("handoffs/", rr.handoff_id()),
                 " with different content; use a new request_id"));
           }
+          RECEPTION_ASSIGN_OR_RETURN(auto current, LoadRecord(&txn, number));
+          if (current) *updated = current->case_();
+          if (rr.handoff_id().empty()) return absl::OkStatus();  // kept here: no handoff
           RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, rr.handoff_id()));
           if (!raw) return absl::DataLossError("idempotency record points to a missing handoff");
           cases::storage::HandoffRecord hr;
@@ -1541,13 +1555,41 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
           return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
                                                  " is now at ", c.etag(), "; read it again"));
         }
-        std::string destination = destination_in;
+        const absl::CivilDay today = d_.clock->Today();
+        TransferPlan plan{destination_in, is_return ? "ReturnCase" : "TransferCase", ""};
         if (is_return) {
           if (c.previous_owner_unit().empty()) {
             return absl::FailedPreconditionError(absl::StrCat(
                 "cases/", number, " was not received by transfer; use TransferCase to send it on"));
           }
-          destination = c.previous_owner_unit();
+          plan.destination = c.previous_owner_unit();
+        }
+        RECEPTION_RETURN_IF_ERROR(CheckTransition(CaseTransition::kTransfer, c.state()));
+        if (hook) {
+          RECEPTION_RETURN_IF_ERROR(hook(c, today, plan));
+        } else {
+          RECEPTION_RETURN_IF_ERROR(CheckNoDisputeHere(c));
+          if (is_return) RECEPTION_RETURN_IF_ERROR(RecordReturn(c, today, reason, plan));
+        }
+        const std::string& destination = plan.destination;
+        const bool returning = is_return && destination == c.previous_owner_unit();
+        const CaseState before = c.state();
+        if (destination.empty()) {
+          // Kept on this node (this unit decides the dispute, or was decided
+          // competent): no handoff, the state does not change.
+          if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
+            *c.mutable_due_date() = ToProtoDate(*due);
+          } else {
+            c.clear_due_date();
+          }
+          RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, plan.action,
+                                                Change{absl::StrCat(plan.summary, reason), {"dispute", "clocks"}}));
+          cases::storage::RequestRecord rr;
+          rr.set_case_number(number);
+          rr.set_fingerprint(fingerprint);
+          txn.Put(requests_, request_key, rr.SerializeAsString());
+          *updated = rec.case_();
+          return absl::OkStatus();
         }
         if (destination == d_.unit_code) {
           return InvalidField("destination_unit", "must not be this node's own unit");
@@ -1561,9 +1603,6 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
               "unit ", destination, " has no node address in this node's federation.peers; add it "
               "to the configuration to hand cases to it"));
         }
-        RECEPTION_RETURN_IF_ERROR(CheckTransition(CaseTransition::kTransfer, c.state()));
-        const absl::CivilDay today = d_.clock->Today();
-        const CaseState before = c.state();
         const int64_t epoch = c.owner_epoch() + 1;
         cases::v1::Handoff h;
         const std::string id = absl::StrCat(number, ".", epoch);
@@ -1574,17 +1613,17 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
         h.set_reason(reason);
         h.set_state(cases::v1::HANDOFF_STATE_PENDING);
         h.set_outgoing(true);
-        h.set_is_return(is_return);
+        h.set_is_return(returning);
         h.set_owner_epoch(epoch);
         SetTimestamp(d_.clock->Now(), h.mutable_create_time());
         c.set_state(NextState(CaseTransition::kTransfer, before));
         RECEPTION_RETURN_IF_ERROR(AdvanceClocks(c, CaseTransition::kTransfer, today));
-        Change change{absl::StrCat(StateName(before), " -> ", StateName(c.state()), ": ",
-                                   is_return ? "returned" : "handed", " to unit ", destination,
+        Change change{absl::StrCat(plan.summary, StateName(before), " -> ", StateName(c.state()), ": ",
+                                   returning ? "returned" : "handed", " to unit ", destination,
                                    " (handoff ", id, "): ", reason),
                       {"state", "clocks"}};
-        RECEPTION_RETURN_IF_ERROR(
-            AppendEvent(txn, rec, p, is_return ? "ReturnCase" : "TransferCase", change));
+        if (c.has_dispute()) change.fields.push_back("dispute");
+        RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, plan.action, change));
         RECEPTION_ASSIGN_OR_RETURN(uint64_t seq, NextCounter(txn, "outbox_seq"));
         cases::storage::HandoffRecord hr;
         *hr.mutable_handoff() = h;
@@ -1603,9 +1642,169 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
       [this, result, updated, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         if (!updated->number().empty()) board_->Update(*updated);
-        if (d_.on_outbox) d_.on_outbox();
+        if (!result->name().empty() && d_.on_outbox) d_.on_outbox();
         done(*result);
       });
+}
+
+absl::Status CaseRegistry::CheckNoDisputeHere(const Case& c) const {
+  if (c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN && c.dispute().deciding_unit() == d_.unit_code) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cases/", c.number(), " waits for this unit's decision on the jurisdiction dispute between units ",
+        c.dispute().claimant_unit(), " and ", c.dispute().disputed_unit(), "; decide it with ResolveJurisdiction"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CaseRegistry::OpenDispute(Case& c, const std::string& claimant, const std::string& disputed,
+                                       const std::string& reason, bool automatic, absl::CivilDay today,
+                                       TransferPlan& plan) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string deciding, d_.topology->CommonAncestor(claimant, disputed, today));
+  auto* d = c.mutable_dispute();
+  d->Clear();
+  d->set_claimant_unit(claimant);
+  d->set_disputed_unit(disputed);
+  d->set_deciding_unit(deciding);
+  d->set_reason(reason);
+  *d->mutable_opened_date() = ToProtoDate(today);
+  d->set_automatic(automatic);
+  d->set_state(cases::v1::DISPUTE_STATE_OPEN);
+  plan.action = "DisputeJurisdiction";
+  plan.summary = absl::StrCat("jurisdiction dispute: unit ", claimant, " maintains that unit ", disputed,
+                              " is competent", automatic ? " (returned a second time)" : "",
+                              "; unit ", deciding, " decides; ");
+  if (deciding == d_.unit_code) {
+    // This unit is the common ancestor: it decides, on its own clock.
+    plan.destination.clear();
+    if (d_.deadlines != nullptr) {
+      RECEPTION_ASSIGN_OR_RETURN(auto clocks, d_.deadlines->Start(ClockTrigger::kDisputeReceived, Facts(c), today));
+      for (auto& k : clocks) *c.add_clocks() = std::move(k);
+    }
+  } else {
+    plan.destination = deciding;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CaseRegistry::RecordReturn(Case& c, absl::CivilDay today, const std::string& reason,
+                                        TransferPlan& plan) const {
+  const std::string back_to = plan.destination;  // a copy: OpenDispute rewrites the plan
+  if (c.dispute().state() == cases::v1::DISPUTE_STATE_RESOLVED && c.dispute().decided_unit() == d_.unit_code) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "unit ", c.dispute().deciding_unit(), " decided on ", FormatDate(c.dispute().decided_date()),
+        " that this unit is competent (", c.dispute().legal_basis(), "); the case cannot be returned"));
+  }
+  const bool again = std::any_of(c.returns().begin(), c.returns().end(), [&](const cases::v1::JurisdictionReturn& r) {
+    return r.from_unit() == d_.unit_code && r.to_unit() == back_to;
+  });
+  auto* r = c.add_returns();
+  r->set_from_unit(d_.unit_code);
+  r->set_to_unit(back_to);
+  *r->mutable_date() = ToProtoDate(today);
+  r->set_reason(reason);
+  if (!again) return absl::OkStatus();
+  // The same matter comes back and is returned again: the sender maintains
+  // this unit is competent. Their common ancestor decides.
+  return OpenDispute(c, back_to, d_.unit_code, reason, true, today, plan);
+}
+
+namespace {
+// A JurisdictionResponse from what QueueTransfer wrote.
+absl::AnyInvocable<void(absl::StatusOr<cases::v1::Handoff>)> Respond(
+    std::shared_ptr<Case> written, absl::AnyInvocable<void(absl::StatusOr<cases::v1::JurisdictionResponse>)> done) {
+  return [written, done = std::move(done)](absl::StatusOr<cases::v1::Handoff> h) mutable {
+    if (!h.ok()) return done(h.status());
+    cases::v1::JurisdictionResponse out;
+    *out.mutable_case_() = *written;
+    if (!h->name().empty()) *out.mutable_handoff() = *std::move(h);
+    done(std::move(out));
+  };
+}
+}  // namespace
+
+void CaseRegistry::DisputeJurisdiction(const Principal& p, const cases::v1::DisputeJurisdictionRequest& r,
+                                       Callback<cases::v1::JurisdictionResponse> done) {
+  if (r.competent_unit().empty() || r.competent_unit().size() > 32) {
+    return done(InvalidField("competent_unit", "must name a unit of the topology"));
+  }
+  auto written = std::make_shared<Case>();
+  QueueTransfer(
+      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false, Respond(written, std::move(done)),
+      [this, r](Case& c, absl::CivilDay today, TransferPlan& plan) -> absl::Status {
+        if (c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cases/", c.number(), " is already in a jurisdiction dispute, for unit ", c.dispute().deciding_unit(),
+              " to decide"));
+        }
+        if (c.dispute().state() == cases::v1::DISPUTE_STATE_RESOLVED &&
+            c.dispute().decided_unit() == d_.unit_code) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "unit ", c.dispute().deciding_unit(), " already decided that this unit is competent (",
+              c.dispute().legal_basis(), ")"));
+        }
+        auto unit = d_.topology->InForce(r.competent_unit(), today, "competent_unit");
+        if (!unit.ok()) return unit.status().code() == absl::StatusCode::kNotFound
+                                  ? InvalidField("competent_unit", "is not a unit of the topology")
+                                  : unit.status();
+        if ((*unit)->code() == d_.unit_code) {
+          return InvalidField("competent_unit", "must be another unit than this one");
+        }
+        return OpenDispute(c, d_.unit_code, (*unit)->code(), NormalizeNfc(r.reason()), false, today, plan);
+      },
+      written);
+}
+
+void CaseRegistry::ResolveJurisdiction(const Principal& p, const cases::v1::ResolveJurisdictionRequest& r,
+                                       Callback<cases::v1::JurisdictionResponse> done) {
+  if (p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "ResolveJurisdiction needs the head role: the deciding unit's head decides which unit is competent"));
+  }
+  if (r.competent_unit().empty() || r.competent_unit().size() > 32) {
+    return done(InvalidField("competent_unit", "must name a unit of the topology"));
+  }
+  if (auto s = ValidateReference(r.legal_basis(), "legal_basis", true); !s.ok()) return done(s);
+  auto written = std::make_shared<Case>();
+  QueueTransfer(
+      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false, Respond(written, std::move(done)),
+      [this, r](Case& c, absl::CivilDay today, TransferPlan& plan) -> absl::Status {
+        auto* d = c.mutable_dispute();
+        if (d->state() != cases::v1::DISPUTE_STATE_OPEN || d->deciding_unit() != d_.unit_code) {
+          return absl::FailedPreconditionError(absl::StrCat("cases/", c.number(),
+                                                            " has no jurisdiction dispute for this unit to decide"));
+        }
+        auto unit = d_.topology->InForce(r.competent_unit(), today, "competent_unit");
+        if (!unit.ok()) return unit.status().code() == absl::StatusCode::kNotFound
+                                  ? InvalidField("competent_unit", "is not a unit of the topology")
+                                  : unit.status();
+        const std::string competent = (*unit)->code();
+        if (!d_.topology->IsWithin(competent, d_.unit_code)) {
+          return InvalidField("competent_unit", absl::StrCat("must be unit ", d_.unit_code, " or a unit below it"));
+        }
+        d->set_state(cases::v1::DISPUTE_STATE_RESOLVED);
+        d->set_decided_unit(competent);
+        d->set_decision_reason(NormalizeNfc(r.reason()));
+        d->set_legal_basis(NormalizeNfc(r.legal_basis()));
+        *d->mutable_decided_date() = ToProtoDate(today);
+        for (auto& k : *c.mutable_clocks()) {
+          DeadlineEngine::End(k, DeadlineEngine::EndFor(k.step(), "ResolveJurisdiction"), today);
+        }
+        plan.action = "ResolveJurisdiction";
+        plan.summary = absl::StrCat("jurisdiction decided: unit ", competent, " is competent (",
+                                    d->legal_basis(), "); ");
+        if (competent == d_.unit_code) {
+          // This unit handles it: its own time limits run from today.
+          plan.destination.clear();
+          if (d_.deadlines != nullptr) {
+            RECEPTION_ASSIGN_OR_RETURN(auto clocks, d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), today));
+            for (auto& k : clocks) *c.add_clocks() = std::move(k);
+          }
+        } else {
+          plan.destination = competent;
+        }
+        return absl::OkStatus();
+      },
+      written);
 }
 
 absl::StatusOr<std::vector<cases::v1::Handoff>> CaseRegistry::PendingHandoffs() const {
@@ -1785,10 +1984,15 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
         if (sealed) *rec.mutable_sealed_identity() = *sealed;
         // The competent body's own time limits run from its receipt, under
         // the rule pack in force that day.
+        // A case sent here to decide a jurisdiction dispute runs only the
+        // dispute's clock; the competent unit's own limits start there.
+        const bool to_decide = c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN &&
+                               c.dispute().deciding_unit() == d_.unit_code;
         if (d_.deadlines != nullptr) {
           const absl::CivilDay today = d_.clock->Today();
-          RECEPTION_ASSIGN_OR_RETURN(auto clocks,
-                                     d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), today));
+          RECEPTION_ASSIGN_OR_RETURN(
+              auto clocks, d_.deadlines->Start(to_decide ? ClockTrigger::kDisputeReceived : ClockTrigger::kReceived,
+                                               Facts(c), today));
           for (auto& k : clocks) *c.add_clocks() = std::move(k);
           if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
             *c.mutable_due_date() = ToProtoDate(*due);
@@ -1800,7 +2004,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
         if (!c.identity_protected()) {
           for (const auto& key : CitizenKeys(c)) txn.Put(citizens_, key, "");
         }
-        Change change{absl::StrCat("TRANSFERRED -> RECEIVED: ", h.is_return() ? "returned" : "received",
+        Change change{absl::StrCat("TRANSFERRED -> RECEIVED: ",
+                                   to_decide ? "received to decide the jurisdiction dispute"
+                                             : (h.is_return() ? "returned" : "received"),
                                    " by transfer from unit ", h.source_unit(), " (handoff ", id, "): ",
                                    h.reason()),
                       {"state", "owner_unit", "owner_epoch", "clocks"}};

@@ -103,6 +103,13 @@ class CaseRegistry {
                     Callback<cases::v1::Handoff> done);
   void ReturnCase(const Principal& p, const cases::v1::ReturnCaseRequest& r,
                   Callback<cases::v1::Handoff> done);
+  // Jurisdiction disputes: opened by the owner (or by a second return of the
+  // same matter), decided by the two units' lowest common ancestor; each is
+  // one write with the handoff that carries the case on.
+  void DisputeJurisdiction(const Principal& p, const cases::v1::DisputeJurisdictionRequest& r,
+                           Callback<cases::v1::JurisdictionResponse> done);
+  void ResolveJurisdiction(const Principal& p, const cases::v1::ResolveJurisdictionRequest& r,
+                           Callback<cases::v1::JurisdictionResponse> done);
   void ImportHandoff(const Principal& p, const cases::v1::OfferHandoffRequest& r,
                      Callback<cases::v1::OfferHandoffResponse> done);
   void CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done);
@@ -174,9 +181,29 @@ class CaseRegistry {
   // ClassifyCase's filing-limit facts (start, delays) added to `c` and the
   // limit judged again; what changed, for the audit summary ("" if nothing).
   absl::StatusOr<std::string> AddFilingFacts(const cases::v1::ClassifyCaseRequest& r, cases::v1::Case& c) const;
+  // Where a queued transfer goes and how the audit trail names it; a hook
+  // may change all three, or empty `destination` to keep the case here.
+  struct TransferPlan {
+    std::string destination;
+    std::string action;
+    std::string summary;  // before the transfer's own words
+  };
+  using TransferHook = std::function<absl::Status(cases::v1::Case&, absl::CivilDay today, TransferPlan&)>;
   void QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
                      const std::string& destination, const std::string& reason,
-                     const std::string& request_id, bool is_return, Callback<cases::v1::Handoff> done);
+                     const std::string& request_id, bool is_return, Callback<cases::v1::Handoff> done,
+                     TransferHook hook = nullptr, std::shared_ptr<cases::v1::Case> case_out = nullptr);
+  // FAILED_PRECONDITION while the case waits here for this unit's decision
+  // on a jurisdiction dispute.
+  absl::Status CheckNoDisputeHere(const cases::v1::Case& c) const;
+  // Opens a dispute decided by the common ancestor of the two units: `plan`
+  // sends the case there (or keeps it here, with the dispute clock running).
+  absl::Status OpenDispute(cases::v1::Case& c, const std::string& claimant, const std::string& disputed,
+                           const std::string& reason, bool automatic, absl::CivilDay today,
+                           TransferPlan& plan) const;
+  // Records a return; a second one to the same unit opens a dispute.
+  absl::Status RecordReturn(cases::v1::Case& c, absl::CivilDay today, const std::string& reason,
+                            TransferPlan& plan) const;
   void UpdateHandoff(const std::string& handoff_id, bool delivered, const std::string& error,
                      Callback<cases::v1::Handoff> done);
   // Fills the fields computed when served (overdue flags).

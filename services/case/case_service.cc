@@ -178,6 +178,20 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx, const cases::
     registry_->ReturnCase(p, *req, std::move(done));
   });
 }
+grpc::ServerUnaryReactor* HandoffGrpcService::DisputeJurisdiction(Ctx* ctx,
+                                                                  const cases::v1::DisputeJurisdictionRequest* req,
+                                                                  cases::v1::JurisdictionResponse* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->DisputeJurisdiction(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* HandoffGrpcService::ResolveJurisdiction(Ctx* ctx,
+                                                                  const cases::v1::ResolveJurisdictionRequest* req,
+                                                                  cases::v1::JurisdictionResponse* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ResolveJurisdiction(p, *req, std::move(done));
+  });
+}
 grpc::ServerUnaryReactor* HandoffGrpcService::OfferHandoff(Ctx* ctx, const cases::v1::OfferHandoffRequest* req,
                                                            cases::v1::OfferHandoffResponse* resp) {
   const bool crash = crash_after_import_;

@@ -86,6 +86,10 @@ class HandoffGrpcService final : public cases::v1::HandoffService::CallbackServi
 
   Reactor* TransferCase(Ctx*, const cases::v1::TransferCaseRequest*, cases::v1::Handoff*) override;
   Reactor* ReturnCase(Ctx*, const cases::v1::ReturnCaseRequest*, cases::v1::Handoff*) override;
+  Reactor* DisputeJurisdiction(Ctx*, const cases::v1::DisputeJurisdictionRequest*,
+                               cases::v1::JurisdictionResponse*) override;
+  Reactor* ResolveJurisdiction(Ctx*, const cases::v1::ResolveJurisdictionRequest*,
+                               cases::v1::JurisdictionResponse*) override;
   Reactor* GetHandoff(Ctx*, const cases::v1::GetHandoffRequest*, cases::v1::Handoff*) override;
   Reactor* ListHandoffs(Ctx*, const cases::v1::ListHandoffsRequest*,
                         cases::v1::ListHandoffsResponse*) override;

@@ -53,6 +53,10 @@ const std::vector<Rule>& Rules() {
        S::CASE_STATE_UNSPECIFIED},
       {CaseTransition::kPublishDecision, {S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED},
        S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kDisputeJurisdiction, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+       S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kResolveJurisdiction, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -84,6 +88,8 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kTransfer: return "TransferCase";
     case CaseTransition::kAttachMinutes: return "AttachCaseMinutes";
     case CaseTransition::kPublishDecision: return "PublishDecision";
+    case CaseTransition::kDisputeJurisdiction: return "DisputeJurisdiction";
+    case CaseTransition::kResolveJurisdiction: return "ResolveJurisdiction";
   }
   return "unknown";
 }

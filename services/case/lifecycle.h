@@ -27,6 +27,8 @@ enum class CaseTransition {
   kTransfer,         // ownership handed to another node (also a return)
   kAttachMinutes,    // signed minutes of an online reception; state unchanged
   kPublishDecision,  // a complaint decision made public; state unchanged
+  kDisputeJurisdiction,  // a jurisdiction dispute opened (kept here when this unit decides)
+  kResolveJurisdiction,  // the deciding unit's decision (kept here when it is competent)
 };
 
 // The RPC name of a transition ("AcceptCase").

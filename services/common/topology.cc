@@ -1,5 +1,7 @@
 #include "services/common/topology.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "services/common/civil_date.h"
 #include "services/common/yaml_proto.h"
@@ -71,6 +73,47 @@ absl::StatusOr<Topology> Topology::LoadFile(const std::string& path) {
 const Topology::Unit* Topology::Find(absl::string_view code) const {
   auto it = by_code_.find(code);
   return it == by_code_.end() ? nullptr : &proto_.units(it->second);
+}
+
+absl::StatusOr<const Topology::Unit*> Topology::InForce(absl::string_view code, absl::CivilDay day,
+                                                        absl::string_view field) const {
+  std::string current(code);
+  for (int hops = 0; hops < 16; ++hops) {
+    auto u = FindOn(current, day, field);
+    if (u.ok()) return u;
+    const Unit* known = Find(current);
+    if (known == nullptr || known->successor_code().empty() || !absl::IsFailedPrecondition(u.status())) {
+      return u.status();
+    }
+    current = known->successor_code();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(field, " ", code, ": the chain of merges does not end"));
+}
+
+absl::StatusOr<std::string> Topology::CommonAncestor(absl::string_view a, absl::string_view b,
+                                                     absl::CivilDay day) const {
+  auto chain = [&](absl::string_view code) -> absl::StatusOr<std::vector<std::string>> {
+    std::vector<std::string> out;
+    auto u = InForce(code, day);
+    if (!u.ok()) return u.status();
+    out.push_back((*u)->code());
+    for (int hops = 0; hops < 32 && !(*u)->parent_code().empty(); ++hops) {
+      u = InForce((*u)->parent_code(), day, "parent");
+      if (!u.ok()) return u.status();
+      if ((*u)->code() == out.back()) break;  // merged into itself: the chain ends
+      out.push_back((*u)->code());
+    }
+    return out;
+  };
+  auto up_a = chain(a);
+  if (!up_a.ok()) return up_a.status();
+  auto up_b = chain(b);
+  if (!up_b.ok()) return up_b.status();
+  for (const std::string& x : *up_b) {
+    if (std::find(up_a->begin(), up_a->end(), x) != up_a->end()) return x;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("units ", a, " and ", b, " share no ancestor in the topology \"", name(), "\""));
 }
 
 absl::StatusOr<const Topology::Unit*> Topology::FindOn(

@@ -37,6 +37,17 @@ class Topology {
   absl::StatusOr<const Unit*> FindOn(absl::string_view code, absl::CivilDay day,
                                      absl::string_view field) const;
 
+  // The unit `code` is on `day`: itself if it existed then, else the unit it
+  // was merged into (followed through successive merges). NOT_FOUND for an
+  // unknown code; FAILED_PRECONDITION when nothing it became existed then.
+  absl::StatusOr<const Unit*> InForce(absl::string_view code, absl::CivilDay day,
+                                      absl::string_view field = "unit") const;
+
+  // The lowest unit that is `a`, `b` or an ancestor of both, every unit of
+  // both chains taken as it was on `day` (a dissolved unit or parent by its
+  // successor). FAILED_PRECONDITION when the two share no ancestor.
+  absl::StatusOr<std::string> CommonAncestor(absl::string_view a, absl::string_view b, absl::CivilDay day) const;
+
   // True when `code` is `ancestor` or lies below it.
   bool IsWithin(absl::string_view code, absl::string_view ancestor) const;
 

@@ -43,6 +43,30 @@ TEST(Topology, ShippedDaNang2025HasTwoLevels) {
   EXPECT_TRUE(t->FindOn("48", absl::CivilDay(2025, 7, 1), "unit").ok());
 }
 
+// The unit that decides a jurisdiction dispute: the lowest common ancestor
+// on the day, three and two levels, across the 2025 merges.
+TEST(Topology, CommonAncestorOnTheDay) {
+  auto qn = Topology::LoadFile(testing::SourcePath("deploy/topology/quang-nam-2024.yaml"));
+  ASSERT_TRUE(qn.ok()) << qn.status();
+  const absl::CivilDay june2025(2025, 6, 16);
+  EXPECT_EQ(*qn->CommonAncestor("502-1", "502-2", june2025), "502");  // two wards of Tam Kỳ
+  EXPECT_EQ(*qn->CommonAncestor("502-1", "503-1", june2025), "49");   // different districts: the province
+  EXPECT_EQ(*qn->CommonAncestor("502", "502-3", june2025), "502");    // a district and its commune
+  // Nông Sơn merged into Quế Sơn on 2025-01-01: two of its former communes
+  // resolve to Quế Sơn (509), which decides; before the merge, Nông Sơn did.
+  EXPECT_EQ(*qn->CommonAncestor("519-1", "519-2", absl::CivilDay(2024, 12, 20)), "519");
+  EXPECT_EQ(*qn->CommonAncestor("519-1", "519-2", absl::CivilDay(2025, 3, 1)), "509");
+  EXPECT_EQ(*qn->CommonAncestor("519-1", "509-1", absl::CivilDay(2025, 3, 1)), "509");
+  EXPECT_EQ(qn->CommonAncestor("502-1", "nowhere", june2025).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(qn->CommonAncestor("502-1", "502-2", absl::CivilDay(2025, 7, 2)).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // the whole map ended on 30 June 2025
+
+  auto dn = Topology::LoadFile(testing::SourcePath("deploy/topology/da-nang-2025.yaml"));
+  ASSERT_TRUE(dn.ok()) << dn.status();
+  EXPECT_EQ(*dn->CommonAncestor("48-1", "48-2", absl::CivilDay(2026, 3, 1)), "48");
+  EXPECT_EQ(*dn->CommonAncestor("48-1", "48-SNNMT", absl::CivilDay(2026, 3, 1)), "48");
+}
+
 absl::Status Load(const std::string& yaml) {
   config::v1::Topology proto;
   if (auto s = ParseYaml(yaml, "t.yaml", &proto); !s.ok()) return s;
