@@ -243,6 +243,182 @@ TEST(FederationTest, ChainAndReturn) {
   EXPECT_EQ(at_province->owner_unit(), "502");  // the province's copy records where it went
 }
 
+// Two wards of Tam Kỳ disagree: 502-1 sends a complaint to 502-2, which
+// returns it; sent again, returned again: the second return goes by itself
+// to their common parent, the city of Tam Kỳ (502), which lists it as
+// waiting, runs the dispute clock, and decides (its head, with the legal
+// basis); the case goes to the unit decided, which can no longer return it.
+TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) {
+  Federation f({"502", "502-1", "502-2"}, "2025-06-16");
+  f.StartAll();
+  Client first(f.node("502-1"), "502-1"), second(f.node("502-2"), "502-2"), city(f.node("502"), "502");
+  const v1::Case c = first.Create(v1::CASE_KIND_COMPLAINT, "c1", "502-2");
+  v1::ReturnCaseRequest ret;
+  ret.set_name(c.name());
+  ret.set_reason("Không thuộc thẩm quyền của UBND phường Tân Thạnh");
+  for (int round = 1; round <= 2; ++round) {
+    auto sent = first.Transfer(c.name(), "502-2", absl::StrCat("t", round));
+    ASSERT_TRUE(sent.ok()) << sent.status();
+    ASSERT_TRUE(WaitFor([&] { return first.Delivered(sent->name()); }, absl::Seconds(20)));
+    ret.set_request_id(absl::StrCat("r", round));
+    auto back = second.Call(second.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
+    ASSERT_TRUE(back.ok()) << back.status();
+    if (round == 1) {
+      EXPECT_TRUE(back->is_return());
+      EXPECT_EQ(back->destination_unit(), "502-1");
+    } else {
+      // The same matter returned again: to the common parent, not back.
+      EXPECT_FALSE(back->is_return());
+      EXPECT_EQ(back->destination_unit(), "502");
+    }
+    ASSERT_TRUE(WaitFor([&] { return second.Delivered(back->name()); }, absl::Seconds(20)));
+  }
+  auto at_city = city.Get(c.name());
+  ASSERT_TRUE(at_city.ok()) << at_city.status();
+  EXPECT_EQ(at_city->owner_unit(), "502");
+  const auto& d = at_city->dispute();
+  EXPECT_EQ(d.state(), v1::DISPUTE_STATE_OPEN);
+  EXPECT_TRUE(d.automatic());
+  EXPECT_EQ(d.claimant_unit(), "502-1");
+  EXPECT_EQ(d.disputed_unit(), "502-2");
+  EXPECT_EQ(d.deciding_unit(), "502");
+  EXPECT_EQ(at_city->returns_size(), 2);
+  // Only the dispute's clock runs at the city: 10 working days, 30 June.
+  int running = 0;
+  for (const auto& k : at_city->clocks()) {
+    if (k.state() != v1::CLOCK_STATE_RUNNING) continue;
+    ++running;
+    EXPECT_EQ(k.step(), v1::DEADLINE_STEP_RESOLVE_DISPUTE);
+    EXPECT_EQ(FormatDate(k.due_date()), "2025-06-30");
+    EXPECT_EQ(k.rule_id(), "dispute-resolve");
+  }
+  EXPECT_EQ(running, 1);
+  v1::ListCasesRequest waiting;
+  waiting.set_awaiting_jurisdiction_decision(true);
+  auto listed = city.Call(city.cases(), &v1::CaseService::Stub::ListCases, waiting, "viewer");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->cases_size(), 1);
+  EXPECT_EQ(listed->cases(0).name(), c.name());
+  auto none_at_ward = second.Call(second.cases(), &v1::CaseService::Stub::ListCases, waiting, "viewer");
+  ASSERT_TRUE(none_at_ward.ok());
+  EXPECT_EQ(none_at_ward->cases_size(), 0);
+
+  // The city decides, and only by its head and only with ResolveJurisdiction.
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(c.name());
+  classify.set_within_competence(true);
+  auto not_now = city.Call(city.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
+  EXPECT_EQ(not_now.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(not_now.status().message(), "ResolveJurisdiction")) << not_now.status();
+  v1::ResolveJurisdictionRequest resolve;
+  resolve.set_name(c.name());
+  resolve.set_competent_unit("502-2");
+  resolve.set_reason("Quyết định bị khiếu nại do Chủ tịch UBND phường Tân Thạnh ban hành");
+  resolve.set_legal_basis("Luật Khiếu nại 2011, Điều 17");
+  resolve.set_request_id("j1");
+  EXPECT_EQ(city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  resolve.set_competent_unit("503-1");  // outside the city
+  EXPECT_EQ(city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  resolve.set_competent_unit("502-2");
+  resolve.set_request_id("j2");
+  auto decided = city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head");
+  ASSERT_TRUE(decided.ok()) << decided.status();
+  EXPECT_EQ(decided->handoff().destination_unit(), "502-2");
+  EXPECT_EQ(decided->case_().dispute().state(), v1::DISPUTE_STATE_RESOLVED);
+  ASSERT_TRUE(WaitFor([&] { return city.Delivered(decided->handoff().name()); }, absl::Seconds(20)));
+
+  auto owned = second.Get(c.name());
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  EXPECT_EQ(owned->owner_unit(), "502-2");
+  EXPECT_EQ(owned->dispute().decided_unit(), "502-2");
+  EXPECT_EQ(owned->dispute().legal_basis(), "Luật Khiếu nại 2011, Điều 17");
+  ret.set_request_id("r3");
+  auto refused = second.Call(second.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "cannot be returned")) << refused.status();
+  const auto events = second.History(c.name());
+  EXPECT_EQ(Count(events, "DisputeJurisdiction"), 1);
+  EXPECT_EQ(Count(events, "ResolveJurisdiction"), 1);
+  bool basis_in_trail = false;
+  for (const auto& e : events) {
+    if (e.action() == "ResolveJurisdiction") basis_in_trail = absl::StrContains(e.summary(), "Điều 17");
+  }
+  EXPECT_TRUE(basis_in_trail);
+  EXPECT_TRUE(second.Verifies(c.name()));
+  auto after = city.Call(city.cases(), &v1::CaseService::Stub::ListCases, waiting, "viewer");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->cases_size(), 0);
+}
+
+// Two levels: a commune maintains that another is competent and says so
+// (DisputeJurisdiction); the province decides it is competent itself and
+// keeps the case, its own time limits running from the decision.
+TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
+  Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
+  f.StartAll();
+  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"), second(f.node("90-2"), "90-2");
+  const v1::Case c = first.Create(v1::CASE_KIND_PETITION, "p1", "90-2");
+  auto sent = first.Transfer(c.name(), "90-2", "t1");
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  ASSERT_TRUE(WaitFor([&] { return first.Delivered(sent->name()); }, absl::Seconds(20)));
+  v1::ReturnCaseRequest ret;
+  ret.set_name(c.name());
+  ret.set_reason("Không thuộc thẩm quyền");
+  ret.set_request_id("r1");
+  auto back = second.Call(second.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(WaitFor([&] { return second.Delivered(back->name()); }, absl::Seconds(20)));
+
+  v1::DisputeJurisdictionRequest dispute;
+  dispute.set_name(c.name());
+  dispute.set_competent_unit("nowhere");
+  dispute.set_reason("Việc thuộc địa bàn xã 90-2");
+  dispute.set_request_id("d1");
+  auto bad = first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "competent_unit")) << bad.status();
+  dispute.set_competent_unit("90-2");
+  dispute.set_request_id("d2");
+  auto opened = first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->handoff().destination_unit(), "90");
+  EXPECT_FALSE(opened->case_().dispute().automatic());
+  // A retry with the same request_id answers the same handoff.
+  auto retried = first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->handoff().name(), opened->handoff().name());
+  ASSERT_TRUE(WaitFor([&] { return first.Delivered(opened->handoff().name()); }, absl::Seconds(20)));
+
+  v1::ResolveJurisdictionRequest resolve;
+  resolve.set_name(c.name());
+  resolve.set_competent_unit("90");
+  resolve.set_reason("Việc liên quan đến hai xã");
+  resolve.set_legal_basis("Luật Tiếp công dân 2013, Điều 12");
+  resolve.set_request_id("j1");
+  auto kept = province.Call(province.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_FALSE(kept->has_handoff());
+  EXPECT_EQ(kept->case_().owner_unit(), "90");
+  EXPECT_EQ(kept->case_().dispute().decided_unit(), "90");
+  bool dispute_met = false, letter_running = false;
+  for (const auto& k : kept->case_().clocks()) {
+    if (k.step() == v1::DEADLINE_STEP_RESOLVE_DISPUTE) dispute_met = k.state() == v1::CLOCK_STATE_MET;
+    if (k.step() == v1::DEADLINE_STEP_HANDLE_LETTER && k.state() == v1::CLOCK_STATE_RUNNING) {
+      letter_running = FormatDate(k.start_date()) == "2026-03-02";
+    }
+  }
+  EXPECT_TRUE(dispute_met) << kept->case_().DebugString();
+  EXPECT_TRUE(letter_running) << kept->case_().DebugString();
+  // Now the province handles it like any case it received.
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(c.name());
+  classify.set_within_competence(true);
+  EXPECT_TRUE(province.Call(province.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  EXPECT_TRUE(province.Verifies(c.name()));
+}
+
 // A generated two-level topology: a commune hands a case to the province,
 // which sends it on to another commune.
 TEST(FederationTest, GeneratedTwoLevelTopology) {

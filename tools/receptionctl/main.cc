@@ -105,7 +105,13 @@ Commands:
   route     NAME [--apply] [--request-id ID]   which unit is competent, by which rule;
                             --apply carries out a transfer decision
   transfer  NAME --to UNIT --reason TEXT [--request-id ID]   hand the case to UNIT's node
-  return    NAME --reason TEXT [--request-id ID]   send a transferred case back (not competent)
+  return    NAME --reason TEXT [--request-id ID]   send a transferred case back (not competent);
+            a second return of the same matter goes to the common parent to decide
+  dispute   NAME --competent UNIT --reason TEXT [--request-id ID]   maintain that UNIT is
+            competent: the case goes to the two units' lowest common parent
+  resolve   NAME --competent UNIT --reason TEXT --basis LAW [--request-id ID]   (head of
+            the deciding unit) decide the dispute; the case goes to UNIT
+  list --awaiting-decision   cases waiting for this unit's decision on a dispute
   handoffs  [--state pending|delivered] [--peer UNIT]
   handoff   ID
   federation                every peer: reachable, last contact, outbox, last error
@@ -389,6 +395,20 @@ void PrintCase(const v1::Case& c) {
                                   Date(d.start_date()), " to ", Date(d.end_date()), " (", d.evidence_reference(), ")"));
     }
   }
+  for (const auto& r : c.returns()) {
+    Row("returned", absl::StrCat(Date(r.date()), " by unit ", r.from_unit(), " to unit ", r.to_unit(), ": ", r.reason()));
+  }
+  if (c.has_dispute()) {
+    const auto& d = c.dispute();
+    Row("dispute", absl::StrCat(Short(v1::DisputeState_Name(d.state()), "DISPUTE_STATE_"), ": unit ",
+                                d.claimant_unit(), " says unit ", d.disputed_unit(), " is competent",
+                                d.automatic() ? " (returned twice)" : "", "; unit ", d.deciding_unit(),
+                                " decides; opened ", Date(d.opened_date())));
+    if (d.state() == v1::DISPUTE_STATE_RESOLVED) {
+      Row("  decided", absl::StrCat(Date(d.decided_date()), ": unit ", d.decided_unit(), " (", d.legal_basis(),
+                                    "): ", d.decision_reason()));
+    }
+  }
   if (c.has_publication()) {
     Row("published", absl::StrCat(Date(c.publication().date()), ", ",
                                   Short(v1::PublicationMethod_Name(c.publication().method()), "PUBLICATION_METHOD_"),
@@ -518,6 +538,7 @@ int Run(const Args& a) {
     v1::ListCasesRequest req;
     if (auto d = a.Get("due-before")) *req.mutable_due_before() = ParseDateOption(*d, "due-before");
     req.set_overdue(a.Has("overdue") || cmd == "overdue");
+    req.set_awaiting_jurisdiction_decision(a.Has("awaiting-decision"));
     if (auto n = a.Get("at-risk")) {
       int days = 0;
       if (!absl::SimpleAtoi(*n, &days)) UsageError("--at-risk must be a number of working days");
@@ -633,6 +654,37 @@ int Run(const Args& a) {
     req.set_reason(a.GetOr("reason", ""));
     req.set_request_id(request_id);
     return out_handoff(client.Call(&v1::HandoffService::Stub::ReturnCase, req));
+  }
+  if (cmd == "dispute" || cmd == "resolve") {
+    auto print = [&](const v1::JurisdictionResponse& r) {
+      if (json) {
+        PrintJson(r);
+        return 0;
+      }
+      PrintCase(r.case_());
+      if (!r.handoff().name().empty()) {
+        std::cout << "\n" << r.handoff().name() << ": to unit " << r.handoff().destination_unit() << ", "
+                  << Short(v1::HandoffState_Name(r.handoff().state()), "HANDOFF_STATE_") << "\n";
+      }
+      return 0;
+    };
+    if (cmd == "dispute") {
+      v1::DisputeJurisdictionRequest req;
+      req.set_name(CaseName(a));
+      req.set_etag(a.GetOr("etag", ""));
+      req.set_competent_unit(a.GetOr("competent", ""));
+      req.set_reason(a.GetOr("reason", ""));
+      req.set_request_id(request_id);
+      return print(client.Call(&v1::HandoffService::Stub::DisputeJurisdiction, req));
+    }
+    v1::ResolveJurisdictionRequest req;
+    req.set_name(CaseName(a));
+    req.set_etag(a.GetOr("etag", ""));
+    req.set_competent_unit(a.GetOr("competent", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_legal_basis(a.GetOr("basis", ""));
+    req.set_request_id(request_id);
+    return print(client.Call(&v1::HandoffService::Stub::ResolveJurisdiction, req));
   }
   if (cmd == "handoff") {
     if (a.positional.empty()) UsageError("handoff needs an ID");
