@@ -190,18 +190,25 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // How far the working calendar is published, and how far it is covered
   // provisionally (Unix time of the end of that day in Vietnam), for the
   // alert that asks for next year's calendar in time.
-  auto& calendar_gauges = prometheus::BuildGauge()
-                              .Name("reception_calendar_until")
-                              .Help("Unix time of the end of the last day the working calendar covers, by "
-                                    "coverage: published (the Government's notice) or provisional (statutory days)")
-                              .Register(*context.metrics);
   auto end_of = [](std::optional<absl::CivilDay> day) {
     return day ? static_cast<double>(absl::ToUnixSeconds(
                      absl::FromCivil(absl::CivilSecond(*day + 1), VietnamTimeZone())))
                : 0.0;
   };
-  calendar_gauges.Add({{"coverage", "published"}}).Set(end_of(context.calendar.PublishedUntil()));
-  calendar_gauges.Add({{"coverage", "provisional"}}).Set(end_of(context.calendar.CoveredUntil()));
+  prometheus::BuildGauge()
+      .Name("reception_calendar_published_until")
+      .Help("Unix time of the end of the last day of the last year the Government has published in the working "
+            "calendar")
+      .Register(*context.metrics)
+      .Add({})
+      .Set(end_of(context.calendar.PublishedUntil()));
+  prometheus::BuildGauge()
+      .Name("reception_calendar_provisional_until")
+      .Help("Unix time of the end of the last day the working calendar covers, provisional years (statutory days "
+            "off) included")
+      .Register(*context.metrics)
+      .Add({})
+      .Set(end_of(context.calendar.CoveredUntil()));
 
   bool serving = all_ready();
   host.SetServing(serving);
