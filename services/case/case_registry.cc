@@ -934,8 +934,8 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
   auto number = ParseCaseName(r.name(), "name");
   if (!number.ok()) return done(number.status());
   if (auto s = ValidateNote(r.reason(), "reason", true); !s.ok()) return done(s);
-  if (CodePointCount(r.reason()) < 10) {
-    return done(InvalidField("reason", "must explain the need in at least 10 characters"));
+  if (VisibleCharCount(r.reason()) < 10) {
+    return done(InvalidField("reason", "must explain the need in at least 10 visible characters"));
   }
   auto result = std::make_shared<cases::v1::RevealDenouncerIdentityResponse>();
   d_.store->Submit(
@@ -950,6 +950,14 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
           return absl::PermissionDeniedError(absl::StrCat(
               "only an inspector of unit ", rec.case_().owner_unit(),
               ", which owns the case, may reveal the denouncer's identity"));
+        }
+        if (rec.case_().state() == cases::v1::CASE_STATE_TRANSFERRED) {
+          // Frozen by a transfer not yet acknowledged: the new owner may
+          // already hold the case, and a reveal here would never reach its
+          // audit trail.
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cases/", number, " is being handed to another unit; the identity may be revealed only by the "
+              "new owner once the transfer is acknowledged"));
         }
         RECEPTION_ASSIGN_OR_RETURN(std::string plain, d_.vault->Unseal(rec.sealed_identity(), number));
         cases::storage::ProtectedIdentity identity;
@@ -1919,13 +1927,26 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     return done(absl::PermissionDeniedError(
         "OfferHandoff is for the node of the handoff's source unit"));
   }
+  // A peer's message is input, never truth: the caller must be a configured
+  // peer, and what it offers must be a case it may hand over, as valid as
+  // one registered here.
+  if (std::find(d_.peer_units.begin(), d_.peer_units.end(), h.source_unit()) == d_.peer_units.end()) {
+    return done(absl::PermissionDeniedError(absl::StrCat(
+        "unit ", h.source_unit().substr(0, 32), " is not a federation peer of this node; it cannot hand cases here")));
+  }
   if (h.destination_unit() != d_.unit_code) {
     return done(absl::FailedPreconditionError(absl::StrCat(
-        "handoff ", h.name(), " is for unit ", h.destination_unit().substr(0, 32), "; this node is unit ",
-        d_.unit_code)));
+        "handoff ", h.name().substr(0, 80), " is for unit ", h.destination_unit().substr(0, 32),
+        "; this node is unit ", d_.unit_code)));
   }
   auto number = ParseCaseName(r.case_().name(), "case.name");
   if (!number.ok()) return done(number.status());
+  if (r.case_().number() != *number) {
+    return done(InvalidField("case.number", "must equal the number in case.name"));
+  }
+  if (r.case_().owner_unit() != h.source_unit()) {
+    return done(InvalidField("case.owner_unit", "must be the handoff's source unit (the owner handing it over)"));
+  }
   const std::string id(absl::StripPrefix(h.name(), "handoffs/"));
   if (id != absl::StrCat(*number, ".", h.owner_epoch()) || h.owner_epoch() < 1) {
     return done(InvalidField("handoff.name", "must be handoffs/{case number}.{owner epoch}"));
@@ -1935,8 +1956,19 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
   if (!check.valid) {
     return done(InvalidField("events", absl::StrCat("do not verify: ", check.problem)));
   }
+  const Case& offered = r.case_();
+  const bool named_denouncer = offered.kind() == cases::v1::CASE_KIND_DENUNCIATION && !offered.anonymous();
+  if (named_denouncer != offered.identity_protected()) {
+    return done(InvalidField("case.identity_protected",
+                             named_denouncer ? "must be true: a denunciation with a named denouncer arrives sealed"
+                                             : "is only for denunciations with a named denouncer"));
+  }
+  if (offered.identity_protected() && (offered.petitioners_size() > 0 || offered.representative_citizen_ids_size() > 0)) {
+    return done(InvalidField("case.petitioners", "must be empty: a protected identity travels only in sealed_identity"));
+  }
   std::optional<cases::storage::SealedIdentity> sealed;
-  if (r.case_().identity_protected()) {
+  cases::storage::ProtectedIdentity opened;
+  if (offered.identity_protected()) {
     if (d_.node_key == nullptr) return done(absl::FailedPreconditionError("this node has no node key"));
     if (r.node_key_id() != d_.node_key->key_id()) {
       return done(absl::FailedPreconditionError(absl::StrCat(
@@ -1944,9 +1976,39 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
           "; this node's key is ", d_.node_key->key_id(), " (fetch it again with GetNodeKey)")));
     }
     auto identity = d_.node_key->OpenSealed(r.sealed_identity());
-    if (!identity.ok()) return done(identity.status());
+    if (!identity.ok()) {
+      return done(InvalidField("sealed_identity", "does not open with this node's key (not sealed for it, or altered)"));
+    }
+    const bool parsed = opened.ParseFromString(*identity);
     sealed = d_.vault->Seal(*identity, *number);
     sodium_memzero(identity->data(), identity->size());
+    if (!parsed || opened.petitioners_size() == 0) {
+      return done(InvalidField("sealed_identity", "does not hold the denouncer's identity"));
+    }
+  }
+  // The same validation as intake, on the case as offered (with the
+  // protected identity it carries).
+  {
+    cases::v1::CreateCaseRequest as_intake;
+    as_intake.set_request_id("offer");
+    *as_intake.mutable_case_() = offered;
+    if (offered.identity_protected()) {
+      *as_intake.mutable_case_()->mutable_petitioners() = opened.petitioners();
+      *as_intake.mutable_case_()->mutable_representative_citizen_ids() = opened.representative_citizen_ids();
+    }
+    // Intake's rule that a node registers only for its own units does not
+    // apply to a case received elsewhere: its reception unit is still
+    // checked against the topology on its date.
+    const std::string origin =
+        offered.reception_unit().code().empty() ? h.source_unit() : offered.reception_unit().code();
+    const IntakeEnv env{d_.topology, d_.rules, origin, d_.clock->Today()};
+    auto valid = PrepareNewCase(as_intake, env);
+    opened.Clear();
+    as_intake.Clear();
+    if (!valid.ok()) {
+      return done(absl::Status(valid.status().code(),
+                               absl::StrCat("the offered case is not valid: ", valid.status().message())));
+    }
   }
   Case searchable = r.case_();
   const std::string search_text = SearchText(searchable);
@@ -1964,6 +2026,24 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
         hr.mutable_handoff()->set_attempts(0);
         hr.mutable_handoff()->clear_last_error();
         SetTimestamp(d_.clock->Now(), hr.mutable_handoff()->mutable_deliver_time());
+        if (!seen && local) {
+          // Only the owner this node knows of may hand the case over, and
+          // never a case this node owns.
+          const Case& known = local->case_();
+          if (known.owner_unit() == d_.unit_code) {
+            if (known.state() == cases::v1::CASE_STATE_TRANSFERRED) {
+              return absl::AbortedError(absl::StrCat(
+                  "cases/", number, ": this node's own handoff of it is not acknowledged yet; offer again later"));
+            }
+            return absl::FailedPreconditionError(
+                absl::StrCat("cases/", number, " is owned by this node; an offer cannot replace it"));
+          }
+          if (known.owner_unit() != h.source_unit()) {
+            return absl::PermissionDeniedError(absl::StrCat("cases/", number, " is owned by unit ", known.owner_unit(),
+                                                            " as this node knows it; unit ", h.source_unit(),
+                                                            " cannot hand it over"));
+          }
+        }
         if (seen || (local && local->case_().owner_epoch() >= h.owner_epoch())) {
           // A retry (the acknowledgement was lost) or an older offer than
           // what this node has: nothing to do, acknowledge again.

@@ -196,6 +196,28 @@ TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndReveale
   auto complaint = Create(Complaint("c"));
   reveal.set_name(complaint->name());
   EXPECT_EQ(as(inspector_).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  // Ten zero-width or ideographic spaces are not a reason.
+  reveal.set_name(c->name());
+  reveal.set_reason("\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b");
+  auto blank = as(inspector_);
+  EXPECT_EQ(blank.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(blank.status().message().find("10 visible characters"), std::string::npos) << blank.status();
+  reveal.set_reason("\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000");
+  EXPECT_EQ(as(inspector_).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Frozen by a transfer not yet acknowledged: no reveal here (the new owner
+  // may already hold it, and this reveal would never reach its trail).
+  cases::v1::TransferCaseRequest transfer;
+  transfer.set_name(c->name());
+  transfer.set_destination_unit("48-1");
+  transfer.set_reason("Thuộc thẩm quyền của UBND phường");
+  transfer.set_request_id("freeze");
+  ASSERT_TRUE(Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, transfer, std::move(cb)); }).ok());
+  reveal.set_reason("Cần xác minh thông tin người tố cáo theo yêu cầu");
+  auto frozen = as(inspector_);
+  EXPECT_EQ(frozen.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(frozen.status().message().find("being handed to another unit"), std::string::npos) << frozen.status();
 }
 
 TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {

@@ -40,6 +40,19 @@ bool HasControlCharacters(absl::string_view text, bool allow_newlines) {
   return false;
 }
 
+size_t VisibleCharCount(absl::string_view text) {
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const int32_t length = static_cast<int32_t>(text.size());
+  int32_t i = 0;
+  size_t n = 0;
+  while (i < length) {
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if (c >= 0 && u_isgraph(c)) ++n;
+  }
+  return n;
+}
+
 size_t CodePointCount(absl::string_view text) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const int32_t length = static_cast<int32_t>(text.size());

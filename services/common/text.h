@@ -19,6 +19,11 @@ bool HasControlCharacters(absl::string_view text, bool allow_newlines);
 // Number of Unicode code points (text must be valid UTF-8).
 size_t CodePointCount(absl::string_view text);
 
+// Number of visible characters: code points that are neither white space
+// (any Unicode Z category, e.g. the ideographic space), control, format
+// (e.g. the zero-width space) nor unassigned (ICU u_isgraph).
+size_t VisibleCharCount(absl::string_view text);
+
 // At most `max_bytes` of valid UTF-8 `text`, cut at a character boundary.
 std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
 

@@ -271,7 +271,8 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
       EXPECT_FALSE(back->is_return());
       EXPECT_EQ(back->destination_unit(), "502");
     }
-    ASSERT_TRUE(WaitFor([&] { return second.Delivered(back->name()); }, absl::Seconds(20)));
+    ASSERT_TRUE(WaitFor([&] { return second.Delivered(back->name()); }, absl::Seconds(20)))
+        << second.Handoff(back->name())->last_error();
   }
   auto at_city = city.Get(c.name());
   ASSERT_TRUE(at_city.ok()) << at_city.status();
@@ -417,6 +418,100 @@ TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
   classify.set_within_competence(true);
   EXPECT_TRUE(province.Call(province.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
   EXPECT_TRUE(province.Verifies(c.name()));
+}
+
+// An attacker on the machine claims to be a peer node (development
+// metadata cannot stop that; mTLS will) and offers forged versions of cases
+// the node owns: every offer is refused, and the cases, their protected
+// identity and their histories are unchanged.
+TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
+  Federation f({"48", "48-1"}, "2026-03-02", "deploy/topology/da-nang-2025.yaml");
+  f.StartAll();
+  Client city(f.node("48"), "48");
+  auto create = [&](v1::CaseKind kind, const std::string& id) {
+    auto c = city.Call(city.cases(), &v1::CaseService::Stub::CreateCase,
+                       SampleCase(kind, id, "48-1", absl::CivilDay(2026, 3, 2), "Tố cáo cán bộ phường nhận hối lộ"));
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *c : v1::Case();
+  };
+  const v1::Case denunciation = create(v1::CASE_KIND_DENUNCIATION, "d1");
+  const v1::Case petition = create(v1::CASE_KIND_PETITION, "p1");
+  ASSERT_TRUE(denunciation.identity_protected());
+
+  auto forge = [&](const v1::Case& real) {
+    v1::OfferHandoffRequest offer;
+    auto* h = offer.mutable_handoff();
+    h->set_name(absl::StrCat("handoffs/", real.number(), ".1"));
+    h->set_case_(real.name());
+    h->set_source_unit("48-1");
+    h->set_destination_unit("48");
+    h->set_owner_epoch(1);
+    h->set_reason("forged");
+    *offer.mutable_case_() = real;
+    offer.mutable_case_()->set_owner_unit("48-1");
+    offer.mutable_case_()->set_content("Nội dung bị sửa");
+    for (const auto& e : city.History(real.name())) *offer.add_events() = e;  // a chain that verifies
+    return offer;
+  };
+  auto offer_as = [&](const std::string& unit, const v1::OfferHandoffRequest& offer) {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, "node", unit);
+    v1::OfferHandoffResponse resp;
+    grpc::Status s = city.handoffs()->OfferHandoff(&ctx, offer, &resp);
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  };
+
+  // The denunciation with its denouncer in clear and protection switched off.
+  v1::OfferHandoffRequest unprotected = forge(denunciation);
+  unprotected.mutable_case_()->set_identity_protected(false);
+  *unprotected.mutable_case_()->add_petitioners() = SampleCase(v1::CASE_KIND_DENUNCIATION, "x", "48-1",
+                                                               absl::CivilDay(2026, 3, 2), "x").case_().petitioners(0);
+  auto s1 = offer_as("48-1", unprotected);
+  EXPECT_EQ(s1.code(), absl::StatusCode::kInvalidArgument) << s1;
+  EXPECT_TRUE(absl::StrContains(s1.message(), "case.identity_protected")) << s1;
+  // Protected, but with an identity that was never sealed for this node.
+  v1::OfferHandoffRequest garbage = forge(denunciation);
+  grpc::ClientContext key_ctx;
+  AddPrincipal(&key_ctx, "node", "48-1");
+  v1::NodeKey key;
+  ASSERT_TRUE(city.handoffs()->GetNodeKey(&key_ctx, v1::GetNodeKeyRequest(), &key).ok());
+  garbage.set_node_key_id(key.key_id());
+  garbage.set_sealed_identity(std::string(96, 'x'));
+  auto s2 = offer_as("48-1", garbage);
+  EXPECT_EQ(s2.code(), absl::StatusCode::kInvalidArgument) << s2;
+  EXPECT_TRUE(absl::StrContains(s2.message(), "sealed_identity")) << s2;
+  // A well-formed offer of a case this node owns.
+  auto s3 = offer_as("48-1", forge(petition));
+  EXPECT_EQ(s3.code(), absl::StatusCode::kFailedPrecondition) << s3;
+  EXPECT_TRUE(absl::StrContains(s3.message(), "owned by this node")) << s3;
+  // From a unit that is not a peer: a case nobody transferred.
+  v1::OfferHandoffRequest stranger = forge(petition);
+  stranger.mutable_handoff()->set_source_unit("48-3");
+  stranger.mutable_case_()->set_owner_unit("48-3");
+  auto s4 = offer_as("48-3", stranger);
+  EXPECT_EQ(s4.code(), absl::StatusCode::kPermissionDenied) << s4;
+  // A number that does not match its name.
+  v1::OfferHandoffRequest mismatched = forge(petition);
+  mismatched.mutable_case_()->set_number("48-2026-999999");
+  EXPECT_EQ(offer_as("48-1", mismatched).code(), absl::StatusCode::kInvalidArgument);
+
+  // Nothing changed: owner, epoch, content, the protected identity, history.
+  for (const v1::Case& real : {denunciation, petition}) {
+    auto now = city.Get(real.name());
+    ASSERT_TRUE(now.ok()) << now.status();
+    EXPECT_EQ(now->owner_unit(), "48");
+    EXPECT_EQ(now->owner_epoch(), 0);
+    EXPECT_EQ(now->content(), real.content());
+    EXPECT_EQ(now->version(), real.version());
+    EXPECT_TRUE(city.Verifies(real.name()));
+  }
+  v1::RevealDenouncerIdentityRequest reveal;
+  reveal.set_name(denunciation.name());
+  reveal.set_reason("Xác minh nội dung tố cáo theo yêu cầu của Chánh Thanh tra");
+  auto revealed = city.Call(city.cases(), &v1::CaseService::Stub::RevealDenouncerIdentity, reveal, "inspector");
+  ASSERT_TRUE(revealed.ok()) << revealed.status();
+  ASSERT_EQ(revealed->petitioners_size(), 1);
+  EXPECT_EQ(revealed->petitioners(0).full_name(), "Trần Thị Mai");
 }
 
 // A generated two-level topology: a commune hands a case to the province,
