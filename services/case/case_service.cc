@@ -282,9 +282,9 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   auto recounted = m->registry_->RecomputeClocksForCalendar();
   if (!recounted.ok()) return recounted.status();
   if (*recounted > 0) {
-    Log()->warn("event=deadlines_recomputed cases={} calendar=\"{}\" note=\"each case's history names the old "
+    Log()->warn("event=deadlines_recomputed cases={} calendar={} note=\"each case's history names the old "
                 "and new due dates\"",
-                *recounted, context.calendar.name());
+                *recounted, LogValue(context.calendar.name()));
   }
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
   m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation());

@@ -4,6 +4,7 @@
 
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
 #include "services/common/server_host.h"
@@ -160,6 +161,41 @@ TEST_F(CaseServiceTest, HealthAndMetricsAreServed) {
     }
   }
   EXPECT_TRUE(found);
+
+  // Made-up method names (chosen by the client before it is authenticated)
+  // all fall under one "unknown" series instead of one series each.
+  auto series = [&] {
+    size_t n = 0;
+    for (const auto& family : metrics_ptr_->Collect()) {
+      if (family.name == "reception_grpc_server_started_total") n += family.metric.size();
+    }
+    return n;
+  };
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = absl::StrCat("/reception.cases.v1.CaseService/Invented", i);
+    grpc::internal::RpcMethod method(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel_);
+    grpc::ClientContext ctx;
+    cases::v1::Case in, resp;
+    EXPECT_EQ(grpc::internal::BlockingUnaryCall(channel_.get(), method, &ctx, in, &resp).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  const size_t before = series();
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = absl::StrCat("/made.up.Service", i, "/Method", i);
+    grpc::internal::RpcMethod method(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel_);
+    grpc::ClientContext ctx;
+    cases::v1::Case in, resp;
+    (void)grpc::internal::BlockingUnaryCall(channel_.get(), method, &ctx, in, &resp);
+  }
+  EXPECT_EQ(series(), before);
+  bool unknown = false;
+  for (const auto& family : metrics_ptr_->Collect()) {
+    if (family.name != "reception_grpc_server_started_total") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) unknown |= l.name == "grpc_method" && l.value == "unknown";
+    }
+  }
+  EXPECT_TRUE(unknown);
 }
 
 }  // namespace

@@ -147,7 +147,7 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
       // Cannot even be built (e.g. the identity does not unseal): keep it
       // first in line, visible to operators, and back off instead of
       // retrying in a loop.
-      Log()->error("event=handoff_offer_failed handoff={} error=\"{}\"", id, offer.status().message());
+      Log()->error("event=handoff_offer_failed handoff={} error={}", id, LogValue(offer.status().message()));
       (void)Await<cases::v1::Handoff>([&](auto cb) {
         registry_->RecordHandoffAttempt(id, std::string(offer.status().message()), std::move(cb));
       });
@@ -165,15 +165,15 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
           absl::MutexLock lock(&mu_);
           peers_[unit].public_key.clear();  // the peer's key changed: fetch it again
         }
-        Log()->warn("event=handoff_delivery_failed handoff={} peer={} error=\"{}\"", f->id, unit,
-                    TruncateUtf8(s.error_message(), 200));
+        Log()->warn("event=handoff_delivery_failed handoff={} peer={} error={}", f->id, unit,
+                    LogValue(TruncateUtf8(s.error_message(), 200)));
         const std::string error = Describe(s);
         registry_->RecordHandoffAttempt(f->id, error, [window, error](auto) { window->Done(error); });
         return;
       }
       registry_->CompleteHandoff(f->id, [this, f, window, unit](absl::StatusOr<cases::v1::Handoff> done) {
         if (!done.ok()) {
-          Log()->error("event=handoff_complete_failed handoff={} error=\"{}\"", f->id, done.status().message());
+          Log()->error("event=handoff_complete_failed handoff={} error={}", f->id, LogValue(done.status().message()));
           return window->Done(std::string(done.status().message()));
         }
         Log()->info("event=handoff_delivered handoff={} peer={} retry={}", f->id, unit, f->ack.already_imported());
@@ -208,7 +208,7 @@ void HandoffWorker::Loop() {
     if (pending.ok()) {
       for (auto& h : *pending) by_peer[h.destination_unit()].push_back(h);
     } else {
-      Log()->error("event=outbox_read_failed error=\"{}\"", pending.status().message());
+      Log()->error("event=outbox_read_failed error={}", LogValue(pending.status().message()));
     }
     {
       absl::MutexLock lock(&mu_);

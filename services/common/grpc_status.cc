@@ -16,8 +16,8 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     case absl::StatusCode::kDataLoss: {
       static std::atomic<uint64_t> next{1};
       const uint64_t ref = next.fetch_add(1);
-      Log()->error("event=internal_error ref={} code={} detail=\"{}\"", ref,
-                   absl::StatusCodeToString(status.code()), status.message());
+      Log()->error("event=internal_error ref={} code={} detail={}", ref,
+                   absl::StatusCodeToString(status.code()), LogValue(status.message()));
       return grpc::Status(code, absl::StrCat("internal error (reference ", ref,
                                              "); the operator can find it in the node's log"));
     }

@@ -4,6 +4,7 @@
 #define RECEPTION_SERVICES_COMMON_LOGGING_H_
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -26,6 +27,14 @@ spdlog::logger* Log();
 
 // Sets the level from "trace".."error"; unknown names are an error.
 absl::Status SetLogLevel(absl::string_view level);
+
+// A logfmt value: as it is when it is a plain token, else in double quotes
+// with backslash, quote and control characters escaped. Use it for every
+// value that can hold text from outside (a request, a peer, an error
+// message): a value must never end the line or the key=value pair. (Every
+// control character left in a message is escaped by the formatter too.)
+std::string LogValue(absl::string_view value);
+
 
 }  // namespace reception
 

@@ -9,7 +9,10 @@
 #include <atomic>
 #include <thread>
 
+#include <cstring>
+
 #include "absl/flags/flag.h"
+#include "grpc/support/log.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/escaping.h"
@@ -52,6 +55,28 @@ absl::Status WriteReadyFile(const std::string& path, int port, int admin_port) {
   return absl::OkStatus();
 }
 
+// gRPC core's own log lines, through this logger as logfmt
+// ("event=grpc_core file=... line=... message=..."), so they are told apart
+// from ours and escaped like them.
+void GrpcCoreLog(gpr_log_func_args* args) {
+  const char* file = args->file != nullptr ? args->file : "";
+  const char* slash = std::strrchr(file, '/');
+  const std::string message = LogValue(args->message != nullptr ? args->message : "");
+  const std::string where = LogValue(slash != nullptr ? slash + 1 : file);
+  switch (args->severity) {
+    case GPR_LOG_SEVERITY_ERROR:
+      Log()->error("event=grpc_core file={} line={} message={}", where, args->line, message);
+      break;
+    case GPR_LOG_SEVERITY_INFO:
+      Log()->info("event=grpc_core file={} line={} message={}", where, args->line, message);
+      break;
+    default:
+      Log()->debug("event=grpc_core file={} line={} message={}", where, args->line, message);
+      break;
+  }
+}
+
+
 // Fewer than this many days published: the Government's notice for next
 // year is due (it usually comes in the autumn) and dates are provisional.
 constexpr int kCalendarWarningDays = 90;
@@ -92,12 +117,13 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // lock order is simple and covered by tests, so skip it in production.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto fail = [&](const absl::Status& s) {
-    Log()->critical("event=startup_failed program={} error=\"{}\"", program, s.message());
+    Log()->critical("event=startup_failed program={} error={}", program, LogValue(s.message()));
     return 1;
   };
   if (absl::GetFlag(FLAGS_config).empty()) {
     return fail(absl::InvalidArgumentError("--config must name the node configuration file"));
   }
+  gpr_set_log_function(GrpcCoreLog);
   ConfigOverrides overrides{absl::GetFlag(FLAGS_listen), absl::GetFlag(FLAGS_admin_listen),
                             absl::GetFlag(FLAGS_data_dir)};
   auto config = LoadNodeConfig(absl::GetFlag(FLAGS_config), overrides);

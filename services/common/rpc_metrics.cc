@@ -3,7 +3,11 @@
 #include <chrono>
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/descriptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 
@@ -18,6 +22,24 @@ const char* CodeName(grpc::StatusCode code) {
       "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return (i >= 0 && i <= 16) ? kNames[i] : "UNKNOWN";
+}
+
+// Whether "/pkg.Service/Method" names a method compiled into this program.
+// A client chooses the method name before it is authenticated: labelling by
+// whatever it sent would let anyone grow the series without bound.
+bool KnownMethod(const std::string& service, const std::string& method) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* known = new absl::flat_hash_set<std::string>();
+  const std::string key = absl::StrCat(service, "/", method);
+  {
+    absl::ReaderMutexLock lock(&mu);
+    if (known->contains(key)) return true;
+  }
+  const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+  if (svc == nullptr || svc->FindMethodByName(method) == nullptr) return false;
+  absl::MutexLock lock(&mu);
+  known->insert(key);
+  return true;
 }
 
 struct Families {
@@ -35,6 +57,7 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
         absl::StrSplit(info->method() ? info->method() : "", '/', absl::SkipEmpty());
     service_ = parts.size() > 0 ? parts[0] : "unknown";
     method_ = parts.size() > 1 ? parts[1] : "unknown";
+    if (parts.size() != 2 || !KnownMethod(service_, method_)) service_ = method_ = "unknown";
     families_.started->Add({{"grpc_service", service_}, {"grpc_method", method_}}).Increment();
   }
 

@@ -179,7 +179,7 @@ void BridgeLinks::Run(Link* link) {
     if (ended) return;
     if (s.code() == absl::StatusCode::kAborted) continue;  // reconnecting on purpose (the room opened)
     if (was_connected) {
-      Log()->warn("event=bridge_link_lost room={} host={} error=\"{}\"", link->room, link->host_unit, s.message());
+      Log()->warn("event=bridge_link_lost room={} host={} error={}", link->room, link->host_unit, LogValue(s.message()));
       backoff = o_.retry_initial;
     }
     absl::MutexLock lock(&mu_);

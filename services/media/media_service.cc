@@ -358,7 +358,8 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
   }
   const absl::Time expire = d_.clock->Now() + absl::Seconds(req->ttl_seconds() == 0 ? 900 : req->ttl_seconds());
   auto token = d_.signer->Issue({req->name(), req->role(), req->unit(), req->subject(), expire});
-  Log()->info("event=join_token_issued room={} role={} unit={} by_unit={}", req->name(), req->role(), req->unit(), p->unit_code);
+  Log()->info("event=join_token_issued room={} role={} unit={} by_unit={}", LogValue(req->name()), req->role(),
+              LogValue(req->unit()), p->unit_code);
   if (!token.ok()) return Finish(ctx, token.status());
   resp->set_token(*token);
   resp->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
@@ -396,7 +397,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::JoinRoom(Ctx* ctx, const v1::JoinRoo
     d_.pool->Post([this, reactor, resp, name, media_token, media_id] {
       const MediaRoom room = MediaRoomFor(name);
       if (auto s = d_.backend->AllowToken(room, media_token); !s.ok()) {
-        Log()->warn("event=media_allow_failed room={} error=\"{}\"", name, s.message());
+        Log()->warn("event=media_allow_failed room={} error={}", name, LogValue(s.message()));
         return reactor->Finish(ToGrpcStatus(absl::UnavailableError(absl::StrCat(
             "joined, but the media server refused the participant: ", s.message(), "; join again"))));
       }
@@ -519,7 +520,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::RemoveParticipant(Ctx* ctx, const v1
           } else if (s.code() == absl::StatusCode::kNotFound) {
             Log()->info("event=media_kick_skipped room={} participant={} reason=\"not in the media room\"", name, target);
           } else {
-            Log()->warn("event=media_kick_failed room={} participant={} error=\"{}\"", name, target, s.message());
+            Log()->warn("event=media_kick_failed room={} participant={} error={}", name, target, LogValue(s.message()));
           }
         });
       });
@@ -584,7 +585,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::str
       if (open || !view.ok()) return reactor->Finish(ToGrpcStatus(view.status()));
       d_.pool->Post([this, reactor, name, media] {
         if (auto s = d_.backend->CloseRoom(media); !s.ok()) {
-          Log()->warn("event=media_close_failed room={} error=\"{}\"", name, s.message());
+          Log()->warn("event=media_close_failed room={} error={}", name, LogValue(s.message()));
         }
         reactor->Finish(grpc::Status::OK);
       });
@@ -1005,7 +1006,7 @@ void MediaModule::AttachMinutes() {
                                code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::PERMISSION_DENIED;
     if (!s.ok() && !final_refusal) {
       // Retried on the next pass (the case service is down or busy).
-      Log()->warn("event=minutes_attach_retry room={} case={} error=\"{}\"", p.room, p.case_name, s.error_message());
+      Log()->warn("event=minutes_attach_retry room={} case={} error={}", p.room, p.case_name, LogValue(s.error_message()));
       continue;
     }
     internal::RoomOp op;

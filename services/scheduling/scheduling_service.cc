@@ -87,7 +87,7 @@ class CalendarFeed final : public CivetHandler {
     }
     if (!ical.ok()) {
       mg_send_http_error(conn, 503, "%s", "the reception calendar cannot be exported now");
-      Log()->warn("event=calendar_feed_failed error=\"{}\"", ical.status().message());
+      Log()->warn("event=calendar_feed_failed error={}", LogValue(ical.status().message()));
       return true;
     }
     mg_send_http_ok(conn, "text/calendar; charset=utf-8", static_cast<long long>(ical->size()));
@@ -317,7 +317,7 @@ void SchedulingModule::DeliverOutbox() {
     if (refused) {
       // The peer will never take it (e.g. the session is not hosted there):
       // dropped and logged; a registration shows REFUSED with the reason.
-      Log()->warn("event=scheduling_delivery_refused peer={} key={} error=\"{}\"", o.peer, o.key, s.error_message());
+      Log()->warn("event=scheduling_delivery_refused peer={} key={} error={}", o.peer, o.key, LogValue(s.error_message()));
       if (o.item.has_registration()) {
         v1::Registration refused_here = o.item.registration().registration();
         refused_here.set_state(v1::REGISTRATION_STATE_REFUSED);
@@ -331,7 +331,7 @@ void SchedulingModule::DeliverOutbox() {
     st.backoff = st.backoff == absl::ZeroDuration() ? retry_initial_ : std::min(st.backoff * 2, retry_max_);
     st.next_try = absl::Now() + st.backoff;
     if (st.last_error.empty()) {
-      Log()->warn("event=scheduling_peer_unreachable peer={} error=\"{}\"", o.peer, s.error_message());
+      Log()->warn("event=scheduling_peer_unreachable peer={} error={}", o.peer, LogValue(s.error_message()));
     }
     st.last_error = s.error_message();
   }
