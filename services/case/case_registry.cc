@@ -1436,11 +1436,18 @@ void CaseRegistry::AttachCaseMinutes(const Principal& p, const cases::v1::Attach
   if (!absl::ConsumePrefix(&room, "rooms/") || room.empty() || room.size() > 40) {
     return done(InvalidField("room", "must be rooms/{room_id}"));
   }
-  if (r.text().empty() || r.text().size() > 65536) return done(InvalidField("text", "must be 1-65536 bytes"));
+  if (r.text().empty() || r.text().size() > kMaxMinutesBytes) {
+    return done(InvalidField("text", absl::StrCat("must be 1-", kMaxMinutesBytes, " bytes")));
+  }
   if (!IsValidUtf8(r.text()) || HasControlCharacters(r.text(), /*allow_newlines=*/true)) {
     return done(InvalidField("text", "must be UTF-8 text without control characters"));
   }
   if (!r.has_lock_time()) return done(InvalidField("lock_time", "must be set"));
+  // A real instant: between 2000 and a day after now (clocks may differ a little).
+  if (r.lock_time().seconds() < 946684800 || r.lock_time().nanos() < 0 || r.lock_time().nanos() > 999999999 ||
+      absl::FromUnixSeconds(r.lock_time().seconds()) > d_.clock->Now() + absl::Hours(24)) {
+    return done(InvalidField("lock_time", "must be a time between 2000 and now"));
+  }
   auto repeat = std::make_shared<bool>(false);
   Transition(
       p, r.name(), "", CaseTransition::kAttachMinutes,
@@ -2149,7 +2156,10 @@ absl::StatusOr<cases::v1::ListHandoffsResponse> CaseRegistry::ListHandoffs(
   for (int i = offset; i < static_cast<int>(all.size()) && out.handoffs_size() < page_size; ++i) {
     *out.add_handoffs() = all[i];
   }
-  if (offset + page_size < static_cast<int>(all.size())) out.set_next_page_token(absl::StrCat(offset + page_size));
+  // 64-bit: an offset near INT_MAX must not wrap into a negative token.
+  if (static_cast<int64_t>(offset) + page_size < static_cast<int64_t>(all.size())) {
+    out.set_next_page_token(absl::StrCat(static_cast<int64_t>(offset) + page_size));
+  }
   return out;
 }
 

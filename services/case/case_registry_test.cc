@@ -3,6 +3,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include <limits>
+
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
 
@@ -506,6 +508,27 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   bad = r;
   bad.set_name("cases/48-2026-999999");
   EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);
+  // A lock time that is no real instant is refused, naming the field.
+  for (int64_t seconds : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), int64_t{0},
+                          int64_t{1795000000} + 86400 * 30}) {
+    bad = r;
+    bad.mutable_lock_time()->set_seconds(seconds);
+    auto when = Do(node, &CaseRegistry::AttachCaseMinutes, bad);
+    EXPECT_EQ(when.status().code(), absl::StatusCode::kInvalidArgument) << seconds;
+    EXPECT_NE(when.status().message().find("lock_time"), std::string::npos) << when.status();
+  }
+}
+
+TEST_F(CaseRegistryTest, ListHandoffsPageTokensNeverWrap) {
+  cases::v1::ListHandoffsRequest r;
+  r.set_page_token("2147483647");
+  r.set_page_size(500);
+  auto page = registry_->ListHandoffs(officer_, r);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->handoffs_size(), 0);
+  EXPECT_TRUE(page->next_page_token().empty()) << page->next_page_token();
+  r.set_page_token("-1");
+  EXPECT_EQ(registry_->ListHandoffs(officer_, r).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "services/common/logging.h"
 
 namespace reception {
@@ -22,8 +23,26 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                                              "); the operator can find it in the node's log"));
     }
     default:
-      return grpc::Status(code, std::string(status.message()));
+      return grpc::Status(code, PrintableMessage(status.message()));
   }
+}
+
+std::string PrintableMessage(absl::string_view message) {
+  // Messages name fields and sometimes quote what was sent: a control
+  // character sent in a value must not come back raw (terminals, logs of the
+  // client). Backslash escapes, everything else as it is (UTF-8 included).
+  std::string out;
+  out.reserve(message.size());
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
+                                                      : absl::StrFormat("\\x%02x", u));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace reception

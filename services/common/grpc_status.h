@@ -5,12 +5,18 @@
 #ifndef RECEPTION_SERVICES_COMMON_GRPC_STATUS_H_
 #define RECEPTION_SERVICES_COMMON_GRPC_STATUS_H_
 
+#include <string>
+
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
 
 namespace reception {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// `message` with control characters escaped (\n, \x01 ...), as sent to
+// clients.
+std::string PrintableMessage(absl::string_view message);
 
 }  // namespace reception
 

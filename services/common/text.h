@@ -16,6 +16,10 @@ bool IsValidUtf8(absl::string_view text);
 // True when `text` has a C0/C1 control character other than tab and newline.
 bool HasControlCharacters(absl::string_view text, bool allow_newlines);
 
+// The largest signed minutes (biên bản) text a case accepts, in bytes; the
+// media service refuses an edit that would render longer.
+inline constexpr size_t kMaxMinutesBytes = 65536;
+
 // Number of Unicode code points (text must be valid UTF-8).
 size_t CodePointCount(absl::string_view text);
 

@@ -13,6 +13,7 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
+#include "services/common/text.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
@@ -327,8 +328,16 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
   }
   auto role = ParseRole(req->role());
   if (!role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
-  if (req->unit().empty()) return Finish(ctx, InvalidField("unit", "must be set"));
-  if (req->subject().empty() || req->subject().size() > 128) return Finish(ctx, InvalidField("subject", "must be 1-128 characters"));
+  // Subjects and units end up in tokens, rooms and logs: plain, bounded.
+  if (req->unit().empty() || req->unit().size() > 32 ||
+      !std::all_of(req->unit().begin(), req->unit().end(),
+                   [](char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; })) {
+    return Finish(ctx, InvalidField("unit", "must be a unit code: 1-32 letters, digits, '-', '_' or '.'"));
+  }
+  if (req->subject().empty() || !IsValidUtf8(req->subject()) || HasControlCharacters(req->subject(), false) ||
+      CodePointCount(req->subject()) > 128) {
+    return Finish(ctx, InvalidField("subject", "must be 1-128 characters of UTF-8 text without control characters"));
+  }
   if (req->ttl_seconds() < 0 || req->ttl_seconds() > 86400) return Finish(ctx, InvalidField("ttl_seconds", "must be at most 86400"));
   bool bridge = false;
   if (auto s = d_.rooms->With(req->name(), [&](const Room& room) { bridge = room.Bridge(p->unit_code) != nullptr; }); !s.ok()) {

@@ -217,6 +217,23 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   other.set_subject("citizen.an");
   EXPECT_EQ(Call(&v1::MediaService::Stub::IssueJoinToken, other, "officer.x", "officer", "502").status().code(),
             absl::StatusCode::kPermissionDenied);
+  // Subjects and units are plain and bounded (they end up in tokens, rooms
+  // and logs).
+  for (const std::string& subject : {std::string("citizen\nan"), std::string("nul\0x", 5), std::string(10000, 'a')}) {
+    v1::IssueJoinTokenRequest r = other;
+    r.set_subject(subject);
+    auto s = Call(&v1::MediaService::Stub::IssueJoinToken, r, "officer.lan");
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.status().message().find("subject"), std::string::npos) << s.status();
+    EXPECT_EQ(s.status().message().find('\n'), std::string::npos);
+  }
+  for (const std::string& unit : {std::string("502-1\nlevel=info"), std::string(40, '5'), std::string("")}) {
+    v1::IssueJoinTokenRequest r = other;
+    r.set_unit(unit);
+    auto s = Call(&v1::MediaService::Stub::IssueJoinToken, r, "officer.lan");
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(s.status().message().find("unit"), std::string::npos) << s.status();
+  }
   const std::string token = Token("citizen", "502-1", "citizen.an");
   clock_.Advance(absl::Minutes(16));  // default lifetime 15 minutes
   auto late = Join(token, "citizen.an");

@@ -18,6 +18,10 @@
 namespace reception::media {
 
 enum class Role { kPresiding, kOfficer, kCitizen, kInterpreter, kObserver, kSite };
+// Bounds on a draft of minutes (with the rendered size, kMaxMinutesBytes).
+inline constexpr size_t kMaxMinutesCases = 20;
+inline constexpr size_t kMaxMinutesStatements = 100;
+
 enum class RoomState { kScheduled, kOpen, kClosed };
 enum class Presence { kLobby, kInRoom, kDisconnected, kRemoved, kLeft };
 

@@ -114,6 +114,29 @@ TEST_F(RoomTest, MinutesAreSignedByThePresidingOfficialAndEachCitizenConcernedTh
   MinutesDraft bad = draft;
   bad.statements = {{officer_, "x"}};
   EXPECT_EQ(room_.UpdateMinutes(chair_, bad, kT0).code(), absl::StatusCode::kInvalidArgument);
+  // The minutes' one limit is checked at the edit: what the cases would later
+  // refuse (control characters, more than kMaxMinutesBytes as signed, too many
+  // cases or statements) is refused here, naming the field.
+  auto refused = [&](const MinutesDraft& d) {
+    auto s = room_.UpdateMinutes(chair_, d, kT0);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    return std::string(s.message());
+  };
+  bad = draft;
+  bad.place = "Trụ sở\x01";
+  EXPECT_NE(refused(bad).find("minutes.place"), std::string::npos);
+  bad = draft;
+  bad.conclusions = std::string(10001, 'x');
+  EXPECT_NE(refused(bad).find("minutes.conclusions"), std::string::npos);
+  bad = draft;
+  bad.cases.assign(kMaxMinutesCases + 1, "cases/49-2026-000012");
+  EXPECT_NE(refused(bad).find("minutes.cases"), std::string::npos);
+  bad = draft;
+  bad.statements.assign(kMaxMinutesStatements + 1, {an_, "x"});
+  EXPECT_NE(refused(bad).find("minutes.statements"), std::string::npos);
+  bad = draft;
+  bad.statements.assign(30, {an_, std::string(3000, 'y')});  // 90 000 bytes of statements
+  EXPECT_NE(refused(bad).find("bytes as signed"), std::string::npos);
   ASSERT_TRUE(room_.UpdateMinutes(officer_, draft, kT0).ok());
   EXPECT_EQ(room_.MissingSignatures(), (std::vector<std::string>{chair_, an_}));
   EXPECT_EQ(room_.SignMinutes(binh_, kT0).code(), absl::StatusCode::kFailedPrecondition);  // not concerned
