@@ -287,15 +287,15 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
                 *recounted, LogValue(context.calendar.name()));
   }
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
-  m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation());
+  m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation(),
+                                               context.credentials);
   m->worker_->Start();
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
       m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
       config.unit_code(), context.test_fault == "crash_after_import");
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
-    peers[peer.unit_code()] = cases::v1::CaseService::NewStub(
-        grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials()));
+    peers[peer.unit_code()] = cases::v1::CaseService::NewStub(context.credentials->NewChannel(peer.address()));
   }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get(), config.unit_code(), std::move(peers),

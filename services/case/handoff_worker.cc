@@ -30,8 +30,9 @@ absl::StatusOr<T> Await(const std::function<void(CaseRegistry::Callback<T>)>& ca
 }  // namespace
 
 HandoffWorker::HandoffWorker(CaseRegistry* registry, std::string unit_code,
-                             config::v1::FederationConfig config)
+                             config::v1::FederationConfig config, std::shared_ptr<const Credentials> credentials)
     : registry_(registry), unit_code_(std::move(unit_code)), config_(std::move(config)) {
+  if (credentials == nullptr) credentials = Credentials::FromConfig(config::v1::AuthConfig());
   absl::MutexLock lock(&mu_);
   for (const auto& p : config_.peers()) {
     Peer& peer = peers_[p.unit_code()];
@@ -41,8 +42,7 @@ HandoffWorker::HandoffWorker(CaseRegistry* registry, std::string unit_code,
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, config_.retry_max_millis());
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
-    peer.stub = cases::v1::HandoffService::NewStub(
-        grpc::CreateCustomChannel(p.address(), grpc::InsecureChannelCredentials(), args));
+    peer.stub = cases::v1::HandoffService::NewStub(credentials->NewChannel(p.address(), args));
     peer.backoff = absl::Milliseconds(config_.retry_initial_millis());
   }
 }

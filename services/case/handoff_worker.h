@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "services/common/credentials.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
@@ -23,7 +24,9 @@ namespace reception {
 
 class HandoffWorker final : public prometheus::Collectable {
  public:
-  HandoffWorker(CaseRegistry* registry, std::string unit_code, config::v1::FederationConfig config);
+  // `credentials` makes the channels to peers (plaintext when null).
+  HandoffWorker(CaseRegistry* registry, std::string unit_code, config::v1::FederationConfig config,
+                std::shared_ptr<const Credentials> credentials = nullptr);
   ~HandoffWorker() override;  // stops the thread
 
   void Start();

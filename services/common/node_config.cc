@@ -61,6 +61,25 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   if (c.auth().mode() == config::v1::AUTH_MODE_UNSPECIFIED) {
     c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
   }
+  if (c.auth().mode() == config::v1::AUTH_MODE_MTLS) {
+    auto* tls = c.mutable_auth()->mutable_tls();
+    if (tls->ca_file().empty()) return missing("auth.tls.ca_file (mTLS mode)");
+    if (tls->cert_file().empty()) return missing("auth.tls.cert_file (mTLS mode)");
+    if (tls->key_file().empty()) return missing("auth.tls.key_file (mTLS mode)");
+    tls->set_ca_file(Resolve(base, tls->ca_file()));
+    tls->set_cert_file(Resolve(base, tls->cert_file()));
+    tls->set_key_file(Resolve(base, tls->key_file()));
+    if (tls->trust_domain().empty()) tls->set_trust_domain("reception.local");
+    if (tls->refresh_seconds() == 0) tls->set_refresh_seconds(60);
+    if (tls->refresh_seconds() < 1 || tls->refresh_seconds() > 86400) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": auth.tls.refresh_seconds must be 1-86400"));
+    }
+    for (const std::string* f : {&tls->ca_file(), &tls->cert_file(), &tls->key_file()}) {
+      if (!std::filesystem::exists(*f)) {
+        return absl::InvalidArgumentError(absl::StrCat(path, ": auth.tls: ", *f, " does not exist"));
+      }
+    }
+  }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
   auto* media = c.mutable_media();
   if (media->backend().empty()) media->set_backend("none");

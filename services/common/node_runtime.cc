@@ -166,10 +166,22 @@ int RunNode(int argc, char** argv, absl::string_view program,
     if (!random) return fail(absl::UnavailableError("cannot read /dev/urandom"));
     in_process_secret = absl::BytesToHexString(in_process_secret);
   }
-  DevMetadataAuthenticator authenticator(in_process_secret);
+  auto credentials = Credentials::FromConfig(config->auth());
+  std::unique_ptr<Authenticator> authenticator_holder;
+  if (config->auth().mode() == config::v1::AUTH_MODE_MTLS) {
+    authenticator_holder = std::make_unique<MtlsAuthenticator>(
+        config->auth().tls().trust_domain(), in_process_secret, config->auth().loopback_people_metadata());
+    Log()->info("event=auth mode=mtls trust_domain={} cert={} refresh_seconds={} loopback_people_metadata={}",
+                LogValue(config->auth().tls().trust_domain()), LogValue(config->auth().tls().cert_file()),
+                config->auth().tls().refresh_seconds(), config->auth().loopback_people_metadata());
+  } else {
+    authenticator_holder = std::make_unique<DevMetadataAuthenticator>(in_process_secret);
+  }
+  const Authenticator& authenticator = *authenticator_holder;
   NodeContext context{*std::move(config), *std::move(topology), *std::move(rules),
                       *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
                       &authenticator};
+  context.credentials = credentials;
   context.in_process_secret = in_process_secret;
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {
@@ -197,7 +209,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
                           .Register(*context.metrics)
                           .Add({{"unit", context.config.unit_code()}});
 
-  ServerHost host({context.config.listen_address(), context.config.admin_address()},
+  ServerHost host({context.config.listen_address(), context.config.admin_address(), credentials->server()},
                   context.metrics);
   for (auto& m : modules) {
     host.AddService(m->service(), m->service_name());

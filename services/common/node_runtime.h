@@ -19,6 +19,7 @@
 #include "services/common/rule_book.h"
 #include "prometheus/collectable.h"
 #include "services/calendar/working_calendar.h"
+#include "services/common/credentials.h"
 #include "services/common/topology.h"
 
 namespace reception {
@@ -38,6 +39,9 @@ struct NodeContext {
   std::function<std::shared_ptr<grpc::Channel>()> local_channel;
   // Calls over local_channel carry this in kInProcessMetadata (auth.h).
   std::string in_process_secret;
+  // The node's transport credentials and THE factory of its outgoing
+  // channels (credentials.h).
+  std::shared_ptr<const Credentials> credentials = Credentials::FromConfig(config::v1::AuthConfig());
   // Test seam (--test_fault): a named point at which the node crashes.
   std::string test_fault;
 };

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "prometheus/registry.h"
@@ -26,6 +27,8 @@ class ServerHost {
   struct Options {
     std::string listen_address = "127.0.0.1:0";
     std::string admin_address = "127.0.0.1:0";  // empty: no admin port
+    // The gRPC port's credentials; plaintext when unset (tests, development).
+    std::shared_ptr<grpc::ServerCredentials> credentials;
   };
 
   ServerHost(Options options, std::shared_ptr<prometheus::Registry> metrics);

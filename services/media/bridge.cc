@@ -120,8 +120,8 @@ void BridgeLinks::Start(const std::string& room, const std::string& host_unit,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  link->stub = v1::MediaService::NewStub(
-      grpc::CreateCustomChannel(o_.peers.at(host_unit), grpc::InsecureChannelCredentials(), args));
+  const auto credentials = o_.credentials ? o_.credentials : Credentials::FromConfig(config::v1::AuthConfig());
+  link->stub = v1::MediaService::NewStub(credentials->NewChannel(o_.peers.at(host_unit), args));
   link->snapshot.set_name(room);
   link->snapshot.set_host_unit(host_unit);
   link->snapshot.mutable_link()->set_host_unit(host_unit);

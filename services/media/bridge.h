@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/common/clock.h"
+#include "services/common/credentials.h"
 #include "services/common/store.h"
 #include "services/media/room_watch.h"
 
@@ -30,6 +31,7 @@ class BridgeLinks {
   struct Options {
     std::string unit_code;                      // this node's unit (the bridge site)
     std::map<std::string, std::string> peers;   // host unit -> address
+    std::shared_ptr<const Credentials> credentials;  // the node's channel factory
     absl::Duration retry_initial = absl::Milliseconds(200);
     absl::Duration retry_max = absl::Seconds(30);
     Store* store = nullptr;                     // holds the "bridged_rooms" family

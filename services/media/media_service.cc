@@ -896,6 +896,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   if (config.federation().peers_size() > 0) {
     BridgeLinks::Options bo;
     bo.unit_code = config.unit_code();
+    bo.credentials = context.credentials;
     for (const auto& peer : config.federation().peers()) bo.peers[peer.unit_code()] = peer.address();
     if (config.federation().retry_initial_millis() > 0) bo.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
     if (config.federation().retry_max_millis() > 0) bo.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
@@ -911,7 +912,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   // or the one at case_service_address (reception-media).
   if (!config.case_service_address().empty()) {
     const std::string address = config.case_service_address();
-    m->case_channel_ = [address] { return grpc::CreateChannel(address, grpc::InsecureChannelCredentials()); };
+    m->case_channel_ = [address, credentials = context.credentials] { return credentials->NewChannel(address); };
   } else {
     m->case_channel_ = context.local_channel;
     m->in_process_secret_ = context.in_process_secret;

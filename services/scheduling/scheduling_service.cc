@@ -220,8 +220,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   deps.unit_code = config.unit_code();
   for (const auto& peer : config.federation().peers()) {
     deps.peers.insert(peer.unit_code());
-    m->peers_[peer.unit_code()] = v1::SchedulingService::NewStub(
-        grpc::CreateChannel(peer.address(), grpc::InsecureChannelCredentials()));
+    m->peers_[peer.unit_code()] = v1::SchedulingService::NewStub(context.credentials->NewChannel(peer.address()));
   }
   auto registry = SchedulingRegistry::Open(std::move(deps));
   if (!registry.ok()) return registry.status();

@@ -1,0 +1,117 @@
+#include "services/common/credentials.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
+#include "grpcpp/server_context.h"
+
+namespace reception {
+namespace {
+
+absl::string_view Metadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return {};
+  return absl::string_view(it->second.data(), it->second.size());
+}
+
+}  // namespace
+
+std::shared_ptr<const Credentials> Credentials::FromConfig(const config::v1::AuthConfig& auth) {
+  auto c = std::make_shared<Credentials>();
+  if (auth.mode() != config::v1::AUTH_MODE_MTLS) {
+    c->server_ = grpc::InsecureServerCredentials();
+    c->channel_ = grpc::InsecureChannelCredentials();
+    return c;
+  }
+  const auto& tls = auth.tls();
+  // One provider: the server and every channel present the same files,
+  // re-read every refresh interval.
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file(), tls.cert_file(), tls.ca_file(), static_cast<unsigned int>(tls.refresh_seconds()));
+  grpc::experimental::TlsServerCredentialsOptions server(provider);
+  server.watch_root_certs();
+  server.watch_identity_key_cert_pairs();
+  // A client certificate, when presented, must verify; people's calls
+  // without one are judged by the authenticator.
+  server.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  c->server_ = grpc::experimental::TlsServerCredentials(server);
+  grpc::experimental::TlsChannelCredentialsOptions channel;
+  channel.set_certificate_provider(provider);
+  channel.watch_root_certs();
+  channel.watch_identity_key_cert_pairs();
+  c->channel_ = grpc::experimental::TlsCredentials(channel);
+  c->tls_ = true;
+  return c;
+}
+
+absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(const std::string& ca_file,
+                                                                          const std::string& cert_file,
+                                                                          const std::string& key_file) {
+  if (cert_file.empty() != key_file.empty()) {
+    return absl::InvalidArgumentError("--cert and --key go together");
+  }
+  auto c = std::make_shared<Credentials>();
+  std::shared_ptr<grpc::experimental::FileWatcherCertificateProvider> provider;
+  if (cert_file.empty()) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(ca_file, 3600);
+  } else {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(key_file, cert_file, ca_file, 3600);
+  }
+  grpc::experimental::TlsChannelCredentialsOptions channel;
+  channel.set_certificate_provider(provider);
+  channel.watch_root_certs();
+  if (!cert_file.empty()) channel.watch_identity_key_cert_pairs();
+  c->channel_ = grpc::experimental::TlsCredentials(channel);
+  c->tls_ = true;
+  return std::shared_ptr<const Credentials>(std::move(c));
+}
+
+std::shared_ptr<grpc::Channel> Credentials::NewChannel(const std::string& address,
+                                                       const grpc::ChannelArguments& args) const {
+  return grpc::CreateCustomChannel(address, channel_, args);
+}
+
+std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id, absl::string_view trust_domain) {
+  if (!absl::ConsumePrefix(&id, "spiffe://") || !absl::ConsumePrefix(&id, trust_domain) ||
+      !absl::ConsumePrefix(&id, "/unit/") || !absl::ConsumeSuffix(&id, "/node")) {
+    return std::nullopt;
+  }
+  if (id.empty() || id.size() > 32 || absl::StrContains(id, "/")) return std::nullopt;
+  return std::string(id);
+}
+
+absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(const grpc::CallbackServerContext& context) const {
+  auto auth = context.auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const char* property : {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_PEER_URI_PROPERTY_NAME}) {
+      for (const auto& value : auth->FindPropertyValues(property)) {
+        if (auto unit = NodeUnitFromSpiffeId(absl::string_view(value.data(), value.size()), trust_domain_)) {
+          return Principal{absl::StrCat("node:", *unit), Role::kNode, *unit};
+        }
+      }
+    }
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the client certificate names no node of trust domain ", trust_domain_,
+        " (its URI SAN must be spiffe://", trust_domain_, "/unit/<unit code>/node)"));
+  }
+  // Services of this process call each other over the in-process channel.
+  const std::string& secret = dev_secret();
+  if (!secret.empty() && Metadata(context, kInProcessMetadata) == secret) return dev_.Authenticate(context);
+  if (loopback_people_ && IsLoopbackPeer(context.peer())) {
+    auto p = dev_.Authenticate(context);
+    if (!p.ok()) return p;
+    if (p->role == Role::kNode) {
+      return absl::UnauthenticatedError("role node needs a client certificate naming the node (mTLS)");
+    }
+    return p;
+  }
+  return absl::UnauthenticatedError(
+      "this node requires a client certificate signed by the federation's CA (nodes); people's token "
+      "authentication is not enabled here");
+}
+
+}  // namespace reception

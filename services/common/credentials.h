@@ -1,0 +1,76 @@
+// Transport credentials of a node, in one place: the server's, and every
+// channel the node opens (handoff delivery, read forwarding, media bridges,
+// scheduling delivery, minutes attachment, routing -> case). In development
+// both are plaintext on loopback; in mTLS mode both present this node's
+// certificate and verify the other side against the CA bundle, the files
+// read again every refresh interval so certificates rotate without a
+// restart.
+#ifndef RECEPTION_SERVICES_COMMON_CREDENTIALS_H_
+#define RECEPTION_SERVICES_COMMON_CREDENTIALS_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "reception/config/v1/config.pb.h"
+#include "services/common/auth.h"
+
+namespace reception {
+
+class Credentials {
+ public:
+  // Plaintext (development) unless `auth` is in mTLS mode.
+  static std::shared_ptr<const Credentials> FromConfig(const config::v1::AuthConfig& auth);
+  // TLS for a client such as receptionctl: verify the server against
+  // `ca_file`; present `cert_file`/`key_file` when given.
+  static absl::StatusOr<std::shared_ptr<const Credentials>> ForClient(const std::string& ca_file,
+                                                                      const std::string& cert_file,
+                                                                      const std::string& key_file);
+
+  bool tls() const { return tls_; }
+  std::shared_ptr<grpc::ServerCredentials> server() const { return server_; }
+  std::shared_ptr<grpc::ChannelCredentials> channel() const { return channel_; }
+
+  // THE channel factory: every outgoing channel of the node comes from here.
+  std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
+                                            const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
+
+ private:
+  bool tls_ = false;
+  std::shared_ptr<grpc::ServerCredentials> server_;
+  std::shared_ptr<grpc::ChannelCredentials> channel_;
+};
+
+// "spiffe://<trust_domain>/unit/<unit>/node" -> unit; nullopt otherwise.
+std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id, absl::string_view trust_domain);
+
+// mTLS mode: a caller with a verified client certificate is the node of the
+// unit its SPIFFE ID names; calls over the in-process channel carry the
+// process secret as in development; without a certificate, people's
+// metadata from loopback only when `loopback_people` (never role node).
+class MtlsAuthenticator final : public Authenticator {
+ public:
+  MtlsAuthenticator(std::string trust_domain, std::string in_process_secret, bool loopback_people)
+      : trust_domain_(std::move(trust_domain)),
+        secret_(in_process_secret),
+        dev_(std::move(in_process_secret)),
+        loopback_people_(loopback_people) {}
+  absl::StatusOr<Principal> Authenticate(const grpc::CallbackServerContext& context) const override;
+
+ private:
+  const std::string& dev_secret() const { return secret_; }
+  std::string trust_domain_;
+  std::string secret_;
+  DevMetadataAuthenticator dev_;
+  bool loopback_people_;
+};
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_COMMON_CREDENTIALS_H_
