@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/common/civil_date.h"
+#include "services/common/credentials.h"
 #include "services/common/test_support.h"
 
 namespace reception::testing {
@@ -38,6 +39,13 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
                          "\n",
                          "storage: {sync_policy: ", options_.sync_policy, "}\n",
                          "shutdown_grace_seconds: 5\n",
+                         options_.tls_dir.empty()
+                             ? std::string()
+                             : absl::StrCat("auth:\n  mode: mtls\n  loopback_people_metadata: true\n  tls:\n",
+                                            "    ca_file: ", options_.tls_dir, "/ca.crt\n",
+                                            "    cert_file: ", options_.tls_dir, "/", options_.unit_code, "/node.crt\n",
+                                            "    key_file: ", options_.tls_dir, "/", options_.unit_code, "/node.key\n",
+                                            "    refresh_seconds: 1\n"),
                          "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"
                          "  call_timeout_millis: 3000\n  peers:\n"));
   std::string peers;
@@ -154,7 +162,17 @@ std::shared_ptr<grpc::Channel> NodeProcess::NewChannel() const {
   // A fresh connection per channel, so a restarted node is reached at once.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
-  return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  if (options_.tls_dir.empty()) return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt", "", "");
+  return (*tls)->NewChannel(address(), args);
+}
+
+std::shared_ptr<grpc::Channel> NodeProcess::NewChannelAs(const std::string& unit) const {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt", options_.tls_dir + "/" + unit + "/node.crt",
+                                    options_.tls_dir + "/" + unit + "/node.key");
+  return (*tls)->NewChannel(address(), args);
 }
 
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,

@@ -36,6 +36,10 @@ class NodeProcess {
     std::string extra_config;
     // The working calendar; empty: the shipped one.
     std::string calendar_file;
+    // A development PKI (tools/pki/dev_pki.sh) to serve mTLS from:
+    // <tls_dir>/ca.crt and <tls_dir>/<unit>/node.{crt,key}, re-read every
+    // second; people's metadata accepted from loopback. Empty: plaintext.
+    std::string tls_dir;
   };
 
   // A port free right now (the kernel's choice for port 0), for nodes whose
@@ -46,6 +50,9 @@ class NodeProcess {
   explicit NodeProcess(Options options);
   ~NodeProcess();  // kills the process if still running
 
+  // A channel presenting `unit`'s certificate from the PKI (mTLS nodes), as
+  // another node would.
+  std::shared_ptr<grpc::Channel> NewChannelAs(const std::string& unit) const;
   // Starts and waits until the gRPC health check answers SERVING.
   absl::Status Start(absl::Duration timeout = absl::Seconds(30));
   // SIGTERM, then waits for exit; returns the exit status.

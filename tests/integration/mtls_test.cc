@@ -1,0 +1,199 @@
+// Two real nodes over mTLS with certificates from tools/pki/dev_pki.sh: a
+// handoff between them; a node refusing a certificate from another CA, an
+// expired one, a certificate of one unit offering as another, a node that is
+// not a peer, and role node claimed by metadata; certificates replaced under
+// a running node and served without a restart.
+#include <stdio.h>
+
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "services/common/civil_date.h"
+#include "services/common/credentials.h"
+#include "services/common/test_support.h"
+#include "tests/integration/node_process.h"
+
+namespace reception::testing {
+namespace {
+
+namespace v1 = cases::v1;
+
+std::string g_receptiond;
+std::string g_receptionctl;
+
+std::string Run(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+void Pki(const std::string& dir, const std::string& args) {
+  const std::string out = Run(absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));
+  ASSERT_TRUE(absl::StrContains(out, "rc=0")) << out;
+}
+
+// The serial of the certificate the server at `port` presents.
+std::string ServedSerial(int port) {
+  return Run(absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
+                          " -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null"));
+}
+
+absl::Status Status(const grpc::Status& s) {
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
+  TempDir dir;
+  const std::string pki = dir.Join("pki");
+  Pki(pki, "48 48-1 48-3");
+  // Another CA's certificate for 48-1, and an expired one from the right CA.
+  Pki(dir.Join("foreign"), "48-1");
+  std::filesystem::copy(pki, dir.Join("expired"), std::filesystem::copy_options::recursive);
+  Pki(dir.Join("expired"), "--expired 48-1");
+  WriteFile(dir.Join("today"), "2026-03-02\n");
+  std::map<std::string, int> ports = {{"48", NodeProcess::FreePort()}, {"48-1", NodeProcess::FreePort()}};
+  std::map<std::string, std::unique_ptr<NodeProcess>> nodes;
+  for (const auto& [unit, port] : ports) {
+    std::filesystem::create_directories(dir.Join(unit));
+    NodeProcess::Options o;
+    o.binary = g_receptiond;
+    o.unit_code = unit;
+    o.work_dir = dir.Join(unit);
+    o.listen_port = port;
+    o.tls_dir = pki;
+    o.extra_args = {"--clock_file", dir.Join("today")};
+    for (const auto& [other, other_port] : ports) {
+      if (other != unit) o.peers.push_back({other, absl::StrCat("127.0.0.1:", other_port)});
+    }
+    nodes[unit] = std::make_unique<NodeProcess>(o);
+    ASSERT_TRUE(nodes[unit]->Start().ok()) << ReadFile(nodes[unit]->log_path());
+  }
+  NodeProcess& city = *nodes["48"];
+  NodeProcess& ward = *nodes["48-1"];
+  EXPECT_TRUE(absl::StrContains(ReadFile(city.log_path()), "event=auth mode=mtls")) << ReadFile(city.log_path());
+
+  // A handoff from the ward to the city, node to node over mTLS.
+  auto ward_cases = v1::CaseService::NewStub(ward.NewChannel());
+  auto ward_handoffs = v1::HandoffService::NewStub(ward.NewChannel());
+  grpc::ClientContext create_ctx;
+  AddPrincipal(&create_ctx, "officer", "48-1");
+  v1::Case c;
+  ASSERT_TRUE(ward_cases->CreateCase(&create_ctx, SampleCase(v1::CASE_KIND_PETITION, "p1", "48", absl::CivilDay(2026, 3, 2),
+                                                             "Kiến nghị về trật tự đô thị"),
+                                     &c).ok());
+  auto transfer = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    AddPrincipal(&ctx, "officer", "48-1");
+    v1::TransferCaseRequest r;
+    r.set_name(c.name());
+    r.set_destination_unit("48");
+    r.set_reason("Thuộc thẩm quyền của thành phố");
+    r.set_request_id(id);
+    v1::Handoff h;
+    EXPECT_TRUE(ward_handoffs->TransferCase(&ctx, r, &h).ok());
+    return h;
+  };
+  auto delivered = [&](const v1::Handoff& h) {
+    return WaitFor(
+        [&] {
+          grpc::ClientContext ctx;
+          AddPrincipal(&ctx, "viewer", "48-1");
+          v1::GetHandoffRequest r;
+          r.set_name(h.name());
+          v1::Handoff got;
+          return ward_handoffs->GetHandoff(&ctx, r, &got).ok() && got.state() == v1::HANDOFF_STATE_DELIVERED;
+        },
+        absl::Seconds(20));
+  };
+  const v1::Handoff first = transfer("t1");
+  ASSERT_TRUE(delivered(first)) << ReadFile(ward.log_path());
+
+  // What the city refuses.
+  auto offer_as = [&](std::shared_ptr<grpc::Channel> channel, const std::string& source, bool metadata_node) {
+    auto stub = v1::HandoffService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (metadata_node) AddPrincipal(&ctx, "node", source);
+    v1::OfferHandoffRequest offer;
+    offer.mutable_handoff()->set_source_unit(source);
+    offer.mutable_handoff()->set_destination_unit("48");
+    v1::OfferHandoffResponse resp;
+    return Status(stub->OfferHandoff(&ctx, offer, &resp));
+  };
+  auto channel_with = [&](const std::string& tls_dir, const std::string& unit) {
+    auto creds = Credentials::ForClient(pki + "/ca.crt", tls_dir + "/" + unit + "/node.crt", tls_dir + "/" + unit + "/node.key");
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    return (*creds)->NewChannel(city.address(), args);
+  };
+  // A certificate from another CA, and an expired one: no TLS session.
+  EXPECT_EQ(offer_as(channel_with(dir.Join("foreign"), "48-1"), "48-1", false).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(offer_as(channel_with(dir.Join("expired"), "48-1"), "48-1", false).code(), absl::StatusCode::kUnavailable);
+  // The ward's certificate offering as another unit.
+  auto as_other = offer_as(channel_with(pki, "48-1"), "48-2", false);
+  EXPECT_EQ(as_other.code(), absl::StatusCode::kPermissionDenied) << as_other;
+  // A node of the federation's CA that is not the city's peer.
+  auto stranger = offer_as(channel_with(pki, "48-3"), "48-3", false);
+  EXPECT_EQ(stranger.code(), absl::StatusCode::kPermissionDenied) << stranger;
+  EXPECT_TRUE(absl::StrContains(stranger.message(), "not a federation peer")) << stranger;
+  // Role node claimed by metadata, without a certificate, from loopback.
+  auto claimed = offer_as(city.NewChannel(), "48-1", true);
+  EXPECT_EQ(claimed.code(), absl::StatusCode::kUnauthenticated) << claimed;
+  EXPECT_TRUE(absl::StrContains(claimed.message(), "client certificate")) << claimed;
+  // People on the node's own machine still reach it (until tokens).
+  grpc::ClientContext people;
+  AddPrincipal(&people, "viewer", "48");
+  v1::ListCasesResponse listed;
+  EXPECT_TRUE(v1::CaseService::NewStub(city.NewChannel())->ListCases(&people, v1::ListCasesRequest(), &listed).ok());
+  EXPECT_EQ(listed.cases_size(), 1);
+
+  // Rotation: a new certificate for the city, served without a restart, and
+  // the federation goes on.
+  const std::string before = ServedSerial(city.port());
+  ASSERT_TRUE(absl::StartsWith(before, "serial=")) << before;
+  Pki(pki, "48");
+  EXPECT_TRUE(WaitFor([&] { return ServedSerial(city.port()) != before; }, absl::Seconds(15)))
+      << before << " still served";
+  grpc::ClientContext back_ctx;
+  AddPrincipal(&back_ctx, "officer", "48");
+  v1::ReturnCaseRequest back;
+  back.set_name(c.name());
+  back.set_reason("Không thuộc thẩm quyền");
+  back.set_request_id("r1");
+  v1::Handoff returned;
+  auto city_handoffs = v1::HandoffService::NewStub(city.NewChannel());
+  ASSERT_TRUE(city_handoffs->ReturnCase(&back_ctx, back, &returned).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        grpc::ClientContext ctx;
+        AddPrincipal(&ctx, "viewer", "48");
+        v1::GetHandoffRequest r;
+        r.set_name(returned.name());
+        v1::Handoff got;
+        return city_handoffs->GetHandoff(&ctx, r, &got).ok() && got.state() == v1::HANDOFF_STATE_DELIVERED;
+      },
+      absl::Seconds(20)))
+      << ReadFile(city.log_path());
+}
+
+}  // namespace
+}  // namespace reception::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc < 3) {
+    fprintf(stderr, "usage: mtls_test RECEPTIOND RECEPTIONCTL\n");
+    return 2;
+  }
+  reception::testing::g_receptiond = argv[1];
+  reception::testing::g_receptionctl = argv[2];
+  return RUN_ALL_TESTS();
+}
