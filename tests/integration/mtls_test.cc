@@ -25,7 +25,7 @@ namespace v1 = cases::v1;
 std::string g_receptiond;
 std::string g_receptionctl;
 
-std::string Run(const std::string& command) {
+std::string Shell(const std::string& command) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   char buf[4096];
@@ -36,13 +36,13 @@ std::string Run(const std::string& command) {
 }
 
 void Pki(const std::string& dir, const std::string& args) {
-  const std::string out = Run(absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));
+  const std::string out = Shell(absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));
   ASSERT_TRUE(absl::StrContains(out, "rc=0")) << out;
 }
 
 // The serial of the certificate the server at `port` presents.
 std::string ServedSerial(int port) {
-  return Run(absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
+  return Shell(absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
                           " -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null"));
 }
 
@@ -154,6 +154,13 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   v1::ListCasesResponse listed;
   EXPECT_TRUE(v1::CaseService::NewStub(city.NewChannel())->ListCases(&people, v1::ListCasesRequest(), &listed).ok());
   EXPECT_EQ(listed.cases_size(), 1);
+  // receptionctl over TLS (--ca), and refusing a server it cannot verify.
+  const std::string cli = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", pki,
+                                           "/ca.crt --unit 48 --role viewer list 2>&1"));
+  EXPECT_TRUE(absl::StrContains(cli, c.number())) << cli;
+  const std::string wrong_ca = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
+                                                dir.Join("foreign"), "/ca.crt --unit 48 --role viewer --timeout 3 list 2>&1"));
+  EXPECT_FALSE(absl::StrContains(wrong_ca, c.number())) << wrong_ca;
 
   // Rotation: a new certificate for the city, served without a restart, and
   // the federation goes on.

@@ -29,6 +29,7 @@
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/calendar/working_calendar.h"
 #include "services/common/civil_date.h"
+#include "services/common/credentials.h"
 #include "services/common/clock.h"
 
 namespace {
@@ -42,6 +43,8 @@ Usage: receptionctl [global options] COMMAND [NAME] [options]
 
 Global options (or environment variables):
   --server ADDR     node address          (RECEPTION_SERVER, default 127.0.0.1:50051)
+  --ca FILE         CA bundle: talk TLS to a node in mTLS mode (RECEPTION_CA)
+  --cert FILE --key FILE   present this client certificate (RECEPTION_CERT, RECEPTION_KEY)
   --subject S       your account          (RECEPTION_SUBJECT, default "cli")
   --role R          officer|inspector|head|viewer (RECEPTION_ROLE, default officer)
   --unit CODE       your unit code        (RECEPTION_UNIT, required)
@@ -242,7 +245,17 @@ class Client {
     int seconds = 10;
     if (auto t = a.Get("timeout"); t && !absl::SimpleAtoi(*t, &seconds)) UsageError("--timeout must be a number");
     timeout_ = seconds;
-    auto channel = grpc::CreateChannel(server_, grpc::InsecureChannelCredentials());
+    // TLS when a CA bundle is given (a node in mTLS mode); a client
+    // certificate too when given (a node's own tools).
+    std::shared_ptr<const reception::Credentials> credentials =
+        reception::Credentials::FromConfig(reception::config::v1::AuthConfig());
+    if (const std::string ca = a.GetOr("ca", Env("RECEPTION_CA", "")); !ca.empty()) {
+      auto tls = reception::Credentials::ForClient(ca, a.GetOr("cert", Env("RECEPTION_CERT", "")),
+                                                   a.GetOr("key", Env("RECEPTION_KEY", "")));
+      if (!tls.ok()) UsageError(std::string(tls.status().message()));
+      credentials = *tls;
+    }
+    auto channel = credentials->NewChannel(server_);
     stub_ = v1::CaseService::NewStub(channel);
     handoff_stub_ = v1::HandoffService::NewStub(channel);
     routing_stub_ = reception::routing::v1::RoutingService::NewStub(channel);
