@@ -42,20 +42,25 @@ def wait_for(condition, timeout):
     return condition()
 
 
-def start_receptiond(build, tmp):
-    config = os.path.join(tmp, "node.yaml")
+def start_receptiond(build, tmp, name="receptiond", pki=None):
+    config = os.path.join(tmp, f"{name}.yaml")
+    auth = ""
+    if pki:
+        # mTLS mode; loadgen calls as a person over TLS from loopback.
+        auth = (f"auth: {{mode: mtls, loopback_people_metadata: true, tls: {{ca_file: {pki}/ca.crt, "
+                f"cert_file: {pki}/48/node.crt, key_file: {pki}/48/node.key}}}}\n")
     with open(config, "w") as f:
         f.write(f"""unit_code: "48"
 listen_address: 127.0.0.1:0
 admin_address: 127.0.0.1:0
-data_dir: {tmp}/receptiond
+data_dir: {tmp}/{name}
 topology_file: {ROOT}/deploy/topology/da-nang-2025.yaml
 rules_file: {ROOT}/deploy/rules/vn.yaml
 calendar_file: {ROOT}/deploy/calendars/vn-2025-2026.yaml
 logging: {{level: warn}}
-""")
-    ready = os.path.join(tmp, "ready")
-    log = open(os.path.join(tmp, "receptiond.log"), "w")
+{auth}""")
+    ready = os.path.join(tmp, f"{name}.ready")
+    log = open(os.path.join(tmp, f"{name}.log"), "w")
     proc = subprocess.Popen([f"{build}/services/node/receptiond", "--config", config, "--ready_file", ready],
                             stdout=log, stderr=subprocess.STDOUT)
     if not wait_for(lambda: os.path.exists(ready), 30):
@@ -126,6 +131,10 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="reception-bench-")
     node, node_addr = start_receptiond(args.build, tmp)
+    pki = os.path.join(tmp, "pki")
+    subprocess.run([os.path.join(ROOT, "tools/pki/dev_pki.sh"), pki, "48"], check=True)
+    tls_node, tls_addr = start_receptiond(args.build, tmp, "receptiond-mtls", pki)
+    tls = {"ca": f"{pki}/ca.crt"}
     etcd, etcd_addr = start_etcd(tmp)
     try:
         today = (datetime.datetime.utcnow() + datetime.timedelta(hours=7)).date().isoformat()
@@ -135,16 +144,26 @@ def main():
              "--respondent-official", "Phòng Tài nguyên", "--content", "x" * 1024, "--received", today],
             capture_output=True, text=True, check=True).stdout
         case_name = json.loads(created)["name"]
+        tls_created = subprocess.run(
+            [f"{args.build}/tools/receptionctl", "--server", tls_addr, "--ca", tls["ca"], "--unit", "48", "--json",
+             "create", "--kind", "petition", "--channel", "portal", "--petitioner", "Nguyễn Văn Đo|049201000001",
+             "--respondent-official", "Phòng Tài nguyên", "--content", "x" * 1024, "--received", today],
+            capture_output=True, text=True, check=True).stdout
+        tls_case = json.loads(tls_created)["name"]
         rounds = {}
-        plan = [("noop", node_addr, {}), ("get", node_addr, {"case_name": case_name}),
-                ("create", node_addr, {}), ("etcd-put", etcd_addr, {})]
+        base_plan = [("noop", node_addr, {}), ("get", node_addr, {"case_name": case_name}),
+                     ("create", node_addr, {}), ("etcd-put", etcd_addr, {})]
+        # The same node in mTLS mode, at 64 only: what TLS costs per call.
+        tls_plan = [("get-mtls", tls_addr, dict(tls, case_name=tls_case)), ("create-mtls", tls_addr, tls)]
         for c in levels:
+            plan = base_plan + (tls_plan if c == 64 else [])
             # Interleaved rounds: noise from the shared machine hits every
             # method alike; the median round of each is reported.
             for i in range(args.rounds):
                 for method, target, extra in plan:
-                    settle([node.pid, etcd.pid])
-                    r = loadgen(args.build, args, target=target, method=method, concurrency=c, **extra)
+                    settle([node.pid, tls_node.pid, etcd.pid])
+                    r = loadgen(args.build, args, target=target, method=method.replace("-mtls", ""),
+                                concurrency=c, **extra)
                     rounds.setdefault((method, c), []).append(r)
                     print(f"c={c:<4} round {i + 1} {method:<9} {r['qps']:>9.0f} QPS  p50 {r['p50_ms']:6.2f} ms  "
                           f"p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}", flush=True)
@@ -155,7 +174,7 @@ def main():
             results[key]["qps_range"] = (runs[0]["qps"], runs[-1]["qps"])
             results[key]["errors"] = sum(r["errors"] for r in runs)
     finally:
-        for p in (node, etcd):
+        for p in (node, tls_node, etcd):
             p.send_signal(signal.SIGTERM)
             try:
                 p.wait(timeout=30)
@@ -205,6 +224,17 @@ def main():
         cr = paired("create", "etcd-put", c)
         gr = paired("get", "noop", c)
         lines.append(f"| {c} | {cr:.2f} | {results[('create', c)]['p99_ms']:.2f} ms | {gr:.2f} |")
+    if ("get-mtls", 64) in rounds:
+        lines += ["", "The same node in mTLS mode (`auth.mode: mtls`, certificates from `tools/pki/dev_pki.sh`, "
+                  "loadgen calling over TLS as a person from loopback) against plaintext, c=64, same rounds "
+                  "(target from issue 11: >= 0.85):", "",
+                  "| method | mTLS QPS (median) | range | p99 ms | mTLS / plaintext (median of per-round ratios) |",
+                  "|---|---|---|---|---|"]
+        for m, plain in (("get-mtls", "get"), ("create-mtls", "create")):
+            r = results[(m, 64)]
+            lo, hi = r["qps_range"]
+            lines.append(f"| {names[plain]} | {r['qps']:.0f} | {lo:.0f}-{hi:.0f} | {r['p99_ms']:.2f} | "
+                         f"{paired(m, plain, 64):.2f} |")
     lines.append(END)
     section = "\n".join(lines) + "\n"
 

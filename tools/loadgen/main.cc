@@ -30,6 +30,7 @@
 #include "nlohmann/json.hpp"
 #include "reception/cases/v1/case_service.pb.h"
 #include "tools/loadgen/etcd_kv.pb.h"
+#include "services/common/credentials.h"
 #include "services/common/civil_date.h"
 #include "services/common/clock.h"
 
@@ -43,6 +44,9 @@ ABSL_FLAG(std::string, unit, "48", "Unit code of the principal (our server)");
 ABSL_FLAG(std::string, case_name, "", "Case for --method get");
 ABSL_FLAG(int, value_bytes, 1024, "Value size for etcd-put; content size for create");
 ABSL_FLAG(std::string, label, "", "Free text copied into the JSON output");
+ABSL_FLAG(std::string, ca, "", "CA bundle: TLS to a node in mTLS mode");
+ABSL_FLAG(std::string, cert, "", "Client certificate (with --key)");
+ABSL_FLAG(std::string, key, "", "Client key");
 
 namespace {
 
@@ -78,12 +82,21 @@ class Load {
       grpc::Slice s(empty);
       fixed_ = grpc::ByteBuffer(&s, 1);
     }
+    auto credentials = reception::Credentials::FromConfig(reception::config::v1::AuthConfig());
+    if (!absl::GetFlag(FLAGS_ca).empty()) {
+      auto tls = reception::Credentials::ForClient(absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert),
+                                                   absl::GetFlag(FLAGS_key));
+      if (!tls.ok()) {
+        fprintf(stderr, "loadgen: %s\n", std::string(tls.status().message()).c_str());
+        exit(2);
+      }
+      credentials = *tls;
+    }
     for (int i = 0; i < std::max(1, absl::GetFlag(FLAGS_channels)); ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("loadgen.channel", i);  // distinct args: a connection per channel
-      stubs_.push_back(std::make_unique<grpc::GenericStub>(grpc::CreateCustomChannel(
-          absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials(), args)));
+      stubs_.push_back(std::make_unique<grpc::GenericStub>(credentials->NewChannel(absl::GetFlag(FLAGS_target), args)));
     }
     value_.assign(absl::GetFlag(FLAGS_value_bytes), 'v');
     today_ = reception::ToProtoDate(reception::SystemClock().Today());
