@@ -335,26 +335,12 @@ TEST_F(Shipped, PublishingTheYearMovesOnlyTheClocksItChanges) {
   DeadlineClock in_march = Clock(ClockTrigger::kReceived, kHandle, letter, D(2027, 3, 1));
   ASSERT_EQ(Due(through_tet), D(2027, 2, 19));
   ASSERT_EQ(Due(in_march), D(2027, 3, 15));
-  // A "published" 2027 with Tết from Thursday 4 to Friday 12 February and a
-  // make-up Saturday on 20 February.
+  // A "published" 2027 (tests/data): Tết from Thursday 4 to Friday 12
+  // February and a make-up Saturday on 20 February.
   config::v1::WorkingCalendarFile proto;
   ASSERT_TRUE(LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), &proto).ok());
   proto.mutable_years()->RemoveLast();
-  ASSERT_TRUE(ParseYaml(R"(
-year: 2027
-source: a published notice (test)
-days_off:
-  - {date: 2027-01-01, name: New Year}
-  - {date: 2027-02-04, name: Tết}
-  - {date: 2027-02-05, name: Tết}
-  - {date: 2027-02-08, name: Tết}
-  - {date: 2027-02-09, name: Tết}
-  - {date: 2027-02-10, name: Tết}
-  - {date: 2027-02-11, name: Tết}
-  - {date: 2027-02-12, name: Tết}
-makeup_working_days:
-  - {date: 2027-02-20, replaces: Friday 12 February}
-)", "2027.yaml", proto.add_years()).ok());
+  ASSERT_TRUE(LoadYamlFile(testing::SourcePath("tests/data/published-2027-example.yaml"), proto.add_years()).ok());
   auto published = WorkingCalendar::FromProto(proto, "published");
   ASSERT_TRUE(published.ok()) << published.status();
   const DeadlineEngine after(&*published, &*rules_);

@@ -5,16 +5,12 @@
 #include "absl/time/clock.h"
 
 namespace reception {
-namespace {
-
-absl::string_view Metadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
+absl::string_view ClientMetadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
   return absl::string_view(it->second.data(), it->second.size());
 }
-
-}  // namespace
 
 bool IsLoopbackPeer(absl::string_view peer) {
   return absl::StartsWith(peer, "ipv4:127.") || absl::StartsWith(peer, "ipv6:[::1]") ||
@@ -26,16 +22,16 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
     const grpc::CallbackServerContext& context) const {
   const std::string peer = context.peer();
   const bool in_process = !in_process_secret_.empty() &&
-                          Metadata(context, kInProcessMetadata) == in_process_secret_;
+                          ClientMetadata(context, kInProcessMetadata) == in_process_secret_;
   if (!IsLoopbackPeer(peer) && !in_process) {
     return absl::UnauthenticatedError(absl::StrCat(
         "development authentication accepts only loopback callers (this one is \"",
         peer.substr(0, 64), "\"); this node needs mTLS or token authentication to serve other hosts"));
   }
   Principal p;
-  p.subject = std::string(Metadata(context, "x-reception-subject"));
-  const absl::string_view role = Metadata(context, "x-reception-role");
-  p.unit_code = std::string(Metadata(context, "x-reception-unit"));
+  p.subject = std::string(ClientMetadata(context, "x-reception-subject"));
+  const absl::string_view role = ClientMetadata(context, "x-reception-role");
+  p.unit_code = std::string(ClientMetadata(context, "x-reception-unit"));
   if (p.subject.empty() || role.empty() || p.unit_code.empty()) {
     return absl::UnauthenticatedError(
         "metadata x-reception-subject, x-reception-role and x-reception-unit "

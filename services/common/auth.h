@@ -40,6 +40,9 @@ class DevMetadataAuthenticator final : public Authenticator {
   std::string in_process_secret_;
 };
 
+// The value of request metadata `key`; empty when absent.
+absl::string_view ClientMetadata(const grpc::CallbackServerContext& context, absl::string_view key);
+
 // Metadata key carrying the in-process secret.
 inline constexpr char kInProcessMetadata[] = "x-reception-in-process";
 

@@ -9,17 +9,6 @@
 #include "grpcpp/server_context.h"
 
 namespace reception {
-namespace {
-
-absl::string_view Metadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
-  const auto& md = ctx.client_metadata();
-  auto it = md.find(grpc::string_ref(key.data(), key.size()));
-  if (it == md.end()) return {};
-  return absl::string_view(it->second.data(), it->second.size());
-}
-
-}  // namespace
-
 std::shared_ptr<const Credentials> Credentials::FromConfig(const config::v1::AuthConfig& auth) {
   auto c = std::make_shared<Credentials>();
   if (auth.mode() != config::v1::AUTH_MODE_MTLS) {
@@ -100,7 +89,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(const grpc::CallbackSe
   }
   // Services of this process call each other over the in-process channel.
   const std::string& secret = dev_secret();
-  if (!secret.empty() && Metadata(context, kInProcessMetadata) == secret) return dev_.Authenticate(context);
+  if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret) return dev_.Authenticate(context);
   if (loopback_people_ && IsLoopbackPeer(context.peer())) {
     auto p = dev_.Authenticate(context);
     if (!p.ok()) return p;

@@ -40,7 +40,10 @@ bool HasControlCharacters(absl::string_view text, bool allow_newlines) {
   return false;
 }
 
-size_t VisibleCharCount(absl::string_view text) {
+namespace {
+// Code points of valid UTF-8 `text` for which `keep` holds.
+template <typename Keep>
+size_t CountCodePoints(absl::string_view text, Keep keep) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const int32_t length = static_cast<int32_t>(text.size());
   int32_t i = 0;
@@ -48,22 +51,18 @@ size_t VisibleCharCount(absl::string_view text) {
   while (i < length) {
     UChar32 c;
     U8_NEXT(s, i, length, c);
-    if (c >= 0 && u_isgraph(c)) ++n;
+    if (keep(c)) ++n;
   }
   return n;
 }
+}  // namespace
+
+size_t VisibleCharCount(absl::string_view text) {
+  return CountCodePoints(text, [](UChar32 c) { return c >= 0 && u_isgraph(c); });
+}
 
 size_t CodePointCount(absl::string_view text) {
-  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
-  const int32_t length = static_cast<int32_t>(text.size());
-  int32_t i = 0;
-  size_t n = 0;
-  while (i < length) {
-    UChar32 c;
-    U8_NEXT(s, i, length, c);
-    ++n;
-  }
-  return n;
+  return CountCodePoints(text, [](UChar32) { return true; });
 }
 
 std::string NormalizeNfc(absl::string_view text) {

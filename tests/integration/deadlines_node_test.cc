@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "services/common/civil_date.h"
@@ -23,15 +24,6 @@ std::string g_receptiond;
 std::string g_receptionctl;
 
 
-std::string RunCommand(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 class DeadlinesNodeTest : public ::testing::Test {
  protected:
@@ -119,7 +111,7 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_EQ(Overdue(), std::vector<std::string>{complaint.number()});
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"))
       << ScrapeMetrics(node_->admin_port());
-  const std::string view = RunCommand(absl::StrCat(g_receptionctl, " --server ", node_->address(),
+  const std::string view = Shell(absl::StrCat(g_receptionctl, " --server ", node_->address(),
                                             " --unit 48 --role viewer overdue"));
   EXPECT_TRUE(absl::StrContains(view, complaint.number())) << view;
   EXPECT_TRUE(absl::StrContains(view, "2026-03-12!")) << view;
@@ -172,7 +164,7 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"));
 
   // The preview through the CLI names the rules.
-  const std::string preview = RunCommand(absl::StrCat(
+  const std::string preview = Shell(absl::StrCat(
       g_receptionctl, " --server ", node_->address(),
       " --unit 48 deadlines preview --kind denunciation --received 2026-03-02 --complexity very_complex"));
   EXPECT_TRUE(absl::StrContains(preview, "vn-2020-12/denunciation-settle")) << preview;
@@ -291,25 +283,13 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
   ASSERT_EQ(node.Stop(), 0);
   const size_t cut = shipped.find("  # Not yet published (2026-11-28)");
   ASSERT_NE(cut, std::string::npos);
-  WriteFile(calendar, shipped.substr(0, cut) + R"(  - year: 2027
-    source: published notice (test)
-    days_off:
-      - {date: 2027-01-01, name: New Year}
-      - {date: 2027-02-04, name: Tết}
-      - {date: 2027-02-05, name: Tết}
-      - {date: 2027-02-08, name: Tết}
-      - {date: 2027-02-09, name: Tết}
-      - {date: 2027-02-10, name: Tết}
-      - {date: 2027-02-11, name: Tết}
-      - {date: 2027-02-12, name: Tết}
-      - {date: 2027-04-16, name: Hùng Kings}
-      - {date: 2027-04-30, name: Reunification Day}
-      - {date: 2027-05-03, name: Labour Day in lieu}
-      - {date: 2027-09-01, name: National Day}
-      - {date: 2027-09-02, name: National Day}
-    makeup_working_days:
-      - {date: 2027-02-20, replaces: Friday 12 February}
-)");
+  // The published year as a `years:` list entry (tests/data).
+  std::string published = "  - ";
+  for (const auto& line : absl::StrSplit(ReadFile(SourcePath("tests/data/published-2027-example.yaml")), '\n')) {
+    if (line.empty() || line[0] == '#') continue;
+    absl::StrAppend(&published, published.size() > 4 ? "    " : "", line, "\n");
+  }
+  WriteFile(calendar, shipped.substr(0, cut) + published);
   ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
   stub = v1::CaseService::NewStub(node.NewChannel());
   EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "event=deadlines_recomputed cases=1"))

@@ -25,15 +25,6 @@ namespace v1 = cases::v1;
 std::string g_receptiond;
 std::string g_receptionctl;
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
 
 void Pki(const std::string& dir, const std::string& args) {
   const std::string out = Shell(absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));

@@ -112,6 +112,9 @@ absl::StatusOr<Resp> CallAs(Stub* stub, grpc::Status (Stub::*method)(grpc::Clien
 // response body, or "" when the request failed.
 std::string HttpRequest(const std::string& url, const std::string* body = nullptr);
 
+// Runs `command` with /bin/sh and returns what it printed on stdout.
+std::string Shell(const std::string& command);
+
 }  // namespace reception::testing
 
 #endif  // RECEPTION_TESTS_INTEGRATION_NODE_PROCESS_H_
