@@ -1348,8 +1348,9 @@ absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
           }
           RECEPTION_RETURN_IF_ERROR(AppendEvent(
               txn, rec, calendar, "RecomputeDeadlines",
-              Change{absl::StrCat("working calendar \"", d_.deadlines->calendar().name(),
-                                  "\" loaded: ", absl::StrJoin(moved, "; ")),
+              Change{absl::StrCat("due dates counted again at start-up on the working calendar \"",
+                                  d_.deadlines->calendar().name(), "\" and the rules now loaded: ",
+                                  absl::StrJoin(moved, "; ")),
                      {"clocks", "due_date"}}));
           *result = c;
           return absl::OkStatus();

@@ -196,6 +196,15 @@ TEST_F(CaseServiceTest, HealthAndMetricsAreServed) {
     }
   }
   EXPECT_TRUE(unknown);
+  // The health checks made above keep their own series (probes are watched).
+  bool health_series = false;
+  for (const auto& family : metrics_ptr_->Collect()) {
+    if (family.name != "reception_grpc_server_started_total") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) health_series |= l.name == "grpc_service" && l.value == "grpc.health.v1.Health";
+    }
+  }
+  EXPECT_TRUE(health_series);
 }
 
 }  // namespace
