@@ -40,11 +40,13 @@ v1::Presence PresenceToProto(Presence p) {
   return v1::PRESENCE_UNSPECIFIED;
 }
 
-// Staff of the host unit's kind (officer, inspector, head), or this node's
-// own services (the scheduling service's online sessions).
+// Staff of this node's unit (officer, inspector, head), or this node's own
+// services (the scheduling service's online sessions). Staff of another unit
+// may not create, open or close this unit's rooms.
 bool StaffOrOwnNode(const Principal& p, const std::string& unit_code) {
-  return p.role == reception::Role::kReceptionOfficer || p.role == reception::Role::kHead ||
-         p.role == reception::Role::kInspector || (p.role == reception::Role::kNode && p.unit_code == unit_code);
+  const bool staff = p.role == reception::Role::kReceptionOfficer || p.role == reception::Role::kHead ||
+                     p.role == reception::Role::kInspector;
+  return (staff || p.role == reception::Role::kNode) && p.unit_code == unit_code;
 }
 
 // Answers at once with `s`.
@@ -217,7 +219,8 @@ grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::Creat
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (!StaffOrOwnNode(*p, d_.unit_code)) {
-    return Finish(ctx, absl::PermissionDeniedError("CreateRoom needs an officer, inspector or head"));
+    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat(
+        "CreateRoom needs an officer, inspector or head of unit ", d_.unit_code, ", which hosts the room")));
   }
   const std::string& id = req->room_id();
   if (id.empty() || id.size() > 40 ||

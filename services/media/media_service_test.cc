@@ -205,6 +205,10 @@ TEST_F(MediaServiceTest, ARoomSessionThroughTheApi) {
 TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   v1::CreateRoomRequest create;
   create.set_room_id("tcd-2026-11");
+  // Only this unit's staff create its rooms (an officer of 502 may not).
+  auto foreign = Call(&v1::MediaService::Stub::CreateRoom, create, "officer.x", "officer", "502");
+  EXPECT_EQ(foreign.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(foreign.status().message().find("hosts the room"), std::string::npos) << foreign.status();
   ASSERT_TRUE(Call(&v1::MediaService::Stub::CreateRoom, create, "officer.lan").ok());
   v1::OpenRoomRequest open;
   open.set_name("rooms/tcd-2026-11");

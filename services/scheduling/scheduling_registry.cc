@@ -735,7 +735,21 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const v1::OfferSessionN
     return done(absl::PermissionDeniedError("session notices come from the host's node"));
   }
   const v1::Session& x = r.session();
+  // A peer's notice is input, never truth: from a configured peer, about a
+  // session with a real date and times.
+  if (!d_.peers.contains(x.host_unit())) {
+    return done(absl::PermissionDeniedError(absl::StrCat(
+        "unit ", x.host_unit().substr(0, 32), " is not a federation peer of this node")));
+  }
   if (!absl::StartsWith(x.name(), "sessions/") || x.version() < 1) return done(InvalidField("session", "must be a host's session"));
+  if (auto d = ToCivilDay(x.date(), "session.date"); !d.ok()) return done(d.status());
+  auto start = ParseClock(x.start(), "session.start");
+  if (!start.ok()) return done(start.status());
+  auto end = ParseClock(x.end(), "session.end");
+  if (!end.ok()) return done(end.status());
+  if (*end <= *start) return done(InvalidField("session.end", "must be after session.start"));
+  if (auto s = ValidText(x.presiding(), "session.presiding", 200, true); !s.ok()) return done(s);
+  if (auto s = ValidText(x.title(), "session.title", 500, false); !s.ok()) return done(s);
   bool ours = false;
   for (const auto& b : x.bridges()) ours |= b.unit() == d_.unit_code;
   if (!ours) return done(absl::FailedPreconditionError(absl::StrCat("unit ", d_.unit_code, " is not a bridge of ", x.name())));
@@ -808,15 +822,30 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrat
   if (p.role != Role::kNode || p.unit_code != offered.bridge_unit()) {
     return done(absl::PermissionDeniedError("registrations are offered by the bridge's own node"));
   }
+  if (!d_.peers.contains(offered.bridge_unit())) {
+    return done(absl::PermissionDeniedError(absl::StrCat(
+        "unit ", offered.bridge_unit().substr(0, 32), " is not a federation peer of this node")));
+  }
   if (!absl::StartsWith(r.request_id(), offered.bridge_unit() + "/")) {
     return done(InvalidField("request_id", "must start with the bridge's unit"));
   }
+  // Validated as strictly as a registration taken here.
   if (auto s = ValidCitizenId(offered.citizen_id(), "registration.citizen_id"); !s.ok()) return done(s);
+  if (auto s = ValidText(offered.full_name(), "registration.full_name", 200, true); !s.ok()) return done(s);
+  if (auto s = ValidText(offered.summary(), "registration.summary", 1000, false); !s.ok()) return done(s);
+  if (!offered.case_().empty() && !absl::StartsWith(offered.case_(), "cases/")) {
+    return done(InvalidField("registration.case", "must be cases/{number}"));
+  }
   const std::string request = r.request_id();
   Mutate(
       offered.session(),
       [this, offered, request](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         if (s.session().replica()) return absl::FailedPreconditionError(absl::StrCat(s.session().name(), " is not hosted here"));
+        if (std::none_of(s.session().bridges().begin(), s.session().bridges().end(),
+                         [&](const v1::SessionBridge& b) { return b.unit() == offered.bridge_unit(); })) {
+          return absl::PermissionDeniedError(absl::StrCat("unit ", offered.bridge_unit(), " is not a bridge point of ",
+                                                          s.session().name()));
+        }
         v1::Registration* reg = nullptr;
         for (int i = 0; i < s.registrations_size(); ++i) {
           if (s.registration_requests(i) == request) reg = s.mutable_registrations(i);
