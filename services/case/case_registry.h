@@ -10,6 +10,7 @@
 #ifndef RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
 #define RECEPTION_SERVICES_CASE_CASE_REGISTRY_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -115,6 +116,10 @@ class CaseRegistry {
   void CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done);
   void RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
                             Callback<cases::v1::Handoff> done);
+  // Whether `unit` is one of this node's federation peers.
+  bool IsPeer(const std::string& unit) const {
+    return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
+  }
   // Outgoing handoffs not yet acknowledged, oldest first.
   absl::StatusOr<std::vector<cases::v1::Handoff>> PendingHandoffs() const;
   // The offer of a pending handoff, its protected identity sealed for the

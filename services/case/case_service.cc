@@ -222,7 +222,12 @@ grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
 }
 grpc::ServerUnaryReactor* HandoffGrpcService::GetNodeKey(Ctx* ctx, const cases::v1::GetNodeKeyRequest*,
                                                          cases::v1::NodeKey* resp) {
-  return Read(ctx, auth_, resp, [&](const Principal&) -> absl::StatusOr<cases::v1::NodeKey> {
+  return Read(ctx, auth_, resp, [&](const Principal& p) -> absl::StatusOr<cases::v1::NodeKey> {
+    // Node to node: only for this node's peers (the key seals identities
+    // handed to this node; nobody else hands cases here).
+    if (p.role != Role::kNode || !registry_->IsPeer(p.unit_code)) {
+      return absl::PermissionDeniedError("GetNodeKey is for the nodes of this node's federation peers");
+    }
     cases::v1::NodeKey k;
     k.set_unit_code(unit_code_);
     k.set_public_key(node_key_->public_key());

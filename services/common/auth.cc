@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/logging.h"
 
 namespace reception {
 absl::string_view ClientMetadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
@@ -10,6 +11,20 @@ absl::string_view ClientMetadata(const grpc::CallbackServerContext& ctx, absl::s
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
   return absl::string_view(it->second.data(), it->second.size());
+}
+
+void Authenticator::CountFailures(prometheus::Registry* registry) {
+  failures_ = &prometheus::BuildCounter()
+                   .Name("reception_auth_failures_total")
+                   .Help("Calls refused as UNAUTHENTICATED, by reason")
+                   .Register(*registry);
+}
+
+absl::Status Authenticator::Refuse(const grpc::CallbackServerContext& context, absl::string_view reason,
+                                   std::string message) const {
+  if (failures_ != nullptr) failures_->Add({{"reason", std::string(reason)}}).Increment();
+  Log()->debug("event=auth_refused reason={} peer={}", reason, LogValue(context.peer()));
+  return absl::UnauthenticatedError(std::move(message));
 }
 
 bool IsLoopbackPeer(absl::string_view peer) {
@@ -24,7 +39,7 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
   const bool in_process = !in_process_secret_.empty() &&
                           ClientMetadata(context, kInProcessMetadata) == in_process_secret_;
   if (!IsLoopbackPeer(peer) && !in_process) {
-    return absl::UnauthenticatedError(absl::StrCat(
+    return Refuse(context, "not_loopback", absl::StrCat(
         "development authentication accepts only loopback callers (this one is \"",
         peer.substr(0, 64), "\"); this node needs mTLS or token authentication to serve other hosts"));
   }
@@ -33,16 +48,15 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
   const absl::string_view role = ClientMetadata(context, "x-reception-role");
   p.unit_code = std::string(ClientMetadata(context, "x-reception-unit"));
   if (p.subject.empty() || role.empty() || p.unit_code.empty()) {
-    return absl::UnauthenticatedError(
-        "metadata x-reception-subject, x-reception-role and x-reception-unit "
-        "must all be set");
+    return Refuse(context, "missing_metadata",
+                  "metadata x-reception-subject, x-reception-role and x-reception-unit must all be set");
   }
   if (p.subject.size() > 128 || p.unit_code.size() > 32) {
-    return absl::UnauthenticatedError("x-reception-subject or x-reception-unit is too long");
+    return Refuse(context, "bad_metadata", "x-reception-subject or x-reception-unit is too long");
   }
   auto r = ParseRole(role);
   if (!r) {
-    return absl::UnauthenticatedError(absl::StrCat(
+    return Refuse(context, "bad_metadata", absl::StrCat(
         "x-reception-role \"", role.substr(0, 32),
         "\" is not one of officer, inspector, head, viewer, node"));
   }

@@ -10,6 +10,9 @@
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
 #include "services/common/principal.h"
 
 namespace reception {
@@ -20,6 +23,19 @@ class Authenticator {
   // UNAUTHENTICATED when no principal can be established. Thread-safe.
   virtual absl::StatusOr<Principal> Authenticate(
       const grpc::CallbackServerContext& context) const = 0;
+
+  // Counts refusals in reception_auth_failures_total{reason} from now on.
+  // Call before serving.
+  void CountFailures(prometheus::Registry* registry);
+
+ protected:
+  // UNAUTHENTICATED with `message`, counted under `reason` (a fixed word,
+  // never anything the caller sent) and logged at debug level.
+  absl::Status Refuse(const grpc::CallbackServerContext& context, absl::string_view reason,
+                      std::string message) const;
+
+ private:
+  prometheus::Family<prometheus::Counter>* failures_ = nullptr;
 };
 
 // Development mode: reads x-reception-subject, x-reception-role and

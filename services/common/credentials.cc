@@ -83,7 +83,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(const grpc::CallbackSe
         }
       }
     }
-    return absl::UnauthenticatedError(absl::StrCat(
+    return Refuse(context, "certificate_names_no_node", absl::StrCat(
         "the client certificate names no node of trust domain ", trust_domain_,
         " (its URI SAN must be spiffe://", trust_domain_, "/unit/<unit code>/node)"));
   }
@@ -94,11 +94,11 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(const grpc::CallbackSe
     auto p = dev_.Authenticate(context);
     if (!p.ok()) return p;
     if (p->role == Role::kNode) {
-      return absl::UnauthenticatedError("role node needs a client certificate naming the node (mTLS)");
+      return Refuse(context, "node_without_certificate", "role node needs a client certificate naming the node (mTLS)");
     }
     return p;
   }
-  return absl::UnauthenticatedError(
+  return Refuse(context, "no_credentials",
       "this node requires a client certificate signed by the federation's CA (nodes); people's token "
       "authentication is not enabled here");
 }

@@ -182,6 +182,7 @@ int RunNode(int argc, char** argv, absl::string_view program,
                       *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
                       &authenticator};
   context.credentials = credentials;
+  authenticator_holder->CountFailures(context.metrics.get());
   context.in_process_secret = in_process_secret;
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {

@@ -475,6 +475,14 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   AddPrincipal(&key_ctx, "node", "48-1");
   v1::NodeKey key;
   ASSERT_TRUE(city.handoffs()->GetNodeKey(&key_ctx, v1::GetNodeKeyRequest(), &key).ok());
+  grpc::ClientContext officer_ctx;  // not for people, nor for nodes that are not peers
+  AddPrincipal(&officer_ctx, "officer", "48");
+  EXPECT_EQ(city.handoffs()->GetNodeKey(&officer_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext stranger_ctx;
+  AddPrincipal(&stranger_ctx, "node", "48-3");
+  EXPECT_EQ(city.handoffs()->GetNodeKey(&stranger_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
   garbage.set_node_key_id(key.key_id());
   garbage.set_sealed_identity(std::string(96, 'x'));
   auto s2 = offer_as("48-1", garbage);

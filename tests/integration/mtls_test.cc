@@ -139,6 +139,10 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   auto claimed = offer_as(city.NewChannel(), "48-1", true);
   EXPECT_EQ(claimed.code(), absl::StatusCode::kUnauthenticated) << claimed;
   EXPECT_TRUE(absl::StrContains(claimed.message(), "client certificate")) << claimed;
+  // Refusals are counted by reason (never with what the caller sent).
+  const std::string metrics = ScrapeMetrics(city.admin_port());
+  EXPECT_TRUE(absl::StrContains(metrics, "reception_auth_failures_total{reason=\"node_without_certificate\"} 1"))
+      << metrics;
   // People on the node's own machine still reach it (until tokens).
   grpc::ClientContext people;
   AddPrincipal(&people, "viewer", "48");
