@@ -1327,12 +1327,18 @@ absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
     }
     if (!it->status().ok()) return absl::InternalError("reading cases failed");
   }
-  // One write per case, counted again under the writer.
+  // One write per case, counted again under the writer. The completions
+  // share this state with the wait below (they may still hold it when the
+  // wait ends).
   const Principal calendar{"working-calendar", Role::kNode, d_.unit_code};
-  absl::Mutex mu;
-  int pending = static_cast<int>(numbers.size());
-  int changed = 0;
-  absl::Status first_error;
+  struct Progress {
+    absl::Mutex mu;
+    int pending = 0;
+    int changed = 0;
+    absl::Status first_error;
+  };
+  auto progress = std::make_shared<Progress>();
+  progress->pending = static_cast<int>(numbers.size());
   for (const std::string& number : numbers) {
     auto result = std::make_shared<Case>();
     d_.store->Submit(
@@ -1355,18 +1361,18 @@ absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
           *result = c;
           return absl::OkStatus();
         },
-        [&, result](absl::Status s) {
+        [this, progress, result](absl::Status s) {
           if (s.ok() && !result->number().empty()) board_->Update(*result);
-          absl::MutexLock lock(&mu);
-          if (!s.ok() && first_error.ok()) first_error = s;
-          if (s.ok() && !result->number().empty()) ++changed;
-          --pending;
+          absl::MutexLock lock(&progress->mu);
+          if (!s.ok() && progress->first_error.ok()) progress->first_error = s;
+          if (s.ok() && !result->number().empty()) ++progress->changed;
+          --progress->pending;
         });
   }
-  absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &pending));
-  if (!first_error.ok()) return first_error;
-  return changed;
+  absl::MutexLock lock(&progress->mu);
+  progress->mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &progress->pending));
+  if (!progress->first_error.ok()) return progress->first_error;
+  return progress->changed;
 }
 
 void CaseRegistry::Decorate(Case& c, absl::CivilDay today) const {
@@ -1994,6 +2000,21 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
       return done(InvalidField("sealed_identity", "does not hold the denouncer's identity"));
     }
   }
+  // A dispute it carries is checked against this node's topology: between
+  // the sender and another unit, decided by their lowest common ancestor on
+  // the day it was opened.
+  if (const auto& d = offered.dispute(); d.state() == cases::v1::DISPUTE_STATE_OPEN) {
+    if (h.source_unit() != d.claimant_unit() && h.source_unit() != d.disputed_unit()) {
+      return done(InvalidField("case.dispute", "must be a dispute of the sending unit"));
+    }
+    auto opened_on = ToCivilDay(d.opened_date(), "case.dispute.opened_date");
+    if (!opened_on.ok()) return done(opened_on.status());
+    auto deciding = d_.topology->CommonAncestor(d.claimant_unit(), d.disputed_unit(), *opened_on);
+    if (!deciding.ok() || *deciding != d.deciding_unit()) {
+      return done(InvalidField("case.dispute.deciding_unit",
+                               "must be the lowest common ancestor of the two units on the day the dispute opened"));
+    }
+  }
   // The same validation as intake, on the case as offered (with the
   // protected identity it carries).
   {
@@ -2087,6 +2108,8 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
           } else {
             c.clear_due_date();
           }
+          // The filing limit is judged here, not taken from the sender.
+          if (c.has_filing_limit()) d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c), DayOf(c.received_date()));
         }
         txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
         if (!c.identity_protected()) {

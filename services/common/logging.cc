@@ -15,20 +15,15 @@ namespace {
 template <typename Out>
 void AppendEscaped(char c, Out& out) {
   const auto u = static_cast<unsigned char>(c);
-  std::string escaped;
-  switch (c) {
-    case '\n': escaped = "\\n"; break;
-    case '\r': escaped = "\\r"; break;
-    case '\t': escaped = "\\t"; break;
-    default:
-      if (u < 0x20 || u == 0x7f) escaped = absl::StrFormat("\\x%02x", u);
-      break;
-  }
-  if (escaped.empty()) {
+  if (u >= 0x20 && u != 0x7f) {
     out.push_back(c);
-  } else {
-    out.append(escaped.data(), escaped.data() + escaped.size());
+    return;
   }
+  const std::string escaped = c == '\n'   ? "\\n"
+                              : c == '\r' ? "\\r"
+                              : c == '\t' ? "\\t"
+                                          : absl::StrFormat("\\x%02x", u);
+  out.append(escaped.data(), escaped.data() + escaped.size());
 }
 
 // The message with every control character escaped: whatever a value holds,

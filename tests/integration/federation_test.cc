@@ -498,10 +498,55 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   stranger.mutable_case_()->set_owner_unit("48-3");
   auto s4 = offer_as("48-3", stranger);
   EXPECT_EQ(s4.code(), absl::StatusCode::kPermissionDenied) << s4;
+  // A dispute the sender is no party to, or decided by the wrong unit.
+  v1::OfferHandoffRequest not_a_party = forge(petition);
+  auto* d = not_a_party.mutable_case_()->mutable_dispute();
+  d->set_state(v1::DISPUTE_STATE_OPEN);
+  d->set_claimant_unit("48-2");
+  d->set_disputed_unit("48-3");
+  d->set_deciding_unit("48");
+  *d->mutable_opened_date() = ToProtoDate(absl::CivilDay(2026, 3, 2));
+  auto s5 = offer_as("48-1", not_a_party);
+  EXPECT_EQ(s5.code(), absl::StatusCode::kInvalidArgument) << s5;
+  EXPECT_TRUE(absl::StrContains(s5.message(), "case.dispute")) << s5;
+  v1::OfferHandoffRequest wrong_decider = not_a_party;
+  d = wrong_decider.mutable_case_()->mutable_dispute();
+  d->set_claimant_unit("48-1");
+  d->set_deciding_unit("48-1");
+  auto s6 = offer_as("48-1", wrong_decider);
+  EXPECT_EQ(s6.code(), absl::StatusCode::kInvalidArgument) << s6;
+  EXPECT_TRUE(absl::StrContains(s6.message(), "case.dispute.deciding_unit")) << s6;
   // A number that does not match its name.
   v1::OfferHandoffRequest mismatched = forge(petition);
   mismatched.mutable_case_()->set_number("48-2026-999999");
   EXPECT_EQ(offer_as("48-1", mismatched).code(), absl::StatusCode::kInvalidArgument);
+
+  // What a peer judged is judged again: a complaint filed 7 days late,
+  // offered with its filing limit claimed as met, arrives as late.
+  Client ward(f.node("48-1"), "48-1");
+  v1::CreateCaseRequest late = SampleCase(v1::CASE_KIND_COMPLAINT, "late", "48-1", absl::CivilDay(2026, 3, 2),
+                                          "Khiếu nại quyết định xử phạt");
+  *late.mutable_case_()->mutable_filing_limit()->mutable_start_date() = ToProtoDate(absl::CivilDay(2025, 11, 20));
+  auto at_ward = ward.Call(ward.cases(), &v1::CaseService::Stub::CreateCase, late);
+  ASSERT_TRUE(at_ward.ok()) << at_ward.status();
+  ASSERT_FALSE(at_ward->filing_limit().met());
+  v1::OfferHandoffRequest claimed;
+  claimed.mutable_handoff()->set_name(absl::StrCat("handoffs/", at_ward->number(), ".1"));
+  claimed.mutable_handoff()->set_case_(at_ward->name());
+  claimed.mutable_handoff()->set_source_unit("48-1");
+  claimed.mutable_handoff()->set_destination_unit("48");
+  claimed.mutable_handoff()->set_owner_epoch(1);
+  claimed.mutable_handoff()->set_reason("chuyển");
+  *claimed.mutable_case_() = *at_ward;
+  claimed.mutable_case_()->mutable_filing_limit()->set_met(true);
+  claimed.mutable_case_()->mutable_filing_limit()->set_days_late(0);
+  for (const auto& e : ward.History(at_ward->name())) *claimed.add_events() = e;
+  ASSERT_TRUE(offer_as("48-1", claimed).ok());
+  auto judged = city.Get(at_ward->name());
+  ASSERT_TRUE(judged.ok()) << judged.status();
+  EXPECT_EQ(judged->owner_unit(), "48");
+  EXPECT_FALSE(judged->filing_limit().met());
+  EXPECT_EQ(judged->filing_limit().days_late(), 7);
 
   // Nothing changed: owner, epoch, content, the protected identity, history.
   for (const v1::Case& real : {denunciation, petition}) {
