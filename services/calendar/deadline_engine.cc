@@ -326,7 +326,8 @@ void DeadlineEngine::JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts
   }
   const DeadlineRule* rule = FindRule(**pack, cases::v1::DEADLINE_STEP_FILE, facts);
   if (rule == nullptr) {
-    limit.set_problem(absl::StrCat("rule pack ", (*pack)->id(), " sets no filing limit for this matter"));
+    limit.set_problem(
+        absl::StrCat("rule pack ", (*pack)->id(), " sets no filing limit for this matter"));
     return;
   }
   limit.set_rule_id(rule->id());
@@ -335,8 +336,10 @@ void DeadlineEngine::JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts
   limit.set_basis(rule->basis());
   limit.set_length_days(Length(*rule, facts.remote_area, cases::v1::COMPLEXITY_NORMAL));
   std::vector<reception::Pause> obstacles;
-  for (const auto& d : limit.delays()) obstacles.push_back({Day(d.start_date()), Day(d.end_date())});
-  auto due = calendar_->PeriodEnd(Day(limit.start_date()), limit.length_days(), Basis(rule->basis()), obstacles);
+  for (const auto& d : limit.delays())
+    obstacles.push_back({Day(d.start_date()), Day(d.end_date())});
+  auto due = calendar_->PeriodEnd(Day(limit.start_date()), limit.length_days(),
+                                  Basis(rule->basis()), obstacles);
   if (!due.ok()) {
     limit.set_problem(std::string(due.status().message()));
     return;
@@ -361,7 +364,8 @@ void DeadlineEngine::MarkProvisional(DeadlineClock& clock) const {
     clock.clear_provisional();
     return;
   }
-  if (!MarkProvisional(Day(clock.start_date()) + 1, Day(clock.due_date()), clock.mutable_provisional())) {
+  if (!MarkProvisional(Day(clock.start_date()) + 1, Day(clock.due_date()),
+                       clock.mutable_provisional())) {
     clock.clear_provisional();
   }
 }
@@ -427,9 +431,9 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
       if (!due.ok()) {
         // This step cannot be counted; the others still can.
         p.set_problem(std::string(due.status().message()));
-        p.set_explanation(absl::StrCat(rule->source(), ": ", p.length_days(), " ",
-                                       BasisWords(rule->basis()), " from the day after ", plan.event,
-                                       " on ", FormatDate(plan.start), "; ", p.problem()));
+        p.set_explanation(absl::StrCat(
+            rule->source(), ": ", p.length_days(), " ", BasisWords(rule->basis()),
+            " from the day after ", plan.event, " on ", FormatDate(plan.start), "; ", p.problem()));
         *out.add_deadlines() = std::move(p);
         continue;
       }
@@ -443,7 +447,8 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
           latest = *l;
           *p.mutable_latest_due_date() = ToProtoDate(latest);
         } else {
-          p.set_problem(absl::StrCat("the latest due date with every extension: ", l.status().message()));
+          p.set_problem(
+              absl::StrCat("the latest due date with every extension: ", l.status().message()));
         }
       } else {
         *p.mutable_latest_due_date() = ToProtoDate(latest);

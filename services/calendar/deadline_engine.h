@@ -28,11 +28,11 @@ struct ClockFacts {
 
 // What triggers a step's clock.
 enum class ClockTrigger {
-  kReceived,             // receipt: letter handling, acceptance
-  kOutsideCompetence,    // classified outside competence: transfer (counted from receipt)
-  kAccepted,             // acceptance: settlement
-  kDecided,              // a decision: its publication (complaints)
-  kDisputeReceived,      // a jurisdiction dispute at its deciding unit
+  kReceived,           // receipt: letter handling, acceptance
+  kOutsideCompetence,  // classified outside competence: transfer (counted from receipt)
+  kAccepted,           // acceptance: settlement
+  kDecided,            // a decision: its publication (complaints)
+  kDisputeReceived,    // a jurisdiction dispute at its deciding unit
 };
 
 // How a step's clock ends on a transition.
@@ -111,7 +111,8 @@ class DeadlineEngine {
   // counted from start_date without the delays' days. Clears the output
   // when the limit is not to be judged (no start date, no rule); sets
   // `problem` when the calendar cannot count it.
-  void JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts& facts, absl::CivilDay received) const;
+  void JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts& facts,
+                   absl::CivilDay received) const;
 
   // The due dates a matter would get (PreviewDeadlines). A step whose dates
   // cannot be counted carries its own `problem`; the others are still given.

@@ -266,7 +266,8 @@ TEST_F(Shipped, DatesInAYearNotYetPublishedAreProvisional) {
   engine_->MarkProvisional(c);
   ASSERT_EQ(c.provisional().years_size(), 1);
   EXPECT_EQ(c.provisional().years(0), 2027);
-  EXPECT_NE(c.provisional().reason().find("Labour Code 2019"), std::string::npos) << c.provisional().reason();
+  EXPECT_NE(c.provisional().reason().find("Labour Code 2019"), std::string::npos)
+      << c.provisional().reason();
   // Received Friday 29 January 2027: ten working days skip Tết Đinh Mùi (Fri
   // 5 Feb, Mon 8 - Thu 11 Feb with the weekend's two days in lieu).
   const ClockFacts letter{kPetition};
@@ -309,7 +310,8 @@ TEST_F(Shipped, EachPreviewStepCarriesItsOwnProblem) {
   };
   for (DeadlineStep s : {kHandle, kAccept}) {
     EXPECT_FALSE(step(*before, s).has_due_date()) << StepName(s);
-    EXPECT_NE(step(*before, s).problem().find("does not cover 2024"), std::string::npos) << step(*before, s).problem();
+    EXPECT_NE(step(*before, s).problem().find("does not cover 2024"), std::string::npos)
+        << step(*before, s).problem();
   }
   // Acceptance could not be dated, so settlement is assumed from receipt:
   // day 30 is 1 January 2025, a holiday; the period ends on 2 January.
@@ -340,7 +342,9 @@ TEST_F(Shipped, PublishingTheYearMovesOnlyTheClocksItChanges) {
   config::v1::WorkingCalendarFile proto;
   ASSERT_TRUE(LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), &proto).ok());
   proto.mutable_years()->RemoveLast();
-  ASSERT_TRUE(LoadYamlFile(testing::SourcePath("tests/data/published-2027-example.yaml"), proto.add_years()).ok());
+  ASSERT_TRUE(
+      LoadYamlFile(testing::SourcePath("tests/data/published-2027-example.yaml"), proto.add_years())
+          .ok());
   auto published = WorkingCalendar::FromProto(proto, "published");
   ASSERT_TRUE(published.ok()) << published.status();
   const DeadlineEngine after(&*published, &*rules_);

@@ -18,7 +18,9 @@ long Floor(double x) { return static_cast<long>(std::floor(x)); }
 
 // Julian day number of a civil day (noon-based count, as astronomers use).
 long JulianDayNumber(absl::CivilDay day) { return (day - absl::CivilDay(1970, 1, 1)) + 2440588; }
-absl::CivilDay FromJulianDayNumber(long jdn) { return absl::CivilDay(1970, 1, 1) + (jdn - 2440588); }
+absl::CivilDay FromJulianDayNumber(long jdn) {
+  return absl::CivilDay(1970, 1, 1) + (jdn - 2440588);
+}
 
 // The Julian day (UT) of the k-th new moon after the epoch: the mean phase
 // with Meeus' periodic terms for the Sun's and the Moon's anomalies and the
@@ -27,11 +29,15 @@ double NewMoon(long k) {
   const double t = static_cast<double>(k) / 1236.85;  // Julian centuries from 1900
   const double t2 = t * t;
   const double t3 = t2 * t;
-  double jd = 2415020.75933 + 29.53058868 * static_cast<double>(k) + 0.0001178 * t2 - 0.000000155 * t3;
+  double jd =
+      2415020.75933 + 29.53058868 * static_cast<double>(k) + 0.0001178 * t2 - 0.000000155 * t3;
   jd += 0.00033 * std::sin((166.56 + 132.87 * t - 0.009173 * t2) * kRad);
-  const double m = 359.2242 + 29.10535608 * static_cast<double>(k) - 0.0000333 * t2 - 0.00000347 * t3;
-  const double mp = 306.0253 + 385.81691806 * static_cast<double>(k) + 0.0107306 * t2 + 0.00001236 * t3;
-  const double f = 21.2964 + 390.67050646 * static_cast<double>(k) - 0.0016528 * t2 - 0.00000239 * t3;
+  const double m =
+      359.2242 + 29.10535608 * static_cast<double>(k) - 0.0000333 * t2 - 0.00000347 * t3;
+  const double mp =
+      306.0253 + 385.81691806 * static_cast<double>(k) + 0.0107306 * t2 + 0.00001236 * t3;
+  const double f =
+      21.2964 + 390.67050646 * static_cast<double>(k) - 0.0016528 * t2 - 0.00000239 * t3;
   // One periodic term a line, signed as in Meeus' table.
   double c = (0.1734 - 0.000393 * t) * std::sin(m * kRad);
   c += 0.0021 * std::sin(2 * m * kRad);
@@ -46,9 +52,9 @@ double NewMoon(long k) {
   c -= 0.0006 * std::sin((2 * f + mp) * kRad);
   c += 0.0010 * std::sin((2 * f - mp) * kRad);
   c += 0.0005 * std::sin((2 * mp + m) * kRad);
-  const double delta_t = t < -11 ? 0.001 + 0.000839 * t + 0.0002261 * t2 - 0.00000845 * t3 -
-                                       0.000000081 * t * t3
-                                 : -0.000278 + 0.000265 * t + 0.000262 * t2;
+  const double delta_t =
+      t < -11 ? 0.001 + 0.000839 * t + 0.0002261 * t2 - 0.00000845 * t3 - 0.000000081 * t * t3
+              : -0.000278 + 0.000265 * t + 0.000262 * t2;
   return jd + c - delta_t;
 }
 
@@ -66,9 +72,9 @@ double SunLongitude(double jd) {
 }
 
 absl::Status OutOfRange(int year) {
-  return absl::OutOfRangeError(absl::StrCat("the lunar calendar is computed for ",
-                                            LunarCalendar::kFirstYear, "-", LunarCalendar::kLastYear,
-                                            " only (asked for ", year, ")"));
+  return absl::OutOfRangeError(
+      absl::StrCat("the lunar calendar is computed for ", LunarCalendar::kFirstYear, "-",
+                   LunarCalendar::kLastYear, " only (asked for ", year, ")"));
 }
 
 }  // namespace
@@ -79,7 +85,8 @@ long LunarCalendar::NewMoonDay(long k) const { return Floor(NewMoon(k) + 0.5 + t
 // Which 30° sector (0..11; 9 holds the winter solstice) the Sun is in at the
 // local midnight that starts `day_number`.
 int LunarCalendar::SunSector(long day_number) const {
-  return static_cast<int>(Floor(SunLongitude(static_cast<double>(day_number) - 0.5 - tz_ / 24) / kPi * 6));
+  return static_cast<int>(
+      Floor(SunLongitude(static_cast<double>(day_number) - 0.5 - tz_ / 24) / kPi * 6));
 }
 
 // The first day of the lunar month holding the winter solstice of `year`.
@@ -135,18 +142,19 @@ absl::StatusOr<absl::CivilDay> LunarCalendar::ToSolar(const LunarDate& lunar) co
     int leap_month = leap_off - 2;
     if (leap_month < 0) leap_month += 12;
     if (lunar.leap && lunar.month != leap_month) {
-      return absl::InvalidArgumentError(absl::StrCat("lunar year ", lunar.year, " has no leap month ",
-                                                     lunar.month));
+      return absl::InvalidArgumentError(
+          absl::StrCat("lunar year ", lunar.year, " has no leap month ", lunar.month));
     }
     if (lunar.leap || off >= leap_off) ++off;
   } else if (lunar.leap) {
-    return absl::InvalidArgumentError(absl::StrCat("lunar year ", lunar.year, " has no leap month"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("lunar year ", lunar.year, " has no leap month"));
   }
   const long start = NewMoonDay(k + off);
   const long length = NewMoonDay(k + off + 1) - start;
   if (lunar.day > length) {
-    return absl::InvalidArgumentError(absl::StrCat("lunar month ", lunar.month, " of ", lunar.year,
-                                                   " has ", length, " days"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("lunar month ", lunar.month, " of ", lunar.year, " has ", length, " days"));
   }
   return FromJulianDayNumber(start + lunar.day - 1);
 }

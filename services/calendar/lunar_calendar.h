@@ -24,9 +24,9 @@
 namespace reception {
 
 struct LunarDate {
-  int year = 0;   // the lunar year, named by the Gregorian year its first day falls in
-  int month = 0;  // 1..12
-  int day = 0;    // 1..30
+  int year = 0;       // the lunar year, named by the Gregorian year its first day falls in
+  int month = 0;      // 1..12
+  int day = 0;        // 1..30
   bool leap = false;  // the intercalary (nhuận) month that repeats `month`
   bool operator==(const LunarDate& o) const {
     return year == o.year && month == o.month && day == o.day && leap == o.leap;

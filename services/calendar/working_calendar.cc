@@ -28,13 +28,20 @@ absl::Weekday ToWeekday(config::v1::Weekday w) {
 
 const char* WeekdayName(absl::CivilDay day) {
   switch (absl::GetWeekday(day)) {
-    case absl::Weekday::monday: return "Monday";
-    case absl::Weekday::tuesday: return "Tuesday";
-    case absl::Weekday::wednesday: return "Wednesday";
-    case absl::Weekday::thursday: return "Thursday";
-    case absl::Weekday::friday: return "Friday";
-    case absl::Weekday::saturday: return "Saturday";
-    case absl::Weekday::sunday: return "Sunday";
+    case absl::Weekday::monday:
+      return "Monday";
+    case absl::Weekday::tuesday:
+      return "Tuesday";
+    case absl::Weekday::wednesday:
+      return "Wednesday";
+    case absl::Weekday::thursday:
+      return "Thursday";
+    case absl::Weekday::friday:
+      return "Friday";
+    case absl::Weekday::saturday:
+      return "Saturday";
+    case absl::Weekday::sunday:
+      return "Sunday";
   }
   return "";
 }
@@ -53,7 +60,9 @@ constexpr int kMaxSteps = 5000;
 }  // namespace
 
 absl::Status WorkingCalendar::AddYear(const config::v1::CalendarYear& y, absl::string_view at) {
-  auto err = [&](const std::string& what) { return absl::InvalidArgumentError(absl::StrCat(at, what)); };
+  auto err = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(at, what));
+  };
   if (y.source().empty()) return err(".source must name the instrument");
   if (!years_.emplace(y.year(), YearInfo{y.provisional(), y.source()}).second) {
     return err(" is listed twice");
@@ -61,21 +70,25 @@ absl::Status WorkingCalendar::AddYear(const config::v1::CalendarYear& y, absl::s
   for (int j = 0; j < y.days_off_size(); ++j) {
     auto day = ToCivilDay(y.days_off(j).date(), absl::StrCat(at, ".days_off[", j, "].date"));
     if (!day.ok()) return day.status();
-    if (day->year() != y.year()) return err(absl::StrCat(".days_off[", j, "] is not in ", y.year()));
+    if (day->year() != y.year())
+      return err(absl::StrCat(".days_off[", j, "] is not in ", y.year()));
     if (IsWeeklyDayOff(*day)) {
-      return err(absl::StrCat(".days_off[", j, "] ", FormatDate(*day),
-                              " is already a weekly day off; list the compensating weekday instead"));
+      return err(
+          absl::StrCat(".days_off[", j, "] ", FormatDate(*day),
+                       " is already a weekly day off; list the compensating weekday instead"));
     }
     days_off_.insert(*day);
   }
   for (int j = 0; j < y.makeup_working_days_size(); ++j) {
-    auto day = ToCivilDay(y.makeup_working_days(j).date(), absl::StrCat(at, ".makeup_working_days[", j, "].date"));
+    auto day = ToCivilDay(y.makeup_working_days(j).date(),
+                          absl::StrCat(at, ".makeup_working_days[", j, "].date"));
     if (!day.ok()) return day.status();
     if (day->year() != y.year()) {
       return err(absl::StrCat(".makeup_working_days[", j, "] is not in ", y.year()));
     }
     if (!IsWeeklyDayOff(*day)) {
-      return err(absl::StrCat(".makeup_working_days[", j, "] ", FormatDate(*day), " is already a working day"));
+      return err(absl::StrCat(".makeup_working_days[", j, "] ", FormatDate(*day),
+                              " is already a working day"));
     }
     makeup_days_.insert(*day);
   }
@@ -98,7 +111,8 @@ absl::StatusOr<WorkingCalendar> WorkingCalendar::FromProto(config::v1::WorkingCa
     const auto& r = proto.statutory_rules(i);
     const std::string at = absl::StrCat("statutory_rules[", i, "]");
     if (r.source().empty()) return err(absl::StrCat(at, ".source must name the statute"));
-    if (r.effective_from_year() < LunarCalendar::kFirstYear || r.effective_from_year() > LunarCalendar::kLastYear) {
+    if (r.effective_from_year() < LunarCalendar::kFirstYear ||
+        r.effective_from_year() > LunarCalendar::kLastYear) {
       return err(absl::StrCat(at, ".effective_from_year must be ", LunarCalendar::kFirstYear, "-",
                               LunarCalendar::kLastYear));
     }
@@ -110,12 +124,16 @@ absl::StatusOr<WorkingCalendar> WorkingCalendar::FromProto(config::v1::WorkingCa
       const auto& h = r.holidays(j);
       const std::string hat = absl::StrCat(at, ".holidays[", j, "]");
       if (h.name().empty()) return err(absl::StrCat(hat, ".name must not be empty"));
-      if (h.has_solar() == h.has_lunar()) return err(absl::StrCat(hat, " must give exactly one of solar and lunar"));
+      if (h.has_solar() == h.has_lunar())
+        return err(absl::StrCat(hat, " must give exactly one of solar and lunar"));
       const auto& md = h.has_solar() ? h.solar() : h.lunar();
-      if (md.month() < 1 || md.month() > 12 || md.day() < 1 || md.day() > (h.has_lunar() ? 30 : 31)) {
-        return err(absl::StrCat(hat, h.has_solar() ? ".solar" : ".lunar", " is not a day of the year"));
+      if (md.month() < 1 || md.month() > 12 || md.day() < 1 ||
+          md.day() > (h.has_lunar() ? 30 : 31)) {
+        return err(
+            absl::StrCat(hat, h.has_solar() ? ".solar" : ".lunar", " is not a day of the year"));
       }
-      if (h.days() < 0 || h.days() > 14 || h.first_offset_days() < -14 || h.first_offset_days() > 14) {
+      if (h.days() < 0 || h.days() > 14 || h.first_offset_days() < -14 ||
+          h.first_offset_days() > 14) {
         return err(absl::StrCat(hat, ": days must be 0-14 and first_offset_days -14..14"));
       }
     }
@@ -133,7 +151,8 @@ absl::StatusOr<WorkingCalendar> WorkingCalendar::FromProto(config::v1::WorkingCa
   for (int year = last_listed + 1; year <= LunarCalendar::kLastYear; ++year) {
     if (cal.RuleFor(year) == nullptr) continue;
     auto derived = cal.DeriveYear(year);
-    if (!derived.ok()) return err(absl::StrCat("deriving ", year, ": ", derived.status().message()));
+    if (!derived.ok())
+      return err(absl::StrCat("deriving ", year, ": ", derived.status().message()));
     if (auto s = cal.AddYear(*derived, absl::StrCat("derived year ", year)); !s.ok()) {
       return err(std::string(s.message()));
     }
@@ -212,7 +231,8 @@ bool WorkingCalendar::IsProvisional(int year) const {
   return it != years_.end() && it->second.provisional;
 }
 
-std::vector<int> WorkingCalendar::ProvisionalYears(absl::CivilDay first, absl::CivilDay last) const {
+std::vector<int> WorkingCalendar::ProvisionalYears(absl::CivilDay first,
+                                                   absl::CivilDay last) const {
   std::vector<int> out;
   for (int y = static_cast<int>(first.year()); y <= static_cast<int>(last.year()); ++y) {
     if (IsProvisional(y)) out.push_back(y);
@@ -226,7 +246,8 @@ std::string WorkingCalendar::ProvisionalReason(const std::vector<int>& years) co
   for (int y : years) {
     auto it = years_.find(y);
     if (it == years_.end()) continue;
-    if (!groups.empty() && groups.back().second == it->second.source && groups.back().first.back() == y - 1) {
+    if (!groups.empty() && groups.back().second == it->second.source &&
+        groups.back().first.back() == y - 1) {
       groups.back().first.push_back(y);
     } else {
       groups.push_back({{y}, it->second.source});
@@ -234,10 +255,12 @@ std::string WorkingCalendar::ProvisionalReason(const std::vector<int>& years) co
   }
   std::vector<std::string> parts;
   for (const auto& [ys, source] : groups) {
-    parts.push_back(absl::StrCat(ys.front(), ys.size() > 1 ? absl::StrCat("-", ys.back()) : "", ": ", source));
+    parts.push_back(
+        absl::StrCat(ys.front(), ys.size() > 1 ? absl::StrCat("-", ys.back()) : "", ": ", source));
   }
-  return absl::StrCat("counted on days off the Government has not published yet: ", absl::StrJoin(parts, "; "),
-                      ". The date may move when the year's calendar is published");
+  return absl::StrCat(
+      "counted on days off the Government has not published yet: ", absl::StrJoin(parts, "; "),
+      ". The date may move when the year's calendar is published");
 }
 
 std::optional<absl::CivilDay> WorkingCalendar::PublishedUntil() const {

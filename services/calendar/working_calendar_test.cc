@@ -155,7 +155,8 @@ config::v1::WorkingCalendarFile ShippedProto() {
 
 std::set<D> DaysOff(const config::v1::CalendarYear& y) {
   std::set<D> out;
-  for (const auto& d : y.days_off()) out.insert(D(d.date().year(), d.date().month(), d.date().day()));
+  for (const auto& d : y.days_off())
+    out.insert(D(d.date().year(), d.date().month(), d.date().day()));
   return out;
 }
 
@@ -186,7 +187,8 @@ TEST(WorkingCalendar, StatutoryDaysAgainstThePublished2025And2026) {
   ASSERT_TRUE(d2025.ok()) << d2025.status();
   const std::set<D> published2025 = DaysOff(*Listed(proto, 2025));
   const std::set<D> derived2025 = DaysOff(*d2025);
-  for (D fixed : {D(2025, 1, 1), D(2025, 4, 7), D(2025, 4, 30), D(2025, 5, 1), D(2025, 9, 1), D(2025, 9, 2)}) {
+  for (D fixed : {D(2025, 1, 1), D(2025, 4, 7), D(2025, 4, 30), D(2025, 5, 1), D(2025, 9, 1),
+                  D(2025, 9, 2)}) {
     EXPECT_TRUE(derived2025.contains(fixed)) << FormatDate(fixed);
     EXPECT_TRUE(published2025.contains(fixed)) << FormatDate(fixed);
   }
@@ -200,8 +202,10 @@ TEST(WorkingCalendar, StatutoryDaysAgainstThePublished2025And2026) {
     }
     return out;
   };
-  EXPECT_EQ(tet(published2025), (std::set<D>{D(2025, 1, 27), D(2025, 1, 28), D(2025, 1, 29), D(2025, 1, 30), D(2025, 1, 31)}));
-  EXPECT_EQ(tet(derived2025), (std::set<D>{D(2025, 1, 28), D(2025, 1, 29), D(2025, 1, 30), D(2025, 1, 31), D(2025, 2, 3)}));
+  EXPECT_EQ(tet(published2025), (std::set<D>{D(2025, 1, 27), D(2025, 1, 28), D(2025, 1, 29),
+                                             D(2025, 1, 30), D(2025, 1, 31)}));
+  EXPECT_EQ(tet(derived2025), (std::set<D>{D(2025, 1, 28), D(2025, 1, 29), D(2025, 1, 30),
+                                           D(2025, 1, 31), D(2025, 2, 3)}));
 }
 
 TEST(WorkingCalendar, Shipped2027IsTheStatutoryDerivation) {
@@ -219,8 +223,8 @@ TEST(WorkingCalendar, Shipped2027IsTheStatutoryDerivation) {
   EXPECT_EQ(cal->PublishedUntil(), D(2026, 12, 31));
   EXPECT_EQ(cal->CoveredUntil(), D(LunarCalendar::kLastYear, 12, 31));
   // Tết Đinh Mùi: mùng 1 on Saturday 6 February.
-  for (D off : {D(2027, 2, 5), D(2027, 2, 8), D(2027, 2, 9), D(2027, 2, 10), D(2027, 2, 11), D(2027, 4, 16),
-                D(2027, 5, 3), D(2027, 9, 1), D(2027, 9, 2)}) {
+  for (D off : {D(2027, 2, 5), D(2027, 2, 8), D(2027, 2, 9), D(2027, 2, 10), D(2027, 2, 11),
+                D(2027, 4, 16), D(2027, 5, 3), D(2027, 9, 1), D(2027, 9, 2)}) {
     EXPECT_FALSE(*cal->IsWorkingDay(off)) << FormatDate(off);
   }
   EXPECT_TRUE(*cal->IsWorkingDay(D(2027, 2, 12)));
@@ -231,14 +235,16 @@ TEST(WorkingCalendar, YearsAfterTheLastListedAreDerivedAndProvisional) {
   ASSERT_TRUE(cal.ok()) << cal.status();
   // 2028: mùng 1 Mậu Thân on Wednesday 26 January; the span's Saturday (29)
   // is given back on Monday 31 January. Hùng Kings' day Tuesday 4 April.
-  for (D off : {D(2028, 1, 25), D(2028, 1, 26), D(2028, 1, 27), D(2028, 1, 28), D(2028, 1, 31), D(2028, 4, 4)}) {
+  for (D off : {D(2028, 1, 25), D(2028, 1, 26), D(2028, 1, 27), D(2028, 1, 28), D(2028, 1, 31),
+                D(2028, 4, 4)}) {
     EXPECT_FALSE(*cal->IsWorkingDay(off)) << FormatDate(off);
   }
   EXPECT_TRUE(*cal->IsWorkingDay(D(2028, 2, 1)));
   // 2030: Vietnam's Tết (Saturday 2 February) is a day before China's.
   EXPECT_FALSE(*cal->IsWorkingDay(D(2030, 2, 1)));  // 30 tháng Chạp
   EXPECT_EQ(cal->ProvisionalYears(D(2026, 12, 1), D(2028, 3, 1)), (std::vector<int>{2027, 2028}));
-  EXPECT_NE(cal->ProvisionalReason({2027, 2028}).find("2027-2028: Labour Code 2019"), std::string::npos)
+  EXPECT_NE(cal->ProvisionalReason({2027, 2028}).find("2027-2028: Labour Code 2019"),
+            std::string::npos)
       << cal->ProvisionalReason({2027, 2028});
   // A year before the first listed one is never guessed.
   EXPECT_EQ(cal->IsWorkingDay(D(2024, 6, 3)).status().code(), absl::StatusCode::kOutOfRange);
@@ -246,25 +252,33 @@ TEST(WorkingCalendar, YearsAfterTheLastListedAreDerivedAndProvisional) {
 }
 
 TEST(WorkingCalendar, RejectsBadStatutoryRules) {
-  const std::string head = "name: x\nweekly_days_off: [saturday, sunday]\nyears:\n  - {year: 2026, source: s}\n";
-  EXPECT_NE(Load(head + "statutory_rules:\n  - {effective_from_year: 2021, holidays: [{name: a, solar: {month: 1, day: 1}}]}\n")
-                .message().find("source must name the statute"),
+  const std::string head =
+      "name: x\nweekly_days_off: [saturday, sunday]\nyears:\n  - {year: 2026, source: s}\n";
+  EXPECT_NE(Load(head + "statutory_rules:\n  - {effective_from_year: 2021, holidays: [{name: a, "
+                        "solar: {month: 1, day: 1}}]}\n")
+                .message()
+                .find("source must name the statute"),
             std::string::npos);
   EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
                         "[{name: a, solar: {month: 1, day: 1}, lunar: {month: 1, day: 1}}]}\n")
-                .message().find("exactly one of solar and lunar"),
+                .message()
+                .find("exactly one of solar and lunar"),
             std::string::npos);
   EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
                         "[{name: a, lunar: {month: 13, day: 1}}]}\n")
-                .message().find("is not a day of the year"),
+                .message()
+                .find("is not a day of the year"),
             std::string::npos);
-  EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: []}\n")
-                .message().find("holidays must not be empty"),
-            std::string::npos);
+  EXPECT_NE(
+      Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: []}\n")
+          .message()
+          .find("holidays must not be empty"),
+      std::string::npos);
   // 29 February is no day of 2027: the derivation names it at load.
   EXPECT_NE(Load(head + "statutory_rules:\n  - {source: s, effective_from_year: 2021, holidays: "
                         "[{name: leap, solar: {month: 2, day: 29}}]}\n")
-                .message().find("has no such day"),
+                .message()
+                .find("has no such day"),
             std::string::npos);
 }
 

@@ -132,8 +132,10 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   // The case's suspension and the clock's pause name the same days.
   EXPECT_EQ(FormatDate(r->suspensions(0).end_date()), "2026-03-29");
   ASSERT_EQ(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses_size(), 1);
-  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).start_date()), "2026-03-20");
-  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).end_date()), "2026-03-29");
+  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).start_date()),
+            "2026-03-20");
+  EXPECT_EQ(FormatDate(ClockOf(*r, cases::v1::DEADLINE_STEP_SETTLE).pauses(0).end_date()),
+            "2026-03-29");
 
   // A one-day pause: suspended and resumed on Wednesday 1 April moves the
   // due date one day, from Monday 4 to Tuesday 5 May.
@@ -177,19 +179,24 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   pub.set_method(cases::v1::PUBLICATION_METHOD_POSTING);
   pub.set_reference("TB-niêm-yết-4/2026");
   *pub.mutable_date() = D(2026, 4, 29);
-  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub).status().message().find("date must not be before the decision"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub)
+                .status()
+                .message()
+                .find("date must not be before the decision"),
             std::string::npos);
   *pub.mutable_date() = D(2026, 5, 12);
   auto published = Do(officer_, &CaseRegistry::PublishDecision, pub);
   ASSERT_TRUE(published.ok()) << published.status();
   EXPECT_EQ(published->state(), cases::v1::CASE_STATE_DECIDED);
   EXPECT_EQ(FormatDate(published->publication().date()), "2026-05-12");
-  EXPECT_EQ(ClockOf(*published, cases::v1::DEADLINE_STEP_PUBLISH).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_EQ(ClockOf(*published, cases::v1::DEADLINE_STEP_PUBLISH).state(),
+            cases::v1::CLOCK_STATE_MET);
   EXPECT_FALSE(published->has_due_date());
   EXPECT_EQ(Do(officer_, &CaseRegistry::PublishDecision, pub).status().code(),
             absl::StatusCode::kFailedPrecondition);  // once
   pub.set_method(cases::v1::PUBLICATION_METHOD_UNSPECIFIED);
-  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub).status().message().find("method"), std::string::npos);
+  EXPECT_NE(Do(officer_, &CaseRegistry::PublishDecision, pub).status().message().find("method"),
+            std::string::npos);
 }
 
 // The complainant's own limit (Law on Complaints Art 9: 90 days), judged at
@@ -212,8 +219,10 @@ TEST_F(CaseDeadlinesTest, FilingLimitJudgedAtIntakeDecidesAcceptanceAndRefusal) 
   ASSERT_TRUE(Classify(late->name(), true, cases::v1::COMPLEXITY_NORMAL, D(2026, 3, 3)).ok());
   auto refused = Accept(late->name(), D(2026, 3, 4));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("filed 7 day(s) after its filing limit ran out on 2026-02-23"),
-            std::string::npos) << refused.status();
+  EXPECT_NE(refused.status().message().find(
+                "filed 7 day(s) after its filing limit ran out on 2026-02-23"),
+            std::string::npos)
+      << refused.status();
 
   // Ten days in hospital (5-14 January) do not count: the limit now ends on
   // Saturday 28 February, so on Monday 2 March; filed in time.
@@ -231,8 +240,10 @@ TEST_F(CaseDeadlinesTest, FilingLimitJudgedAtIntakeDecidesAcceptanceAndRefusal) 
   auto fresh = CreateOn(fresh_request, D(2026, 3, 2));
   ASSERT_TRUE(fresh.ok());
   again.set_name(fresh->name());
-  EXPECT_NE(Do(officer_, &CaseRegistry::ClassifyCase, again).status().message().find(
-                "filing_delays[0].evidence_reference"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::ClassifyCase, again)
+                .status()
+                .message()
+                .find("filing_delays[0].evidence_reference"),
             std::string::npos);
   delay->set_evidence_reference("GRV-BV-115/2026");
   auto in_time = Do(officer_, &CaseRegistry::ClassifyCase, again);
@@ -258,19 +269,26 @@ TEST_F(CaseDeadlinesTest, FilingLimitJudgedAtIntakeDecidesAcceptanceAndRefusal) 
   ASSERT_TRUE(on_time.ok());
   EXPECT_TRUE(on_time->filing_limit().met());
   refuse.set_name(on_time->name());
-  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find("filed within its limit"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse)
+                .status()
+                .message()
+                .find("filed within its limit"),
             std::string::npos);
   auto unjudged = CreateOn(Complaint("f4"), D(2026, 3, 2));
   ASSERT_TRUE(unjudged.ok());
   EXPECT_FALSE(unjudged->has_filing_limit());
   refuse.set_name(unjudged->name());
-  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find("filing_start_date"),
-            std::string::npos);
+  EXPECT_NE(
+      Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find("filing_start_date"),
+      std::string::npos);
 
   // Intake names the field and the rule.
   auto bad = Denunciation("f5");
   *bad.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 2, 1);
-  EXPECT_NE(CreateOn(bad, D(2026, 3, 2)).status().message().find("case.filing_limit applies to complaints only"),
+  EXPECT_NE(CreateOn(bad, D(2026, 3, 2))
+                .status()
+                .message()
+                .find("case.filing_limit applies to complaints only"),
             std::string::npos);
   auto future = Complaint("f6");
   *future.mutable_case_()->mutable_filing_limit()->mutable_start_date() = D(2026, 3, 3);
@@ -283,8 +301,10 @@ TEST_F(CaseDeadlinesTest, FilingLimitJudgedAtIntakeDecidesAcceptanceAndRefusal) 
   *r->mutable_start_date() = D(2026, 2, 10);
   *r->mutable_end_date() = D(2026, 2, 1);
   r->set_evidence_reference("XN-UBND-3");
-  EXPECT_NE(CreateOn(reversed, D(2026, 3, 2)).status().message().find(
-                "case.filing_limit.delays[0].end_date must not be before its start_date"),
+  EXPECT_NE(CreateOn(reversed, D(2026, 3, 2))
+                .status()
+                .message()
+                .find("case.filing_limit.delays[0].end_date must not be before its start_date"),
             std::string::npos);
 }
 

@@ -8,11 +8,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -102,7 +102,9 @@ absl::CivilDay TransitionDate(const Case& c, CaseTransition t, absl::CivilDay to
       if (!c.suspensions().empty()) d = &c.suspensions().rbegin()->end_date();
       break;
     case CaseTransition::kDecide: d = &c.decision().date(); break;
-    case CaseTransition::kPublishDecision: d = &c.publication().date(); break;
+    case CaseTransition::kPublishDecision:
+      d = &c.publication().date();
+      break;
     case CaseTransition::kWithdraw:
     case CaseTransition::kWithdrawPartial:
       if (!c.withdrawals().empty()) d = &c.withdrawals().rbegin()->date();
@@ -397,7 +399,8 @@ void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseReq
           for (auto& clock : clocks) *c.add_clocks() = std::move(clock);
           if (auto due = DeadlineEngine::EarliestDue(c.clocks())) *c.mutable_due_date() = ToProtoDate(*due);
           if (c.has_filing_limit()) {
-            d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c), DayOf(c.received_date()));
+            d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c),
+                                      DayOf(c.received_date()));
           }
         }
         CaseRecord rec;
@@ -498,7 +501,8 @@ void CaseRegistry::Transition(const Principal& p, const std::string& name, const
       });
 }
 
-absl::StatusOr<std::string> CaseRegistry::AddFilingFacts(const cases::v1::ClassifyCaseRequest& r, Case& c) const {
+absl::StatusOr<std::string> CaseRegistry::AddFilingFacts(const cases::v1::ClassifyCaseRequest& r,
+                                                         Case& c) const {
   if (r.filing_delays().empty() && IsUnset(r.filing_start_date())) return std::string();
   if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
     return InvalidField(r.filing_delays().empty() ? "filing_start_date" : "filing_delays",
@@ -508,12 +512,15 @@ absl::StatusOr<std::string> CaseRegistry::AddFilingFacts(const cases::v1::Classi
   auto* f = c.mutable_filing_limit();
   std::vector<std::string> said;
   if (!IsUnset(r.filing_start_date())) {
-    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start, ToCivilDay(r.filing_start_date(), "filing_start_date"));
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start,
+                               ToCivilDay(r.filing_start_date(), "filing_start_date"));
     if (f->has_start_date() && !IsUnset(f->start_date()) && DayOf(f->start_date()) != start) {
-      return InvalidField("filing_start_date", absl::StrCat("was recorded at intake as ", FormatDate(f->start_date()),
-                                                            " and cannot be changed"));
+      return InvalidField("filing_start_date",
+                          absl::StrCat("was recorded at intake as ", FormatDate(f->start_date()),
+                                       " and cannot be changed"));
     }
-    if (start > received) return InvalidField("filing_start_date", "must not be after the reception date");
+    if (start > received)
+      return InvalidField("filing_start_date", "must not be after the reception date");
     *f->mutable_start_date() = ToProtoDate(start);
     said.push_back(absl::StrCat("filing limit counted from ", FormatDate(start)));
   }
@@ -528,15 +535,18 @@ absl::StatusOr<std::string> CaseRegistry::AddFilingFacts(const cases::v1::Classi
     added->set_evidence_reference(NormalizeNfc(d.evidence_reference()));
     added->set_note(NormalizeNfc(d.note()));
     said.push_back(absl::StrCat(
-        "delay ", absl::AsciiStrToLower(EnumSuffix<int>(cases::v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_")),
-        " ", FormatDate(d.start_date()), " to ", FormatDate(d.end_date()), " (evidence ", added->evidence_reference(),
-        ")"));
+        "delay ",
+        absl::AsciiStrToLower(
+            EnumSuffix<int>(cases::v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_")),
+        " ", FormatDate(d.start_date()), " to ", FormatDate(d.end_date()), " (evidence ",
+        added->evidence_reference(), ")"));
   }
   if (d_.deadlines != nullptr) d_.deadlines->JudgeFiling(*f, Facts(c), received);
   if (f->has_due_date()) {
-    said.push_back(f->met() ? absl::StrCat("filed in time (last day ", FormatDate(f->due_date()), ")")
-                            : absl::StrCat("filed ", f->days_late(), " day(s) late (last day ",
-                                           FormatDate(f->due_date()), ")"));
+    said.push_back(f->met()
+                       ? absl::StrCat("filed in time (last day ", FormatDate(f->due_date()), ")")
+                       : absl::StrCat("filed ", f->days_late(), " day(s) late (last day ",
+                                      FormatDate(f->due_date()), ")"));
   }
   return absl::StrJoin(said, "; ");
 }
@@ -548,36 +558,37 @@ void CaseRegistry::ClassifyCase(const Principal& p, const cases::v1::ClassifyCas
     return done(InvalidField("complexity", "is not a complexity"));
   }
   if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
-  Transition(p, r.name(), r.etag(), CaseTransition::kClassify,
-             [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
-               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
-               RECEPTION_ASSIGN_OR_RETURN(std::string filing, AddFilingFacts(r, c));
-               auto* cl = c.mutable_classification();
-               cl->set_kind(r.kind() == cases::v1::CASE_KIND_UNSPECIFIED ? c.kind() : r.kind());
-               if (cl->kind() != c.kind()) {
-                 return InvalidField("kind", absl::StrCat(
-                     "cannot change a ", KindName(c.kind()), " into a ", KindName(cl->kind()),
-                     "; register a new case of the right kind and archive this one"));
-               }
-               cl->set_within_competence(r.within_competence());
-               cl->set_complexity(r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED
-                                      ? cases::v1::COMPLEXITY_NORMAL
-                                      : r.complexity());
-               cl->set_note(NormalizeNfc(r.note()));
-               *cl->mutable_date() = ToProtoDate(day);
-               Change change{absl::StrCat(r.within_competence() ? "within" : "outside",
-                                          " competence, ",
-                                          absl::AsciiStrToLower(EnumSuffix<int>(
-                                              cases::v1::Complexity_Name(cl->complexity()),
-                                              "COMPLEXITY_"))),
-                             {"classification"}};
-               if (!filing.empty()) {
-                 absl::StrAppend(&change.summary, "; ", filing);
-                 change.fields.push_back("filing_limit");
-               }
-               return change;
-             },
-             std::move(done));
+  Transition(
+      p, r.name(), r.etag(), CaseTransition::kClassify,
+      [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+        RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+        RECEPTION_ASSIGN_OR_RETURN(std::string filing, AddFilingFacts(r, c));
+        auto* cl = c.mutable_classification();
+        cl->set_kind(r.kind() == cases::v1::CASE_KIND_UNSPECIFIED ? c.kind() : r.kind());
+        if (cl->kind() != c.kind()) {
+          return InvalidField(
+              "kind",
+              absl::StrCat("cannot change a ", KindName(c.kind()), " into a ", KindName(cl->kind()),
+                           "; register a new case of the right kind and archive this one"));
+        }
+        cl->set_within_competence(r.within_competence());
+        cl->set_complexity(r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED
+                               ? cases::v1::COMPLEXITY_NORMAL
+                               : r.complexity());
+        cl->set_note(NormalizeNfc(r.note()));
+        *cl->mutable_date() = ToProtoDate(day);
+        Change change{
+            absl::StrCat(r.within_competence() ? "within" : "outside", " competence, ",
+                         absl::AsciiStrToLower(EnumSuffix<int>(
+                             cases::v1::Complexity_Name(cl->complexity()), "COMPLEXITY_"))),
+            {"classification"}};
+        if (!filing.empty()) {
+          absl::StrAppend(&change.summary, "; ", filing);
+          change.fields.push_back("filing_limit");
+        }
+        return change;
+      },
+      std::move(done));
 }
 
 void CaseRegistry::AcceptCase(const Principal& p, const cases::v1::AcceptCaseRequest& r,
@@ -596,7 +607,8 @@ void CaseRegistry::AcceptCase(const Principal& p, const cases::v1::AcceptCaseReq
                  return absl::FailedPreconditionError(absl::StrCat(
                      "AcceptCase is not allowed: the complaint was filed ", f.days_late(),
                      " day(s) after its filing limit ran out on ", FormatDate(f.due_date()), " (",
-                     f.source(), "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
+                     f.source(),
+                     "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
                      "or refuse it with ground OUT_OF_TIME"));
                }
                RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
@@ -633,17 +645,21 @@ void CaseRegistry::RefuseCase(const Principal& p, const cases::v1::RefuseCaseReq
                  const auto& f = c.filing_limit();
                  if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
                    return absl::FailedPreconditionError(
-                       "ground OUT_OF_TIME applies to complaints only (Law on Complaints Art 9, 11)");
+                       "ground OUT_OF_TIME applies to complaints only (Law on Complaints Art 9, "
+                       "11)");
                  }
                  if (!f.has_due_date()) {
                    return absl::FailedPreconditionError(
-                       "ground OUT_OF_TIME needs the filing limit judged: record when the complainant "
-                       "received the decision or learned of the act (ClassifyCase.filing_start_date)");
+                       "ground OUT_OF_TIME needs the filing limit judged: record when the "
+                       "complainant "
+                       "received the decision or learned of the act "
+                       "(ClassifyCase.filing_start_date)");
                  }
                  if (f.met()) {
-                   return absl::FailedPreconditionError(absl::StrCat(
-                       "ground OUT_OF_TIME does not apply: the complaint was filed within its limit (last day ",
-                       FormatDate(f.due_date()), ")"));
+                   return absl::FailedPreconditionError(
+                       absl::StrCat("ground OUT_OF_TIME does not apply: the complaint was filed "
+                                    "within its limit (last day ",
+                                    FormatDate(f.due_date()), ")"));
                  }
                }
                auto* rf = c.mutable_refusal();
@@ -795,10 +811,11 @@ void CaseRegistry::ResumeCase(const Principal& p, const cases::v1::ResumeCaseReq
                }
                *s->mutable_end_date() = ToProtoDate(day);
                const int days = static_cast<int>(day - start) + 1;
-               return Change{absl::StrCat("handling resumed; paused ", FormatDate(start), " to ",
-                                          FormatDate(day), " inclusive (", days, days == 1 ? " day" : " days",
-                                          "), counting again from ", FormatDate(day + 1)),
-                             {"suspensions"}};
+               return Change{
+                   absl::StrCat("handling resumed; paused ", FormatDate(start), " to ",
+                                FormatDate(day), " inclusive (", days, days == 1 ? " day" : " days",
+                                "), counting again from ", FormatDate(day + 1)),
+                   {"suspensions"}};
              },
              std::move(done));
 }
@@ -810,33 +827,36 @@ void CaseRegistry::PublishDecision(const Principal& p, const cases::v1::PublishD
     return done(InvalidField("method", "must be MEETING, POSTING or MEDIA"));
   }
   if (auto s = ValidateReference(r.reference(), "reference", true); !s.ok()) return done(s);
-  Transition(p, r.name(), r.etag(), CaseTransition::kPublishDecision,
-             [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
-               if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
-                 return absl::FailedPreconditionError(
-                     "PublishDecision is for complaint settlement decisions; this case is not a complaint");
-               }
-               if (c.has_publication()) {
-                 return absl::FailedPreconditionError(absl::StrCat(
-                     "the decision was already made public on ", FormatDate(c.publication().date()), " (",
-                     c.publication().reference(), ")"));
-               }
-               RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
-               if (day < DayOf(c.decision().date())) {
-                 return InvalidField("date", absl::StrCat("must not be before the decision (",
-                                                          FormatDate(c.decision().date()), ")"));
-               }
-               auto* pub = c.mutable_publication();
-               pub->set_method(r.method());
-               pub->set_reference(NormalizeNfc(r.reference()));
-               *pub->mutable_date() = ToProtoDate(day);
-               return Change{absl::StrCat("decision made public by ",
-                                          absl::AsciiStrToLower(EnumSuffix<int>(
-                                              cases::v1::PublicationMethod_Name(r.method()), "PUBLICATION_METHOD_")),
-                                          " on ", FormatDate(day), " (", pub->reference(), ")"),
-                             {"publication"}};
-             },
-             std::move(done));
+  Transition(
+      p, r.name(), r.etag(), CaseTransition::kPublishDecision,
+      [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<Change> {
+        if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+          return absl::FailedPreconditionError(
+              "PublishDecision is for complaint settlement decisions; this case is not a "
+              "complaint");
+        }
+        if (c.has_publication()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "the decision was already made public on ", FormatDate(c.publication().date()), " (",
+              c.publication().reference(), ")"));
+        }
+        RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+        if (day < DayOf(c.decision().date())) {
+          return InvalidField("date", absl::StrCat("must not be before the decision (",
+                                                   FormatDate(c.decision().date()), ")"));
+        }
+        auto* pub = c.mutable_publication();
+        pub->set_method(r.method());
+        pub->set_reference(NormalizeNfc(r.reference()));
+        *pub->mutable_date() = ToProtoDate(day);
+        return Change{
+            absl::StrCat("decision made public by ",
+                         absl::AsciiStrToLower(EnumSuffix<int>(
+                             cases::v1::PublicationMethod_Name(r.method()), "PUBLICATION_METHOD_")),
+                         " on ", FormatDate(day), " (", pub->reference(), ")"),
+            {"publication"}};
+      },
+      std::move(done));
 }
 
 void CaseRegistry::DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r,
@@ -956,7 +976,8 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
           // already hold the case, and a reveal here would never reach its
           // audit trail.
           return absl::FailedPreconditionError(absl::StrCat(
-              "cases/", number, " is being handed to another unit; the identity may be revealed only by the "
+              "cases/", number,
+              " is being handed to another unit; the identity may be revealed only by the "
               "new owner once the transfer is acknowledged"));
         }
         RECEPTION_ASSIGN_OR_RETURN(std::string plain, d_.vault->Unseal(rec.sealed_identity(), number));
@@ -1262,9 +1283,10 @@ absl::Status CaseRegistry::AdvanceClocks(Case& c, CaseTransition t, absl::CivilD
     // Publication of the decision (complaints; the pack has no rule for other kinds).
     RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kDecided, facts, day));
   } else if (t == CaseTransition::kTransfer &&
-             std::none_of(c.clocks().begin(), c.clocks().end(), [](const cases::v1::DeadlineClock& k) {
-               return k.step() == cases::v1::DEADLINE_STEP_TRANSFER;
-             })) {
+             std::none_of(c.clocks().begin(), c.clocks().end(),
+                          [](const cases::v1::DeadlineClock& k) {
+                            return k.step() == cases::v1::DEADLINE_STEP_TRANSFER;
+                          })) {
     // Transferred without a classification outside competence: the time
     // limit for transferring (denunciations) still applies, and is judged now.
     RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kOutsideCompetence, facts,
@@ -1297,7 +1319,8 @@ std::string DueWords(const cases::v1::DeadlineClock& clock) {
 
 // What recounting on the loaded calendar changes in a case's running clocks:
 // one "settle: 2027-02-19 -> 2027-02-22" per step whose date moved.
-std::vector<std::string> RecountClocks(const DeadlineEngine& engine, const ClockFacts& facts, Case& c) {
+std::vector<std::string> RecountClocks(const DeadlineEngine& engine, const ClockFacts& facts,
+                                       Case& c) {
   std::vector<std::string> moved;
   for (auto& clock : *c.mutable_clocks()) {
     if (clock.state() != cases::v1::CLOCK_STATE_RUNNING) continue;
@@ -1355,8 +1378,8 @@ absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
           RECEPTION_RETURN_IF_ERROR(AppendEvent(
               txn, rec, calendar, "RecomputeDeadlines",
               Change{absl::StrCat("due dates counted again at start-up on the working calendar \"",
-                                  d_.deadlines->calendar().name(), "\" and the rules now loaded: ",
-                                  absl::StrJoin(moved, "; ")),
+                                  d_.deadlines->calendar().name(),
+                                  "\" and the rules now loaded: ", absl::StrJoin(moved, "; ")),
                      {"clocks", "due_date"}}));
           *result = c;
           return absl::OkStatus();
@@ -1370,7 +1393,8 @@ absl::StatusOr<int> CaseRegistry::RecomputeClocksForCalendar() {
         });
   }
   absl::MutexLock lock(&progress->mu);
-  progress->mu.Await(absl::Condition(+[](int* p) { return *p == 0; }, &progress->pending));
+  progress->mu.Await(absl::Condition(
+      +[](int* p) { return *p == 0; }, &progress->pending));
   if (!progress->first_error.ok()) return progress->first_error;
   return progress->changed;
 }
@@ -1451,7 +1475,8 @@ void CaseRegistry::AttachCaseMinutes(const Principal& p, const cases::v1::Attach
   }
   if (!r.has_lock_time()) return done(InvalidField("lock_time", "must be set"));
   // A real instant: between 2000 and a day after now (clocks may differ a little).
-  if (r.lock_time().seconds() < 946684800 || r.lock_time().nanos() < 0 || r.lock_time().nanos() > 999999999 ||
+  if (r.lock_time().seconds() < 946684800 || r.lock_time().nanos() < 0 ||
+      r.lock_time().nanos() > 999999999 ||
       absl::FromUnixSeconds(r.lock_time().seconds()) > d_.clock->Now() + absl::Hours(24)) {
     return done(InvalidField("lock_time", "must be a time between 2000 and now"));
   }
@@ -1532,11 +1557,11 @@ void CaseRegistry::ReturnCase(const Principal& p, const cases::v1::ReturnCaseReq
   QueueTransfer(p, r.name(), r.etag(), "", r.reason(), r.request_id(), true, std::move(done));
 }
 
-void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
-                                 const std::string& destination_in, const std::string& reason,
-                                 const std::string& request_id, bool is_return,
-                                 Callback<cases::v1::Handoff> done, TransferHook hook,
-                                 std::shared_ptr<Case> case_out) {
+void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name,
+                                 const std::string& etag, const std::string& destination_in,
+                                 const std::string& reason, const std::string& request_id,
+                                 bool is_return, Callback<cases::v1::Handoff> done,
+                                 TransferHook hook, std::shared_ptr<Case> case_out) {
   if (auto s = CheckWriter(p); !s.ok()) return done(s);
   if (auto s = ValidateRequestId(request_id); !s.ok()) return done(s);
   if (auto s = ValidateNote(reason, "reason", true); !s.ok()) return done(s);
@@ -1549,17 +1574,19 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
       d_.vault->Fingerprint(absl::StrCat(*number, "\n", destination_in, "\n", reason, "\n", is_return));
   d_.store->Submit(
       [this, p, number = *number, etag, destination_in, reason = NormalizeNfc(reason), request_id,
-       is_return, fingerprint, result, updated, hook = std::move(hook)](WriteTxn& txn) -> absl::Status {
+       is_return, fingerprint, result, updated,
+       hook = std::move(hook)](WriteTxn& txn) -> absl::Status {
         const std::string request_key = absl::StrCat("transfer/", request_id);
         RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(requests_, request_key));
         if (seen) {
           cases::storage::RequestRecord rr;
           rr.ParseFromString(*seen);
           if (rr.fingerprint() != fingerprint) {
-            return absl::AlreadyExistsError(absl::StrCat(
-                "request_id ", request_id, " was already used for ",
-                rr.handoff_id().empty() ? "another change" : absl::StrCat("handoffs/", rr.handoff_id()),
-                " with different content; use a new request_id"));
+            return absl::AlreadyExistsError(
+                absl::StrCat("request_id ", request_id, " was already used for ",
+                             rr.handoff_id().empty() ? "another change"
+                                                     : absl::StrCat("handoffs/", rr.handoff_id()),
+                             " with different content; use a new request_id"));
           }
           RECEPTION_ASSIGN_OR_RETURN(auto current, LoadRecord(&txn, number));
           if (current) *updated = current->case_();
@@ -1604,8 +1631,9 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
           } else {
             c.clear_due_date();
           }
-          RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, plan.action,
-                                                Change{absl::StrCat(plan.summary, reason), {"dispute", "clocks"}}));
+          RECEPTION_RETURN_IF_ERROR(
+              AppendEvent(txn, rec, p, plan.action,
+                          Change{absl::StrCat(plan.summary, reason), {"dispute", "clocks"}}));
           cases::storage::RequestRecord rr;
           rr.set_case_number(number);
           rr.set_fingerprint(fingerprint);
@@ -1640,9 +1668,9 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
         SetTimestamp(d_.clock->Now(), h.mutable_create_time());
         c.set_state(NextState(CaseTransition::kTransfer, before));
         RECEPTION_RETURN_IF_ERROR(AdvanceClocks(c, CaseTransition::kTransfer, today));
-        Change change{absl::StrCat(plan.summary, StateName(before), " -> ", StateName(c.state()), ": ",
-                                   returning ? "returned" : "handed", " to unit ", destination,
-                                   " (handoff ", id, "): ", reason),
+        Change change{absl::StrCat(plan.summary, StateName(before), " -> ", StateName(c.state()),
+                                   ": ", returning ? "returned" : "handed", " to unit ",
+                                   destination, " (handoff ", id, "): ", reason),
                       {"state", "clocks"}};
         if (c.has_dispute()) change.fields.push_back("dispute");
         RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, plan.action, change));
@@ -1670,18 +1698,23 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name, co
 }
 
 absl::Status CaseRegistry::CheckNoDisputeHere(const Case& c) const {
-  if (c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN && c.dispute().deciding_unit() == d_.unit_code) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cases/", c.number(), " waits for this unit's decision on the jurisdiction dispute between units ",
-        c.dispute().claimant_unit(), " and ", c.dispute().disputed_unit(), "; decide it with ResolveJurisdiction"));
+  if (c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN &&
+      c.dispute().deciding_unit() == d_.unit_code) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cases/", c.number(),
+                     " waits for this unit's decision on the jurisdiction dispute between units ",
+                     c.dispute().claimant_unit(), " and ", c.dispute().disputed_unit(),
+                     "; decide it with ResolveJurisdiction"));
   }
   return absl::OkStatus();
 }
 
-absl::Status CaseRegistry::OpenDispute(Case& c, const std::string& claimant, const std::string& disputed,
-                                       const std::string& reason, bool automatic, absl::CivilDay today,
+absl::Status CaseRegistry::OpenDispute(Case& c, const std::string& claimant,
+                                       const std::string& disputed, const std::string& reason,
+                                       bool automatic, absl::CivilDay today,
                                        TransferPlan& plan) const {
-  RECEPTION_ASSIGN_OR_RETURN(std::string deciding, d_.topology->CommonAncestor(claimant, disputed, today));
+  RECEPTION_ASSIGN_OR_RETURN(std::string deciding,
+                             d_.topology->CommonAncestor(claimant, disputed, today));
   auto* d = c.mutable_dispute();
   d->Clear();
   d->set_claimant_unit(claimant);
@@ -1692,14 +1725,15 @@ absl::Status CaseRegistry::OpenDispute(Case& c, const std::string& claimant, con
   d->set_automatic(automatic);
   d->set_state(cases::v1::DISPUTE_STATE_OPEN);
   plan.action = "DisputeJurisdiction";
-  plan.summary = absl::StrCat("jurisdiction dispute: unit ", claimant, " maintains that unit ", disputed,
-                              " is competent", automatic ? " (returned a second time)" : "",
-                              "; unit ", deciding, " decides; ");
+  plan.summary = absl::StrCat(
+      "jurisdiction dispute: unit ", claimant, " maintains that unit ", disputed, " is competent",
+      automatic ? " (returned a second time)" : "", "; unit ", deciding, " decides; ");
   if (deciding == d_.unit_code) {
     // This unit is the common ancestor: it decides, on its own clock.
     plan.destination.clear();
     if (d_.deadlines != nullptr) {
-      RECEPTION_ASSIGN_OR_RETURN(auto clocks, d_.deadlines->Start(ClockTrigger::kDisputeReceived, Facts(c), today));
+      RECEPTION_ASSIGN_OR_RETURN(
+          auto clocks, d_.deadlines->Start(ClockTrigger::kDisputeReceived, Facts(c), today));
       for (auto& k : clocks) *c.add_clocks() = std::move(k);
     }
   } else {
@@ -1711,14 +1745,17 @@ absl::Status CaseRegistry::OpenDispute(Case& c, const std::string& claimant, con
 absl::Status CaseRegistry::RecordReturn(Case& c, absl::CivilDay today, const std::string& reason,
                                         TransferPlan& plan) const {
   const std::string back_to = plan.destination;  // a copy: OpenDispute rewrites the plan
-  if (c.dispute().state() == cases::v1::DISPUTE_STATE_RESOLVED && c.dispute().decided_unit() == d_.unit_code) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "unit ", c.dispute().deciding_unit(), " decided on ", FormatDate(c.dispute().decided_date()),
-        " that this unit is competent (", c.dispute().legal_basis(), "); the case cannot be returned"));
+  if (c.dispute().state() == cases::v1::DISPUTE_STATE_RESOLVED &&
+      c.dispute().decided_unit() == d_.unit_code) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("unit ", c.dispute().deciding_unit(), " decided on ",
+                     FormatDate(c.dispute().decided_date()), " that this unit is competent (",
+                     c.dispute().legal_basis(), "); the case cannot be returned"));
   }
-  const bool again = std::any_of(c.returns().begin(), c.returns().end(), [&](const cases::v1::JurisdictionReturn& r) {
-    return r.from_unit() == d_.unit_code && r.to_unit() == back_to;
-  });
+  const bool again = std::any_of(c.returns().begin(), c.returns().end(),
+                                 [&](const cases::v1::JurisdictionReturn& r) {
+                                   return r.from_unit() == d_.unit_code && r.to_unit() == back_to;
+                                 });
   auto* r = c.add_returns();
   r->set_from_unit(d_.unit_code);
   r->set_to_unit(back_to);
@@ -1733,7 +1770,8 @@ absl::Status CaseRegistry::RecordReturn(Case& c, absl::CivilDay today, const std
 namespace {
 // A JurisdictionResponse from what QueueTransfer wrote.
 absl::AnyInvocable<void(absl::StatusOr<cases::v1::Handoff>)> Respond(
-    std::shared_ptr<Case> written, absl::AnyInvocable<void(absl::StatusOr<cases::v1::JurisdictionResponse>)> done) {
+    std::shared_ptr<Case> written,
+    absl::AnyInvocable<void(absl::StatusOr<cases::v1::JurisdictionResponse>)> done) {
   return [written, done = std::move(done)](absl::StatusOr<cases::v1::Handoff> h) mutable {
     if (!h.ok()) return done(h.status());
     cases::v1::JurisdictionResponse out;
@@ -1744,43 +1782,49 @@ absl::AnyInvocable<void(absl::StatusOr<cases::v1::Handoff>)> Respond(
 }
 }  // namespace
 
-void CaseRegistry::DisputeJurisdiction(const Principal& p, const cases::v1::DisputeJurisdictionRequest& r,
+void CaseRegistry::DisputeJurisdiction(const Principal& p,
+                                       const cases::v1::DisputeJurisdictionRequest& r,
                                        Callback<cases::v1::JurisdictionResponse> done) {
   if (r.competent_unit().empty() || r.competent_unit().size() > 32) {
     return done(InvalidField("competent_unit", "must name a unit of the topology"));
   }
   auto written = std::make_shared<Case>();
   QueueTransfer(
-      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false, Respond(written, std::move(done)),
+      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false,
+      Respond(written, std::move(done)),
       [this, r](Case& c, absl::CivilDay today, TransferPlan& plan) -> absl::Status {
         if (c.dispute().state() == cases::v1::DISPUTE_STATE_OPEN) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "cases/", c.number(), " is already in a jurisdiction dispute, for unit ", c.dispute().deciding_unit(),
-              " to decide"));
+          return absl::FailedPreconditionError(
+              absl::StrCat("cases/", c.number(), " is already in a jurisdiction dispute, for unit ",
+                           c.dispute().deciding_unit(), " to decide"));
         }
         if (c.dispute().state() == cases::v1::DISPUTE_STATE_RESOLVED &&
             c.dispute().decided_unit() == d_.unit_code) {
           return absl::FailedPreconditionError(absl::StrCat(
-              "unit ", c.dispute().deciding_unit(), " already decided that this unit is competent (",
-              c.dispute().legal_basis(), ")"));
+              "unit ", c.dispute().deciding_unit(),
+              " already decided that this unit is competent (", c.dispute().legal_basis(), ")"));
         }
         auto unit = d_.topology->InForce(r.competent_unit(), today, "competent_unit");
-        if (!unit.ok()) return unit.status().code() == absl::StatusCode::kNotFound
-                                  ? InvalidField("competent_unit", "is not a unit of the topology")
-                                  : unit.status();
+        if (!unit.ok())
+          return unit.status().code() == absl::StatusCode::kNotFound
+                     ? InvalidField("competent_unit", "is not a unit of the topology")
+                     : unit.status();
         if ((*unit)->code() == d_.unit_code) {
           return InvalidField("competent_unit", "must be another unit than this one");
         }
-        return OpenDispute(c, d_.unit_code, (*unit)->code(), NormalizeNfc(r.reason()), false, today, plan);
+        return OpenDispute(c, d_.unit_code, (*unit)->code(), NormalizeNfc(r.reason()), false, today,
+                           plan);
       },
       written);
 }
 
-void CaseRegistry::ResolveJurisdiction(const Principal& p, const cases::v1::ResolveJurisdictionRequest& r,
+void CaseRegistry::ResolveJurisdiction(const Principal& p,
+                                       const cases::v1::ResolveJurisdictionRequest& r,
                                        Callback<cases::v1::JurisdictionResponse> done) {
   if (p.role != Role::kHead) {
-    return done(absl::PermissionDeniedError(
-        "ResolveJurisdiction needs the head role: the deciding unit's head decides which unit is competent"));
+    return done(
+        absl::PermissionDeniedError("ResolveJurisdiction needs the head role: the deciding unit's "
+                                    "head decides which unit is competent"));
   }
   if (r.competent_unit().empty() || r.competent_unit().size() > 32) {
     return done(InvalidField("competent_unit", "must name a unit of the topology"));
@@ -1788,20 +1832,23 @@ void CaseRegistry::ResolveJurisdiction(const Principal& p, const cases::v1::Reso
   if (auto s = ValidateReference(r.legal_basis(), "legal_basis", true); !s.ok()) return done(s);
   auto written = std::make_shared<Case>();
   QueueTransfer(
-      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false, Respond(written, std::move(done)),
+      p, r.name(), r.etag(), r.competent_unit(), r.reason(), r.request_id(), false,
+      Respond(written, std::move(done)),
       [this, r](Case& c, absl::CivilDay today, TransferPlan& plan) -> absl::Status {
         auto* d = c.mutable_dispute();
         if (d->state() != cases::v1::DISPUTE_STATE_OPEN || d->deciding_unit() != d_.unit_code) {
-          return absl::FailedPreconditionError(absl::StrCat("cases/", c.number(),
-                                                            " has no jurisdiction dispute for this unit to decide"));
+          return absl::FailedPreconditionError(absl::StrCat(
+              "cases/", c.number(), " has no jurisdiction dispute for this unit to decide"));
         }
         auto unit = d_.topology->InForce(r.competent_unit(), today, "competent_unit");
-        if (!unit.ok()) return unit.status().code() == absl::StatusCode::kNotFound
-                                  ? InvalidField("competent_unit", "is not a unit of the topology")
-                                  : unit.status();
+        if (!unit.ok())
+          return unit.status().code() == absl::StatusCode::kNotFound
+                     ? InvalidField("competent_unit", "is not a unit of the topology")
+                     : unit.status();
         const std::string competent = (*unit)->code();
         if (!d_.topology->IsWithin(competent, d_.unit_code)) {
-          return InvalidField("competent_unit", absl::StrCat("must be unit ", d_.unit_code, " or a unit below it"));
+          return InvalidField("competent_unit",
+                              absl::StrCat("must be unit ", d_.unit_code, " or a unit below it"));
         }
         d->set_state(cases::v1::DISPUTE_STATE_RESOLVED);
         d->set_decided_unit(competent);
@@ -1818,7 +1865,8 @@ void CaseRegistry::ResolveJurisdiction(const Principal& p, const cases::v1::Reso
           // This unit handles it: its own time limits run from today.
           plan.destination.clear();
           if (d_.deadlines != nullptr) {
-            RECEPTION_ASSIGN_OR_RETURN(auto clocks, d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), today));
+            RECEPTION_ASSIGN_OR_RETURN(
+                auto clocks, d_.deadlines->Start(ClockTrigger::kReceived, Facts(c), today));
             for (auto& k : clocks) *c.add_clocks() = std::move(k);
           }
         } else {
@@ -1944,14 +1992,16 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
   // A peer's message is input, never truth: the caller must be a configured
   // peer, and what it offers must be a case it may hand over, as valid as
   // one registered here.
-  if (std::find(d_.peer_units.begin(), d_.peer_units.end(), h.source_unit()) == d_.peer_units.end()) {
-    return done(absl::PermissionDeniedError(absl::StrCat(
-        "unit ", h.source_unit().substr(0, 32), " is not a federation peer of this node; it cannot hand cases here")));
+  if (std::find(d_.peer_units.begin(), d_.peer_units.end(), h.source_unit()) ==
+      d_.peer_units.end()) {
+    return done(absl::PermissionDeniedError(
+        absl::StrCat("unit ", h.source_unit().substr(0, 32),
+                     " is not a federation peer of this node; it cannot hand cases here")));
   }
   if (h.destination_unit() != d_.unit_code) {
-    return done(absl::FailedPreconditionError(absl::StrCat(
-        "handoff ", h.name().substr(0, 80), " is for unit ", h.destination_unit().substr(0, 32),
-        "; this node is unit ", d_.unit_code)));
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("handoff ", h.name().substr(0, 80), " is for unit ",
+                     h.destination_unit().substr(0, 32), "; this node is unit ", d_.unit_code)));
   }
   auto number = ParseCaseName(r.case_().name(), "case.name");
   if (!number.ok()) return done(number.status());
@@ -1959,7 +2009,8 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     return done(InvalidField("case.number", "must equal the number in case.name"));
   }
   if (r.case_().owner_unit() != h.source_unit()) {
-    return done(InvalidField("case.owner_unit", "must be the handoff's source unit (the owner handing it over)"));
+    return done(InvalidField("case.owner_unit",
+                             "must be the handoff's source unit (the owner handing it over)"));
   }
   const std::string id(absl::StripPrefix(h.name(), "handoffs/"));
   if (id != absl::StrCat(*number, ".", h.owner_epoch()) || h.owner_epoch() < 1) {
@@ -1971,14 +2022,18 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     return done(InvalidField("events", absl::StrCat("do not verify: ", check.problem)));
   }
   const Case& offered = r.case_();
-  const bool named_denouncer = offered.kind() == cases::v1::CASE_KIND_DENUNCIATION && !offered.anonymous();
+  const bool named_denouncer =
+      offered.kind() == cases::v1::CASE_KIND_DENUNCIATION && !offered.anonymous();
   if (named_denouncer != offered.identity_protected()) {
-    return done(InvalidField("case.identity_protected",
-                             named_denouncer ? "must be true: a denunciation with a named denouncer arrives sealed"
-                                             : "is only for denunciations with a named denouncer"));
+    return done(InvalidField(
+        "case.identity_protected",
+        named_denouncer ? "must be true: a denunciation with a named denouncer arrives sealed"
+                        : "is only for denunciations with a named denouncer"));
   }
-  if (offered.identity_protected() && (offered.petitioners_size() > 0 || offered.representative_citizen_ids_size() > 0)) {
-    return done(InvalidField("case.petitioners", "must be empty: a protected identity travels only in sealed_identity"));
+  if (offered.identity_protected() &&
+      (offered.petitioners_size() > 0 || offered.representative_citizen_ids_size() > 0)) {
+    return done(InvalidField(
+        "case.petitioners", "must be empty: a protected identity travels only in sealed_identity"));
   }
   std::optional<cases::storage::SealedIdentity> sealed;
   cases::storage::ProtectedIdentity opened;
@@ -1991,7 +2046,8 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     }
     auto identity = d_.node_key->OpenSealed(r.sealed_identity());
     if (!identity.ok()) {
-      return done(InvalidField("sealed_identity", "does not open with this node's key (not sealed for it, or altered)"));
+      return done(InvalidField(
+          "sealed_identity", "does not open with this node's key (not sealed for it, or altered)"));
     }
     const bool parsed = opened.ParseFromString(*identity);
     sealed = d_.vault->Seal(*identity, *number);
@@ -2011,8 +2067,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     if (!opened_on.ok()) return done(opened_on.status());
     auto deciding = d_.topology->CommonAncestor(d.claimant_unit(), d.disputed_unit(), *opened_on);
     if (!deciding.ok() || *deciding != d.deciding_unit()) {
-      return done(InvalidField("case.dispute.deciding_unit",
-                               "must be the lowest common ancestor of the two units on the day the dispute opened"));
+      return done(InvalidField(
+          "case.dispute.deciding_unit",
+          "must be the lowest common ancestor of the two units on the day the dispute opened"));
     }
   }
   // The same validation as intake, on the case as offered (with the
@@ -2023,7 +2080,8 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     *as_intake.mutable_case_() = offered;
     if (offered.identity_protected()) {
       *as_intake.mutable_case_()->mutable_petitioners() = opened.petitioners();
-      *as_intake.mutable_case_()->mutable_representative_citizen_ids() = opened.representative_citizen_ids();
+      *as_intake.mutable_case_()->mutable_representative_citizen_ids() =
+          opened.representative_citizen_ids();
     }
     // Intake's rule that a node registers only for its own units does not
     // apply to a case received elsewhere: its reception unit is still
@@ -2035,8 +2093,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
     opened.Clear();
     as_intake.Clear();
     if (!valid.ok()) {
-      return done(absl::Status(valid.status().code(),
-                               absl::StrCat("the offered case is not valid: ", valid.status().message())));
+      return done(
+          absl::Status(valid.status().code(),
+                       absl::StrCat("the offered case is not valid: ", valid.status().message())));
     }
   }
   Case searchable = r.case_();
@@ -2062,15 +2121,16 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
           if (known.owner_unit() == d_.unit_code) {
             if (known.state() == cases::v1::CASE_STATE_TRANSFERRED) {
               return absl::AbortedError(absl::StrCat(
-                  "cases/", number, ": this node's own handoff of it is not acknowledged yet; offer again later"));
+                  "cases/", number,
+                  ": this node's own handoff of it is not acknowledged yet; offer again later"));
             }
-            return absl::FailedPreconditionError(
-                absl::StrCat("cases/", number, " is owned by this node; an offer cannot replace it"));
+            return absl::FailedPreconditionError(absl::StrCat(
+                "cases/", number, " is owned by this node; an offer cannot replace it"));
           }
           if (known.owner_unit() != h.source_unit()) {
-            return absl::PermissionDeniedError(absl::StrCat("cases/", number, " is owned by unit ", known.owner_unit(),
-                                                            " as this node knows it; unit ", h.source_unit(),
-                                                            " cannot hand it over"));
+            return absl::PermissionDeniedError(absl::StrCat(
+                "cases/", number, " is owned by unit ", known.owner_unit(),
+                " as this node knows it; unit ", h.source_unit(), " cannot hand it over"));
           }
         }
         if (seen || (local && local->case_().owner_epoch() >= h.owner_epoch())) {
@@ -2100,8 +2160,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
         if (d_.deadlines != nullptr) {
           const absl::CivilDay today = d_.clock->Today();
           RECEPTION_ASSIGN_OR_RETURN(
-              auto clocks, d_.deadlines->Start(to_decide ? ClockTrigger::kDisputeReceived : ClockTrigger::kReceived,
-                                               Facts(c), today));
+              auto clocks, d_.deadlines->Start(
+                               to_decide ? ClockTrigger::kDisputeReceived : ClockTrigger::kReceived,
+                               Facts(c), today));
           for (auto& k : clocks) *c.add_clocks() = std::move(k);
           if (auto due = DeadlineEngine::EarliestDue(c.clocks())) {
             *c.mutable_due_date() = ToProtoDate(*due);
@@ -2109,7 +2170,9 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
             c.clear_due_date();
           }
           // The filing limit is judged here, not taken from the sender.
-          if (c.has_filing_limit()) d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c), DayOf(c.received_date()));
+          if (c.has_filing_limit())
+            d_.deadlines->JudgeFiling(*c.mutable_filing_limit(), Facts(c),
+                                      DayOf(c.received_date()));
         }
         txn.Put(search_, number, absl::StrCat(absl::AsciiStrToLower(number), " ", search_text));
         if (!c.identity_protected()) {
@@ -2118,8 +2181,8 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
         Change change{absl::StrCat("TRANSFERRED -> RECEIVED: ",
                                    to_decide ? "received to decide the jurisdiction dispute"
                                              : (h.is_return() ? "returned" : "received"),
-                                   " by transfer from unit ", h.source_unit(), " (handoff ", id, "): ",
-                                   h.reason()),
+                                   " by transfer from unit ", h.source_unit(), " (handoff ", id,
+                                   "): ", h.reason()),
                       {"state", "owner_unit", "owner_epoch", "clocks"}};
         RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, "ImportCase", change));
         txn.Put(handoffs_, id, hr.SerializeAsString());

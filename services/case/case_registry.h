@@ -24,8 +24,8 @@
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
 #include "services/case/identity_vault.h"
-#include "services/case/node_key.h"
 #include "services/case/lifecycle.h"
+#include "services/case/node_key.h"
 #include "services/case/storage.pb.h"
 #include "services/common/clock.h"
 #include "services/common/principal.h"
@@ -185,7 +185,8 @@ class CaseRegistry {
   ClockFacts Facts(const cases::v1::Case& c) const;
   // ClassifyCase's filing-limit facts (start, delays) added to `c` and the
   // limit judged again; what changed, for the audit summary ("" if nothing).
-  absl::StatusOr<std::string> AddFilingFacts(const cases::v1::ClassifyCaseRequest& r, cases::v1::Case& c) const;
+  absl::StatusOr<std::string> AddFilingFacts(const cases::v1::ClassifyCaseRequest& r,
+                                             cases::v1::Case& c) const;
   // Where a queued transfer goes and how the audit trail names it; a hook
   // may change all three, or empty `destination` to keep the case here.
   struct TransferPlan {
@@ -193,19 +194,21 @@ class CaseRegistry {
     std::string action;
     std::string summary;  // before the transfer's own words
   };
-  using TransferHook = std::function<absl::Status(cases::v1::Case&, absl::CivilDay today, TransferPlan&)>;
+  using TransferHook =
+      std::function<absl::Status(cases::v1::Case&, absl::CivilDay today, TransferPlan&)>;
   void QueueTransfer(const Principal& p, const std::string& name, const std::string& etag,
                      const std::string& destination, const std::string& reason,
-                     const std::string& request_id, bool is_return, Callback<cases::v1::Handoff> done,
-                     TransferHook hook = nullptr, std::shared_ptr<cases::v1::Case> case_out = nullptr);
+                     const std::string& request_id, bool is_return,
+                     Callback<cases::v1::Handoff> done, TransferHook hook = nullptr,
+                     std::shared_ptr<cases::v1::Case> case_out = nullptr);
   // FAILED_PRECONDITION while the case waits here for this unit's decision
   // on a jurisdiction dispute.
   absl::Status CheckNoDisputeHere(const cases::v1::Case& c) const;
   // Opens a dispute decided by the common ancestor of the two units: `plan`
   // sends the case there (or keeps it here, with the dispute clock running).
-  absl::Status OpenDispute(cases::v1::Case& c, const std::string& claimant, const std::string& disputed,
-                           const std::string& reason, bool automatic, absl::CivilDay today,
-                           TransferPlan& plan) const;
+  absl::Status OpenDispute(cases::v1::Case& c, const std::string& claimant,
+                           const std::string& disputed, const std::string& reason, bool automatic,
+                           absl::CivilDay today, TransferPlan& plan) const;
   // Records a return; a second one to the same unit opens a dispute.
   absl::Status RecordReturn(cases::v1::Case& c, absl::CivilDay today, const std::string& reason,
                             TransferPlan& plan) const;

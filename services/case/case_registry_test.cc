@@ -1,10 +1,9 @@
 #include "services/case/case_registry.h"
 
+#include <limits>
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include <limits>
-
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
 
@@ -111,15 +110,18 @@ TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
   ASSERT_TRUE(closed.ok());
   EXPECT_EQ(closed->state(), cases::v1::CASE_STATE_CLOSED);
   EXPECT_EQ(closed->history_length(), 8);
-  EXPECT_EQ(Trail(name),
-            "CreateCase: received complaint (first time) via in_person at unit 48 on 2026-11-20; 1 petitioner(s), 1 people\n"
-            "ClassifyCase: RECEIVED -> CLASSIFIED: within competence, normal\n"
-            "AcceptCase: CLASSIFIED -> ACCEPTED: accepted by notice TL-01/2026\n"
-            "StartCaseVerification: ACCEPTED -> VERIFYING: verification by inspector.hung\n"
-            "SuspendCase: VERIFYING -> SUSPENDED: handling paused from 2026-11-25 (evidence CV-55/2026)\n"
-            "ResumeCase: SUSPENDED -> VERIFYING: handling resumed; paused 2026-11-25 to 2026-11-27 inclusive (3 days), counting again from 2026-11-28\n"
-            "DecideCase: VERIFYING -> DECIDED: decided: COMPLAINT_PARTLY_RIGHT by QĐ-77/2026\n"
-            "CloseCase: DECIDED -> CLOSED\n");
+  EXPECT_EQ(
+      Trail(name),
+      "CreateCase: received complaint (first time) via in_person at unit 48 on 2026-11-20; 1 "
+      "petitioner(s), 1 people\n"
+      "ClassifyCase: RECEIVED -> CLASSIFIED: within competence, normal\n"
+      "AcceptCase: CLASSIFIED -> ACCEPTED: accepted by notice TL-01/2026\n"
+      "StartCaseVerification: ACCEPTED -> VERIFYING: verification by inspector.hung\n"
+      "SuspendCase: VERIFYING -> SUSPENDED: handling paused from 2026-11-25 (evidence CV-55/2026)\n"
+      "ResumeCase: SUSPENDED -> VERIFYING: handling resumed; paused 2026-11-25 to 2026-11-27 "
+      "inclusive (3 days), counting again from 2026-11-28\n"
+      "DecideCase: VERIFYING -> DECIDED: decided: COMPLAINT_PARTLY_RIGHT by QĐ-77/2026\n"
+      "CloseCase: DECIDED -> CLOSED\n");
   cases::v1::VerifyCaseHistoryRequest vr;
   vr.set_name(name);
   auto check = registry_->VerifyCaseHistory(officer_, vr);
@@ -204,7 +206,8 @@ TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndReveale
   reveal.set_reason("\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b");
   auto blank = as(inspector_);
   EXPECT_EQ(blank.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(blank.status().message().find("10 visible characters"), std::string::npos) << blank.status();
+  EXPECT_NE(blank.status().message().find("10 visible characters"), std::string::npos)
+      << blank.status();
   reveal.set_reason("\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000");
   EXPECT_EQ(as(inspector_).status().code(), absl::StatusCode::kInvalidArgument);
 
@@ -215,11 +218,14 @@ TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndReveale
   transfer.set_destination_unit("48-1");
   transfer.set_reason("Thuộc thẩm quyền của UBND phường");
   transfer.set_request_id("freeze");
-  ASSERT_TRUE(Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, transfer, std::move(cb)); }).ok());
+  ASSERT_TRUE(Await<cases::v1::Handoff>([&](auto cb) {
+                registry_->TransferCase(officer_, transfer, std::move(cb));
+              }).ok());
   reveal.set_reason("Cần xác minh thông tin người tố cáo theo yêu cầu");
   auto frozen = as(inspector_);
   EXPECT_EQ(frozen.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(frozen.status().message().find("being handed to another unit"), std::string::npos) << frozen.status();
+  EXPECT_NE(frozen.status().message().find("being handed to another unit"), std::string::npos)
+      << frozen.status();
 }
 
 TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
@@ -509,8 +515,8 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   bad.set_name("cases/48-2026-999999");
   EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);
   // A lock time that is no real instant is refused, naming the field.
-  for (int64_t seconds : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(), int64_t{0},
-                          int64_t{1795000000} + 86400 * 30}) {
+  for (int64_t seconds : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
+                          int64_t{0}, int64_t{1795000000} + 86400 * 30}) {
     bad = r;
     bad.mutable_lock_time()->set_seconds(seconds);
     auto when = Do(node, &CaseRegistry::AttachCaseMinutes, bad);
@@ -528,7 +534,8 @@ TEST_F(CaseRegistryTest, ListHandoffsPageTokensNeverWrap) {
   EXPECT_EQ(page->handoffs_size(), 0);
   EXPECT_TRUE(page->next_page_token().empty()) << page->next_page_token();
   r.set_page_token("-1");
-  EXPECT_EQ(registry_->ListHandoffs(officer_, r).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->ListHandoffs(officer_, r).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

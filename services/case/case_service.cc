@@ -178,16 +178,16 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx, const cases::
     registry_->ReturnCase(p, *req, std::move(done));
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::DisputeJurisdiction(Ctx* ctx,
-                                                                  const cases::v1::DisputeJurisdictionRequest* req,
-                                                                  cases::v1::JurisdictionResponse* resp) {
+grpc::ServerUnaryReactor* HandoffGrpcService::DisputeJurisdiction(
+    Ctx* ctx, const cases::v1::DisputeJurisdictionRequest* req,
+    cases::v1::JurisdictionResponse* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
     registry_->DisputeJurisdiction(p, *req, std::move(done));
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::ResolveJurisdiction(Ctx* ctx,
-                                                                  const cases::v1::ResolveJurisdictionRequest* req,
-                                                                  cases::v1::JurisdictionResponse* resp) {
+grpc::ServerUnaryReactor* HandoffGrpcService::ResolveJurisdiction(
+    Ctx* ctx, const cases::v1::ResolveJurisdictionRequest* req,
+    cases::v1::JurisdictionResponse* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
     registry_->ResolveJurisdiction(p, *req, std::move(done));
   });
@@ -226,7 +226,8 @@ grpc::ServerUnaryReactor* HandoffGrpcService::GetNodeKey(Ctx* ctx, const cases::
     // Node to node: only for this node's peers (the key seals identities
     // handed to this node; nobody else hands cases here).
     if (p.role != Role::kNode || !registry_->IsPeer(p.unit_code)) {
-      return absl::PermissionDeniedError("GetNodeKey is for the nodes of this node's federation peers");
+      return absl::PermissionDeniedError(
+          "GetNodeKey is for the nodes of this node's federation peers");
     }
     cases::v1::NodeKey k;
     k.set_unit_code(unit_code_);
@@ -287,20 +288,22 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   auto recounted = m->registry_->RecomputeClocksForCalendar();
   if (!recounted.ok()) return recounted.status();
   if (*recounted > 0) {
-    Log()->warn("event=deadlines_recomputed cases={} calendar={} note=\"each case's history names the old "
-                "and new due dates\"",
-                *recounted, LogValue(context.calendar.name()));
+    Log()->warn(
+        "event=deadlines_recomputed cases={} calendar={} note=\"each case's history names the old "
+        "and new due dates\"",
+        *recounted, LogValue(context.calendar.name()));
   }
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
-  m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(), config.federation(),
-                                               context.credentials);
+  m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(),
+                                               config.federation(), context.credentials);
   m->worker_->Start();
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
       m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
       config.unit_code(), context.test_fault == "crash_after_import");
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
-    peers[peer.unit_code()] = cases::v1::CaseService::NewStub(context.credentials->NewChannel(peer.address()));
+    peers[peer.unit_code()] =
+        cases::v1::CaseService::NewStub(context.credentials->NewChannel(peer.address()));
   }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get(), config.unit_code(), std::move(peers),

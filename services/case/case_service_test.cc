@@ -2,13 +2,13 @@
 // process, generated stubs, the real interceptor, health and authentication.
 #include "services/case/case_service.h"
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/client_unary_call.h"
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
 #include "services/common/server_host.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace reception {
 namespace {
@@ -176,8 +176,9 @@ TEST_F(CaseServiceTest, HealthAndMetricsAreServed) {
     grpc::internal::RpcMethod method(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, channel_);
     grpc::ClientContext ctx;
     cases::v1::Case in, resp;
-    EXPECT_EQ(grpc::internal::BlockingUnaryCall(channel_.get(), method, &ctx, in, &resp).error_code(),
-              grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(
+        grpc::internal::BlockingUnaryCall(channel_.get(), method, &ctx, in, &resp).error_code(),
+        grpc::StatusCode::UNIMPLEMENTED);
   }
   const size_t before = series();
   for (int i = 0; i < 50; ++i) {
@@ -201,7 +202,8 @@ TEST_F(CaseServiceTest, HealthAndMetricsAreServed) {
   for (const auto& family : metrics_ptr_->Collect()) {
     if (family.name != "reception_grpc_server_started_total") continue;
     for (const auto& m : family.metric) {
-      for (const auto& l : m.label) health_series |= l.name == "grpc_service" && l.value == "grpc.health.v1.Health";
+      for (const auto& l : m.label)
+        health_series |= l.name == "grpc_service" && l.value == "grpc.health.v1.Health";
     }
   }
   EXPECT_TRUE(health_series);

@@ -30,7 +30,8 @@ absl::StatusOr<T> Await(const std::function<void(CaseRegistry::Callback<T>)>& ca
 }  // namespace
 
 HandoffWorker::HandoffWorker(CaseRegistry* registry, std::string unit_code,
-                             config::v1::FederationConfig config, std::shared_ptr<const Credentials> credentials)
+                             config::v1::FederationConfig config,
+                             std::shared_ptr<const Credentials> credentials)
     : registry_(registry), unit_code_(std::move(unit_code)), config_(std::move(config)) {
   if (credentials == nullptr) credentials = Credentials::FromConfig(config::v1::AuthConfig());
   absl::MutexLock lock(&mu_);
@@ -147,7 +148,8 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
       // Cannot even be built (e.g. the identity does not unseal): keep it
       // first in line, visible to operators, and back off instead of
       // retrying in a loop.
-      Log()->error("event=handoff_offer_failed handoff={} error={}", id, LogValue(offer.status().message()));
+      Log()->error("event=handoff_offer_failed handoff={} error={}", id,
+                   LogValue(offer.status().message()));
       (void)Await<cases::v1::Handoff>([&](auto cb) {
         registry_->RecordHandoffAttempt(id, std::string(offer.status().message()), std::move(cb));
       });
@@ -173,7 +175,8 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
       }
       registry_->CompleteHandoff(f->id, [this, f, window, unit](absl::StatusOr<cases::v1::Handoff> done) {
         if (!done.ok()) {
-          Log()->error("event=handoff_complete_failed handoff={} error={}", f->id, LogValue(done.status().message()));
+          Log()->error("event=handoff_complete_failed handoff={} error={}", f->id,
+                       LogValue(done.status().message()));
           return window->Done(std::string(done.status().message()));
         }
         Log()->info("event=handoff_delivered handoff={} peer={} retry={}", f->id, unit, f->ack.already_imported());

@@ -12,13 +12,13 @@
 #include <string>
 #include <thread>
 
-#include "services/common/credentials.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/config/v1/config.pb.h"
 #include "services/case/case_registry.h"
+#include "services/common/credentials.h"
 
 namespace reception {
 

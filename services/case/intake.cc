@@ -111,9 +111,9 @@ absl::StatusOr<std::string> ParseCaseName(absl::string_view name, absl::string_v
   return std::string(name);
 }
 
-absl::Status ValidateFilingDelays(const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
-                                  absl::string_view field, std::optional<absl::CivilDay> start,
-                                  absl::CivilDay received) {
+absl::Status ValidateFilingDelays(
+    const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
+    absl::string_view field, std::optional<absl::CivilDay> start, absl::CivilDay received) {
   if (delays.size() > 10) return InvalidField(field, "must list at most 10 delays");
   for (int i = 0; i < delays.size(); ++i) {
     const auto& d = delays[i];
@@ -127,19 +127,25 @@ absl::Status ValidateFilingDelays(const google::protobuf::RepeatedPtrField<cases
       return InvalidField(absl::StrCat(at, IsUnset(d.start_date()) ? ".start_date" : ".end_date"),
                           "is required (the obstacle's first and last day)");
     }
-    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay first, ToCivilDay(d.start_date(), absl::StrCat(at, ".start_date")));
-    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay last, ToCivilDay(d.end_date(), absl::StrCat(at, ".end_date")));
-    if (last < first) return InvalidField(absl::StrCat(at, ".end_date"), "must not be before its start_date");
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay first,
+                               ToCivilDay(d.start_date(), absl::StrCat(at, ".start_date")));
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay last,
+                               ToCivilDay(d.end_date(), absl::StrCat(at, ".end_date")));
+    if (last < first)
+      return InvalidField(absl::StrCat(at, ".end_date"), "must not be before its start_date");
     if (last > received) {
       return InvalidField(absl::StrCat(at, ".end_date"), "must not be after case.received_date");
     }
     if (start && first < *start) {
-      return InvalidField(absl::StrCat(at, ".start_date"),
-                          "must not be before the filing limit's start_date (days before it do not count anyway)");
+      return InvalidField(
+          absl::StrCat(at, ".start_date"),
+          "must not be before the filing limit's start_date (days before it do not count anyway)");
     }
-    RECEPTION_RETURN_IF_ERROR(ValidateText(d.evidence_reference(), absl::StrCat(at, ".evidence_reference"),
+    RECEPTION_RETURN_IF_ERROR(ValidateText(d.evidence_reference(),
+                                           absl::StrCat(at, ".evidence_reference"),
                                            IntakeLimits::kMaxReferenceChars, true, false));
-    RECEPTION_RETURN_IF_ERROR(ValidateText(d.note(), absl::StrCat(at, ".note"), IntakeLimits::kMaxNoteChars,
+    RECEPTION_RETURN_IF_ERROR(ValidateText(d.note(), absl::StrCat(at, ".note"),
+                                           IntakeLimits::kMaxNoteChars,
                                            d.obstacle() == cases::v1::FILING_OBSTACLE_OTHER, true));
   }
   return absl::OkStatus();
@@ -308,17 +314,19 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   // The complainant's filing limit (judged by the registry).
   if (c.has_filing_limit()) {
     if (!complaint) {
-      return InvalidField("case.filing_limit", "applies to complaints only (Law on Complaints Art 9)");
+      return InvalidField("case.filing_limit",
+                          "applies to complaints only (Law on Complaints Art 9)");
     }
     std::optional<absl::CivilDay> start;
     if (c.filing_limit().has_start_date()) {
-      RECEPTION_ASSIGN_OR_RETURN(start, ToCivilDay(c.filing_limit().start_date(), "case.filing_limit.start_date"));
+      RECEPTION_ASSIGN_OR_RETURN(
+          start, ToCivilDay(c.filing_limit().start_date(), "case.filing_limit.start_date"));
       if (*start > received) {
         return InvalidField("case.filing_limit.start_date", "must not be after case.received_date");
       }
     }
-    RECEPTION_RETURN_IF_ERROR(
-        ValidateFilingDelays(c.filing_limit().delays(), "case.filing_limit.delays", start, received));
+    RECEPTION_RETURN_IF_ERROR(ValidateFilingDelays(c.filing_limit().delays(),
+                                                   "case.filing_limit.delays", start, received));
     for (auto& d : *c.mutable_filing_limit()->mutable_delays()) {
       NormalizeInPlace(d.mutable_evidence_reference());
       NormalizeInPlace(d.mutable_note());

@@ -53,9 +53,9 @@ absl::StatusOr<cases::v1::Case> PrepareNewCase(const cases::v1::CreateCaseReques
 // `received`; each delay with an obstacle, evidence, first <= last day, inside
 // [start, received]; at most 10 in all. `field` names the repeated field in
 // errors ("case.filing_limit.delays").
-absl::Status ValidateFilingDelays(const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
-                                  absl::string_view field, std::optional<absl::CivilDay> start,
-                                  absl::CivilDay received);
+absl::Status ValidateFilingDelays(
+    const google::protobuf::RepeatedPtrField<cases::v1::FilingDelay>& delays,
+    absl::string_view field, std::optional<absl::CivilDay> start, absl::CivilDay received);
 
 // request_id: 1-100 printable ASCII characters.
 absl::Status ValidateRequestId(absl::string_view request_id);

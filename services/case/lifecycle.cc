@@ -21,10 +21,12 @@ const std::vector<Rule>& Rules() {
   static const auto* rules = new std::vector<Rule>{
       {CaseTransition::kClassify, {S::CASE_STATE_RECEIVED}, S::CASE_STATE_CLASSIFIED},
       {CaseTransition::kAccept, {S::CASE_STATE_CLASSIFIED}, S::CASE_STATE_ACCEPTED},
-      {CaseTransition::kRefuse, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kRefuse,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_REFUSED},
       {CaseTransition::kGuide, {S::CASE_STATE_CLASSIFIED}, S::CASE_STATE_GUIDED},
-      {CaseTransition::kArchive, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kArchive,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_ARCHIVED},
       {CaseTransition::kStartVerification, {S::CASE_STATE_ACCEPTED}, S::CASE_STATE_VERIFYING},
       {CaseTransition::kSuspend, {S::CASE_STATE_VERIFYING}, S::CASE_STATE_SUSPENDED},
@@ -39,7 +41,8 @@ const std::vector<Rule>& Rules() {
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
         S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
        S::CASE_STATE_UNSPECIFIED},
-      {CaseTransition::kTransfer, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kTransfer,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_TRANSFERRED},
       {CaseTransition::kExtendDeadline,
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
@@ -47,15 +50,19 @@ const std::vector<Rule>& Rules() {
        S::CASE_STATE_UNSPECIFIED},
       // Minutes may concern a case at any point while this unit owns it.
       {CaseTransition::kAttachMinutes,
-       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED, S::CASE_STATE_GUIDED,
-        S::CASE_STATE_ARCHIVED, S::CASE_STATE_REFUSED, S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED,
-        S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED, S::CASE_STATE_WITHDRAWN},
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
+        S::CASE_STATE_GUIDED, S::CASE_STATE_ARCHIVED, S::CASE_STATE_REFUSED,
+        S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED, S::CASE_STATE_DECIDED,
+        S::CASE_STATE_CLOSED, S::CASE_STATE_WITHDRAWN},
        S::CASE_STATE_UNSPECIFIED},
-      {CaseTransition::kPublishDecision, {S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED},
+      {CaseTransition::kPublishDecision,
+       {S::CASE_STATE_DECIDED, S::CASE_STATE_CLOSED},
        S::CASE_STATE_UNSPECIFIED},
-      {CaseTransition::kDisputeJurisdiction, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kDisputeJurisdiction,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_UNSPECIFIED},
-      {CaseTransition::kResolveJurisdiction, {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
+      {CaseTransition::kResolveJurisdiction,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
@@ -87,9 +94,12 @@ absl::string_view TransitionName(CaseTransition t) {
     case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
     case CaseTransition::kTransfer: return "TransferCase";
     case CaseTransition::kAttachMinutes: return "AttachCaseMinutes";
-    case CaseTransition::kPublishDecision: return "PublishDecision";
-    case CaseTransition::kDisputeJurisdiction: return "DisputeJurisdiction";
-    case CaseTransition::kResolveJurisdiction: return "ResolveJurisdiction";
+    case CaseTransition::kPublishDecision:
+      return "PublishDecision";
+    case CaseTransition::kDisputeJurisdiction:
+      return "DisputeJurisdiction";
+    case CaseTransition::kResolveJurisdiction:
+      return "ResolveJurisdiction";
   }
   return "unknown";
 }

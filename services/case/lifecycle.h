@@ -21,12 +21,12 @@ enum class CaseTransition {
   kResume,
   kDecide,
   kClose,
-  kWithdraw,         // whole matter
-  kWithdrawPartial,  // part of it; state unchanged
-  kExtendDeadline,   // a written extension; state unchanged
-  kTransfer,         // ownership handed to another node (also a return)
-  kAttachMinutes,    // signed minutes of an online reception; state unchanged
-  kPublishDecision,  // a complaint decision made public; state unchanged
+  kWithdraw,             // whole matter
+  kWithdrawPartial,      // part of it; state unchanged
+  kExtendDeadline,       // a written extension; state unchanged
+  kTransfer,             // ownership handed to another node (also a return)
+  kAttachMinutes,        // signed minutes of an online reception; state unchanged
+  kPublishDecision,      // a complaint decision made public; state unchanged
   kDisputeJurisdiction,  // a jurisdiction dispute opened (kept here when this unit decides)
   kResolveJurisdiction,  // the deciding unit's decision (kept here when it is competent)
 };

@@ -20,8 +20,8 @@ void Authenticator::CountFailures(prometheus::Registry* registry) {
                    .Register(*registry);
 }
 
-absl::Status Authenticator::Refuse(const grpc::CallbackServerContext& context, absl::string_view reason,
-                                   std::string message) const {
+absl::Status Authenticator::Refuse(const grpc::CallbackServerContext& context,
+                                   absl::string_view reason, std::string message) const {
   if (failures_ != nullptr) failures_->Add({{"reason", std::string(reason)}}).Increment();
   Log()->debug("event=auth_refused reason={} peer={}", reason, LogValue(context.peer()));
   return absl::UnauthenticatedError(std::move(message));
@@ -39,26 +39,29 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
   const bool in_process = !in_process_secret_.empty() &&
                           ClientMetadata(context, kInProcessMetadata) == in_process_secret_;
   if (!IsLoopbackPeer(peer) && !in_process) {
-    return Refuse(context, "not_loopback", absl::StrCat(
-        "development authentication accepts only loopback callers (this one is \"",
-        peer.substr(0, 64), "\"); this node needs mTLS or token authentication to serve other hosts"));
+    return Refuse(
+        context, "not_loopback",
+        absl::StrCat("development authentication accepts only loopback callers (this one is \"",
+                     peer.substr(0, 64),
+                     "\"); this node needs mTLS or token authentication to serve other hosts"));
   }
   Principal p;
   p.subject = std::string(ClientMetadata(context, "x-reception-subject"));
   const absl::string_view role = ClientMetadata(context, "x-reception-role");
   p.unit_code = std::string(ClientMetadata(context, "x-reception-unit"));
   if (p.subject.empty() || role.empty() || p.unit_code.empty()) {
-    return Refuse(context, "missing_metadata",
-                  "metadata x-reception-subject, x-reception-role and x-reception-unit must all be set");
+    return Refuse(
+        context, "missing_metadata",
+        "metadata x-reception-subject, x-reception-role and x-reception-unit must all be set");
   }
   if (p.subject.size() > 128 || p.unit_code.size() > 32) {
     return Refuse(context, "bad_metadata", "x-reception-subject or x-reception-unit is too long");
   }
   auto r = ParseRole(role);
   if (!r) {
-    return Refuse(context, "bad_metadata", absl::StrCat(
-        "x-reception-role \"", role.substr(0, 32),
-        "\" is not one of officer, inspector, head, viewer, node"));
+    return Refuse(context, "bad_metadata",
+                  absl::StrCat("x-reception-role \"", role.substr(0, 32),
+                               "\" is not one of officer, inspector, head, viewer, node"));
   }
   p.role = *r;
   return p;

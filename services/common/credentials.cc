@@ -20,7 +20,8 @@ std::shared_ptr<const Credentials> Credentials::FromConfig(const config::v1::Aut
   // One provider: the server and every channel present the same files,
   // re-read every refresh interval.
   auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      tls.key_file(), tls.cert_file(), tls.ca_file(), static_cast<unsigned int>(tls.refresh_seconds()));
+      tls.key_file(), tls.cert_file(), tls.ca_file(),
+      static_cast<unsigned int>(tls.refresh_seconds()));
   grpc::experimental::TlsServerCredentialsOptions server(provider);
   server.watch_root_certs();
   server.watch_identity_key_cert_pairs();
@@ -37,9 +38,8 @@ std::shared_ptr<const Credentials> Credentials::FromConfig(const config::v1::Aut
   return c;
 }
 
-absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(const std::string& ca_file,
-                                                                          const std::string& cert_file,
-                                                                          const std::string& key_file) {
+absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(
+    const std::string& ca_file, const std::string& cert_file, const std::string& key_file) {
   if (cert_file.empty() != key_file.empty()) {
     return absl::InvalidArgumentError("--cert and --key go together");
   }
@@ -48,7 +48,8 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(const 
   if (cert_file.empty()) {
     provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(ca_file, 3600);
   } else {
-    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(key_file, cert_file, ca_file, 3600);
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        key_file, cert_file, ca_file, 3600);
   }
   grpc::experimental::TlsChannelCredentialsOptions channel;
   channel.set_certificate_provider(provider);
@@ -64,7 +65,8 @@ std::shared_ptr<grpc::Channel> Credentials::NewChannel(const std::string& addres
   return grpc::CreateCustomChannel(address, channel_, args);
 }
 
-std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id, absl::string_view trust_domain) {
+std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,
+                                                absl::string_view trust_domain) {
   if (!absl::ConsumePrefix(&id, "spiffe://") || !absl::ConsumePrefix(&id, trust_domain) ||
       !absl::ConsumePrefix(&id, "/unit/") || !absl::ConsumeSuffix(&id, "/node")) {
     return std::nullopt;
@@ -73,34 +75,40 @@ std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id, absl::stri
   return std::string(id);
 }
 
-absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(const grpc::CallbackServerContext& context) const {
+absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
+    const grpc::CallbackServerContext& context) const {
   auto auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
     for (const char* property : {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_PEER_URI_PROPERTY_NAME}) {
       for (const auto& value : auth->FindPropertyValues(property)) {
-        if (auto unit = NodeUnitFromSpiffeId(absl::string_view(value.data(), value.size()), trust_domain_)) {
+        if (auto unit = NodeUnitFromSpiffeId(absl::string_view(value.data(), value.size()),
+                                             trust_domain_)) {
           return Principal{absl::StrCat("node:", *unit), Role::kNode, *unit};
         }
       }
     }
-    return Refuse(context, "certificate_names_no_node", absl::StrCat(
-        "the client certificate names no node of trust domain ", trust_domain_,
-        " (its URI SAN must be spiffe://", trust_domain_, "/unit/<unit code>/node)"));
+    return Refuse(
+        context, "certificate_names_no_node",
+        absl::StrCat("the client certificate names no node of trust domain ", trust_domain_,
+                     " (its URI SAN must be spiffe://", trust_domain_, "/unit/<unit code>/node)"));
   }
   // Services of this process call each other over the in-process channel.
   const std::string& secret = dev_secret();
-  if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret) return dev_.Authenticate(context);
+  if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret)
+    return dev_.Authenticate(context);
   if (loopback_people_ && IsLoopbackPeer(context.peer())) {
     auto p = dev_.Authenticate(context);
     if (!p.ok()) return p;
     if (p->role == Role::kNode) {
-      return Refuse(context, "node_without_certificate", "role node needs a client certificate naming the node (mTLS)");
+      return Refuse(context, "node_without_certificate",
+                    "role node needs a client certificate naming the node (mTLS)");
     }
     return p;
   }
   return Refuse(context, "no_credentials",
-      "this node requires a client certificate signed by the federation's CA (nodes); people's token "
-      "authentication is not enabled here");
+                "this node requires a client certificate signed by the federation's CA (nodes); "
+                "people's token "
+                "authentication is not enabled here");
 }
 
 }  // namespace reception

@@ -38,8 +38,9 @@ class Credentials {
   std::shared_ptr<grpc::ChannelCredentials> channel() const { return channel_; }
 
   // THE channel factory: every outgoing channel of the node comes from here.
-  std::shared_ptr<grpc::Channel> NewChannel(const std::string& address,
-                                            const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
+  std::shared_ptr<grpc::Channel> NewChannel(
+      const std::string& address,
+      const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
 
  private:
   bool tls_ = false;
@@ -48,7 +49,8 @@ class Credentials {
 };
 
 // "spiffe://<trust_domain>/unit/<unit>/node" -> unit; nullopt otherwise.
-std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id, absl::string_view trust_domain);
+std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,
+                                                absl::string_view trust_domain);
 
 // mTLS mode: a caller with a verified client certificate is the node of the
 // unit its SPIFFE ID names; calls over the in-process channel carry the

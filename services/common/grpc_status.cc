@@ -36,8 +36,10 @@ std::string PrintableMessage(absl::string_view message) {
   for (char c : message) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
-      absl::StrAppend(&out, c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t"
-                                                      : absl::StrFormat("\\x%02x", u));
+      absl::StrAppend(&out, c == '\n'   ? "\\n"
+                            : c == '\r' ? "\\r"
+                            : c == '\t' ? "\\t"
+                                        : absl::StrFormat("\\x%02x", u));
     } else {
       out.push_back(c);
     }

@@ -48,9 +48,11 @@ TEST(ToGrpcStatus, MapsEveryCode) {
 
 }  // namespace
 TEST(GrpcStatus, ControlCharactersSentInAValueDoNotComeBackRaw) {
-  const grpc::Status s = ToGrpcStatus(absl::InvalidArgumentError("unit \"48\n\x1b[2J\" is not a unit"));
+  const grpc::Status s =
+      ToGrpcStatus(absl::InvalidArgumentError("unit \"48\n\x1b[2J\" is not a unit"));
   EXPECT_EQ(s.error_message(), "unit \"48\\n\\x1b[2J\" is not a unit");
-  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("Phường Hải Châu")).error_message(), "Phường Hải Châu");
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("Phường Hải Châu")).error_message(),
+            "Phường Hải Châu");
 }
 
 }  // namespace reception

@@ -35,7 +35,6 @@ absl::Status SetLogLevel(absl::string_view level);
 // control character left in a message is escaped by the formatter too.)
 std::string LogValue(absl::string_view value);
 
-
 }  // namespace reception
 
 #endif  // RECEPTION_SERVICES_COMMON_LOGGING_H_

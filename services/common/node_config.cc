@@ -72,11 +72,13 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     if (tls->trust_domain().empty()) tls->set_trust_domain("reception.local");
     if (tls->refresh_seconds() == 0) tls->set_refresh_seconds(60);
     if (tls->refresh_seconds() < 1 || tls->refresh_seconds() > 86400) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": auth.tls.refresh_seconds must be 1-86400"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": auth.tls.refresh_seconds must be 1-86400"));
     }
     for (const std::string* f : {&tls->ca_file(), &tls->cert_file(), &tls->key_file()}) {
       if (!std::filesystem::exists(*f)) {
-        return absl::InvalidArgumentError(absl::StrCat(path, ": auth.tls: ", *f, " does not exist"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": auth.tls: ", *f, " does not exist"));
       }
     }
   }

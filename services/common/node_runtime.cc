@@ -1,23 +1,22 @@
 #include "services/common/node_runtime.h"
 
-#include <signal.h>
 #include <pthread.h>
+#include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <thread>
 
-#include <cstring>
-
 #include "absl/flags/flag.h"
-#include "grpc/support/log.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "grpc/support/log.h"
 #include "prometheus/gauge.h"
 #include "services/common/civil_date.h"
 #include "services/common/file_clock.h"
@@ -76,7 +75,6 @@ void GrpcCoreLog(gpr_log_func_args* args) {
   }
 }
 
-
 // Fewer than this many days published: the Government's notice for next
 // year is due (it usually comes in the autumn) and dates are provisional.
 constexpr int kCalendarWarningDays = 90;
@@ -88,7 +86,8 @@ void WarnIfCalendarRunsShort(const WorkingCalendar& calendar, absl::CivilDay tod
   const auto covered = calendar.CoveredUntil();
   Log()->warn(
       "event=calendar_publication_running_out published_until={} days_left={} covered_until={} "
-      "note=\"dates past published_until use the statutory days off and are marked provisional; add the "
+      "note=\"dates past published_until use the statutory days off and are marked provisional; "
+      "add the "
       "Government's calendar for the next year to the calendar file and restart\"",
       published ? FormatDate(*published) : "-", left, covered ? FormatDate(*covered) : "-");
   if (!covered || *covered < today + kCalendarWarningDays) {
@@ -169,11 +168,14 @@ int RunNode(int argc, char** argv, absl::string_view program,
   auto credentials = Credentials::FromConfig(config->auth());
   std::unique_ptr<Authenticator> authenticator_holder;
   if (config->auth().mode() == config::v1::AUTH_MODE_MTLS) {
-    authenticator_holder = std::make_unique<MtlsAuthenticator>(
-        config->auth().tls().trust_domain(), in_process_secret, config->auth().loopback_people_metadata());
-    Log()->info("event=auth mode=mtls trust_domain={} cert={} refresh_seconds={} loopback_people_metadata={}",
-                LogValue(config->auth().tls().trust_domain()), LogValue(config->auth().tls().cert_file()),
-                config->auth().tls().refresh_seconds(), config->auth().loopback_people_metadata());
+    authenticator_holder =
+        std::make_unique<MtlsAuthenticator>(config->auth().tls().trust_domain(), in_process_secret,
+                                            config->auth().loopback_people_metadata());
+    Log()->info(
+        "event=auth mode=mtls trust_domain={} cert={} refresh_seconds={} "
+        "loopback_people_metadata={}",
+        LogValue(config->auth().tls().trust_domain()), LogValue(config->auth().tls().cert_file()),
+        config->auth().tls().refresh_seconds(), config->auth().loopback_people_metadata());
   } else {
     authenticator_holder = std::make_unique<DevMetadataAuthenticator>(in_process_secret);
   }
@@ -210,8 +212,9 @@ int RunNode(int argc, char** argv, absl::string_view program,
                           .Register(*context.metrics)
                           .Add({{"unit", context.config.unit_code()}});
 
-  ServerHost host({context.config.listen_address(), context.config.admin_address(), credentials->server()},
-                  context.metrics);
+  ServerHost host(
+      {context.config.listen_address(), context.config.admin_address(), credentials->server()},
+      context.metrics);
   for (auto& m : modules) {
     host.AddService(m->service(), m->service_name());
     for (auto& [service, name] : m->extra_services()) host.AddService(service, name);
@@ -236,15 +239,19 @@ int RunNode(int argc, char** argv, absl::string_view program,
   };
   prometheus::BuildGauge()
       .Name("reception_calendar_published_until")
-      .Help("Unix time of the end of the last day of the last year the Government has published in the working "
-            "calendar")
+      .Help(
+          "Unix time of the end of the last day of the last year the Government has published in "
+          "the working "
+          "calendar")
       .Register(*context.metrics)
       .Add({})
       .Set(end_of(context.calendar.PublishedUntil()));
   prometheus::BuildGauge()
       .Name("reception_calendar_provisional_until")
-      .Help("Unix time of the end of the last day the working calendar covers, provisional years (statutory days "
-            "off) included")
+      .Help(
+          "Unix time of the end of the last day the working calendar covers, provisional years "
+          "(statutory days "
+          "off) included")
       .Register(*context.metrics)
       .Add({})
       .Set(end_of(context.calendar.CoveredUntil()));

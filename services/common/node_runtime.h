@@ -12,14 +12,14 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/impl/codegen/service_type.h"
+#include "prometheus/collectable.h"
 #include "prometheus/registry.h"
 #include "reception/config/v1/config.pb.h"
+#include "services/calendar/working_calendar.h"
 #include "services/common/auth.h"
 #include "services/common/clock.h"
-#include "services/common/rule_book.h"
-#include "prometheus/collectable.h"
-#include "services/calendar/working_calendar.h"
 #include "services/common/credentials.h"
+#include "services/common/rule_book.h"
 #include "services/common/topology.h"
 
 namespace reception {
@@ -41,7 +41,8 @@ struct NodeContext {
   std::string in_process_secret;
   // The node's transport credentials and THE factory of its outgoing
   // channels (credentials.h).
-  std::shared_ptr<const Credentials> credentials = Credentials::FromConfig(config::v1::AuthConfig());
+  std::shared_ptr<const Credentials> credentials =
+      Credentials::FromConfig(config::v1::AuthConfig());
   // Test seam (--test_fault): a named point at which the node crashes.
   std::string test_fault;
 };

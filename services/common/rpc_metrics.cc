@@ -36,7 +36,8 @@ bool KnownMethod(const std::string& service, const std::string& method) {
     if (known->contains(key)) return true;
   }
   // gRPC's default health service is built without protobuf descriptors.
-  const bool health = service == "grpc.health.v1.Health" && (method == "Check" || method == "Watch");
+  const bool health =
+      service == "grpc.health.v1.Health" && (method == "Check" || method == "Watch");
   const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
   if (!health && (svc == nullptr || svc->FindMethodByName(method) == nullptr)) return false;
   absl::MutexLock lock(&mu);

@@ -26,8 +26,9 @@ absl::Status ServerHost::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen_address,
-                           options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(), &port_);
+  builder.AddListeningPort(
+      options_.listen_address,
+      options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(), &port_);
   // Long-lived streams between nodes (bridge links) send keepalive pings so
   // a silently cut link is noticed; accept them every 10 s or more.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);

@@ -133,7 +133,8 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
                                rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) {
-    Log()->error("event=store_read_failed store={} error={}", options_.name, LogValue(s.ToString()));
+    Log()->error("event=store_read_failed store={} error={}", options_.name,
+                 LogValue(s.ToString()));
     return absl::InternalError("the store could not be read");
   }
   return value;
@@ -211,7 +212,8 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHa
   const rocksdb::Slice k(key.data(), key.size());
   std::string value;
   auto fail = [&](const rocksdb::Status& s) {
-    Log()->error("event=store_read_failed store={} error={}", store_->options_.name, LogValue(s.ToString()));
+    Log()->error("event=store_read_failed store={} error={}", store_->options_.name,
+                 LogValue(s.ToString()));
     return absl::InternalError("the store could not be read");
   };
   // Newest first: this group (with this mutation's own deletes), the group
@@ -327,7 +329,8 @@ void Store::CommitterLoop() {
         // After a failed write or fsync the page cache may not match the
         // disk: stop acknowledging anything (the safe reaction, as databases
         // do) and let the operator restart the node.
-        Log()->critical("event=store_write_failed store={} error={}", options_.name, LogValue(ws.ToString()));
+        Log()->critical("event=store_write_failed store={} error={}", options_.name,
+                        LogValue(ws.ToString()));
         healthy_.store(false);
         if (write_failures_) write_failures_->Increment();
         fail_all("the store could not make the write durable; retry later");

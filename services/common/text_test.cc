@@ -62,8 +62,10 @@ TEST(Text, TruncateUtf8CutsAtACharacterBoundary) {
 }  // namespace
 TEST(Text, VisibleCharCount) {
   EXPECT_EQ(VisibleCharCount("Xác minh tố cáo"), 12u);
-  EXPECT_EQ(VisibleCharCount("\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b"), 0u);  // zero-width spaces
-  EXPECT_EQ(VisibleCharCount("\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000"), 0u);  // ideographic spaces
+  EXPECT_EQ(VisibleCharCount("\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b"),
+            0u);  // zero-width spaces
+  EXPECT_EQ(VisibleCharCount("\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000\u3000"),
+            0u);  // ideographic spaces
   EXPECT_EQ(VisibleCharCount("  a\tb\u00a0c "), 3u);
 }
 

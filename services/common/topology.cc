@@ -82,12 +82,14 @@ absl::StatusOr<const Topology::Unit*> Topology::InForce(absl::string_view code, 
     auto u = FindOn(current, day, field);
     if (u.ok()) return u;
     const Unit* known = Find(current);
-    if (known == nullptr || known->successor_code().empty() || !absl::IsFailedPrecondition(u.status())) {
+    if (known == nullptr || known->successor_code().empty() ||
+        !absl::IsFailedPrecondition(u.status())) {
       return u.status();
     }
     current = known->successor_code();
   }
-  return absl::FailedPreconditionError(absl::StrCat(field, " ", code, ": the chain of merges does not end"));
+  return absl::FailedPreconditionError(
+      absl::StrCat(field, " ", code, ": the chain of merges does not end"));
 }
 
 absl::StatusOr<std::string> Topology::CommonAncestor(absl::string_view a, absl::string_view b,

@@ -46,7 +46,8 @@ class Topology {
   // The lowest unit that is `a`, `b` or an ancestor of both, every unit of
   // both chains taken as it was on `day` (a dissolved unit or parent by its
   // successor). FAILED_PRECONDITION when the two share no ancestor.
-  absl::StatusOr<std::string> CommonAncestor(absl::string_view a, absl::string_view b, absl::CivilDay day) const;
+  absl::StatusOr<std::string> CommonAncestor(absl::string_view a, absl::string_view b,
+                                             absl::CivilDay day) const;
 
   // True when `code` is `ancestor` or lies below it.
   bool IsWithin(absl::string_view code, absl::string_view ancestor) const;

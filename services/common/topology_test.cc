@@ -34,7 +34,8 @@ TEST(Topology, ShippedDaNang2025HasTwoLevels) {
   int agencies = 0;
   for (const auto& code : t->Children("48")) {
     const auto level = t->Find(code)->level();
-    EXPECT_TRUE(level == type::v1::UNIT_LEVEL_COMMUNE || level == type::v1::UNIT_LEVEL_AGENCY) << code;
+    EXPECT_TRUE(level == type::v1::UNIT_LEVEL_COMMUNE || level == type::v1::UNIT_LEVEL_AGENCY)
+        << code;
     if (level == type::v1::UNIT_LEVEL_AGENCY) ++agencies;
     EXPECT_TRUE(t->Children(code).empty());
   }
@@ -50,14 +51,16 @@ TEST(Topology, CommonAncestorOnTheDay) {
   ASSERT_TRUE(qn.ok()) << qn.status();
   const absl::CivilDay june2025(2025, 6, 16);
   EXPECT_EQ(*qn->CommonAncestor("502-1", "502-2", june2025), "502");  // two wards of Tam Kỳ
-  EXPECT_EQ(*qn->CommonAncestor("502-1", "503-1", june2025), "49");   // different districts: the province
-  EXPECT_EQ(*qn->CommonAncestor("502", "502-3", june2025), "502");    // a district and its commune
+  EXPECT_EQ(*qn->CommonAncestor("502-1", "503-1", june2025),
+            "49");  // different districts: the province
+  EXPECT_EQ(*qn->CommonAncestor("502", "502-3", june2025), "502");  // a district and its commune
   // Nông Sơn merged into Quế Sơn on 2025-01-01: two of its former communes
   // resolve to Quế Sơn (509), which decides; before the merge, Nông Sơn did.
   EXPECT_EQ(*qn->CommonAncestor("519-1", "519-2", absl::CivilDay(2024, 12, 20)), "519");
   EXPECT_EQ(*qn->CommonAncestor("519-1", "519-2", absl::CivilDay(2025, 3, 1)), "509");
   EXPECT_EQ(*qn->CommonAncestor("519-1", "509-1", absl::CivilDay(2025, 3, 1)), "509");
-  EXPECT_EQ(qn->CommonAncestor("502-1", "nowhere", june2025).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(qn->CommonAncestor("502-1", "nowhere", june2025).status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(qn->CommonAncestor("502-1", "502-2", absl::CivilDay(2025, 7, 2)).status().code(),
             absl::StatusCode::kFailedPrecondition);  // the whole map ended on 30 June 2025
 

@@ -120,7 +120,8 @@ void BridgeLinks::Start(const std::string& room, const std::string& host_unit,
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  const auto credentials = o_.credentials ? o_.credentials : Credentials::FromConfig(config::v1::AuthConfig());
+  const auto credentials =
+      o_.credentials ? o_.credentials : Credentials::FromConfig(config::v1::AuthConfig());
   link->stub = v1::MediaService::NewStub(credentials->NewChannel(o_.peers.at(host_unit), args));
   link->snapshot.set_name(room);
   link->snapshot.set_host_unit(host_unit);
@@ -179,7 +180,8 @@ void BridgeLinks::Run(Link* link) {
     if (ended) return;
     if (s.code() == absl::StatusCode::kAborted) continue;  // reconnecting on purpose (the room opened)
     if (was_connected) {
-      Log()->warn("event=bridge_link_lost room={} host={} error={}", link->room, link->host_unit, LogValue(s.message()));
+      Log()->warn("event=bridge_link_lost room={} host={} error={}", link->room, link->host_unit,
+                  LogValue(s.message()));
       backoff = o_.retry_initial;
     }
     absl::MutexLock lock(&mu_);

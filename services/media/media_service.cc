@@ -7,16 +7,16 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
-#include "services/common/text.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
+#include "services/common/text.h"
 
 namespace reception::media {
 namespace {
@@ -44,8 +44,8 @@ v1::Presence PresenceToProto(Presence p) {
 // services (the scheduling service's online sessions). Staff of another unit
 // may not create, open or close this unit's rooms.
 bool StaffOrOwnNode(const Principal& p, const std::string& unit_code) {
-  const bool staff = p.role == reception::Role::kReceptionOfficer || p.role == reception::Role::kHead ||
-                     p.role == reception::Role::kInspector;
+  const bool staff = p.role == reception::Role::kReceptionOfficer ||
+                     p.role == reception::Role::kHead || p.role == reception::Role::kInspector;
   return (staff || p.role == reception::Role::kNode) && p.unit_code == unit_code;
 }
 
@@ -219,8 +219,9 @@ grpc::ServerUnaryReactor* MediaGrpcService::CreateRoom(Ctx* ctx, const v1::Creat
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (!StaffOrOwnNode(*p, d_.unit_code)) {
-    return Finish(ctx, absl::PermissionDeniedError(absl::StrCat(
-        "CreateRoom needs an officer, inspector or head of unit ", d_.unit_code, ", which hosts the room")));
+    return Finish(ctx, absl::PermissionDeniedError(
+                           absl::StrCat("CreateRoom needs an officer, inspector or head of unit ",
+                                        d_.unit_code, ", which hosts the room")));
   }
   const std::string& id = req->room_id();
   if (id.empty() || id.size() > 40 ||
@@ -333,13 +334,17 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
   if (!role.ok()) return Finish(ctx, InvalidField("role", role.status().message()));
   // Subjects and units end up in tokens, rooms and logs: plain, bounded.
   if (req->unit().empty() || req->unit().size() > 32 ||
-      !std::all_of(req->unit().begin(), req->unit().end(),
-                   [](char c) { return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.'; })) {
-    return Finish(ctx, InvalidField("unit", "must be a unit code: 1-32 letters, digits, '-', '_' or '.'"));
+      !std::all_of(req->unit().begin(), req->unit().end(), [](char c) {
+        return absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.';
+      })) {
+    return Finish(
+        ctx, InvalidField("unit", "must be a unit code: 1-32 letters, digits, '-', '_' or '.'"));
   }
-  if (req->subject().empty() || !IsValidUtf8(req->subject()) || HasControlCharacters(req->subject(), false) ||
-      CodePointCount(req->subject()) > 128) {
-    return Finish(ctx, InvalidField("subject", "must be 1-128 characters of UTF-8 text without control characters"));
+  if (req->subject().empty() || !IsValidUtf8(req->subject()) ||
+      HasControlCharacters(req->subject(), false) || CodePointCount(req->subject()) > 128) {
+    return Finish(
+        ctx, InvalidField("subject",
+                          "must be 1-128 characters of UTF-8 text without control characters"));
   }
   if (req->ttl_seconds() < 0 || req->ttl_seconds() > 86400) return Finish(ctx, InvalidField("ttl_seconds", "must be at most 86400"));
   bool bridge = false;
@@ -370,8 +375,8 @@ grpc::ServerUnaryReactor* MediaGrpcService::IssueJoinToken(Ctx* ctx, const v1::I
   }
   const absl::Time expire = d_.clock->Now() + absl::Seconds(req->ttl_seconds() == 0 ? 900 : req->ttl_seconds());
   auto token = d_.signer->Issue({req->name(), req->role(), req->unit(), req->subject(), expire});
-  Log()->info("event=join_token_issued room={} role={} unit={} by_unit={}", LogValue(req->name()), req->role(),
-              LogValue(req->unit()), p->unit_code);
+  Log()->info("event=join_token_issued room={} role={} unit={} by_unit={}", LogValue(req->name()),
+              req->role(), LogValue(req->unit()), p->unit_code);
   if (!token.ok()) return Finish(ctx, token.status());
   resp->set_token(*token);
   resp->mutable_expire_time()->set_seconds(absl::ToUnixSeconds(expire));
@@ -532,7 +537,8 @@ grpc::ServerUnaryReactor* MediaGrpcService::RemoveParticipant(Ctx* ctx, const v1
           } else if (s.code() == absl::StatusCode::kNotFound) {
             Log()->info("event=media_kick_skipped room={} participant={} reason=\"not in the media room\"", name, target);
           } else {
-            Log()->warn("event=media_kick_failed room={} participant={} error={}", name, target, LogValue(s.message()));
+            Log()->warn("event=media_kick_failed room={} participant={} error={}", name, target,
+                        LogValue(s.message()));
           }
         });
       });
@@ -915,7 +921,9 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   // or the one at case_service_address (reception-media).
   if (!config.case_service_address().empty()) {
     const std::string address = config.case_service_address();
-    m->case_channel_ = [address, credentials = context.credentials] { return credentials->NewChannel(address); };
+    m->case_channel_ = [address, credentials = context.credentials] {
+      return credentials->NewChannel(address);
+    };
   } else {
     m->case_channel_ = context.local_channel;
     m->in_process_secret_ = context.in_process_secret;
@@ -1019,7 +1027,8 @@ void MediaModule::AttachMinutes() {
                                code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::PERMISSION_DENIED;
     if (!s.ok() && !final_refusal) {
       // Retried on the next pass (the case service is down or busy).
-      Log()->warn("event=minutes_attach_retry room={} case={} error={}", p.room, p.case_name, LogValue(s.error_message()));
+      Log()->warn("event=minutes_attach_retry room={} case={} error={}", p.room, p.case_name,
+                  LogValue(s.error_message()));
       continue;
     }
     internal::RoomOp op;

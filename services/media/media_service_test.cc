@@ -208,7 +208,8 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   // Only this unit's staff create its rooms (an officer of 502 may not).
   auto foreign = Call(&v1::MediaService::Stub::CreateRoom, create, "officer.x", "officer", "502");
   EXPECT_EQ(foreign.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_NE(foreign.status().message().find("hosts the room"), std::string::npos) << foreign.status();
+  EXPECT_NE(foreign.status().message().find("hosts the room"), std::string::npos)
+      << foreign.status();
   ASSERT_TRUE(Call(&v1::MediaService::Stub::CreateRoom, create, "officer.lan").ok());
   v1::OpenRoomRequest open;
   open.set_name("rooms/tcd-2026-11");
@@ -223,7 +224,8 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
             absl::StatusCode::kPermissionDenied);
   // Subjects and units are plain and bounded (they end up in tokens, rooms
   // and logs).
-  for (const std::string& subject : {std::string("citizen\nan"), std::string("nul\0x", 5), std::string(10000, 'a')}) {
+  for (const std::string& subject :
+       {std::string("citizen\nan"), std::string("nul\0x", 5), std::string(10000, 'a')}) {
     v1::IssueJoinTokenRequest r = other;
     r.set_subject(subject);
     auto s = Call(&v1::MediaService::Stub::IssueJoinToken, r, "officer.lan");
@@ -231,7 +233,8 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
     EXPECT_NE(s.status().message().find("subject"), std::string::npos) << s.status();
     EXPECT_EQ(s.status().message().find('\n'), std::string::npos);
   }
-  for (const std::string& unit : {std::string("502-1\nlevel=info"), std::string(40, '5'), std::string("")}) {
+  for (const std::string& unit :
+       {std::string("502-1\nlevel=info"), std::string(40, '5'), std::string("")}) {
     v1::IssueJoinTokenRequest r = other;
     r.set_unit(unit);
     auto s = Call(&v1::MediaService::Stub::IssueJoinToken, r, "officer.lan");

@@ -393,17 +393,21 @@ absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, a
   }
   // One limit for the minutes, checked here at the edit: what is signed must
   // be what the cases accept (AttachCaseMinutes), or it would never reach them.
-  auto text = [](absl::string_view value, const std::string& field, size_t max_chars, bool multiline) {
+  auto text = [](absl::string_view value, const std::string& field, size_t max_chars,
+                 bool multiline) {
     if (!IsValidUtf8(value) || HasControlCharacters(value, multiline)) {
-      return absl::InvalidArgumentError(absl::StrCat(field, " must be UTF-8 text without control characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " must be UTF-8 text without control characters"));
     }
     if (CodePointCount(value) > max_chars) {
-      return absl::InvalidArgumentError(absl::StrCat(field, " must be at most ", max_chars, " characters"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " must be at most ", max_chars, " characters"));
     }
     return absl::OkStatus();
   };
   if (draft.cases.size() > kMaxMinutesCases) {
-    return absl::InvalidArgumentError(absl::StrCat("minutes.cases must list at most ", kMaxMinutesCases, " cases"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("minutes.cases must list at most ", kMaxMinutesCases, " cases"));
   }
   if (draft.statements.size() > kMaxMinutesStatements) {
     return absl::InvalidArgumentError(
@@ -412,7 +416,8 @@ absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, a
   if (auto s = text(draft.place, "minutes.place", 200, false); !s.ok()) return s;
   if (auto s = text(draft.conclusions, "minutes.conclusions", 10000, true); !s.ok()) return s;
   for (size_t i = 0; i < draft.statements.size(); ++i) {
-    if (auto s = text(draft.statements[i].summary, absl::StrCat("minutes.statements[", i, "].summary"), 4000, true);
+    if (auto s = text(draft.statements[i].summary,
+                      absl::StrCat("minutes.statements[", i, "].summary"), 4000, true);
         !s.ok()) {
       return s;
     }
@@ -436,8 +441,9 @@ absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, a
     const size_t rendered = RenderMinutes().size();
     minutes_.draft = std::move(previous);
     if (rendered > kMaxMinutesBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("minutes would be ", rendered, " bytes as signed; at most ",
-                                                     kMaxMinutesBytes, " are allowed"));
+      return absl::InvalidArgumentError(absl::StrCat("minutes would be ", rendered,
+                                                     " bytes as signed; at most ", kMaxMinutesBytes,
+                                                     " are allowed"));
     }
   }
   const bool had_signatures = !minutes_.signatures.empty();

@@ -109,7 +109,9 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> RoutingModule::Create(const NodeC
   if (!context.config.case_service_address().empty()) {
     secret.clear();
     const std::string address = context.config.case_service_address();
-    channel = [address, credentials = context.credentials] { return credentials->NewChannel(address); };
+    channel = [address, credentials = context.credentials] {
+      return credentials->NewChannel(address);
+    };
   }
   m->service_ = std::make_unique<RoutingGrpcService>(m->engine_.get(), context.authenticator,
                                                      context.config.unit_code(), std::move(channel),

@@ -77,15 +77,20 @@ TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(all->empty());
   // Into 2027, not yet published: its statutory days (1 January off).
-  auto next_year = PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 12, 30), absl::CivilDay(2027, 1, 5));
+  auto next_year =
+      PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 12, 30), absl::CivilDay(2027, 1, 5));
   ASSERT_TRUE(next_year.ok()) << next_year.status();
   std::vector<absl::CivilDay> days;
   for (const auto& d : *next_year) days.push_back(d.day);
-  EXPECT_EQ(days, (std::vector<absl::CivilDay>{absl::CivilDay(2026, 12, 30), absl::CivilDay(2026, 12, 31),
-                                                absl::CivilDay(2027, 1, 4), absl::CivilDay(2027, 1, 5)}));
+  EXPECT_EQ(days,
+            (std::vector<absl::CivilDay>{absl::CivilDay(2026, 12, 30), absl::CivilDay(2026, 12, 31),
+                                         absl::CivilDay(2027, 1, 4), absl::CivilDay(2027, 1, 5)}));
   // Before the first listed year: an error, never a guess.
-  EXPECT_EQ(PlannedDays(Plan({}), *calendar_, absl::CivilDay(2024, 12, 30), absl::CivilDay(2025, 1, 5)).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      PlannedDays(Plan({}), *calendar_, absl::CivilDay(2024, 12, 30), absl::CivilDay(2025, 1, 5))
+          .status()
+          .code(),
+      absl::StatusCode::kOutOfRange);
 }
 
 // The head of a state agency (a provincial department) receives citizens at
@@ -95,16 +100,19 @@ TEST_F(ScheduleRulesTest, AgencyHeadsReceiveMonthly) {
   const auto plan = Plan({DayOfMonth(10)});
   const auto planned = Periodic(plan, absl::CivilDay(2026, 5, 1), absl::CivilDay(2026, 8, 31));
   std::vector<HeldDay> held = {
-      {absl::CivilDay(2026, 5, 11), "Giám đốc Sở Nguyễn C", v1::PRESIDING_ROLE_HEAD},  // 10 May: Sunday
+      {absl::CivilDay(2026, 5, 11), "Giám đốc Sở Nguyễn C",
+       v1::PRESIDING_ROLE_HEAD},  // 10 May: Sunday
       // June: missed.
       {absl::CivilDay(2026, 7, 10), "Phó Giám đốc Sở Đỗ D", v1::PRESIDING_ROLE_DEPUTY},
-      {absl::CivilDay(2026, 8, 10), "cán bộ tiếp dân", v1::PRESIDING_ROLE_STAFF},  // not the head: a gap
+      {absl::CivilDay(2026, 8, 10), "cán bộ tiếp dân",
+       v1::PRESIDING_ROLE_STAFF},  // not the head: a gap
   };
   auto report = Compliance("48-STNMT", type::v1::UNIT_LEVEL_AGENCY, absl::CivilDay(2026, 5, 1),
                            absl::CivilDay(2026, 8, 31), held, planned, *rules_);
   ASSERT_TRUE(report.ok()) << report.status();
   ASSERT_EQ(report->spans_size(), 4);
-  EXPECT_NE(report->spans(0).rule().find("agency-monthly"), std::string::npos) << report->spans(0).rule();
+  EXPECT_NE(report->spans(0).rule().find("agency-monthly"), std::string::npos)
+      << report->spans(0).rule();
   EXPECT_NE(report->spans(0).rule().find("Art 18"), std::string::npos) << report->spans(0).rule();
   EXPECT_FALSE(report->spans(0).gap());
   EXPECT_TRUE(report->spans(1).gap());

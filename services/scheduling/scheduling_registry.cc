@@ -831,8 +831,10 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrat
   }
   // Validated as strictly as a registration taken here.
   if (auto s = ValidCitizenId(offered.citizen_id(), "registration.citizen_id"); !s.ok()) return done(s);
-  if (auto s = ValidText(offered.full_name(), "registration.full_name", 200, true); !s.ok()) return done(s);
-  if (auto s = ValidText(offered.summary(), "registration.summary", 1000, false); !s.ok()) return done(s);
+  if (auto s = ValidText(offered.full_name(), "registration.full_name", 200, true); !s.ok())
+    return done(s);
+  if (auto s = ValidText(offered.summary(), "registration.summary", 1000, false); !s.ok())
+    return done(s);
   if (!offered.case_().empty() && !absl::StartsWith(offered.case_(), "cases/")) {
     return done(InvalidField("registration.case", "must be cases/{number}"));
   }
@@ -841,10 +843,11 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrat
       offered.session(),
       [this, offered, request](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         if (s.session().replica()) return absl::FailedPreconditionError(absl::StrCat(s.session().name(), " is not hosted here"));
-        if (std::none_of(s.session().bridges().begin(), s.session().bridges().end(),
-                         [&](const v1::SessionBridge& b) { return b.unit() == offered.bridge_unit(); })) {
-          return absl::PermissionDeniedError(absl::StrCat("unit ", offered.bridge_unit(), " is not a bridge point of ",
-                                                          s.session().name()));
+        if (std::none_of(
+                s.session().bridges().begin(), s.session().bridges().end(),
+                [&](const v1::SessionBridge& b) { return b.unit() == offered.bridge_unit(); })) {
+          return absl::PermissionDeniedError(absl::StrCat(
+              "unit ", offered.bridge_unit(), " is not a bridge point of ", s.session().name()));
         }
         v1::Registration* reg = nullptr;
         for (int i = 0; i < s.registrations_size(); ++i) {

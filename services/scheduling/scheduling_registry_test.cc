@@ -323,17 +323,25 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   // ... from a configured peer, with a real date and times.
   const Principal stranger{"node:48-3", Role::kNode, "48-3"};
   forged.mutable_session()->set_host_unit("48-3");
-  auto not_peer = Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(stranger, forged, std::move(cb)); });
+  auto not_peer = Await<int64_t>(
+      [&](auto cb) { bridge_->registry->ApplyNotice(stranger, forged, std::move(cb)); });
   EXPECT_EQ(not_peer.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(absl::StrContains(not_peer.status().message(), "not a federation peer")) << not_peer.status();
+  EXPECT_TRUE(absl::StrContains(not_peer.status().message(), "not a federation peer"))
+      << not_peer.status();
   const Principal host_node{"node:48", Role::kNode, "48"};
   *forged.mutable_session() = *host_->registry->GetSession(s->name());
   forged.mutable_session()->mutable_date()->set_month(13);
-  EXPECT_EQ(Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(host_node, forged, std::move(cb)); }).status().code(),
+  EXPECT_EQ(Await<int64_t>(
+                [&](auto cb) { bridge_->registry->ApplyNotice(host_node, forged, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   *forged.mutable_session() = *host_->registry->GetSession(s->name());
   forged.mutable_session()->set_end("07:00");
-  EXPECT_EQ(Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(host_node, forged, std::move(cb)); }).status().code(),
+  EXPECT_EQ(Await<int64_t>(
+                [&](auto cb) { bridge_->registry->ApplyNotice(host_node, forged, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kInvalidArgument);
   // Registrations only from a bridge point of that session, and validated
   // like one taken at the host.
@@ -344,28 +352,33 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   offer.mutable_registration()->set_citizen_id("049201000099");
   offer.mutable_registration()->set_summary("x");
   offer.set_request_id("48-29/x1");
-  auto bad_text = Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(node, offer, std::move(cb)); });
+  auto bad_text = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->ApplyOffer(node, offer, std::move(cb)); });
   EXPECT_EQ(bad_text.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(bad_text.status().message(), "registration.full_name")) << bad_text.status();
+  EXPECT_TRUE(absl::StrContains(bad_text.status().message(), "registration.full_name"))
+      << bad_text.status();
   const Principal other_bridge{"node:48-3", Role::kNode, "48-3"};
   offer.mutable_registration()->set_bridge_unit("48-3");
   offer.mutable_registration()->set_full_name("Lê Văn Tám");
   offer.set_request_id("48-3/x2");
-  EXPECT_EQ(Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(other_bridge, offer, std::move(cb)); })
-                .status().code(),
+  EXPECT_EQ(Await<v1::Registration>(
+                [&](auto cb) { host_->registry->ApplyOffer(other_bridge, offer, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
 }
 
 // A peer that is not a bridge point of the session cannot register for it.
 TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
   // A host with two peers; the session lists only 48-29 as a bridge.
-  Node host("48", std::set<std::string>{"48-29", "48-5"}, calendar_.get(), rules_.get(), topology_.get(), &clock_,
-            dir_.Join("host2"));
+  Node host("48", std::set<std::string>{"48-29", "48-5"}, calendar_.get(), rules_.get(),
+            topology_.get(), &clock_, dir_.Join("host2"));
   v1::Session online = Online(absl::CivilDay(2026, 12, 15), "08:00", "11:00", 2);
   online.mutable_bridges()->DeleteSubrange(1, online.bridges_size() - 1);
   v1::CreateSessionRequest create;
   *create.mutable_session() = online;
-  auto s = Await<v1::Session>([&](auto cb) { host.registry->CreateSession(officer_, create, std::move(cb)); });
+  auto s = Await<v1::Session>(
+      [&](auto cb) { host.registry->CreateSession(officer_, create, std::move(cb)); });
   ASSERT_TRUE(s.ok()) << s.status();
   v1::OfferRegistrationRequest offer;
   offer.mutable_registration()->set_session(s->name());
@@ -376,9 +389,11 @@ TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
   *offer.mutable_registration()->mutable_create_time() = google::protobuf::Timestamp();
   offer.set_request_id("48-5/r1");
   const Principal peer{"node:48-5", Role::kNode, "48-5"};
-  auto refused = Await<v1::Registration>([&](auto cb) { host.registry->ApplyOffer(peer, offer, std::move(cb)); });
+  auto refused = Await<v1::Registration>(
+      [&](auto cb) { host.registry->ApplyOffer(peer, offer, std::move(cb)); });
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not a bridge point of")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not a bridge point of"))
+      << refused.status();
 }
 
 }  // namespace

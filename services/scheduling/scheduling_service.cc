@@ -220,7 +220,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   deps.unit_code = config.unit_code();
   for (const auto& peer : config.federation().peers()) {
     deps.peers.insert(peer.unit_code());
-    m->peers_[peer.unit_code()] = v1::SchedulingService::NewStub(context.credentials->NewChannel(peer.address()));
+    m->peers_[peer.unit_code()] =
+        v1::SchedulingService::NewStub(context.credentials->NewChannel(peer.address()));
   }
   auto registry = SchedulingRegistry::Open(std::move(deps));
   if (!registry.ok()) return registry.status();
@@ -316,7 +317,8 @@ void SchedulingModule::DeliverOutbox() {
     if (refused) {
       // The peer will never take it (e.g. the session is not hosted there):
       // dropped and logged; a registration shows REFUSED with the reason.
-      Log()->warn("event=scheduling_delivery_refused peer={} key={} error={}", o.peer, o.key, LogValue(s.error_message()));
+      Log()->warn("event=scheduling_delivery_refused peer={} key={} error={}", o.peer, o.key,
+                  LogValue(s.error_message()));
       if (o.item.has_registration()) {
         v1::Registration refused_here = o.item.registration().registration();
         refused_here.set_state(v1::REGISTRATION_STATE_REFUSED);
@@ -330,7 +332,8 @@ void SchedulingModule::DeliverOutbox() {
     st.backoff = st.backoff == absl::ZeroDuration() ? retry_initial_ : std::min(st.backoff * 2, retry_max_);
     st.next_try = absl::Now() + st.backoff;
     if (st.last_error.empty()) {
-      Log()->warn("event=scheduling_peer_unreachable peer={} error={}", o.peer, LogValue(s.error_message()));
+      Log()->warn("event=scheduling_peer_unreachable peer={} error={}", o.peer,
+                  LogValue(s.error_message()));
     }
     st.last_error = s.error_message();
   }

@@ -4,7 +4,6 @@
 // overdue list, in receptionctl's overdue view and in the metrics.
 #include <stdio.h>
 
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -22,8 +21,6 @@ namespace v1 = cases::v1;
 
 std::string g_receptiond;
 std::string g_receptionctl;
-
-
 
 class DeadlinesNodeTest : public ::testing::Test {
  protected:
@@ -112,7 +109,7 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"))
       << ScrapeMetrics(node_->admin_port());
   const std::string view = Shell(absl::StrCat(g_receptionctl, " --server ", node_->address(),
-                                            " --unit 48 --role viewer overdue"));
+                                              " --unit 48 --role viewer overdue"));
   EXPECT_TRUE(absl::StrContains(view, complaint.number())) << view;
   EXPECT_TRUE(absl::StrContains(view, "2026-03-12!")) << view;
   EXPECT_FALSE(absl::StrContains(view, denunciation.number())) << view;
@@ -164,9 +161,10 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"));
 
   // The preview through the CLI names the rules.
-  const std::string preview = Shell(absl::StrCat(
-      g_receptionctl, " --server ", node_->address(),
-      " --unit 48 deadlines preview --kind denunciation --received 2026-03-02 --complexity very_complex"));
+  const std::string preview =
+      Shell(absl::StrCat(g_receptionctl, " --server ", node_->address(),
+                         " --unit 48 deadlines preview --kind denunciation --received 2026-03-02 "
+                         "--complexity very_complex"));
   EXPECT_TRUE(absl::StrContains(preview, "vn-2020-12/denunciation-settle")) << preview;
   EXPECT_TRUE(absl::StrContains(preview, "2026-06-09")) << preview;  // latest, all extensions used
 }
@@ -209,16 +207,17 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
     return v1::DeadlineClock();
   };
   // Fewer than 90 days of 2026 are left: the node says so when it starts.
-  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "event=calendar_publication_running_out "
-                                                           "published_until=2026-12-31 days_left=33"))
+  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()),
+                                "event=calendar_publication_running_out "
+                                "published_until=2026-12-31 days_left=33"))
       << ReadFile(node.log_path());
 
   // A complaint received today and accepted on 10 December: 30 days end on
   // Saturday 9 January 2027, so on Monday 11 January, provisionally.
   v1::Case complaint;
   ASSERT_TRUE(call(&v1::CaseService::Stub::CreateCase,
-                   SampleCase(v1::CASE_KIND_COMPLAINT, "c-2027", "48-1", absl::CivilDay(2026, 11, 28),
-                              "Khiếu nại quyết định thu hồi đất"),
+                   SampleCase(v1::CASE_KIND_COMPLAINT, "c-2027", "48-1",
+                              absl::CivilDay(2026, 11, 28), "Khiếu nại quyết định thu hồi đất"),
                    &complaint));
   EXPECT_FALSE(clock_of(complaint, v1::DEADLINE_STEP_ACCEPT).has_provisional());  // 8 December 2026
   set_today("2026-12-10");
@@ -234,7 +233,8 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
   EXPECT_EQ(FormatDate(settle.due_date()), "2027-01-11");
   ASSERT_EQ(settle.provisional().years_size(), 1);
   EXPECT_EQ(settle.provisional().years(0), 2027);
-  EXPECT_TRUE(absl::StrContains(settle.provisional().reason(), "Labour Code 2019")) << settle.provisional().reason();
+  EXPECT_TRUE(absl::StrContains(settle.provisional().reason(), "Labour Code 2019"))
+      << settle.provisional().reason();
 
   // A petition received on Friday 29 January 2027: ten working days across
   // the statutory Tết (Fri 5, Mon 8 - Thu 11 February) end on 19 February.
@@ -244,7 +244,8 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
                    SampleCase(v1::CASE_KIND_PETITION, "p-2027", "48-1", absl::CivilDay(2027, 1, 29),
                               "Kiến nghị sửa đường liên xã"),
                    &petition));
-  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2027-02-19");
+  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()),
+            "2027-02-19");
   EXPECT_TRUE(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).has_provisional());
 
   // The preview says so too, step by step: acceptance (10 calendar days from
@@ -258,13 +259,16 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
   ASSERT_GT(previewed.deadlines_size(), 0);
   for (const auto& p : previewed.deadlines()) {
     EXPECT_TRUE(p.problem().empty()) << p.problem();
-    EXPECT_EQ(p.has_provisional(), p.step() != v1::DEADLINE_STEP_ACCEPT) << v1::DeadlineStep_Name(p.step());
+    EXPECT_EQ(p.has_provisional(), p.step() != v1::DEADLINE_STEP_ACCEPT)
+        << v1::DeadlineStep_Name(p.step());
   }
 
   // The coverage gauges: published to the end of 2026, provisional beyond.
   const std::string metrics = ScrapeMetrics(node.admin_port());
-  const int64_t end_2026 = absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2027, 1, 1), VietnamTimeZone()));
-  EXPECT_TRUE(absl::StrContains(metrics, absl::StrCat("reception_calendar_published_until ", end_2026)))
+  const int64_t end_2026 =
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2027, 1, 1), VietnamTimeZone()));
+  EXPECT_TRUE(
+      absl::StrContains(metrics, absl::StrCat("reception_calendar_published_until ", end_2026)))
       << metrics;
 
   auto history = [&](const v1::Case& c) {
@@ -285,7 +289,8 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
   ASSERT_NE(cut, std::string::npos);
   // The published year as a `years:` list entry (tests/data).
   std::string published = "  - ";
-  for (const auto& line : absl::StrSplit(ReadFile(SourcePath("tests/data/published-2027-example.yaml")), '\n')) {
+  for (const auto& line :
+       absl::StrSplit(ReadFile(SourcePath("tests/data/published-2027-example.yaml")), '\n')) {
     if (line.empty() || line[0] == '#') continue;
     absl::StrAppend(&published, published.size() > 4 ? "    " : "", line, "\n");
   }
@@ -299,13 +304,15 @@ TEST(ProvisionalCalendarNodeTest, DatesThrough2027AreProvisionalUntilThePublishe
   get.set_name(petition.name());
   ASSERT_TRUE(call(&v1::CaseService::Stub::GetCase, get, &petition, "viewer"));
   // Feb 1-3, then Mon 15 - Fri 19, Saturday 20 (made up) and Monday 22.
-  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2027-02-22");
+  EXPECT_EQ(FormatDate(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).due_date()),
+            "2027-02-22");
   EXPECT_FALSE(clock_of(petition, v1::DEADLINE_STEP_HANDLE_LETTER).has_provisional());
   const auto moved = history(petition);
   ASSERT_EQ(moved.events_size(), petition_events + 1);
   const auto& event = moved.events(moved.events_size() - 1);
   EXPECT_EQ(event.action(), "RecomputeDeadlines");
-  EXPECT_TRUE(absl::StrContains(event.summary(), "handle_letter: 2027-02-19 -> 2027-02-22")) << event.summary();
+  EXPECT_TRUE(absl::StrContains(event.summary(), "handle_letter: 2027-02-19 -> 2027-02-22"))
+      << event.summary();
   v1::VerifyCaseHistoryRequest verify;
   verify.set_name(petition.name());
   v1::VerifyCaseHistoryResponse verified;

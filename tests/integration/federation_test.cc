@@ -251,7 +251,8 @@ TEST(FederationTest, ChainAndReturn) {
 TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) {
   Federation f({"502", "502-1", "502-2"}, "2025-06-16");
   f.StartAll();
-  Client first(f.node("502-1"), "502-1"), second(f.node("502-2"), "502-2"), city(f.node("502"), "502");
+  Client first(f.node("502-1"), "502-1"), second(f.node("502-2"), "502-2"),
+      city(f.node("502"), "502");
   const v1::Case c = first.Create(v1::CASE_KIND_COMPLAINT, "c1", "502-2");
   v1::ReturnCaseRequest ret;
   ret.set_name(c.name());
@@ -300,7 +301,8 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->cases_size(), 1);
   EXPECT_EQ(listed->cases(0).name(), c.name());
-  auto none_at_ward = second.Call(second.cases(), &v1::CaseService::Stub::ListCases, waiting, "viewer");
+  auto none_at_ward =
+      second.Call(second.cases(), &v1::CaseService::Stub::ListCases, waiting, "viewer");
   ASSERT_TRUE(none_at_ward.ok());
   EXPECT_EQ(none_at_ward->cases_size(), 0);
 
@@ -310,25 +312,33 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
   classify.set_within_competence(true);
   auto not_now = city.Call(city.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
   EXPECT_EQ(not_now.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(not_now.status().message(), "ResolveJurisdiction")) << not_now.status();
+  EXPECT_TRUE(absl::StrContains(not_now.status().message(), "ResolveJurisdiction"))
+      << not_now.status();
   v1::ResolveJurisdictionRequest resolve;
   resolve.set_name(c.name());
   resolve.set_competent_unit("502-2");
   resolve.set_reason("Quyết định bị khiếu nại do Chủ tịch UBND phường Tân Thạnh ban hành");
   resolve.set_legal_basis("Luật Khiếu nại 2011, Điều 17");
   resolve.set_request_id("j1");
-  EXPECT_EQ(city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve).status().code(),
+  EXPECT_EQ(city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve)
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   resolve.set_competent_unit("503-1");  // outside the city
-  EXPECT_EQ(city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head")
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   resolve.set_competent_unit("502-2");
   resolve.set_request_id("j2");
-  auto decided = city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head");
+  auto decided =
+      city.Call(city.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head");
   ASSERT_TRUE(decided.ok()) << decided.status();
   EXPECT_EQ(decided->handoff().destination_unit(), "502-2");
   EXPECT_EQ(decided->case_().dispute().state(), v1::DISPUTE_STATE_RESOLVED);
-  ASSERT_TRUE(WaitFor([&] { return city.Delivered(decided->handoff().name()); }, absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return city.Delivered(decided->handoff().name()); }, absl::Seconds(20)));
 
   auto owned = second.Get(c.name());
   ASSERT_TRUE(owned.ok()) << owned.status();
@@ -338,13 +348,15 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
   ret.set_request_id("r3");
   auto refused = second.Call(second.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "cannot be returned")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "cannot be returned"))
+      << refused.status();
   const auto events = second.History(c.name());
   EXPECT_EQ(Count(events, "DisputeJurisdiction"), 1);
   EXPECT_EQ(Count(events, "ResolveJurisdiction"), 1);
   bool basis_in_trail = false;
   for (const auto& e : events) {
-    if (e.action() == "ResolveJurisdiction") basis_in_trail = absl::StrContains(e.summary(), "Điều 17");
+    if (e.action() == "ResolveJurisdiction")
+      basis_in_trail = absl::StrContains(e.summary(), "Điều 17");
   }
   EXPECT_TRUE(basis_in_trail);
   EXPECT_TRUE(second.Verifies(c.name()));
@@ -359,7 +371,8 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
 TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
   Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
   f.StartAll();
-  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"), second(f.node("90-2"), "90-2");
+  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"),
+      second(f.node("90-2"), "90-2");
   const v1::Case c = first.Create(v1::CASE_KIND_PETITION, "p1", "90-2");
   auto sent = first.Transfer(c.name(), "90-2", "t1");
   ASSERT_TRUE(sent.ok()) << sent.status();
@@ -382,15 +395,18 @@ TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
   EXPECT_TRUE(absl::StrContains(bad.status().message(), "competent_unit")) << bad.status();
   dispute.set_competent_unit("90-2");
   dispute.set_request_id("d2");
-  auto opened = first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
+  auto opened =
+      first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
   ASSERT_TRUE(opened.ok()) << opened.status();
   EXPECT_EQ(opened->handoff().destination_unit(), "90");
   EXPECT_FALSE(opened->case_().dispute().automatic());
   // A retry with the same request_id answers the same handoff.
-  auto retried = first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
+  auto retried =
+      first.Call(first.handoffs(), &v1::HandoffService::Stub::DisputeJurisdiction, dispute);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->handoff().name(), opened->handoff().name());
-  ASSERT_TRUE(WaitFor([&] { return first.Delivered(opened->handoff().name()); }, absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return first.Delivered(opened->handoff().name()); }, absl::Seconds(20)));
 
   v1::ResolveJurisdictionRequest resolve;
   resolve.set_name(c.name());
@@ -398,14 +414,16 @@ TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
   resolve.set_reason("Việc liên quan đến hai xã");
   resolve.set_legal_basis("Luật Tiếp công dân 2013, Điều 12");
   resolve.set_request_id("j1");
-  auto kept = province.Call(province.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction, resolve, "head");
+  auto kept = province.Call(province.handoffs(), &v1::HandoffService::Stub::ResolveJurisdiction,
+                            resolve, "head");
   ASSERT_TRUE(kept.ok()) << kept.status();
   EXPECT_FALSE(kept->has_handoff());
   EXPECT_EQ(kept->case_().owner_unit(), "90");
   EXPECT_EQ(kept->case_().dispute().decided_unit(), "90");
   bool dispute_met = false, letter_running = false;
   for (const auto& k : kept->case_().clocks()) {
-    if (k.step() == v1::DEADLINE_STEP_RESOLVE_DISPUTE) dispute_met = k.state() == v1::CLOCK_STATE_MET;
+    if (k.step() == v1::DEADLINE_STEP_RESOLVE_DISPUTE)
+      dispute_met = k.state() == v1::CLOCK_STATE_MET;
     if (k.step() == v1::DEADLINE_STEP_HANDLE_LETTER && k.state() == v1::CLOCK_STATE_RUNNING) {
       letter_running = FormatDate(k.start_date()) == "2026-03-02";
     }
@@ -430,7 +448,8 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   Client city(f.node("48"), "48");
   auto create = [&](v1::CaseKind kind, const std::string& id) {
     auto c = city.Call(city.cases(), &v1::CaseService::Stub::CreateCase,
-                       SampleCase(kind, id, "48-1", absl::CivilDay(2026, 3, 2), "Tố cáo cán bộ phường nhận hối lộ"));
+                       SampleCase(kind, id, "48-1", absl::CivilDay(2026, 3, 2),
+                                  "Tố cáo cán bộ phường nhận hối lộ"));
     EXPECT_TRUE(c.ok()) << c.status();
     return c.ok() ? *c : v1::Case();
   };
@@ -450,7 +469,8 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
     *offer.mutable_case_() = real;
     offer.mutable_case_()->set_owner_unit("48-1");
     offer.mutable_case_()->set_content("Nội dung bị sửa");
-    for (const auto& e : city.History(real.name())) *offer.add_events() = e;  // a chain that verifies
+    for (const auto& e : city.History(real.name()))
+      *offer.add_events() = e;  // a chain that verifies
     return offer;
   };
   auto offer_as = [&](const std::string& unit, const v1::OfferHandoffRequest& offer) {
@@ -464,8 +484,10 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   // The denunciation with its denouncer in clear and protection switched off.
   v1::OfferHandoffRequest unprotected = forge(denunciation);
   unprotected.mutable_case_()->set_identity_protected(false);
-  *unprotected.mutable_case_()->add_petitioners() = SampleCase(v1::CASE_KIND_DENUNCIATION, "x", "48-1",
-                                                               absl::CivilDay(2026, 3, 2), "x").case_().petitioners(0);
+  *unprotected.mutable_case_()->add_petitioners() =
+      SampleCase(v1::CASE_KIND_DENUNCIATION, "x", "48-1", absl::CivilDay(2026, 3, 2), "x")
+          .case_()
+          .petitioners(0);
   auto s1 = offer_as("48-1", unprotected);
   EXPECT_EQ(s1.code(), absl::StatusCode::kInvalidArgument) << s1;
   EXPECT_TRUE(absl::StrContains(s1.message(), "case.identity_protected")) << s1;
@@ -524,9 +546,11 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   // What a peer judged is judged again: a complaint filed 7 days late,
   // offered with its filing limit claimed as met, arrives as late.
   Client ward(f.node("48-1"), "48-1");
-  v1::CreateCaseRequest late = SampleCase(v1::CASE_KIND_COMPLAINT, "late", "48-1", absl::CivilDay(2026, 3, 2),
-                                          "Khiếu nại quyết định xử phạt");
-  *late.mutable_case_()->mutable_filing_limit()->mutable_start_date() = ToProtoDate(absl::CivilDay(2025, 11, 20));
+  v1::CreateCaseRequest late =
+      SampleCase(v1::CASE_KIND_COMPLAINT, "late", "48-1", absl::CivilDay(2026, 3, 2),
+                 "Khiếu nại quyết định xử phạt");
+  *late.mutable_case_()->mutable_filing_limit()->mutable_start_date() =
+      ToProtoDate(absl::CivilDay(2025, 11, 20));
   auto at_ward = ward.Call(ward.cases(), &v1::CaseService::Stub::CreateCase, late);
   ASSERT_TRUE(at_ward.ok()) << at_ward.status();
   ASSERT_FALSE(at_ward->filing_limit().met());
@@ -561,7 +585,8 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   v1::RevealDenouncerIdentityRequest reveal;
   reveal.set_name(denunciation.name());
   reveal.set_reason("Xác minh nội dung tố cáo theo yêu cầu của Chánh Thanh tra");
-  auto revealed = city.Call(city.cases(), &v1::CaseService::Stub::RevealDenouncerIdentity, reveal, "inspector");
+  auto revealed =
+      city.Call(city.cases(), &v1::CaseService::Stub::RevealDenouncerIdentity, reveal, "inspector");
   ASSERT_TRUE(revealed.ok()) << revealed.status();
   ASSERT_EQ(revealed->petitioners_size(), 1);
   EXPECT_EQ(revealed->petitioners(0).full_name(), "Trần Thị Mai");

@@ -25,16 +25,17 @@ namespace v1 = cases::v1;
 std::string g_receptiond;
 std::string g_receptionctl;
 
-
 void Pki(const std::string& dir, const std::string& args) {
-  const std::string out = Shell(absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));
+  const std::string out = Shell(
+      absl::StrCat(SourcePath("tools/pki/dev_pki.sh"), " ", dir, " ", args, " 2>&1; echo rc=$?"));
   ASSERT_TRUE(absl::StrContains(out, "rc=0")) << out;
 }
 
 // The serial of the certificate the server at `port` presents.
 std::string ServedSerial(int port) {
-  return Shell(absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
-                          " -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null"));
+  return Shell(
+      absl::StrCat("openssl s_client -connect 127.0.0.1:", port,
+                   " -alpn h2 </dev/null 2>/dev/null | openssl x509 -noout -serial 2>/dev/null"));
 }
 
 absl::Status Status(const grpc::Status& s) {
@@ -50,7 +51,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   std::filesystem::copy(pki, dir.Join("expired"), std::filesystem::copy_options::recursive);
   Pki(dir.Join("expired"), "--expired 48-1");
   WriteFile(dir.Join("today"), "2026-03-02\n");
-  std::map<std::string, int> ports = {{"48", NodeProcess::FreePort()}, {"48-1", NodeProcess::FreePort()}};
+  std::map<std::string, int> ports = {{"48", NodeProcess::FreePort()},
+                                      {"48-1", NodeProcess::FreePort()}};
   std::map<std::string, std::unique_ptr<NodeProcess>> nodes;
   for (const auto& [unit, port] : ports) {
     std::filesystem::create_directories(dir.Join(unit));
@@ -69,7 +71,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   }
   NodeProcess& city = *nodes["48"];
   NodeProcess& ward = *nodes["48-1"];
-  EXPECT_TRUE(absl::StrContains(ReadFile(city.log_path()), "event=auth mode=mtls")) << ReadFile(city.log_path());
+  EXPECT_TRUE(absl::StrContains(ReadFile(city.log_path()), "event=auth mode=mtls"))
+      << ReadFile(city.log_path());
 
   // A handoff from the ward to the city, node to node over mTLS.
   auto ward_cases = v1::CaseService::NewStub(ward.NewChannel());
@@ -77,9 +80,13 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   grpc::ClientContext create_ctx;
   AddPrincipal(&create_ctx, "officer", "48-1");
   v1::Case c;
-  ASSERT_TRUE(ward_cases->CreateCase(&create_ctx, SampleCase(v1::CASE_KIND_PETITION, "p1", "48", absl::CivilDay(2026, 3, 2),
-                                                             "Kiến nghị về trật tự đô thị"),
-                                     &c).ok());
+  ASSERT_TRUE(
+      ward_cases
+          ->CreateCase(&create_ctx,
+                       SampleCase(v1::CASE_KIND_PETITION, "p1", "48", absl::CivilDay(2026, 3, 2),
+                                  "Kiến nghị về trật tự đô thị"),
+                       &c)
+          .ok());
   auto transfer = [&](const std::string& id) {
     grpc::ClientContext ctx;
     AddPrincipal(&ctx, "officer", "48-1");
@@ -100,7 +107,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
           v1::GetHandoffRequest r;
           r.set_name(h.name());
           v1::Handoff got;
-          return ward_handoffs->GetHandoff(&ctx, r, &got).ok() && got.state() == v1::HANDOFF_STATE_DELIVERED;
+          return ward_handoffs->GetHandoff(&ctx, r, &got).ok() &&
+                 got.state() == v1::HANDOFF_STATE_DELIVERED;
         },
         absl::Seconds(20));
   };
@@ -108,7 +116,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   ASSERT_TRUE(delivered(first)) << ReadFile(ward.log_path());
 
   // What the city refuses.
-  auto offer_as = [&](std::shared_ptr<grpc::Channel> channel, const std::string& source, bool metadata_node) {
+  auto offer_as = [&](std::shared_ptr<grpc::Channel> channel, const std::string& source,
+                      bool metadata_node) {
     auto stub = v1::HandoffService::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -120,14 +129,17 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
     return Status(stub->OfferHandoff(&ctx, offer, &resp));
   };
   auto channel_with = [&](const std::string& tls_dir, const std::string& unit) {
-    auto creds = Credentials::ForClient(pki + "/ca.crt", tls_dir + "/" + unit + "/node.crt", tls_dir + "/" + unit + "/node.key");
+    auto creds = Credentials::ForClient(pki + "/ca.crt", tls_dir + "/" + unit + "/node.crt",
+                                        tls_dir + "/" + unit + "/node.key");
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     return (*creds)->NewChannel(city.address(), args);
   };
   // A certificate from another CA, and an expired one: no TLS session.
-  EXPECT_EQ(offer_as(channel_with(dir.Join("foreign"), "48-1"), "48-1", false).code(), absl::StatusCode::kUnavailable);
-  EXPECT_EQ(offer_as(channel_with(dir.Join("expired"), "48-1"), "48-1", false).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(offer_as(channel_with(dir.Join("foreign"), "48-1"), "48-1", false).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(offer_as(channel_with(dir.Join("expired"), "48-1"), "48-1", false).code(),
+            absl::StatusCode::kUnavailable);
   // The ward's certificate offering as another unit.
   auto as_other = offer_as(channel_with(pki, "48-1"), "48-2", false);
   EXPECT_EQ(as_other.code(), absl::StatusCode::kPermissionDenied) << as_other;
@@ -141,20 +153,24 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   EXPECT_TRUE(absl::StrContains(claimed.message(), "client certificate")) << claimed;
   // Refusals are counted by reason (never with what the caller sent).
   const std::string metrics = ScrapeMetrics(city.admin_port());
-  EXPECT_TRUE(absl::StrContains(metrics, "reception_auth_failures_total{reason=\"node_without_certificate\"} 1"))
+  EXPECT_TRUE(absl::StrContains(
+      metrics, "reception_auth_failures_total{reason=\"node_without_certificate\"} 1"))
       << metrics;
   // People on the node's own machine still reach it (until tokens).
   grpc::ClientContext people;
   AddPrincipal(&people, "viewer", "48");
   v1::ListCasesResponse listed;
-  EXPECT_TRUE(v1::CaseService::NewStub(city.NewChannel())->ListCases(&people, v1::ListCasesRequest(), &listed).ok());
+  EXPECT_TRUE(v1::CaseService::NewStub(city.NewChannel())
+                  ->ListCases(&people, v1::ListCasesRequest(), &listed)
+                  .ok());
   EXPECT_EQ(listed.cases_size(), 1);
   // receptionctl over TLS (--ca), and refusing a server it cannot verify.
-  const std::string cli = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", pki,
-                                           "/ca.crt --unit 48 --role viewer list 2>&1"));
+  const std::string cli = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
+                                             pki, "/ca.crt --unit 48 --role viewer list 2>&1"));
   EXPECT_TRUE(absl::StrContains(cli, c.number())) << cli;
-  const std::string wrong_ca = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
-                                                dir.Join("foreign"), "/ca.crt --unit 48 --role viewer --timeout 3 list 2>&1"));
+  const std::string wrong_ca = Shell(
+      absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", dir.Join("foreign"),
+                   "/ca.crt --unit 48 --role viewer --timeout 3 list 2>&1"));
   EXPECT_FALSE(absl::StrContains(wrong_ca, c.number())) << wrong_ca;
 
   // Rotation: a new certificate for the city, served without a restart, and
@@ -180,7 +196,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
         v1::GetHandoffRequest r;
         r.set_name(returned.name());
         v1::Handoff got;
-        return city_handoffs->GetHandoff(&ctx, r, &got).ok() && got.state() == v1::HANDOFF_STATE_DELIVERED;
+        return city_handoffs->GetHandoff(&ctx, r, &got).ok() &&
+               got.state() == v1::HANDOFF_STATE_DELIVERED;
       },
       absl::Seconds(20)))
       << ReadFile(city.log_path());

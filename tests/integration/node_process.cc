@@ -1,17 +1,15 @@
 #include "tests/integration/node_process.h"
 
-#include <cstdio>
-#include <curl/curl.h>
-
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -25,30 +23,27 @@
 namespace reception::testing {
 
 NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
-  WriteFile(config_path(),
-            absl::StrCat("unit_code: \"", options_.unit_code, "\"\n",
-                         "listen_address: 127.0.0.1:", options_.listen_port, "\n",
-                         "admin_address: 127.0.0.1:0\n",
-                         "data_dir: ", options_.work_dir, "/data\n",
-                         "topology_file: ",
-                         options_.topology.rfind("/", 0) == 0 ? options_.topology : SourcePath(options_.topology),
-                         "\n",
-                         "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n",
-                         "calendar_file: ",
-                         options_.calendar_file.empty() ? SourcePath("deploy/calendars/vn-2025-2026.yaml")
-                                                        : options_.calendar_file,
-                         "\n",
-                         "storage: {sync_policy: ", options_.sync_policy, "}\n",
-                         "shutdown_grace_seconds: 5\n",
-                         options_.tls_dir.empty()
-                             ? std::string()
-                             : absl::StrCat("auth:\n  mode: mtls\n  loopback_people_metadata: true\n  tls:\n",
-                                            "    ca_file: ", options_.tls_dir, "/ca.crt\n",
-                                            "    cert_file: ", options_.tls_dir, "/", options_.unit_code, "/node.crt\n",
-                                            "    key_file: ", options_.tls_dir, "/", options_.unit_code, "/node.key\n",
-                                            "    refresh_seconds: 1\n"),
-                         "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"
-                         "  call_timeout_millis: 3000\n  peers:\n"));
+  WriteFile(
+      config_path(),
+      absl::StrCat(
+          "unit_code: \"", options_.unit_code, "\"\n",
+          "listen_address: 127.0.0.1:", options_.listen_port, "\n", "admin_address: 127.0.0.1:0\n",
+          "data_dir: ", options_.work_dir, "/data\n", "topology_file: ",
+          options_.topology.rfind("/", 0) == 0 ? options_.topology : SourcePath(options_.topology),
+          "\n", "rules_file: ", SourcePath("deploy/rules/vn.yaml"), "\n", "calendar_file: ",
+          options_.calendar_file.empty() ? SourcePath("deploy/calendars/vn-2025-2026.yaml")
+                                         : options_.calendar_file,
+          "\n", "storage: {sync_policy: ", options_.sync_policy, "}\n",
+          "shutdown_grace_seconds: 5\n",
+          options_.tls_dir.empty()
+              ? std::string()
+              : absl::StrCat("auth:\n  mode: mtls\n  loopback_people_metadata: true\n  tls:\n",
+                             "    ca_file: ", options_.tls_dir, "/ca.crt\n",
+                             "    cert_file: ", options_.tls_dir, "/", options_.unit_code,
+                             "/node.crt\n", "    key_file: ", options_.tls_dir, "/",
+                             options_.unit_code, "/node.key\n", "    refresh_seconds: 1\n"),
+          "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"
+          "  call_timeout_millis: 3000\n  peers:\n"));
   std::string peers;
   for (const auto& [unit, address] : options_.peers) {
     absl::StrAppend(&peers, "    - {unit_code: \"", unit, "\", address: \"", address, "\"}\n");
@@ -163,7 +158,8 @@ std::shared_ptr<grpc::Channel> NodeProcess::NewChannel() const {
   // A fresh connection per channel, so a restarted node is reached at once.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt("grpc.testing.fixed_reconnect_backoff_ms", 100);
-  if (options_.tls_dir.empty()) return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  if (options_.tls_dir.empty())
+    return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt", "", "");
   return (*tls)->NewChannel(address(), args);
 }
@@ -171,7 +167,8 @@ std::shared_ptr<grpc::Channel> NodeProcess::NewChannel() const {
 std::shared_ptr<grpc::Channel> NodeProcess::NewChannelAs(const std::string& unit) const {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt", options_.tls_dir + "/" + unit + "/node.crt",
+  auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt",
+                                    options_.tls_dir + "/" + unit + "/node.crt",
                                     options_.tls_dir + "/" + unit + "/node.key");
   return (*tls)->NewChannel(address(), args);
 }

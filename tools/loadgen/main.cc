@@ -29,10 +29,10 @@
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 #include "reception/cases/v1/case_service.pb.h"
-#include "tools/loadgen/etcd_kv.pb.h"
-#include "services/common/credentials.h"
 #include "services/common/civil_date.h"
 #include "services/common/clock.h"
+#include "services/common/credentials.h"
+#include "tools/loadgen/etcd_kv.pb.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "Server address");
 ABSL_FLAG(std::string, method, "noop", "noop | get | create | etcd-put");
@@ -84,8 +84,8 @@ class Load {
     }
     auto credentials = reception::Credentials::FromConfig(reception::config::v1::AuthConfig());
     if (!absl::GetFlag(FLAGS_ca).empty()) {
-      auto tls = reception::Credentials::ForClient(absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert),
-                                                   absl::GetFlag(FLAGS_key));
+      auto tls = reception::Credentials::ForClient(
+          absl::GetFlag(FLAGS_ca), absl::GetFlag(FLAGS_cert), absl::GetFlag(FLAGS_key));
       if (!tls.ok()) {
         fprintf(stderr, "loadgen: %s\n", std::string(tls.status().message()).c_str());
         exit(2);
@@ -96,7 +96,8 @@ class Load {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
       args.SetInt("loadgen.channel", i);  // distinct args: a connection per channel
-      stubs_.push_back(std::make_unique<grpc::GenericStub>(credentials->NewChannel(absl::GetFlag(FLAGS_target), args)));
+      stubs_.push_back(std::make_unique<grpc::GenericStub>(
+          credentials->NewChannel(absl::GetFlag(FLAGS_target), args)));
     }
     value_.assign(absl::GetFlag(FLAGS_value_bytes), 'v');
     today_ = reception::ToProtoDate(reception::SystemClock().Today());

@@ -17,20 +17,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
-#include "yaml-cpp/yaml.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
-#include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
+#include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
 #include "services/calendar/working_calendar.h"
 #include "services/common/civil_date.h"
-#include "services/common/credentials.h"
 #include "services/common/clock.h"
+#include "services/common/credentials.h"
+#include "yaml-cpp/yaml.h"
 
 namespace {
 
@@ -395,36 +395,42 @@ void PrintCase(const v1::Case& c) {
   }
   if (c.has_filing_limit()) {
     const auto& f = c.filing_limit();
-    std::string line = f.has_start_date() ? absl::StrCat("from ", Date(f.start_date())) : "start not recorded";
+    std::string line =
+        f.has_start_date() ? absl::StrCat("from ", Date(f.start_date())) : "start not recorded";
     if (f.has_due_date()) {
-      absl::StrAppend(&line, ", ", f.length_days(), " days, last day ", Date(f.due_date()),
-                      f.met() ? ": filed in time" : absl::StrCat(": FILED ", f.days_late(), " DAY(S) LATE"), " [",
-                      f.rule_pack(), "/", f.rule_id(), "]");
+      absl::StrAppend(
+          &line, ", ", f.length_days(), " days, last day ", Date(f.due_date()),
+          f.met() ? ": filed in time" : absl::StrCat(": FILED ", f.days_late(), " DAY(S) LATE"),
+          " [", f.rule_pack(), "/", f.rule_id(), "]");
     }
     if (!f.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", f.problem());
     Row("filing limit", line);
     for (const auto& d : f.delays()) {
-      Row("  delay", absl::StrCat(Short(v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_"), " ",
-                                  Date(d.start_date()), " to ", Date(d.end_date()), " (", d.evidence_reference(), ")"));
+      Row("  delay", absl::StrCat(Short(v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_"),
+                                  " ", Date(d.start_date()), " to ", Date(d.end_date()), " (",
+                                  d.evidence_reference(), ")"));
     }
   }
   for (const auto& r : c.returns()) {
-    Row("returned", absl::StrCat(Date(r.date()), " by unit ", r.from_unit(), " to unit ", r.to_unit(), ": ", r.reason()));
+    Row("returned", absl::StrCat(Date(r.date()), " by unit ", r.from_unit(), " to unit ",
+                                 r.to_unit(), ": ", r.reason()));
   }
   if (c.has_dispute()) {
     const auto& d = c.dispute();
-    Row("dispute", absl::StrCat(Short(v1::DisputeState_Name(d.state()), "DISPUTE_STATE_"), ": unit ",
-                                d.claimant_unit(), " says unit ", d.disputed_unit(), " is competent",
-                                d.automatic() ? " (returned twice)" : "", "; unit ", d.deciding_unit(),
-                                " decides; opened ", Date(d.opened_date())));
+    Row("dispute",
+        absl::StrCat(Short(v1::DisputeState_Name(d.state()), "DISPUTE_STATE_"), ": unit ",
+                     d.claimant_unit(), " says unit ", d.disputed_unit(), " is competent",
+                     d.automatic() ? " (returned twice)" : "", "; unit ", d.deciding_unit(),
+                     " decides; opened ", Date(d.opened_date())));
     if (d.state() == v1::DISPUTE_STATE_RESOLVED) {
-      Row("  decided", absl::StrCat(Date(d.decided_date()), ": unit ", d.decided_unit(), " (", d.legal_basis(),
-                                    "): ", d.decision_reason()));
+      Row("  decided", absl::StrCat(Date(d.decided_date()), ": unit ", d.decided_unit(), " (",
+                                    d.legal_basis(), "): ", d.decision_reason()));
     }
   }
   if (c.has_publication()) {
     Row("published", absl::StrCat(Date(c.publication().date()), ", ",
-                                  Short(v1::PublicationMethod_Name(c.publication().method()), "PUBLICATION_METHOD_"),
+                                  Short(v1::PublicationMethod_Name(c.publication().method()),
+                                        "PUBLICATION_METHOD_"),
                                   ", ", c.publication().reference()));
   }
   for (const auto& k : c.clocks()) {
@@ -468,7 +474,8 @@ v1::FilingDelay ParseFilingDelay(const std::string& text) {
   std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('|', 4));
   if (parts.size() < 4) UsageError("--filing-delay must be \"obstacle|FROM|TO|evidence[|note]\"");
   v1::FilingDelay d;
-  d.set_obstacle(ParseEnum<v1::FilingObstacle>(parts[0], "FILING_OBSTACLE_", &v1::FilingObstacle_Parse, "filing-delay"));
+  d.set_obstacle(ParseEnum<v1::FilingObstacle>(parts[0], "FILING_OBSTACLE_",
+                                               &v1::FilingObstacle_Parse, "filing-delay"));
   *d.mutable_start_date() = ParseDateOption(parts[1], "filing-delay");
   *d.mutable_end_date() = ParseDateOption(parts[2], "filing-delay");
   d.set_evidence_reference(parts[3]);
@@ -522,8 +529,10 @@ int Run(const Args& a) {
     c->mutable_respondent()->set_head_of_unit(a.Has("head-of-unit"));
     c->mutable_respondent()->set_act_reference(a.GetOr("act-reference", ""));
     if (auto d = a.Get("act-date")) *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*d, "act-date");
-    if (auto d = a.Get("filing-start")) *c->mutable_filing_limit()->mutable_start_date() = ParseDateOption(*d, "filing-start");
-    for (const auto& d : a.All("filing-delay")) *c->mutable_filing_limit()->add_delays() = ParseFilingDelay(d);
+    if (auto d = a.Get("filing-start"))
+      *c->mutable_filing_limit()->mutable_start_date() = ParseDateOption(*d, "filing-start");
+    for (const auto& d : a.All("filing-delay"))
+      *c->mutable_filing_limit()->add_delays() = ParseFilingDelay(d);
     c->set_content(a.GetOr("content", ""));
     for (const auto& att : a.All("attachment")) {
       std::vector<std::string> parts = absl::StrSplit(att, '|');
@@ -676,7 +685,8 @@ int Run(const Args& a) {
       }
       PrintCase(r.case_());
       if (!r.handoff().name().empty()) {
-        std::cout << "\n" << r.handoff().name() << ": to unit " << r.handoff().destination_unit() << ", "
+        std::cout << "\n"
+                  << r.handoff().name() << ": to unit " << r.handoff().destination_unit() << ", "
                   << Short(v1::HandoffState_Name(r.handoff().state()), "HANDOFF_STATE_") << "\n";
       }
       return 0;
@@ -1205,12 +1215,13 @@ int Run(const Args& a) {
                                    Short(v1::DeadlineStep_Name(d.step()), "DEADLINE_STEP_"),
                                    Date(d.start_date()) + (d.start_date_assumed() ? "*" : ""),
                                    Date(d.due_date()) + (d.has_provisional() ? "~" : ""),
-                                   Date(d.latest_due_date()) + (d.has_provisional() ? "~" : ""), d.rule_pack(),
-                                   d.rule_id());
+                                   Date(d.latest_due_date()) + (d.has_provisional() ? "~" : ""),
+                                   d.rule_pack(), d.rule_id());
       std::cout << "    " << d.explanation() << (d.condition().empty() ? "" : "; " + d.condition()) << "\n";
       if (!d.problem().empty()) std::cout << "    PROBLEM: " << d.problem() << "\n";
     }
-    std::cout << "(calendar: " << resp.calendar() << "; * = assumed date; ~ = provisional: counted on days off "
+    std::cout << "(calendar: " << resp.calendar()
+              << "; * = assumed date; ~ = provisional: counted on days off "
                  "not yet published)\n";
     return 0;
   }
@@ -1224,7 +1235,8 @@ int Run(const Args& a) {
     if (auto k = a.Get("kind")) req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
     if (auto c = a.Get("complexity")) req.set_complexity(ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
     req.set_note(a.GetOr("note", ""));
-    if (auto d = a.Get("filing-start")) *req.mutable_filing_start_date() = ParseDateOption(*d, "filing-start");
+    if (auto d = a.Get("filing-start"))
+      *req.mutable_filing_start_date() = ParseDateOption(*d, "filing-start");
     for (const auto& d : a.All("filing-delay")) *req.add_filing_delays() = ParseFilingDelay(d);
     return out_case(client.Call(&v1::CaseService::Stub::ClassifyCase, req));
   }
@@ -1403,7 +1415,8 @@ int CalendarCommand(const Args& a) {
   }
   if (sub == "derive") {
     int year = 0;
-    if (auto y = a.Get("year"); !y || !absl::SimpleAtoi(*y, &year)) UsageError("calendar derive needs --year YYYY");
+    if (auto y = a.Get("year"); !y || !absl::SimpleAtoi(*y, &year))
+      UsageError("calendar derive needs --year YYYY");
     auto derived = cal->DeriveYear(year);
     if (!derived.ok()) {
       std::cerr << "error: " << derived.status().message() << "\n";
@@ -1417,8 +1430,9 @@ int CalendarCommand(const Args& a) {
     out << YAML::Key << "source" << YAML::Value << derived->source();
     out << YAML::Key << "days_off" << YAML::Value << YAML::BeginSeq;
     for (const auto& d : derived->days_off()) {
-      out << YAML::Flow << YAML::BeginMap << YAML::Key << "date" << YAML::Value << reception::FormatDate(d.date())
-          << YAML::Key << "name" << YAML::Value << d.name() << YAML::EndMap;
+      out << YAML::Flow << YAML::BeginMap << YAML::Key << "date" << YAML::Value
+          << reception::FormatDate(d.date()) << YAML::Key << "name" << YAML::Value << d.name()
+          << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap << YAML::EndSeq;
     std::cout << out.c_str() << "\n";
@@ -1428,11 +1442,14 @@ int CalendarCommand(const Args& a) {
     auto published = cal->PublishedUntil();
     auto covered = cal->CoveredUntil();
     std::cout << "calendar:          " << cal->name() << "\n"
-              << "published until:   " << (published ? reception::FormatDate(*published) : "-") << "\n"
+              << "published until:   " << (published ? reception::FormatDate(*published) : "-")
+              << "\n"
               << "provisional until: " << (covered ? reception::FormatDate(*covered) : "-") << "\n";
     if (published && covered) {
-      std::vector<int> years = cal->ProvisionalYears(*published + 1, std::min(*covered, *published + 366 * 3));
-      if (!years.empty()) std::cout << "provisional:       " << cal->ProvisionalReason(years) << "\n";
+      std::vector<int> years =
+          cal->ProvisionalYears(*published + 1, std::min(*covered, *published + 366 * 3));
+      if (!years.empty())
+        std::cout << "provisional:       " << cal->ProvisionalReason(years) << "\n";
     }
     return 0;
   }
