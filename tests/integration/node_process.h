@@ -42,9 +42,11 @@ class NodeProcess {
     std::string tls_dir;
   };
 
-  // A port free right now (the kernel's choice for port 0), for nodes whose
-  // peers must know their address before they start and keep it across
-  // restarts.
+  // A loopback port free right now, for nodes whose peers must know their
+  // address before they start and keep it across restarts. Chosen at random
+  // BELOW the kernel's ephemeral range (ip_local_port_range): a port the
+  // kernel hands out for port 0 can be taken by any process's outgoing
+  // connection before the node binds it (a CI run failed that way).
   static int FreePort();
 
   explicit NodeProcess(Options options);

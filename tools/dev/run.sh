@@ -33,7 +33,18 @@ LABEL[49]="Tỉnh Quảng Nam (province headquarters)"
 LABEL[502]="Thành phố Tam Kỳ (district board)"
 LABEL[502-1]="Phường An Mỹ (commune bridge point)"
 for u in "${UNITS[@]}"; do
-  PORT[$u]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # A random free port below the kernel's ephemeral range, so no outgoing
+  # connection takes it between this choice and the node binding it.
+  PORT[$u]=$(python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+while True:
+    p = random.randint(10000, low - 1)
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", p)); print(p); break
+        except OSError:
+            pass')
 done
 for u in "${UNITS[@]}"; do
   {
