@@ -69,7 +69,7 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
 
 void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string& in_process_secret,
                      grpc::ClientContext* to, absl::Duration deadline) {
-  for (const char* key : {"x-reception-subject", "x-reception-role", "x-reception-unit"}) {
+  for (const char* key : {"x-reception-subject", "x-reception-role", "x-reception-unit", "authorization"}) {
     auto it = from.client_metadata().find(key);
     if (it != from.client_metadata().end()) {
       to->AddMetadata(key, std::string(it->second.data(), it->second.size()));

@@ -75,14 +75,43 @@ std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,
   return std::string(id);
 }
 
+absl::StatusOr<Principal> MtlsAuthenticator::FromToken(const grpc::CallbackServerContext& context,
+                                                        absl::string_view authorization) const {
+  absl::string_view token = authorization;
+  if (!absl::ConsumePrefix(&token, "Bearer ") && !absl::ConsumePrefix(&token, "bearer ")) {
+    return Refuse(context, "malformed_token",
+                  "the authorization metadata must be \"Bearer <token>\"");
+  }
+  if (tokens_ == nullptr) {
+    return Refuse(context, "tokens_not_enabled",
+                  "this node accepts no bearer tokens (auth.jwt is not configured); nodes "
+                  "present client certificates");
+  }
+  TokenRefusal refusal;
+  auto p = tokens_->Verify(token, &refusal);
+  if (!p.ok()) return Refuse(context, refusal.reason, refusal.message);
+  return p;
+}
+
 absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
     const grpc::CallbackServerContext& context) const {
+  const absl::string_view authorization = ClientMetadata(context, "authorization");
+  // Services of this process call each other over the in-process channel,
+  // forwarding the caller's token or (development, the node itself) metadata.
+  const std::string& secret = dev_secret();
+  if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret) {
+    if (!authorization.empty() && tokens_ != nullptr) return FromToken(context, authorization);
+    return dev_.Authenticate(context);
+  }
   auto auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
     for (const char* property : {GRPC_PEER_SPIFFE_ID_PROPERTY_NAME, GRPC_PEER_URI_PROPERTY_NAME}) {
       for (const auto& value : auth->FindPropertyValues(property)) {
         if (auto unit = NodeUnitFromSpiffeId(absl::string_view(value.data(), value.size()),
                                              trust_domain_)) {
+          if (!authorization.empty() && tokens_ != nullptr) {
+            return FromToken(context, authorization);
+          }
           return Principal{absl::StrCat("node:", *unit), Role::kNode, *unit};
         }
       }
@@ -92,10 +121,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
         absl::StrCat("the client certificate names no node of trust domain ", trust_domain_,
                      " (its URI SAN must be spiffe://", trust_domain_, "/unit/<unit code>/node)"));
   }
-  // Services of this process call each other over the in-process channel.
-  const std::string& secret = dev_secret();
-  if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret)
-    return dev_.Authenticate(context);
+  if (!authorization.empty()) return FromToken(context, authorization);
   if (loopback_people_ && IsLoopbackPeer(context.peer())) {
     auto p = dev_.Authenticate(context);
     if (!p.ok()) return p;
@@ -106,9 +132,12 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
     return p;
   }
   return Refuse(context, "no_credentials",
-                "this node requires a client certificate signed by the federation's CA (nodes); "
-                "people's token "
-                "authentication is not enabled here");
+                tokens_ != nullptr
+                    ? "this node requires a client certificate signed by the federation's CA "
+                      "(nodes) or \"authorization: Bearer <token>\" from the identity provider "
+                      "(people and department systems)"
+                    : "this node requires a client certificate signed by the federation's CA "
+                      "(nodes); bearer tokens are not enabled here (auth.jwt)");
 }
 
 }  // namespace reception

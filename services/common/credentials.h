@@ -20,6 +20,7 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "reception/config/v1/config.pb.h"
 #include "services/common/auth.h"
+#include "services/common/jwt.h"
 
 namespace reception {
 
@@ -53,24 +54,36 @@ std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,
                                                 absl::string_view trust_domain);
 
 // mTLS mode: a caller with a verified client certificate is the node of the
-// unit its SPIFFE ID names; calls over the in-process channel carry the
-// process secret as in development; without a certificate, people's
+// unit its SPIFFE ID names; a caller without one presents a bearer token
+// (when `tokens` is set) naming a person or department system; calls over
+// the in-process channel carry the process secret as in development; people's
 // metadata from loopback only when `loopback_people` (never role node).
 class MtlsAuthenticator final : public Authenticator {
  public:
-  MtlsAuthenticator(std::string trust_domain, std::string in_process_secret, bool loopback_people)
+  // A call from a node certificate that carries a bearer token is a node
+  // relaying a person's call (a bridge point relaying to the room's host,
+  // reception-routing forwarding to the case service, a read forwarded to
+  // the owner): the token, verified here too, is the principal. The
+  // certificate alone is the node.
+  MtlsAuthenticator(std::string trust_domain, std::string in_process_secret, bool loopback_people,
+                    std::unique_ptr<JwtVerifier> tokens = nullptr)
       : trust_domain_(std::move(trust_domain)),
         secret_(in_process_secret),
         dev_(std::move(in_process_secret)),
-        loopback_people_(loopback_people) {}
+        loopback_people_(loopback_people),
+        tokens_(std::move(tokens)) {}
   absl::StatusOr<Principal> Authenticate(const grpc::CallbackServerContext& context) const override;
 
  private:
   const std::string& dev_secret() const { return secret_; }
+  // The person a bearer token names (UNAUTHENTICATED, counted, if it fails).
+  absl::StatusOr<Principal> FromToken(const grpc::CallbackServerContext& context,
+                                      absl::string_view authorization) const;
   std::string trust_domain_;
   std::string secret_;
   DevMetadataAuthenticator dev_;
   bool loopback_people_;
+  std::unique_ptr<JwtVerifier> tokens_;
 };
 
 }  // namespace reception

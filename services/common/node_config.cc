@@ -75,12 +75,22 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
       return absl::InvalidArgumentError(
           absl::StrCat(path, ": auth.tls.refresh_seconds must be 1-86400"));
     }
+    auto* jwt = c.mutable_auth()->mutable_jwt();
+    if (!jwt->jwks_file().empty()) {
+      jwt->set_jwks_file(Resolve(base, jwt->jwks_file()));
+      if (jwt->issuer().empty()) return missing("auth.jwt.issuer (with auth.jwt.jwks_file)");
+      if (jwt->audience().empty()) return missing("auth.jwt.audience (with auth.jwt.jwks_file)");
+    }
     for (const std::string* f : {&tls->ca_file(), &tls->cert_file(), &tls->key_file()}) {
       if (!std::filesystem::exists(*f)) {
         return absl::InvalidArgumentError(
             absl::StrCat(path, ": auth.tls: ", *f, " does not exist"));
       }
     }
+  }
+  if (c.auth().mode() != config::v1::AUTH_MODE_MTLS && c.auth().has_jwt()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": auth.jwt needs auth.mode mtls (tokens travel only over TLS)"));
   }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
   auto* media = c.mutable_media();

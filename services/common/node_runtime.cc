@@ -168,9 +168,18 @@ int RunNode(int argc, char** argv, absl::string_view program,
   auto credentials = Credentials::FromConfig(config->auth());
   std::unique_ptr<Authenticator> authenticator_holder;
   if (config->auth().mode() == config::v1::AUTH_MODE_MTLS) {
-    authenticator_holder =
-        std::make_unique<MtlsAuthenticator>(config->auth().tls().trust_domain(), in_process_secret,
-                                            config->auth().loopback_people_metadata());
+    std::unique_ptr<JwtVerifier> tokens;
+    if (!config->auth().jwt().jwks_file().empty()) {
+      auto v = JwtVerifier::Create(config->auth().jwt());
+      if (!v.ok()) return fail(v.status());
+      tokens = *std::move(v);
+      Log()->info("event=auth_tokens jwks={} keys={} issuer={} audience={}",
+                  LogValue(config->auth().jwt().jwks_file()), tokens->key_count(),
+                  LogValue(config->auth().jwt().issuer()), LogValue(config->auth().jwt().audience()));
+    }
+    authenticator_holder = std::make_unique<MtlsAuthenticator>(
+        config->auth().tls().trust_domain(), in_process_secret,
+        config->auth().loopback_people_metadata(), std::move(tokens));
     Log()->info(
         "event=auth mode=mtls trust_domain={} cert={} refresh_seconds={} "
         "loopback_people_metadata={}",

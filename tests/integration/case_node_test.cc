@@ -244,7 +244,7 @@ std::pair<int, std::string> Shell(const std::string& command) {
 TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   NodeProcess node(Opts());
   ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
-  const std::string ctl = absl::StrCat(g_receptionctl, " --server ", node.address(), " --unit 48 ");
+  const std::string ctl = g_receptionctl + node.CliFlags("officer", "48");
   auto [rc, out] = Shell(ctl + "create --kind complaint --round first --channel in_person "
                              "--petitioner 'Trần Thị Bích|049301002345|Hội An' --respondent-unit 48-13 "
                              "--content 'Khiếu nại quyết định xử phạt' --received " + Today());

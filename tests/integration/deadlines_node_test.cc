@@ -108,8 +108,7 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_EQ(Overdue(), std::vector<std::string>{complaint.number()});
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"))
       << ScrapeMetrics(node_->admin_port());
-  const std::string view = Shell(absl::StrCat(g_receptionctl, " --server ", node_->address(),
-                                              " --unit 48 --role viewer overdue"));
+  const std::string view = Shell(absl::StrCat(g_receptionctl, node_->CliFlags("viewer", "48"), "overdue"));
   EXPECT_TRUE(absl::StrContains(view, complaint.number())) << view;
   EXPECT_TRUE(absl::StrContains(view, "2026-03-12!")) << view;
   EXPECT_FALSE(absl::StrContains(view, denunciation.number())) << view;
@@ -162,8 +161,8 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
 
   // The preview through the CLI names the rules.
   const std::string preview =
-      Shell(absl::StrCat(g_receptionctl, " --server ", node_->address(),
-                         " --unit 48 deadlines preview --kind denunciation --received 2026-03-02 "
+      Shell(absl::StrCat(g_receptionctl, node_->CliFlags("officer", "48"),
+                         "deadlines preview --kind denunciation --received 2026-03-02 "
                          "--complexity very_complex"));
   EXPECT_TRUE(absl::StrContains(preview, "vn-2020-12/denunciation-settle")) << preview;
   EXPECT_TRUE(absl::StrContains(preview, "2026-06-09")) << preview;  // latest, all extensions used

@@ -473,11 +473,14 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
       *offer.add_events() = e;  // a chain that verifies
     return offer;
   };
+  // Offers made with the real certificate of a peer node (48-1 is a peer
+  // of the city; 48-3 runs no node here and is no peer).
   auto offer_as = [&](const std::string& unit, const v1::OfferHandoffRequest& offer) {
     grpc::ClientContext ctx;
-    AddPrincipal(&ctx, "node", unit);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     v1::OfferHandoffResponse resp;
-    grpc::Status s = city.handoffs()->OfferHandoff(&ctx, offer, &resp);
+    grpc::Status s = v1::HandoffService::NewStub(f.node("48").NewChannelAs(unit))
+                         ->OfferHandoff(&ctx, offer, &resp);
     return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   };
 
@@ -494,17 +497,24 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   // Protected, but with an identity that was never sealed for this node.
   v1::OfferHandoffRequest garbage = forge(denunciation);
   grpc::ClientContext key_ctx;
-  AddPrincipal(&key_ctx, "node", "48-1");
   v1::NodeKey key;
-  ASSERT_TRUE(city.handoffs()->GetNodeKey(&key_ctx, v1::GetNodeKeyRequest(), &key).ok());
+  ASSERT_TRUE(v1::HandoffService::NewStub(f.node("48").NewChannelAs("48-1"))
+                  ->GetNodeKey(&key_ctx, v1::GetNodeKeyRequest(), &key)
+                  .ok());
   grpc::ClientContext officer_ctx;  // not for people, nor for nodes that are not peers
   AddPrincipal(&officer_ctx, "officer", "48");
   EXPECT_EQ(city.handoffs()->GetNodeKey(&officer_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext stranger_ctx;
-  AddPrincipal(&stranger_ctx, "node", "48-3");
-  EXPECT_EQ(city.handoffs()->GetNodeKey(&stranger_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+  EXPECT_EQ(v1::HandoffService::NewStub(f.node("48").NewChannelAs("48-3"))
+                ->GetNodeKey(&stranger_ctx, v1::GetNodeKeyRequest(), &key)
+                .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+  // Claiming to be a node in metadata, without its certificate: not a node.
+  grpc::ClientContext claim_ctx;
+  AddPrincipal(&claim_ctx, "node", "48-1");
+  EXPECT_EQ(city.handoffs()->GetNodeKey(&claim_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
   garbage.set_node_key_id(key.key_id());
   garbage.set_sealed_identity(std::string(96, 'x'));
   auto s2 = offer_as("48-1", garbage);

@@ -1,19 +1,23 @@
 // Two real nodes over mTLS with certificates from tools/pki/dev_pki.sh: a
 // handoff between them; a node refusing a certificate from another CA, an
 // expired one, a certificate of one unit offering as another, a node that is
-// not a peer, and role node claimed by metadata; certificates replaced under
-// a running node and served without a restart.
+// not a peer, and role node claimed by metadata; people's bearer tokens, and
+// tokens with a bad signature, the wrong audience, expired or alg none;
+// certificates replaced under a running node and served without a restart.
 #include <stdio.h>
 
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/credentials.h"
+#include "services/common/jwt.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
 
@@ -151,26 +155,71 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   auto claimed = offer_as(city.NewChannel(), "48-1", true);
   EXPECT_EQ(claimed.code(), absl::StatusCode::kUnauthenticated) << claimed;
   EXPECT_TRUE(absl::StrContains(claimed.message(), "client certificate")) << claimed;
-  // Refusals are counted by reason (never with what the caller sent).
+  // People present bearer tokens from the identity provider.
+  auto list_with = [&](const std::string& authorization) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+    v1::ListCasesResponse listed;
+    const grpc::Status st =
+        v1::CaseService::NewStub(city.NewChannel())->ListCases(&ctx, v1::ListCasesRequest(), &listed);
+    return std::make_pair(Status(st), listed.cases_size());
+  };
+  const auto [ok, count] = list_with("Bearer " + TestToken("viewer", "48", "an.le"));
+  EXPECT_TRUE(ok.ok()) << ok;
+  EXPECT_EQ(count, 1);
+  const std::string issuer_key = ReadFile(TestPkiDir() + "/tokens/issuer.key");
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto claims = [&](const std::string& aud, int64_t exp) {
+    return absl::StrCat("{\"iss\":\"https://id.test.reception\",\"aud\":\"", aud,
+                        "\",\"sub\":\"an.le\",\"reception_role\":\"viewer\",\"reception_unit\":\"48\","
+                        "\"iat\":", now - 120, ",\"exp\":", exp, "}");
+  };
+  // Signed by a key the identity provider never published (same key id).
+  Shell(absl::StrCat("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
+                     dir.Join("rogue.key"), " 2>/dev/null"));
+  auto forged = IssueToken(ReadFile(dir.Join("rogue.key")), "test-1", "ES256", claims("reception", now + 600));
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  auto wrong_audience = IssueToken(issuer_key, "test-1", "ES256", claims("another-system", now + 600));
+  auto expired = IssueToken(issuer_key, "test-1", "ES256", claims("reception", now - 3600));
+  std::string header, payload;
+  absl::WebSafeBase64Escape("{\"alg\":\"none\",\"typ\":\"JWT\"}", &header);
+  absl::WebSafeBase64Escape(claims("reception", now + 600), &payload);
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"Bearer " + *forged, "bad_signature"},
+      {"Bearer " + *wrong_audience, "wrong_audience"},
+      {"Bearer " + *expired, "token_expired"},
+      {absl::StrCat("Bearer ", header, ".", payload, "."), "algorithm_not_allowed"},
+      {"", "no_credentials"}};
+  for (const auto& [authorization, reason] : refused) {
+    const auto [st, n] = list_with(authorization);
+    EXPECT_EQ(st.code(), absl::StatusCode::kUnauthenticated) << reason << ": " << st;
+    EXPECT_EQ(n, 0);
+  }
+  // Refusals are counted by reason (never with what the caller sent), and no
+  // token reaches the log.
   const std::string metrics = ScrapeMetrics(city.admin_port());
-  EXPECT_TRUE(absl::StrContains(
-      metrics, "reception_auth_failures_total{reason=\"node_without_certificate\"} 1"))
+  for (const char* reason : {"bad_signature", "wrong_audience", "token_expired",
+                             "algorithm_not_allowed"}) {
+    EXPECT_TRUE(absl::StrContains(
+        metrics, absl::StrCat("reception_auth_failures_total{reason=\"", reason, "\"} 1")))
+        << reason << "\n" << metrics;
+  }
+  EXPECT_TRUE(absl::StrContains(metrics, "reception_auth_failures_total{reason=\"no_credentials\"} 2"))
       << metrics;
-  // People on the node's own machine still reach it (until tokens).
-  grpc::ClientContext people;
-  AddPrincipal(&people, "viewer", "48");
-  v1::ListCasesResponse listed;
-  EXPECT_TRUE(v1::CaseService::NewStub(city.NewChannel())
-                  ->ListCases(&people, v1::ListCasesRequest(), &listed)
-                  .ok());
-  EXPECT_EQ(listed.cases_size(), 1);
-  // receptionctl over TLS (--ca), and refusing a server it cannot verify.
+  EXPECT_FALSE(absl::StrContains(ReadFile(city.log_path()), forged->substr(forged->size() - 40)));
+  // receptionctl over TLS (--ca) with a token, and refusing a server it
+  // cannot verify.
   const std::string cli = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
-                                             pki, "/ca.crt --unit 48 --role viewer list 2>&1"));
+                                             pki, "/ca.crt --token ", TestToken("viewer", "48", "cli"),
+                                             " list 2>&1"));
   EXPECT_TRUE(absl::StrContains(cli, c.number())) << cli;
+  const std::string no_token = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
+                                                  pki, "/ca.crt --unit 48 --role viewer list 2>&1"));
+  EXPECT_TRUE(absl::StrContains(no_token, "UNAUTHENTICATED")) << no_token;
   const std::string wrong_ca = Shell(
       absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", dir.Join("foreign"),
-                   "/ca.crt --unit 48 --role viewer --timeout 3 list 2>&1"));
+                   "/ca.crt --token ", TestToken("viewer", "48", "cli"), " --timeout 3 list 2>&1"));
   EXPECT_FALSE(absl::StrContains(wrong_ca, c.number())) << wrong_ca;
 
   // Rotation: a new certificate for the city, served without a restart, and

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -20,11 +22,105 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/credentials.h"
+#include "services/common/jwt.h"
+#include "nlohmann/json.hpp"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "services/common/test_support.h"
 
 namespace reception::testing {
 
+namespace {
+
+absl::Mutex pki_mu(absl::kConstInit);
+
+std::string RunPki(const std::string& args) {
+  const std::string cmd = absl::StrCat("bash ", SourcePath("tools/pki/dev_pki.sh"), " ", args,
+                                       " >/dev/null 2>&1");
+  return std::system(cmd.c_str()) == 0 ? "" : cmd;
+}
+
+struct TestIssuer {
+  std::string key_pem;
+};
+
+const TestIssuer& Issuer() {
+  static const TestIssuer* issuer = [] {
+    const std::string dir = TestPkiDir();
+    auto* out = new TestIssuer;
+    out->key_pem = ReadFile(dir + "/tokens/issuer.key");
+    return out;
+  }();
+  return *issuer;
+}
+
+}  // namespace
+
+std::string TestPkiDir() {
+  static const std::string* dir = [] {
+    // Lives as long as the test program; removed with it (TempDir at exit).
+    static TempDir temp;
+    const std::string pki = temp.Join("pki");
+    if (const std::string failed = RunPki(absl::StrCat(pki, " --ca-only")); !failed.empty()) {
+      std::fprintf(stderr, "cannot create the test PKI: %s\n", failed.c_str());
+      std::abort();
+    }
+    std::filesystem::create_directories(pki + "/tokens");
+    const std::string key = pki + "/tokens/issuer.key";
+    if (std::system(absl::StrCat("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
+                                 key, " 2>/dev/null").c_str()) != 0) {
+      std::fprintf(stderr, "cannot create the test token key\n");
+      std::abort();
+    }
+    auto jwk = PublicJwkJson(ReadFile(key), "test-1");
+    if (!jwk.ok()) {
+      std::fprintf(stderr, "cannot write the test JWKS: %s\n", std::string(jwk.status().message()).c_str());
+      std::abort();
+    }
+    WriteFile(pki + "/tokens/jwks.json", absl::StrCat("{\"keys\": [", *jwk, "]}"));
+    return new std::string(pki);
+  }();
+  return *dir;
+}
+
+void EnsureNodeCertificate(const std::string& unit) {
+  const std::string dir = TestPkiDir();
+  absl::MutexLock lock(&pki_mu);
+  if (std::filesystem::exists(dir + "/" + unit + "/node.crt")) return;
+  if (const std::string failed = RunPki(absl::StrCat(dir, " ", unit)); !failed.empty()) {
+    std::fprintf(stderr, "cannot issue a test certificate: %s\n", failed.c_str());
+    std::abort();
+  }
+}
+
+std::string TestToken(const std::string& role, const std::string& unit, const std::string& subject) {
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* cache = new std::map<std::string, std::string>();
+  const std::string key = absl::StrCat(role, "|", unit, "|", subject);
+  absl::MutexLock lock(&mu);
+  if (auto it = cache->find(key); it != cache->end()) return it->second;
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  nlohmann::json claims = {{"iss", "https://id.test.reception"}, {"aud", "reception"},
+                           {"sub", subject}, {"reception_role", role}, {"reception_unit", unit},
+                           {"iat", now - 60}, {"exp", now + 6 * 3600}};
+  auto token = IssueToken(Issuer().key_pem, "test-1", "ES256", claims.dump());
+  if (!token.ok()) {
+    std::fprintf(stderr, "cannot issue a test token: %s\n", std::string(token.status().message()).c_str());
+    std::abort();
+  }
+  (*cache)[key] = *token;
+  return *token;
+}
+
 NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
+  if (options_.transport == Options::Transport::kMtls) {
+    if (options_.tls_dir.empty()) {
+      options_.tls_dir = TestPkiDir();
+      EnsureNodeCertificate(options_.unit_code);
+    }
+  } else {
+    options_.tls_dir.clear();
+  }
   WriteFile(
       config_path(),
       absl::StrCat(
@@ -39,11 +135,13 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
           "shutdown_grace_seconds: 5\n",
           options_.tls_dir.empty()
               ? std::string()
-              : absl::StrCat("auth:\n  mode: mtls\n  loopback_people_metadata: true\n  tls:\n",
+              : absl::StrCat("auth:\n  mode: mtls\n  tls:\n",
                              "    ca_file: ", options_.tls_dir, "/ca.crt\n",
                              "    cert_file: ", options_.tls_dir, "/", options_.unit_code,
                              "/node.crt\n", "    key_file: ", options_.tls_dir, "/",
-                             options_.unit_code, "/node.key\n", "    refresh_seconds: 1\n"),
+                             options_.unit_code, "/node.key\n", "    refresh_seconds: 1\n",
+                             "  jwt:\n    jwks_file: ", TestPkiDir(), "/tokens/jwks.json\n",
+                             "    issuer: https://id.test.reception\n    audience: reception\n"),
           "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"
           "  call_timeout_millis: 3000\n  peers:\n"));
   std::string peers;
@@ -173,7 +271,16 @@ std::shared_ptr<grpc::Channel> NodeProcess::NewChannel() const {
   return (*tls)->NewChannel(address(), args);
 }
 
+std::string NodeProcess::CliFlags(const std::string& role, const std::string& unit) const {
+  if (options_.tls_dir.empty()) {
+    return absl::StrCat(" --server ", address(), " --unit ", unit, " --role ", role, " ");
+  }
+  return absl::StrCat(" --server ", address(), " --ca ", options_.tls_dir, "/ca.crt --token ",
+                      TestToken(role, unit, "cli"), " ");
+}
+
 std::shared_ptr<grpc::Channel> NodeProcess::NewChannelAs(const std::string& unit) const {
+  if (options_.tls_dir == TestPkiDir()) EnsureNodeCertificate(unit);
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto tls = Credentials::ForClient(options_.tls_dir + "/ca.crt",
@@ -187,6 +294,7 @@ void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::
   ctx->AddMetadata("x-reception-subject", subject);
   ctx->AddMetadata("x-reception-role", role);
   ctx->AddMetadata("x-reception-unit", unit);
+  if (role != "node") ctx->AddMetadata("authorization", "Bearer " + TestToken(role, unit, subject));
 }
 
 cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::string& request_id,

@@ -36,9 +36,15 @@ class NodeProcess {
     std::string extra_config;
     // The working calendar; empty: the shipped one.
     std::string calendar_file;
+    // How the node is reached. kMtls (the default, so every multi-node test
+    // exercises it): TLS with node certificates from the test PKI, people by
+    // bearer tokens from the test identity provider (AddPrincipal adds one).
+    // kPlaintext: development metadata from loopback, for tests that say so.
+    enum class Transport { kMtls, kPlaintext };
+    Transport transport = Transport::kMtls;
     // A development PKI (tools/pki/dev_pki.sh) to serve mTLS from:
     // <tls_dir>/ca.crt and <tls_dir>/<unit>/node.{crt,key}, re-read every
-    // second; people's metadata accepted from loopback. Empty: plaintext.
+    // second. Empty: the test PKI shared by this test program (TestPkiDir()).
     std::string tls_dir;
   };
 
@@ -74,6 +80,10 @@ class NodeProcess {
   std::string log_path() const;
   std::string config_path() const;
   std::shared_ptr<grpc::Channel> NewChannel() const;
+  // receptionctl's options to reach this node as `role` of `unit`:
+  // " --server ADDR --ca CA --token TOKEN " (mTLS) or
+  // " --server ADDR --unit UNIT --role ROLE " (plaintext).
+  std::string CliFlags(const std::string& role, const std::string& unit) const;
 
  private:
   Options options_;
@@ -92,7 +102,18 @@ cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::str
 // empty when it cannot be read.
 std::string ScrapeMetrics(int admin_port);
 
-// Adds the development principal to a call.
+// The test program's PKI (a CA made once per process with dev_pki.sh, node
+// certificates issued on first use) and the JWKS of its token issuer.
+std::string TestPkiDir();
+// Issues `unit` a node certificate in the test PKI (once).
+void EnsureNodeCertificate(const std::string& unit);
+// A bearer token from the test identity provider (issuer
+// https://id.test.reception, audience "reception").
+std::string TestToken(const std::string& role, const std::string& unit, const std::string& subject);
+
+// Adds the principal to a call: the development metadata (plaintext nodes)
+// and, for people, a bearer token from the test identity provider (mTLS
+// nodes). Role "node" gets no token: a node is its certificate.
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,
                   const std::string& subject = "tester");
 

@@ -11,7 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev
-  nlohmann-json3-dev libjemalloc-dev libcurl4-openssl-dev libical-dev libcivetweb-dev
+  nlohmann-json3-dev libcpp-jwt-dev libssl-dev libjemalloc-dev libcurl4-openssl-dev libical-dev libcivetweb-dev
   python3 python3-grpcio python3-protobuf   # the non-C++ client test
   prometheus                                  # promtool check metrics
   etcd-server etcd-client                     # the benchmark's comparison

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +31,8 @@
 #include "services/common/civil_date.h"
 #include "services/common/clock.h"
 #include "services/common/credentials.h"
+#include "services/common/jwt.h"
+#include "nlohmann/json.hpp"
 #include "yaml-cpp/yaml.h"
 
 namespace {
@@ -45,13 +48,23 @@ Global options (or environment variables):
   --server ADDR     node address          (RECEPTION_SERVER, default 127.0.0.1:50051)
   --ca FILE         CA bundle: talk TLS to a node in mTLS mode (RECEPTION_CA)
   --cert FILE --key FILE   present this client certificate (RECEPTION_CERT, RECEPTION_KEY)
-  --subject S       your account          (RECEPTION_SUBJECT, default "cli")
+  --token JWT       bearer token from the identity provider (RECEPTION_TOKEN);
+  --token-file FILE or read it from a file (RECEPTION_TOKEN_FILE). The token
+                    names you, your role and unit; --subject/--role/--unit
+                    are then not sent.
+  --subject S       your account, development mode (RECEPTION_SUBJECT, default "cli")
   --role R          officer|inspector|head|viewer (RECEPTION_ROLE, default officer)
-  --unit CODE       your unit code        (RECEPTION_UNIT, required)
+  --unit CODE       your unit code (RECEPTION_UNIT; required without a token)
   --json            print JSON instead of tables
   --timeout SEC     deadline per call (default 10)
 
 Commands:
+  token issue --key PEM --kid ID --issuer ISS --audience AUD --subject S --role R --unit CODE [--ttl-minutes N]
+            DEVELOPMENT identity provider: print a token signed with a
+            private key (EC P-256 -> ES256, RSA -> RS256); offline
+  token jwks --key PEM --kid ID
+            print the JWKS (public key set) a node's auth.jwt.jwks_file
+            holds for that key; offline
   calendar derive --calendar-file FILE --year YYYY
             print the year's statutory days off (a provisional `years:` entry
             for the calendar file); offline, no node needed
@@ -241,7 +254,15 @@ class Client {
     subject_ = a.GetOr("subject", Env("RECEPTION_SUBJECT", "cli"));
     role_ = a.GetOr("role", Env("RECEPTION_ROLE", "officer"));
     unit_ = a.GetOr("unit", Env("RECEPTION_UNIT", ""));
-    if (unit_.empty()) UsageError("--unit (or RECEPTION_UNIT) must name your unit code");
+    token_ = a.GetOr("token", Env("RECEPTION_TOKEN", ""));
+    if (const std::string file = a.GetOr("token-file", Env("RECEPTION_TOKEN_FILE", ""));
+        token_.empty() && !file.empty()) {
+      std::ifstream in(file);
+      if (!in || !std::getline(in, token_)) UsageError(absl::StrCat("cannot read a token from ", file));
+    }
+    if (unit_.empty() && token_.empty()) {
+      UsageError("--unit (or RECEPTION_UNIT) must name your unit code, or --token carry it");
+    }
     int seconds = 10;
     if (auto t = a.Get("timeout"); t && !absl::SimpleAtoi(*t, &seconds)) UsageError("--timeout must be a number");
     timeout_ = seconds;
@@ -263,10 +284,18 @@ class Client {
     scheduling_stub_ = reception::scheduling::v1::SchedulingService::NewStub(channel);
   }
 
-  void Prepare(grpc::ClientContext* ctx) const {
+  void Identify(grpc::ClientContext* ctx) const {
+    if (!token_.empty()) {
+      ctx->AddMetadata("authorization", absl::StrCat("Bearer ", token_));
+      return;
+    }
     ctx->AddMetadata("x-reception-subject", subject_);
     ctx->AddMetadata("x-reception-role", role_);
     ctx->AddMetadata("x-reception-unit", unit_);
+  }
+
+  void Prepare(grpc::ClientContext* ctx) const {
+    Identify(ctx);
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_));
   }
 
@@ -274,9 +303,7 @@ class Client {
   int Watch(const reception::media::v1::WatchRoomRequest& req,
             const std::function<void(const reception::media::v1::RoomEvent&)>& each) {
     grpc::ClientContext ctx;
-    ctx.AddMetadata("x-reception-subject", subject_);
-    ctx.AddMetadata("x-reception-role", role_);
-    ctx.AddMetadata("x-reception-unit", unit_);
+    Identify(&ctx);
     auto reader = media_stub_->WatchRoom(&ctx, req);
     reception::media::v1::RoomEvent e;
     while (reader->Read(&e)) each(e);
@@ -323,7 +350,7 @@ class Client {
 
  private:
   const Args& args_;
-  std::string server_, subject_, role_, unit_;
+  std::string server_, subject_, role_, unit_, token_;
   int timeout_ = 10;
   std::unique_ptr<v1::CaseService::Stub> stub_;
   std::unique_ptr<v1::HandoffService::Stub> handoff_stub_;
@@ -1404,6 +1431,45 @@ int Run(const Args& a) {
 }  // namespace
 
 // `calendar ...`: works on a calendar file, offline (no node needed).
+// A development identity provider, offline: tokens and the key set.
+int TokenCommand(const Args& a) {
+  const std::string sub = a.positional.empty() ? "" : a.positional[0];
+  auto need = [&](const char* option) {
+    auto v = a.Get(option);
+    if (!v || v->empty()) UsageError(absl::StrCat("token ", sub, " needs --", option));
+    return *v;
+  };
+  if (sub != "issue" && sub != "jwks") UsageError("token needs issue or jwks");
+  std::ifstream in(need("key"));
+  std::stringstream pem;
+  pem << in.rdbuf();
+  if (!in) UsageError("cannot read --key");
+  if (sub == "jwks") {
+    auto jwk = reception::PublicJwkJson(pem.str(), need("kid"));
+    if (!jwk.ok()) UsageError(std::string(jwk.status().message()));
+    std::cout << "{\"keys\": [" << *jwk << "]}\n";
+    return 0;
+  }
+  int minutes = 480;
+  if (auto t = a.Get("ttl-minutes"); t && (!absl::SimpleAtoi(*t, &minutes) || minutes < 1)) {
+    UsageError("--ttl-minutes must be a positive number");
+  }
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  nlohmann::json claims = {{"iss", need("issuer")},     {"aud", need("audience")},
+                           {"sub", need("subject")},    {"reception_role", need("role")},
+                           {"reception_unit", need("unit")}, {"iat", now},
+                           {"nbf", now},                {"exp", now + 60 * int64_t{minutes}}};
+  // The algorithm follows the key: RSA -> RS256, P-256 -> ES256, P-384 -> ES384.
+  auto jwk = reception::PublicJwkJson(pem.str(), "");
+  if (!jwk.ok()) UsageError(std::string(jwk.status().message()));
+  const nlohmann::json key = nlohmann::json::parse(*jwk);
+  const std::string alg = key["kty"] == "RSA" ? "RS256" : key["crv"] == "P-384" ? "ES384" : "ES256";
+  auto token = reception::IssueToken(pem.str(), need("kid"), alg, claims.dump());
+  if (!token.ok()) UsageError(std::string(token.status().message()));
+  std::cout << *token << "\n";
+  return 0;
+}
+
 int CalendarCommand(const Args& a) {
   const std::string sub = a.positional.empty() ? "" : a.positional[0];
   auto file = a.Get("calendar-file");
@@ -1463,5 +1529,6 @@ int main(int argc, char** argv) {
     return a.command.empty() && !a.Has("help") ? 2 : 0;
   }
   if (a.command == "calendar") return CalendarCommand(a);
+  if (a.command == "token") return TokenCommand(a);
   return Run(a);
 }
