@@ -46,9 +46,22 @@ while True:
         except OSError:
             pass')
 done
+# Trust, as in production but made here: a development CA issues each node
+# a certificate naming its unit (spiffe://reception.local/unit/<u>/node), and
+# a development identity provider signs people's bearer tokens (its public
+# key set is what every node verifies them against). Nodes call each other
+# over mTLS; every receptionctl call below presents a token.
+"$ROOT/tools/pki/dev_pki.sh" "$WORK/pki" "${UNITS[@]}"
+mkdir -p "$WORK/pki/tokens"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$WORK/pki/tokens/issuer.key" 2>/dev/null
+"$BUILD/tools/receptionctl" token jwks --key "$WORK/pki/tokens/issuer.key" --kid dev-1 >"$WORK/pki/tokens/jwks.json"
 for u in "${UNITS[@]}"; do
   {
     echo "unit_code: \"$u\""
+    echo "auth:"
+    echo "  mode: mtls"
+    echo "  tls: {ca_file: $WORK/pki/ca.crt, cert_file: $WORK/pki/$u/node.crt, key_file: $WORK/pki/$u/node.key}"
+    echo "  jwt: {jwks_file: $WORK/pki/tokens/jwks.json, issuer: \"https://id.dev.reception\", audience: reception}"
     echo "listen_address: 127.0.0.1:${PORT[$u]}"
     echo "admin_address: 127.0.0.1:0"
     echo "data_dir: $WORK/$u"
@@ -71,16 +84,35 @@ for u in "${UNITS[@]}"; do
 done
 
 T0=$(date +%s.%N)
+# receptionctl as a person of UNIT: leading --subject S and --role R choose
+# the token (issued once by the development identity provider, 8 hours).
+as_person() {  # as_person UNIT [--subject S] [--role R] [--json] args...
+  local unit=$1 subject=cli role=officer pre=()
+  shift
+  while (($#)); do
+    case "$1" in
+      --subject) subject=$2; shift 2 ;;
+      --role) role=$2; shift 2 ;;
+      --json) pre+=(--json); shift ;;
+      *) break ;;
+    esac
+  done
+  local token="$WORK/pki/tokens/$unit.$subject.$role"
+  [[ -f "$token" ]] || "$BUILD/tools/receptionctl" token issue --key "$WORK/pki/tokens/issuer.key" --kid dev-1 \
+    --issuer https://id.dev.reception --audience reception --subject "$subject" --role "$role" --unit "$unit" >"$token"
+  RECEPTION_SERVER="127.0.0.1:${PORT[$unit]}" RECEPTION_CA="$WORK/pki/ca.crt" RECEPTION_TOKEN_FILE="$token" \
+    "$BUILD/tools/receptionctl" "${pre[@]}" "$@"
+}
 at() {  # at UNIT "what happens" receptionctl-args...
   local unit=$1 what=$2
   shift 2
-  printf '\n\033[1m[+%5.2fs] %s\033[0m\n  %s\n$ receptionctl --unit %s' \
+  printf '\n\033[1m[+%5.2fs] %s\033[0m\n  %s\n$ receptionctl --token <%s>' \
     "$(echo "$(date +%s.%N) - $T0" | bc)" "${LABEL[$unit]}" "$what" "$unit"
   for a in "$@"; do if [[ "$a" =~ [[:space:]\|] ]]; then printf ' "%s"' "$a"; else printf ' %s' "$a"; fi; done
   printf '\n'
-  RECEPTION_SERVER="127.0.0.1:${PORT[$unit]}" RECEPTION_UNIT="$unit" "$BUILD/tools/receptionctl" "$@"
+  as_person "$unit" "$@"
 }
-ctl() { local unit=$1; shift; RECEPTION_SERVER="127.0.0.1:${PORT[$unit]}" RECEPTION_UNIT="$unit" "$BUILD/tools/receptionctl" "$@"; }
+ctl() { as_person "$@"; }
 number() { sed -n 's|^cases/\([^ ]*\).*|\1|p' | head -1; }
 handoff_of() { sed -n 's|^  handoff *\(handoffs/[^ ]*\).*|\1|p' | head -1; }
 wait_delivered() {  # wait_delivered UNIT HANDOFF
@@ -91,7 +123,8 @@ wait_delivered() {  # wait_delivered UNIT HANDOFF
   echo "handoff $2 was not delivered"; exit 1
 }
 
-echo "Three nodes on loopback (federated by handoffs, each with its own RocksDB):"
+echo "Three nodes on loopback over mTLS (federated by handoffs, each with its own RocksDB);"
+echo "people reach them with bearer tokens from a development identity provider:"
 for u in "${UNITS[@]}"; do printf '  %-6s %-42s 127.0.0.1:%s\n' "$u" "${LABEL[$u]}" "${PORT[$u]}"; done
 
 at 502-1 "A citizen complains about a decision of the Chairman of Tam Kỳ" \
@@ -159,10 +192,10 @@ at 502-1 "The ward's node joins the room as the bridge site and relays for its c
   room bridge "$ROOM" --host 502
 participant() { sed -n 's|^participant \(p[0-9]*\).*|\1|p'; }
 CHAIR_TOKEN=$(ctl 502 room token "$ROOM" --participant-role presiding --site 502 --for chairman.tk)
-CHAIR=$(ctl 502 --subject chairman.tk --role head room join "$ROOM" --token "$CHAIR_TOKEN" | participant)
+CHAIR=$(ctl 502 --subject chairman.tk --role head room join "$ROOM" --join-token "$CHAIR_TOKEN" | participant)
 CITIZEN_TOKEN=$(ctl 502-1 --subject officer.hoa room token "$ROOM" --participant-role citizen --site 502-1 --for citizen.an)
 at 502-1 "The complainant joins at the ward (a token issued by the ward's officer): the lobby" \
-  --subject citizen.an --role viewer room join "$ROOM" --token "$CITIZEN_TOKEN" | tee "$WORK/joined"
+  --subject citizen.an --role viewer room join "$ROOM" --join-token "$CITIZEN_TOKEN" | tee "$WORK/joined"
 CITIZEN=$(participant <"$WORK/joined")
 ctl 502 --subject chairman.tk --role head room admit "$ROOM" --as "$CHAIR" --target "$CITIZEN" >/dev/null
 ctl 502-1 --subject citizen.an --role viewer room hand "$ROOM" --as "$CITIZEN" >/dev/null

@@ -137,7 +137,7 @@ Commands:
   room bridge NAME --host UNIT              (at a bridge point's node) take part in UNIT's room
   room minutes NAME --as P --conclusions TEXT [--place TEXT] [--case CASE]... [--statement P=TEXT]...
   room token NAME --participant-role R --site UNIT --for SUBJECT [--ttl SEC]   a join token
-  room join NAME --token T                  (as --subject; prints your participant id)
+  room join NAME --join-token T             (as --subject; prints your participant id)
   room admit|lobby|grant|mute|unmute|remove NAME --as P --target Q   (moderators)
   room revoke|record|stop-record NAME --as P                        (moderators)
   room hand|lower|release|consent|withdraw|sign|leave|heartbeat NAME --as P
@@ -1155,7 +1155,7 @@ int Run(const Args& a) {
     if (sub == "join") {
       m::JoinRoomRequest r;
       r.set_name(name);
-      r.set_join_token(a.GetOr("token", ""));
+      r.set_join_token(a.GetOr("join-token", ""));
       auto j = client.Call(&m::MediaService::Stub::JoinRoom, r);
       if (json) {
         PrintJson(j);
