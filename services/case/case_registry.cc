@@ -1000,10 +1000,21 @@ void CaseRegistry::RevealDenouncerIdentity(const Principal& p,
       });
 }
 
-absl::StatusOr<Case> CaseRegistry::GetCase(const Principal&, const cases::v1::GetCaseRequest& r) const {
+std::string CaseRegistry::ReadScope(const Principal& p) const {
+  if (p.role == Role::kNode || p.unit_code == d_.unit_code) return "";
+  return d_.topology->IsWithin(p.unit_code, d_.unit_code) ? p.unit_code : "";
+}
+
+absl::StatusOr<Case> CaseRegistry::GetCase(const Principal& p, const cases::v1::GetCaseRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  if (const std::string scope = ReadScope(p);
+      !scope.empty() && !d_.topology->IsWithin(rec->case_().reception_unit().code(), scope)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "unit ", scope, " reads on this node only the cases received at it; ", r.name(),
+        " was received at unit ", rec->case_().reception_unit().code()));
+  }
   Decorate(*rec->mutable_case_(), d_.clock->Today());
   return std::move(*rec->mutable_case_());
 }
@@ -1013,6 +1024,10 @@ absl::StatusOr<bool> CaseRegistry::MatchesFilters(const Case& c, const ListFilte
   if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
   if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
   if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
+  if (!f.received_within.empty() &&
+      !d_.topology->IsWithin(c.reception_unit().code(), f.received_within)) {
+    return false;
+  }
   if (r.awaiting_jurisdiction_decision() &&
       (c.owner_unit() != d_.unit_code || c.dispute().state() != cases::v1::DISPUTE_STATE_OPEN ||
        c.dispute().deciding_unit() != d_.unit_code)) {
@@ -1033,7 +1048,7 @@ absl::StatusOr<bool> CaseRegistry::MatchesFilters(const Case& c, const ListFilte
 }
 
 absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
-    const Principal&, const cases::v1::ListCasesRequest& r) const {
+    const Principal& p, const cases::v1::ListCasesRequest& r) const {
   if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
   if (!cases::v1::CaseState_IsValid(r.state())) return InvalidField("state", "is not a case state");
   if (!cases::v1::CaseKind_IsValid(r.kind())) return InvalidField("kind", "is not a case kind");
@@ -1041,6 +1056,7 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
   RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
   ListFilters f;
   f.request = &r;
+  f.received_within = ReadScope(p);
   f.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
   if (r.has_received_from()) {
     RECEPTION_ASSIGN_OR_RETURN(f.from, ToCivilDay(r.received_from(), "received_from"));
@@ -1079,7 +1095,7 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
   filters.clear_page_size();
   // Relative filters mean a different set tomorrow: the token is for today.
   const std::string filter_fp =
-      d_.vault->Fingerprint(absl::StrCat(Deterministic(filters), f.by_due ? FormatDate(today) : ""))
+      d_.vault->Fingerprint(absl::StrCat(Deterministic(filters), f.by_due ? FormatDate(today) : "", "|", f.received_within))
           .substr(0, 16);
   cases::storage::PageToken token;
   if (!r.page_token().empty()) {

@@ -224,7 +224,14 @@ class CaseRegistry {
     bool by_due = false;    // walk the due index first
     bool due_only = false;  // only cases with a running clock
     std::vector<std::string> tokens;
+    // Read scope: only cases received at this unit or below (empty: all).
+    std::string received_within;
   };
+  // The unit a reader is limited to: a caller of a unit below this node's
+  // (a bridge point without its own node) reads only the cases received at
+  // its unit or below; this node's unit, its ancestors (oversight) and nodes
+  // read all. Empty: no limit.
+  std::string ReadScope(const Principal& p) const;
   absl::StatusOr<bool> MatchesFilters(const cases::v1::Case& c, const ListFilters& f) const;
   absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
   std::string SearchText(const cases::v1::Case& c) const;

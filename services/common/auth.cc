@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "services/common/authorization.h"
 #include "services/common/logging.h"
 
 namespace reception {
@@ -11,6 +12,56 @@ absl::string_view ClientMetadata(const grpc::CallbackServerContext& ctx, absl::s
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
   return absl::string_view(it->second.data(), it->second.size());
+}
+
+absl::StatusOr<Principal> Authenticator::Authenticate(
+    const grpc::CallbackServerContext& context) const {
+  auto p = Identify(context);
+  if (!p.ok() || topology_ == nullptr) return p;
+  const absl::string_view method = ClientMetadata(context, kMethodMetadata);
+  if (auto s = Authorize(method, *p, *topology_, node_unit_); !s.ok()) {
+    Log()->debug("event=access_denied method={} role={} unit={}", LogValue(method),
+                 RoleName(p->role), LogValue(p->unit_code));
+    return s;
+  }
+  return p;
+}
+
+namespace {
+
+class MethodTagInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit MethodTagInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : method_(info->method() != nullptr ? info->method() : "") {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      auto* md = methods->GetRecvInitialMetadata();
+      if (md != nullptr) {
+        md->erase(grpc::string_ref(kMethodMetadata));
+        // gRPC keeps the method name alive for the whole call.
+        md->emplace(grpc::string_ref(kMethodMetadata), grpc::string_ref(method_));
+      }
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const char* method_;
+};
+
+class MethodTagFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new MethodTagInterceptor(info);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeMethodTagInterceptorFactory() {
+  return std::make_unique<MethodTagFactory>();
 }
 
 void Authenticator::CountFailures(prometheus::Registry* registry) {
@@ -33,7 +84,7 @@ bool IsLoopbackPeer(absl::string_view peer) {
          absl::StartsWith(peer, "ipv6:[::ffff:127.") || absl::StartsWith(peer, "unix:");
 }
 
-absl::StatusOr<Principal> DevMetadataAuthenticator::Authenticate(
+absl::StatusOr<Principal> DevMetadataAuthenticator::Identify(
     const grpc::CallbackServerContext& context) const {
   const std::string peer = context.peer();
   const bool in_process = !in_process_secret_.empty() &&

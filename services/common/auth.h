@@ -14,15 +14,30 @@
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
 #include "services/common/principal.h"
+#include "services/common/topology.h"
+#include "grpcpp/support/server_interceptor.h"
 
 namespace reception {
 
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
-  // UNAUTHENTICATED when no principal can be established. Thread-safe.
-  virtual absl::StatusOr<Principal> Authenticate(
-      const grpc::CallbackServerContext& context) const = 0;
+  // Who is calling, and whether they may call this method: UNAUTHENTICATED
+  // when no principal can be established, PERMISSION_DENIED when the access
+  // table (authorization.h) has no rule allowing the call. Thread-safe.
+  absl::StatusOr<Principal> Authenticate(const grpc::CallbackServerContext& context) const;
+
+  // The principal alone (UNAUTHENTICATED when none).
+  virtual absl::StatusOr<Principal> Identify(const grpc::CallbackServerContext& context) const = 0;
+
+  // From now on every call is authorised by the access table against
+  // `node_unit` in `topology` (which must outlive this), the method taken
+  // from the server's MethodTagInterceptor. Call before serving. Without it
+  // (unit tests of one service) calls are only authenticated.
+  void EnforceAccessTable(const Topology* topology, std::string node_unit) {
+    topology_ = topology;
+    node_unit_ = std::move(node_unit);
+  }
 
   // Counts refusals in reception_auth_failures_total{reason} from now on.
   // Call before serving.
@@ -36,7 +51,14 @@ class Authenticator {
 
  private:
   prometheus::Family<prometheus::Counter>* failures_ = nullptr;
+  const Topology* topology_ = nullptr;
+  std::string node_unit_;
 };
+
+// Tags every call with the method it is for (metadata kMethodMetadata,
+// replacing anything the client sent under that key), so that Authenticate
+// knows which rule applies. Installed by ServerHost.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeMethodTagInterceptorFactory();
 
 // Development mode: reads x-reception-subject, x-reception-role and
 // x-reception-unit from metadata, and only from loopback peers (anyone who can
@@ -49,8 +71,7 @@ class DevMetadataAuthenticator final : public Authenticator {
   // the x-reception-in-process metadata.
   explicit DevMetadataAuthenticator(std::string in_process_secret = "")
       : in_process_secret_(std::move(in_process_secret)) {}
-  absl::StatusOr<Principal> Authenticate(
-      const grpc::CallbackServerContext& context) const override;
+  absl::StatusOr<Principal> Identify(const grpc::CallbackServerContext& context) const override;
 
  private:
   std::string in_process_secret_;

@@ -93,7 +93,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::FromToken(const grpc::CallbackServe
   return p;
 }
 
-absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
+absl::StatusOr<Principal> MtlsAuthenticator::Identify(
     const grpc::CallbackServerContext& context) const {
   const absl::string_view authorization = ClientMetadata(context, "authorization");
   // Services of this process call each other over the in-process channel,
@@ -101,7 +101,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
   const std::string& secret = dev_secret();
   if (!secret.empty() && ClientMetadata(context, kInProcessMetadata) == secret) {
     if (!authorization.empty() && tokens_ != nullptr) return FromToken(context, authorization);
-    return dev_.Authenticate(context);
+    return dev_.Identify(context);
   }
   auto auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
@@ -123,7 +123,7 @@ absl::StatusOr<Principal> MtlsAuthenticator::Authenticate(
   }
   if (!authorization.empty()) return FromToken(context, authorization);
   if (loopback_people_ && IsLoopbackPeer(context.peer())) {
-    auto p = dev_.Authenticate(context);
+    auto p = dev_.Identify(context);
     if (!p.ok()) return p;
     if (p->role == Role::kNode) {
       return Refuse(context, "node_without_certificate",

@@ -72,7 +72,7 @@ class MtlsAuthenticator final : public Authenticator {
         dev_(std::move(in_process_secret)),
         loopback_people_(loopback_people),
         tokens_(std::move(tokens)) {}
-  absl::StatusOr<Principal> Authenticate(const grpc::CallbackServerContext& context) const override;
+  absl::StatusOr<Principal> Identify(const grpc::CallbackServerContext& context) const override;
 
  private:
   const std::string& dev_secret() const { return secret_; }

@@ -194,6 +194,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
                       &authenticator};
   context.credentials = credentials;
   authenticator_holder->CountFailures(context.metrics.get());
+  // Every call of every service is authorised by the access table.
+  authenticator_holder->EnforceAccessTable(&context.topology, context.config.unit_code());
   context.in_process_secret = in_process_secret;
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {

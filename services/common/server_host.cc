@@ -8,6 +8,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/exposer.h"
+#include "services/common/auth.h"
 #include "services/common/logging.h"
 #include "services/common/rpc_metrics.h"
 
@@ -36,6 +37,7 @@ absl::Status ServerHost::Start() {
   for (auto& [service, name] : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
   creators.push_back(MakeRpcMetricsInterceptorFactory(metrics_));
+  creators.push_back(MakeMethodTagInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(creators));
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
