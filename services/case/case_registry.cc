@@ -1005,15 +1005,16 @@ std::string CaseRegistry::ReadScope(const Principal& p) const {
   return d_.topology->IsWithin(p.unit_code, d_.unit_code) ? p.unit_code : "";
 }
 
-absl::StatusOr<Case> CaseRegistry::GetCase(const Principal& p, const cases::v1::GetCaseRequest& r) const {
+absl::StatusOr<Case> CaseRegistry::GetCase(const Principal& p,
+                                           const cases::v1::GetCaseRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
   if (const std::string scope = ReadScope(p);
       !scope.empty() && !d_.topology->IsWithin(rec->case_().reception_unit().code(), scope)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "unit ", scope, " reads on this node only the cases received at it; ", r.name(),
-        " was received at unit ", rec->case_().reception_unit().code()));
+    return absl::PermissionDeniedError(
+        absl::StrCat("unit ", scope, " reads on this node only the cases received at it; ",
+                     r.name(), " was received at unit ", rec->case_().reception_unit().code()));
   }
   Decorate(*rec->mutable_case_(), d_.clock->Today());
   return std::move(*rec->mutable_case_());
@@ -1095,7 +1096,9 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseRegistry::ListCases(
   filters.clear_page_size();
   // Relative filters mean a different set tomorrow: the token is for today.
   const std::string filter_fp =
-      d_.vault->Fingerprint(absl::StrCat(Deterministic(filters), f.by_due ? FormatDate(today) : "", "|", f.received_within))
+      d_.vault
+          ->Fingerprint(absl::StrCat(Deterministic(filters), f.by_due ? FormatDate(today) : "", "|",
+                                     f.received_within))
           .substr(0, 16);
   cases::storage::PageToken token;
   if (!r.page_token().empty()) {

@@ -60,7 +60,8 @@ class MethodTagFactory final : public grpc::experimental::ServerInterceptorFacto
 
 }  // namespace
 
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeMethodTagInterceptorFactory() {
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+MakeMethodTagInterceptorFactory() {
   return std::make_unique<MethodTagFactory>();
 }
 
@@ -120,7 +121,8 @@ absl::StatusOr<Principal> DevMetadataAuthenticator::Identify(
 
 void ForwardIdentity(const grpc::CallbackServerContext& from, const std::string& in_process_secret,
                      grpc::ClientContext* to, absl::Duration deadline) {
-  for (const char* key : {"x-reception-subject", "x-reception-role", "x-reception-unit", "authorization"}) {
+  for (const char* key :
+       {"x-reception-subject", "x-reception-role", "x-reception-unit", "authorization"}) {
     auto it = from.client_metadata().find(key);
     if (it != from.client_metadata().end()) {
       to->AddMetadata(key, std::string(it->second.data(), it->second.size()));

@@ -10,12 +10,12 @@
 #include "absl/time/time.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
+#include "grpcpp/support/server_interceptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/registry.h"
 #include "services/common/principal.h"
 #include "services/common/topology.h"
-#include "grpcpp/support/server_interceptor.h"
 
 namespace reception {
 
@@ -58,7 +58,8 @@ class Authenticator {
 // Tags every call with the method it is for (metadata kMethodMetadata,
 // replacing anything the client sent under that key), so that Authenticate
 // knows which rule applies. Installed by ServerHost.
-std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeMethodTagInterceptorFactory();
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+MakeMethodTagInterceptorFactory();
 
 // Development mode: reads x-reception-subject, x-reception-role and
 // x-reception-unit from metadata, and only from loopback peers (anyone who can

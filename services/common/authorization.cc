@@ -29,8 +29,10 @@ const std::vector<AccessRule>* BuildTable() {
   return new std::vector<AccessRule>{
       // Cases. A unit below the node (a bridge point without its own node)
       // receives citizens there; deciding on the case is the node's unit's.
-      {CASES "CreateCase", kStaff, S | B, kNoNodes, "receive a matter (own unit, or a bridge point below it)"},
-      {CASES "GetCase", kAnyone, S | B | A, kNodes, "read: own unit; below: cases received there; above: oversight"},
+      {CASES "CreateCase", kStaff, S | B, kNoNodes,
+       "receive a matter (own unit, or a bridge point below it)"},
+      {CASES "GetCase", kAnyone, S | B | A, kNodes,
+       "read: own unit; below: cases received there; above: oversight"},
       {CASES "ListCases", kAnyone, S | B | A, kNoNodes, "as GetCase"},
       {CASES "GetCaseHistory", kAnyone, S | A, kNoNodes, "the audit trail"},
       {CASES "VerifyCaseHistory", kAnyone, S | A, kNoNodes, "check the hash chain"},
@@ -47,10 +49,12 @@ const std::vector<AccessRule>* BuildTable() {
       {CASES "PublishDecision", kStaff, S, kNoNodes, "publication of the decision"},
       {CASES "WithdrawCase", kStaff, S, kNoNodes, "the citizen's withdrawal, recorded by staff"},
       {CASES "RevealDenouncerIdentity", I, S, kNoNodes, "an inspector of the owning unit, audited"},
-      {CASES "ExportReceptionLog", kAnyone, S | A, kNoNodes, "the form 03 log (names and IDs): own unit and oversight"},
+      {CASES "ExportReceptionLog", kAnyone, S | A, kNoNodes,
+       "the form 03 log (names and IDs): own unit and oversight"},
       {CASES "ExtendCaseDeadline", I | H, S, kNoNodes, "extension"},
       {CASES "PreviewDeadlines", kAnyone, S | B | A, kNoNodes, "a computation on no record"},
-      {CASES "AttachCaseMinutes", 0, 0, kNodes, "node to node: this node's media service or the room's host"},
+      {CASES "AttachCaseMinutes", 0, 0, kNodes,
+       "node to node: this node's media service or the room's host"},
       // Handoffs.
       {HANDOFFS "TransferCase", kStaff, S, kNoNodes, "hand a case to another unit"},
       {HANDOFFS "ReturnCase", kStaff, S, kNoNodes, "return it"},
@@ -67,11 +71,13 @@ const std::vector<AccessRule>* BuildTable() {
       // finer gate; bridge points (below) and oversight (above) take part.
       {MEDIA "CreateRoom", kStaff, S, kNodes, "the host unit's staff or its own node"},
       {MEDIA "GetRoom", kAnyone, S | B | A, kNodes, "room view"},
-      {MEDIA "IssueJoinToken", kStaff, S | B, kNodes, "host staff; a bridge point for its own site"},
+      {MEDIA "IssueJoinToken", kStaff, S | B, kNodes,
+       "host staff; a bridge point for its own site"},
       {MEDIA "JoinRoom", kAnyone, S | B | A, kNodes, "with a join token"},
       {MEDIA "ListRoomEvents", kAnyone, S | B | A, kNodes, "room view"},
       {MEDIA "WatchRoom", kAnyone, S | B | A, kNodes, "room view"},
-      {MEDIA "ConnectBridge", kStaff, S, kNoNodes, "a bridge point's staff link their node to the host's room"},
+      {MEDIA "ConnectBridge", kStaff, S, kNoNodes,
+       "a bridge point's staff link their node to the host's room"},
       {MEDIA "OpenRoom", kStaff, S, kNodes, "the host unit"},
       {MEDIA "CloseRoom", kStaff, S, kNodes, "the host unit"},
       {MEDIA "LeaveRoom", kAnyone, S | B | A, kNodes, "as the participant"},
@@ -104,7 +110,8 @@ const std::vector<AccessRule>* BuildTable() {
       {SCHED "CheckInCitizen", kStaff, S | B, kNoNodes, "the host or a bridge point"},
       {SCHED "GetSessionAgenda", kAnyone, S | B | A, kNoNodes, "read (registrants masked)"},
       {SCHED "ListNotifications", kAnyone, S | A, kNoNodes, "read"},
-      {SCHED "GetComplianceReport", kAnyone, S | A, kNoNodes, "the duty report: own unit and oversight"},
+      {SCHED "GetComplianceReport", kAnyone, S | A, kNoNodes,
+       "the duty report: own unit and oversight"},
       {SCHED "ExportCalendar", kAnyone, S | B | A, kNoNodes, "read"},
       {SCHED "OfferSessionNotice", 0, 0, kNodes, "node to node: the session's host"},
       {SCHED "OfferRegistration", 0, 0, kNodes, "node to node: a bridge point of the session"},
@@ -124,10 +131,14 @@ Relation RelationOf(const Topology& topology, absl::string_view caller_unit,
 
 absl::string_view RelationName(Relation r) {
   switch (r) {
-    case Relation::kSame: return "same unit";
-    case Relation::kBelow: return "a unit below";
-    case Relation::kAbove: return "an ancestor (oversight)";
-    case Relation::kUnrelated: return "an unrelated unit";
+    case Relation::kSame:
+      return "same unit";
+    case Relation::kBelow:
+      return "a unit below";
+    case Relation::kAbove:
+      return "an ancestor (oversight)";
+    case Relation::kUnrelated:
+      return "an unrelated unit";
   }
   return "unknown";
 }
@@ -184,7 +195,8 @@ absl::Status Authorize(absl::string_view method, const Principal& p, const Topol
 std::string AccessTableMarkdown() {
   auto roles = [](const AccessRule& r) {
     std::string out;
-    for (auto [bit, name] : {std::pair{O, "officer"}, {I, "inspector"}, {H, "head"}, {V, "viewer"}}) {
+    for (auto [bit, name] :
+         {std::pair{O, "officer"}, {I, "inspector"}, {H, "head"}, {V, "viewer"}}) {
       if (r.people_roles & bit) absl::StrAppend(&out, out.empty() ? "" : ", ", name);
     }
     if (r.nodes) absl::StrAppend(&out, out.empty() ? "" : ", ", "node");
@@ -200,7 +212,8 @@ std::string AccessTableMarkdown() {
   };
   std::string md = "| Method | Roles | Units (people) | Why |\n|---|---|---|---|\n";
   for (const auto& r : AccessTable()) {
-    absl::StrAppend(&md, "| `", r.method, "` | ", roles(r), " | ", relations(r), " | ", r.why, " |\n");
+    absl::StrAppend(&md, "| `", r.method, "` | ", roles(r), " | ", relations(r), " | ", r.why,
+                    " |\n");
   }
   return md;
 }

@@ -31,11 +31,11 @@ Relation RelationOf(const Topology& topology, absl::string_view caller_unit,
 absl::string_view RelationName(Relation r);
 
 struct AccessRule {
-  const char* method;     // "reception.cases.v1.CaseService/CreateCase"
-  uint8_t people_roles;   // bits of RoleBit() for officer, inspector, head, viewer
-  uint8_t relations;      // bits of Relation for those people
-  bool nodes;             // role node (any unit; handlers check the peer)
-  const char* why;        // one line for the README
+  const char* method;    // "reception.cases.v1.CaseService/CreateCase"
+  uint8_t people_roles;  // bits of RoleBit() for officer, inspector, head, viewer
+  uint8_t relations;     // bits of Relation for those people
+  bool nodes;            // role node (any unit; handlers check the peer)
+  const char* why;       // one line for the README
 };
 
 inline constexpr uint8_t RoleBit(Role r) { return static_cast<uint8_t>(1u << static_cast<int>(r)); }

@@ -76,7 +76,7 @@ std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,
 }
 
 absl::StatusOr<Principal> MtlsAuthenticator::FromToken(const grpc::CallbackServerContext& context,
-                                                        absl::string_view authorization) const {
+                                                       absl::string_view authorization) const {
   absl::string_view token = authorization;
   if (!absl::ConsumePrefix(&token, "Bearer ") && !absl::ConsumePrefix(&token, "bearer ")) {
     return Refuse(context, "malformed_token",

@@ -91,10 +91,13 @@ absl::StatusOr<Jwk> KeyFromJson(const Json& k, int index) {
   const char* type = nullptr;
   if (out.kty == "RSA") {
     if (!Base64Url(k["n"], &a) || !Base64Url(k["e"], &b)) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": an RSA key needs n and e (base64url)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": an RSA key needs n and e (base64url)"));
     }
-    n_bn.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(a.data()), static_cast<int>(a.size()), nullptr));
-    e_bn.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()), nullptr));
+    n_bn.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(a.data()),
+                         static_cast<int>(a.size()), nullptr));
+    e_bn.reset(BN_bin2bn(reinterpret_cast<const unsigned char*>(b.data()),
+                         static_cast<int>(b.size()), nullptr));
     OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n_bn.get());
     OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e_bn.get());
     type = "RSA";
@@ -110,16 +113,19 @@ absl::StatusOr<Jwk> KeyFromJson(const Json& k, int index) {
     }
     point = absl::StrCat(std::string(1, '\x04'), a, b);
     OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, out.crv.c_str(), 0);
-    OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size());
+    OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
+                                     point.size());
     type = "EC";
   }
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
   Pkey key = params ? FromParams(type, params.get()) : nullptr;
   if (key == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": not a valid ", out.kty, " public key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": not a valid ", out.kty, " public key"));
   }
   if (out.kty == "RSA" && EVP_PKEY_get_bits(key.get()) < 2048) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": RSA keys must have at least 2048 bits"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": RSA keys must have at least 2048 bits"));
   }
   out.pem = PublicPem(key.get());
   if (out.pem.empty()) return absl::InternalError(absl::StrCat(where, ": cannot encode the key"));
@@ -150,7 +156,8 @@ absl::StatusOr<std::vector<Jwk>> LoadJwksFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": larger than 1 MiB"));
   }
   auto keys = ParseJwks(buf.str());
-  if (!keys.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", keys.status().message()));
+  if (!keys.ok())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", keys.status().message()));
   return keys;
 }
 
@@ -188,9 +195,11 @@ absl::StatusOr<std::vector<Jwk>> ParseJwks(absl::string_view json) {
   std::vector<Jwk> out;
   for (size_t i = 0; i < doc["keys"].size(); ++i) {
     const Json& k = doc["keys"][i];
-    if (!k.is_object()) return absl::InvalidArgumentError(absl::StrCat("keys[", i, "] is not an object"));
+    if (!k.is_object())
+      return absl::InvalidArgumentError(absl::StrCat("keys[", i, "] is not an object"));
     const std::string kty = k.value("kty", "");
-    const std::string use = k.contains("use") && k["use"].is_string() ? k["use"].get<std::string>() : "sig";
+    const std::string use =
+        k.contains("use") && k["use"].is_string() ? k["use"].get<std::string>() : "sig";
     if ((kty != "RSA" && kty != "EC") || use != "sig") continue;  // not a signature key we verify
     auto key = KeyFromJson(k, static_cast<int>(i));
     if (!key.ok()) return key.status();
@@ -208,9 +217,9 @@ absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::Create(config::v1::Jwt
   }
   for (const auto& alg : c.algorithms()) {
     if (alg != "RS256" && alg != "RS384" && alg != "RS512" && alg != "ES256" && alg != "ES384") {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "auth.jwt.algorithms: \"", alg.substr(0, 16),
-          "\" is not allowed (RS256, RS384, RS512, ES256, ES384; never none or HS*)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("auth.jwt.algorithms: \"", alg.substr(0, 16),
+                       "\" is not allowed (RS256, RS384, RS512, ES256, ES384; never none or HS*)"));
     }
   }
   if (c.leeway_seconds() == 0) c.set_leeway_seconds(60);
@@ -318,10 +327,10 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
                                    "identity provider may have rotated its keys (the JWKS file)");
     }
     ec.clear();
-    auto verified = jwt::decode(jwt::string_view(token.data(), token.size()),
-                                jwt::params::algorithms(allowed), ec, jwt::params::secret(key->pem),
-                                jwt::params::verify(true),
-                                jwt::params::leeway(static_cast<uint32_t>(config_.leeway_seconds())));
+    auto verified =
+        jwt::decode(jwt::string_view(token.data(), token.size()), jwt::params::algorithms(allowed),
+                    ec, jwt::params::secret(key->pem), jwt::params::verify(true),
+                    jwt::params::leeway(static_cast<uint32_t>(config_.leeway_seconds())));
     if (ec) {
       if (ec == jwt::VerificationErrc::TokenExpired) {
         return Refused(refusal, "token_expired", "the bearer token has expired; get a new one");
@@ -333,11 +342,13 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
         return Refused(refusal, "algorithm_not_allowed",
                        "the token's signature algorithm is not accepted here");
       }
-      return Refused(refusal, "bad_signature",
-                     "the bearer token's signature does not verify with the identity provider's key");
+      return Refused(
+          refusal, "bad_signature",
+          "the bearer token's signature does not verify with the identity provider's key");
     }
     const Json payload = verified.payload().create_json_obj();
-    if (!payload.is_object()) return Refused(refusal, "malformed_token", "the token's claims are not an object");
+    if (!payload.is_object())
+      return Refused(refusal, "malformed_token", "the token's claims are not an object");
     // The claims a node depends on, checked here whatever the library did.
     const int64_t now = absl::ToUnixSeconds(absl::Now());
     const int64_t leeway = config_.leeway_seconds();
@@ -345,8 +356,10 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
     const auto nbf = NumericDate(payload, "nbf");
     const auto iat = NumericDate(payload, "iat");
     if (!exp) return Refused(refusal, "claims_missing", "the token must carry an expiry (exp)");
-    if (*exp + leeway < now) return Refused(refusal, "token_expired", "the bearer token has expired; get a new one");
-    if (nbf && *nbf - leeway > now) return Refused(refusal, "token_not_yet_valid", "the bearer token is not valid yet (nbf)");
+    if (*exp + leeway < now)
+      return Refused(refusal, "token_expired", "the bearer token has expired; get a new one");
+    if (nbf && *nbf - leeway > now)
+      return Refused(refusal, "token_not_yet_valid", "the bearer token is not valid yet (nbf)");
     if (*exp - (iat ? *iat : now) > config_.max_lifetime_seconds()) {
       return Refused(refusal, "token_lifetime_too_long",
                      absl::StrCat("the token lives longer than this node accepts (",
@@ -362,7 +375,8 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
       const Json& aud = payload["aud"];
       if (aud.is_string()) audience = aud.get<std::string>() == config_.audience();
       if (aud.is_array()) {
-        for (const auto& a : aud) audience = audience || (a.is_string() && a.get<std::string>() == config_.audience());
+        for (const auto& a : aud)
+          audience = audience || (a.is_string() && a.get<std::string>() == config_.audience());
       }
     }
     if (!audience) {
@@ -371,7 +385,8 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
                                   config_.audience(), ")"));
     }
     auto claim = [&](const std::string& name) -> std::string {
-      return payload.contains(name) && payload[name].is_string() ? payload[name].get<std::string>() : "";
+      return payload.contains(name) && payload[name].is_string() ? payload[name].get<std::string>()
+                                                                 : "";
     };
     Principal p;
     p.subject = claim(config_.subject_claim());
@@ -427,9 +442,12 @@ absl::StatusOr<std::string> PublicJwkJson(const std::string& private_key_pem,
   } else if (EVP_PKEY_is_a(key.get(), "EC")) {
     char group[64] = {0};
     size_t len = 0;
-    EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len);
+    EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                   &len);
     const std::string g(group, len);
-    const size_t size = (g == "prime256v1" || g == "P-256") ? 32 : (g == "secp384r1" || g == "P-384") ? 48 : 0;
+    const size_t size = (g == "prime256v1" || g == "P-256")  ? 32
+                        : (g == "secp384r1" || g == "P-384") ? 48
+                                                             : 0;
     if (size == 0) return absl::InvalidArgumentError("EC keys must be on P-256 or P-384");
     std::string point(1 + 2 * size, '\0');
     size_t plen = 0;

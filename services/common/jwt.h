@@ -21,11 +21,11 @@ namespace reception {
 
 // One verification key of a JWKS, as a PEM public key.
 struct Jwk {
-  std::string kid;      // may be empty
-  std::string kty;      // "RSA" or "EC"
-  std::string crv;      // "P-256" / "P-384" for EC
-  std::string alg;      // optional restriction from the JWKS
-  std::string pem;      // SubjectPublicKeyInfo, PEM
+  std::string kid;  // may be empty
+  std::string kty;  // "RSA" or "EC"
+  std::string crv;  // "P-256" / "P-384" for EC
+  std::string alg;  // optional restriction from the JWKS
+  std::string pem;  // SubjectPublicKeyInfo, PEM
 };
 
 // Parses a JWKS document. Keys of other types (oct, OKP) or uses ("enc")

@@ -18,8 +18,9 @@ using testing::WriteFile;
 
 // A fresh private key as PEM: "EC" (P-256) or "RSA" (2048 bits).
 std::string NewKey(const char* type) {
-  EVP_PKEY* key = std::string(type) == "RSA" ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
-                                             : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  EVP_PKEY* key = std::string(type) == "RSA"
+                      ? EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048})
+                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   BIO* bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
@@ -38,9 +39,10 @@ std::string Jwks(const std::vector<std::string>& jwks) {
 
 std::string Claims(const std::string& extra = "", int64_t exp_in = 600) {
   const int64_t now = absl::ToUnixSeconds(absl::Now());
-  return absl::StrCat("{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"lan.nguyen\",",
-                      "\"reception_role\":\"officer\",\"reception_unit\":\"48-1\",\"iat\":", now,
-                      ",\"exp\":", now + exp_in, extra, "}");
+  return absl::StrCat(
+      "{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"lan.nguyen\",",
+      "\"reception_role\":\"officer\",\"reception_unit\":\"48-1\",\"iat\":", now,
+      ",\"exp\":", now + exp_in, extra, "}");
 }
 
 class JwtTest : public ::testing::Test {
@@ -48,7 +50,8 @@ class JwtTest : public ::testing::Test {
   void SetUp() override {
     ec_ = NewKey("EC");
     rsa_ = NewKey("RSA");
-    WriteFile(dir_.Join("jwks.json"), Jwks({*PublicJwkJson(ec_, "ec-1"), *PublicJwkJson(rsa_, "rsa-1")}));
+    WriteFile(dir_.Join("jwks.json"),
+              Jwks({*PublicJwkJson(ec_, "ec-1"), *PublicJwkJson(rsa_, "rsa-1")}));
     config::v1::JwtConfig c;
     c.set_jwks_file(dir_.Join("jwks.json"));
     c.set_issuer("https://id.quangnam.gov.vn");
@@ -68,7 +71,8 @@ class JwtTest : public ::testing::Test {
     }
     EXPECT_EQ(p.status().code(), absl::StatusCode::kUnauthenticated);
     EXPECT_EQ(r.message, p.status().message());
-    EXPECT_EQ(p.status().message().find(token.substr(0, 20)), std::string::npos) << "echoes the token";
+    EXPECT_EQ(p.status().message().find(token.substr(0, 20)), std::string::npos)
+        << "echoes the token";
     return r.reason;
   }
   std::string Token(const std::string& key, const std::string& kid, const std::string& alg,
@@ -93,7 +97,8 @@ TEST_F(JwtTest, ValidTokensOfBothAlgorithmsNameThePrincipal) {
   EXPECT_EQ(p.role, Role::kHead);
   // aud as an array containing ours.
   EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256",
-                        absl::StrCat(Claims().substr(0, Claims().size() - 1), ",\"aud\":[\"x\",\"reception\"]}"))),
+                        absl::StrCat(Claims().substr(0, Claims().size() - 1),
+                                     ",\"aud\":[\"x\",\"reception\"]}"))),
             "ok");
 }
 
@@ -113,13 +118,18 @@ TEST_F(JwtTest, RefusesForgedExpiredAndMisdirectedTokens) {
   wrong_iss.replace(wrong_iss.find("id.quangnam"), 11, "id.evil.exa");
   EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", wrong_iss)), "wrong_issuer");
   // A token may never make its bearer a node, and must name a role and unit.
-  EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", Claims(",\"reception_role\":\"node\""))), "claims_missing");
-  EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", Claims(",\"reception_unit\":\"48\\n1\""))), "claims_missing");
+  EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", Claims(",\"reception_role\":\"node\""))),
+            "claims_missing");
+  EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", Claims(",\"reception_unit\":\"48\\n1\""))),
+            "claims_missing");
   const int64_t t = absl::ToUnixSeconds(absl::Now());
-  EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256",
-                        absl::StrCat("{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"x\","
-                                     "\"reception_role\":\"officer\",\"reception_unit\":\"48\",\"iat\":", t, "}"))),
-            "claims_missing");  // no exp
+  EXPECT_EQ(
+      Check(Token(ec_, "ec-1", "ES256",
+                  absl::StrCat(
+                      "{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"x\","
+                      "\"reception_role\":\"officer\",\"reception_unit\":\"48\",\"iat\":",
+                      t, "}"))),
+      "claims_missing");  // no exp
   EXPECT_EQ(Check("not.a.jwt"), "malformed_token");
   EXPECT_EQ(Check(std::string(9000, 'a')), "malformed_token");
 }
@@ -130,7 +140,8 @@ TEST_F(JwtTest, RefusesAlgNoneAndHmacWithThePublicKey) {
     absl::WebSafeBase64Escape(s, &out);
     return out;
   };
-  const std::string none = absl::StrCat(b64("{\"alg\":\"none\",\"typ\":\"JWT\"}"), ".", b64(Claims()), ".");
+  const std::string none =
+      absl::StrCat(b64("{\"alg\":\"none\",\"typ\":\"JWT\"}"), ".", b64(Claims()), ".");
   EXPECT_EQ(Check(none), "algorithm_not_allowed");
   // The classic confusion attack: HS256 keyed with the verifier's public key.
   const auto keys = ParseJwks(testing::ReadFile(dir_.Join("jwks.json")));
@@ -150,10 +161,12 @@ TEST_F(JwtTest, KeySetReloadsWhenTheFileChanges) {
   // A broken file keeps the keys in use.
   const int attempts = verifier_->reload_attempts();
   WriteFile(dir_.Join("jwks.json"), "{not json");
-  EXPECT_TRUE(WaitFor([&] {
-    (void)Check(token);  // a verification is what looks at the file
-    return verifier_->reload_attempts() > attempts;
-  }, absl::Seconds(10)));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        (void)Check(token);  // a verification is what looks at the file
+        return verifier_->reload_attempts() > attempts;
+      },
+      absl::Seconds(10)));
   EXPECT_EQ(Check(token), "ok");
   EXPECT_EQ(verifier_->key_count(), 1u);
 }
@@ -176,9 +189,9 @@ TEST(JwksTest, RefusesWeakAndMalformedKeys) {
   std::string x(32, '\x01'), y(32, '\x02'), bx, by;
   absl::WebSafeBase64Escape(x, &bx);
   absl::WebSafeBase64Escape(y, &by);
-  EXPECT_FALSE(
-      ParseJwks(absl::StrCat("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"", bx, "\",\"y\":\"", by, "\"}]}"))
-          .ok());
+  EXPECT_FALSE(ParseJwks(absl::StrCat("{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"", bx,
+                                      "\",\"y\":\"", by, "\"}]}"))
+                   .ok());
   // Keys we do not verify with are skipped, not errors.
   auto skipped = ParseJwks("{\"keys\":[{\"kty\":\"oct\",\"k\":\"c2VjcmV0\"}]}");
   ASSERT_TRUE(skipped.ok());

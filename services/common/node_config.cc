@@ -89,8 +89,8 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     }
   }
   if (c.auth().mode() != config::v1::AUTH_MODE_MTLS && c.auth().has_jwt()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path, ": auth.jwt needs auth.mode mtls (tokens travel only over TLS)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": auth.jwt needs auth.mode mtls (tokens travel only over TLS)"));
   }
   if (c.logging().level().empty()) c.mutable_logging()->set_level("info");
   auto* media = c.mutable_media();

@@ -175,7 +175,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
       tokens = *std::move(v);
       Log()->info("event=auth_tokens jwks={} keys={} issuer={} audience={}",
                   LogValue(config->auth().jwt().jwks_file()), tokens->key_count(),
-                  LogValue(config->auth().jwt().issuer()), LogValue(config->auth().jwt().audience()));
+                  LogValue(config->auth().jwt().issuer()),
+                  LogValue(config->auth().jwt().audience()));
     }
     authenticator_holder = std::make_unique<MtlsAuthenticator>(
         config->auth().tls().trust_domain(), in_process_secret,

@@ -50,7 +50,8 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
     if (s == nullptr) continue;
     for (int i = 0; i < s->method_count(); ++i) {
       const auto* m = s->method(i);
-      out.push_back({absl::StrCat(service, "/", m->name()), m->client_streaming() || m->server_streaming()});
+      out.push_back(
+          {absl::StrCat(service, "/", m->name()), m->client_streaming() || m->server_streaming()});
     }
   }
   return out;
@@ -62,7 +63,8 @@ TEST(AccessTable, EveryMethodHasExactlyOneRuleAndEveryRuleAMethod) {
   std::set<std::string> known;
   for (const auto& [m, streaming] : methods) {
     known.insert(m);
-    EXPECT_NE(FindAccessRule(m), nullptr) << m << " has no rule: add it to services/common/authorization.cc";
+    EXPECT_NE(FindAccessRule(m), nullptr)
+        << m << " has no rule: add it to services/common/authorization.cc";
   }
   std::set<std::string> seen;
   for (const auto& rule : AccessTable()) {
@@ -142,20 +144,23 @@ TEST_F(AccessNode, EveryMethodRefusedToTheWrongCaller) {
     const AccessRule* rule = FindAccessRule(method);
     ASSERT_NE(rule, nullptr);
     // A head of a unit outside the topology: nothing, whatever the method.
-    EXPECT_EQ(Call(people, method, streaming, [](grpc::ClientContext* c) { AddPrincipal(c, "head", "79"); }),
+    EXPECT_EQ(Call(people, method, streaming,
+                   [](grpc::ClientContext* c) { AddPrincipal(c, "head", "79"); }),
               grpc::StatusCode::PERMISSION_DENIED)
         << method;
     // A head of a unit beside this one (48-29 is below 48; 49 is no
     // ancestor of 48 in this topology).
     if (rule->people_roles == 0) {
       // Node-to-node: refused to the node's own head.
-      EXPECT_EQ(Call(people, method, streaming, [](grpc::ClientContext* c) { AddPrincipal(c, "head", "48"); }),
+      EXPECT_EQ(Call(people, method, streaming,
+                     [](grpc::ClientContext* c) { AddPrincipal(c, "head", "48"); }),
                 grpc::StatusCode::PERMISSION_DENIED)
           << method;
     }
     if (!rule->nodes) {
       // People's methods: refused to a node's certificate.
-      EXPECT_EQ(Call(peer, method, streaming, [](grpc::ClientContext*) {}), grpc::StatusCode::PERMISSION_DENIED)
+      EXPECT_EQ(Call(peer, method, streaming, [](grpc::ClientContext*) {}),
+                grpc::StatusCode::PERMISSION_DENIED)
           << method;
     }
     ++checked;
@@ -166,8 +171,8 @@ TEST_F(AccessNode, EveryMethodRefusedToTheWrongCaller) {
 TEST_F(AccessNode, ReadsAreScopedAndACommuneDecidesNothingForItsParent) {
   auto cases = v1::CaseService::NewStub(node_->NewChannel());
   auto create = [&](const std::string& unit, const std::string& id) {
-    v1::CreateCaseRequest r = SampleCase(v1::CASE_KIND_PETITION, id, "48", absl::CivilDay(2026, 3, 2),
-                                         "Kiến nghị về trật tự đô thị");
+    v1::CreateCaseRequest r = SampleCase(v1::CASE_KIND_PETITION, id, "48",
+                                         absl::CivilDay(2026, 3, 2), "Kiến nghị về trật tự đô thị");
     r.mutable_case_()->mutable_reception_unit()->set_code(unit);
     auto c = CallAs(cases.get(), &v1::CaseService::Stub::CreateCase, r, "officer", unit, "o");
     EXPECT_TRUE(c.ok()) << c.status();
@@ -177,7 +182,8 @@ TEST_F(AccessNode, ReadsAreScopedAndACommuneDecidesNothingForItsParent) {
   const v1::Case at_commune = create("48-29", "c2");
   ASSERT_EQ(at_commune.reception_unit().code(), "48-29");
   auto list = [&](const std::string& role, const std::string& unit) {
-    return CallAs(cases.get(), &v1::CaseService::Stub::ListCases, v1::ListCasesRequest(), role, unit, "r");
+    return CallAs(cases.get(), &v1::CaseService::Stub::ListCases, v1::ListCasesRequest(), role,
+                  unit, "r");
   };
   // The city sees both; the bridge point below sees what it received.
   EXPECT_EQ(list("viewer", "48")->cases_size(), 2);
@@ -187,20 +193,24 @@ TEST_F(AccessNode, ReadsAreScopedAndACommuneDecidesNothingForItsParent) {
   EXPECT_EQ(commune->cases(0).name(), at_commune.name());
   v1::GetCaseRequest get;
   get.set_name(at_city.name());
-  EXPECT_EQ(CallAs(cases.get(), &v1::CaseService::Stub::GetCase, get, "officer", "48-29", "r").status().code(),
+  EXPECT_EQ(CallAs(cases.get(), &v1::CaseService::Stub::GetCase, get, "officer", "48-29", "r")
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   // A unit that is not in the topology reads nothing and exports nothing.
   EXPECT_EQ(list("officer", "79").status().code(), absl::StatusCode::kPermissionDenied);
   v1::ExportReceptionLogRequest exp;
-  EXPECT_EQ(CallAs(cases.get(), &v1::CaseService::Stub::ExportReceptionLog, exp, "viewer", "79", "r")
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      CallAs(cases.get(), &v1::CaseService::Stub::ExportReceptionLog, exp, "viewer", "79", "r")
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
   // The commune's head may receive at the city's node but not decide there.
   v1::ClassifyCaseRequest classify;
   classify.set_name(at_commune.name());
   classify.set_within_competence(true);
-  auto refused = CallAs(cases.get(), &v1::CaseService::Stub::ClassifyCase, classify, "head", "48-29", "h");
+  auto refused =
+      CallAs(cases.get(), &v1::CaseService::Stub::ClassifyCase, classify, "head", "48-29", "h");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied) << refused.status();
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "a unit below")) << refused.status();
 }

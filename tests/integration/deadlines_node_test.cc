@@ -108,7 +108,8 @@ TEST_F(DeadlinesNodeTest, DenunciationExtendedTwiceDecidedOnTimeComplaintGoesOve
   EXPECT_EQ(Overdue(), std::vector<std::string>{complaint.number()});
   EXPECT_TRUE(absl::StrContains(ScrapeMetrics(node_->admin_port()), overdue_metric + " 1"))
       << ScrapeMetrics(node_->admin_port());
-  const std::string view = Shell(absl::StrCat(g_receptionctl, node_->CliFlags("viewer", "48"), "overdue"));
+  const std::string view =
+      Shell(absl::StrCat(g_receptionctl, node_->CliFlags("viewer", "48"), "overdue"));
   EXPECT_TRUE(absl::StrContains(view, complaint.number())) << view;
   EXPECT_TRUE(absl::StrContains(view, "2026-03-12!")) << view;
   EXPECT_FALSE(absl::StrContains(view, denunciation.number())) << view;

@@ -10,8 +10,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/time/clock.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -161,8 +161,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
     v1::ListCasesResponse listed;
-    const grpc::Status st =
-        v1::CaseService::NewStub(city.NewChannel())->ListCases(&ctx, v1::ListCasesRequest(), &listed);
+    const grpc::Status st = v1::CaseService::NewStub(city.NewChannel())
+                                ->ListCases(&ctx, v1::ListCasesRequest(), &listed);
     return std::make_pair(Status(st), listed.cases_size());
   };
   const auto [ok, count] = list_with("Bearer " + TestToken("viewer", "48", "an.le"));
@@ -171,16 +171,20 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   const std::string issuer_key = ReadFile(TestPkiDir() + "/tokens/issuer.key");
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   auto claims = [&](const std::string& aud, int64_t exp) {
-    return absl::StrCat("{\"iss\":\"https://id.test.reception\",\"aud\":\"", aud,
-                        "\",\"sub\":\"an.le\",\"reception_role\":\"viewer\",\"reception_unit\":\"48\","
-                        "\"iat\":", now - 120, ",\"exp\":", exp, "}");
+    return absl::StrCat(
+        "{\"iss\":\"https://id.test.reception\",\"aud\":\"", aud,
+        "\",\"sub\":\"an.le\",\"reception_role\":\"viewer\",\"reception_unit\":\"48\","
+        "\"iat\":",
+        now - 120, ",\"exp\":", exp, "}");
   };
   // Signed by a key the identity provider never published (same key id).
   Shell(absl::StrCat("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
                      dir.Join("rogue.key"), " 2>/dev/null"));
-  auto forged = IssueToken(ReadFile(dir.Join("rogue.key")), "test-1", "ES256", claims("reception", now + 600));
+  auto forged = IssueToken(ReadFile(dir.Join("rogue.key")), "test-1", "ES256",
+                           claims("reception", now + 600));
   ASSERT_TRUE(forged.ok()) << forged.status();
-  auto wrong_audience = IssueToken(issuer_key, "test-1", "ES256", claims("another-system", now + 600));
+  auto wrong_audience =
+      IssueToken(issuer_key, "test-1", "ES256", claims("another-system", now + 600));
   auto expired = IssueToken(issuer_key, "test-1", "ES256", claims("reception", now - 3600));
   std::string header, payload;
   absl::WebSafeBase64Escape("{\"alg\":\"none\",\"typ\":\"JWT\"}", &header);
@@ -199,23 +203,26 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   // Refusals are counted by reason (never with what the caller sent), and no
   // token reaches the log.
   const std::string metrics = ScrapeMetrics(city.admin_port());
-  for (const char* reason : {"bad_signature", "wrong_audience", "token_expired",
-                             "algorithm_not_allowed"}) {
+  for (const char* reason :
+       {"bad_signature", "wrong_audience", "token_expired", "algorithm_not_allowed"}) {
     EXPECT_TRUE(absl::StrContains(
         metrics, absl::StrCat("reception_auth_failures_total{reason=\"", reason, "\"} 1")))
-        << reason << "\n" << metrics;
+        << reason << "\n"
+        << metrics;
   }
-  EXPECT_TRUE(absl::StrContains(metrics, "reception_auth_failures_total{reason=\"no_credentials\"} 2"))
+  EXPECT_TRUE(
+      absl::StrContains(metrics, "reception_auth_failures_total{reason=\"no_credentials\"} 2"))
       << metrics;
   EXPECT_FALSE(absl::StrContains(ReadFile(city.log_path()), forged->substr(forged->size() - 40)));
   // receptionctl over TLS (--ca) with a token, and refusing a server it
   // cannot verify.
-  const std::string cli = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
-                                             pki, "/ca.crt --token ", TestToken("viewer", "48", "cli"),
-                                             " list 2>&1"));
+  const std::string cli =
+      Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", pki,
+                         "/ca.crt --token ", TestToken("viewer", "48", "cli"), " list 2>&1"));
   EXPECT_TRUE(absl::StrContains(cli, c.number())) << cli;
-  const std::string no_token = Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ",
-                                                  pki, "/ca.crt --unit 48 --role viewer list 2>&1"));
+  const std::string no_token =
+      Shell(absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", pki,
+                         "/ca.crt --unit 48 --role viewer list 2>&1"));
   EXPECT_TRUE(absl::StrContains(no_token, "UNAUTHENTICATED")) << no_token;
   const std::string wrong_ca = Shell(
       absl::StrCat(g_receptionctl, " --server ", city.address(), " --ca ", dir.Join("foreign"),

@@ -11,21 +11,21 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "nlohmann/json.hpp"
 #include "services/common/civil_date.h"
 #include "services/common/credentials.h"
 #include "services/common/jwt.h"
-#include "nlohmann/json.hpp"
-#include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 #include "services/common/test_support.h"
 
 namespace reception::testing {
@@ -35,8 +35,8 @@ namespace {
 absl::Mutex pki_mu(absl::kConstInit);
 
 std::string RunPki(const std::string& args) {
-  const std::string cmd = absl::StrCat("bash ", SourcePath("tools/pki/dev_pki.sh"), " ", args,
-                                       " >/dev/null 2>&1");
+  const std::string cmd =
+      absl::StrCat("bash ", SourcePath("tools/pki/dev_pki.sh"), " ", args, " >/dev/null 2>&1");
   return std::system(cmd.c_str()) == 0 ? "" : cmd;
 }
 
@@ -67,14 +67,17 @@ std::string TestPkiDir() {
     }
     std::filesystem::create_directories(pki + "/tokens");
     const std::string key = pki + "/tokens/issuer.key";
-    if (std::system(absl::StrCat("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
-                                 key, " 2>/dev/null").c_str()) != 0) {
+    if (std::system(
+            absl::StrCat("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
+                         key, " 2>/dev/null")
+                .c_str()) != 0) {
       std::fprintf(stderr, "cannot create the test token key\n");
       std::abort();
     }
     auto jwk = PublicJwkJson(ReadFile(key), "test-1");
     if (!jwk.ok()) {
-      std::fprintf(stderr, "cannot write the test JWKS: %s\n", std::string(jwk.status().message()).c_str());
+      std::fprintf(stderr, "cannot write the test JWKS: %s\n",
+                   std::string(jwk.status().message()).c_str());
       std::abort();
     }
     WriteFile(pki + "/tokens/jwks.json", absl::StrCat("{\"keys\": [", *jwk, "]}"));
@@ -93,19 +96,25 @@ void EnsureNodeCertificate(const std::string& unit) {
   }
 }
 
-std::string TestToken(const std::string& role, const std::string& unit, const std::string& subject) {
+std::string TestToken(const std::string& role, const std::string& unit,
+                      const std::string& subject) {
   static absl::Mutex mu(absl::kConstInit);
   static auto* cache = new std::map<std::string, std::string>();
   const std::string key = absl::StrCat(role, "|", unit, "|", subject);
   absl::MutexLock lock(&mu);
   if (auto it = cache->find(key); it != cache->end()) return it->second;
   const int64_t now = absl::ToUnixSeconds(absl::Now());
-  nlohmann::json claims = {{"iss", "https://id.test.reception"}, {"aud", "reception"},
-                           {"sub", subject}, {"reception_role", role}, {"reception_unit", unit},
-                           {"iat", now - 60}, {"exp", now + 6 * 3600}};
+  nlohmann::json claims = {{"iss", "https://id.test.reception"},
+                           {"aud", "reception"},
+                           {"sub", subject},
+                           {"reception_role", role},
+                           {"reception_unit", unit},
+                           {"iat", now - 60},
+                           {"exp", now + 6 * 3600}};
   auto token = IssueToken(Issuer().key_pem, "test-1", "ES256", claims.dump());
   if (!token.ok()) {
-    std::fprintf(stderr, "cannot issue a test token: %s\n", std::string(token.status().message()).c_str());
+    std::fprintf(stderr, "cannot issue a test token: %s\n",
+                 std::string(token.status().message()).c_str());
     std::abort();
   }
   (*cache)[key] = *token;
@@ -135,11 +144,10 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
           "shutdown_grace_seconds: 5\n",
           options_.tls_dir.empty()
               ? std::string()
-              : absl::StrCat("auth:\n  mode: mtls\n  tls:\n",
-                             "    ca_file: ", options_.tls_dir, "/ca.crt\n",
-                             "    cert_file: ", options_.tls_dir, "/", options_.unit_code,
-                             "/node.crt\n", "    key_file: ", options_.tls_dir, "/",
-                             options_.unit_code, "/node.key\n", "    refresh_seconds: 1\n",
+              : absl::StrCat("auth:\n  mode: mtls\n  tls:\n", "    ca_file: ", options_.tls_dir,
+                             "/ca.crt\n", "    cert_file: ", options_.tls_dir, "/",
+                             options_.unit_code, "/node.crt\n", "    key_file: ", options_.tls_dir,
+                             "/", options_.unit_code, "/node.key\n", "    refresh_seconds: 1\n",
                              "  jwt:\n    jwks_file: ", TestPkiDir(), "/tokens/jwks.json\n",
                              "    issuer: https://id.test.reception\n    audience: reception\n"),
           "federation:\n  retry_initial_millis: 50\n  retry_max_millis: 500\n"

@@ -156,8 +156,8 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
   EXPECT_TRUE(saw_missed_13);
   EXPECT_EQ(april->presided_by_deputy(), 1);
   // The CLI shows the same report.
-  const std::string cli = RunCommand(absl::StrCat(g_receptionctl, node->CliFlags("officer", "48-29"),
-                                           "schedule compliance --month 2026-04"));
+  const std::string cli = RunCommand(absl::StrCat(
+      g_receptionctl, node->CliFlags("officer", "48-29"), "schedule compliance --month 2026-04"));
   EXPECT_TRUE(absl::StrContains(cli, "GAP")) << cli;
   EXPECT_TRUE(absl::StrContains(cli, "planned, not held 2026-04-13")) << cli;
   EXPECT_TRUE(absl::StrContains(cli, "Phó Chủ tịch Trần Thị Mỹ (deputy)")) << cli;
@@ -173,8 +173,9 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
   const std::string feed = HttpRequest(absl::StrCat("http://", feed_address, "/calendar.ics"));
   EXPECT_TRUE(absl::StrContains(feed, "BEGIN:VCALENDAR")) << feed;
   EXPECT_TRUE(absl::StrContains(feed, "UID:48-29-20260428-1@reception")) << feed;
-  const std::string ical = RunCommand(absl::StrCat(g_receptionctl, node->CliFlags("officer", "48-29"),
-                                            "schedule ical --from 2026-04-01 --to 2026-04-30"));
+  const std::string ical =
+      RunCommand(absl::StrCat(g_receptionctl, node->CliFlags("officer", "48-29"),
+                              "schedule ical --from 2026-04-01 --to 2026-04-30"));
   EXPECT_TRUE(absl::StrContains(ical, "BEGIN:VCALENDAR")) << ical;
   EXPECT_TRUE(absl::StrContains(ical, "dời từ 2026-04-27")) << ical;
 }

@@ -5,11 +5,11 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
@@ -32,7 +33,6 @@
 #include "services/common/clock.h"
 #include "services/common/credentials.h"
 #include "services/common/jwt.h"
-#include "nlohmann/json.hpp"
 #include "yaml-cpp/yaml.h"
 
 namespace {
@@ -258,7 +258,8 @@ class Client {
     if (const std::string file = a.GetOr("token-file", Env("RECEPTION_TOKEN_FILE", ""));
         token_.empty() && !file.empty()) {
       std::ifstream in(file);
-      if (!in || !std::getline(in, token_)) UsageError(absl::StrCat("cannot read a token from ", file));
+      if (!in || !std::getline(in, token_))
+        UsageError(absl::StrCat("cannot read a token from ", file));
     }
     if (unit_.empty() && token_.empty()) {
       UsageError("--unit (or RECEPTION_UNIT) must name your unit code, or --token carry it");
@@ -1455,10 +1456,14 @@ int TokenCommand(const Args& a) {
     UsageError("--ttl-minutes must be a positive number");
   }
   const int64_t now = absl::ToUnixSeconds(absl::Now());
-  nlohmann::json claims = {{"iss", need("issuer")},     {"aud", need("audience")},
-                           {"sub", need("subject")},    {"reception_role", need("role")},
-                           {"reception_unit", need("unit")}, {"iat", now},
-                           {"nbf", now},                {"exp", now + 60 * int64_t{minutes}}};
+  nlohmann::json claims = {{"iss", need("issuer")},
+                           {"aud", need("audience")},
+                           {"sub", need("subject")},
+                           {"reception_role", need("role")},
+                           {"reception_unit", need("unit")},
+                           {"iat", now},
+                           {"nbf", now},
+                           {"exp", now + 60 * int64_t{minutes}}};
   // The algorithm follows the key: RSA -> RS256, P-256 -> ES256, P-384 -> ES384.
   auto jwk = reception::PublicJwkJson(pem.str(), "");
   if (!jwk.ok()) UsageError(std::string(jwk.status().message()));
