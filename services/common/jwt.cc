@@ -179,9 +179,18 @@ absl::Status Refused(TokenRefusal* r, std::string reason, std::string message) {
 // The integer value of a NumericDate claim, if it is one.
 std::optional<int64_t> NumericDate(const Json& payload, const char* name) {
   if (!payload.contains(name)) return std::nullopt;
+  // Dates a node can compute with (before year 36812), so no arithmetic
+  // below overflows; anything else is no date.
+  constexpr double kLimit = 1e12;
   const Json& v = payload[name];
-  if (v.is_number_integer()) return v.get<int64_t>();
-  if (v.is_number_float()) return static_cast<int64_t>(v.get<double>());
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    return u < kLimit ? std::optional<int64_t>(static_cast<int64_t>(u)) : std::nullopt;
+  }
+  if (v.is_number()) {
+    const double d = v.get<double>();
+    return d > -kLimit && d < kLimit ? std::optional<int64_t>(static_cast<int64_t>(d)) : std::nullopt;
+  }
   return std::nullopt;
 }
 
@@ -355,7 +364,7 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
     const auto exp = NumericDate(payload, "exp");
     const auto nbf = NumericDate(payload, "nbf");
     const auto iat = NumericDate(payload, "iat");
-    if (!exp) return Refused(refusal, "claims_missing", "the token must carry an expiry (exp)");
+    if (!exp) return Refused(refusal, "claims_missing", "the token must carry an expiry (exp) as a NumericDate");
     if (*exp + leeway < now)
       return Refused(refusal, "token_expired", "the bearer token has expired; get a new one");
     if (nbf && *nbf - leeway > now)
