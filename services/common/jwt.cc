@@ -189,7 +189,8 @@ std::optional<int64_t> NumericDate(const Json& payload, const char* name) {
   }
   if (v.is_number()) {
     const double d = v.get<double>();
-    return d > -kLimit && d < kLimit ? std::optional<int64_t>(static_cast<int64_t>(d)) : std::nullopt;
+    return d > -kLimit && d < kLimit ? std::optional<int64_t>(static_cast<int64_t>(d))
+                                     : std::nullopt;
   }
   return std::nullopt;
 }
@@ -364,7 +365,9 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
     const auto exp = NumericDate(payload, "exp");
     const auto nbf = NumericDate(payload, "nbf");
     const auto iat = NumericDate(payload, "iat");
-    if (!exp) return Refused(refusal, "claims_missing", "the token must carry an expiry (exp) as a NumericDate");
+    if (!exp)
+      return Refused(refusal, "claims_missing",
+                     "the token must carry an expiry (exp) as a NumericDate");
     if (*exp + leeway < now)
       return Refused(refusal, "token_expired", "the bearer token has expired; get a new one");
     if (nbf && *nbf - leeway > now)

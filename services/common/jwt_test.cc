@@ -130,10 +130,12 @@ TEST_F(JwtTest, RefusesForgedExpiredAndMisdirectedTokens) {
                       "\"reception_role\":\"officer\",\"reception_unit\":\"48\",\"iat\":",
                       t, "}"))),
       "claims_missing");  // no exp
-  EXPECT_NE(Check(Token(ec_, "ec-1", "ES256",
-                        absl::StrCat("{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"x\","
-                                     "\"reception_role\":\"officer\",\"reception_unit\":\"48\",\"exp\":1e300}"))),
-            "ok");  // an expiry no clock reaches is refused (by the library or by us), never accepted
+  EXPECT_NE(
+      Check(Token(ec_, "ec-1", "ES256",
+                  absl::StrCat(
+                      "{\"iss\":\"https://id.quangnam.gov.vn\",\"aud\":\"reception\",\"sub\":\"x\","
+                      "\"reception_role\":\"officer\",\"reception_unit\":\"48\",\"exp\":1e300}"))),
+      "ok");  // an expiry no clock reaches is refused (by the library or by us), never accepted
   EXPECT_EQ(Check("not.a.jwt"), "malformed_token");
   EXPECT_EQ(Check(std::string(9000, 'a')), "malformed_token");
 }
