@@ -1471,16 +1471,12 @@ void CaseRegistry::ExtendCaseDeadline(const Principal& p, const cases::v1::Exten
              std::move(done));
 }
 
-void CaseRegistry::AttachCaseMinutes(const Principal& p, const cases::v1::AttachCaseMinutesRequest& r,
+void CaseRegistry::AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,
                                      Callback<Case> done) {
-  if (p.role == Role::kNode) {
-    if (p.unit_code != d_.unit_code) {
-      return done(absl::PermissionDeniedError(absl::StrCat(
-          "only this node's own services may attach minutes as a node; unit ", p.unit_code.substr(0, 32),
-          " is another node")));
-    }
-  } else if (auto s = CheckWriter(p); !s.ok()) {
-    return done(s);
+  if (p.role != Role::kNode || p.unit_code != d_.unit_code) {
+    return done(absl::PermissionDeniedError(absl::StrCat(
+        "only this node's own media service attaches minutes; the caller is a ", RoleName(p.role),
+        " of unit ", p.unit_code.substr(0, 32))));
   }
   absl::string_view room = r.room();
   if (!absl::ConsumePrefix(&room, "rooms/") || room.empty() || room.size() > 40) {
@@ -1910,7 +1906,7 @@ absl::StatusOr<std::vector<cases::v1::Handoff>> CaseRegistry::PendingHandoffs() 
   return out;
 }
 
-absl::StatusOr<cases::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
+absl::StatusOr<federation::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
     const std::string& handoff_id, absl::string_view peer_public_key) const {
   RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, handoff_id));
   if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " does not exist"));
@@ -1919,7 +1915,7 @@ absl::StatusOr<cases::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
   const std::string number(absl::StripPrefix(hr.handoff().case_(), "cases/"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(nullptr, number));
   if (!rec) return absl::DataLossError(absl::StrCat("handoff ", handoff_id, " names a missing case"));
-  cases::v1::OfferHandoffRequest offer;
+  federation::v1::OfferHandoffRequest offer;
   *offer.mutable_handoff() = hr.handoff();
   *offer.mutable_case_() = rec->case_();
   const std::string prefix = absl::StrCat(number, "/");
@@ -2001,8 +1997,8 @@ void CaseRegistry::UpdateHandoff(const std::string& handoff_id, bool delivered,
       });
 }
 
-void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHandoffRequest& r,
-                                 Callback<cases::v1::OfferHandoffResponse> done) {
+void CaseRegistry::ImportHandoff(const Principal& p, const federation::v1::OfferHandoffRequest& r,
+                                 Callback<federation::v1::OfferHandoffResponse> done) {
   const cases::v1::Handoff& h = r.handoff();
   if (p.role != Role::kNode || p.unit_code != h.source_unit()) {
     return done(absl::PermissionDeniedError(
@@ -2119,7 +2115,7 @@ void CaseRegistry::ImportHandoff(const Principal& p, const cases::v1::OfferHando
   }
   Case searchable = r.case_();
   const std::string search_text = SearchText(searchable);
-  auto response = std::make_shared<cases::v1::OfferHandoffResponse>();
+  auto response = std::make_shared<federation::v1::OfferHandoffResponse>();
   auto imported = std::make_shared<Case>();
   d_.store->Submit(
       [this, p, r, id, number = *number, sealed, search_text, response, imported](WriteTxn& txn) -> absl::Status {

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "reception/cases/v1/case_service.pb.h"
 #include "reception/cases/v1/handoff_service.pb.h"
+#include "reception/federation/v1/case_federation.pb.h"
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
 #include "services/case/identity_vault.h"
@@ -94,7 +95,7 @@ class CaseRegistry {
   // Signed minutes of an online reception room (the node's own media
   // service, or staff of the owning unit); a repeat for the same room
   // returns the case unchanged.
-  void AttachCaseMinutes(const Principal& p, const cases::v1::AttachCaseMinutesRequest& r,
+  void AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,
                          Callback<cases::v1::Case> done);
   // Handoffs. TransferCase/ReturnCase freeze the case and queue the handoff
   // in one write; the delivery worker (gRPC side) moves BuildOffer's request
@@ -111,8 +112,8 @@ class CaseRegistry {
                            Callback<cases::v1::JurisdictionResponse> done);
   void ResolveJurisdiction(const Principal& p, const cases::v1::ResolveJurisdictionRequest& r,
                            Callback<cases::v1::JurisdictionResponse> done);
-  void ImportHandoff(const Principal& p, const cases::v1::OfferHandoffRequest& r,
-                     Callback<cases::v1::OfferHandoffResponse> done);
+  void ImportHandoff(const Principal& p, const federation::v1::OfferHandoffRequest& r,
+                     Callback<federation::v1::OfferHandoffResponse> done);
   void CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done);
   void RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
                             Callback<cases::v1::Handoff> done);
@@ -124,7 +125,7 @@ class CaseRegistry {
   absl::StatusOr<std::vector<cases::v1::Handoff>> PendingHandoffs() const;
   // The offer of a pending handoff, its protected identity sealed for the
   // destination's node key.
-  absl::StatusOr<cases::v1::OfferHandoffRequest> BuildOffer(const std::string& handoff_id,
+  absl::StatusOr<federation::v1::OfferHandoffRequest> BuildOffer(const std::string& handoff_id,
                                                             absl::string_view peer_public_key) const;
   absl::StatusOr<cases::v1::Handoff> GetHandoff(const Principal& p,
                                                 const cases::v1::GetHandoffRequest& r) const;

@@ -475,7 +475,7 @@ TEST_F(CaseRegistryTest, FlagsPossibleDuplicatesBySameCitizenAndSimilarContent) 
 TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   auto c = Create(Complaint("minutes-1"));
   ASSERT_TRUE(c.ok()) << c.status();
-  cases::v1::AttachCaseMinutesRequest r;
+  federation::v1::AttachCaseMinutesRequest r;
   r.set_name(c->name());
   r.set_room("rooms/tiep-dan-27-11");
   r.set_text("BIÊN BẢN TIẾP CÔNG DÂN TRỰC TUYẾN\nKết luận: giao phòng TN&MT kiểm tra.");
@@ -500,17 +500,20 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   ASSERT_EQ(history->events_size(), 2);
   EXPECT_EQ(history->events(1).action(), "AttachCaseMinutes");
   EXPECT_EQ(history->events(1).summary(), "minutes of rooms/tiep-dan-27-11 attached");
-  // Another node may not attach; nor may a viewer; bad fields are named.
+  // Another node may not attach; nor may people, even the owning unit's
+  // staff (minutes come from the room); bad fields are named.
   const Principal other{"node:48-1", Role::kNode, "48-1"};
   EXPECT_EQ(Do(other, &CaseRegistry::AttachCaseMinutes, r).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Do(officer_, &CaseRegistry::AttachCaseMinutes, r).status().code(),
+            absl::StatusCode::kPermissionDenied);
   auto bad = r;
   bad.set_room("tiep-dan");
-  auto refused = Do(officer_, &CaseRegistry::AttachCaseMinutes, bad);
+  auto refused = Do(node, &CaseRegistry::AttachCaseMinutes, bad);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("room"), std::string::npos) << refused.status();
   bad = r;
   bad.clear_text();
-  EXPECT_EQ(Do(officer_, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kInvalidArgument);
   bad = r;
   bad.set_name("cases/48-2026-999999");
   EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);

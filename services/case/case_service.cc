@@ -105,7 +105,6 @@ RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
 RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
                    RevealDenouncerIdentityResponse)
 RECEPTION_MUTATION(ExtendCaseDeadline, ExtendCaseDeadlineRequest, Case)
-RECEPTION_MUTATION(AttachCaseMinutes, AttachCaseMinutesRequest, Case)
 grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* ctx,
                                                    const cases::v1::GetCaseRequest* req, Case* resp) {
   auto* reactor = ctx->DefaultReactor();
@@ -192,18 +191,6 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ResolveJurisdiction(
     registry_->ResolveJurisdiction(p, *req, std::move(done));
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::OfferHandoff(Ctx* ctx, const cases::v1::OfferHandoffRequest* req,
-                                                           cases::v1::OfferHandoffResponse* resp) {
-  const bool crash = crash_after_import_;
-  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
-    registry_->ImportHandoff(p, *req, [crash, done = std::move(done)](auto result) mutable {
-      // Test seam: die like kill -9 once the import is durable, before the
-      // source hears of it.
-      if (crash && result.ok() && !result->already_imported()) _exit(137);
-      done(std::move(result));
-    });
-  });
-}
 grpc::ServerUnaryReactor* HandoffGrpcService::GetHandoff(Ctx* ctx, const cases::v1::GetHandoffRequest* req,
                                                          cases::v1::Handoff* resp) {
   return Read(ctx, auth_, resp, [&](const Principal& p) { return registry_->GetHandoff(p, *req); });
@@ -220,24 +207,125 @@ grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
     return worker_->Status();
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::GetNodeKey(Ctx* ctx, const cases::v1::GetNodeKeyRequest*,
-                                                         cases::v1::NodeKey* resp) {
-  return Read(ctx, auth_, resp, [&](const Principal& p) -> absl::StatusOr<cases::v1::NodeKey> {
-    // Node to node: only for this node's peers (the key seals identities
-    // handed to this node; nobody else hands cases here).
-    if (p.role != Role::kNode || !registry_->IsPeer(p.unit_code)) {
+#undef RECEPTION_MUTATION
+#undef RECEPTION_READ
+
+// --- reception.federation.v1.CaseFederationService ---------------------------------
+
+grpc::ServerUnaryReactor* CaseFederationGrpcService::OfferHandoff(
+    Ctx* ctx, const federation::v1::OfferHandoffRequest* req,
+    federation::v1::OfferHandoffResponse* resp) {
+  const bool crash = d_.crash_after_import;
+  return Mutate(ctx, d_.auth, resp, [&](const Principal& p, auto done) {
+    d_.registry->ImportHandoff(p, *req, [crash, done = std::move(done)](auto result) mutable {
+      // Test seam: die like kill -9 once the import is durable, before the
+      // source hears of it.
+      if (crash && result.ok() && !result->already_imported()) _exit(137);
+      done(std::move(result));
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* CaseFederationGrpcService::GetNodeKey(
+    Ctx* ctx, const federation::v1::GetNodeKeyRequest*, federation::v1::NodeKey* resp) {
+  return Read(ctx, d_.auth, resp, [&](const Principal& p) -> absl::StatusOr<federation::v1::NodeKey> {
+    // Only for this node's peers (the key seals identities handed to this
+    // node; nobody else hands cases here).
+    if (p.role != Role::kNode || !d_.registry->IsPeer(p.unit_code)) {
       return absl::PermissionDeniedError(
           "GetNodeKey is for the nodes of this node's federation peers");
     }
-    cases::v1::NodeKey k;
-    k.set_unit_code(unit_code_);
-    k.set_public_key(node_key_->public_key());
-    k.set_key_id(node_key_->key_id());
+    federation::v1::NodeKey k;
+    k.set_unit_code(d_.unit_code);
+    k.set_public_key(d_.node_key->public_key());
+    k.set_key_id(d_.node_key->key_id());
     return k;
   });
 }
-#undef RECEPTION_MUTATION
-#undef RECEPTION_READ
+
+namespace {
+
+// The room as this node's media service has it must vouch for the
+// attachment: the case is one the minutes are attached to, and the minutes
+// are locked with exactly this text.
+absl::Status CheckRoomVouches(const media::v1::Room& room,
+                              const federation::v1::AttachCaseMinutesRequest& r) {
+  bool listed = false;
+  for (const auto& a : room.minutes_attachments()) listed = listed || a.case_() == r.name();
+  if (!listed) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        r.room().substr(0, 50), " has no minutes to attach to ", r.name().substr(0, 50)));
+  }
+  if (!room.minutes().locked() || room.minutes().text() != r.text()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the minutes of ", r.room().substr(0, 50),
+        " are not locked with this text in this node's media service"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
+    Ctx* ctx, const federation::v1::AttachCaseMinutesRequest* req, cases::v1::Case* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  auto principal = d_.auth->Authenticate(*ctx);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
+  // Only this node's own services (its media service) attach minutes:
+  // another node's certificate is refused whatever the room.
+  if (principal->role != Role::kNode || principal->unit_code != d_.unit_code) {
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
+        "AttachCaseMinutes is for this node's own media service (unit ", d_.unit_code,
+        "); the caller is unit ", principal->unit_code.substr(0, 32)))));
+    return reactor;
+  }
+  std::shared_ptr<media::v1::MediaService::Stub> media;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!media_ && d_.media_channel) {
+      if (auto channel = d_.media_channel()) media_ = media::v1::MediaService::NewStub(channel);
+    }
+    media = media_;
+  }
+  if (!media) {
+    reactor->Finish(ToGrpcStatus(absl::UnavailableError(
+        "this node's media service cannot be reached to check the room; try again")));
+    return reactor;
+  }
+  struct Check {
+    grpc::ClientContext ctx;
+    media::v1::GetRoomRequest get;
+    media::v1::Room room;
+  };
+  auto check = std::make_shared<Check>();
+  check->get.set_name(req->room());
+  AddNodeIdentity(d_.unit_code, d_.in_process_secret, &check->ctx, absl::Seconds(5));
+  media->async()->GetRoom(
+      &check->ctx, &check->get, &check->room,
+      [this, check, media, reactor, req, resp, p = *principal](grpc::Status s) {
+        if (!s.ok()) {
+          const bool gone = s.error_code() == grpc::StatusCode::NOT_FOUND ||
+                            s.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
+          return reactor->Finish(ToGrpcStatus(
+              gone ? absl::NotFoundError(absl::StrCat(
+                         "this node's media service has no room ", req->room().substr(0, 50)))
+                   : absl::UnavailableError(absl::StrCat(
+                         "the room cannot be checked with this node's media service: ",
+                         s.error_message().substr(0, 200)))));
+        }
+        if (auto vouched = CheckRoomVouches(check->room, *req); !vouched.ok()) {
+          return reactor->Finish(ToGrpcStatus(vouched));
+        }
+        d_.registry->AttachCaseMinutes(p, *req, [reactor, resp](absl::StatusOr<cases::v1::Case> c) {
+          Answer(reactor, resp, std::move(c));
+        });
+      });
+  return reactor;
+}
+
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
   std::unique_ptr<CaseModule> m(new CaseModule());
@@ -298,8 +386,24 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
                                                config.federation(), context.credentials);
   m->worker_->Start();
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
-      m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get(), m->node_key_.get(),
-      config.unit_code(), context.test_fault == "crash_after_import");
+      m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get());
+  CaseFederationGrpcService::Deps fed;
+  fed.registry = m->registry_.get();
+  fed.auth = context.authenticator;
+  fed.node_key = m->node_key_.get();
+  fed.unit_code = config.unit_code();
+  fed.in_process_secret = context.in_process_secret;
+  fed.crash_after_import = context.test_fault == "crash_after_import";
+  // The media service is this process's (receptiond) or the one at
+  // media_service_address (reception-case beside reception-media).
+  if (!config.media_service_address().empty()) {
+    fed.media_channel = [address = config.media_service_address(), creds = context.credentials] {
+      return creds->NewChannel(address);
+    };
+  } else {
+    fed.media_channel = context.local_channel;
+  }
+  m->federation_service_ = std::make_unique<CaseFederationGrpcService>(std::move(fed));
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
     peers[peer.unit_code()] =

@@ -4,10 +4,14 @@
 #ifndef RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
 #define RECEPTION_SERVICES_CASE_CASE_SERVICE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 
 #include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
+#include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/case/case_registry.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
@@ -60,7 +64,6 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                               cases::v1::ExportReceptionLogResponse*) override;
   Reactor* ExtendCaseDeadline(Ctx*, const cases::v1::ExtendCaseDeadlineRequest*,
                               cases::v1::Case*) override;
-  Reactor* AttachCaseMinutes(Ctx*, const cases::v1::AttachCaseMinutesRequest*, cases::v1::Case*) override;
   Reactor* PreviewDeadlines(Ctx*, const cases::v1::PreviewDeadlinesRequest*,
                             cases::v1::PreviewDeadlinesResponse*) override;
 
@@ -73,14 +76,13 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   absl::Duration forward_timeout_;
 };
 
-// Handoffs between nodes: the public methods and the node-to-node ones.
+// Handoffs between nodes: the public methods (the node-to-node side is
+// CaseFederationGrpcService).
 class HandoffGrpcService final : public cases::v1::HandoffService::CallbackService {
  public:
   HandoffGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans,
-                     const HandoffWorker* worker, const NodeKey* node_key, std::string unit_code,
-                     bool crash_after_import = false)
-      : registry_(registry), auth_(auth), scans_(scans), worker_(worker), node_key_(node_key),
-        unit_code_(std::move(unit_code)), crash_after_import_(crash_after_import) {}
+                     const HandoffWorker* worker)
+      : registry_(registry), auth_(auth), scans_(scans), worker_(worker) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -96,18 +98,45 @@ class HandoffGrpcService final : public cases::v1::HandoffService::CallbackServi
                         cases::v1::ListHandoffsResponse*) override;
   Reactor* GetFederationStatus(Ctx*, const cases::v1::GetFederationStatusRequest*,
                                cases::v1::FederationStatus*) override;
-  Reactor* OfferHandoff(Ctx*, const cases::v1::OfferHandoffRequest*,
-                        cases::v1::OfferHandoffResponse*) override;
-  Reactor* GetNodeKey(Ctx*, const cases::v1::GetNodeKeyRequest*, cases::v1::NodeKey*) override;
 
  private:
   CaseRegistry* registry_;
   const Authenticator* auth_;
   WorkPool* scans_;
   const HandoffWorker* worker_;
-  const NodeKey* node_key_;
-  std::string unit_code_;
-  bool crash_after_import_;
+};
+
+// The internal node-to-node API of the case service
+// (reception.federation.v1.CaseFederationService): node certificates only.
+class CaseFederationGrpcService final : public federation::v1::CaseFederationService::CallbackService {
+ public:
+  struct Deps {
+    CaseRegistry* registry = nullptr;
+    const Authenticator* auth = nullptr;
+    const NodeKey* node_key = nullptr;
+    std::string unit_code;
+    // This node's media service (the room a minutes attachment names is
+    // checked there before anything is written); nullptr until reachable.
+    std::function<std::shared_ptr<grpc::Channel>()> media_channel;
+    std::string in_process_secret;  // for calls over the local channel
+    bool crash_after_import = false;  // test seam
+  };
+  explicit CaseFederationGrpcService(Deps deps) : d_(std::move(deps)) {}
+
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* OfferHandoff(Ctx*, const federation::v1::OfferHandoffRequest*,
+                        federation::v1::OfferHandoffResponse*) override;
+  Reactor* GetNodeKey(Ctx*, const federation::v1::GetNodeKeyRequest*,
+                      federation::v1::NodeKey*) override;
+  Reactor* AttachCaseMinutes(Ctx*, const federation::v1::AttachCaseMinutesRequest*,
+                             cases::v1::Case*) override;
+
+ private:
+  Deps d_;
+  absl::Mutex mu_;
+  std::shared_ptr<media::v1::MediaService::Stub> media_ ABSL_GUARDED_BY(mu_);
 };
 
 // The case service as a node module: its store, key vault, registry and
@@ -124,7 +153,8 @@ class CaseModule final : public ServiceModule {
     return {registry_->deadline_metrics(), worker_};
   }
   std::vector<std::pair<grpc::Service*, std::string>> extra_services() override {
-    return {{handoff_service_.get(), "reception.cases.v1.HandoffService"}};
+    return {{handoff_service_.get(), "reception.cases.v1.HandoffService"},
+            {federation_service_.get(), "reception.federation.v1.CaseFederationService"}};
   }
 
  private:
@@ -135,6 +165,7 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<NodeKey> node_key_;
   std::shared_ptr<HandoffWorker> worker_;
   std::unique_ptr<HandoffGrpcService> handoff_service_;
+  std::unique_ptr<CaseFederationGrpcService> federation_service_;
   std::unique_ptr<CaseRegistry> registry_;
   std::unique_ptr<WorkPool> scans_;
   std::unique_ptr<CaseGrpcService> service_;

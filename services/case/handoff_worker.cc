@@ -43,7 +43,7 @@ HandoffWorker::HandoffWorker(CaseRegistry* registry, std::string unit_code,
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, config_.retry_max_millis());
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
-    peer.stub = cases::v1::HandoffService::NewStub(credentials->NewChannel(p.address(), args));
+    peer.stub = federation::v1::CaseFederationService::NewStub(credentials->NewChannel(p.address(), args));
     peer.backoff = absl::Milliseconds(config_.retry_initial_millis());
   }
 }
@@ -79,7 +79,7 @@ void HandoffWorker::MarkFailure(const std::string& unit, const std::string& erro
 }
 
 void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::v1::Handoff>& pending) {
-  cases::v1::HandoffService::Stub* stub;
+  federation::v1::CaseFederationService::Stub* stub;
   std::string key;
   {
     absl::MutexLock lock(&mu_);
@@ -91,8 +91,8 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
   if (key.empty()) {
     grpc::ClientContext ctx;
     Prepare(&ctx);
-    cases::v1::NodeKey nk;
-    grpc::Status s = stub->GetNodeKey(&ctx, cases::v1::GetNodeKeyRequest(), &nk);
+    federation::v1::NodeKey nk;
+    grpc::Status s = stub->GetNodeKey(&ctx, federation::v1::GetNodeKeyRequest(), &nk);
     if (!s.ok()) {
       // Counted on the oldest handoff waiting for this peer, for operators.
       const std::string id(absl::StripPrefix(pending.front().name(), "handoffs/"));
@@ -126,8 +126,8 @@ void HandoffWorker::DeliverTo(const std::string& unit, const std::vector<cases::
   };
   struct Flight {
     grpc::ClientContext ctx;
-    cases::v1::OfferHandoffRequest offer;
-    cases::v1::OfferHandoffResponse ack;
+    federation::v1::OfferHandoffRequest offer;
+    federation::v1::OfferHandoffResponse ack;
     std::string id;
   };
   constexpr int kWindow = 16;

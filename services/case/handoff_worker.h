@@ -15,7 +15,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
-#include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/config/v1/config.pb.h"
 #include "services/case/case_registry.h"
 #include "services/common/credentials.h"
@@ -40,7 +41,7 @@ class HandoffWorker final : public prometheus::Collectable {
  private:
   struct Peer {
     std::string address;
-    std::unique_ptr<cases::v1::HandoffService::Stub> stub;
+    std::unique_ptr<federation::v1::CaseFederationService::Stub> stub;
     std::string public_key;  // cached GetNodeKey answer
     bool reachable = false;
     absl::Time last_contact = absl::InfinitePast();

@@ -24,6 +24,8 @@ constexpr bool kNoNodes = false;
 #define ROUTING "reception.routing.v1.RoutingService/"
 #define MEDIA "reception.media.v1.MediaService/"
 #define SCHED "reception.scheduling.v1.SchedulingService/"
+#define CASE_FED "reception.federation.v1.CaseFederationService/"
+#define SCHED_FED "reception.federation.v1.SchedulingFederationService/"
 
 const std::vector<AccessRule>* BuildTable() {
   return new std::vector<AccessRule>{
@@ -53,8 +55,6 @@ const std::vector<AccessRule>* BuildTable() {
        "the form 03 log (names and IDs): own unit and oversight"},
       {CASES "ExtendCaseDeadline", I | H, S, kNoNodes, "extension"},
       {CASES "PreviewDeadlines", kAnyone, S | B | A, kNoNodes, "a computation on no record"},
-      {CASES "AttachCaseMinutes", 0, 0, kNodes,
-       "node to node: this node's media service or the room's host"},
       // Handoffs.
       {HANDOFFS "TransferCase", kStaff, S, kNoNodes, "hand a case to another unit"},
       {HANDOFFS "ReturnCase", kStaff, S, kNoNodes, "return it"},
@@ -63,8 +63,6 @@ const std::vector<AccessRule>* BuildTable() {
       {HANDOFFS "GetHandoff", kAnyone, S | A, kNoNodes, "read"},
       {HANDOFFS "ListHandoffs", kAnyone, S | A, kNoNodes, "read"},
       {HANDOFFS "GetFederationStatus", kAnyone, S | A, kNoNodes, "read"},
-      {HANDOFFS "OfferHandoff", 0, 0, kNodes, "node to node: a configured peer, for its own unit"},
-      {HANDOFFS "GetNodeKey", 0, 0, kNodes, "node to node: configured peers"},
       // Routing: a dry run for anyone of the unit; applying it is a transfer.
       {ROUTING "RouteCase", kAnyone, S, kNoNodes, "which level is competent (apply: staff)"},
       // Rooms: join tokens and the participant's role in the room are the
@@ -113,8 +111,13 @@ const std::vector<AccessRule>* BuildTable() {
       {SCHED "GetComplianceReport", kAnyone, S | A, kNoNodes,
        "the duty report: own unit and oversight"},
       {SCHED "ExportCalendar", kAnyone, S | B | A, kNoNodes, "read"},
-      {SCHED "OfferSessionNotice", 0, 0, kNodes, "node to node: the session's host"},
-      {SCHED "OfferRegistration", 0, 0, kNodes, "node to node: a bridge point of the session"},
+      // The internal API (reception.federation.v1): node certificates only.
+      {CASE_FED "OfferHandoff", 0, 0, kNodes, "a configured peer, for its own unit"},
+      {CASE_FED "GetNodeKey", 0, 0, kNodes, "configured peers"},
+      {CASE_FED "AttachCaseMinutes", 0, 0, kNodes,
+       "this node's own media service; the room is checked with it"},
+      {SCHED_FED "OfferSessionNotice", 0, 0, kNodes, "the session's host, a configured peer"},
+      {SCHED_FED "OfferRegistration", 0, 0, kNodes, "a bridge point's node of the session"},
   };
 }
 
@@ -172,6 +175,13 @@ absl::Status Authorize(absl::string_view method, const Principal& p, const Topol
         absl::StrCat("no authorisation rule for ", method.substr(0, 96), ": refused by default"));
   }
   const absl::string_view name = method.substr(method.find('/') + 1);
+  // The internal API is for nodes whatever the table says: a person's or a
+  // department's token never reaches it.
+  if (absl::StartsWith(method, "reception.federation.") && p.role != Role::kNode) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        name, " is part of the internal node-to-node API (reception.federation.v1): node "
+              "certificates only, never a bearer token"));
+  }
   if (p.role == Role::kNode) {
     if (rule->nodes) return absl::OkStatus();
     return absl::PermissionDeniedError(

@@ -1010,10 +1010,10 @@ void MediaModule::AttachMinutes() {
   if (!cases_) {
     auto channel = case_channel_ ? case_channel_() : nullptr;
     if (!channel) return;
-    cases_ = cases::v1::CaseService::NewStub(channel);
+    cases_ = federation::v1::CaseFederationService::NewStub(channel);
   }
   for (const auto& p : pending) {
-    cases::v1::AttachCaseMinutesRequest req;
+    federation::v1::AttachCaseMinutesRequest req;
     req.set_name(p.case_name);
     req.set_room(p.room);
     req.set_text(p.text);

@@ -13,7 +13,7 @@
 #include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
-#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
@@ -123,7 +123,7 @@ class MediaModule final : public ServiceModule {
   std::string unit_code_;
   std::string in_process_secret_;
   std::function<std::shared_ptr<grpc::Channel>()> case_channel_;
-  std::unique_ptr<cases::v1::CaseService::Stub> cases_;
+  std::unique_ptr<federation::v1::CaseFederationService::Stub> cases_;
   std::unique_ptr<RoomWatchers> watchers_;
   std::unique_ptr<BridgeLinks> bridges_;
   std::shared_ptr<prometheus::Collectable> gauges_;

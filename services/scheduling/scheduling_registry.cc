@@ -730,7 +730,7 @@ absl::StatusOr<std::string> SchedulingRegistry::ExportCalendar(const v1::ExportC
   return RenderICalendar(d_.unit_code, plan, *days, *sessions);
 }
 
-void SchedulingRegistry::ApplyNotice(const Principal& p, const v1::OfferSessionNoticeRequest& r, Callback<int64_t> done) {
+void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r, Callback<int64_t> done) {
   if (p.role != Role::kNode || p.unit_code != r.session().host_unit()) {
     return done(absl::PermissionDeniedError("session notices come from the host's node"));
   }
@@ -816,7 +816,7 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const v1::OfferSessionN
       });
 }
 
-void SchedulingRegistry::ApplyOffer(const Principal& p, const v1::OfferRegistrationRequest& r,
+void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r,
                                     Callback<v1::Registration> done) {
   const v1::Registration& offered = r.registration();
   if (p.role != Role::kNode || p.unit_code != offered.bridge_unit()) {

@@ -20,6 +20,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "reception/federation/v1/scheduling_federation.pb.h"
 #include "reception/scheduling/v1/scheduling_service.pb.h"
 #include "services/calendar/working_calendar.h"
 #include "services/common/clock.h"
@@ -77,8 +78,8 @@ class SchedulingRegistry {
   // Federation. At a bridge: the host's session (newer versions replace
   // older). At the host: a bridge's registration (idempotent by request id;
   // a later state of it, cancelled or checked in, is applied once).
-  void ApplyNotice(const Principal& p, const v1::OfferSessionNoticeRequest& r, Callback<int64_t> done);
-  void ApplyOffer(const Principal& p, const v1::OfferRegistrationRequest& r, Callback<v1::Registration> done);
+  void ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r, Callback<int64_t> done);
+  void ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r, Callback<v1::Registration> done);
 
   // The outbox, for the delivery worker: what to send now, by key.
   struct Outgoing {

@@ -99,14 +99,14 @@ class SchedulingRegistryTest : public ::testing::Test {
       if (o.peer != to.unit) continue;
       ++n;
       if (o.item.has_notice()) {
-        v1::OfferSessionNoticeRequest r;
+        federation::v1::OfferSessionNoticeRequest r;
         *r.mutable_session() = o.item.notice().session();
         *r.mutable_registrations() = o.item.notice().registrations();
         auto v = Await<int64_t>([&](auto cb) { to.registry->ApplyNotice(node, r, std::move(cb)); });
         EXPECT_TRUE(v.ok()) << v.status();
         from.registry->Delivered(o, nullptr);
       } else {
-        v1::OfferRegistrationRequest r;
+        federation::v1::OfferRegistrationRequest r;
         *r.mutable_registration() = o.item.registration().registration();
         r.set_request_id(o.item.registration().request_id());
         auto reg = Await<v1::Registration>([&](auto cb) { to.registry->ApplyOffer(node, r, std::move(cb)); });
@@ -279,7 +279,7 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   auto outbox = bridge_->registry->Outbox();
   const Principal node{"node:48-29", Role::kNode, "48-29"};
   for (const auto& o : outbox) {
-    v1::OfferRegistrationRequest r;
+    federation::v1::OfferRegistrationRequest r;
     *r.mutable_registration() = o.item.registration().registration();
     r.set_request_id(o.item.registration().request_id());
     ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(node, r, std::move(cb)); }).ok());
@@ -316,7 +316,7 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   EXPECT_EQ(bridge_->registry->GetSession(s->name())->state(), v1::SESSION_STATE_CANCELLED);
   EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "session_cancelled");
   // Notices only come from the host's node.
-  v1::OfferSessionNoticeRequest forged;
+  federation::v1::OfferSessionNoticeRequest forged;
   *forged.mutable_session() = *host_->registry->GetSession(s->name());
   EXPECT_EQ(Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(mai, forged, std::move(cb)); }).status().code(),
             absl::StatusCode::kPermissionDenied);
@@ -345,7 +345,7 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
             absl::StatusCode::kInvalidArgument);
   // Registrations only from a bridge point of that session, and validated
   // like one taken at the host.
-  v1::OfferRegistrationRequest offer;
+  federation::v1::OfferRegistrationRequest offer;
   offer.mutable_registration()->set_session(s->name());
   offer.mutable_registration()->set_bridge_unit("48-29");
   offer.mutable_registration()->set_full_name("Lê Văn\nforged");
@@ -380,7 +380,7 @@ TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
   auto s = Await<v1::Session>(
       [&](auto cb) { host.registry->CreateSession(officer_, create, std::move(cb)); });
   ASSERT_TRUE(s.ok()) << s.status();
-  v1::OfferRegistrationRequest offer;
+  federation::v1::OfferRegistrationRequest offer;
   offer.mutable_registration()->set_session(s->name());
   offer.mutable_registration()->set_bridge_unit("48-5");
   offer.mutable_registration()->set_full_name("Lê Văn Tám");

@@ -122,7 +122,6 @@ RECEPTION_ASYNC(RecordSession, RecordSessionRequest, Session, RecordSession)
 RECEPTION_ASYNC(RegisterCitizen, RegisterCitizenRequest, Registration, RegisterCitizen)
 RECEPTION_ASYNC(CancelRegistration, CancelRegistrationRequest, Registration, CancelRegistration)
 RECEPTION_ASYNC(CheckInCitizen, CheckInCitizenRequest, Registration, CheckInCitizen)
-RECEPTION_ASYNC(OfferRegistration, OfferRegistrationRequest, Registration, ApplyOffer)
 #undef RECEPTION_ASYNC
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(Ctx* ctx, const v1::SetReceptionPlanRequest* req,
@@ -187,14 +186,23 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::ExportCalendar(Ctx* ctx, const 
   return Finish(ctx, ical.status());
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::OfferSessionNotice(Ctx* ctx, const v1::OfferSessionNoticeRequest* req,
-                                                                    v1::OfferSessionNoticeResponse* resp) {
+grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferSessionNotice(
+    Ctx* ctx, const federation::v1::OfferSessionNoticeRequest* req,
+    federation::v1::OfferSessionNoticeResponse* resp) {
   RECEPTION_AUTH();
   auto* reactor = ctx->DefaultReactor();
   registry_->ApplyNotice(*principal, *req, [reactor, resp](absl::StatusOr<int64_t> v) {
     if (v.ok()) resp->set_version(*v);
     reactor->Finish(ToGrpcStatus(v.status()));
   });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferRegistration(
+    Ctx* ctx, const federation::v1::OfferRegistrationRequest* req, v1::Registration* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->ApplyOffer(*principal, *req, Reply(reactor, resp));
   return reactor;
 }
 #undef RECEPTION_AUTH
@@ -221,7 +229,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   for (const auto& peer : config.federation().peers()) {
     deps.peers.insert(peer.unit_code());
     m->peers_[peer.unit_code()] =
-        v1::SchedulingService::NewStub(context.credentials->NewChannel(peer.address()));
+        federation::v1::SchedulingFederationService::NewStub(context.credentials->NewChannel(peer.address()));
   }
   auto registry = SchedulingRegistry::Open(std::move(deps));
   if (!registry.ok()) return registry.status();
@@ -233,6 +241,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   if (config.federation().retry_initial_millis() > 0) m->retry_initial_ = absl::Milliseconds(config.federation().retry_initial_millis());
   if (config.federation().retry_max_millis() > 0) m->retry_max_ = absl::Milliseconds(config.federation().retry_max_millis());
   m->service_ = std::make_unique<SchedulingGrpcService>(m->registry_.get(), context.authenticator);
+  m->federation_service_ =
+      std::make_unique<SchedulingFederationGrpcService>(m->registry_.get(), context.authenticator);
   m->gauges_ = std::make_shared<SchedulingGauges>(m->registry_.get());
   SchedulingModule* self = m.get();
   m->registry_->SetListener([self] {
@@ -291,14 +301,14 @@ void SchedulingModule::DeliverOutbox() {
     AddNodeIdentity(unit_code_, "", &ctx, call_timeout_);
     grpc::Status s;
     if (o.item.has_notice()) {
-      v1::OfferSessionNoticeRequest req;
+      federation::v1::OfferSessionNoticeRequest req;
       *req.mutable_session() = o.item.notice().session();
       *req.mutable_registrations() = o.item.notice().registrations();
-      v1::OfferSessionNoticeResponse resp;
+      federation::v1::OfferSessionNoticeResponse resp;
       s = stub->second->OfferSessionNotice(&ctx, req, &resp);
       if (s.ok()) registry_->Delivered(o, nullptr);
     } else {
-      v1::OfferRegistrationRequest req;
+      federation::v1::OfferRegistrationRequest req;
       *req.mutable_registration() = o.item.registration().registration();
       req.set_request_id(o.item.registration().request_id());
       v1::Registration answer;

@@ -17,6 +17,7 @@
 #include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
+#include "reception/federation/v1/scheduling_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
 #include "services/common/auth.h"
@@ -49,8 +50,26 @@ class SchedulingGrpcService final : public v1::SchedulingService::CallbackServic
   Reactor* ListNotifications(Ctx*, const v1::ListNotificationsRequest*, v1::ListNotificationsResponse*) override;
   Reactor* GetComplianceReport(Ctx*, const v1::GetComplianceReportRequest*, v1::ComplianceReport*) override;
   Reactor* ExportCalendar(Ctx*, const v1::ExportCalendarRequest*, v1::ExportCalendarResponse*) override;
-  Reactor* OfferSessionNotice(Ctx*, const v1::OfferSessionNoticeRequest*, v1::OfferSessionNoticeResponse*) override;
-  Reactor* OfferRegistration(Ctx*, const v1::OfferRegistrationRequest*, v1::Registration*) override;
+
+ private:
+  SchedulingRegistry* registry_;
+  const Authenticator* auth_;
+};
+
+// The internal node-to-node API of the scheduling service
+// (reception.federation.v1.SchedulingFederationService): node certificates only.
+class SchedulingFederationGrpcService final
+    : public federation::v1::SchedulingFederationService::CallbackService {
+ public:
+  SchedulingFederationGrpcService(SchedulingRegistry* registry, const Authenticator* auth)
+      : registry_(registry), auth_(auth) {}
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+
+  Reactor* OfferSessionNotice(Ctx*, const federation::v1::OfferSessionNoticeRequest*,
+                              federation::v1::OfferSessionNoticeResponse*) override;
+  Reactor* OfferRegistration(Ctx*, const federation::v1::OfferRegistrationRequest*,
+                             v1::Registration*) override;
 
  private:
   SchedulingRegistry* registry_;
@@ -64,6 +83,9 @@ class SchedulingModule final : public ServiceModule {
   grpc::Service* service() override { return service_.get(); }
   std::string service_name() const override { return "reception.scheduling.v1.SchedulingService"; }
   bool ready() const override { return store_ && store_->healthy(); }
+  std::vector<std::pair<grpc::Service*, std::string>> extra_services() override {
+    return {{federation_service_.get(), "reception.federation.v1.SchedulingFederationService"}};
+  }
   // Sessions by kind and state, and the outbox by peer.
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override { return {gauges_}; }
 
@@ -80,7 +102,7 @@ class SchedulingModule final : public ServiceModule {
   absl::Duration retry_initial_ = absl::Milliseconds(200), retry_max_ = absl::Seconds(30);
   std::function<std::shared_ptr<grpc::Channel>()> local_channel_;
   std::unique_ptr<media::v1::MediaService::Stub> media_;
-  std::map<std::string, std::unique_ptr<v1::SchedulingService::Stub>> peers_;
+  std::map<std::string, std::unique_ptr<federation::v1::SchedulingFederationService::Stub>> peers_;
   struct PeerState {
     absl::Time next_try;
     absl::Duration backoff;
@@ -90,6 +112,7 @@ class SchedulingModule final : public ServiceModule {
   std::unique_ptr<Store> store_;
   std::unique_ptr<SchedulingRegistry> registry_;
   std::unique_ptr<SchedulingGrpcService> service_;
+  std::unique_ptr<SchedulingFederationGrpcService> federation_service_;
   std::shared_ptr<prometheus::Collectable> gauges_;
   // The HTTP iCalendar feed (calendar_feed_address), when configured.
   std::unique_ptr<CivetHandler> feed_handler_;

@@ -17,6 +17,8 @@
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
+#include "reception/federation/v1/scheduling_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
@@ -35,7 +37,9 @@ std::string g_receptiond;
 std::vector<std::pair<std::string, bool>> AllMethods() {
   // Linking a message of each file registers its services' descriptors.
   (void)v1::CreateCaseRequest::descriptor();
-  (void)v1::OfferHandoffRequest::descriptor();
+  (void)v1::TransferCaseRequest::descriptor();
+  (void)federation::v1::OfferHandoffRequest::descriptor();
+  (void)federation::v1::OfferRegistrationRequest::descriptor();
   (void)routing::v1::RouteCaseRequest::descriptor();
   (void)media::v1::JoinRoomRequest::descriptor();
   (void)scheduling::v1::CreateSessionRequest::descriptor();
@@ -44,7 +48,8 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
   for (const char* service :
        {"reception.cases.v1.CaseService", "reception.cases.v1.HandoffService",
         "reception.routing.v1.RoutingService", "reception.media.v1.MediaService",
-        "reception.scheduling.v1.SchedulingService"}) {
+        "reception.scheduling.v1.SchedulingService", "reception.federation.v1.CaseFederationService",
+        "reception.federation.v1.SchedulingFederationService"}) {
     const auto* s = pool->FindServiceByName(service);
     EXPECT_NE(s, nullptr) << service;
     if (s == nullptr) continue;

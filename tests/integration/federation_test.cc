@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/test_support.h"
@@ -24,6 +25,7 @@ namespace reception::testing {
 namespace {
 
 namespace v1 = cases::v1;
+namespace fed = federation::v1;
 
 std::string g_receptiond;
 std::string g_reception_routing;
@@ -458,7 +460,7 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   ASSERT_TRUE(denunciation.identity_protected());
 
   auto forge = [&](const v1::Case& real) {
-    v1::OfferHandoffRequest offer;
+    fed::OfferHandoffRequest offer;
     auto* h = offer.mutable_handoff();
     h->set_name(absl::StrCat("handoffs/", real.number(), ".1"));
     h->set_case_(real.name());
@@ -475,17 +477,17 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   };
   // Offers made with the real certificate of a peer node (48-1 is a peer
   // of the city; 48-3 runs no node here and is no peer).
-  auto offer_as = [&](const std::string& unit, const v1::OfferHandoffRequest& offer) {
+  auto offer_as = [&](const std::string& unit, const fed::OfferHandoffRequest& offer) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    v1::OfferHandoffResponse resp;
-    grpc::Status s = v1::HandoffService::NewStub(f.node("48").NewChannelAs(unit))
+    fed::OfferHandoffResponse resp;
+    grpc::Status s = fed::CaseFederationService::NewStub(f.node("48").NewChannelAs(unit))
                          ->OfferHandoff(&ctx, offer, &resp);
     return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   };
 
   // The denunciation with its denouncer in clear and protection switched off.
-  v1::OfferHandoffRequest unprotected = forge(denunciation);
+  fed::OfferHandoffRequest unprotected = forge(denunciation);
   unprotected.mutable_case_()->set_identity_protected(false);
   *unprotected.mutable_case_()->add_petitioners() =
       SampleCase(v1::CASE_KIND_DENUNCIATION, "x", "48-1", absl::CivilDay(2026, 3, 2), "x")
@@ -495,25 +497,25 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   EXPECT_EQ(s1.code(), absl::StatusCode::kInvalidArgument) << s1;
   EXPECT_TRUE(absl::StrContains(s1.message(), "case.identity_protected")) << s1;
   // Protected, but with an identity that was never sealed for this node.
-  v1::OfferHandoffRequest garbage = forge(denunciation);
+  fed::OfferHandoffRequest garbage = forge(denunciation);
   grpc::ClientContext key_ctx;
-  v1::NodeKey key;
-  ASSERT_TRUE(v1::HandoffService::NewStub(f.node("48").NewChannelAs("48-1"))
-                  ->GetNodeKey(&key_ctx, v1::GetNodeKeyRequest(), &key)
+  fed::NodeKey key;
+  ASSERT_TRUE(fed::CaseFederationService::NewStub(f.node("48").NewChannelAs("48-1"))
+                  ->GetNodeKey(&key_ctx, fed::GetNodeKeyRequest(), &key)
                   .ok());
   grpc::ClientContext officer_ctx;  // not for people, nor for nodes that are not peers
   AddPrincipal(&officer_ctx, "officer", "48");
-  EXPECT_EQ(city.handoffs()->GetNodeKey(&officer_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())->GetNodeKey(&officer_ctx, fed::GetNodeKeyRequest(), &key).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext stranger_ctx;
-  EXPECT_EQ(v1::HandoffService::NewStub(f.node("48").NewChannelAs("48-3"))
-                ->GetNodeKey(&stranger_ctx, v1::GetNodeKeyRequest(), &key)
+  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannelAs("48-3"))
+                ->GetNodeKey(&stranger_ctx, fed::GetNodeKeyRequest(), &key)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   // Claiming to be a node in metadata, without its certificate: not a node.
   grpc::ClientContext claim_ctx;
   AddPrincipal(&claim_ctx, "node", "48-1");
-  EXPECT_EQ(city.handoffs()->GetNodeKey(&claim_ctx, v1::GetNodeKeyRequest(), &key).error_code(),
+  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())->GetNodeKey(&claim_ctx, fed::GetNodeKeyRequest(), &key).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   garbage.set_node_key_id(key.key_id());
   garbage.set_sealed_identity(std::string(96, 'x'));
@@ -525,13 +527,13 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   EXPECT_EQ(s3.code(), absl::StatusCode::kFailedPrecondition) << s3;
   EXPECT_TRUE(absl::StrContains(s3.message(), "owned by this node")) << s3;
   // From a unit that is not a peer: a case nobody transferred.
-  v1::OfferHandoffRequest stranger = forge(petition);
+  fed::OfferHandoffRequest stranger = forge(petition);
   stranger.mutable_handoff()->set_source_unit("48-3");
   stranger.mutable_case_()->set_owner_unit("48-3");
   auto s4 = offer_as("48-3", stranger);
   EXPECT_EQ(s4.code(), absl::StatusCode::kPermissionDenied) << s4;
   // A dispute the sender is no party to, or decided by the wrong unit.
-  v1::OfferHandoffRequest not_a_party = forge(petition);
+  fed::OfferHandoffRequest not_a_party = forge(petition);
   auto* d = not_a_party.mutable_case_()->mutable_dispute();
   d->set_state(v1::DISPUTE_STATE_OPEN);
   d->set_claimant_unit("48-2");
@@ -541,7 +543,7 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   auto s5 = offer_as("48-1", not_a_party);
   EXPECT_EQ(s5.code(), absl::StatusCode::kInvalidArgument) << s5;
   EXPECT_TRUE(absl::StrContains(s5.message(), "case.dispute")) << s5;
-  v1::OfferHandoffRequest wrong_decider = not_a_party;
+  fed::OfferHandoffRequest wrong_decider = not_a_party;
   d = wrong_decider.mutable_case_()->mutable_dispute();
   d->set_claimant_unit("48-1");
   d->set_deciding_unit("48-1");
@@ -549,7 +551,7 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   EXPECT_EQ(s6.code(), absl::StatusCode::kInvalidArgument) << s6;
   EXPECT_TRUE(absl::StrContains(s6.message(), "case.dispute.deciding_unit")) << s6;
   // A number that does not match its name.
-  v1::OfferHandoffRequest mismatched = forge(petition);
+  fed::OfferHandoffRequest mismatched = forge(petition);
   mismatched.mutable_case_()->set_number("48-2026-999999");
   EXPECT_EQ(offer_as("48-1", mismatched).code(), absl::StatusCode::kInvalidArgument);
 
@@ -564,7 +566,7 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   auto at_ward = ward.Call(ward.cases(), &v1::CaseService::Stub::CreateCase, late);
   ASSERT_TRUE(at_ward.ok()) << at_ward.status();
   ASSERT_FALSE(at_ward->filing_limit().met());
-  v1::OfferHandoffRequest claimed;
+  fed::OfferHandoffRequest claimed;
   claimed.mutable_handoff()->set_name(absl::StrCat("handoffs/", at_ward->number(), ".1"));
   claimed.mutable_handoff()->set_case_(at_ward->name());
   claimed.mutable_handoff()->set_source_unit("48-1");

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
@@ -232,6 +233,54 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   auto history = Call(cases.get(), &cv1::CaseService::Stub::GetCaseHistory, gh, kOfficer);
   ASSERT_TRUE(history.ok());
   EXPECT_EQ(history->events(history->events_size() - 1).action(), "AttachCaseMinutes");
+
+  // AttachCaseMinutes is internal (reception.federation.v1) and takes only
+  // what the room vouches for, even from this node's own certificate.
+  auto other = Call(cases.get(), &cv1::CaseService::Stub::CreateCase,
+                    SampleCase(cv1::CASE_KIND_COMPLAINT, "m-2", "48-29", absl::CivilDay(2026, 11, 20),
+                               "Khiếu nại việc thu hồi đất"),
+                    kOfficer);
+  ASSERT_TRUE(other.ok()) << other.status();
+  auto own_node = federation::v1::CaseFederationService::NewStub(node.NewChannelAs("48"));
+  auto peer_node = federation::v1::CaseFederationService::NewStub(node.NewChannelAs("48-29"));
+  auto officer = federation::v1::CaseFederationService::NewStub(node.NewChannel());
+  federation::v1::AttachCaseMinutesRequest forged;
+  forged.set_name(other->name());  // not on the room's agenda
+  forged.set_room(name);
+  forged.set_text(with_minutes->minutes(0).text());
+  forged.mutable_lock_time()->set_seconds(with_minutes->minutes(0).lock_time().seconds());
+  auto attach = [&](federation::v1::CaseFederationService::Stub* stub,
+                    const federation::v1::AttachCaseMinutesRequest& r, const Who& who) {
+    return CallAs(stub, &federation::v1::CaseFederationService::Stub::AttachCaseMinutes, r,
+                  who.role, who.unit, who.subject);
+  };
+  const Who kNode48{"node", "node", "48"};
+  auto not_listed = attach(own_node.get(), forged, kNode48);
+  EXPECT_EQ(not_listed.status().code(), absl::StatusCode::kPermissionDenied) << not_listed.status();
+  auto altered = forged;
+  altered.set_name(c->name());
+  altered.set_text("BIÊN BẢN bị sửa: công dân rút đơn");
+  auto text = attach(own_node.get(), altered, kNode48);
+  EXPECT_EQ(text.status().code(), absl::StatusCode::kFailedPrecondition) << text.status();
+  auto no_room = forged;
+  no_room.set_room("rooms/khong-co");
+  EXPECT_EQ(attach(own_node.get(), no_room, kNode48).status().code(), absl::StatusCode::kNotFound);
+  // Another node's certificate, and any person's token, never get that far.
+  auto peer = attach(peer_node.get(), altered, Who{"node", "node", "48-29"});
+  EXPECT_EQ(peer.status().code(), absl::StatusCode::kPermissionDenied) << peer.status();
+  auto person = attach(officer.get(), altered, kOfficer);
+  EXPECT_EQ(person.status().code(), absl::StatusCode::kPermissionDenied) << person.status();
+  EXPECT_TRUE(absl::StrContains(person.status().message(), "reception.federation.v1"))
+      << person.status();
+  cv1::GetCaseRequest g2;
+  g2.set_name(other->name());
+  auto untouched = Call(cases.get(), &cv1::CaseService::Stub::GetCase, g2, kOfficer);
+  ASSERT_TRUE(untouched.ok());
+  EXPECT_EQ(untouched->minutes_size(), 0);
+  EXPECT_EQ(untouched->version(), other->version());
+  auto still = Call(cases.get(), &cv1::CaseService::Stub::GetCase, gc, kOfficer);
+  ASSERT_TRUE(still.ok());
+  EXPECT_EQ(still->version(), with_minutes->version());
 
   // Locked: no more drafting.
   EXPECT_EQ(Call(media.get(), &mv1::MediaService::Stub::UpdateMinutes, minutes, kChair).status().code(),

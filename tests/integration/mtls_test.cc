@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/credentials.h"
 #include "services/common/jwt.h"
@@ -25,6 +26,7 @@ namespace reception::testing {
 namespace {
 
 namespace v1 = cases::v1;
+namespace fed = federation::v1;
 
 std::string g_receptiond;
 std::string g_receptionctl;
@@ -122,14 +124,14 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   // What the city refuses.
   auto offer_as = [&](std::shared_ptr<grpc::Channel> channel, const std::string& source,
                       bool metadata_node) {
-    auto stub = v1::HandoffService::NewStub(channel);
+    auto stub = fed::CaseFederationService::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     if (metadata_node) AddPrincipal(&ctx, "node", source);
-    v1::OfferHandoffRequest offer;
+    fed::OfferHandoffRequest offer;
     offer.mutable_handoff()->set_source_unit(source);
     offer.mutable_handoff()->set_destination_unit("48");
-    v1::OfferHandoffResponse resp;
+    fed::OfferHandoffResponse resp;
     return Status(stub->OfferHandoff(&ctx, offer, &resp));
   };
   auto channel_with = [&](const std::string& tls_dir, const std::string& unit) {
