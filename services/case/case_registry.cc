@@ -2050,7 +2050,7 @@ void CaseRegistry::ImportHandoff(const Principal& p, const federation::v1::Offer
     return done(InvalidField(
         "case.petitioners", "must be empty: a protected identity travels only in sealed_identity"));
   }
-  std::optional<cases::storage::SealedIdentity> sealed;
+  std::optional<common::Sealed> sealed;
   cases::storage::ProtectedIdentity opened;
   if (offered.identity_protected()) {
     if (d_.node_key == nullptr) return done(absl::FailedPreconditionError("this node has no node key"));

@@ -24,7 +24,7 @@
 #include "reception/federation/v1/case_federation.pb.h"
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
-#include "services/case/identity_vault.h"
+#include "services/common/identity_vault.h"
 #include "services/case/lifecycle.h"
 #include "services/case/node_key.h"
 #include "services/case/storage.pb.h"

@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "services/common/civil_date.h"
 #include "services/common/key_file.h"
+#include "services/common/logging.h"
 #include "services/common/status.h"
 #include "services/common/text.h"
 #include "services/scheduling/ical_export.h"
@@ -97,6 +98,49 @@ Callback<internal::StoredSession> RegistrationOut(std::string key, bool by_reque
 
 std::vector<std::string> SchedulingRegistry::ColumnFamilies() { return {kPlan, kSessions, kOutbox, kNotices}; }
 
+std::string SchedulingRegistry::ForDisk(const internal::StoredSession& s) const {
+  internal::StoredSession disk = s;
+  disk.clear_sealed_persons();
+  for (auto& reg : *disk.mutable_registrations()) {
+    internal::Person person;
+    person.set_full_name(reg.full_name());
+    person.set_citizen_id(reg.citizen_id());
+    *disk.add_sealed_persons() = d_.vault->Seal(person.SerializeAsString(), s.session().name());
+    reg.clear_full_name();
+    reg.clear_citizen_id();
+  }
+  return disk.SerializeAsString();
+}
+
+absl::Status SchedulingRegistry::FromDisk(internal::StoredSession& s) const {
+  // Sessions written before registrations were sealed have none: kept as
+  // they are, sealed at their next write.
+  if (s.sealed_persons_size() == 0) return absl::OkStatus();
+  if (s.sealed_persons_size() != s.registrations_size()) {
+    return absl::DataLossError(absl::StrCat("stored session ", s.session().name().substr(0, 80),
+                                            ": sealed persons do not match its registrations"));
+  }
+  for (int i = 0; i < s.registrations_size(); ++i) {
+    auto plain = d_.vault->Unseal(s.sealed_persons(i), s.session().name());
+    if (!plain.ok()) return plain.status();
+    internal::Person person;
+    if (!person.ParseFromString(*plain)) return absl::DataLossError("a sealed person does not parse");
+    s.mutable_registrations(i)->set_full_name(person.full_name());
+    s.mutable_registrations(i)->set_citizen_id(person.citizen_id());
+  }
+  s.clear_sealed_persons();
+  return absl::OkStatus();
+}
+
+v1::Registration SchedulingRegistry::ForPeople(v1::Registration reg) {
+  const std::string& id = reg.citizen_id();
+  if (!id.empty()) {
+    const size_t shown = std::min<size_t>(3, id.size());
+    reg.set_citizen_id(std::string(id.size() - shown, '*') + id.substr(id.size() - shown));
+  }
+  return reg;
+}
+
 SchedulingRegistry::SchedulingRegistry(Deps deps)
     : d_(std::move(deps)),
       plan_cf_(d_.store->Family(kPlan)),
@@ -119,6 +163,7 @@ absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Dep
     if (!s.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("a stored session does not parse");
     }
+    if (auto opened = r->FromDisk(s); !opened.ok()) return opened;
     if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
     r->sessions_[s.session().name()] = std::move(s);
   }
@@ -216,7 +261,7 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn, Callback<i
         if (auto s = fn(copy, txn); !s.ok()) return s;
         // The version is the host's: a bridge's copy keeps the host's number.
         if (!copy.session().replica()) copy.mutable_session()->set_version(copy.session().version() + 1);
-        txn.Put(sessions_cf_, name, copy.SerializeAsString());
+        txn.Put(sessions_cf_, name, ForDisk(copy));
         it->second = copy;
         *result = std::move(copy);
         return absl::OkStatus();
@@ -245,8 +290,16 @@ void SchedulingRegistry::QueueOffer(const internal::StoredSession& s, const v1::
                                     const std::string& request, WriteTxn& txn) {
   internal::OutboxItem item;
   item.set_peer(s.session().host_unit());
-  *item.mutable_registration()->mutable_registration() = reg;
-  item.mutable_registration()->set_request_id(request);
+  auto* offer = item.mutable_registration();
+  *offer->mutable_registration() = reg;
+  offer->set_request_id(request);
+  // Kept (in memory too) with the personal data sealed; opened when sent.
+  internal::Person person;
+  person.set_full_name(reg.full_name());
+  person.set_citizen_id(reg.citizen_id());
+  *offer->mutable_sealed_person() = d_.vault->Seal(person.SerializeAsString(), request);
+  offer->mutable_registration()->clear_full_name();
+  offer->mutable_registration()->clear_citizen_id();
   const std::string key = absl::StrCat("r/", request);
   txn.Put(outbox_cf_, key, item.SerializeAsString());
   outbox_[key] = item.SerializeAsString();
@@ -402,7 +455,7 @@ void SchedulingRegistry::CreateSession(const Principal& p, const v1::CreateSessi
         internal::StoredSession s;
         *s.mutable_session() = x;
         s.set_create_request(r.request_id());
-        txn.Put(sessions_cf_, x.name(), s.SerializeAsString());
+        txn.Put(sessions_cf_, x.name(), ForDisk(s));
         QueueNotices(s, txn);
         sessions_[x.name()] = s;
         if (!r.request_id().empty()) create_requests_[r.request_id()] = x.name();
@@ -559,6 +612,8 @@ void SchedulingRegistry::RegisterCitizen(const Principal& p, const v1::RegisterC
         reg.clear_queue_number();
         reg.clear_waiting_position();
         reg.clear_problem();
+        reg.clear_checked_in_by();
+        reg.clear_check_in_time();
         if (replica) {
           // Checked here against the copy; the host decides the queue.
           if (s.session().state() != v1::SESSION_STATE_SCHEDULED) {
@@ -616,9 +671,10 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
   if (auto s = CheckStaff(p); !s.ok()) return done(s);
   if (auto s = ValidCitizenId(r.citizen_id(), "citizen_id"); !s.ok()) return done(s);
   const std::string name = r.name();
+  const std::string checked_by = p.subject.substr(0, 200);
   Mutate(
       SessionOf(name),
-      [this, r, name](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+      [this, r, name, checked_by](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         std::string request;
         v1::Registration* reg = FindRegistration(s, name, &request);
         if (reg == nullptr) return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
@@ -637,6 +693,8 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
           return absl::FailedPreconditionError(absl::StrCat("check-in is on the session's day, ", FormatDate(*day)));
         }
         reg->set_state(v1::REGISTRATION_STATE_CHECKED_IN);
+        reg->set_checked_in_by(checked_by);
+        SetTime(d_.clock->Now(), reg->mutable_check_in_time());
         if (s.session().replica()) {
           QueueOffer(s, *reg, request, txn);
         } else {
@@ -647,7 +705,8 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
       RegistrationOut(name, /*by_request=*/false, std::move(done)));
 }
 
-absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const std::string& session) const {
+absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const Principal& p,
+                                                              const std::string& session) const {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
@@ -663,15 +722,21 @@ absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const std::string& 
     if (a->bridge_unit() != b->bridge_unit()) return a->bridge_unit() < b->bridge_unit();
     return a->queue_number() < b->queue_number();
   });
+  const bool staff = p.role == Role::kReceptionOfficer || p.role == Role::kInspector ||
+                     p.role == Role::kHead;
+  const bool host_staff = staff && p.unit_code == it->second.session().host_unit();
   for (const auto* r : regs) {
     auto* item = out.add_items();
     item->set_bridge_unit(r->bridge_unit());
     item->set_queue_number(r->queue_number());
     item->set_registration(r->name());
+    item->set_state(r->state());
+    item->set_identity_protected(r->identity_protected());
+    const bool sees_people = host_staff || (staff && p.unit_code == r->bridge_unit());
+    if (!sees_people) continue;
     item->set_full_name(r->full_name());
     item->set_case_(r->case_());
     item->set_summary(r->summary());
-    item->set_state(r->state());
   }
   return out;
 }
@@ -804,7 +869,7 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::O
             *mine = host;
           }
         }
-        txn.Put(sessions_cf_, x.name(), s.SerializeAsString());
+        txn.Put(sessions_cf_, x.name(), ForDisk(s));
         sessions_[x.name()] = s;
         *held = x.version();
         return absl::OkStatus();
@@ -838,6 +903,20 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::Of
   if (!offered.case_().empty() && !absl::StartsWith(offered.case_(), "cases/")) {
     return done(InvalidField("registration.case", "must be cases/{number}"));
   }
+  // A check-in is an identity check made at the bridge: it comes with who
+  // made it and when, on the session's day (compared below), never ahead
+  // of this node's clock.
+  if (offered.state() == v1::REGISTRATION_STATE_CHECKED_IN) {
+    if (auto s = ValidText(offered.checked_in_by(), "registration.checked_in_by", 200, true); !s.ok()) {
+      return done(InvalidField("registration.checked_in_by",
+                               "must name who checked the citizen's identity at the bridge"));
+    }
+    if (!offered.has_check_in_time() || offered.check_in_time().seconds() < 946684800 ||
+        absl::FromUnixSeconds(offered.check_in_time().seconds()) > d_.clock->Now() + absl::Minutes(5)) {
+      return done(InvalidField("registration.check_in_time",
+                               "must be when the identity was checked, not in the future"));
+    }
+  }
   const std::string request = r.request_id();
   Mutate(
       offered.session(),
@@ -854,6 +933,14 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::Of
           if (s.registration_requests(i) == request) reg = s.mutable_registrations(i);
         }
         const std::string bridge = offered.bridge_unit();
+        if (offered.state() == v1::REGISTRATION_STATE_CHECKED_IN) {
+          const absl::CivilDay checked = absl::ToCivilDay(
+              absl::FromUnixSeconds(offered.check_in_time().seconds()), VietnamTimeZone());
+          auto day = ToCivilDay(s.session().date(), "date");
+          if (!day.ok() || checked != *day) {
+            return InvalidField("registration.check_in_time", "must be on the session's day");
+          }
+        }
         if (reg == nullptr) {
           // First time: admitted as of when the bridge took it.
           v1::Registration fresh = offered;
@@ -908,6 +995,18 @@ std::vector<SchedulingRegistry::Outgoing> SchedulingRegistry::Outbox() const {
     } else {
       if (!o.item.ParseFromString(value)) continue;
       o.peer = o.item.peer();
+      if (o.item.registration().has_sealed_person()) {
+        auto* offer = o.item.mutable_registration();
+        auto plain = d_.vault->Unseal(offer->sealed_person(), offer->request_id());
+        internal::Person person;
+        if (!plain.ok() || !person.ParseFromString(*plain)) {
+          Log()->error("event=scheduling_outbox_unreadable key={}", LogValue(key));
+          continue;
+        }
+        offer->mutable_registration()->set_full_name(person.full_name());
+        offer->mutable_registration()->set_citizen_id(person.citizen_id());
+        offer->clear_sealed_person();
+      }
     }
     out.push_back(std::move(o));
   }
@@ -933,9 +1032,15 @@ void SchedulingRegistry::Delivered(const Outgoing& o, const v1::Registration* an
         if (s == sessions_.end()) return absl::OkStatus();
         internal::StoredSession copy = s->second;
         for (int i = 0; i < copy.registrations_size(); ++i) {
-          if (copy.registration_requests(i) == o.item.registration().request_id()) *copy.mutable_registrations(i) = a;
+          if (copy.registration_requests(i) != o.item.registration().request_id()) continue;
+          // The host's answer (masked or not) never replaces the personal
+          // data taken here.
+          v1::Registration merged = a;
+          merged.set_full_name(copy.registrations(i).full_name());
+          merged.set_citizen_id(copy.registrations(i).citizen_id());
+          *copy.mutable_registrations(i) = std::move(merged);
         }
-        txn.Put(sessions_cf_, a.session(), copy.SerializeAsString());
+        txn.Put(sessions_cf_, a.session(), ForDisk(copy));
         s->second = std::move(copy);
         return absl::OkStatus();
       },

@@ -28,6 +28,7 @@
 #include "services/common/rule_book.h"
 #include "services/common/store.h"
 #include "services/common/topology.h"
+#include "services/common/identity_vault.h"
 #include "services/scheduling/storage.pb.h"
 
 namespace reception::scheduling {
@@ -45,6 +46,8 @@ class SchedulingRegistry {
     const Clock* clock = nullptr;
     std::string unit_code;
     std::set<std::string> peers;  // federation peers (bridges and hosts reachable)
+    // Seals registrations' names and citizen IDs at rest. Required.
+    const IdentityVault* vault = nullptr;
   };
   static std::vector<std::string> ColumnFamilies();
   static absl::StatusOr<std::unique_ptr<SchedulingRegistry>> Open(Deps deps);
@@ -68,7 +71,12 @@ class SchedulingRegistry {
   void CancelRegistration(const Principal& p, const v1::CancelRegistrationRequest& r,
                           Callback<v1::Registration> done);
   void CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r, Callback<v1::Registration> done);
-  absl::StatusOr<v1::SessionAgenda> Agenda(const std::string& session) const;
+  // Who registered is shown to the staff of the host unit and of each
+  // item's bridge point; a protected registration (identity_protected)
+  // shows nobody else more than its queue number and state.
+  absl::StatusOr<v1::SessionAgenda> Agenda(const Principal& p, const std::string& session) const;
+  // A registration as people see it: the citizen ID masked.
+  static v1::Registration ForPeople(v1::Registration reg);
   v1::ListNotificationsResponse Notifications(int page_size) const;
 
   // Reports and feeds.
@@ -114,6 +122,9 @@ class SchedulingRegistry {
   // keeps and writes it (and whatever `fn` put in the txn).
   void Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done);
   absl::Status CheckStaff(const Principal& p) const;
+  // A stored session as written to disk (registrants sealed) and back.
+  std::string ForDisk(const internal::StoredSession& s) const;
+  absl::Status FromDisk(internal::StoredSession& s) const;
   std::vector<struct Booking> BookingsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues a notice of `s` for each federated bridge.
   void QueueNotices(const internal::StoredSession& s, WriteTxn& txn);

@@ -4,6 +4,9 @@
 // delivery worker would.
 #include "services/scheduling/scheduling_registry.h"
 
+#include <filesystem>
+#include <map>
+
 #include "absl/strings/match.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
@@ -29,7 +32,8 @@ struct Node {
     o.column_families = SchedulingRegistry::ColumnFamilies();
     o.sync = false;
     store = *Store::Open(o);
-    SchedulingRegistry::Deps d{store.get(), calendar, rules, topology, clock, unit, peers};
+    vault = *IdentityVault::Open(path + ".keys", /*create_if_missing=*/true);
+    SchedulingRegistry::Deps d{store.get(), calendar, rules, topology, clock, unit, peers, vault.get()};
     auto r = SchedulingRegistry::Open(d);
     ASSERT_TRUE(r.ok()) << r.status();
     registry = *std::move(r);
@@ -41,6 +45,7 @@ struct Node {
   const Clock* clock;
   std::set<std::string> peers;
   std::unique_ptr<Store> store;
+  std::unique_ptr<IdentityVault> vault;
   std::unique_ptr<SchedulingRegistry> registry;
 };
 
@@ -200,7 +205,7 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   ASSERT_GE(notices.notifications_size(), 1);
   EXPECT_EQ(notices.notifications(0).kind(), "moved_up");
   EXPECT_EQ(notices.notifications(0).registration(), c->name());
-  auto agenda = host_->registry->Agenda(s->name());
+  auto agenda = host_->registry->Agenda(officer_, s->name());
   ASSERT_EQ(agenda->items_size(), 2);
   EXPECT_EQ(agenda->items(0).registration(), b->name());
   EXPECT_EQ(agenda->items(1).queue_number(), 3);
@@ -229,7 +234,7 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   rec.mutable_record()->set_presiding_role(v1::PRESIDING_ROLE_DEPUTY);
   rec.mutable_record()->set_citizens(1);
   ASSERT_TRUE(Await<v1::Session>([&](auto cb) { host_->registry->RecordSession(head_, rec, std::move(cb)); }).ok());
-  agenda = host_->registry->Agenda(s->name());
+  agenda = host_->registry->Agenda(officer_, s->name());
   EXPECT_EQ(agenda->items(0).state(), v1::REGISTRATION_STATE_CHECKED_IN);
   EXPECT_EQ(agenda->items(1).state(), v1::REGISTRATION_STATE_NO_SHOW);
   v1::GetComplianceReportRequest report;
@@ -286,12 +291,12 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   }
   EXPECT_EQ(Deliver(*bridge_, *host_), 2);
   ASSERT_TRUE(Settled(*bridge_));
-  auto agenda = host_->registry->Agenda(s->name());
+  auto agenda = host_->registry->Agenda(officer_, s->name());
   ASSERT_EQ(agenda->items_size(), 1);  // capacity 1: one seat
   EXPECT_EQ(agenda->items(0).registration(), an->name());
   EXPECT_EQ(host_->registry->GetSession(s->name())->bridges(0).waiting(), 1);
   // The bridge's copies show the host's answer.
-  auto mine = bridge_->registry->Agenda(s->name());
+  auto mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"}, s->name());
   ASSERT_EQ(mine->items_size(), 1);
   EXPECT_EQ(mine->items(0).queue_number(), 1);
   // Cancelling at the bridge frees the seat at the host; the notice back
@@ -303,7 +308,7 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   EXPECT_EQ(Deliver(*bridge_, *host_), 1);
   EXPECT_GE(Deliver(*host_, *bridge_), 1);
   ASSERT_TRUE(Settled(*host_));
-  mine = bridge_->registry->Agenda(s->name());
+  mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"}, s->name());
   ASSERT_EQ(mine->items_size(), 1);
   EXPECT_EQ(mine->items(0).registration(), binh->name());
   EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "moved_up");
@@ -394,6 +399,156 @@ TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "not a bridge point of"))
       << refused.status();
+}
+
+
+// Every byte under a directory, as one string (RocksDB's WAL, tables and
+// logs): what a stolen disk would show.
+std::string ReadTree(const std::string& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) all += testing::ReadFile(e.path().string());
+  }
+  return all;
+}
+
+TEST_F(SchedulingRegistryTest, RegistrantsAreSealedAtRestMaskedForPeopleAndShownOnlyToStaff) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 5));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Deliver(*host_, *bridge_), 1);
+  auto at_host = Register(*host_, s->name(), "48-1", "079301004321", "hoa");
+  auto at_bridge = Register(*bridge_, s->name(), "48-29", "079301008765", "lan");  // in the outbox
+  ASSERT_TRUE(at_host.ok() && at_bridge.ok()) << at_host.status() << at_bridge.status();
+  // A denouncer registers at the host for the commune's bridge.
+  v1::RegisterCitizenRequest secret;
+  secret.set_request_id("to-cao-1");
+  auto* reg = secret.mutable_registration();
+  reg->set_session(s->name());
+  reg->set_bridge_unit("48-29");
+  reg->set_full_name("Trần Thị Tố Cáo");
+  reg->set_citizen_id("079301005555");
+  reg->set_case_("cases/48-2026-000042");
+  reg->set_identity_protected(true);
+  auto protected_reg = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->RegisterCitizen(officer_, secret, std::move(cb)); });
+  ASSERT_TRUE(protected_reg.ok()) << protected_reg.status();
+  EXPECT_TRUE(protected_reg->identity_protected());
+
+  // At rest: neither node's files hold a citizen ID or a name in clear.
+  for (const auto* dir : {&host_->path, &bridge_->path}) {
+    const std::string disk = ReadTree(*dir);
+    ASSERT_FALSE(disk.empty());
+    for (const char* secret_text : {"079301004321", "079301008765", "079301005555",
+                                    "Nguyễn Văn hoa", "Nguyễn Văn lan", "Trần Thị Tố Cáo"}) {
+      EXPECT_FALSE(absl::StrContains(disk, secret_text)) << *dir << " holds " << secret_text;
+    }
+  }
+  // ... and they come back on restart: check-in still matches the ID, and
+  // the bridge's offer still carries it to the host.
+  host_->Reopen();
+  bridge_->Reopen();
+  EXPECT_EQ(Deliver(*bridge_, *host_), 1);
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 7, 45, 0), VietnamTimeZone()));
+  v1::CheckInCitizenRequest in;
+  in.set_name(at_host->name());
+  in.set_citizen_id("079301004321");
+  auto checked = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); });
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->checked_in_by(), "officer.lan");
+  EXPECT_TRUE(checked->has_check_in_time());
+  // People see the ID masked.
+  EXPECT_EQ(SchedulingRegistry::ForPeople(*checked).citizen_id(), "*********321");
+
+  // The agenda: names for the host's staff and the bridge's staff only;
+  // the protected registration shows nobody else more than its seat.
+  auto names = [&](const Principal& p) {
+    std::map<std::string, std::string> out;
+    auto agenda = host_->registry->Agenda(p, s->name());
+    EXPECT_TRUE(agenda.ok()) << agenda.status();
+    for (const auto& item : agenda->items()) out[item.registration()] = item.full_name() + "|" + item.case_();
+    return out;
+  };
+  auto host_view = names(officer_);
+  EXPECT_EQ(host_view[protected_reg->name()], "Trần Thị Tố Cáo|cases/48-2026-000042");
+  EXPECT_EQ(host_view[at_host->name()], "Nguyễn Văn hoa|");
+  auto commune_view = names(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"});
+  EXPECT_EQ(commune_view[protected_reg->name()], "Trần Thị Tố Cáo|cases/48-2026-000042");
+  EXPECT_EQ(commune_view[at_host->name()], "|");  // 48-1's citizen
+  for (const Principal& other : {Principal{"auditor", Role::kViewer, "48"},
+                                 Principal{"officer.x", Role::kReceptionOfficer, "48-1"},
+                                 Principal{"inspector.tinh", Role::kInspector, "48-29-7"}}) {
+    auto view = names(other);
+    EXPECT_EQ(view[protected_reg->name()], "|") << other.subject;
+  }
+  EXPECT_EQ(names(Principal{"officer.x", Role::kReceptionOfficer, "48-1"})[at_host->name()],
+            "Nguyễn Văn hoa|");
+  auto agenda = host_->registry->Agenda(Principal{"auditor", Role::kViewer, "48"}, s->name());
+  bool flagged = false;
+  for (const auto& item : agenda->items()) {
+    if (item.registration() == protected_reg->name()) flagged = item.identity_protected();
+  }
+  EXPECT_TRUE(flagged);
+}
+
+TEST_F(SchedulingRegistryTest, ABridgeCheckInNeedsTheIdentityCheckRecorded) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 5));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Deliver(*host_, *bridge_), 1);
+  auto an = Register(*bridge_, s->name(), "48-29", "079301001111", "an");
+  ASSERT_TRUE(an.ok()) << an.status();
+  auto outbox = bridge_->registry->Outbox();
+  ASSERT_EQ(outbox.size(), 1u);
+  const Principal node{"node:48-29", Role::kNode, "48-29"};
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 8, 0, 0), VietnamTimeZone()));
+  auto offer = [&](v1::Registration r) {
+    federation::v1::OfferRegistrationRequest req;
+    *req.mutable_registration() = std::move(r);
+    req.set_request_id(outbox[0].item.registration().request_id());
+    return Await<v1::Registration>(
+        [&](auto cb) { host_->registry->ApplyOffer(node, req, std::move(cb)); });
+  };
+  // A bridge claiming CHECKED_IN without saying who checked the identity.
+  v1::Registration claimed = outbox[0].item.registration().registration();
+  EXPECT_EQ(claimed.citizen_id(), "079301001111");  // opened for sending
+  claimed.set_state(v1::REGISTRATION_STATE_CHECKED_IN);
+  auto no_record = offer(claimed);
+  EXPECT_EQ(no_record.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(no_record.status().message(), "registration.checked_in_by"))
+      << no_record.status();
+  claimed.set_checked_in_by("officer.mai");
+  EXPECT_TRUE(absl::StrContains(offer(claimed).status().message(), "registration.check_in_time"));
+  // A check-in dated another day than the session's, or in the future.
+  claimed.mutable_check_in_time()->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 9, 24, 8, 0, 0), VietnamTimeZone())));
+  auto wrong_day = offer(claimed);
+  EXPECT_TRUE(absl::StrContains(wrong_day.status().message(), "session's day")) << wrong_day.status();
+  claimed.mutable_check_in_time()->set_seconds(
+      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 11, 0, 0), VietnamTimeZone())));
+  EXPECT_EQ(offer(claimed).status().code(), absl::StatusCode::kInvalidArgument);
+  // Nothing of that reached the host.
+  EXPECT_EQ(host_->registry->Agenda(officer_, s->name())->items_size(), 0);
+  // Checked in at the bridge for real: the record travels and the host takes it.
+  v1::CheckInCitizenRequest in;
+  in.set_name(an->name());
+  in.set_citizen_id("079301001111");
+  const Principal mai{"officer.mai", Role::kReceptionOfficer, "48-29"};
+  EXPECT_EQ(Await<v1::Registration>(
+                [&](auto cb) { bridge_->registry->CheckInCitizen(mai, in, std::move(cb)); })
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);  // pending: the host has not confirmed it
+  EXPECT_EQ(Deliver(*bridge_, *host_), 1);
+  EXPECT_GE(Deliver(*host_, *bridge_), 1);
+  auto checked = Await<v1::Registration>(
+      [&](auto cb) { bridge_->registry->CheckInCitizen(mai, in, std::move(cb)); });
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(Deliver(*bridge_, *host_), 1);
+  auto agenda = host_->registry->Agenda(officer_, s->name());
+  ASSERT_EQ(agenda->items_size(), 1);
+  EXPECT_EQ(agenda->items(0).state(), v1::REGISTRATION_STATE_CHECKED_IN);
 }
 
 }  // namespace

@@ -37,6 +37,14 @@ Callback<T> Reply(grpc::ServerUnaryReactor* reactor, T* resp) {
   };
 }
 
+// The same for a registration answered to people: the citizen ID masked.
+Callback<v1::Registration> ReplyMasked(grpc::ServerUnaryReactor* reactor, v1::Registration* resp) {
+  return [reactor, resp](absl::StatusOr<v1::Registration> r) {
+    if (r.ok()) *resp = SchedulingRegistry::ForPeople(*std::move(r));
+    reactor->Finish(ToGrpcStatus(r.status()));
+  };
+}
+
 // The scheduling gauges, computed when scraped.
 class SchedulingGauges final : public prometheus::Collectable {
  public:
@@ -119,9 +127,63 @@ RECEPTION_ASYNC(CreateSession, CreateSessionRequest, Session, CreateSession)
 RECEPTION_ASYNC(RescheduleSession, RescheduleSessionRequest, Session, RescheduleSession)
 RECEPTION_ASYNC(CancelSession, CancelSessionRequest, Session, CancelSession)
 RECEPTION_ASYNC(RecordSession, RecordSessionRequest, Session, RecordSession)
-RECEPTION_ASYNC(RegisterCitizen, RegisterCitizenRequest, Registration, RegisterCitizen)
-RECEPTION_ASYNC(CancelRegistration, CancelRegistrationRequest, Registration, CancelRegistration)
-RECEPTION_ASYNC(CheckInCitizen, CheckInCitizenRequest, Registration, CheckInCitizen)
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::CancelRegistration(
+    Ctx* ctx, const v1::CancelRegistrationRequest* req, v1::Registration* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->CancelRegistration(*principal, *req, ReplyMasked(reactor, resp));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::CheckInCitizen(
+    Ctx* ctx, const v1::CheckInCitizenRequest* req, v1::Registration* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->CheckInCitizen(*principal, *req, ReplyMasked(reactor, resp));
+  return reactor;
+}
+
+// A registration naming a case this node holds as protected (a
+// denunciation) is protected whatever the request said: the case service
+// is asked first (as this node, over the in-process channel).
+grpc::ServerUnaryReactor* SchedulingGrpcService::RegisterCitizen(
+    Ctx* ctx, const v1::RegisterCitizenRequest* req, v1::Registration* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  std::shared_ptr<cases::v1::CaseService::Stub> cases;
+  if (!req->registration().case_().empty() && !req->registration().identity_protected()) {
+    absl::MutexLock lock(&mu_);
+    if (!cases_ && case_channel_) {
+      if (auto channel = case_channel_()) cases_ = cases::v1::CaseService::NewStub(channel);
+    }
+    cases = cases_;
+  }
+  if (!cases) {
+    registry_->RegisterCitizen(*principal, *req, ReplyMasked(reactor, resp));
+    return reactor;
+  }
+  struct Lookup {
+    grpc::ClientContext ctx;
+    cases::v1::GetCaseRequest get;
+    cases::v1::Case c;
+    v1::RegisterCitizenRequest request;
+  };
+  auto lookup = std::make_shared<Lookup>();
+  lookup->request = *req;
+  lookup->get.set_name(req->registration().case_());
+  AddNodeIdentity(unit_code_, in_process_secret_, &lookup->ctx, absl::Seconds(2));
+  cases->async()->GetCase(
+      &lookup->ctx, &lookup->get, &lookup->c,
+      [this, lookup, cases, reactor, resp, p = *principal](grpc::Status s) {
+        // Unknown here (another node's case) or unreachable: as requested.
+        if (s.ok() && lookup->c.identity_protected()) {
+          lookup->request.mutable_registration()->set_identity_protected(true);
+        }
+        registry_->RegisterCitizen(p, lookup->request, ReplyMasked(reactor, resp));
+      });
+  return reactor;
+}
 #undef RECEPTION_ASYNC
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(Ctx* ctx, const v1::SetReceptionPlanRequest* req,
@@ -159,7 +221,7 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::ListSessions(Ctx* ctx, const v1
 grpc::ServerUnaryReactor* SchedulingGrpcService::GetSessionAgenda(Ctx* ctx, const v1::GetSessionAgendaRequest* req,
                                                                   v1::SessionAgenda* resp) {
   RECEPTION_AUTH();
-  return Answer(ctx, registry_->Agenda(req->session()), resp);
+  return Answer(ctx, registry_->Agenda(*principal, req->session()), resp);
 }
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(Ctx* ctx, const v1::ListNotificationsRequest* req,
@@ -219,8 +281,16 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);
+  // The same key file as the case service's protected identities.
+  const bool default_key_file =
+      config.identity_key_file() ==
+      (std::filesystem::path(config.data_dir()) / "identity.keys").string();
+  auto vault = IdentityVault::Open(config.identity_key_file(), default_key_file);
+  if (!vault.ok()) return vault.status();
+  m->vault_ = *std::move(vault);
   SchedulingRegistry::Deps deps;
   deps.store = m->store_.get();
+  deps.vault = m->vault_.get();
   deps.calendar = &context.calendar;
   deps.rules = &context.rules;
   deps.topology = &context.topology;
@@ -240,7 +310,14 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   if (config.federation().call_timeout_millis() > 0) m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
   if (config.federation().retry_initial_millis() > 0) m->retry_initial_ = absl::Milliseconds(config.federation().retry_initial_millis());
   if (config.federation().retry_max_millis() > 0) m->retry_max_ = absl::Milliseconds(config.federation().retry_max_millis());
-  m->service_ = std::make_unique<SchedulingGrpcService>(m->registry_.get(), context.authenticator);
+  m->service_ = std::make_unique<SchedulingGrpcService>(
+      m->registry_.get(), context.authenticator, config.unit_code(),
+      config.case_service_address().empty()
+          ? context.local_channel
+          : [address = config.case_service_address(), creds = context.credentials] {
+              return creds->NewChannel(address);
+            },
+      context.in_process_secret);
   m->federation_service_ =
       std::make_unique<SchedulingFederationGrpcService>(m->registry_.get(), context.authenticator);
   m->gauges_ = std::make_shared<SchedulingGauges>(m->registry_.get());

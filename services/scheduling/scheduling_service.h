@@ -17,6 +17,7 @@
 #include "prometheus/collectable.h"
 
 #include "absl/synchronization/mutex.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/federation/v1/scheduling_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
@@ -29,8 +30,14 @@ namespace reception::scheduling {
 
 class SchedulingGrpcService final : public v1::SchedulingService::CallbackService {
  public:
-  SchedulingGrpcService(SchedulingRegistry* registry, const Authenticator* auth)
-      : registry_(registry), auth_(auth) {}
+  // `case_channel`: this node's case service (registrations naming a
+  // protected case are protected), nullptr until reachable.
+  SchedulingGrpcService(SchedulingRegistry* registry, const Authenticator* auth,
+                        std::string unit_code = "",
+                        std::function<std::shared_ptr<grpc::Channel>()> case_channel = nullptr,
+                        std::string in_process_secret = "")
+      : registry_(registry), auth_(auth), unit_code_(std::move(unit_code)),
+        case_channel_(std::move(case_channel)), in_process_secret_(std::move(in_process_secret)) {}
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
 
@@ -54,6 +61,11 @@ class SchedulingGrpcService final : public v1::SchedulingService::CallbackServic
  private:
   SchedulingRegistry* registry_;
   const Authenticator* auth_;
+  const std::string unit_code_;
+  const std::function<std::shared_ptr<grpc::Channel>()> case_channel_;
+  const std::string in_process_secret_;
+  absl::Mutex mu_;
+  std::shared_ptr<cases::v1::CaseService::Stub> cases_ ABSL_GUARDED_BY(mu_);
 };
 
 // The internal node-to-node API of the scheduling service
@@ -110,6 +122,7 @@ class SchedulingModule final : public ServiceModule {
   };
   std::map<std::string, PeerState> peer_state_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<SchedulingRegistry> registry_;
   std::unique_ptr<SchedulingGrpcService> service_;
   std::unique_ptr<SchedulingFederationGrpcService> federation_service_;

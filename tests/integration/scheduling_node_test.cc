@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
 #include "services/common/civil_date.h"
@@ -333,9 +334,74 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
     auto ag = Call(at_b.get(), &S::GetSessionAgenda, agenda, "48-1");
     return ag.ok() && ag->items_size() == 1 && ag->items(0).state() == sv::REGISTRATION_STATE_NO_SHOW;
   }, absl::Seconds(10)));
-  // No citizen ID in any log.
-  for (const auto* n : {city.get(), tay_giang.get(), hai_chau.get()}) {
-    EXPECT_FALSE(absl::StrContains(ReadFile(n->log_path()), "049201000022"));
+  // People see citizen IDs masked; no node's files (databases with their
+  // write-ahead logs, logs, configs) hold one in clear, nor a name.
+  EXPECT_EQ(an->citizen_id(), "*********021");
+  for (const char* unit : {"48", "48-29", "48-1"}) {
+    std::string tree;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.Join(unit))) {
+      if (e.is_regular_file()) tree += ReadFile(e.path().string());
+    }
+    ASSERT_GT(tree.size(), 10000u) << unit;
+    for (const char* secret : {"049201000021", "049201000022", "049201000023", "Công dân binh"}) {
+      EXPECT_FALSE(absl::StrContains(tree, secret)) << unit << " holds " << secret;
+    }
+  }
+}
+
+// A registration naming a denunciation is protected without being told: the
+// agenda shows who registered only to the staff of the host and the bridge.
+TEST(SchedulingNode, RegistrationsForADenunciationAreProtected) {
+  TempDir dir;
+  Clock clock(dir);
+  clock.Set("2026-09-21");
+  auto city = MakeNode(dir, "48", NodeProcess::FreePort(), clock, {});
+  ASSERT_TRUE(city->Start().ok()) << ReadFile(city->log_path());
+  auto cases = cases::v1::CaseService::NewStub(city->NewChannel());
+  auto denunciation = Call(cases.get(), &cases::v1::CaseService::Stub::CreateCase,
+                           SampleCase(cases::v1::CASE_KIND_DENUNCIATION, "d-1", "48-29",
+                                      absl::CivilDay(2026, 9, 21), "Tố cáo cán bộ địa chính"),
+                           "48");
+  ASSERT_TRUE(denunciation.ok()) << denunciation.status();
+  ASSERT_TRUE(denunciation->identity_protected());
+  auto host = sv::SchedulingService::NewStub(city->NewChannel());
+  sv::CreateSessionRequest create;
+  auto* x = create.mutable_session();
+  x->set_kind(sv::SESSION_KIND_ONLINE);
+  *x->mutable_date() = ToProtoDate(absl::CivilDay(2026, 9, 25));
+  x->set_start("08:00");
+  x->set_end("10:00");
+  x->set_presiding("chairman.son");
+  x->set_title("Tiếp công dân trực tuyến");
+  x->add_bridges()->set_unit("48-29");
+  x->mutable_bridges(0)->set_capacity(3);
+  auto session = Call(host.get(), &S::CreateSession, create, "48");
+  ASSERT_TRUE(session.ok()) << session.status();
+  sv::RegisterCitizenRequest r;
+  r.set_request_id("dn-1");
+  r.mutable_registration()->set_session(session->name());
+  r.mutable_registration()->set_bridge_unit("48-29");
+  r.mutable_registration()->set_full_name("Người Tố Cáo");
+  r.mutable_registration()->set_citizen_id("049201000077");
+  r.mutable_registration()->set_case_(denunciation->name());
+  auto reg = Call(host.get(), &S::RegisterCitizen, r, "48");
+  ASSERT_TRUE(reg.ok()) << reg.status();
+  EXPECT_TRUE(reg->identity_protected());
+  EXPECT_EQ(reg->citizen_id(), "*********077");
+  sv::GetSessionAgendaRequest agenda;
+  agenda.set_session(session->name());
+  auto staff = Call(host.get(), &S::GetSessionAgenda, agenda, "48");
+  ASSERT_TRUE(staff.ok()) << staff.status();
+  ASSERT_EQ(staff->items_size(), 1);
+  EXPECT_EQ(staff->items(0).full_name(), "Người Tố Cáo");
+  for (const auto& [unit, role] : std::vector<std::pair<std::string, std::string>>{
+           {"48", "viewer"}, {"48-1", "officer"}}) {
+    auto other = Call(host.get(), &S::GetSessionAgenda, agenda, unit, role);
+    ASSERT_TRUE(other.ok()) << unit << " " << other.status();
+    ASSERT_EQ(other->items_size(), 1);
+    EXPECT_EQ(other->items(0).full_name(), "") << unit;
+    EXPECT_EQ(other->items(0).case_(), "") << unit;
+    EXPECT_TRUE(other->items(0).identity_protected());
   }
 }
 

@@ -1,4 +1,4 @@
-#include "services/case/identity_vault.h"
+#include "services/common/identity_vault.h"
 
 #include <sodium.h>
 #include <sys/stat.h>
@@ -112,10 +112,10 @@ absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::Open(
   return vault;
 }
 
-cases::storage::SealedIdentity IdentityVault::Seal(absl::string_view plaintext,
+common::Sealed IdentityVault::Seal(absl::string_view plaintext,
                                                    absl::string_view case_number) const {
   const Key& key = keys_.back();
-  cases::storage::SealedIdentity sealed;
+  common::Sealed sealed;
   sealed.set_key_id(key.id);
   std::string nonce(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, '\0');
   randombytes_buf(nonce.data(), nonce.size());
@@ -134,7 +134,7 @@ cases::storage::SealedIdentity IdentityVault::Seal(absl::string_view plaintext,
 }
 
 absl::StatusOr<std::string> IdentityVault::Unseal(
-    const cases::storage::SealedIdentity& sealed, absl::string_view case_number) const {
+    const common::Sealed& sealed, absl::string_view case_number) const {
   const Key* key = nullptr;
   for (const auto& k : keys_) {
     if (k.id == sealed.key_id()) key = &k;

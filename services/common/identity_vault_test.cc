@@ -1,4 +1,4 @@
-#include "services/case/identity_vault.h"
+#include "services/common/identity_vault.h"
 
 #include <sys/stat.h>
 

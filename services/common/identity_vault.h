@@ -1,8 +1,9 @@
-// Encryption at rest of protected identities (denouncers), and keyed
-// fingerprints that let the service compare personal data without storing it
-// in clear. libsodium underneath; no hand-written cryptography.
-#ifndef RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_
-#define RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_
+// Encryption at rest of personal data (denouncers' identities in the case
+// service, registered citizens in scheduling), and keyed fingerprints that
+// let a service compare personal data without storing it in clear.
+// libsodium underneath; no hand-written cryptography.
+#ifndef RECEPTION_SERVICES_COMMON_IDENTITY_VAULT_H_
+#define RECEPTION_SERVICES_COMMON_IDENTITY_VAULT_H_
 
 #include <memory>
 #include <string>
@@ -10,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/case/storage.pb.h"
+#include "services/common/sealed.pb.h"
 
 namespace reception {
 
@@ -25,14 +26,14 @@ class IdentityVault {
 
   ~IdentityVault();
 
-  // Encrypts with the active key; `case_number` is bound as associated data.
-  cases::storage::SealedIdentity Seal(absl::string_view plaintext,
-                                      absl::string_view case_number) const;
+  // Encrypts with the active key; `bound_to` (a case number, a
+  // registration's name) is bound as associated data.
+  common::Sealed Seal(absl::string_view plaintext, absl::string_view bound_to) const;
 
   // Decrypts; DATA_LOSS if the key is unknown or the ciphertext was altered
-  // or belongs to another case.
-  absl::StatusOr<std::string> Unseal(const cases::storage::SealedIdentity& sealed,
-                                     absl::string_view case_number) const;
+  // or belongs to another record.
+  absl::StatusOr<std::string> Unseal(const common::Sealed& sealed,
+                                     absl::string_view bound_to) const;
 
   // A 32-byte keyed hash (BLAKE2b) with a key derived from the first key in
   // the file, so fingerprints survive rotation.
@@ -52,4 +53,4 @@ class IdentityVault {
 
 }  // namespace reception
 
-#endif  // RECEPTION_SERVICES_CASE_IDENTITY_VAULT_H_
+#endif  // RECEPTION_SERVICES_COMMON_IDENTITY_VAULT_H_
