@@ -397,9 +397,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   // The media service is this process's (receptiond) or the one at
   // media_service_address (reception-case beside reception-media).
   if (!config.media_service_address().empty()) {
-    fed.media_channel = [address = config.media_service_address(), creds = context.credentials] {
-      return creds->NewChannel(address);
-    };
+    fed.media_channel = [address = config.media_service_address(), unit = config.unit_code(),
+                         creds = context.credentials] { return creds->NewChannelTo(address, unit); };
   } else {
     fed.media_channel = context.local_channel;
   }
@@ -407,7 +406,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
     peers[peer.unit_code()] =
-        cases::v1::CaseService::NewStub(context.credentials->NewChannel(peer.address()));
+        cases::v1::CaseService::NewStub(context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get(), config.unit_code(), std::move(peers),

@@ -43,7 +43,7 @@ HandoffWorker::HandoffWorker(CaseRegistry* registry, std::string unit_code,
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, config_.retry_max_millis());
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, config_.retry_initial_millis());
-    peer.stub = federation::v1::CaseFederationService::NewStub(credentials->NewChannel(p.address(), args));
+    peer.stub = federation::v1::CaseFederationService::NewStub(credentials->NewChannelTo(p.address(), p.unit_code(), args));
     peer.backoff = absl::Milliseconds(config_.retry_initial_millis());
   }
 }

@@ -5,6 +5,7 @@
 #include "absl/strings/strip.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_certificate_verifier.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_context.h"
 
@@ -35,11 +36,14 @@ std::shared_ptr<const Credentials> Credentials::FromConfig(const config::v1::Aut
   channel.watch_identity_key_cert_pairs();
   c->channel_ = grpc::experimental::TlsCredentials(channel);
   c->tls_ = true;
+  c->provider_ = provider;
+  if (!tls.trust_domain().empty()) c->trust_domain_ = tls.trust_domain();
   return c;
 }
 
 absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(
-    const std::string& ca_file, const std::string& cert_file, const std::string& key_file) {
+    const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
+    const std::string& trust_domain) {
   if (cert_file.empty() != key_file.empty()) {
     return absl::InvalidArgumentError("--cert and --key go together");
   }
@@ -57,12 +61,60 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::ForClient(
   if (!cert_file.empty()) channel.watch_identity_key_cert_pairs();
   c->channel_ = grpc::experimental::TlsCredentials(channel);
   c->tls_ = true;
+  c->provider_ = provider;
+  if (!trust_domain.empty()) c->trust_domain_ = trust_domain;
   return std::shared_ptr<const Credentials>(std::move(c));
 }
 
 std::shared_ptr<grpc::Channel> Credentials::NewChannel(const std::string& address,
                                                        const grpc::ChannelArguments& args) const {
   return grpc::CreateCustomChannel(address, channel_, args);
+}
+
+namespace {
+
+// After the chain verified against the CA: the server's certificate must
+// carry the expected SPIFFE ID among its URI SANs.
+class NodeIdVerifier final : public grpc::experimental::ExternalCertificateVerifier {
+ public:
+  explicit NodeIdVerifier(std::string expected) : expected_(std::move(expected)) {}
+  bool Verify(grpc::experimental::TlsCustomVerificationCheckRequest* request,
+              std::function<void(grpc::Status)>, grpc::Status* sync_status) override {
+    for (const auto& uri : request->uri_names()) {
+      if (absl::string_view(uri.data(), uri.size()) == expected_) {
+        *sync_status = grpc::Status::OK;
+        return true;
+      }
+    }
+    *sync_status = grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                absl::StrCat("the server's certificate is not ", expected_));
+    return true;
+  }
+  void Cancel(grpc::experimental::TlsCustomVerificationCheckRequest*) override {}
+
+ private:
+  const std::string expected_;
+};
+
+}  // namespace
+
+std::string Credentials::NodeId(absl::string_view unit) const {
+  return absl::StrCat("spiffe://", trust_domain_, "/unit/", unit, "/node");
+}
+
+std::shared_ptr<grpc::Channel> Credentials::NewChannelTo(const std::string& address,
+                                                         const std::string& unit,
+                                                         const grpc::ChannelArguments& args) const {
+  if (!tls_ || provider_ == nullptr) return NewChannel(address, args);
+  grpc::experimental::TlsChannelCredentialsOptions options;
+  options.set_certificate_provider(provider_);
+  options.watch_root_certs();
+  options.watch_identity_key_cert_pairs();
+  options.set_certificate_verifier(
+      grpc::experimental::ExternalCertificateVerifier::Create<NodeIdVerifier>(NodeId(unit)));
+  // The SPIFFE ID is the identity checked; the address may be any name.
+  options.set_check_call_host(false);
+  return grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(options), args);
 }
 
 std::optional<std::string> NodeUnitFromSpiffeId(absl::string_view id,

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "reception/config/v1/config.pb.h"
@@ -30,21 +31,36 @@ class Credentials {
   static std::shared_ptr<const Credentials> FromConfig(const config::v1::AuthConfig& auth);
   // TLS for a client such as receptionctl: verify the server against
   // `ca_file`; present `cert_file`/`key_file` when given.
-  static absl::StatusOr<std::shared_ptr<const Credentials>> ForClient(const std::string& ca_file,
-                                                                      const std::string& cert_file,
-                                                                      const std::string& key_file);
+  static absl::StatusOr<std::shared_ptr<const Credentials>> ForClient(
+      const std::string& ca_file, const std::string& cert_file, const std::string& key_file,
+      const std::string& trust_domain = "reception.local");
 
   bool tls() const { return tls_; }
   std::shared_ptr<grpc::ServerCredentials> server() const { return server_; }
   std::shared_ptr<grpc::ChannelCredentials> channel() const { return channel_; }
 
   // THE channel factory: every outgoing channel of the node comes from here.
+  // A client (receptionctl) checks the server's certificate against the CA
+  // and the address's host name.
   std::shared_ptr<grpc::Channel> NewChannel(
       const std::string& address,
       const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
+  // A channel to the node of `unit` (a peer, or this node's own split
+  // services): in mTLS mode the server's certificate must verify against
+  // the CA and name exactly spiffe://<trust domain>/unit/<unit>/node,
+  // whatever the address, so a node at a wrong or hijacked address is
+  // refused before anything is sent.
+  std::shared_ptr<grpc::Channel> NewChannelTo(
+      const std::string& address, const std::string& unit,
+      const grpc::ChannelArguments& args = grpc::ChannelArguments()) const;
+
+  // The SPIFFE ID of the node of `unit`.
+  std::string NodeId(absl::string_view unit) const;
 
  private:
   bool tls_ = false;
+  std::string trust_domain_ = "reception.local";
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider_;
   std::shared_ptr<grpc::ServerCredentials> server_;
   std::shared_ptr<grpc::ChannelCredentials> channel_;
 };

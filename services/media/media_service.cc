@@ -921,8 +921,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   // or the one at case_service_address (reception-media).
   if (!config.case_service_address().empty()) {
     const std::string address = config.case_service_address();
-    m->case_channel_ = [address, credentials = context.credentials] {
-      return credentials->NewChannel(address);
+    m->case_channel_ = [address, unit = config.unit_code(), credentials = context.credentials] {
+      return credentials->NewChannelTo(address, unit);
     };
   } else {
     m->case_channel_ = context.local_channel;

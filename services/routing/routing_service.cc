@@ -109,8 +109,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> RoutingModule::Create(const NodeC
   if (!context.config.case_service_address().empty()) {
     secret.clear();
     const std::string address = context.config.case_service_address();
-    channel = [address, credentials = context.credentials] {
-      return credentials->NewChannel(address);
+    channel = [address, unit = context.config.unit_code(), credentials = context.credentials] {
+      return credentials->NewChannelTo(address, unit);
     };
   }
   m->service_ = std::make_unique<RoutingGrpcService>(m->engine_.get(), context.authenticator,

@@ -24,9 +24,15 @@ struct Node {
       : unit(unit), path(path), calendar(calendar), rules(rules), topology(topology), clock(clock), peers(peers) {
     Reopen();
   }
-  void Reopen() {
-    registry.reset();
+  // The store first: it finishes queued writes, whose callbacks use the
+  // registry.
+  ~Node() {
     store.reset();
+    registry.reset();
+  }
+  void Reopen() {
+    store.reset();
+    registry.reset();
     Store::Options o;
     o.path = path;
     o.column_families = SchedulingRegistry::ColumnFamilies();

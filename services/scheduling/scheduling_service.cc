@@ -299,7 +299,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   for (const auto& peer : config.federation().peers()) {
     deps.peers.insert(peer.unit_code());
     m->peers_[peer.unit_code()] =
-        federation::v1::SchedulingFederationService::NewStub(context.credentials->NewChannel(peer.address()));
+        federation::v1::SchedulingFederationService::NewStub(context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
   auto registry = SchedulingRegistry::Open(std::move(deps));
   if (!registry.ok()) return registry.status();
@@ -314,9 +314,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
       m->registry_.get(), context.authenticator, config.unit_code(),
       config.case_service_address().empty()
           ? context.local_channel
-          : [address = config.case_service_address(), creds = context.credentials] {
-              return creds->NewChannel(address);
-            },
+          : [address = config.case_service_address(), unit = config.unit_code(),
+             creds = context.credentials] { return creds->NewChannelTo(address, unit); },
       context.in_process_secret);
   m->federation_service_ =
       std::make_unique<SchedulingFederationGrpcService>(m->registry_.get(), context.authenticator);

@@ -153,6 +153,23 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   auto stranger = offer_as(channel_with(pki, "48-3"), "48-3", false);
   EXPECT_EQ(stranger.code(), absl::StatusCode::kPermissionDenied) << stranger;
   EXPECT_TRUE(absl::StrContains(stranger.message(), "not a federation peer")) << stranger;
+  // The other way round: a node's channel to a peer accepts only the server
+  // certificate that names that peer, whatever answers at its address.
+  auto ward_creds = Credentials::ForClient(pki + "/ca.crt", pki + "/48-1/node.crt",
+                                           pki + "/48-1/node.key");
+  ASSERT_TRUE(ward_creds.ok()) << ward_creds.status();
+  auto node_key_via = [&](std::shared_ptr<grpc::Channel> channel) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    fed::NodeKey key;
+    return Status(fed::CaseFederationService::NewStub(channel)->GetNodeKey(
+        &ctx, fed::GetNodeKeyRequest(), &key));
+  };
+  grpc::ChannelArguments fresh;
+  fresh.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  EXPECT_TRUE(node_key_via((*ward_creds)->NewChannelTo(city.address(), "48", fresh)).ok());
+  auto impostor = node_key_via((*ward_creds)->NewChannelTo(city.address(), "48-2", fresh));
+  EXPECT_EQ(impostor.code(), absl::StatusCode::kUnavailable) << impostor;
   // Role node claimed by metadata, without a certificate, from loopback.
   auto claimed = offer_as(city.NewChannel(), "48-1", true);
   EXPECT_EQ(claimed.code(), absl::StatusCode::kUnauthenticated) << claimed;
