@@ -290,6 +290,7 @@ void JwtVerifier::MaybeReload() const {
     return;
   }
   keys_ = std::make_shared<const std::vector<Jwk>>(*std::move(keys));
+  verified_.clear();  // verified with keys that may be gone
   Log()->info("event=jwks_reloaded file={} keys={}", LogValue(config_.jwks_file()), keys_->size());
 }
 
@@ -299,6 +300,31 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
     return Refused(refusal, "malformed_token", "the bearer token is empty or longer than 8 KiB");
   }
   MaybeReload();
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const int64_t leeway = config_.leeway_seconds();
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = verified_.find(token);
+    // Still within its validity: the same bytes verified before with the
+    // same keys. Otherwise the full check says why not.
+    if (it != verified_.end() && now <= it->second.exp + leeway &&
+        now >= it->second.nbf - leeway) {
+      return it->second.principal;
+    }
+  }
+  int64_t exp = 0, nbf = 0;
+  auto principal = VerifyFully(token, refusal, &exp, &nbf);
+  if (principal.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (verified_.size() >= kMaxVerified) verified_.clear();
+    verified_[std::string(token)] = Verified{*principal, exp, nbf};
+  }
+  return principal;
+}
+
+absl::StatusOr<Principal> JwtVerifier::VerifyFully(absl::string_view token,
+                                                   TokenRefusal* refusal, int64_t* exp_out,
+                                                   int64_t* nbf_out) const {
   std::shared_ptr<const std::vector<Jwk>> keys;
   {
     absl::MutexLock lock(&mu_);
@@ -421,6 +447,8 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
                                   "makes a node: nodes present certificates)"));
     }
     p.role = *r;
+    *exp_out = *exp;
+    *nbf_out = nbf ? *nbf : 0;
     return p;
   } catch (const std::exception&) {
     return Refused(refusal, "malformed_token", "the bearer token is not a well-formed JWT");

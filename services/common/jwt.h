@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "reception/config/v1/config.pb.h"
@@ -58,6 +59,22 @@ class JwtVerifier {
  private:
   explicit JwtVerifier(config::v1::JwtConfig config) : config_(std::move(config)) {}
   void MaybeReload() const;
+  // The full check: signature, algorithm, claims. `exp`/`nbf` are set on
+  // success (nbf 0 when absent).
+  absl::StatusOr<Principal> VerifyFully(absl::string_view token, TokenRefusal* refusal,
+                                        int64_t* exp, int64_t* nbf) const;
+
+  // Tokens that verified, by their exact bytes, with their validity: a
+  // client presents the same token on every call until it expires, and a
+  // signature check costs about a millisecond of CPU. Emptied whenever the
+  // key set changes; bounded (emptied when full).
+  struct Verified {
+    Principal principal;
+    int64_t exp = 0;
+    int64_t nbf = 0;
+  };
+  static constexpr size_t kMaxVerified = 8192;
+  mutable absl::flat_hash_map<std::string, Verified> verified_ ABSL_GUARDED_BY(mu_);
 
   config::v1::JwtConfig config_;
   mutable absl::Mutex mu_;

@@ -157,6 +157,10 @@ TEST_F(JwtTest, RefusesAlgNoneAndHmacWithThePublicKey) {
 }
 
 TEST_F(JwtTest, KeySetReloadsWhenTheFileChanges) {
+  // A token verified (and remembered) with the old keys...
+  const std::string old = Token(ec_, "ec-1", "ES256", Claims());
+  EXPECT_EQ(Check(old), "ok");
+  EXPECT_EQ(Check(old), "ok");
   const std::string next = NewKey("EC");
   const std::string token = Token(next, "ec-2", "ES256", Claims());
   EXPECT_EQ(Check(token), "unknown_key");
@@ -164,6 +168,7 @@ TEST_F(JwtTest, KeySetReloadsWhenTheFileChanges) {
   std::rename(dir_.Join("jwks.next").c_str(), dir_.Join("jwks.json").c_str());
   EXPECT_TRUE(WaitFor([&] { return Check(token) == "ok"; }, absl::Seconds(10)));
   EXPECT_EQ(Check(Token(ec_, "ec-1", "ES256", Claims())), "unknown_key");  // rotated out
+  EXPECT_EQ(Check(old), "unknown_key");  // ... is not taken on trust once they are gone
   // A broken file keeps the keys in use.
   const int attempts = verifier_->reload_attempts();
   WriteFile(dir_.Join("jwks.json"), "{not json");

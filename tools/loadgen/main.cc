@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,8 @@ ABSL_FLAG(std::string, label, "", "Free text copied into the JSON output");
 ABSL_FLAG(std::string, ca, "", "CA bundle: TLS to a node in mTLS mode");
 ABSL_FLAG(std::string, cert, "", "Client certificate (with --key)");
 ABSL_FLAG(std::string, key, "", "Client key");
+ABSL_FLAG(std::string, token_file, "",
+          "A bearer token (JWT) to present on every call instead of development metadata");
 
 namespace {
 
@@ -98,6 +101,16 @@ class Load {
       args.SetInt("loadgen.channel", i);  // distinct args: a connection per channel
       stubs_.push_back(std::make_unique<grpc::GenericStub>(
           credentials->NewChannel(absl::GetFlag(FLAGS_target), args)));
+    }
+    if (!absl::GetFlag(FLAGS_token_file).empty()) {
+      std::ifstream in(absl::GetFlag(FLAGS_token_file));
+      std::string token;
+      in >> token;
+      if (token.empty()) {
+        fprintf(stderr, "loadgen: no token in %s\n", absl::GetFlag(FLAGS_token_file).c_str());
+        exit(2);
+      }
+      authorization_ = "Bearer " + token;
     }
     value_.assign(absl::GetFlag(FLAGS_value_bytes), 'v');
     today_ = reception::ToProtoDate(reception::SystemClock().Today());
@@ -198,7 +211,9 @@ class Load {
     }
     s->ctx = std::make_unique<grpc::ClientContext>();
     s->ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    if (method_ != "etcd-put") {
+    if (method_ != "etcd-put" && !authorization_.empty()) {
+      s->ctx->AddMetadata("authorization", authorization_);
+    } else if (method_ != "etcd-put") {
       s->ctx->AddMetadata("x-reception-subject", "loadgen");
       s->ctx->AddMetadata("x-reception-role", "officer");
       s->ctx->AddMetadata("x-reception-unit", absl::GetFlag(FLAGS_unit));
@@ -223,6 +238,7 @@ class Load {
   }
 
   std::string method_, path_, run_id_;
+  std::string authorization_;  // "Bearer <token>" with --token_file
   grpc::ByteBuffer fixed_;
   std::string value_;
   reception::type::v1::Date today_;
