@@ -72,6 +72,11 @@ void Outbox::Drop(WriteTxn& txn, const std::string& key) {
   }
 }
 
+bool Outbox::Queued(WriteTxn& txn, const std::string& key) const {
+  auto slot = txn.Get(family_, KeyIndex(key));
+  return slot.ok() && slot->has_value();
+}
+
 absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
   std::vector<Item> out;
   auto it = o_.store->NewIterator(family_);
@@ -98,7 +103,7 @@ absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
   return out;
 }
 
-int Outbox::Pump() {
+int Outbox::Pump(const std::string& peer) {
   auto items = ReadQueue();
   if (!items.ok()) {
     Log()->error("event=outbox_read_failed outbox={} error={}", o_.name,
@@ -111,7 +116,7 @@ int Outbox::Pump() {
     absl::MutexLock lock(&mu_);
     if (stop_) return 0;
     for (auto& item : *items) {
-      if (item.dead) continue;
+      if (item.dead || (!peer.empty() && item.peer != peer)) continue;
       const std::string slot = QueueKey(item.peer, item.sequence);
       if (in_flight_.count(slot)) continue;
       Backoff& b = peers_[item.peer];

@@ -92,6 +92,9 @@ class Outbox final : public prometheus::Collectable {
            const std::string& payload);
   // In the caller's mutation: drops the item queued under `key`, if any.
   void Drop(WriteTxn& txn, const std::string& key);
+  // In the caller's mutation: whether an item is queued under `key` (a
+  // change made here that the peer has not acknowledged yet).
+  bool Queued(WriteTxn& txn, const std::string& key) const;
 
   // The worker thread: pumps whenever kicked, when a backoff ends, and
   // every `idle` otherwise.
@@ -99,10 +102,10 @@ class Outbox final : public prometheus::Collectable {
   void Stop();
   // Something was queued (call once the mutation is durable).
   void Kick();
-  // One pass, on the calling thread: for every peer not backing off, sends
-  // the oldest live items up to the window. Returns how many were sent.
-  // Tests call it directly with a fake clock.
-  int Pump();
+  // One pass, on the calling thread: for every peer not backing off (or
+  // only `peer`), sends the oldest live items up to the window. Returns how
+  // many were sent. Tests call it directly with a fake clock.
+  int Pump(const std::string& peer = "");
   // Waits until no delivery is in flight.
   void Drain();
 

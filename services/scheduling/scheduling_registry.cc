@@ -148,9 +148,9 @@ SchedulingRegistry::SchedulingRegistry(Deps deps)
       outbox_cf_(d_.store->Family(kOutbox)),
       notices_cf_(d_.store->Family(kNotices)) {}
 
-absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Deps deps) {
-  std::unique_ptr<SchedulingRegistry> r(new SchedulingRegistry(std::move(deps)));
-  absl::MutexLock lock(&r->mu_);
+absl::Status SchedulingRegistry::Load() {
+  SchedulingRegistry* r = this;
+  absl::MutexLock lock(&mu_);
   r->plan_.set_unit(r->d_.unit_code);
   r->plan_.set_opens(kDefaultOpens);
   r->plan_.set_closes(kDefaultCloses);
@@ -167,10 +167,6 @@ absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Dep
     if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
     r->sessions_[s.session().name()] = std::move(s);
   }
-  auto out = r->d_.store->NewIterator(r->outbox_cf_);
-  for (out->SeekToFirst(); out->Valid(); out->Next()) {
-    r->outbox_[out->key().ToString()] = out->value().ToString();
-  }
   auto notes = r->d_.store->NewIterator(r->notices_cf_);
   for (notes->SeekToFirst(); notes->Valid(); notes->Next()) {
     v1::Notification n;
@@ -179,7 +175,133 @@ absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Dep
     }
     r->next_notice_ = FromBigEndian64(absl::string_view(notes->key().data(), notes->key().size())) + 1;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Deps deps) {
+  std::unique_ptr<SchedulingRegistry> r(new SchedulingRegistry(std::move(deps)));
+  RECEPTION_RETURN_IF_ERROR(r->Load());
+  Outbox::Options o;
+  o.store = r->d_.store;
+  o.family = kOutbox;
+  o.clock = r->d_.clock;
+  o.initial_backoff = r->d_.retry_initial;
+  o.max_backoff = r->d_.retry_max;
+  o.name = "scheduling";
+  SchedulingRegistry* self = r.get();
+  auto box = Outbox::Open(
+      o,
+      [self](const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+        auto sending = self->ToSend(item);
+        if (!sending.ok()) {
+          // Nothing to send any more (the session is gone): settled as refused.
+          return answer({Outbox::Verdict::kRefused, std::string(sending.status().message()), ""});
+        }
+        if (!self->d_.send) return answer({Outbox::Verdict::kRetry, "no delivery configured", ""});
+        self->d_.send(*sending, std::move(answer));
+      },
+      [self](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+        return self->Settle(item, answer, txn);
+      });
+  if (!box.ok()) return box.status();
+  r->outbox_ = *std::move(box);
+  if (auto migrated = r->MigrateOldOutbox(); !migrated.ok()) return migrated;
   return r;
+}
+
+absl::Status SchedulingRegistry::MigrateOldOutbox() {
+  // Before the shared outbox, items were kept as "n/{peer}/{session}" (a
+  // marker) and "r/{request}" (an OutboxItem) in the same family.
+  std::vector<std::pair<std::string, std::string>> old;
+  auto it = d_.store->NewIterator(outbox_cf_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString();
+    if (absl::StartsWith(key, "n/") || absl::StartsWith(key, "r/")) {
+      old.emplace_back(key, it->value().ToString());
+    }
+  }
+  if (old.empty()) return absl::OkStatus();
+  return d_.store->CommitAndWait([this, &old](WriteTxn& txn) -> absl::Status {
+    for (const auto& [key, value] : old) {
+      txn.Delete(outbox_cf_, key);
+      if (absl::StartsWith(key, "n/")) {
+        const size_t slash = key.find('/', 2);
+        if (slash == std::string::npos) continue;
+        outbox_->Put(txn, key.substr(2, slash - 2), key, key.substr(slash + 1));
+        continue;
+      }
+      internal::OutboxItem item;
+      if (!item.ParseFromString(value)) continue;
+      outbox_->Put(txn, item.peer(), key, value);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<internal::OutboxItem> SchedulingRegistry::ToSend(const Outbox::Item& item) const {
+  internal::OutboxItem out;
+  out.set_peer(item.peer);
+  if (absl::StartsWith(item.key, "n/")) {
+    // The session as it is durably now: never a state a crash could take back.
+    auto stored = d_.store->Get(sessions_cf_, item.payload);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) return absl::NotFoundError(absl::StrCat(item.payload, " is gone"));
+    internal::StoredSession s;
+    if (!s.ParseFromString(**stored)) return absl::DataLossError("a stored session does not parse");
+    RECEPTION_RETURN_IF_ERROR(FromDisk(s));
+    *out.mutable_notice()->mutable_session() = s.session();
+    for (const auto& reg : s.registrations()) {
+      if (reg.bridge_unit() == item.peer) *out.mutable_notice()->add_registrations() = reg;
+    }
+    return out;
+  }
+  if (!out.ParseFromString(item.payload)) return absl::DataLossError("an outbox item does not parse");
+  auto* offer = out.mutable_registration();
+  if (offer->has_sealed_person()) {
+    auto plain = d_.vault->Unseal(offer->sealed_person(), offer->request_id());
+    if (!plain.ok()) return plain.status();
+    internal::Person person;
+    if (!person.ParseFromString(*plain)) return absl::DataLossError("a sealed person does not parse");
+    offer->mutable_registration()->set_full_name(person.full_name());
+    offer->mutable_registration()->set_citizen_id(person.citizen_id());
+    offer->clear_sealed_person();
+  }
+  return out;
+}
+
+absl::Status SchedulingRegistry::Settle(const Outbox::Item& item, const Outbox::Answer& answer,
+                                        WriteTxn& txn) {
+  if (!absl::StartsWith(item.key, "r/")) return absl::OkStatus();  // notices: nothing to record
+  const std::string request = item.key.substr(2);
+  internal::OutboxItem sent;
+  if (!sent.ParseFromString(item.payload)) return absl::OkStatus();
+  const v1::Registration& offered = sent.registration().registration();
+  v1::Registration host_view;
+  if (answer.verdict == Outbox::Verdict::kDelivered) {
+    if (!host_view.ParseFromString(answer.response)) return absl::OkStatus();
+  } else {
+    // The host will never take it (or an operator cancelled it): the
+    // citizen's registration says so here.
+    host_view = offered;
+    host_view.set_state(v1::REGISTRATION_STATE_REFUSED);
+    host_view.set_problem(absl::StrCat("unit ", item.peer, " refused it: ", answer.detail.substr(0, 300)));
+  }
+  absl::MutexLock lock(&mu_);
+  auto s = sessions_.find(offered.session());
+  if (s == sessions_.end()) return absl::OkStatus();
+  internal::StoredSession copy = s->second;
+  for (int i = 0; i < copy.registrations_size(); ++i) {
+    if (copy.registration_requests(i) != request) continue;
+    // The host's answer (masked or not) never replaces the personal data
+    // taken here.
+    v1::Registration merged = host_view;
+    merged.set_full_name(copy.registrations(i).full_name());
+    merged.set_citizen_id(copy.registrations(i).citizen_id());
+    *copy.mutable_registrations(i) = std::move(merged);
+  }
+  txn.Put(sessions_cf_, offered.session(), ForDisk(copy));
+  s->second = std::move(copy);
+  return absl::OkStatus();
 }
 
 absl::Status SchedulingRegistry::CheckStaff(const Principal& p) const {
@@ -269,7 +391,7 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn, Callback<i
       [this, result, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         done(*result);
-        if (listener_) listener_();
+        Changed();
       });
 }
 
@@ -277,12 +399,10 @@ void SchedulingRegistry::QueueNotices(const internal::StoredSession& s, WriteTxn
   if (s.session().replica()) return;
   for (const auto& b : s.session().bridges()) {
     if (!d_.peers.count(b.unit())) continue;  // a bridge without a node learns nothing by federation
-    // The item is built when sent, from the session as it is then; the
-    // value only marks the change.
-    const std::string key = absl::StrCat("n/", b.unit(), "/", s.session().name());
-    const std::string value = absl::StrCat("v", s.session().version() + 1);
-    txn.Put(outbox_cf_, key, value);
-    outbox_[key] = value;
+    // The item is built when sent, from the session as it is durably then;
+    // a newer change replaces an older one not yet sent.
+    outbox_->Put(txn, b.unit(), absl::StrCat("n/", b.unit(), "/", s.session().name()),
+                 s.session().name());
   }
 }
 
@@ -293,16 +413,14 @@ void SchedulingRegistry::QueueOffer(const internal::StoredSession& s, const v1::
   auto* offer = item.mutable_registration();
   *offer->mutable_registration() = reg;
   offer->set_request_id(request);
-  // Kept (in memory too) with the personal data sealed; opened when sent.
+  // Kept with the personal data sealed; opened when sent.
   internal::Person person;
   person.set_full_name(reg.full_name());
   person.set_citizen_id(reg.citizen_id());
   *offer->mutable_sealed_person() = d_.vault->Seal(person.SerializeAsString(), request);
   offer->mutable_registration()->clear_full_name();
   offer->mutable_registration()->clear_citizen_id();
-  const std::string key = absl::StrCat("r/", request);
-  txn.Put(outbox_cf_, key, item.SerializeAsString());
-  outbox_[key] = item.SerializeAsString();
+  outbox_->Put(txn, item.peer(), absl::StrCat("r/", request), item.SerializeAsString());
 }
 
 void SchedulingRegistry::Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind,
@@ -465,7 +583,7 @@ void SchedulingRegistry::CreateSession(const Principal& p, const v1::CreateSessi
       [this, result, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         done(result->session());
-        if (listener_) listener_();
+        Changed();
       });
 }
 
@@ -861,7 +979,7 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::O
           for (int i = 0; i < s.registrations_size(); ++i) {
             v1::Registration* mine = s.mutable_registrations(i);
             if (mine->name() != host.name()) continue;
-            if (outbox_.count(absl::StrCat("r/", s.registration_requests(i)))) break;
+            if (outbox_->Queued(txn, absl::StrCat("r/", s.registration_requests(i)))) break;
             if (mine->state() == v1::REGISTRATION_STATE_WAITING && host.state() == v1::REGISTRATION_STATE_CONFIRMED) {
               Notify(txn, host, "moved_up",
                      absl::StrCat("a seat freed for ", x.name(), ": queue number ", host.queue_number()));
@@ -877,7 +995,7 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::O
       [this, held, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         done(*held);
-        if (listener_) listener_();
+        Changed();
       });
 }
 
@@ -972,81 +1090,6 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::Of
         return absl::OkStatus();
       },
       RegistrationOut(request, /*by_request=*/true, std::move(done)));
-}
-
-std::vector<SchedulingRegistry::Outgoing> SchedulingRegistry::Outbox() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<Outgoing> out;
-  for (const auto& [key, value] : outbox_) {
-    Outgoing o;
-    o.key = key;
-    o.value = value;
-    if (absl::StartsWith(key, "n/")) {
-      // "n/{peer}/{session}": the session and the peer's registrations as they are now.
-      const size_t slash = key.find('/', 2);
-      o.peer = key.substr(2, slash - 2);
-      auto it = sessions_.find(key.substr(slash + 1));
-      if (it == sessions_.end()) continue;
-      o.item.set_peer(o.peer);
-      *o.item.mutable_notice()->mutable_session() = it->second.session();
-      for (const auto& reg : it->second.registrations()) {
-        if (reg.bridge_unit() == o.peer) *o.item.mutable_notice()->add_registrations() = reg;
-      }
-    } else {
-      if (!o.item.ParseFromString(value)) continue;
-      o.peer = o.item.peer();
-      if (o.item.registration().has_sealed_person()) {
-        auto* offer = o.item.mutable_registration();
-        auto plain = d_.vault->Unseal(offer->sealed_person(), offer->request_id());
-        internal::Person person;
-        if (!plain.ok() || !person.ParseFromString(*plain)) {
-          Log()->error("event=scheduling_outbox_unreadable key={}", LogValue(key));
-          continue;
-        }
-        offer->mutable_registration()->set_full_name(person.full_name());
-        offer->mutable_registration()->set_citizen_id(person.citizen_id());
-        offer->clear_sealed_person();
-      }
-    }
-    out.push_back(std::move(o));
-  }
-  return out;
-}
-
-void SchedulingRegistry::Delivered(const Outgoing& o, const v1::Registration* answer) {
-  auto answer_copy = std::make_shared<std::optional<v1::Registration>>();
-  if (answer) *answer_copy = *answer;
-  d_.store->Submit(
-      [this, o, answer_copy](WriteTxn& txn) -> absl::Status {
-        absl::MutexLock lock(&mu_);
-        auto it = outbox_.find(o.key);
-        if (it != outbox_.end() && it->second == o.value) {
-          txn.Delete(outbox_cf_, o.key);
-          outbox_.erase(it);
-        }
-        // A later local change (cancel, check-in) still on its way wins.
-        if (!answer_copy->has_value() || outbox_.count(o.key)) return absl::OkStatus();
-        // The host's view of a registration taken here: queue number, state.
-        const v1::Registration& a = **answer_copy;
-        auto s = sessions_.find(a.session());
-        if (s == sessions_.end()) return absl::OkStatus();
-        internal::StoredSession copy = s->second;
-        for (int i = 0; i < copy.registrations_size(); ++i) {
-          if (copy.registration_requests(i) != o.item.registration().request_id()) continue;
-          // The host's answer (masked or not) never replaces the personal
-          // data taken here.
-          v1::Registration merged = a;
-          merged.set_full_name(copy.registrations(i).full_name());
-          merged.set_citizen_id(copy.registrations(i).citizen_id());
-          *copy.mutable_registrations(i) = std::move(merged);
-        }
-        txn.Put(sessions_cf_, a.session(), ForDisk(copy));
-        s->second = std::move(copy);
-        return absl::OkStatus();
-      },
-      [this](absl::Status) {
-        if (listener_) listener_();
-      });
 }
 
 std::map<std::pair<std::string, std::string>, int> SchedulingRegistry::SessionCounts() const {

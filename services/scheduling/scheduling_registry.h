@@ -29,6 +29,7 @@
 #include "services/common/store.h"
 #include "services/common/topology.h"
 #include "services/common/identity_vault.h"
+#include "services/common/outbox.h"
 #include "services/scheduling/storage.pb.h"
 
 namespace reception::scheduling {
@@ -48,6 +49,16 @@ class SchedulingRegistry {
     std::set<std::string> peers;  // federation peers (bridges and hosts reachable)
     // Seals registrations' names and citizen IDs at rest. Required.
     const IdentityVault* vault = nullptr;
+    // Sends one outbox item to its peer (a notice to a bridge, a
+    // registration to the host) and answers exactly once; the answer to a
+    // registration carries the host's Registration, serialized. Unset: every
+    // item waits (the peer is "unreachable").
+    std::function<void(const internal::OutboxItem& item,
+                       absl::AnyInvocable<void(Outbox::Answer)> answer)>
+        send;
+    // The outbox's backoff (federation retry settings).
+    absl::Duration retry_initial = absl::Milliseconds(200);
+    absl::Duration retry_max = absl::Seconds(30);
   };
   static std::vector<std::string> ColumnFamilies();
   static absl::StatusOr<std::unique_ptr<SchedulingRegistry>> Open(Deps deps);
@@ -89,17 +100,14 @@ class SchedulingRegistry {
   void ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r, Callback<int64_t> done);
   void ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r, Callback<v1::Registration> done);
 
-  // The outbox, for the delivery worker: what to send now, by key.
-  struct Outgoing {
-    std::string key;
-    std::string peer;
-    std::string value;  // the stored item, to complete only if unchanged
-    internal::OutboxItem item;  // notices filled with the session's current state
-  };
-  std::vector<Outgoing> Outbox() const;
-  // Delivered: drops the item unless it changed meanwhile; `answer` is the
-  // host's view of a registration offered to it.
-  void Delivered(const Outgoing& o, const v1::Registration* answer);
+  // What this node owes its peers (session notices to bridges,
+  // registrations to hosts), in the shared outbox (services/common/outbox.h):
+  // the module starts its worker; operators list, retry and cancel there.
+  Outbox* outbox() const { return outbox_.get(); }
+  // An outbox item as it is sent: a notice with the session as it is
+  // durably now (and that bridge's registrations), a registration with its
+  // personal data opened.
+  absl::StatusOr<internal::OutboxItem> ToSend(const Outbox::Item& item) const;
 
   // Online sessions whose media room must be created or closed.
   struct RoomWork {
@@ -112,20 +120,32 @@ class SchedulingRegistry {
   // Sessions by (kind, state), lower-case names (for the metrics).
   std::map<std::pair<std::string, std::string>, int> SessionCounts() const;
 
-  // Called after each durable change (wakes the delivery worker).
+  // Called after each durable change (wakes the module's room worker).
   void SetListener(std::function<void()> listener) { listener_ = std::move(listener); }
 
  private:
   explicit SchedulingRegistry(Deps deps);
+  // Reads the plan, sessions and notifications.
+  absl::Status Load();
   using Mutation = absl::AnyInvocable<absl::Status(internal::StoredSession& s, WriteTxn& txn)>;
   // Applies `fn` to a copy of the stored session on the writer thread, then
   // keeps and writes it (and whatever `fn` put in the txn).
   void Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done);
   absl::Status CheckStaff(const Principal& p) const;
+  // After a durable change: wake the outbox and the listener.
+  void Changed() {
+    outbox_->Kick();
+    if (listener_) listener_();
+  }
   // A stored session as written to disk (registrants sealed) and back.
   std::string ForDisk(const internal::StoredSession& s) const;
   absl::Status FromDisk(internal::StoredSession& s) const;
   std::vector<struct Booking> BookingsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The outcome of a delivery, in the write that removes it from the outbox:
+  // the host's answer to a registration, or its refusal, recorded here.
+  absl::Status Settle(const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn);
+  // Moves items of the outbox format before the shared outbox into it.
+  absl::Status MigrateOldOutbox();
   // Queues a notice of `s` for each federated bridge.
   void QueueNotices(const internal::StoredSession& s, WriteTxn& txn);
   // Queues a registration taken (or changed) here for its session's host.
@@ -146,7 +166,7 @@ class SchedulingRegistry {
   v1::ReceptionPlan plan_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, internal::StoredSession> sessions_ ABSL_GUARDED_BY(mu_);  // by name
   std::map<std::string, std::string> create_requests_ ABSL_GUARDED_BY(mu_);       // request id -> name
-  std::map<std::string, std::string> outbox_ ABSL_GUARDED_BY(mu_);                // key -> OutboxItem bytes
+  std::unique_ptr<Outbox> outbox_;
   std::vector<v1::Notification> notifications_ ABSL_GUARDED_BY(mu_);
   uint64_t next_notice_ = 1;  // writer thread
   std::function<void()> listener_;

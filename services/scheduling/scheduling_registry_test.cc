@@ -40,6 +40,11 @@ struct Node {
     store = *Store::Open(o);
     vault = *IdentityVault::Open(path + ".keys", /*create_if_missing=*/true);
     SchedulingRegistry::Deps d{store.get(), calendar, rules, topology, clock, unit, peers, vault.get()};
+    // The "network": what the test routes (Deliver below); else unreachable.
+    d.send = [this](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+      if (route) return route(item, std::move(answer));
+      answer({Outbox::Verdict::kRetry, "offline", ""});
+    };
     auto r = SchedulingRegistry::Open(d);
     ASSERT_TRUE(r.ok()) << r.status();
     registry = *std::move(r);
@@ -53,7 +58,19 @@ struct Node {
   std::unique_ptr<Store> store;
   std::unique_ptr<IdentityVault> vault;
   std::unique_ptr<SchedulingRegistry> registry;
+  std::function<void(const internal::OutboxItem&, absl::AnyInvocable<void(Outbox::Answer)>)> route;
 };
+
+// What the registry owes its peers, opened as it would be sent.
+std::vector<internal::OutboxItem> Owed(SchedulingRegistry& r) {
+  std::vector<internal::OutboxItem> out;
+  for (const auto& item : r.outbox()->List()) {
+    auto sending = r.ToSend(item);
+    EXPECT_TRUE(sending.ok()) << sending.status();
+    if (sending.ok()) out.push_back(*sending);
+  }
+  return out;
+}
 
 class SchedulingRegistryTest : public ::testing::Test {
  protected:
@@ -102,33 +119,39 @@ class SchedulingRegistryTest : public ::testing::Test {
     const Principal staff{"officer.x", Role::kReceptionOfficer, n.unit};
     return Await<v1::Registration>([&](auto cb) { n.registry->RegisterCitizen(staff, r, std::move(cb)); });
   }
-  // Delivers everything in `from`'s outbox to `to`, as the worker does.
+  // Delivers everything `from`'s outbox holds for `to` through the shared
+  // outbox, as its worker does; returns how many items were sent.
   int Deliver(Node& from, Node& to) {
     int n = 0;
     const Principal node{"node:" + from.unit, Role::kNode, from.unit};
-    for (const auto& o : from.registry->Outbox()) {
-      if (o.peer != to.unit) continue;
+    from.route = [&](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
       ++n;
-      if (o.item.has_notice()) {
+      absl::Status status;
+      std::string response;
+      if (item.has_notice()) {
         federation::v1::OfferSessionNoticeRequest r;
-        *r.mutable_session() = o.item.notice().session();
-        *r.mutable_registrations() = o.item.notice().registrations();
-        auto v = Await<int64_t>([&](auto cb) { to.registry->ApplyNotice(node, r, std::move(cb)); });
-        EXPECT_TRUE(v.ok()) << v.status();
-        from.registry->Delivered(o, nullptr);
+        *r.mutable_session() = item.notice().session();
+        *r.mutable_registrations() = item.notice().registrations();
+        status = Await<int64_t>([&](auto cb) { to.registry->ApplyNotice(node, r, std::move(cb)); }).status();
       } else {
         federation::v1::OfferRegistrationRequest r;
-        *r.mutable_registration() = o.item.registration().registration();
-        r.set_request_id(o.item.registration().request_id());
+        *r.mutable_registration() = item.registration().registration();
+        r.set_request_id(item.registration().request_id());
         auto reg = Await<v1::Registration>([&](auto cb) { to.registry->ApplyOffer(node, r, std::move(cb)); });
-        EXPECT_TRUE(reg.ok()) << reg.status();
-        if (reg.ok()) from.registry->Delivered(o, &*reg);
+        status = reg.status();
+        if (reg.ok()) response = reg->SerializeAsString();
       }
-    }
+      EXPECT_TRUE(status.ok()) << status;
+      answer({status.ok() ? Outbox::Verdict::kDelivered : Outbox::Verdict::kRefused,
+              std::string(status.message()), response});
+    };
+    while (from.registry->outbox()->Pump(to.unit) > 0) from.registry->outbox()->Drain();
+    from.registry->outbox()->Drain();
+    from.route = nullptr;
     return n;
   }
   bool Settled(Node& n) {
-    return testing::WaitFor([&] { return n.registry->Outbox().empty(); }, absl::Seconds(5));
+    return testing::WaitFor([&] { return n.registry->outbox()->List().empty(); }, absl::Seconds(5));
   }
 
   testing::TempDir dir_;
@@ -284,15 +307,15 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   EXPECT_TRUE(absl::StrContains(Register(*bridge_, s->name(), "48-1", "049201000013", "x").status().message(),
                                 "registration.bridge_unit"));
   bridge_->Reopen();  // the commune's node restarts while offline
-  EXPECT_EQ(bridge_->registry->Outbox().size(), 2u);
+  EXPECT_EQ(bridge_->registry->outbox()->List().size(), 2u);
   // The link returns: delivered; a second delivery of the same offers (a
   // lost acknowledgement) changes nothing at the host.
-  auto outbox = bridge_->registry->Outbox();
+  auto outbox = Owed(*bridge_->registry);
   const Principal node{"node:48-29", Role::kNode, "48-29"};
   for (const auto& o : outbox) {
     federation::v1::OfferRegistrationRequest r;
-    *r.mutable_registration() = o.item.registration().registration();
-    r.set_request_id(o.item.registration().request_id());
+    *r.mutable_registration() = o.registration().registration();
+    r.set_request_id(o.registration().request_id());
     ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(node, r, std::move(cb)); }).ok());
   }
   EXPECT_EQ(Deliver(*bridge_, *host_), 2);
@@ -505,19 +528,19 @@ TEST_F(SchedulingRegistryTest, ABridgeCheckInNeedsTheIdentityCheckRecorded) {
   EXPECT_EQ(Deliver(*host_, *bridge_), 1);
   auto an = Register(*bridge_, s->name(), "48-29", "079301001111", "an");
   ASSERT_TRUE(an.ok()) << an.status();
-  auto outbox = bridge_->registry->Outbox();
+  auto outbox = Owed(*bridge_->registry);
   ASSERT_EQ(outbox.size(), 1u);
   const Principal node{"node:48-29", Role::kNode, "48-29"};
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 8, 0, 0), VietnamTimeZone()));
   auto offer = [&](v1::Registration r) {
     federation::v1::OfferRegistrationRequest req;
     *req.mutable_registration() = std::move(r);
-    req.set_request_id(outbox[0].item.registration().request_id());
+    req.set_request_id(outbox[0].registration().request_id());
     return Await<v1::Registration>(
         [&](auto cb) { host_->registry->ApplyOffer(node, req, std::move(cb)); });
   };
   // A bridge claiming CHECKED_IN without saying who checked the identity.
-  v1::Registration claimed = outbox[0].item.registration().registration();
+  v1::Registration claimed = outbox[0].registration().registration();
   EXPECT_EQ(claimed.citizen_id(), "079301001111");  // opened for sending
   claimed.set_state(v1::REGISTRATION_STATE_CHECKED_IN);
   auto no_record = offer(claimed);

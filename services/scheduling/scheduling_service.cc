@@ -10,6 +10,7 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "services/common/grpc_status.h"
+#include "services/common/text.h"
 #include "services/common/civil_date.h"
 #include "services/common/logging.h"
 
@@ -59,18 +60,10 @@ class SchedulingGauges final : public prometheus::Collectable {
       m.gauge.value = n;
       sessions.metric.push_back(std::move(m));
     }
-    prometheus::MetricFamily outbox{"reception_scheduling_outbox_depth",
-                                    "Notices and registrations waiting to be delivered to a peer",
-                                    prometheus::MetricType::Gauge, {}};
-    std::map<std::string, double> depth;
-    for (const auto& o : registry_->Outbox()) depth[o.peer]++;
-    for (const auto& [peer, n] : depth) {
-      prometheus::ClientMetric m;
-      m.label = {{"peer", peer}};
-      m.gauge.value = n;
-      outbox.metric.push_back(std::move(m));
-    }
-    return {std::move(sessions), std::move(outbox)};
+    // The outbox: notices and registrations owed to peers (outbox="scheduling").
+    std::vector<prometheus::MetricFamily> out = registry_->outbox()->Collect();
+    out.push_back(std::move(sessions));
+    return out;
   }
 
  private:
@@ -298,18 +291,22 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   deps.unit_code = config.unit_code();
   for (const auto& peer : config.federation().peers()) {
     deps.peers.insert(peer.unit_code());
-    m->peers_[peer.unit_code()] =
-        federation::v1::SchedulingFederationService::NewStub(context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
+    m->peers_[peer.unit_code()] = federation::v1::SchedulingFederationService::NewStub(
+        context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
+  if (config.federation().call_timeout_millis() > 0) m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
+  if (config.federation().retry_initial_millis() > 0) deps.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
+  if (config.federation().retry_max_millis() > 0) deps.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
+  m->unit_code_ = config.unit_code();
+  SchedulingModule* module = m.get();
+  deps.send = [module](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+    module->Send(item, std::move(answer));
+  };
   auto registry = SchedulingRegistry::Open(std::move(deps));
   if (!registry.ok()) return registry.status();
   m->registry_ = *std::move(registry);
-  m->unit_code_ = config.unit_code();
   m->local_channel_ = context.local_channel;
   m->in_process_secret_ = context.in_process_secret;
-  if (config.federation().call_timeout_millis() > 0) m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
-  if (config.federation().retry_initial_millis() > 0) m->retry_initial_ = absl::Milliseconds(config.federation().retry_initial_millis());
-  if (config.federation().retry_max_millis() > 0) m->retry_max_ = absl::Milliseconds(config.federation().retry_max_millis());
   m->service_ = std::make_unique<SchedulingGrpcService>(
       m->registry_.get(), context.authenticator, config.unit_code(),
       config.case_service_address().empty()
@@ -326,6 +323,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
     self->kicked_ = true;
   });
   m->worker_ = std::thread([self] { self->Loop(); });
+  m->registry_->outbox()->Start();
   if (!config.calendar_feed_address().empty()) {
     const std::vector<std::string> options = {"listening_ports", config.calendar_feed_address(), "num_threads", "2"};
     try {
@@ -349,6 +347,12 @@ SchedulingModule::~SchedulingModule() {
     stop_ = true;
   }
   if (worker_.joinable()) worker_.join();
+  if (registry_) {
+    // No new deliveries; the answers in flight are recorded while the store
+    // is still there.
+    registry_->outbox()->Stop();
+    registry_->outbox()->Drain();
+  }
   store_.reset();
 }
 
@@ -360,69 +364,58 @@ void SchedulingModule::Loop() {
     if (stop_) break;
     kicked_ = false;
     mu_.Unlock();
-    DeliverOutbox();
     DoRoomWork();
     mu_.Lock();
   }
 }
 
-void SchedulingModule::DeliverOutbox() {
-  const absl::Time now = absl::Now();
-  for (const auto& o : registry_->Outbox()) {
-    auto stub = peers_.find(o.peer);
-    if (stub == peers_.end()) continue;
-    PeerState& st = peer_state_[o.peer];
-    if (now < st.next_try) continue;
-    grpc::ClientContext ctx;
-    AddNodeIdentity(unit_code_, "", &ctx, call_timeout_);
-    grpc::Status s;
-    if (o.item.has_notice()) {
-      federation::v1::OfferSessionNoticeRequest req;
-      *req.mutable_session() = o.item.notice().session();
-      *req.mutable_registrations() = o.item.notice().registrations();
-      federation::v1::OfferSessionNoticeResponse resp;
-      s = stub->second->OfferSessionNotice(&ctx, req, &resp);
-      if (s.ok()) registry_->Delivered(o, nullptr);
-    } else {
-      federation::v1::OfferRegistrationRequest req;
-      *req.mutable_registration() = o.item.registration().registration();
-      req.set_request_id(o.item.registration().request_id());
-      v1::Registration answer;
-      s = stub->second->OfferRegistration(&ctx, req, &answer);
-      if (s.ok()) registry_->Delivered(o, &answer);
-    }
-    if (s.ok()) {
-      if (!st.last_error.empty()) Log()->info("event=scheduling_peer_back peer={}", o.peer);
-      st = PeerState{};
-      continue;
-    }
-    const bool refused = s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
-                         s.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
-                         s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-                         s.error_code() == grpc::StatusCode::NOT_FOUND;
-    if (refused) {
-      // The peer will never take it (e.g. the session is not hosted there):
-      // dropped and logged; a registration shows REFUSED with the reason.
-      Log()->warn("event=scheduling_delivery_refused peer={} key={} error={}", o.peer, o.key,
-                  LogValue(s.error_message()));
-      if (o.item.has_registration()) {
-        v1::Registration refused_here = o.item.registration().registration();
-        refused_here.set_state(v1::REGISTRATION_STATE_REFUSED);
-        refused_here.set_problem(absl::StrCat("unit ", o.peer, " refused it: ", s.error_message().substr(0, 300)));
-        registry_->Delivered(o, &refused_here);
-      } else {
-        registry_->Delivered(o, nullptr);
-      }
-      continue;
-    }
-    st.backoff = st.backoff == absl::ZeroDuration() ? retry_initial_ : std::min(st.backoff * 2, retry_max_);
-    st.next_try = absl::Now() + st.backoff;
-    if (st.last_error.empty()) {
-      Log()->warn("event=scheduling_peer_unreachable peer={} error={}", o.peer,
-                  LogValue(s.error_message()));
-    }
-    st.last_error = s.error_message();
+void SchedulingModule::Send(const internal::OutboxItem& item,
+                            absl::AnyInvocable<void(Outbox::Answer)> answer) {
+  auto stub = peers_.find(item.peer());
+  if (stub == peers_.end()) {
+    return answer({Outbox::Verdict::kRetry, absl::StrCat("unit ", item.peer(), " is not a configured peer"), ""});
   }
+  // What a peer's answer means for the item.
+  auto classify = [](const grpc::Status& s) {
+    switch (s.error_code()) {
+      case grpc::StatusCode::OK:
+        return Outbox::Verdict::kDelivered;
+      case grpc::StatusCode::INVALID_ARGUMENT:
+      case grpc::StatusCode::PERMISSION_DENIED:
+      case grpc::StatusCode::FAILED_PRECONDITION:
+      case grpc::StatusCode::NOT_FOUND:
+        return Outbox::Verdict::kRefused;  // the peer will never take it
+      default:
+        return Outbox::Verdict::kRetry;
+    }
+  };
+  struct Call {
+    grpc::ClientContext ctx;
+    federation::v1::OfferSessionNoticeRequest notice;
+    federation::v1::OfferSessionNoticeResponse notice_answer;
+    federation::v1::OfferRegistrationRequest offer;
+    v1::Registration registration;
+    absl::AnyInvocable<void(Outbox::Answer)> answer;
+  };
+  auto call = std::make_shared<Call>();
+  call->answer = std::move(answer);
+  AddNodeIdentity(unit_code_, "", &call->ctx, call_timeout_);
+  auto finish = [call, classify](const grpc::Status& s, std::string response) {
+    call->answer({classify(s), s.ok() ? "" : TruncateUtf8(s.error_message(), 300), std::move(response)});
+  };
+  if (item.has_notice()) {
+    *call->notice.mutable_session() = item.notice().session();
+    *call->notice.mutable_registrations() = item.notice().registrations();
+    stub->second->async()->OfferSessionNotice(&call->ctx, &call->notice, &call->notice_answer,
+                                              [call, finish](grpc::Status s) { finish(s, ""); });
+    return;
+  }
+  *call->offer.mutable_registration() = item.registration().registration();
+  call->offer.set_request_id(item.registration().request_id());
+  stub->second->async()->OfferRegistration(
+      &call->ctx, &call->offer, &call->registration, [call, finish](grpc::Status s) {
+        finish(s, s.ok() ? call->registration.SerializeAsString() : "");
+      });
 }
 
 void SchedulingModule::DoRoomWork() {

@@ -104,23 +104,17 @@ class SchedulingModule final : public ServiceModule {
  private:
   SchedulingModule() = default;
   void Loop();
-  // One pass: deliver what each reachable peer is owed; rooms to create or close.
-  void DeliverOutbox();
+  // One pass: rooms to create or close.
+  // Sends one outbox item to its peer (the outbox's Deliver).
+  void Send(const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer);
   void DoRoomWork();
 
   std::string unit_code_;
   std::string in_process_secret_;
   absl::Duration call_timeout_ = absl::Seconds(5);
-  absl::Duration retry_initial_ = absl::Milliseconds(200), retry_max_ = absl::Seconds(30);
   std::function<std::shared_ptr<grpc::Channel>()> local_channel_;
   std::unique_ptr<media::v1::MediaService::Stub> media_;
   std::map<std::string, std::unique_ptr<federation::v1::SchedulingFederationService::Stub>> peers_;
-  struct PeerState {
-    absl::Time next_try;
-    absl::Duration backoff;
-    std::string last_error;
-  };
-  std::map<std::string, PeerState> peer_state_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<SchedulingRegistry> registry_;

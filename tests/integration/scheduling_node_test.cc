@@ -265,7 +265,7 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   auto cuc = reg(at_b.get(), "48-1", "049201000023", "cuc");
   ASSERT_TRUE(cuc.ok()) << cuc.status();
   // Ops see the queue in Tây Giang's metrics.
-  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(tay_giang_admin), "reception_scheduling_outbox_depth{peer=\"48\"} 2"))
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(tay_giang_admin), "reception_outbox_depth{outbox=\"scheduling\",peer=\"48\"} 2"))
       << ScrapeMetrics(tay_giang_admin);
   // Tây Giang's node restarts while offline: nothing is lost.
   ASSERT_EQ(tay_giang->Stop(), 0);
