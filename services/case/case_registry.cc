@@ -198,6 +198,7 @@ CaseRegistry::CaseRegistry(Deps deps)
       outbox_(d_.store->Family(kOutbox)),
       citizens_(d_.store->Family(kCitizens)),
       board_(std::make_shared<DeadlineBoard>(d_.clock)) {
+  status_ = OpenHandoffOutbox();
   // The board starts from what is stored; every committed write updates it.
   auto it = d_.store->NewIterator(cases_);
   CaseRecord rec;
@@ -1689,11 +1690,9 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name,
                       {"state", "clocks"}};
         if (c.has_dispute()) change.fields.push_back("dispute");
         RECEPTION_RETURN_IF_ERROR(AppendEvent(txn, rec, p, plan.action, change));
-        RECEPTION_ASSIGN_OR_RETURN(uint64_t seq, NextCounter(txn, "outbox_seq"));
         cases::storage::HandoffRecord hr;
         *hr.mutable_handoff() = h;
-        hr.set_outbox_key(BigEndian64(seq));
-        txn.Put(outbox_, hr.outbox_key(), id);
+        handoff_outbox_->Put(txn, destination, absl::StrCat("h/", id), id);
         txn.Put(handoffs_, id, hr.SerializeAsString());
         cases::storage::RequestRecord rr;
         rr.set_case_number(number);
@@ -1707,7 +1706,7 @@ void CaseRegistry::QueueTransfer(const Principal& p, const std::string& name,
       [this, result, updated, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         if (!updated->number().empty()) board_->Update(*updated);
-        if (!result->name().empty() && d_.on_outbox) d_.on_outbox();
+        if (!result->name().empty()) handoff_outbox_->Kick();
         done(*result);
       });
 }
@@ -1892,20 +1891,6 @@ void CaseRegistry::ResolveJurisdiction(const Principal& p,
       written);
 }
 
-absl::StatusOr<std::vector<cases::v1::Handoff>> CaseRegistry::PendingHandoffs() const {
-  std::vector<cases::v1::Handoff> out;
-  auto it = d_.store->NewIterator(outbox_);
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, it->value().ToString()));
-    if (!raw) continue;
-    cases::storage::HandoffRecord hr;
-    if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
-    if (hr.handoff().state() == cases::v1::HANDOFF_STATE_PENDING) out.push_back(hr.handoff());
-  }
-  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
-  return out;
-}
-
 absl::StatusOr<federation::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
     const std::string& handoff_id, absl::string_view peer_public_key) const {
   RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(handoffs_, handoff_id));
@@ -1936,65 +1921,127 @@ absl::StatusOr<federation::v1::OfferHandoffRequest> CaseRegistry::BuildOffer(
   return offer;
 }
 
-void CaseRegistry::CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done) {
-  UpdateHandoff(handoff_id, true, "", std::move(done));
-}
-
-void CaseRegistry::RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
-                                        Callback<cases::v1::Handoff> done) {
-  UpdateHandoff(handoff_id, false, error, std::move(done));
-}
-
-void CaseRegistry::UpdateHandoff(const std::string& handoff_id, bool delivered,
-                                 const std::string& error, Callback<cases::v1::Handoff> done) {
-  auto result = std::make_shared<cases::v1::Handoff>();
-  auto replica = std::make_shared<Case>();
-  d_.store->Submit(
-      [this, handoff_id, delivered, error, result, replica](WriteTxn& txn) -> absl::Status {
-        RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, handoff_id));
-        if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", handoff_id, " does not exist"));
-        cases::storage::HandoffRecord hr;
-        if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
-        cases::v1::Handoff& h = *hr.mutable_handoff();
-        if (h.state() != cases::v1::HANDOFF_STATE_PENDING || !h.outgoing()) {
-          *result = h;  // already recorded
-          return absl::OkStatus();
-        }
-        h.set_attempts(h.attempts() + 1);
-        if (!delivered) {
-          h.set_last_error(TruncateUtf8(error, 500));
-        } else {
-          h.set_state(cases::v1::HANDOFF_STATE_DELIVERED);
-          h.clear_last_error();
-          SetTimestamp(d_.clock->Now(), h.mutable_deliver_time());
-          txn.Delete(outbox_, hr.outbox_key());
-          hr.clear_outbox_key();
-          // The source keeps a read-only copy that records where the case
-          // went; the protected identity leaves with the case.
-          const std::string number(absl::StripPrefix(h.case_(), "cases/"));
-          RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, number));
-          if (rec && rec->case_().owner_epoch() < h.owner_epoch()) {
-            Case& c = *rec->mutable_case_();
-            c.set_owner_unit(h.destination_unit());
-            c.set_owner_epoch(h.owner_epoch());
-            *c.mutable_replica_confirm_time() = h.deliver_time();
-            rec->clear_sealed_identity();
-            if (!rec->due_key().empty()) txn.Delete(due_, rec->due_key());
-            rec->clear_due_key();
-            c.clear_due_date();
-            txn.Put(cases_, number, rec->SerializeAsString());
-            *replica = c;
-          }
-        }
-        txn.Put(handoffs_, handoff_id, hr.SerializeAsString());
-        *result = h;
-        return absl::OkStatus();
+absl::Status CaseRegistry::OpenHandoffOutbox() {
+  if (!status_.ok()) return status_;
+  Outbox::Options o;
+  o.store = d_.store;
+  o.family = kOutbox;
+  o.clock = d_.clock;
+  o.initial_backoff = d_.retry_initial;
+  o.max_backoff = d_.retry_max;
+  o.name = "handoffs";
+  // A delivered handoff changed the copy here (owner, due date): the board
+  // learns once that is durable.
+  o.settled = [this](const Outbox::Item& item, const Outbox::Answer& answer) {
+    if (answer.verdict != Outbox::Verdict::kDelivered) return;
+    auto raw = d_.store->Get(handoffs_, item.payload);
+    cases::storage::HandoffRecord hr;
+    if (!raw.ok() || !raw->has_value() || !hr.ParseFromString(**raw)) return;
+    auto rec = LoadRecord(nullptr, std::string(absl::StripPrefix(hr.handoff().case_(), "cases/")));
+    if (rec.ok() && rec->has_value()) board_->Update((*rec)->case_());
+  };
+  auto box = Outbox::Open(
+      o,
+      [this](const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+        if (!d_.deliver_handoff) return answer({Outbox::Verdict::kRetry, "no delivery configured", ""});
+        d_.deliver_handoff(item, std::move(answer));
       },
-      [this, result, replica, done = std::move(done)](absl::Status s) mutable {
-        if (!s.ok()) return done(s);
-        if (!replica->number().empty()) board_->Update(*replica);
-        done(*result);
+      [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+        return SettleHandoff(item, answer, txn);
       });
+  if (!box.ok()) return box.status();
+  handoff_outbox_ = *std::move(box);
+  // Before the shared outbox: "outbox" held BE64(sequence) -> handoff id.
+  std::vector<std::pair<std::string, std::string>> old;
+  auto it = d_.store->NewIterator(outbox_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() == 8) old.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (old.empty()) return absl::OkStatus();
+  return d_.store->CommitAndWait([this, &old](WriteTxn& txn) -> absl::Status {
+    for (const auto& [key, id] : old) {
+      txn.Delete(outbox_, key);
+      RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, id));
+      cases::storage::HandoffRecord hr;
+      if (!raw || !hr.ParseFromString(*raw)) continue;
+      if (hr.handoff().state() != cases::v1::HANDOFF_STATE_PENDING) continue;
+      handoff_outbox_->Put(txn, hr.handoff().destination_unit(), absl::StrCat("h/", id), id);
+    }
+    return absl::OkStatus();
+  });
+}
+
+void CaseRegistry::DecorateHandoffs(const std::vector<cases::v1::Handoff*>& handoffs) const {
+  // Attempts that ended in "try again" are not written to the handoff (the
+  // outbox counts them since start); the peer's last error says why.
+  bool any = false;
+  for (const auto* h : handoffs) {
+    any = any || (h->outgoing() && h->state() == cases::v1::HANDOFF_STATE_PENDING);
+  }
+  if (!any || handoff_outbox_ == nullptr) return;
+  std::map<std::string, Outbox::Item> queued;
+  for (auto& item : handoff_outbox_->List()) {
+    const std::string id = item.payload;
+    queued[id] = std::move(item);
+  }
+  const auto peers = handoff_outbox_->Peers();
+  for (auto* h : handoffs) {
+    if (!h->outgoing() || h->state() != cases::v1::HANDOFF_STATE_PENDING) continue;
+    auto it = queued.find(std::string(absl::StripPrefix(h->name(), "handoffs/")));
+    if (it == queued.end()) continue;
+    h->set_attempts(h->attempts() + it->second.attempts);
+    if (!it->second.last_error.empty()) {
+      h->set_last_error(it->second.last_error);
+    } else if (auto p = peers.find(h->destination_unit()); p != peers.end() && h->last_error().empty()) {
+      h->set_last_error(TruncateUtf8(p->second.last_error, 500));
+    }
+  }
+}
+
+absl::Status CaseRegistry::SettleHandoff(const Outbox::Item& item, const Outbox::Answer& answer,
+                                         WriteTxn& txn) {
+  const std::string& handoff_id = item.payload;
+  if (answer.detail == "cancelled by an operator") {
+    // The case is frozen here until a node owns it: dropping the handoff
+    // would leave it with nobody.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "handoff ", handoff_id,
+        " cannot be cancelled: its case is frozen until the destination owns it; fix what the "
+        "destination refuses and retry it"));
+  }
+  const bool delivered = answer.verdict == Outbox::Verdict::kDelivered;
+  RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(handoffs_, handoff_id));
+  if (!raw) return absl::OkStatus();
+  cases::storage::HandoffRecord hr;
+  if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
+  cases::v1::Handoff& h = *hr.mutable_handoff();
+  if (h.state() != cases::v1::HANDOFF_STATE_PENDING || !h.outgoing()) return absl::OkStatus();
+  h.set_attempts(h.attempts() + 1);
+  if (!delivered) {
+    h.set_last_error(TruncateUtf8(answer.detail, 500));
+  } else {
+    h.set_state(cases::v1::HANDOFF_STATE_DELIVERED);
+    h.clear_last_error();
+    SetTimestamp(d_.clock->Now(), h.mutable_deliver_time());
+    hr.clear_outbox_key();
+    // The source keeps a read-only copy that records where the case went;
+    // the protected identity leaves with the case.
+    const std::string number(absl::StripPrefix(h.case_(), "cases/"));
+    RECEPTION_ASSIGN_OR_RETURN(auto rec, LoadRecord(&txn, number));
+    if (rec && rec->case_().owner_epoch() < h.owner_epoch()) {
+      Case& c = *rec->mutable_case_();
+      c.set_owner_unit(h.destination_unit());
+      c.set_owner_epoch(h.owner_epoch());
+      *c.mutable_replica_confirm_time() = h.deliver_time();
+      rec->clear_sealed_identity();
+      if (!rec->due_key().empty()) txn.Delete(due_, rec->due_key());
+      rec->clear_due_key();
+      c.clear_due_date();
+      txn.Put(cases_, number, rec->SerializeAsString());
+    }
+  }
+  txn.Put(handoffs_, handoff_id, hr.SerializeAsString());
+  return absl::OkStatus();
 }
 
 void CaseRegistry::ImportHandoff(const Principal& p, const federation::v1::OfferHandoffRequest& r,
@@ -2221,7 +2268,9 @@ absl::StatusOr<cases::v1::Handoff> CaseRegistry::GetHandoff(const Principal&,
   if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", r.name(), " does not exist"));
   cases::storage::HandoffRecord hr;
   if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
-  return hr.handoff();
+  cases::v1::Handoff h = hr.handoff();
+  DecorateHandoffs(std::vector<cases::v1::Handoff*>{&h});
+  return h;
 }
 
 absl::StatusOr<cases::v1::ListHandoffsResponse> CaseRegistry::ListHandoffs(
@@ -2258,6 +2307,9 @@ absl::StatusOr<cases::v1::ListHandoffsResponse> CaseRegistry::ListHandoffs(
   for (int i = offset; i < static_cast<int>(all.size()) && out.handoffs_size() < page_size; ++i) {
     *out.add_handoffs() = all[i];
   }
+  std::vector<cases::v1::Handoff*> page;
+  for (auto& h : *out.mutable_handoffs()) page.push_back(&h);
+  DecorateHandoffs(page);
   // 64-bit: an offset near INT_MAX must not wrap into a negative token.
   if (static_cast<int64_t>(offset) + page_size < static_cast<int64_t>(all.size())) {
     out.set_next_page_token(absl::StrCat(static_cast<int64_t>(offset) + page_size));

@@ -25,6 +25,7 @@
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
 #include "services/common/identity_vault.h"
+#include "services/common/outbox.h"
 #include "services/case/lifecycle.h"
 #include "services/case/node_key.h"
 #include "services/case/storage.pb.h"
@@ -56,7 +57,12 @@ class CaseRegistry {
     std::string unit_code;           // this node's unit
     const NodeKey* node_key = nullptr;  // opens identities sealed for this node
     std::vector<std::string> peer_units;  // units a case may be handed to
-    std::function<void()> on_outbox;      // a handoff was queued (wakes the delivery worker)
+    // Offers one queued handoff to its destination (the gRPC side: the
+    // HandoffWorker) and answers exactly once. Unset: handoffs wait.
+    Outbox::Deliver deliver_handoff;
+    // The handoff outbox's backoff (federation retry settings).
+    absl::Duration retry_initial = absl::Milliseconds(200);
+    absl::Duration retry_max = absl::Seconds(30);
     // Most records one ListCases call examines; past it the call returns the
     // matches so far and a token to continue (AIP-158 allows short pages).
     int list_scan_limit = 10000;
@@ -98,9 +104,10 @@ class CaseRegistry {
   void AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,
                          Callback<cases::v1::Case> done);
   // Handoffs. TransferCase/ReturnCase freeze the case and queue the handoff
-  // in one write; the delivery worker (gRPC side) moves BuildOffer's request
-  // to the destination, whose ImportHandoff answers once the import is
-  // durable, then calls CompleteHandoff here.
+  // in the shared outbox in one write ("h/{handoff id}"); its worker hands
+  // each to deliver_handoff (BuildOffer's request to the destination, whose
+  // ImportHandoff answers once the import is durable); the answer is
+  // recorded on the handoff in the write that takes it off the queue.
   void TransferCase(const Principal& p, const cases::v1::TransferCaseRequest& r,
                     Callback<cases::v1::Handoff> done);
   void ReturnCase(const Principal& p, const cases::v1::ReturnCaseRequest& r,
@@ -114,15 +121,14 @@ class CaseRegistry {
                            Callback<cases::v1::JurisdictionResponse> done);
   void ImportHandoff(const Principal& p, const federation::v1::OfferHandoffRequest& r,
                      Callback<federation::v1::OfferHandoffResponse> done);
-  void CompleteHandoff(const std::string& handoff_id, Callback<cases::v1::Handoff> done);
-  void RecordHandoffAttempt(const std::string& handoff_id, const std::string& error,
-                            Callback<cases::v1::Handoff> done);
+  // The handoffs owed to peers (started by the module; operators list,
+  // retry and cancel dead letters there). Not ok: the outbox did not open.
+  Outbox* handoff_outbox() const { return handoff_outbox_.get(); }
+  const absl::Status& status() const { return status_; }
   // Whether `unit` is one of this node's federation peers.
   bool IsPeer(const std::string& unit) const {
     return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
   }
-  // Outgoing handoffs not yet acknowledged, oldest first.
-  absl::StatusOr<std::vector<cases::v1::Handoff>> PendingHandoffs() const;
   // The offer of a pending handoff, its protected identity sealed for the
   // destination's node key.
   absl::StatusOr<federation::v1::OfferHandoffRequest> BuildOffer(const std::string& handoff_id,
@@ -213,8 +219,16 @@ class CaseRegistry {
   // Records a return; a second one to the same unit opens a dispute.
   absl::Status RecordReturn(cases::v1::Case& c, absl::CivilDay today, const std::string& reason,
                             TransferPlan& plan) const;
-  void UpdateHandoff(const std::string& handoff_id, bool delivered, const std::string& error,
-                     Callback<cases::v1::Handoff> done);
+  // The answer to an offered handoff, in the outbox's settling write:
+  // delivered (the copy here records the new owner, the identity leaves
+  // with the case) or refused (an attempt with its error).
+  absl::Status SettleHandoff(const Outbox::Item& item, const Outbox::Answer& answer,
+                             WriteTxn& txn);
+  // Pending outgoing handoffs get the outbox's live attempts and error.
+  void DecorateHandoffs(const std::vector<cases::v1::Handoff*>& handoffs) const;
+  // Opens the handoff outbox and moves queue entries of the format before
+  // it over.
+  absl::Status OpenHandoffOutbox();
   // Fills the fields computed when served (overdue flags).
   void Decorate(cases::v1::Case& c, absl::CivilDay today) const;
   struct ListFilters {
@@ -253,6 +267,8 @@ class CaseRegistry {
   rocksdb::ColumnFamilyHandle* outbox_;
   rocksdb::ColumnFamilyHandle* citizens_;
   std::shared_ptr<DeadlineBoard> board_;
+  std::unique_ptr<Outbox> handoff_outbox_;
+  absl::Status status_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
   prometheus::Family<prometheus::Counter>* transitions_ = nullptr;
   prometheus::Counter* reveals_ = nullptr;

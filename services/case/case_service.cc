@@ -364,13 +364,21 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->node_key_ = *std::move(node_key);
   deps.node_key = m->node_key_.get();
   for (const auto& peer : config.federation().peers()) deps.peer_units.push_back(peer.unit_code());
-  // The worker is created after the registry; the hook reaches it through
-  // the module, which outlives both.
+  if (config.federation().retry_initial_millis() > 0) {
+    deps.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
+  }
+  if (config.federation().retry_max_millis() > 0) {
+    deps.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
+  }
+  // The worker is created after the registry; the outbox reaches it through
+  // the module, which outlives both (the outbox starts once it exists).
   CaseModule* module = m.get();
-  deps.on_outbox = [module] {
-    if (module->worker_) module->worker_->Kick();
+  deps.deliver_handoff = [module](const Outbox::Item& item,
+                                  absl::AnyInvocable<void(Outbox::Answer)> answer) {
+    module->worker_->Deliver(item, std::move(answer));
   };
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
+  if (!m->registry_->status().ok()) return m->registry_->status();
   // A calendar published (or changed) since the last start moves the due
   // dates counted on the old one, before anyone reads them.
   auto recounted = m->registry_->RecomputeClocksForCalendar();
@@ -384,7 +392,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
   m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(),
                                                config.federation(), context.credentials);
-  m->worker_->Start();
+  m->registry_->handoff_outbox()->Start();
   m->handoff_service_ = std::make_unique<HandoffGrpcService>(
       m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get());
   CaseFederationGrpcService::Deps fed;
@@ -419,7 +427,12 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
 CaseModule::~CaseModule() {
   // The server has stopped. Finish scans, then the store (it completes
   // queued mutations, whose callbacks still use the registry).
-  if (worker_) worker_->Stop();
+  if (registry_ && registry_->handoff_outbox() != nullptr) {
+    // No new offers; the answers in flight are recorded while the store is
+    // still there.
+    registry_->handoff_outbox()->Stop();
+    registry_->handoff_outbox()->Drain();
+  }
   scans_.reset();
   store_.reset();
 }

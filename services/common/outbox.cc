@@ -1,6 +1,7 @@
 #include "services/common/outbox.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -22,7 +23,46 @@ std::string QueueKey(const std::string& peer, int64_t sequence) {
 
 std::string KeyIndex(const std::string& key) { return absl::StrCat(kKeyPrefix, key); }
 
+// The open outboxes of the process, for AllMetrics.
+class AllOutboxes final : public prometheus::Collectable {
+ public:
+  void Add(const Outbox* box) {
+    absl::MutexLock lock(&mu_);
+    boxes_.insert(box);
+  }
+  void Remove(const Outbox* box) {
+    absl::MutexLock lock(&mu_);
+    boxes_.erase(box);
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    absl::MutexLock lock(&mu_);
+    std::vector<prometheus::MetricFamily> out;
+    for (const Outbox* box : boxes_) {
+      auto families = box->Collect();
+      if (out.empty()) {
+        out = std::move(families);
+        continue;
+      }
+      for (size_t i = 0; i < families.size() && i < out.size(); ++i) {
+        for (auto& m : families[i].metric) out[i].metric.push_back(std::move(m));
+      }
+    }
+    return out;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::set<const Outbox*> boxes_ ABSL_GUARDED_BY(mu_);
+};
+
+std::shared_ptr<AllOutboxes>& Everyone() {
+  static auto* all = new std::shared_ptr<AllOutboxes>(std::make_shared<AllOutboxes>());
+  return *all;
+}
+
 }  // namespace
+
+std::shared_ptr<prometheus::Collectable> Outbox::AllMetrics() { return Everyone(); }
 
 Outbox::Outbox(Options options, Deliver deliver, Settle settle)
     : o_(std::move(options)),
@@ -42,10 +82,12 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(Options options, Deliver de
   int64_t last = 0;
   for (const auto& item : *items) last = std::max(last, item.sequence);
   box->next_sequence_ = last + 1;
+  Everyone()->Add(box.get());
   return box;
 }
 
 Outbox::~Outbox() {
+  Everyone()->Remove(this);
   Stop();
   Drain();
 }
@@ -189,10 +231,12 @@ void Outbox::Answered(const Item& item, Answer answer) {
         txn.Put(family_, slot, entry.SerializeAsString());
         return absl::OkStatus();
       },
-      [this, item, slot](absl::Status s) {
+      [this, item, slot, shared](absl::Status s) {
         if (!s.ok()) {
           Log()->error("event=outbox_settle_failed outbox={} key={} error={}", o_.name,
                        LogValue(item.key), LogValue(s.message()));
+        } else if (o_.settled) {
+          o_.settled(item, *shared);
         }
         absl::MutexLock lock(&mu_);
         in_flight_.erase(slot);

@@ -78,6 +78,9 @@ class Outbox final : public prometheus::Collectable {
     std::string name = "outbox";
     // How long the worker sleeps when nothing wakes it.
     absl::Duration idle = absl::Seconds(1);
+    // Optional: runs once an answer's Settle write is durable (on the
+    // store's completion thread; must not block), e.g. to refresh caches.
+    std::function<void(const Item& item, const Answer& answer)> settled;
   };
 
   // Reads the queue (the next sequence number continues after it).
@@ -131,8 +134,11 @@ class Outbox final : public prometheus::Collectable {
   std::map<std::string, PeerState> Peers() const;
 
   // reception_outbox_depth / _dead / _oldest_seconds{outbox, peer},
-  // reception_outbox_delivered_total{outbox, peer}.
+  // reception_outbox_delivered_total{outbox, peer}: this outbox's series.
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // Every open outbox of the process in one collectable (a metric family
+  // may be exposed once): what modules hand to the metrics endpoint.
+  static std::shared_ptr<prometheus::Collectable> AllMetrics();
 
  private:
   struct Backoff {

@@ -38,8 +38,12 @@ class ServerHost {
   // name for health checks, e.g. "reception.cases.v1.CaseService".
   void AddService(grpc::Service* service, std::string name);
 
-  // Before Start. Metrics computed when scraped; must outlive the host.
+  // Before Start. Metrics computed when scraped; must outlive the host. The
+  // same collectable offered by several modules is registered once.
   void AddCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+    for (const auto& c : collectables_) {
+      if (c == collectable) return;
+    }
     collectables_.push_back(std::move(collectable));
   }
 

@@ -60,10 +60,7 @@ class SchedulingGauges final : public prometheus::Collectable {
       m.gauge.value = n;
       sessions.metric.push_back(std::move(m));
     }
-    // The outbox: notices and registrations owed to peers (outbox="scheduling").
-    std::vector<prometheus::MetricFamily> out = registry_->outbox()->Collect();
-    out.push_back(std::move(sessions));
-    return out;
+    return {std::move(sessions)};
   }
 
  private:

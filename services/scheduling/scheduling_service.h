@@ -99,7 +99,10 @@ class SchedulingModule final : public ServiceModule {
     return {{federation_service_.get(), "reception.federation.v1.SchedulingFederationService"}};
   }
   // Sessions by kind and state, and the outbox by peer.
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override { return {gauges_}; }
+  // The outbox's series come with every outbox of the process (AllMetrics).
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
+    return {gauges_, Outbox::AllMetrics()};
+  }
 
  private:
   SchedulingModule() = default;
