@@ -15,6 +15,23 @@
 namespace reception {
 namespace {
 
+// What a destination's answer means for the handoff: it will never take it
+// as it is (refused: a dead letter for an operator), or not now.
+Outbox::Verdict Classify(const grpc::Status& s) {
+  switch (s.error_code()) {
+    case grpc::StatusCode::OK:
+      return Outbox::Verdict::kDelivered;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return Outbox::Verdict::kRefused;
+    default:
+      return Outbox::Verdict::kRetry;
+  }
+}
+
 std::string Describe(const grpc::Status& s) {
   return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", TruncateUtf8(s.error_message(), 300));
 }
@@ -62,7 +79,11 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
     AddNodeIdentity(unit_code_, "", &ctx, timeout);
     federation::v1::NodeKey nk;
     grpc::Status s = stub->GetNodeKey(&ctx, federation::v1::GetNodeKeyRequest(), &nk);
-    if (!s.ok()) return answer({Outbox::Verdict::kRetry, Describe(s), ""});
+    if (!s.ok()) {
+      Log()->warn("event=handoff_node_key_failed peer={} error={}", unit,
+                  LogValue(TruncateUtf8(s.error_message(), 200)));
+      return answer({Classify(s), Describe(s), ""});
+    }
     if (nk.unit_code() != unit) {
       return answer({Outbox::Verdict::kRetry,
                      absl::StrCat("the node at this address is unit ", nk.unit_code().substr(0, 32)), ""});
@@ -102,17 +123,7 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
       peers_[unit].public_key.clear();  // the peer's key changed: fetch it again
       return f->answer({Outbox::Verdict::kRetry, Describe(s), ""});
     }
-    switch (s.error_code()) {
-      case grpc::StatusCode::INVALID_ARGUMENT:
-      case grpc::StatusCode::PERMISSION_DENIED:
-      case grpc::StatusCode::FAILED_PRECONDITION:
-      case grpc::StatusCode::NOT_FOUND:
-      case grpc::StatusCode::ALREADY_EXISTS:
-        // The destination will never take it as it is.
-        return f->answer({Outbox::Verdict::kRefused, Describe(s), ""});
-      default:
-        return f->answer({Outbox::Verdict::kRetry, Describe(s), ""});
-    }
+    f->answer({Classify(s), Describe(s), ""});
   });
 }
 

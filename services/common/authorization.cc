@@ -24,6 +24,7 @@ constexpr bool kNoNodes = false;
 #define ROUTING "reception.routing.v1.RoutingService/"
 #define MEDIA "reception.media.v1.MediaService/"
 #define SCHED "reception.scheduling.v1.SchedulingService/"
+#define ADMIN "reception.admin.v1.OutboxService/"
 #define CASE_FED "reception.federation.v1.CaseFederationService/"
 #define SCHED_FED "reception.federation.v1.SchedulingFederationService/"
 
@@ -111,6 +112,11 @@ const std::vector<AccessRule>* BuildTable() {
       {SCHED "GetComplianceReport", kAnyone, S | A, kNoNodes,
        "the duty report: own unit and oversight"},
       {SCHED "ExportCalendar", kAnyone, S | B | A, kNoNodes, "read"},
+      // Operating the node: what it owes other nodes.
+      {ADMIN "ListOutboxItems", kAnyone, S | A, kNoNodes,
+       "what the node owes its peers: own unit and oversight"},
+      {ADMIN "RetryOutboxItem", H, S, kNoNodes, "a dead letter back in line: the unit's head"},
+      {ADMIN "CancelOutboxItem", H, S, kNoNodes, "give an item up: the unit's head"},
       // The internal API (reception.federation.v1): node certificates only.
       {CASE_FED "OfferHandoff", 0, 0, kNodes, "a configured peer, for its own unit"},
       {CASE_FED "GetNodeKey", 0, 0, kNodes, "configured peers"},

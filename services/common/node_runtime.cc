@@ -22,6 +22,7 @@
 #include "services/common/file_clock.h"
 #include "services/common/logging.h"
 #include "services/common/node_config.h"
+#include "services/common/outbox_service.h"
 #include "services/common/server_host.h"
 
 ABSL_FLAG(std::string, config, "", "Path of the node configuration file (YAML)");
@@ -227,6 +228,9 @@ int RunNode(int argc, char** argv, absl::string_view program,
   ServerHost host(
       {context.config.listen_address(), context.config.admin_address(), credentials->server()},
       context.metrics);
+  // Operators' view of what this process owes other nodes (every binary).
+  OutboxGrpcService outbox_service(&authenticator);
+  host.AddService(&outbox_service, "reception.admin.v1.OutboxService");
   for (auto& m : modules) {
     host.AddService(m->service(), m->service_name());
     for (auto& [service, name] : m->extra_services()) host.AddService(service, name);

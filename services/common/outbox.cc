@@ -34,6 +34,12 @@ class AllOutboxes final : public prometheus::Collectable {
     absl::MutexLock lock(&mu_);
     boxes_.erase(box);
   }
+  std::map<std::string, Outbox*> All() const {
+    absl::MutexLock lock(&mu_);
+    std::map<std::string, Outbox*> out;
+    for (const Outbox* box : boxes_) out[box->name()] = const_cast<Outbox*>(box);
+    return out;
+  }
   std::vector<prometheus::MetricFamily> Collect() const override {
     absl::MutexLock lock(&mu_);
     std::vector<prometheus::MetricFamily> out;
@@ -63,6 +69,8 @@ std::shared_ptr<AllOutboxes>& Everyone() {
 }  // namespace
 
 std::shared_ptr<prometheus::Collectable> Outbox::AllMetrics() { return Everyone(); }
+
+std::map<std::string, Outbox*> Outbox::All() { return Everyone()->All(); }
 
 Outbox::Outbox(Options options, Deliver deliver, Settle settle)
     : o_(std::move(options)),

@@ -72,7 +72,10 @@ class Outbox final : public prometheus::Collectable {
     const Clock* clock = nullptr;
     absl::Duration initial_backoff = absl::Milliseconds(200);
     absl::Duration max_backoff = absl::Seconds(30);
-    // Items in flight to one peer at once.
+    // Items in flight to one peer at once. With 1 a peer receives its items
+    // strictly in queue order; above 1, items may arrive in any order
+    // within the window (for items that do not depend on each other, such
+    // as handoffs of different cases).
     int window = 16;
     // Names the outbox in metrics ("handoffs", "scheduling").
     std::string name = "outbox";
@@ -139,6 +142,10 @@ class Outbox final : public prometheus::Collectable {
   // Every open outbox of the process in one collectable (a metric family
   // may be exposed once): what modules hand to the metrics endpoint.
   static std::shared_ptr<prometheus::Collectable> AllMetrics();
+  // The open outboxes of the process by name (for the operators' service,
+  // which the server stops before the modules that own them go).
+  static std::map<std::string, Outbox*> All();
+  const std::string& name() const { return o_.name; }
 
  private:
   struct Backoff {

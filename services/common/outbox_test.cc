@@ -77,7 +77,7 @@ class OutboxTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(); }
   void TearDown() override { Close(); }
-  void Open(std::function<void()> before_commit = nullptr) {
+  void Open(std::function<void()> before_commit = nullptr, int window = 2) {
     Store::Options o;
     o.path = dir_.Join("store");
     o.column_families = {"outbox", "state"};
@@ -87,7 +87,7 @@ class OutboxTest : public ::testing::Test {
     Outbox::Options b;
     b.store = store_.get();
     b.clock = &clock_;
-    b.window = 2;
+    b.window = window;
     b.name = "test";
     auto box = Outbox::Open(
         b, [this](const Outbox::Item& item, auto answer) { peer_.Deliver(item, std::move(answer)); },
@@ -158,6 +158,28 @@ TEST_F(OutboxTest, DeliversOldestFirstPerPeerWithinTheWindow) {
   EXPECT_TRUE(box_->List().empty());
   EXPECT_EQ(State("a5"), "delivered");
   EXPECT_EQ(box_->Peers()["48-1"].delivered, 5);
+}
+
+TEST_F(OutboxTest, AWindowOfOneKeepsThePeersOrderStrictly) {
+  Close();
+  Open(nullptr, /*window=*/1);
+  for (int i = 1; i <= 3; ++i) Put("48", "r" + std::to_string(i), "R" + std::to_string(i));
+  peer_.Hold(true);
+  EXPECT_EQ(box_->Pump(), 1);
+  EXPECT_EQ(box_->Pump(), 0);  // the next waits for the answer
+  peer_.Release(Outbox::Verdict::kRetry);  // and a failure keeps the order too
+  box_->Drain();
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(box_->Pump(), 1);
+  peer_.Release(Outbox::Verdict::kDelivered);
+  box_->Drain();
+  EXPECT_EQ(box_->Pump(), 1);
+  peer_.Release(Outbox::Verdict::kDelivered);
+  box_->Drain();
+  EXPECT_EQ(box_->Pump(), 1);
+  peer_.Release(Outbox::Verdict::kDelivered);
+  box_->Drain();
+  EXPECT_EQ(peer_.received(), (std::vector<std::string>{"48:R1", "48:R1", "48:R2", "48:R3"}));
 }
 
 TEST_F(OutboxTest, APeerThatIsDownIsRetriedWithExponentialBackoff) {

@@ -188,6 +188,9 @@ absl::StatusOr<std::unique_ptr<SchedulingRegistry>> SchedulingRegistry::Open(Dep
   o.initial_backoff = r->d_.retry_initial;
   o.max_backoff = r->d_.retry_max;
   o.name = "scheduling";
+  // One at a time, in order: the host seats registrations in the order they
+  // arrive, which must be the order the bridge took them.
+  o.window = 1;
   SchedulingRegistry* self = r.get();
   auto box = Outbox::Open(
       o,
@@ -292,6 +295,17 @@ absl::Status SchedulingRegistry::Settle(const Outbox::Item& item, const Outbox::
   internal::StoredSession copy = s->second;
   for (int i = 0; i < copy.registrations_size(); ++i) {
     if (copy.registration_requests(i) != request) continue;
+    Log()->info("event=registration_answer peer={} request={} here={} host={}", item.peer,
+                LogValue(request), StateName(copy.registrations(i).state()),
+                StateName(host_view.state()));
+    // Moved up at the host while this answer was on its way: the citizen is
+    // told, whichever way the news arrives (here or by the host's notice).
+    if (copy.registrations(i).state() == v1::REGISTRATION_STATE_WAITING &&
+        host_view.state() == v1::REGISTRATION_STATE_CONFIRMED) {
+      Notify(txn, host_view, "moved_up",
+             absl::StrCat("a seat freed for ", offered.session(), ": queue number ",
+                          host_view.queue_number()));
+    }
     // The host's answer (masked or not) never replaces the personal data
     // taken here.
     v1::Registration merged = host_view;

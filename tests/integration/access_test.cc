@@ -15,6 +15,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
@@ -40,6 +41,7 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
   (void)v1::TransferCaseRequest::descriptor();
   (void)federation::v1::OfferHandoffRequest::descriptor();
   (void)federation::v1::OfferRegistrationRequest::descriptor();
+  (void)admin::v1::ListOutboxItemsRequest::descriptor();
   (void)routing::v1::RouteCaseRequest::descriptor();
   (void)media::v1::JoinRoomRequest::descriptor();
   (void)scheduling::v1::CreateSessionRequest::descriptor();
@@ -49,7 +51,7 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
        {"reception.cases.v1.CaseService", "reception.cases.v1.HandoffService",
         "reception.routing.v1.RoutingService", "reception.media.v1.MediaService",
         "reception.scheduling.v1.SchedulingService", "reception.federation.v1.CaseFederationService",
-        "reception.federation.v1.SchedulingFederationService"}) {
+        "reception.federation.v1.SchedulingFederationService", "reception.admin.v1.OutboxService"}) {
     const auto* s = pool->FindServiceByName(service);
     EXPECT_NE(s, nullptr) << service;
     if (s == nullptr) continue;

@@ -11,8 +11,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
@@ -714,6 +717,78 @@ TEST(FederationTest, StandaloneRoutingProcess) {
   ASSERT_TRUE(d->has_handoff());
   ASSERT_TRUE(WaitFor([&] { return commune.Delivered(d->handoff().name()); }, absl::Seconds(20)));
   EXPECT_EQ(routing_node.Stop(), 0);
+}
+
+// A destination that refuses a handoff for good (it does not list the
+// source among its peers): the handoff becomes a dead letter instead of
+// blocking its peer's queue; the head of the source's unit sees it in the
+// outbox, cannot cancel it (its case would have no owner) and retries it
+// once the destination's configuration is fixed: delivered.
+TEST(FederationTest, ARefusedHandoffIsADeadLetterAnOperatorRetries) {
+  Federation f({"502", "502-1"}, "2025-06-16");
+  const std::string config = ReadFile(f.node("502").config_path());
+  std::string without;
+  for (absl::string_view line : absl::StrSplit(config, '\n')) {
+    if (!absl::StrContains(line, "unit_code: \"502-1\"")) absl::StrAppend(&without, line, "\n");
+  }
+  ASSERT_NE(without.size(), config.size() + 1);
+  absl::StrReplaceAll({{"  peers:\n", "  peers: []\n"}}, &without);  // 502-1 was its only peer
+  WriteFile(f.node("502").config_path(), without);
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
+  auto h = commune.Transfer(c.name(), "502", "t1");
+  ASSERT_TRUE(h.ok()) << h.status();
+  auto outbox = admin::v1::OutboxService::NewStub(f.node("502-1").NewChannel());
+  admin::v1::ListOutboxItemsRequest dead;
+  dead.set_dead_only(true);
+  std::string item;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto listed = commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::ListOutboxItems, dead,
+                                   "viewer");
+        if (!listed.ok() || listed->items_size() != 1) return false;
+        item = listed->items(0).name();
+        EXPECT_EQ(listed->items(0).outbox(), "handoffs");
+        EXPECT_EQ(listed->items(0).key(), absl::StrCat("h/", absl::StripPrefix(h->name(), "handoffs/")));
+        EXPECT_TRUE(absl::StrContains(listed->items(0).last_error(), "federation peers"))
+            << listed->items(0).last_error();
+        return true;
+      },
+      absl::Seconds(20)))
+      << ReadFile(f.node("502-1").log_path());
+  auto pending = commune.Handoff(h->name());
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->state(), v1::HANDOFF_STATE_PENDING);
+  EXPECT_TRUE(absl::StrContains(pending->last_error(), "federation peers"));
+  // A viewer may look, not act; a handoff cannot be given up.
+  admin::v1::RetryOutboxItemRequest retry;
+  retry.set_name(item);
+  EXPECT_EQ(commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::RetryOutboxItem, retry, "viewer")
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  admin::v1::CancelOutboxItemRequest cancel;
+  cancel.set_name(item);
+  auto cancelled =
+      commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::CancelOutboxItem, cancel, "head");
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition) << cancelled.status();
+  EXPECT_TRUE(absl::StrContains(cancelled.status().message(), "cannot be cancelled"));
+  // Fixed at the destination; the head retries it.
+  ASSERT_EQ(f.node("502").Stop(), 0);
+  WriteFile(f.node("502").config_path(), config);
+  ASSERT_TRUE(f.node("502").Start().ok()) << ReadFile(f.node("502").log_path());
+  auto retried =
+      commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::RetryOutboxItem, retry, "head");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h->name()); }, absl::Seconds(20)))
+      << ReadFile(f.node("502-1").log_path());
+  auto left = commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::ListOutboxItems,
+                           admin::v1::ListOutboxItemsRequest(), "viewer");
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->items_size(), 0);
+  Client city(f.node("502"), "502");
+  EXPECT_TRUE(city.Get(c.name()).ok());
 }
 
 // The destination is down for the whole transfer: the handoff waits in the

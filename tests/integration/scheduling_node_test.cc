@@ -299,7 +299,7 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   }, absl::Seconds(10)));
   auto notes = Call(at_a.get(), &S::ListNotifications, sv::ListNotificationsRequest(), "48-29");
   ASSERT_TRUE(notes.ok());
-  ASSERT_GE(notes->notifications_size(), 1);
+  ASSERT_GE(notes->notifications_size(), 1) << ReadFile(tay_giang->log_path());
   EXPECT_EQ(notes->notifications(0).kind(), "moved_up");
   // Only one registration per request reached the city, whatever the retries.
   auto s = Call(host.get(), &S::GetSession, get, "48");

@@ -23,6 +23,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
+#include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
@@ -131,6 +132,10 @@ Commands:
   handoffs  [--state pending|delivered] [--peer UNIT]
   handoff   ID
   federation                every peer: reachable, last contact, outbox, last error
+  federation outbox [--outbox handoffs|scheduling] [--peer UNIT] [--dead]
+                            what this node owes its peers; dead letters were refused for good
+  federation retry ITEM     a dead letter back in line (head of the node's unit)
+  federation cancel ITEM    give an item up (a handoff cannot be: its case would have no owner)
   room create ID [--session S] [--agenda CASE]... [--bridge UNIT[=sip:user@host]]...
   room get NAME | open NAME | close NAME | events NAME [--after N]
   room watch NAME [--after N]               follow the room's events until it closes
@@ -283,6 +288,7 @@ class Client {
     routing_stub_ = reception::routing::v1::RoutingService::NewStub(channel);
     media_stub_ = reception::media::v1::MediaService::NewStub(channel);
     scheduling_stub_ = reception::scheduling::v1::SchedulingService::NewStub(channel);
+    outbox_stub_ = reception::admin::v1::OutboxService::NewStub(channel);
   }
 
   void Identify(grpc::ClientContext* ctx) const {
@@ -330,6 +336,8 @@ class Client {
       stub = media_stub_.get();
     } else if constexpr (std::is_same_v<Stub, reception::scheduling::v1::SchedulingService::Stub>) {
       stub = scheduling_stub_.get();
+    } else if constexpr (std::is_same_v<Stub, reception::admin::v1::OutboxService::Stub>) {
+      stub = outbox_stub_.get();
     } else {
       stub = stub_.get();
     }
@@ -358,6 +366,7 @@ class Client {
   std::unique_ptr<reception::routing::v1::RoutingService::Stub> routing_stub_;
   std::unique_ptr<reception::media::v1::MediaService::Stub> media_stub_;
   std::unique_ptr<reception::scheduling::v1::SchedulingService::Stub> scheduling_stub_;
+  std::unique_ptr<reception::admin::v1::OutboxService::Stub> outbox_stub_;
 };
 
 void PrintJson(const Message& m) {
@@ -763,6 +772,52 @@ int Run(const Args& a) {
     }
     return 0;
   }
+  if (cmd == "federation" && !a.positional.empty()) {
+    namespace av = reception::admin::v1;
+    using O = av::OutboxService::Stub;
+    const std::string& sub = a.positional[0];
+    auto item_name = [&]() -> std::string {
+      if (a.positional.size() < 2) UsageError(absl::StrCat("federation ", sub, " needs an item name (outboxes/.../items/N)"));
+      return a.positional[1];
+    };
+    if (sub == "outbox") {
+      av::ListOutboxItemsRequest req;
+      req.set_outbox(a.GetOr("outbox", ""));
+      req.set_peer(a.GetOr("peer", ""));
+      req.set_dead_only(a.Has("dead"));
+      req.set_page_size(1000);
+      auto resp = client.Call(&O::ListOutboxItems, req);
+      if (json) {
+        PrintJson(resp);
+        return 0;
+      }
+      std::cout << absl::StrFormat("%-32s %-8s %-5s %-8s %-40s %s\n", "ITEM", "PEER", "DEAD", "ATTEMPTS", "CARRIES", "LAST ERROR");
+      for (const auto& i : resp.items()) {
+        std::cout << absl::StrFormat("%-32s %-8s %-5s %-8d %-40s %s\n", i.name(), i.peer(), i.dead() ? "yes" : "no",
+                                     i.attempts(), i.key(), i.last_error().substr(0, 80));
+      }
+      return 0;
+    }
+    if (sub == "retry") {
+      av::RetryOutboxItemRequest req;
+      req.set_name(item_name());
+      auto resp = client.Call(&O::RetryOutboxItem, req);
+      if (json) {
+        PrintJson(resp);
+        return 0;
+      }
+      std::cout << resp.name() << ": back in line for unit " << resp.peer() << "\n";
+      return 0;
+    }
+    if (sub == "cancel") {
+      av::CancelOutboxItemRequest req;
+      req.set_name(item_name());
+      client.Call(&O::CancelOutboxItem, req);
+      std::cout << req.name() << ": cancelled\n";
+      return 0;
+    }
+    UsageError(absl::StrCat("unknown federation subcommand ", sub, " (outbox, retry, cancel)"));
+  }
   if (cmd == "federation") {
     auto resp = client.Call(&v1::HandoffService::Stub::GetFederationStatus, v1::GetFederationStatusRequest());
     if (json) {
@@ -818,7 +873,10 @@ int Run(const Args& a) {
     if (cmd == "notifications") {
       sv::ListNotificationsRequest r;
       auto resp = client.Call(&S::ListNotifications, r);
-      if (json) return PrintJson(resp), 0;
+      if (json) {
+        PrintJson(resp);
+        return 0;
+      }
       for (const auto& n : resp.notifications()) {
         std::cout << absl::FormatTime("%Y-%m-%d %H:%M", absl::FromUnixSeconds(n.time().seconds()), reception::VietnamTimeZone())
                   << "  " << absl::StrFormat("%-20s", n.kind()) << n.registration() << "  " << n.message() << "\n";
@@ -857,7 +915,10 @@ int Run(const Args& a) {
         *r.mutable_from() = ParseDateOption(a.GetOr("from", ""), "from");
         *r.mutable_to() = ParseDateOption(a.GetOr("to", ""), "to");
         auto resp = client.Call(&S::ListPlannedDays, r);
-        if (json) return PrintJson(resp), 0;
+        if (json) {
+        PrintJson(resp);
+        return 0;
+      }
         for (const auto& d : resp.days()) {
           if (d.kind() != sv::DAY_KIND_PERIODIC && !a.flags.count("all")) continue;
           std::cout << reception::FormatDate(d.date()) << "  " << Short(sv::DayKind_Name(d.kind()), "DAY_KIND_")
@@ -931,7 +992,10 @@ int Run(const Args& a) {
         *r.mutable_from() = ParseDateOption(a.GetOr("from", ""), "from");
         *r.mutable_to() = ParseDateOption(a.GetOr("to", ""), "to");
         auto resp = client.Call(&S::ListSessions, r);
-        if (json) return PrintJson(resp), 0;
+        if (json) {
+        PrintJson(resp);
+        return 0;
+      }
         for (const auto& x : resp.sessions()) {
           std::cout << absl::StrFormat("%-26s %s %s-%s  %-11s %-10s %s\n", x.name(), reception::FormatDate(x.date()), x.start(), x.end(),
                                        Short(sv::SessionKind_Name(x.kind()), "SESSION_KIND_"),
