@@ -855,6 +855,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   options.path = (std::filesystem::path(config.data_dir()) / "media").string();
   options.column_families = RoomRegistry::ColumnFamilies();
   for (const auto& cf : BridgeLinks::ColumnFamilies()) options.column_families.push_back(cf);
+  options.column_families.push_back("outbox");
   options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
   options.metrics = context.metrics.get();
   options.name = "media";
@@ -869,16 +870,70 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   MediaModule* module = m.get();
   m->rooms_->SetListener([watchers, module](const std::string& room) {
     watchers->Notify(room);
-    // Minutes that just locked are attached at once, not on the next tick.
-    bool pending = false;
-    (void)module->rooms_->With(room, [&](const Room& r) {
-      for (const auto& [c, a] : r.Attachments()) pending |= a.state == AttachmentState::kPending;
-    });
-    if (pending) {
-      absl::MutexLock lock(&module->mu_);
-      module->attach_now_ = true;
-    }
+    if (module->minutes_) module->minutes_->Kick();  // minutes that just locked go at once
   });
+  m->unit_code_ = config.unit_code();
+  m->rooms_->SetAfterApply(
+      [module](const internal::RoomOp&, const Room& room, bool locked_now, WriteTxn& txn) {
+        if (locked_now) module->QueueAttachments(room, txn);
+      });
+  Outbox::Options mo;
+  mo.store = m->store_.get();
+  mo.clock = context.clock;
+  mo.name = "minutes";
+  mo.window = 4;
+  if (config.federation().retry_initial_millis() > 0) mo.initial_backoff = absl::Milliseconds(config.federation().retry_initial_millis());
+  if (config.federation().retry_max_millis() > 0) mo.max_backoff = absl::Milliseconds(config.federation().retry_max_millis());
+  mo.settled = [module](const Outbox::Item& item, const Outbox::Answer&) {
+    int64_t sequence = 0;
+    {
+      absl::MutexLock lock(&module->settled_mu_);
+      auto it = module->settled_.find(item.key);
+      if (it == module->settled_.end()) return;
+      sequence = it->second;
+      module->settled_.erase(it);
+    }
+    federation::v1::AttachCaseMinutesRequest r;
+    if (r.ParseFromString(item.payload)) {
+      module->rooms_->MarkCommitted(r.room(), sequence);
+    }
+  };
+  auto minutes = Outbox::Open(
+      mo,
+      [module](const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+        module->SendMinutes(item, std::move(answer));
+      },
+      [module](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+        return module->SettleMinutes(item, answer, txn);
+      });
+  if (!minutes.ok()) return minutes.status();
+  m->minutes_ = *std::move(minutes);
+  // Minutes locked before their attachments were queued this way (older
+  // versions), or whose queue entry is missing: queued again (an attachment
+  // is idempotent by room at the case service).
+  {
+    std::vector<std::string> locked;
+    for (const auto& id : m->rooms_->RoomIds()) {
+      (void)m->rooms_->With(id, [&](const Room& r) {
+        for (const auto& [c, a] : r.Attachments()) {
+          if (a.state == AttachmentState::kPending) {
+            locked.push_back(id);
+            break;
+          }
+        }
+      });
+    }
+    if (!locked.empty()) {
+      auto queued = m->store_->CommitAndWait([&](WriteTxn& txn) -> absl::Status {
+        for (const auto& id : locked) {
+          auto room = m->rooms_->Get(id);
+          if (room.ok()) module->QueueAttachments(*room, txn);
+        }
+        return absl::OkStatus();
+      });
+      if (!queued.ok()) return queued;
+    }
+  }
   // No bridge's stream survived the restart: bridge sites present in open
   // rooms are disconnected until their nodes rejoin (queued before any call).
   const absl::Time started = context.clock->Now();
@@ -949,26 +1004,17 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   const absl::Duration timeout = absl::Seconds(config.media().heartbeat_timeout_seconds());
   MediaModule* self = m.get();
   m->expire_ = std::thread([self, timeout] { self->ExpireLoop(timeout); });
+  m->minutes_->Start();
   Log()->info("event=media_service_ready backend={} rooms={}", m->backend_->name(), m->rooms_->RoomIds().size());
   return std::unique_ptr<ServiceModule>(std::move(m));
 }
 
 void MediaModule::ExpireLoop(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  auto wake = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_ || attach_now_; };
-  absl::Time next_sweep = clock_->Now();
+  auto wake = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return stop_; };
   while (!stop_) {
     mu_.AwaitWithTimeout(absl::Condition(&wake), absl::Seconds(1));
     if (stop_) break;
-    const bool attach_only = attach_now_ && clock_->Now() < next_sweep;
-    attach_now_ = false;
-    if (attach_only) {
-      mu_.Unlock();
-      AttachMinutes();
-      mu_.Lock();
-      continue;
-    }
-    next_sweep = clock_->Now() + absl::Seconds(1);
     mu_.Unlock();
     const absl::Time now = clock_->Now();
     for (const auto& id : rooms_->RoomIds()) {
@@ -986,60 +1032,86 @@ void MediaModule::ExpireLoop(absl::Duration timeout) {
         rooms_->Apply(op, [](absl::StatusOr<std::string>) {});
       }
     }
-    AttachMinutes();
     mu_.Lock();
   }
 }
 
-void MediaModule::AttachMinutes() {
-  struct Pending {
-    std::string room, case_name, text;
-    absl::Time locked_at;
-  };
-  std::vector<Pending> pending;
-  for (const auto& id : rooms_->RoomIds()) {
-    (void)rooms_->With(id, [&](const Room& room) {
-      for (const auto& [c, a] : room.Attachments()) {
-        if (a.state == AttachmentState::kPending) {
-          pending.push_back({id, c, room.minutes().locked_text, room.minutes().locked_at});
-        }
-      }
-    });
+void MediaModule::QueueAttachments(const Room& room, WriteTxn& txn) {
+  for (const auto& [case_name, a] : room.Attachments()) {
+    if (a.state != AttachmentState::kPending) continue;
+    federation::v1::AttachCaseMinutesRequest r;
+    r.set_name(case_name);
+    r.set_room(room.name());  // "rooms/{id}", the registry's key too
+    r.set_text(room.minutes().locked_text);
+    r.mutable_lock_time()->set_seconds(absl::ToUnixSeconds(room.minutes().locked_at));
+    minutes_->Put(txn, unit_code_, absl::StrCat("m/", room.name(), "/", case_name),
+                  r.SerializeAsString());
   }
-  if (pending.empty()) return;
-  if (!cases_) {
-    auto channel = case_channel_ ? case_channel_() : nullptr;
-    if (!channel) return;
-    cases_ = federation::v1::CaseFederationService::NewStub(channel);
-  }
-  for (const auto& p : pending) {
-    federation::v1::AttachCaseMinutesRequest req;
-    req.set_name(p.case_name);
-    req.set_room(p.room);
-    req.set_text(p.text);
-    req.mutable_lock_time()->set_seconds(absl::ToUnixSeconds(p.locked_at));
-    cases::v1::Case out;
-    grpc::ClientContext ctx;
-    AddNodeIdentity(unit_code_, in_process_secret_, &ctx, absl::Seconds(5));
-    const grpc::Status s = cases_->AttachCaseMinutes(&ctx, req, &out);
-    const auto code = s.error_code();
-    const bool final_refusal = code == grpc::StatusCode::NOT_FOUND || code == grpc::StatusCode::FAILED_PRECONDITION ||
-                               code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::PERMISSION_DENIED;
-    if (!s.ok() && !final_refusal) {
-      // Retried on the next pass (the case service is down or busy).
-      Log()->warn("event=minutes_attach_retry room={} case={} error={}", p.room, p.case_name,
-                  LogValue(s.error_message()));
-      continue;
+}
+
+void MediaModule::SendMinutes(const Outbox::Item& item,
+                              absl::AnyInvocable<void(Outbox::Answer)> answer) {
+  std::shared_ptr<federation::v1::CaseFederationService::Stub> cases;
+  {
+    absl::MutexLock lock(&cases_mu_);
+    if (!cases_) {
+      auto channel = case_channel_ ? case_channel_() : nullptr;
+      if (channel) cases_ = federation::v1::CaseFederationService::NewStub(channel);
     }
-    internal::RoomOp op;
-    op.set_room(p.room);
-    op.set_time_unix_micros(absl::ToUnixMicros(clock_->Now()));
-    op.mutable_attachment()->set_case_(p.case_name);
-    op.mutable_attachment()->set_attached(s.ok());
-    if (!s.ok()) op.set_detail(s.error_message().substr(0, 300));
-    Log()->info("event=minutes_attach room={} case={} attached={}", p.room, p.case_name, s.ok());
-    rooms_->Apply(op, [](absl::StatusOr<std::string>) {});
+    cases = cases_;
   }
+  if (!cases) return answer({Outbox::Verdict::kRetry, "the case service is not reachable yet", ""});
+  struct Call {
+    grpc::ClientContext ctx;
+    federation::v1::AttachCaseMinutesRequest req;
+    cases::v1::Case out;
+    absl::AnyInvocable<void(Outbox::Answer)> answer;
+  };
+  auto call = std::make_shared<Call>();
+  if (!call->req.ParseFromString(item.payload)) {
+    return answer({Outbox::Verdict::kRefused, "the queued minutes do not parse", ""});
+  }
+  call->answer = std::move(answer);
+  AddNodeIdentity(unit_code_, in_process_secret_, &call->ctx, absl::Seconds(5));
+  cases->async()->AttachCaseMinutes(&call->ctx, &call->req, &call->out, [call, cases](grpc::Status s) {
+    Outbox::Verdict verdict = Outbox::Verdict::kRetry;
+    switch (s.error_code()) {
+      case grpc::StatusCode::OK:
+        verdict = Outbox::Verdict::kDelivered;
+        break;
+      case grpc::StatusCode::NOT_FOUND:
+      case grpc::StatusCode::FAILED_PRECONDITION:
+      case grpc::StatusCode::INVALID_ARGUMENT:
+      case grpc::StatusCode::PERMISSION_DENIED:
+        verdict = Outbox::Verdict::kRefused;  // e.g. the case is owned by another unit
+        break;
+      default:
+        Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
+                    call->req.name(), LogValue(s.error_message()));
+    }
+    call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
+  });
+}
+
+absl::Status MediaModule::SettleMinutes(const Outbox::Item& item, const Outbox::Answer& answer,
+                                        WriteTxn& txn) {
+  federation::v1::AttachCaseMinutesRequest r;
+  if (!r.ParseFromString(item.payload)) return absl::OkStatus();
+  // Refused, or given up by an operator: recorded as failed on the room.
+  const bool attached = answer.verdict == Outbox::Verdict::kDelivered;
+  internal::RoomOp op;
+  op.set_room(r.room());
+  op.set_time_unix_micros(absl::ToUnixMicros(clock_->Now()));
+  op.mutable_attachment()->set_case_(r.name());
+  op.mutable_attachment()->set_attached(attached);
+  if (!attached) op.set_detail(answer.detail.substr(0, 300));
+  auto sequence = rooms_->ApplyInTxn(op, txn);
+  // Already recorded (a repeat of the same answer): nothing more to write.
+  if (!sequence.ok()) return absl::OkStatus();
+  Log()->info("event=minutes_attach room={} case={} attached={}", r.room(), r.name(), attached);
+  absl::MutexLock lock(&settled_mu_);
+  settled_[item.key] = *sequence;
+  return absl::OkStatus();
 }
 
 MediaModule::~MediaModule() {
@@ -1048,6 +1120,12 @@ MediaModule::~MediaModule() {
     stop_ = true;
   }
   if (expire_.joinable()) expire_.join();
+  if (minutes_) {
+    // No new attachments; the answers in flight are recorded while the
+    // store is still there.
+    minutes_->Stop();
+    minutes_->Drain();
+  }
   bridges_.reset();  // stops the links (their threads notify watchers)
   pool_.reset();   // finishes media-server calls (their callbacks use the registry)
   store_.reset();  // completes queued operations

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
+#include "services/common/outbox.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
 #include "services/common/store.h"
@@ -112,18 +113,29 @@ class MediaModule final : public ServiceModule {
   bool ready() const override { return store_ && store_->healthy(); }
   // Rooms by state, participants of open rooms by presence, watch streams,
   // bridge links by host and state, minutes waiting to be attached.
-  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override { return {gauges_}; }
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
+    return {gauges_, Outbox::AllMetrics()};
+  }
 
  private:
   MediaModule() = default;
   void ExpireLoop(absl::Duration timeout);
-  // Locked minutes not yet attached to the cases they concern: one try each.
-  void AttachMinutes();
+  // Queues, in the write that locks a room's minutes, one outbox item per
+  // case they concern ("m/{room}/{case}", an AttachCaseMinutesRequest).
+  void QueueAttachments(const Room& room, WriteTxn& txn);
+  // The minutes outbox's Deliver: AttachCaseMinutes at this node's case
+  // service; and its Settle: the answer recorded on the room.
+  void SendMinutes(const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer);
+  absl::Status SettleMinutes(const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn);
   const Clock* clock_ = nullptr;
   std::string unit_code_;
   std::string in_process_secret_;
   std::function<std::shared_ptr<grpc::Channel>()> case_channel_;
-  std::unique_ptr<federation::v1::CaseFederationService::Stub> cases_;
+  absl::Mutex cases_mu_;
+  std::shared_ptr<federation::v1::CaseFederationService::Stub> cases_ ABSL_GUARDED_BY(cases_mu_);
+  std::unique_ptr<Outbox> minutes_;
+  absl::Mutex settled_mu_;
+  std::map<std::string, int64_t> settled_ ABSL_GUARDED_BY(settled_mu_);  // item key -> room sequence
   std::unique_ptr<RoomWatchers> watchers_;
   std::unique_ptr<BridgeLinks> bridges_;
   std::shared_ptr<prometheus::Collectable> gauges_;
@@ -135,7 +147,6 @@ class MediaModule final : public ServiceModule {
   std::unique_ptr<MediaGrpcService> service_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool attach_now_ ABSL_GUARDED_BY(mu_) = false;  // minutes just locked
   std::thread expire_;
 };
 

@@ -81,7 +81,9 @@ absl::Status Room::RecordAttachment(const std::string& case_name, bool attached,
   if (it == all.end()) {
     return absl::FailedPreconditionError(absl::StrCat(case_name, " is not concerned by locked minutes of ", name_));
   }
-  if (it->second.state != AttachmentState::kPending) {
+  // Pending, or failed and then delivered after an operator's retry.
+  if (it->second.state == AttachmentState::kAttached ||
+      (it->second.state == AttachmentState::kFailed && !attached)) {
     return absl::FailedPreconditionError(absl::StrCat("the minutes' attachment to ", case_name, " is settled"));
   }
   attachments_[case_name] = {attached ? AttachmentState::kAttached : AttachmentState::kFailed, detail};

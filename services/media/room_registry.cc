@@ -114,14 +114,18 @@ void RoomRegistry::Apply(internal::RoomOp op, Done done) {
   store_->Submit(
       [this, op = std::move(op), result, sequence](WriteTxn& txn) -> absl::Status {
         absl::MutexLock lock(&mu_);
+        auto before = rooms_.find(op.room());
+        const bool was_locked = before != rooms_.end() && before->second.minutes().locked;
         auto applied = ApplyToRooms(op);
         if (!applied.ok()) return applied.status();
         *result = *applied;
-        *sequence = rooms_.at(op.room()).last_sequence();
+        const Room& room = rooms_.at(op.room());
+        *sequence = room.last_sequence();
         // Heartbeats only move a participant's last-seen time; who went
         // silent is stored as an explicit disconnect instead.
         if (op.op_case() != internal::RoomOp::kHeartbeat) {
           txn.Put(ops_, BigEndian64(next_op_++), op.SerializeAsString());
+          if (after_apply_) after_apply_(op, room, !was_locked && room.minutes().locked, txn);
         }
         return absl::OkStatus();
       },
@@ -136,6 +140,23 @@ void RoomRegistry::Apply(internal::RoomOp op, Done done) {
         done(*result);
         if (listener_ && !heartbeat) listener_(room);
       });
+}
+
+absl::StatusOr<int64_t> RoomRegistry::ApplyInTxn(const internal::RoomOp& op, WriteTxn& txn) {
+  absl::MutexLock lock(&mu_);
+  auto applied = ApplyToRooms(op);
+  if (!applied.ok()) return applied.status();
+  txn.Put(ops_, BigEndian64(next_op_++), op.SerializeAsString());
+  return rooms_.at(op.room()).last_sequence();
+}
+
+void RoomRegistry::MarkCommitted(const std::string& room, int64_t sequence) {
+  {
+    absl::MutexLock lock(&mu_);
+    int64_t& committed = committed_[room];
+    committed = std::max(committed, sequence);
+  }
+  if (listener_) listener_(room);
 }
 
 absl::StatusOr<Room> RoomRegistry::Get(const std::string& room) const {

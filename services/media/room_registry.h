@@ -55,6 +55,18 @@ class RoomRegistry {
   // Called with the room's name after each durable operation (its `done`
   // has run); set before the first Apply.
   void SetListener(std::function<void(const std::string& room)> listener) { listener_ = std::move(listener); }
+  // Runs on the writer, in the same write as each accepted operation (not
+  // heartbeats), with the room after it and whether its minutes locked just
+  // now: what must follow from it durably (the minutes' attachments to
+  // cases) is queued there. Set before the first Apply.
+  using AfterApply = std::function<void(const internal::RoomOp& op, const Room& room,
+                                        bool minutes_locked_now, WriteTxn& txn)>;
+  void SetAfterApply(AfterApply after) { after_apply_ = std::move(after); }
+  // Applies and writes `op` inside another mutation's write (the outbox
+  // recording an answer); the room's last sequence. MarkCommitted once that
+  // write is durable, so readers see its events.
+  absl::StatusOr<int64_t> ApplyInTxn(const internal::RoomOp& op, WriteTxn& txn);
+  void MarkCommitted(const std::string& room, int64_t sequence);
 
  private:
   explicit RoomRegistry(Store* store);
@@ -68,6 +80,7 @@ class RoomRegistry {
   std::map<std::string, int64_t> committed_ ABSL_GUARDED_BY(mu_);
   uint64_t next_op_ = 1;  // writer thread only (and Open)
   std::function<void(const std::string&)> listener_;
+  AfterApply after_apply_;
 };
 
 }  // namespace reception::media
