@@ -1472,12 +1472,13 @@ void CaseRegistry::ExtendCaseDeadline(const Principal& p, const cases::v1::Exten
              std::move(done));
 }
 
-void CaseRegistry::AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,
+void CaseRegistry::AttachCaseMinutes(const Principal& p,
+                                     const federation::v1::AttachCaseMinutesRequest& r,
                                      Callback<Case> done) {
   if (p.role != Role::kNode || p.unit_code != d_.unit_code) {
-    return done(absl::PermissionDeniedError(absl::StrCat(
-        "only this node's own media service attaches minutes; the caller is a ", RoleName(p.role),
-        " of unit ", p.unit_code.substr(0, 32))));
+    return done(absl::PermissionDeniedError(
+        absl::StrCat("only this node's own media service attaches minutes; the caller is a ",
+                     RoleName(p.role), " of unit ", p.unit_code.substr(0, 32))));
   }
   absl::string_view room = r.room();
   if (!absl::ConsumePrefix(&room, "rooms/") || room.empty() || room.size() > 40) {
@@ -1943,7 +1944,8 @@ absl::Status CaseRegistry::OpenHandoffOutbox() {
   auto box = Outbox::Open(
       o,
       [this](const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
-        if (!d_.deliver_handoff) return answer({Outbox::Verdict::kRetry, "no delivery configured", ""});
+        if (!d_.deliver_handoff)
+          return answer({Outbox::Verdict::kRetry, "no delivery configured", ""});
         d_.deliver_handoff(item, std::move(answer));
       },
       [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
@@ -1992,7 +1994,8 @@ void CaseRegistry::DecorateHandoffs(const std::vector<cases::v1::Handoff*>& hand
     h->set_attempts(h->attempts() + it->second.attempts);
     if (!it->second.last_error.empty()) {
       h->set_last_error(it->second.last_error);
-    } else if (auto p = peers.find(h->destination_unit()); p != peers.end() && h->last_error().empty()) {
+    } else if (auto p = peers.find(h->destination_unit());
+               p != peers.end() && h->last_error().empty()) {
       h->set_last_error(TruncateUtf8(p->second.last_error, 500));
     }
   }

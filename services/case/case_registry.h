@@ -24,12 +24,12 @@
 #include "reception/federation/v1/case_federation.pb.h"
 #include "services/calendar/deadline_engine.h"
 #include "services/case/deadline_board.h"
-#include "services/common/identity_vault.h"
-#include "services/common/outbox.h"
 #include "services/case/lifecycle.h"
 #include "services/case/node_key.h"
 #include "services/case/storage.pb.h"
 #include "services/common/clock.h"
+#include "services/common/identity_vault.h"
+#include "services/common/outbox.h"
 #include "services/common/principal.h"
 #include "services/common/rule_book.h"
 #include "services/common/store.h"
@@ -131,8 +131,8 @@ class CaseRegistry {
   }
   // The offer of a pending handoff, its protected identity sealed for the
   // destination's node key.
-  absl::StatusOr<federation::v1::OfferHandoffRequest> BuildOffer(const std::string& handoff_id,
-                                                            absl::string_view peer_public_key) const;
+  absl::StatusOr<federation::v1::OfferHandoffRequest> BuildOffer(
+      const std::string& handoff_id, absl::string_view peer_public_key) const;
   absl::StatusOr<cases::v1::Handoff> GetHandoff(const Principal& p,
                                                 const cases::v1::GetHandoffRequest& r) const;
   absl::StatusOr<cases::v1::ListHandoffsResponse> ListHandoffs(
@@ -222,8 +222,7 @@ class CaseRegistry {
   // The answer to an offered handoff, in the outbox's settling write:
   // delivered (the copy here records the new owner, the identity leaves
   // with the case) or refused (an attempt with its error).
-  absl::Status SettleHandoff(const Outbox::Item& item, const Outbox::Answer& answer,
-                             WriteTxn& txn);
+  absl::Status SettleHandoff(const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn);
   // Pending outgoing handoffs get the outbox's live attempts and error.
   void DecorateHandoffs(const std::vector<cases::v1::Handoff*>& handoffs) const;
   // Opens the handoff outbox and moves queue entries of the format before

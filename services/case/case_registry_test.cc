@@ -513,7 +513,8 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   EXPECT_NE(refused.status().message().find("room"), std::string::npos) << refused.status();
   bad = r;
   bad.clear_text();
-  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
   bad = r;
   bad.set_name("cases/48-2026-999999");
   EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);

@@ -228,19 +228,20 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::OfferHandoff(
 
 grpc::ServerUnaryReactor* CaseFederationGrpcService::GetNodeKey(
     Ctx* ctx, const federation::v1::GetNodeKeyRequest*, federation::v1::NodeKey* resp) {
-  return Read(ctx, d_.auth, resp, [&](const Principal& p) -> absl::StatusOr<federation::v1::NodeKey> {
-    // Only for this node's peers (the key seals identities handed to this
-    // node; nobody else hands cases here).
-    if (p.role != Role::kNode || !d_.registry->IsPeer(p.unit_code)) {
-      return absl::PermissionDeniedError(
-          "GetNodeKey is for the nodes of this node's federation peers");
-    }
-    federation::v1::NodeKey k;
-    k.set_unit_code(d_.unit_code);
-    k.set_public_key(d_.node_key->public_key());
-    k.set_key_id(d_.node_key->key_id());
-    return k;
-  });
+  return Read(ctx, d_.auth, resp,
+              [&](const Principal& p) -> absl::StatusOr<federation::v1::NodeKey> {
+                // Only for this node's peers (the key seals identities handed to this
+                // node; nobody else hands cases here).
+                if (p.role != Role::kNode || !d_.registry->IsPeer(p.unit_code)) {
+                  return absl::PermissionDeniedError(
+                      "GetNodeKey is for the nodes of this node's federation peers");
+                }
+                federation::v1::NodeKey k;
+                k.set_unit_code(d_.unit_code);
+                k.set_public_key(d_.node_key->public_key());
+                k.set_key_id(d_.node_key->key_id());
+                return k;
+              });
 }
 
 namespace {
@@ -257,9 +258,9 @@ absl::Status CheckRoomVouches(const media::v1::Room& room,
         r.room().substr(0, 50), " has no minutes to attach to ", r.name().substr(0, 50)));
   }
   if (!room.minutes().locked() || room.minutes().text() != r.text()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the minutes of ", r.room().substr(0, 50),
-        " are not locked with this text in this node's media service"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the minutes of ", r.room().substr(0, 50),
+                     " are not locked with this text in this node's media service"));
   }
   return absl::OkStatus();
 }
@@ -277,9 +278,9 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
   // Only this node's own services (its media service) attach minutes:
   // another node's certificate is refused whatever the room.
   if (principal->role != Role::kNode || principal->unit_code != d_.unit_code) {
-    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(absl::StrCat(
-        "AttachCaseMinutes is for this node's own media service (unit ", d_.unit_code,
-        "); the caller is unit ", principal->unit_code.substr(0, 32)))));
+    reactor->Finish(ToGrpcStatus(absl::PermissionDeniedError(
+        absl::StrCat("AttachCaseMinutes is for this node's own media service (unit ", d_.unit_code,
+                     "); the caller is unit ", principal->unit_code.substr(0, 32)))));
     return reactor;
   }
   std::shared_ptr<media::v1::MediaService::Stub> media;
@@ -310,11 +311,11 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
           const bool gone = s.error_code() == grpc::StatusCode::NOT_FOUND ||
                             s.error_code() == grpc::StatusCode::INVALID_ARGUMENT;
           return reactor->Finish(ToGrpcStatus(
-              gone ? absl::NotFoundError(absl::StrCat(
-                         "this node's media service has no room ", req->room().substr(0, 50)))
-                   : absl::UnavailableError(absl::StrCat(
-                         "the room cannot be checked with this node's media service: ",
-                         s.error_message().substr(0, 200)))));
+              gone ? absl::NotFoundError(absl::StrCat("this node's media service has no room ",
+                                                      req->room().substr(0, 50)))
+                   : absl::UnavailableError(
+                         absl::StrCat("the room cannot be checked with this node's media service: ",
+                                      s.error_message().substr(0, 200)))));
         }
         if (auto vouched = CheckRoomVouches(check->room, *req); !vouched.ok()) {
           return reactor->Finish(ToGrpcStatus(vouched));
@@ -325,7 +326,6 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
       });
   return reactor;
 }
-
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
   std::unique_ptr<CaseModule> m(new CaseModule());
@@ -406,15 +406,17 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   // media_service_address (reception-case beside reception-media).
   if (!config.media_service_address().empty()) {
     fed.media_channel = [address = config.media_service_address(), unit = config.unit_code(),
-                         creds = context.credentials] { return creds->NewChannelTo(address, unit); };
+                         creds = context.credentials] {
+      return creds->NewChannelTo(address, unit);
+    };
   } else {
     fed.media_channel = context.local_channel;
   }
   m->federation_service_ = std::make_unique<CaseFederationGrpcService>(std::move(fed));
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers;
   for (const auto& peer : config.federation().peers()) {
-    peers[peer.unit_code()] =
-        cases::v1::CaseService::NewStub(context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
+    peers[peer.unit_code()] = cases::v1::CaseService::NewStub(
+        context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get(), config.unit_code(), std::move(peers),

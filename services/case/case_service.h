@@ -13,9 +13,9 @@
 #include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/case/case_registry.h"
+#include "services/case/handoff_worker.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
-#include "services/case/handoff_worker.h"
 #include "services/common/work_pool.h"
 
 namespace reception {
@@ -108,7 +108,8 @@ class HandoffGrpcService final : public cases::v1::HandoffService::CallbackServi
 
 // The internal node-to-node API of the case service
 // (reception.federation.v1.CaseFederationService): node certificates only.
-class CaseFederationGrpcService final : public federation::v1::CaseFederationService::CallbackService {
+class CaseFederationGrpcService final
+    : public federation::v1::CaseFederationService::CallbackService {
  public:
   struct Deps {
     CaseRegistry* registry = nullptr;
@@ -118,7 +119,7 @@ class CaseFederationGrpcService final : public federation::v1::CaseFederationSer
     // This node's media service (the room a minutes attachment names is
     // checked there before anything is written); nullptr until reachable.
     std::function<std::shared_ptr<grpc::Channel>()> media_channel;
-    std::string in_process_secret;  // for calls over the local channel
+    std::string in_process_secret;    // for calls over the local channel
     bool crash_after_import = false;  // test seam
   };
   explicit CaseFederationGrpcService(Deps deps) : d_(std::move(deps)) {}

@@ -33,7 +33,8 @@ Outbox::Verdict Classify(const grpc::Status& s) {
 }
 
 std::string Describe(const grpc::Status& s) {
-  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ", TruncateUtf8(s.error_message(), 300));
+  return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ",
+                      TruncateUtf8(s.error_message(), 300));
 }
 
 }  // namespace
@@ -68,7 +69,8 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
     auto it = peers_.find(unit);
     if (it == peers_.end()) {
       // Not a peer any more: stays queued, visible to operators.
-      return answer({Outbox::Verdict::kRetry, absl::StrCat("unit ", unit, " is not a configured peer"), ""});
+      return answer(
+          {Outbox::Verdict::kRetry, absl::StrCat("unit ", unit, " is not a configured peer"), ""});
     }
     stub = it->second.stub.get();
     key = it->second.public_key;
@@ -85,8 +87,9 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
       return answer({Classify(s), Describe(s), ""});
     }
     if (nk.unit_code() != unit) {
-      return answer({Outbox::Verdict::kRetry,
-                     absl::StrCat("the node at this address is unit ", nk.unit_code().substr(0, 32)), ""});
+      return answer(
+          {Outbox::Verdict::kRetry,
+           absl::StrCat("the node at this address is unit ", nk.unit_code().substr(0, 32)), ""});
     }
     key = nk.public_key();
     absl::MutexLock lock(&mu_);
@@ -96,9 +99,11 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
   if (!offer.ok()) {
     // Cannot even be built (e.g. the identity does not unseal): a dead
     // letter for an operator, not a loop.
-    Log()->error("event=handoff_offer_failed handoff={} error={}", id, LogValue(offer.status().message()));
+    Log()->error("event=handoff_offer_failed handoff={} error={}", id,
+                 LogValue(offer.status().message()));
     return answer({Outbox::Verdict::kRefused,
-                   absl::StrCat("handoff ", id, " cannot be offered: ", offer.status().message()), ""});
+                   absl::StrCat("handoff ", id, " cannot be offered: ", offer.status().message()),
+                   ""});
   }
   struct Flight {
     grpc::ClientContext ctx;
@@ -112,7 +117,8 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
   f->answer = std::move(answer);
   stub->async()->OfferHandoff(&f->ctx, &f->offer, &f->ack, [this, f, unit, id](grpc::Status s) {
     if (s.ok()) {
-      Log()->info("event=handoff_delivered handoff={} peer={} retry={}", id, unit, f->ack.already_imported());
+      Log()->info("event=handoff_delivered handoff={} peer={} retry={}", id, unit,
+                  f->ack.already_imported());
       return f->answer({Outbox::Verdict::kDelivered, "", ""});
     }
     Log()->warn("event=handoff_delivery_failed handoff={} peer={} error={}", id, unit,

@@ -184,9 +184,10 @@ absl::Status Authorize(absl::string_view method, const Principal& p, const Topol
   // The internal API is for nodes whatever the table says: a person's or a
   // department's token never reaches it.
   if (absl::StartsWith(method, "reception.federation.") && p.role != Role::kNode) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        name, " is part of the internal node-to-node API (reception.federation.v1): node "
-              "certificates only, never a bearer token"));
+    return absl::PermissionDeniedError(
+        absl::StrCat(name,
+                     " is part of the internal node-to-node API (reception.federation.v1): node "
+                     "certificates only, never a bearer token"));
   }
   if (p.role == Role::kNode) {
     if (rule->nodes) return absl::OkStatus();

@@ -31,8 +31,8 @@ absl::Status CreateKeyFile(const std::string& path) {
   randombytes_buf(key, sizeof key);
   unsigned char id_hash[8];
   crypto_generichash(id_hash, sizeof id_hash, key, sizeof key, nullptr, 0);
-  const std::string line = absl::StrCat("k", ToHex(id_hash, sizeof id_hash), " ",
-                                        ToHex(key, sizeof key), "\n");
+  const std::string line =
+      absl::StrCat("k", ToHex(id_hash, sizeof id_hash), " ", ToHex(key, sizeof key), "\n");
   sodium_memzero(key, sizeof key);
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
@@ -59,8 +59,8 @@ IdentityVault::~IdentityVault() {
   sodium_memzero(fingerprint_key_.data(), fingerprint_key_.size());
 }
 
-absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::Open(
-    const std::string& path, bool create_if_missing) {
+absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::Open(const std::string& path,
+                                                                   bool create_if_missing) {
   if (sodium_init() < 0) return absl::InternalError("libsodium could not initialise");
   if (!std::filesystem::exists(path)) {
     if (!create_if_missing) {
@@ -80,15 +80,15 @@ absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::Open(
     std::vector<absl::string_view> parts = absl::StrSplit(l, ' ', absl::SkipEmpty());
     // Never echo the line: it holds a key.
     if (parts.size() != 2 || parts[1].size() != kKeyBytes * 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", lineno, ": must be \"key_id\" and 64 hexadecimal digits"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", lineno, ": must be \"key_id\" and 64 hexadecimal digits"));
     }
     Key k;
     k.id = std::string(parts[0]);
     k.bytes.resize(kKeyBytes);
     size_t len = 0;
-    if (sodium_hex2bin(reinterpret_cast<unsigned char*>(k.bytes.data()), kKeyBytes,
-                       parts[1].data(), parts[1].size(), nullptr, &len, nullptr) != 0 ||
+    if (sodium_hex2bin(reinterpret_cast<unsigned char*>(k.bytes.data()), kKeyBytes, parts[1].data(),
+                       parts[1].size(), nullptr, &len, nullptr) != 0 ||
         len != kKeyBytes) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ":", lineno, ": the key is not 64 hexadecimal digits"));
@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::Open(
 }
 
 common::Sealed IdentityVault::Seal(absl::string_view plaintext,
-                                                   absl::string_view case_number) const {
+                                   absl::string_view case_number) const {
   const Key& key = keys_.back();
   common::Sealed sealed;
   sealed.set_key_id(key.id);
@@ -133,15 +133,15 @@ common::Sealed IdentityVault::Seal(absl::string_view plaintext,
   return sealed;
 }
 
-absl::StatusOr<std::string> IdentityVault::Unseal(
-    const common::Sealed& sealed, absl::string_view case_number) const {
+absl::StatusOr<std::string> IdentityVault::Unseal(const common::Sealed& sealed,
+                                                  absl::string_view case_number) const {
   const Key* key = nullptr;
   for (const auto& k : keys_) {
     if (k.id == sealed.key_id()) key = &k;
   }
   if (key == nullptr) {
-    return absl::DataLossError(absl::StrCat("identity key ", sealed.key_id(),
-                                            " is not in the key file"));
+    return absl::DataLossError(
+        absl::StrCat("identity key ", sealed.key_id(), " is not in the key file"));
   }
   if (sealed.nonce().size() != crypto_aead_xchacha20poly1305_ietf_NPUBBYTES ||
       sealed.ciphertext().size() < crypto_aead_xchacha20poly1305_ietf_ABYTES) {
@@ -152,9 +152,8 @@ absl::StatusOr<std::string> IdentityVault::Unseal(
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr,
           reinterpret_cast<const unsigned char*>(sealed.ciphertext().data()),
-          sealed.ciphertext().size(),
-          reinterpret_cast<const unsigned char*>(case_number.data()), case_number.size(),
-          reinterpret_cast<const unsigned char*>(sealed.nonce().data()),
+          sealed.ciphertext().size(), reinterpret_cast<const unsigned char*>(case_number.data()),
+          case_number.size(), reinterpret_cast<const unsigned char*>(sealed.nonce().data()),
           reinterpret_cast<const unsigned char*>(key->bytes.data())) != 0) {
     return absl::DataLossError("sealed identity failed authentication");
   }

@@ -22,7 +22,7 @@ class IdentityVault {
   // key encrypts, all decrypt (rotation). When the file is missing and
   // `create_if_missing`, writes one fresh key with mode 0600.
   static absl::StatusOr<std::unique_ptr<IdentityVault>> Open(const std::string& path,
-                                                            bool create_if_missing);
+                                                             bool create_if_missing);
 
   ~IdentityVault();
 

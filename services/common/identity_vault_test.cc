@@ -18,10 +18,12 @@ TEST(IdentityVault, SealsAndUnsealsBoundToTheCase) {
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(*plain, "Lê Thị Cúc 049301009999");
   // Moved to another case: refused.
-  EXPECT_EQ((*vault)->Unseal(sealed, "48-2026-000003").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*vault)->Unseal(sealed, "48-2026-000003").status().code(),
+            absl::StatusCode::kDataLoss);
   auto tampered = sealed;
   tampered.mutable_ciphertext()->at(0) ^= 1;
-  EXPECT_EQ((*vault)->Unseal(tampered, "48-2026-000002").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*vault)->Unseal(tampered, "48-2026-000002").status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 TEST(IdentityVault, CreatedKeyFileIsPrivateAndReloads) {
@@ -57,7 +59,8 @@ TEST(IdentityVault, RotationKeepsOldKeysReadable) {
 
 TEST(IdentityVault, BadKeyFilesFailWithoutEchoingKeys) {
   testing::TempDir dir;
-  EXPECT_EQ(IdentityVault::Open(dir.Join("missing"), false).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(IdentityVault::Open(dir.Join("missing"), false).status().code(),
+            absl::StatusCode::kNotFound);
   const std::string secret = std::string(63, 'c') + "z";
   testing::WriteFile(dir.Join("bad"), "k1 " + secret + "\n");
   auto v = IdentityVault::Open(dir.Join("bad"), false);

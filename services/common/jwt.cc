@@ -307,8 +307,7 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
     auto it = verified_.find(token);
     // Still within its validity: the same bytes verified before with the
     // same keys. Otherwise the full check says why not.
-    if (it != verified_.end() && now <= it->second.exp + leeway &&
-        now >= it->second.nbf - leeway) {
+    if (it != verified_.end() && now <= it->second.exp + leeway && now >= it->second.nbf - leeway) {
       return it->second.principal;
     }
   }
@@ -322,9 +321,8 @@ absl::StatusOr<Principal> JwtVerifier::Verify(absl::string_view token,
   return principal;
 }
 
-absl::StatusOr<Principal> JwtVerifier::VerifyFully(absl::string_view token,
-                                                   TokenRefusal* refusal, int64_t* exp_out,
-                                                   int64_t* nbf_out) const {
+absl::StatusOr<Principal> JwtVerifier::VerifyFully(absl::string_view token, TokenRefusal* refusal,
+                                                   int64_t* exp_out, int64_t* nbf_out) const {
   std::shared_ptr<const std::vector<Jwk>> keys;
   {
     absl::MutexLock lock(&mu_);

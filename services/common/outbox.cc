@@ -84,7 +84,8 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(Options options, Deliver de
     return absl::InvalidArgumentError("an outbox needs a store, a clock, Deliver and Settle");
   }
   options.window = std::max(1, options.window);
-  std::unique_ptr<Outbox> box(new Outbox(std::move(options), std::move(deliver), std::move(settle)));
+  std::unique_ptr<Outbox> box(
+      new Outbox(std::move(options), std::move(deliver), std::move(settle)));
   auto items = box->ReadQueue();
   if (!items.ok()) return items.status();
   int64_t last = 0;
@@ -131,7 +132,8 @@ absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
   std::vector<Item> out;
   auto it = o_.store->NewIterator(family_);
   for (it->Seek(rocksdb::Slice(kQueuePrefix.data(), kQueuePrefix.size()));
-       it->Valid() && it->key().starts_with(rocksdb::Slice(kQueuePrefix.data(), kQueuePrefix.size()));
+       it->Valid() &&
+       it->key().starts_with(rocksdb::Slice(kQueuePrefix.data(), kQueuePrefix.size()));
        it->Next()) {
     common::OutboxEntry entry;
     if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
@@ -233,7 +235,8 @@ void Outbox::Answered(const Item& item, Answer answer) {
           return absl::OkStatus();
         }
         common::OutboxEntry entry;
-        if (!entry.ParseFromString(**stored)) return absl::DataLossError("an outbox item does not parse");
+        if (!entry.ParseFromString(**stored))
+          return absl::DataLossError("an outbox item does not parse");
         entry.set_dead(true);
         entry.set_last_error(shared->detail.substr(0, 500));
         txn.Put(family_, slot, entry.SerializeAsString());
@@ -416,20 +419,24 @@ std::map<std::string, Outbox::PeerState> Outbox::Peers() const {
 }
 
 std::vector<prometheus::MetricFamily> Outbox::Collect() const {
-  prometheus::MetricFamily depth{"reception_outbox_depth", "Items queued for a peer",
-                                 prometheus::MetricType::Gauge, {}};
+  prometheus::MetricFamily depth{
+      "reception_outbox_depth", "Items queued for a peer", prometheus::MetricType::Gauge, {}};
   prometheus::MetricFamily dead{"reception_outbox_dead_letters",
                                 "Items a peer refused for good, waiting for an operator",
-                                prometheus::MetricType::Gauge, {}};
+                                prometheus::MetricType::Gauge,
+                                {}};
   prometheus::MetricFamily oldest{"reception_outbox_oldest_seconds",
                                   "Age of the oldest item queued for a peer",
-                                  prometheus::MetricType::Gauge, {}};
+                                  prometheus::MetricType::Gauge,
+                                  {}};
   prometheus::MetricFamily up{"reception_outbox_peer_reachable",
                               "1 when the peer answered the last attempt",
-                              prometheus::MetricType::Gauge, {}};
+                              prometheus::MetricType::Gauge,
+                              {}};
   prometheus::MetricFamily delivered{"reception_outbox_delivered_total",
                                      "Items a peer acknowledged since start",
-                                     prometheus::MetricType::Counter, {}};
+                                     prometheus::MetricType::Counter,
+                                     {}};
   for (const auto& [peer, p] : Peers()) {
     auto add = [&, peer = peer](prometheus::MetricFamily& f, double v) {
       prometheus::ClientMetric m;

@@ -44,19 +44,19 @@ class Outbox final : public prometheus::Collectable {
   };
   struct Answer {
     Verdict verdict = Verdict::kRetry;
-    std::string detail;     // why, for people (no personal data)
-    std::string response;   // the peer's answer, serialized, for Settle
+    std::string detail;    // why, for people (no personal data)
+    std::string response;  // the peer's answer, serialized, for Settle
   };
   // One queued item.
   struct Item {
-    std::string key;      // the caller's id for it; a new Put with the key replaces it
-    std::string peer;     // the unit it goes to
-    std::string payload;  // opaque here
+    std::string key;       // the caller's id for it; a new Put with the key replaces it
+    std::string peer;      // the unit it goes to
+    std::string payload;   // opaque here
     int64_t sequence = 0;  // queue order
     absl::Time queued;
-    bool dead = false;     // refused for good; waits for an operator
+    bool dead = false;  // refused for good; waits for an operator
     std::string last_error;
-    int attempts = 0;      // since start (not kept across restarts)
+    int attempts = 0;  // since start (not kept across restarts)
   };
   // Sends one item and calls `answer` exactly once, from any thread.
   using Deliver = std::function<void(const Item& item, absl::AnyInvocable<void(Answer)> answer)>;
@@ -132,7 +132,7 @@ class Outbox final : public prometheus::Collectable {
     absl::Time last_contact = absl::InfinitePast();
     std::string last_error;
     absl::Time next_attempt = absl::InfinitePast();
-    int64_t delivered = 0;   // since start
+    int64_t delivered = 0;  // since start
   };
   std::map<std::string, PeerState> Peers() const;
 
@@ -171,7 +171,7 @@ class Outbox final : public prometheus::Collectable {
 
   mutable absl::Mutex mu_;
   std::map<std::string, Backoff> peers_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);  // by item key
+  std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);           // by item key
   std::map<std::string, std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // queue key -> peer
   int settling_ ABSL_GUARDED_BY(mu_) = 0;  // answers whose write is queued
   bool kicked_ ABSL_GUARDED_BY(mu_) = false;

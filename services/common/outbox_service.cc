@@ -39,7 +39,8 @@ absl::StatusOr<std::pair<Outbox*, Outbox::Item>> Find(const std::string& name) {
   for (auto& item : box->second->List()) {
     if (item.sequence == sequence) return std::make_pair(box->second, std::move(item));
   }
-  return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " is not queued (delivered or cancelled)"));
+  return absl::NotFoundError(
+      absl::StrCat(name.substr(0, 120), " is not queued (delivered or cancelled)"));
 }
 
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& s) {
@@ -51,7 +52,8 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
 }  // namespace
 
 grpc::ServerUnaryReactor* OutboxGrpcService::ListOutboxItems(
-    Ctx* ctx, const admin::v1::ListOutboxItemsRequest* req, admin::v1::ListOutboxItemsResponse* resp) {
+    Ctx* ctx, const admin::v1::ListOutboxItemsRequest* req,
+    admin::v1::ListOutboxItemsResponse* resp) {
   auto p = auth_->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (req->page_size() < 0 || req->page_size() > 1000) {
@@ -59,15 +61,18 @@ grpc::ServerUnaryReactor* OutboxGrpcService::ListOutboxItems(
   }
   int64_t offset = 0;
   if (!req->page_token().empty() && (!absl::SimpleAtoi(req->page_token(), &offset) || offset < 0)) {
-    return Finish(ctx, absl::InvalidArgumentError("page_token is not a token ListOutboxItems returned"));
+    return Finish(ctx,
+                  absl::InvalidArgumentError("page_token is not a token ListOutboxItems returned"));
   }
   const int page_size = req->page_size() == 0 ? 100 : req->page_size();
   std::vector<admin::v1::OutboxItem> all;
   for (const auto& [name, box] : Outbox::All()) {
     if (!req->outbox().empty() && name != req->outbox()) continue;
-    for (const auto& item : box->List(req->peer(), req->dead_only())) all.push_back(ToProto(name, item));
+    for (const auto& item : box->List(req->peer(), req->dead_only()))
+      all.push_back(ToProto(name, item));
   }
-  for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && resp->items_size() < page_size; ++i) {
+  for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && resp->items_size() < page_size;
+       ++i) {
     *resp->add_items() = all[i];
   }
   if (offset + page_size < static_cast<int64_t>(all.size())) {

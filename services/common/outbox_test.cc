@@ -90,7 +90,8 @@ class OutboxTest : public ::testing::Test {
     b.window = window;
     b.name = "test";
     auto box = Outbox::Open(
-        b, [this](const Outbox::Item& item, auto answer) { peer_.Deliver(item, std::move(answer)); },
+        b,
+        [this](const Outbox::Item& item, auto answer) { peer_.Deliver(item, std::move(answer)); },
         [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
           // The caller's own record of the outcome, in the same write.
           const std::string outcome =
@@ -166,7 +167,7 @@ TEST_F(OutboxTest, AWindowOfOneKeepsThePeersOrderStrictly) {
   for (int i = 1; i <= 3; ++i) Put("48", "r" + std::to_string(i), "R" + std::to_string(i));
   peer_.Hold(true);
   EXPECT_EQ(box_->Pump(), 1);
-  EXPECT_EQ(box_->Pump(), 0);  // the next waits for the answer
+  EXPECT_EQ(box_->Pump(), 0);              // the next waits for the answer
   peer_.Release(Outbox::Verdict::kRetry);  // and a failure keeps the order too
   box_->Drain();
   clock_.Advance(absl::Seconds(1));

@@ -122,7 +122,8 @@ void BridgeLinks::Start(const std::string& room, const std::string& host_unit,
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   const auto credentials =
       o_.credentials ? o_.credentials : Credentials::FromConfig(config::v1::AuthConfig());
-  link->stub = v1::MediaService::NewStub(credentials->NewChannelTo(o_.peers.at(host_unit), host_unit, args));
+  link->stub =
+      v1::MediaService::NewStub(credentials->NewChannelTo(o_.peers.at(host_unit), host_unit, args));
   link->snapshot.set_name(room);
   link->snapshot.set_host_unit(host_unit);
   link->snapshot.mutable_link()->set_host_unit(host_unit);

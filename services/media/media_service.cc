@@ -882,8 +882,10 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   mo.clock = context.clock;
   mo.name = "minutes";
   mo.window = 4;
-  if (config.federation().retry_initial_millis() > 0) mo.initial_backoff = absl::Milliseconds(config.federation().retry_initial_millis());
-  if (config.federation().retry_max_millis() > 0) mo.max_backoff = absl::Milliseconds(config.federation().retry_max_millis());
+  if (config.federation().retry_initial_millis() > 0)
+    mo.initial_backoff = absl::Milliseconds(config.federation().retry_initial_millis());
+  if (config.federation().retry_max_millis() > 0)
+    mo.max_backoff = absl::Milliseconds(config.federation().retry_max_millis());
   mo.settled = [module](const Outbox::Item& item, const Outbox::Answer&) {
     int64_t sequence = 0;
     {
@@ -1073,24 +1075,25 @@ void MediaModule::SendMinutes(const Outbox::Item& item,
   }
   call->answer = std::move(answer);
   AddNodeIdentity(unit_code_, in_process_secret_, &call->ctx, absl::Seconds(5));
-  cases->async()->AttachCaseMinutes(&call->ctx, &call->req, &call->out, [call, cases](grpc::Status s) {
-    Outbox::Verdict verdict = Outbox::Verdict::kRetry;
-    switch (s.error_code()) {
-      case grpc::StatusCode::OK:
-        verdict = Outbox::Verdict::kDelivered;
-        break;
-      case grpc::StatusCode::NOT_FOUND:
-      case grpc::StatusCode::FAILED_PRECONDITION:
-      case grpc::StatusCode::INVALID_ARGUMENT:
-      case grpc::StatusCode::PERMISSION_DENIED:
-        verdict = Outbox::Verdict::kRefused;  // e.g. the case is owned by another unit
-        break;
-      default:
-        Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
-                    call->req.name(), LogValue(s.error_message()));
-    }
-    call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
-  });
+  cases->async()->AttachCaseMinutes(
+      &call->ctx, &call->req, &call->out, [call, cases](grpc::Status s) {
+        Outbox::Verdict verdict = Outbox::Verdict::kRetry;
+        switch (s.error_code()) {
+          case grpc::StatusCode::OK:
+            verdict = Outbox::Verdict::kDelivered;
+            break;
+          case grpc::StatusCode::NOT_FOUND:
+          case grpc::StatusCode::FAILED_PRECONDITION:
+          case grpc::StatusCode::INVALID_ARGUMENT:
+          case grpc::StatusCode::PERMISSION_DENIED:
+            verdict = Outbox::Verdict::kRefused;  // e.g. the case is owned by another unit
+            break;
+          default:
+            Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
+                        call->req.name(), LogValue(s.error_message()));
+        }
+        call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
+      });
 }
 
 absl::Status MediaModule::SettleMinutes(const Outbox::Item& item, const Outbox::Answer& answer,

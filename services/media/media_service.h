@@ -10,17 +10,16 @@
 #include <thread>
 #include <vector>
 
-#include "prometheus/collectable.h"
-
 #include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
-#include "services/common/outbox.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
+#include "services/common/outbox.h"
 #include "services/common/store.h"
-#include "services/common/work_pool.h"
 #include "services/common/topology.h"
+#include "services/common/work_pool.h"
 #include "services/media/bridge.h"
 #include "services/media/join_token.h"
 #include "services/media/media_backend.h"
@@ -135,7 +134,8 @@ class MediaModule final : public ServiceModule {
   std::shared_ptr<federation::v1::CaseFederationService::Stub> cases_ ABSL_GUARDED_BY(cases_mu_);
   std::unique_ptr<Outbox> minutes_;
   absl::Mutex settled_mu_;
-  std::map<std::string, int64_t> settled_ ABSL_GUARDED_BY(settled_mu_);  // item key -> room sequence
+  std::map<std::string, int64_t> settled_
+      ABSL_GUARDED_BY(settled_mu_);  // item key -> room sequence
   std::unique_ptr<RoomWatchers> watchers_;
   std::unique_ptr<BridgeLinks> bridges_;
   std::shared_ptr<prometheus::Collectable> gauges_;

@@ -124,7 +124,8 @@ absl::Status SchedulingRegistry::FromDisk(internal::StoredSession& s) const {
     auto plain = d_.vault->Unseal(s.sealed_persons(i), s.session().name());
     if (!plain.ok()) return plain.status();
     internal::Person person;
-    if (!person.ParseFromString(*plain)) return absl::DataLossError("a sealed person does not parse");
+    if (!person.ParseFromString(*plain))
+      return absl::DataLossError("a sealed person does not parse");
     s.mutable_registrations(i)->set_full_name(person.full_name());
     s.mutable_registrations(i)->set_citizen_id(person.citizen_id());
   }
@@ -258,13 +259,15 @@ absl::StatusOr<internal::OutboxItem> SchedulingRegistry::ToSend(const Outbox::It
     }
     return out;
   }
-  if (!out.ParseFromString(item.payload)) return absl::DataLossError("an outbox item does not parse");
+  if (!out.ParseFromString(item.payload))
+    return absl::DataLossError("an outbox item does not parse");
   auto* offer = out.mutable_registration();
   if (offer->has_sealed_person()) {
     auto plain = d_.vault->Unseal(offer->sealed_person(), offer->request_id());
     if (!plain.ok()) return plain.status();
     internal::Person person;
-    if (!person.ParseFromString(*plain)) return absl::DataLossError("a sealed person does not parse");
+    if (!person.ParseFromString(*plain))
+      return absl::DataLossError("a sealed person does not parse");
     offer->mutable_registration()->set_full_name(person.full_name());
     offer->mutable_registration()->set_citizen_id(person.citizen_id());
     offer->clear_sealed_person();
@@ -287,7 +290,8 @@ absl::Status SchedulingRegistry::Settle(const Outbox::Item& item, const Outbox::
     // citizen's registration says so here.
     host_view = offered;
     host_view.set_state(v1::REGISTRATION_STATE_REFUSED);
-    host_view.set_problem(absl::StrCat("unit ", item.peer, " refused it: ", answer.detail.substr(0, 300)));
+    host_view.set_problem(
+        absl::StrCat("unit ", item.peer, " refused it: ", answer.detail.substr(0, 300)));
   }
   absl::MutexLock lock(&mu_);
   auto s = sessions_.find(offered.session());
@@ -809,7 +813,8 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
       [this, r, name, checked_by](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         std::string request;
         v1::Registration* reg = FindRegistration(s, name, &request);
-        if (reg == nullptr) return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
+        if (reg == nullptr)
+          return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
         if (reg->bridge_unit() != d_.unit_code && s.session().replica()) {
           return absl::PermissionDeniedError("citizens check in at their own bridge point");
         }
@@ -838,7 +843,7 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
 }
 
 absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const Principal& p,
-                                                              const std::string& session) const {
+                                                             const std::string& session) const {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
@@ -854,8 +859,8 @@ absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const Principal& p,
     if (a->bridge_unit() != b->bridge_unit()) return a->bridge_unit() < b->bridge_unit();
     return a->queue_number() < b->queue_number();
   });
-  const bool staff = p.role == Role::kReceptionOfficer || p.role == Role::kInspector ||
-                     p.role == Role::kHead;
+  const bool staff =
+      p.role == Role::kReceptionOfficer || p.role == Role::kInspector || p.role == Role::kHead;
   const bool host_staff = staff && p.unit_code == it->second.session().host_unit();
   for (const auto* r : regs) {
     auto* item = out.add_items();
@@ -927,7 +932,9 @@ absl::StatusOr<std::string> SchedulingRegistry::ExportCalendar(const v1::ExportC
   return RenderICalendar(d_.unit_code, plan, *days, *sessions);
 }
 
-void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r, Callback<int64_t> done) {
+void SchedulingRegistry::ApplyNotice(const Principal& p,
+                                     const federation::v1::OfferSessionNoticeRequest& r,
+                                     Callback<int64_t> done) {
   if (p.role != Role::kNode || p.unit_code != r.session().host_unit()) {
     return done(absl::PermissionDeniedError("session notices come from the host's node"));
   }
@@ -1013,7 +1020,8 @@ void SchedulingRegistry::ApplyNotice(const Principal& p, const federation::v1::O
       });
 }
 
-void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r,
+void SchedulingRegistry::ApplyOffer(const Principal& p,
+                                    const federation::v1::OfferRegistrationRequest& r,
                                     Callback<v1::Registration> done) {
   const v1::Registration& offered = r.registration();
   if (p.role != Role::kNode || p.unit_code != offered.bridge_unit()) {
@@ -1039,12 +1047,14 @@ void SchedulingRegistry::ApplyOffer(const Principal& p, const federation::v1::Of
   // made it and when, on the session's day (compared below), never ahead
   // of this node's clock.
   if (offered.state() == v1::REGISTRATION_STATE_CHECKED_IN) {
-    if (auto s = ValidText(offered.checked_in_by(), "registration.checked_in_by", 200, true); !s.ok()) {
+    if (auto s = ValidText(offered.checked_in_by(), "registration.checked_in_by", 200, true);
+        !s.ok()) {
       return done(InvalidField("registration.checked_in_by",
                                "must name who checked the citizen's identity at the bridge"));
     }
     if (!offered.has_check_in_time() || offered.check_in_time().seconds() < 946684800 ||
-        absl::FromUnixSeconds(offered.check_in_time().seconds()) > d_.clock->Now() + absl::Minutes(5)) {
+        absl::FromUnixSeconds(offered.check_in_time().seconds()) >
+            d_.clock->Now() + absl::Minutes(5)) {
       return done(InvalidField("registration.check_in_time",
                                "must be when the identity was checked, not in the future"));
     }

@@ -24,12 +24,12 @@
 #include "reception/scheduling/v1/scheduling_service.pb.h"
 #include "services/calendar/working_calendar.h"
 #include "services/common/clock.h"
+#include "services/common/identity_vault.h"
+#include "services/common/outbox.h"
 #include "services/common/principal.h"
 #include "services/common/rule_book.h"
 #include "services/common/store.h"
 #include "services/common/topology.h"
-#include "services/common/identity_vault.h"
-#include "services/common/outbox.h"
 #include "services/scheduling/storage.pb.h"
 
 namespace reception::scheduling {
@@ -97,8 +97,10 @@ class SchedulingRegistry {
   // Federation. At a bridge: the host's session (newer versions replace
   // older). At the host: a bridge's registration (idempotent by request id;
   // a later state of it, cancelled or checked in, is applied once).
-  void ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r, Callback<int64_t> done);
-  void ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r, Callback<v1::Registration> done);
+  void ApplyNotice(const Principal& p, const federation::v1::OfferSessionNoticeRequest& r,
+                   Callback<int64_t> done);
+  void ApplyOffer(const Principal& p, const federation::v1::OfferRegistrationRequest& r,
+                  Callback<v1::Registration> done);
 
   // What this node owes its peers (session notices to bridges,
   // registrations to hosts), in the shared outbox (services/common/outbox.h):

@@ -39,9 +39,11 @@ struct Node {
     o.sync = false;
     store = *Store::Open(o);
     vault = *IdentityVault::Open(path + ".keys", /*create_if_missing=*/true);
-    SchedulingRegistry::Deps d{store.get(), calendar, rules, topology, clock, unit, peers, vault.get()};
+    SchedulingRegistry::Deps d{store.get(), calendar, rules, topology,
+                               clock,       unit,     peers, vault.get()};
     // The "network": what the test routes (Deliver below); else unreachable.
-    d.send = [this](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+    d.send = [this](const internal::OutboxItem& item,
+                    absl::AnyInvocable<void(Outbox::Answer)> answer) {
       if (route) return route(item, std::move(answer));
       answer({Outbox::Verdict::kRetry, "offline", ""});
     };
@@ -124,7 +126,8 @@ class SchedulingRegistryTest : public ::testing::Test {
   int Deliver(Node& from, Node& to) {
     int n = 0;
     const Principal node{"node:" + from.unit, Role::kNode, from.unit};
-    from.route = [&](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+    from.route = [&](const internal::OutboxItem& item,
+                     absl::AnyInvocable<void(Outbox::Answer)> answer) {
       ++n;
       absl::Status status;
       std::string response;
@@ -132,7 +135,9 @@ class SchedulingRegistryTest : public ::testing::Test {
         federation::v1::OfferSessionNoticeRequest r;
         *r.mutable_session() = item.notice().session();
         *r.mutable_registrations() = item.notice().registrations();
-        status = Await<int64_t>([&](auto cb) { to.registry->ApplyNotice(node, r, std::move(cb)); }).status();
+        status = Await<int64_t>([&](auto cb) {
+                   to.registry->ApplyNotice(node, r, std::move(cb));
+                 }).status();
       } else {
         federation::v1::OfferRegistrationRequest r;
         *r.mutable_registration() = item.registration().registration();
@@ -325,7 +330,8 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   EXPECT_EQ(agenda->items(0).registration(), an->name());
   EXPECT_EQ(host_->registry->GetSession(s->name())->bridges(0).waiting(), 1);
   // The bridge's copies show the host's answer.
-  auto mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"}, s->name());
+  auto mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"},
+                                        s->name());
   ASSERT_EQ(mine->items_size(), 1);
   EXPECT_EQ(mine->items(0).queue_number(), 1);
   // Cancelling at the bridge frees the seat at the host; the notice back
@@ -337,7 +343,8 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   EXPECT_EQ(Deliver(*bridge_, *host_), 1);
   EXPECT_GE(Deliver(*host_, *bridge_), 1);
   ASSERT_TRUE(Settled(*host_));
-  mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"}, s->name());
+  mine = bridge_->registry->Agenda(Principal{"officer.mai", Role::kReceptionOfficer, "48-29"},
+                                   s->name());
   ASSERT_EQ(mine->items_size(), 1);
   EXPECT_EQ(mine->items(0).registration(), binh->name());
   EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "moved_up");
@@ -430,7 +437,6 @@ TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
       << refused.status();
 }
 
-
 // Every byte under a directory, as one string (RocksDB's WAL, tables and
 // logs): what a stolen disk would show.
 std::string ReadTree(const std::string& dir) {
@@ -496,7 +502,8 @@ TEST_F(SchedulingRegistryTest, RegistrantsAreSealedAtRestMaskedForPeopleAndShown
     std::map<std::string, std::string> out;
     auto agenda = host_->registry->Agenda(p, s->name());
     EXPECT_TRUE(agenda.ok()) << agenda.status();
-    for (const auto& item : agenda->items()) out[item.registration()] = item.full_name() + "|" + item.case_();
+    for (const auto& item : agenda->items())
+      out[item.registration()] = item.full_name() + "|" + item.case_();
     return out;
   };
   auto host_view = names(officer_);
@@ -550,12 +557,13 @@ TEST_F(SchedulingRegistryTest, ABridgeCheckInNeedsTheIdentityCheckRecorded) {
   claimed.set_checked_in_by("officer.mai");
   EXPECT_TRUE(absl::StrContains(offer(claimed).status().message(), "registration.check_in_time"));
   // A check-in dated another day than the session's, or in the future.
-  claimed.mutable_check_in_time()->set_seconds(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 9, 24, 8, 0, 0), VietnamTimeZone())));
+  claimed.mutable_check_in_time()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilSecond(2026, 9, 24, 8, 0, 0), VietnamTimeZone())));
   auto wrong_day = offer(claimed);
-  EXPECT_TRUE(absl::StrContains(wrong_day.status().message(), "session's day")) << wrong_day.status();
-  claimed.mutable_check_in_time()->set_seconds(
-      absl::ToUnixSeconds(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 11, 0, 0), VietnamTimeZone())));
+  EXPECT_TRUE(absl::StrContains(wrong_day.status().message(), "session's day"))
+      << wrong_day.status();
+  claimed.mutable_check_in_time()->set_seconds(absl::ToUnixSeconds(
+      absl::FromCivil(absl::CivilSecond(2026, 9, 25, 11, 0, 0), VietnamTimeZone())));
   EXPECT_EQ(offer(claimed).status().code(), absl::StatusCode::kInvalidArgument);
   // Nothing of that reached the host.
   EXPECT_EQ(host_->registry->Agenda(officer_, s->name())->items_size(), 0);

@@ -9,10 +9,10 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
-#include "services/common/grpc_status.h"
-#include "services/common/text.h"
 #include "services/common/civil_date.h"
+#include "services/common/grpc_status.h"
 #include "services/common/logging.h"
+#include "services/common/text.h"
 
 namespace reception::scheduling {
 namespace {
@@ -163,15 +163,15 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::RegisterCitizen(
   lookup->request = *req;
   lookup->get.set_name(req->registration().case_());
   AddNodeIdentity(unit_code_, in_process_secret_, &lookup->ctx, absl::Seconds(2));
-  cases->async()->GetCase(
-      &lookup->ctx, &lookup->get, &lookup->c,
-      [this, lookup, cases, reactor, resp, p = *principal](grpc::Status s) {
-        // Unknown here (another node's case) or unreachable: as requested.
-        if (s.ok() && lookup->c.identity_protected()) {
-          lookup->request.mutable_registration()->set_identity_protected(true);
-        }
-        registry_->RegisterCitizen(p, lookup->request, ReplyMasked(reactor, resp));
-      });
+  cases->async()->GetCase(&lookup->ctx, &lookup->get, &lookup->c,
+                          [this, lookup, cases, reactor, resp, p = *principal](grpc::Status s) {
+                            // Unknown here (another node's case) or unreachable: as requested.
+                            if (s.ok() && lookup->c.identity_protected()) {
+                              lookup->request.mutable_registration()->set_identity_protected(true);
+                            }
+                            registry_->RegisterCitizen(p, lookup->request,
+                                                       ReplyMasked(reactor, resp));
+                          });
   return reactor;
 }
 #undef RECEPTION_ASYNC
@@ -291,12 +291,16 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
     m->peers_[peer.unit_code()] = federation::v1::SchedulingFederationService::NewStub(
         context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
-  if (config.federation().call_timeout_millis() > 0) m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
-  if (config.federation().retry_initial_millis() > 0) deps.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
-  if (config.federation().retry_max_millis() > 0) deps.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
+  if (config.federation().call_timeout_millis() > 0)
+    m->call_timeout_ = absl::Milliseconds(config.federation().call_timeout_millis());
+  if (config.federation().retry_initial_millis() > 0)
+    deps.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
+  if (config.federation().retry_max_millis() > 0)
+    deps.retry_max = absl::Milliseconds(config.federation().retry_max_millis());
   m->unit_code_ = config.unit_code();
   SchedulingModule* module = m.get();
-  deps.send = [module](const internal::OutboxItem& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
+  deps.send = [module](const internal::OutboxItem& item,
+                       absl::AnyInvocable<void(Outbox::Answer)> answer) {
     module->Send(item, std::move(answer));
   };
   auto registry = SchedulingRegistry::Open(std::move(deps));
@@ -370,7 +374,8 @@ void SchedulingModule::Send(const internal::OutboxItem& item,
                             absl::AnyInvocable<void(Outbox::Answer)> answer) {
   auto stub = peers_.find(item.peer());
   if (stub == peers_.end()) {
-    return answer({Outbox::Verdict::kRetry, absl::StrCat("unit ", item.peer(), " is not a configured peer"), ""});
+    return answer({Outbox::Verdict::kRetry,
+                   absl::StrCat("unit ", item.peer(), " is not a configured peer"), ""});
   }
   // What a peer's answer means for the item.
   auto classify = [](const grpc::Status& s) {
@@ -398,7 +403,8 @@ void SchedulingModule::Send(const internal::OutboxItem& item,
   call->answer = std::move(answer);
   AddNodeIdentity(unit_code_, "", &call->ctx, call_timeout_);
   auto finish = [call, classify](const grpc::Status& s, std::string response) {
-    call->answer({classify(s), s.ok() ? "" : TruncateUtf8(s.error_message(), 300), std::move(response)});
+    call->answer(
+        {classify(s), s.ok() ? "" : TruncateUtf8(s.error_message(), 300), std::move(response)});
   };
   if (item.has_notice()) {
     *call->notice.mutable_session() = item.notice().session();

@@ -14,9 +14,8 @@
 #include <vector>
 
 #include "CivetServer.h"
-#include "prometheus/collectable.h"
-
 #include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/federation/v1/scheduling_federation.grpc.pb.h"
 #include "reception/media/v1/media_service.grpc.pb.h"
@@ -36,8 +35,11 @@ class SchedulingGrpcService final : public v1::SchedulingService::CallbackServic
                         std::string unit_code = "",
                         std::function<std::shared_ptr<grpc::Channel>()> case_channel = nullptr,
                         std::string in_process_secret = "")
-      : registry_(registry), auth_(auth), unit_code_(std::move(unit_code)),
-        case_channel_(std::move(case_channel)), in_process_secret_(std::move(in_process_secret)) {}
+      : registry_(registry),
+        auth_(auth),
+        unit_code_(std::move(unit_code)),
+        case_channel_(std::move(case_channel)),
+        in_process_secret_(std::move(in_process_secret)) {}
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
 

@@ -50,8 +50,10 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
   for (const char* service :
        {"reception.cases.v1.CaseService", "reception.cases.v1.HandoffService",
         "reception.routing.v1.RoutingService", "reception.media.v1.MediaService",
-        "reception.scheduling.v1.SchedulingService", "reception.federation.v1.CaseFederationService",
-        "reception.federation.v1.SchedulingFederationService", "reception.admin.v1.OutboxService"}) {
+        "reception.scheduling.v1.SchedulingService",
+        "reception.federation.v1.CaseFederationService",
+        "reception.federation.v1.SchedulingFederationService",
+        "reception.admin.v1.OutboxService"}) {
     const auto* s = pool->FindServiceByName(service);
     EXPECT_NE(s, nullptr) << service;
     if (s == nullptr) continue;

@@ -508,7 +508,9 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
                   .ok());
   grpc::ClientContext officer_ctx;  // not for people, nor for nodes that are not peers
   AddPrincipal(&officer_ctx, "officer", "48");
-  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())->GetNodeKey(&officer_ctx, fed::GetNodeKeyRequest(), &key).error_code(),
+  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())
+                ->GetNodeKey(&officer_ctx, fed::GetNodeKeyRequest(), &key)
+                .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   grpc::ClientContext stranger_ctx;
   EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannelAs("48-3"))
@@ -518,7 +520,9 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
   // Claiming to be a node in metadata, without its certificate: not a node.
   grpc::ClientContext claim_ctx;
   AddPrincipal(&claim_ctx, "node", "48-1");
-  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())->GetNodeKey(&claim_ctx, fed::GetNodeKeyRequest(), &key).error_code(),
+  EXPECT_EQ(fed::CaseFederationService::NewStub(f.node("48").NewChannel())
+                ->GetNodeKey(&claim_ctx, fed::GetNodeKeyRequest(), &key)
+                .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   garbage.set_node_key_id(key.key_id());
   garbage.set_sealed_identity(std::string(96, 'x'));
@@ -745,12 +749,13 @@ TEST(FederationTest, ARefusedHandoffIsADeadLetterAnOperatorRetries) {
   std::string item;
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto listed = commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::ListOutboxItems, dead,
-                                   "viewer");
+        auto listed = commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::ListOutboxItems,
+                                   dead, "viewer");
         if (!listed.ok() || listed->items_size() != 1) return false;
         item = listed->items(0).name();
         EXPECT_EQ(listed->items(0).outbox(), "handoffs");
-        EXPECT_EQ(listed->items(0).key(), absl::StrCat("h/", absl::StripPrefix(h->name(), "handoffs/")));
+        EXPECT_EQ(listed->items(0).key(),
+                  absl::StrCat("h/", absl::StripPrefix(h->name(), "handoffs/")));
         EXPECT_TRUE(absl::StrContains(listed->items(0).last_error(), "federation peers"))
             << listed->items(0).last_error();
         return true;
@@ -764,10 +769,11 @@ TEST(FederationTest, ARefusedHandoffIsADeadLetterAnOperatorRetries) {
   // A viewer may look, not act; a handoff cannot be given up.
   admin::v1::RetryOutboxItemRequest retry;
   retry.set_name(item);
-  EXPECT_EQ(commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::RetryOutboxItem, retry, "viewer")
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::RetryOutboxItem, retry, "viewer")
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
   admin::v1::CancelOutboxItemRequest cancel;
   cancel.set_name(item);
   auto cancelled =

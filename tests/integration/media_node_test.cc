@@ -237,8 +237,8 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   // AttachCaseMinutes is internal (reception.federation.v1) and takes only
   // what the room vouches for, even from this node's own certificate.
   auto other = Call(cases.get(), &cv1::CaseService::Stub::CreateCase,
-                    SampleCase(cv1::CASE_KIND_COMPLAINT, "m-2", "48-29", absl::CivilDay(2026, 11, 20),
-                               "Khiếu nại việc thu hồi đất"),
+                    SampleCase(cv1::CASE_KIND_COMPLAINT, "m-2", "48-29",
+                               absl::CivilDay(2026, 11, 20), "Khiếu nại việc thu hồi đất"),
                     kOfficer);
   ASSERT_TRUE(other.ok()) << other.status();
   auto own_node = federation::v1::CaseFederationService::NewStub(node.NewChannelAs("48"));

@@ -155,8 +155,8 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
   EXPECT_TRUE(absl::StrContains(stranger.message(), "not a federation peer")) << stranger;
   // The other way round: a node's channel to a peer accepts only the server
   // certificate that names that peer, whatever answers at its address.
-  auto ward_creds = Credentials::ForClient(pki + "/ca.crt", pki + "/48-1/node.crt",
-                                           pki + "/48-1/node.key");
+  auto ward_creds =
+      Credentials::ForClient(pki + "/ca.crt", pki + "/48-1/node.crt", pki + "/48-1/node.key");
   ASSERT_TRUE(ward_creds.ok()) << ward_creds.status();
   auto node_key_via = [&](std::shared_ptr<grpc::Channel> channel) {
     grpc::ClientContext ctx;

@@ -265,7 +265,8 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   auto cuc = reg(at_b.get(), "48-1", "049201000023", "cuc");
   ASSERT_TRUE(cuc.ok()) << cuc.status();
   // Ops see the queue in Tây Giang's metrics.
-  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(tay_giang_admin), "reception_outbox_depth{outbox=\"scheduling\",peer=\"48\"} 2"))
+  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(tay_giang_admin),
+                                "reception_outbox_depth{outbox=\"scheduling\",peer=\"48\"} 2"))
       << ScrapeMetrics(tay_giang_admin);
   // Tây Giang's node restarts while offline: nothing is lost.
   ASSERT_EQ(tay_giang->Stop(), 0);
@@ -394,8 +395,8 @@ TEST(SchedulingNode, RegistrationsForADenunciationAreProtected) {
   ASSERT_TRUE(staff.ok()) << staff.status();
   ASSERT_EQ(staff->items_size(), 1);
   EXPECT_EQ(staff->items(0).full_name(), "Người Tố Cáo");
-  for (const auto& [unit, role] : std::vector<std::pair<std::string, std::string>>{
-           {"48", "viewer"}, {"48-1", "officer"}}) {
+  for (const auto& [unit, role] :
+       std::vector<std::pair<std::string, std::string>>{{"48", "viewer"}, {"48-1", "officer"}}) {
     auto other = Call(host.get(), &S::GetSessionAgenda, agenda, unit, role);
     ASSERT_TRUE(other.ok()) << unit << " " << other.status();
     ASSERT_EQ(other->items_size(), 1);

@@ -777,7 +777,8 @@ int Run(const Args& a) {
     using O = av::OutboxService::Stub;
     const std::string& sub = a.positional[0];
     auto item_name = [&]() -> std::string {
-      if (a.positional.size() < 2) UsageError(absl::StrCat("federation ", sub, " needs an item name (outboxes/.../items/N)"));
+      if (a.positional.size() < 2)
+        UsageError(absl::StrCat("federation ", sub, " needs an item name (outboxes/.../items/N)"));
       return a.positional[1];
     };
     if (sub == "outbox") {
@@ -791,10 +792,12 @@ int Run(const Args& a) {
         PrintJson(resp);
         return 0;
       }
-      std::cout << absl::StrFormat("%-32s %-8s %-5s %-8s %-40s %s\n", "ITEM", "PEER", "DEAD", "ATTEMPTS", "CARRIES", "LAST ERROR");
+      std::cout << absl::StrFormat("%-32s %-8s %-5s %-8s %-40s %s\n", "ITEM", "PEER", "DEAD",
+                                   "ATTEMPTS", "CARRIES", "LAST ERROR");
       for (const auto& i : resp.items()) {
-        std::cout << absl::StrFormat("%-32s %-8s %-5s %-8d %-40s %s\n", i.name(), i.peer(), i.dead() ? "yes" : "no",
-                                     i.attempts(), i.key(), i.last_error().substr(0, 80));
+        std::cout << absl::StrFormat("%-32s %-8s %-5s %-8d %-40s %s\n", i.name(), i.peer(),
+                                     i.dead() ? "yes" : "no", i.attempts(), i.key(),
+                                     i.last_error().substr(0, 80));
       }
       return 0;
     }
@@ -916,9 +919,9 @@ int Run(const Args& a) {
         *r.mutable_to() = ParseDateOption(a.GetOr("to", ""), "to");
         auto resp = client.Call(&S::ListPlannedDays, r);
         if (json) {
-        PrintJson(resp);
-        return 0;
-      }
+          PrintJson(resp);
+          return 0;
+        }
         for (const auto& d : resp.days()) {
           if (d.kind() != sv::DAY_KIND_PERIODIC && !a.flags.count("all")) continue;
           std::cout << reception::FormatDate(d.date()) << "  " << Short(sv::DayKind_Name(d.kind()), "DAY_KIND_")
@@ -993,9 +996,9 @@ int Run(const Args& a) {
         *r.mutable_to() = ParseDateOption(a.GetOr("to", ""), "to");
         auto resp = client.Call(&S::ListSessions, r);
         if (json) {
-        PrintJson(resp);
-        return 0;
-      }
+          PrintJson(resp);
+          return 0;
+        }
         for (const auto& x : resp.sessions()) {
           std::cout << absl::StrFormat("%-26s %s %s-%s  %-11s %-10s %s\n", x.name(), reception::FormatDate(x.date()), x.start(), x.end(),
                                        Short(sv::SessionKind_Name(x.kind()), "SESSION_KIND_"),
