@@ -341,10 +341,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);
-  const bool default_key_file =
-      config.identity_key_file() ==
-      (std::filesystem::path(config.data_dir()) / "identity.keys").string();
-  auto vault = IdentityVault::Open(config.identity_key_file(), default_key_file);
+  auto vault = IdentityVault::ForNode(config.identity_key_file(), config.data_dir());
   if (!vault.ok()) return vault.status();
   m->vault_ = *std::move(vault);
   CaseRegistry::Deps deps;

@@ -9,28 +9,12 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "services/common/auth.h"
+#include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/text.h"
 
 namespace reception {
 namespace {
-
-// What a destination's answer means for the handoff: it will never take it
-// as it is (refused: a dead letter for an operator), or not now.
-Outbox::Verdict Classify(const grpc::Status& s) {
-  switch (s.error_code()) {
-    case grpc::StatusCode::OK:
-      return Outbox::Verdict::kDelivered;
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return Outbox::Verdict::kRefused;
-    default:
-      return Outbox::Verdict::kRetry;
-  }
-}
 
 std::string Describe(const grpc::Status& s) {
   return absl::StrCat("code ", static_cast<int>(s.error_code()), ": ",
@@ -84,7 +68,7 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
     if (!s.ok()) {
       Log()->warn("event=handoff_node_key_failed peer={} error={}", unit,
                   LogValue(TruncateUtf8(s.error_message(), 200)));
-      return answer({Classify(s), Describe(s), ""});
+      return answer({DeliveryVerdict(s), Describe(s), ""});
     }
     if (nk.unit_code() != unit) {
       return answer(
@@ -129,7 +113,7 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
       peers_[unit].public_key.clear();  // the peer's key changed: fetch it again
       return f->answer({Outbox::Verdict::kRetry, Describe(s), ""});
     }
-    f->answer({Classify(s), Describe(s), ""});
+    f->answer({DeliveryVerdict(s), Describe(s), ""});
   });
 }
 

@@ -47,4 +47,19 @@ std::string PrintableMessage(absl::string_view message) {
   return out;
 }
 
+Outbox::Verdict DeliveryVerdict(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return Outbox::Verdict::kDelivered;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return Outbox::Verdict::kRefused;
+    default:
+      return Outbox::Verdict::kRetry;
+  }
+}
+
 }  // namespace reception

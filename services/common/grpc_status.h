@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/support/status.h"
+#include "services/common/outbox.h"
 
 namespace reception {
 
@@ -17,6 +18,11 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // `message` with control characters escaped (\n, \x01 ...), as sent to
 // clients.
 std::string PrintableMessage(absl::string_view message);
+
+// What a peer's answer to an outbox delivery means: delivered; refused for
+// good (INVALID_ARGUMENT, PERMISSION_DENIED, FAILED_PRECONDITION, NOT_FOUND,
+// ALREADY_EXISTS: the peer will never take it as it is); otherwise retry.
+Outbox::Verdict DeliveryVerdict(const grpc::Status& status);
 
 }  // namespace reception
 

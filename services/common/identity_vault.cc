@@ -54,6 +54,13 @@ absl::Status CreateKeyFile(const std::string& path) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<IdentityVault>> IdentityVault::ForNode(
+    const std::string& identity_key_file, const std::string& data_dir) {
+  const bool default_file =
+      identity_key_file == (std::filesystem::path(data_dir) / "identity.keys").string();
+  return Open(identity_key_file, default_file);
+}
+
 IdentityVault::~IdentityVault() {
   for (auto& k : keys_) sodium_memzero(k.bytes.data(), k.bytes.size());
   sodium_memzero(fingerprint_key_.data(), fingerprint_key_.size());

@@ -24,6 +24,12 @@ class IdentityVault {
   static absl::StatusOr<std::unique_ptr<IdentityVault>> Open(const std::string& path,
                                                              bool create_if_missing);
 
+  // The node's vault: `identity_key_file`, created on first start only when
+  // it is the default "<data_dir>/identity.keys" (a configured file that is
+  // missing is an error, not a fresh key). One file for every service.
+  static absl::StatusOr<std::unique_ptr<IdentityVault>> ForNode(const std::string& identity_key_file,
+                                                               const std::string& data_dir);
+
   ~IdentityVault();
 
   // Encrypts with the active key; `bound_to` (a case number, a

@@ -23,6 +23,18 @@ std::string QueueKey(const std::string& peer, int64_t sequence) {
 
 std::string KeyIndex(const std::string& key) { return absl::StrCat(kKeyPrefix, key); }
 
+Outbox::Item ItemFrom(absl::string_view slot, const common::OutboxEntry& entry) {
+  Outbox::Item item;
+  item.key = entry.key();
+  item.peer = entry.peer();
+  item.payload = entry.payload();
+  item.sequence = static_cast<int64_t>(FromBigEndian64(slot.substr(slot.size() - 8)));
+  item.queued = absl::FromUnixMicros(entry.queued_unix_micros());
+  item.dead = entry.dead();
+  item.last_error = entry.last_error();
+  return item;
+}
+
 // The open outboxes of the process, for AllMetrics.
 class AllOutboxes final : public prometheus::Collectable {
  public:
@@ -139,16 +151,7 @@ absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
     if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("outbox ", o_.name, ": an item does not parse"));
     }
-    const absl::string_view slot(it->key().data(), it->key().size());
-    Item item;
-    item.key = entry.key();
-    item.peer = entry.peer();
-    item.payload = entry.payload();
-    item.sequence = static_cast<int64_t>(FromBigEndian64(slot.substr(slot.size() - 8)));
-    item.queued = absl::FromUnixMicros(entry.queued_unix_micros());
-    item.dead = entry.dead();
-    item.last_error = entry.last_error();
-    out.push_back(std::move(item));
+    out.push_back(ItemFrom(absl::string_view(it->key().data(), it->key().size()), entry));
   }
   if (!it->status().ok()) return absl::InternalError(it->status().ToString());
   // Queue order: by peer, then sequence (the keys' order already).
@@ -373,15 +376,7 @@ void Outbox::Cancel(const std::string& key, absl::AnyInvocable<void(absl::Status
         if (!stored->has_value() || !entry.ParseFromString(**stored)) {
           return absl::DataLossError("the outbox item does not parse");
         }
-        const absl::string_view s(**slot);
-        Item item;
-        item.key = entry.key();
-        item.peer = entry.peer();
-        item.payload = entry.payload();
-        item.sequence = static_cast<int64_t>(FromBigEndian64(s.substr(s.size() - 8)));
-        item.queued = absl::FromUnixMicros(entry.queued_unix_micros());
-        item.dead = entry.dead();
-        item.last_error = entry.last_error();
+        const Item item = ItemFrom(**slot, entry);
         Answer cancelled{Verdict::kRefused, "cancelled by an operator", ""};
         if (auto settled = settle_(item, cancelled, txn); !settled.ok()) return settled;
         txn.Delete(family_, **slot);

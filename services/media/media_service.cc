@@ -1077,22 +1077,13 @@ void MediaModule::SendMinutes(const Outbox::Item& item,
   AddNodeIdentity(unit_code_, in_process_secret_, &call->ctx, absl::Seconds(5));
   cases->async()->AttachCaseMinutes(
       &call->ctx, &call->req, &call->out, [call, cases](grpc::Status s) {
-        Outbox::Verdict verdict = Outbox::Verdict::kRetry;
-        switch (s.error_code()) {
-          case grpc::StatusCode::OK:
-            verdict = Outbox::Verdict::kDelivered;
-            break;
-          case grpc::StatusCode::NOT_FOUND:
-          case grpc::StatusCode::FAILED_PRECONDITION:
-          case grpc::StatusCode::INVALID_ARGUMENT:
-          case grpc::StatusCode::PERMISSION_DENIED:
-            verdict = Outbox::Verdict::kRefused;  // e.g. the case is owned by another unit
-            break;
-          default:
-            Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
-                        call->req.name(), LogValue(s.error_message()));
-        }
-        call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
+        // e.g. the case is owned by another unit: refused for good.
+    const Outbox::Verdict verdict = DeliveryVerdict(s);
+    if (verdict == Outbox::Verdict::kRetry) {
+      Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
+                  call->req.name(), LogValue(s.error_message()));
+    }
+    call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
       });
 }
 

@@ -272,10 +272,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);
   // The same key file as the case service's protected identities.
-  const bool default_key_file =
-      config.identity_key_file() ==
-      (std::filesystem::path(config.data_dir()) / "identity.keys").string();
-  auto vault = IdentityVault::Open(config.identity_key_file(), default_key_file);
+  auto vault = IdentityVault::ForNode(config.identity_key_file(), config.data_dir());
   if (!vault.ok()) return vault.status();
   m->vault_ = *std::move(vault);
   SchedulingRegistry::Deps deps;
@@ -377,20 +374,6 @@ void SchedulingModule::Send(const internal::OutboxItem& item,
     return answer({Outbox::Verdict::kRetry,
                    absl::StrCat("unit ", item.peer(), " is not a configured peer"), ""});
   }
-  // What a peer's answer means for the item.
-  auto classify = [](const grpc::Status& s) {
-    switch (s.error_code()) {
-      case grpc::StatusCode::OK:
-        return Outbox::Verdict::kDelivered;
-      case grpc::StatusCode::INVALID_ARGUMENT:
-      case grpc::StatusCode::PERMISSION_DENIED:
-      case grpc::StatusCode::FAILED_PRECONDITION:
-      case grpc::StatusCode::NOT_FOUND:
-        return Outbox::Verdict::kRefused;  // the peer will never take it
-      default:
-        return Outbox::Verdict::kRetry;
-    }
-  };
   struct Call {
     grpc::ClientContext ctx;
     federation::v1::OfferSessionNoticeRequest notice;
@@ -402,9 +385,9 @@ void SchedulingModule::Send(const internal::OutboxItem& item,
   auto call = std::make_shared<Call>();
   call->answer = std::move(answer);
   AddNodeIdentity(unit_code_, "", &call->ctx, call_timeout_);
-  auto finish = [call, classify](const grpc::Status& s, std::string response) {
-    call->answer(
-        {classify(s), s.ok() ? "" : TruncateUtf8(s.error_message(), 300), std::move(response)});
+  auto finish = [call](const grpc::Status& s, std::string response) {
+    call->answer({DeliveryVerdict(s), s.ok() ? "" : TruncateUtf8(s.error_message(), 300),
+                  std::move(response)});
   };
   if (item.has_notice()) {
     *call->notice.mutable_session() = item.notice().session();
