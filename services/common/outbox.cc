@@ -158,29 +158,58 @@ absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
   return out;
 }
 
-int Outbox::Pump(const std::string& peer) {
-  auto items = ReadQueue();
-  if (!items.ok()) {
-    Log()->error("event=outbox_read_failed outbox={} error={}", o_.name,
-                 LogValue(items.status().message()));
-    return 0;
-  }
+int Outbox::Pump(const std::string& only) {
+  // Reads the committed queue peer by peer, and leaves a peer as soon as it
+  // is backing off or its window is full: a backlog of thousands for one
+  // peer costs a pass no more than its window.
   const absl::Time now = o_.clock->Now();
+  const std::string prefix = only.empty() ? std::string(kQueuePrefix) : absl::StrCat(kQueuePrefix, only, "/");
   std::vector<Item> to_send;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stop_) return 0;
-    for (auto& item : *items) {
-      if (item.dead || (!peer.empty() && item.peer != peer)) continue;
-      const std::string slot = QueueKey(item.peer, item.sequence);
-      if (in_flight_.count(slot)) continue;
-      Backoff& b = peers_[item.peer];
-      if (now < b.next || b.in_flight >= o_.window) continue;
-      ++b.in_flight;
-      in_flight_[slot] = item.peer;
-      item.attempts = ++attempts_[slot];
-      to_send.push_back(std::move(item));
+  auto it = o_.store->NewIterator(family_);
+  it->Seek(prefix);
+  while (it->Valid() && it->key().starts_with(prefix)) {
+    const absl::string_view slot(it->key().data(), it->key().size());
+    if (slot.size() < kQueuePrefix.size() + 10) {
+      it->Next();
+      continue;
     }
+    // "q/{peer}/{8 bytes}"
+    const std::string peer(slot.substr(kQueuePrefix.size(), slot.size() - kQueuePrefix.size() - 9));
+    bool leave_peer = false;
+    bool take = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) break;
+      Backoff& b = peers_[peer];
+      if (now < b.next || b.in_flight >= o_.window) {
+        leave_peer = true;
+      } else if (!in_flight_.count(std::string(slot))) {
+        take = true;
+      }
+    }
+    if (leave_peer) {
+      // Past every "q/{peer}/..." key ('0' sorts right after '/').
+      it->Seek(absl::StrCat(kQueuePrefix, peer, "0"));
+      continue;
+    }
+    if (take) {
+      common::OutboxEntry entry;
+      if (entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
+          !entry.dead()) {
+        Item item = ItemFrom(slot, entry);
+        absl::MutexLock lock(&mu_);
+        Backoff& b = peers_[peer];
+        ++b.in_flight;
+        in_flight_[std::string(slot)] = peer;
+        item.attempts = ++attempts_[std::string(slot)];
+        to_send.push_back(std::move(item));
+      }
+    }
+    it->Next();
+  }
+  if (!it->status().ok()) {
+    Log()->error("event=outbox_read_failed outbox={} error={}", o_.name,
+                 LogValue(it->status().ToString()));
   }
   for (const auto& item : to_send) {
     deliver_(item, [this, item](Answer answer) { Answered(item, std::move(answer)); });
