@@ -101,7 +101,13 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(Options options, Deliver de
   auto items = box->ReadQueue();
   if (!items.ok()) return items.status();
   int64_t last = 0;
-  for (const auto& item : *items) last = std::max(last, item.sequence);
+  {
+    absl::MutexLock lock(&box->mu_);
+    for (const auto& item : *items) {
+      last = std::max(last, item.sequence);
+      box->known_peers_.insert(item.peer);
+    }
+  }
   box->next_sequence_ = last + 1;
   Everyone()->Add(box.get());
   return box;
@@ -125,6 +131,8 @@ void Outbox::Put(WriteTxn& txn, const std::string& peer, const std::string& key,
   const std::string slot = QueueKey(peer, sequence);
   txn.Put(family_, slot, entry.SerializeAsString());
   txn.Put(family_, KeyIndex(key), slot);
+  absl::MutexLock lock(&mu_);
+  known_peers_.insert(peer);  // a name only: harmless if this write fails
 }
 
 void Outbox::Drop(WriteTxn& txn, const std::string& key) {
@@ -159,53 +167,45 @@ absl::StatusOr<std::vector<Outbox::Item>> Outbox::ReadQueue() const {
 }
 
 int Outbox::Pump(const std::string& only) {
-  // Reads the committed queue peer by peer, and leaves a peer as soon as it
-  // is backing off or its window is full: a backlog of thousands for one
-  // peer costs a pass no more than its window.
+  // Each peer's queue is read from its floor (the oldest item still there
+  // when last looked; every item below it is gone, and new ones come after
+  // it), up to its window, and not at all while it is backing off: a
+  // delivered backlog of thousands leaves tombstones no pass reads again.
   const absl::Time now = o_.clock->Now();
-  const std::string prefix = only.empty() ? std::string(kQueuePrefix) : absl::StrCat(kQueuePrefix, only, "/");
+  std::vector<std::pair<std::string, int64_t>> peers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return 0;
+    for (const auto& peer : known_peers_) {
+      if (!only.empty() && peer != only) continue;
+      const Backoff& b = peers_[peer];
+      if (now < b.next || b.in_flight >= o_.window) continue;
+      peers.emplace_back(peer, b.floor);
+    }
+  }
   std::vector<Item> to_send;
   auto it = o_.store->NewIterator(family_);
-  it->Seek(prefix);
-  while (it->Valid() && it->key().starts_with(prefix)) {
-    const absl::string_view slot(it->key().data(), it->key().size());
-    if (slot.size() < kQueuePrefix.size() + 10) {
-      it->Next();
-      continue;
-    }
-    // "q/{peer}/{8 bytes}"
-    const std::string peer(slot.substr(kQueuePrefix.size(), slot.size() - kQueuePrefix.size() - 9));
-    bool leave_peer = false;
-    bool take = false;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stop_) break;
-      Backoff& b = peers_[peer];
-      if (now < b.next || b.in_flight >= o_.window) {
-        leave_peer = true;
-      } else if (!in_flight_.count(std::string(slot))) {
-        take = true;
-      }
-    }
-    if (leave_peer) {
-      // Past every "q/{peer}/..." key ('0' sorts right after '/').
-      it->Seek(absl::StrCat(kQueuePrefix, peer, "0"));
-      continue;
-    }
-    if (take) {
+  for (const auto& [peer, floor] : peers) {
+    const std::string prefix = absl::StrCat(kQueuePrefix, peer, "/");
+    bool first = true;
+    for (it->Seek(QueueKey(peer, floor)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const absl::string_view slot(it->key().data(), it->key().size());
       common::OutboxEntry entry;
-      if (entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size())) &&
-          !entry.dead()) {
-        Item item = ItemFrom(slot, entry);
-        absl::MutexLock lock(&mu_);
-        Backoff& b = peers_[peer];
-        ++b.in_flight;
-        in_flight_[std::string(slot)] = peer;
-        item.attempts = ++attempts_[std::string(slot)];
-        to_send.push_back(std::move(item));
+      if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+      Item item = ItemFrom(slot, entry);
+      absl::MutexLock lock(&mu_);
+      Backoff& b = peers_[peer];
+      if (first) {
+        b.floor = std::max(b.floor, item.sequence);
+        first = false;
       }
+      if (b.in_flight >= o_.window) break;
+      if (item.dead || in_flight_.count(std::string(slot))) continue;
+      ++b.in_flight;
+      in_flight_[std::string(slot)] = peer;
+      item.attempts = ++attempts_[std::string(slot)];
+      to_send.push_back(std::move(item));
     }
-    it->Next();
   }
   if (!it->status().ok()) {
     Log()->error("event=outbox_read_failed outbox={} error={}", o_.name,

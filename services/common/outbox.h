@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -156,6 +157,7 @@ class Outbox final : public prometheus::Collectable {
     std::string last_error;
     int64_t delivered = 0;
     int in_flight = 0;
+    int64_t floor = 0;  // no item of the peer has a lower sequence
   };
   Outbox(Options options, Deliver deliver, Settle settle);
   absl::StatusOr<std::vector<Item>> ReadQueue() const;
@@ -171,6 +173,7 @@ class Outbox final : public prometheus::Collectable {
 
   mutable absl::Mutex mu_;
   std::map<std::string, Backoff> peers_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> known_peers_ ABSL_GUARDED_BY(mu_);  // every peer ever queued for
   std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);           // by item key
   std::map<std::string, std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // queue key -> peer
   int settling_ ABSL_GUARDED_BY(mu_) = 0;  // answers whose write is queued
