@@ -330,14 +330,7 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
   std::unique_ptr<CaseModule> m(new CaseModule());
   const auto& config = context.config;
-  Store::Options options;
-  options.path = (std::filesystem::path(config.data_dir()) / "case").string();
-  options.column_families = CaseRegistry::ColumnFamilies();
-  options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
-  options.max_group_size = config.storage().max_group_size();
-  options.block_cache_bytes = static_cast<size_t>(config.storage().block_cache_mib()) << 20;
-  options.metrics = context.metrics.get();
-  options.name = "case";
+  Store::Options options = context.StoreOptions("case", CaseRegistry::ColumnFamilies());
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);

@@ -99,6 +99,22 @@ void WarnIfCalendarRunsShort(const WorkingCalendar& calendar, absl::CivilDay tod
 
 }  // namespace
 
+Store::Options NodeContext::StoreOptions(const std::string& name,
+                                         std::vector<std::string> families) const {
+  Store::Options o;
+  o.path = (std::filesystem::path(config.data_dir()) / name).string();
+  o.column_families = std::move(families);
+  o.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
+  if (config.storage().max_group_size() > 0) o.max_group_size = config.storage().max_group_size();
+  if (config.storage().block_cache_mib() > 0) {
+    o.block_cache_bytes = static_cast<size_t>(config.storage().block_cache_mib()) << 20;
+  }
+  o.block_cache = block_cache;
+  o.metrics = metrics.get();
+  o.name = name;
+  return o;
+}
+
 int RunNode(int argc, char** argv, absl::string_view program,
             const std::vector<ModuleFactory>& factories) {
   // Block the stop signals before gRPC starts threads, so only sigwait below
@@ -199,6 +215,11 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // Every call of every service is authorised by the access table.
   authenticator_holder->EnforceAccessTable(&context.topology, context.config.unit_code());
   context.in_process_secret = in_process_secret;
+  context.block_cache = rocksdb::NewLRUCache(
+      static_cast<size_t>(context.config.storage().block_cache_mib() > 0
+                              ? context.config.storage().block_cache_mib()
+                              : 64)
+      << 20);
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {
     if (context.test_fault != "crash_after_import") {

@@ -20,6 +20,7 @@
 #include "services/common/clock.h"
 #include "services/common/credentials.h"
 #include "services/common/rule_book.h"
+#include "services/common/store.h"
 #include "services/common/topology.h"
 
 namespace reception {
@@ -45,6 +46,14 @@ struct NodeContext {
       Credentials::FromConfig(config::v1::AuthConfig());
   // Test seam (--test_fault): a named point at which the node crashes.
   std::string test_fault;
+  // One RocksDB block cache for every store of the process
+  // (storage.block_cache_mib).
+  std::shared_ptr<rocksdb::Cache> block_cache;
+
+  // The options of the store `name` ("<data_dir>/<name>"): the storage
+  // settings of the configuration (sync policy, group size, the shared
+  // cache), metrics, and `families`. Every service opens its store so.
+  Store::Options StoreOptions(const std::string& name, std::vector<std::string> families) const;
 };
 
 // One service hosted by a node: its gRPC service and its readiness.

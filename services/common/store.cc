@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   const Options& o = store->options_;
 
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.block_cache = o.block_cache ? o.block_cache : rocksdb::NewLRUCache(o.block_cache_bytes);
   table.cache_index_and_filter_blocks = true;
   // Point reads (GetCase, idempotency and counter lookups) dominate: a bloom
   // filter per file skips files that cannot hold the key, and level-0

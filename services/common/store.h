@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 
@@ -88,8 +89,10 @@ class Store {
     bool sync = true;
     // Most mutations committed by one WAL sync.
     int max_group_size = 1024;
-    // Shared block cache for all families.
+    // Block cache for all families: `block_cache` when given (one cache
+    // shared by every store of a node), else a new one of this size.
     size_t block_cache_bytes = 64 << 20;
+    std::shared_ptr<rocksdb::Cache> block_cache;
     // Optional: where to register the store's metrics.
     prometheus::Registry* metrics = nullptr;
     // Label value naming the store in metrics ("case").

@@ -851,14 +851,10 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   std::unique_ptr<MediaModule> m(new MediaModule());
   const auto& config = context.config;
   m->clock_ = context.clock;
-  Store::Options options;
-  options.path = (std::filesystem::path(config.data_dir()) / "media").string();
-  options.column_families = RoomRegistry::ColumnFamilies();
-  for (const auto& cf : BridgeLinks::ColumnFamilies()) options.column_families.push_back(cf);
-  options.column_families.push_back("outbox");
-  options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
-  options.metrics = context.metrics.get();
-  options.name = "media";
+  std::vector<std::string> families = RoomRegistry::ColumnFamilies();
+  for (const auto& cf : BridgeLinks::ColumnFamilies()) families.push_back(cf);
+  families.push_back("outbox");
+  Store::Options options = context.StoreOptions("media", std::move(families));
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);

@@ -262,12 +262,8 @@ grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferRegistration(
 absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const NodeContext& context) {
   std::unique_ptr<SchedulingModule> m(new SchedulingModule());
   const auto& config = context.config;
-  Store::Options options;
-  options.path = (std::filesystem::path(config.data_dir()) / "scheduling").string();
-  options.column_families = SchedulingRegistry::ColumnFamilies();
-  options.sync = config.storage().sync_policy() != config::v1::SYNC_POLICY_NONE;
-  options.metrics = context.metrics.get();
-  options.name = "scheduling";
+  Store::Options options =
+      context.StoreOptions("scheduling", SchedulingRegistry::ColumnFamilies());
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);
