@@ -278,6 +278,15 @@ void Store::WriterLoop() {
           group.batch.PopSavePoint();
           for (auto& d : txn.deleted_) group.deleted.insert(std::move(d));
           group.wrote = group.wrote || txn.writes() > 0;
+          if (!txn.on_durable_.empty()) {
+            item.done = [hooks = std::move(txn.on_durable_),
+                         done = std::move(item.done)](absl::Status s) mutable {
+              if (s.ok()) {
+                for (auto& hook : hooks) hook();
+              }
+              if (done) done(std::move(s));
+            };
+          }
         } else {
           (void)group.batch.RollbackToSavePoint();
         }

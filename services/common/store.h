@@ -63,6 +63,12 @@ class WriteTxn {
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  absl::string_view key) const;
   int writes() const { return writes_; }
+  // Durable before visible, the one rule for in-memory state kept beside
+  // the store: `fn` runs on the completion thread once this mutation's
+  // group commit is durable (before its Done), in commit order; never when
+  // the mutation or the commit fails. A mutation changes what readers see
+  // only through this.
+  void OnDurable(absl::AnyInvocable<void()> fn) { on_durable_.push_back(std::move(fn)); }
 
  private:
   friend class Store;
@@ -75,6 +81,7 @@ class WriteTxn {
   // (it stamps the sequence number in the header, which lookups never read).
   store_internal::Group* committing_;  // nullptr when none
   std::vector<std::string> deleted_;         // merged into the group on success
+  std::vector<absl::AnyInvocable<void()>> on_durable_;
   int writes_ = 0;
 };
 

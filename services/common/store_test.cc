@@ -60,6 +60,50 @@ TEST(Store, FailedMutationWritesNothing) {
   EXPECT_FALSE((*store)->Get(f, "k")->has_value());
 }
 
+// What a mutation publishes to memory (OnDurable) appears only once its
+// group commit is durable, before its Done, and never for a failed one.
+TEST(Store, OnDurableRunsAfterTheCommitAndNeverOnFailure) {
+  testing::TempDir dir;
+  absl::Notification entered, release;
+  std::atomic<bool> block{false};
+  Store::Options o = Opts(dir.Join("db"));
+  o.before_commit = [&] {
+    if (!block.load()) return;
+    entered.Notify();
+    release.WaitForNotification();
+  };
+  auto store = Store::Open(o);
+  ASSERT_TRUE(store.ok());
+  auto* f = (*store)->Family("things");
+  std::atomic<int> published{0};
+  std::atomic<bool> done_saw_published{false};
+  absl::Notification done;
+  block = true;
+  (*store)->Submit(
+      [&](WriteTxn& txn) {
+        txn.Put(f, "k", "v");
+        txn.OnDurable([&] { published = 1; });
+        return absl::OkStatus();
+      },
+      [&](absl::Status s) {
+        EXPECT_TRUE(s.ok()) << s;
+        done_saw_published = published.load() == 1;
+        done.Notify();
+      });
+  entered.WaitForNotification();  // written to the batch, not yet durable
+  EXPECT_EQ(published.load(), 0);
+  block = false;
+  release.Notify();
+  done.WaitForNotification();
+  EXPECT_TRUE(done_saw_published.load());
+  auto failed = (*store)->CommitAndWait([&](WriteTxn& txn) {
+    txn.OnDurable([&] { published = 2; });
+    return absl::FailedPreconditionError("no");
+  });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(published.load(), 1);
+}
+
 // Read-modify-write from many threads needs no locks: mutations run one at a
 // time on the writer, each seeing all earlier ones.
 TEST(Store, MutationsAreSerialised) {

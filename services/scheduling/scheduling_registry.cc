@@ -133,6 +133,16 @@ absl::Status SchedulingRegistry::FromDisk(internal::StoredSession& s) const {
   return absl::OkStatus();
 }
 
+void SchedulingRegistry::Keep(WriteTxn& txn, const internal::StoredSession& s) {
+  const std::string& name = s.session().name();
+  txn.Put(sessions_cf_, name, ForDisk(s));
+  sessions_[name] = s;
+  txn.OnDurable([this, s] {
+    absl::MutexLock lock(&mu_);
+    published_[s.session().name()] = s;
+  });
+}
+
 v1::Registration SchedulingRegistry::ForPeople(v1::Registration reg) {
   const std::string& id = reg.citizen_id();
   if (!id.empty()) {
@@ -166,6 +176,7 @@ absl::Status SchedulingRegistry::Load() {
     }
     if (auto opened = r->FromDisk(s); !opened.ok()) return opened;
     if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
+    r->published_[s.session().name()] = s;
     r->sessions_[s.session().name()] = std::move(s);
   }
   auto notes = r->d_.store->NewIterator(r->notices_cf_);
@@ -317,8 +328,7 @@ absl::Status SchedulingRegistry::Settle(const Outbox::Item& item, const Outbox::
     merged.set_citizen_id(copy.registrations(i).citizen_id());
     *copy.mutable_registrations(i) = std::move(merged);
   }
-  txn.Put(sessions_cf_, offered.session(), ForDisk(copy));
-  s->second = std::move(copy);
+  Keep(txn, copy);
   return absl::OkStatus();
 }
 
@@ -401,8 +411,7 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn, Callback<i
         if (auto s = fn(copy, txn); !s.ok()) return s;
         // The version is the host's: a bridge's copy keeps the host's number.
         if (!copy.session().replica()) copy.mutable_session()->set_version(copy.session().version() + 1);
-        txn.Put(sessions_cf_, name, ForDisk(copy));
-        it->second = copy;
+        Keep(txn, copy);
         *result = std::move(copy);
         return absl::OkStatus();
       },
@@ -449,7 +458,10 @@ void SchedulingRegistry::Notify(WriteTxn& txn, const v1::Registration& reg, cons
   n.set_message(message);
   SetTime(d_.clock->Now(), n.mutable_time());
   txn.Put(notices_cf_, BigEndian64(next_notice_++), n.SerializeAsString());
-  notifications_.push_back(std::move(n));
+  txn.OnDurable([this, n = std::move(n)]() mutable {
+    absl::MutexLock lock(&mu_);
+    notifications_.push_back(std::move(n));
+  });
 }
 
 void SchedulingRegistry::Renumber(internal::StoredSession& s, const std::string& bridge) const {
@@ -591,9 +603,8 @@ void SchedulingRegistry::CreateSession(const Principal& p, const v1::CreateSessi
         internal::StoredSession s;
         *s.mutable_session() = x;
         s.set_create_request(r.request_id());
-        txn.Put(sessions_cf_, x.name(), ForDisk(s));
+        Keep(txn, s);
         QueueNotices(s, txn);
-        sessions_[x.name()] = s;
         if (!r.request_id().empty()) create_requests_[r.request_id()] = x.name();
         *result = std::move(s);
         return absl::OkStatus();
@@ -692,8 +703,8 @@ void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessi
 
 absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  auto it = sessions_.find(name);
-  if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
+  auto it = published_.find(name);
+  if (it == published_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
   return it->second.session();
 }
 
@@ -704,7 +715,7 @@ absl::StatusOr<v1::ListSessionsResponse> SchedulingRegistry::ListSessions(const 
   if (!to.ok()) return to.status();
   v1::ListSessionsResponse out;
   absl::MutexLock lock(&mu_);
-  for (const auto& [name, s] : sessions_) {
+  for (const auto& [name, s] : published_) {
     auto day = ToCivilDay(s.session().date(), "date");
     if (day.ok() && *day >= *from && *day <= *to) *out.add_sessions() = s.session();
   }
@@ -845,8 +856,8 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
 absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const Principal& p,
                                                              const std::string& session) const {
   absl::MutexLock lock(&mu_);
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
+  auto it = published_.find(session);
+  if (it == published_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
   v1::SessionAgenda out;
   out.set_session(session);
   std::vector<const v1::Registration*> regs;
@@ -901,7 +912,7 @@ absl::StatusOr<v1::ComplianceReport> SchedulingRegistry::Compliance(const v1::Ge
   std::vector<HeldDay> held;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [name, s] : sessions_) {
+    for (const auto& [name, s] : published_) {
       const v1::Session& x = s.session();
       if (x.replica() || x.state() != v1::SESSION_STATE_HELD) continue;
       if (x.kind() != v1::SESSION_KIND_PERIODIC && x.kind() != v1::SESSION_KIND_ONLINE) continue;
@@ -1008,8 +1019,7 @@ void SchedulingRegistry::ApplyNotice(const Principal& p,
             *mine = host;
           }
         }
-        txn.Put(sessions_cf_, x.name(), ForDisk(s));
-        sessions_[x.name()] = s;
+        Keep(txn, s);
         *held = x.version();
         return absl::OkStatus();
       },
@@ -1119,7 +1129,7 @@ void SchedulingRegistry::ApplyOffer(const Principal& p,
 std::map<std::pair<std::string, std::string>, int> SchedulingRegistry::SessionCounts() const {
   absl::MutexLock lock(&mu_);
   std::map<std::pair<std::string, std::string>, int> out;
-  for (const auto& [name, s] : sessions_) {
+  for (const auto& [name, s] : published_) {
     ++out[{absl::AsciiStrToLower(v1::SessionKind_Name(s.session().kind()).substr(strlen("SESSION_KIND_"))),
            absl::AsciiStrToLower(v1::SessionState_Name(s.session().state()).substr(strlen("SESSION_STATE_")))}];
   }
@@ -1129,7 +1139,7 @@ std::map<std::pair<std::string, std::string>, int> SchedulingRegistry::SessionCo
 std::vector<SchedulingRegistry::RoomWork> SchedulingRegistry::RoomWorkToDo() const {
   absl::MutexLock lock(&mu_);
   std::vector<RoomWork> out;
-  for (const auto& [name, s] : sessions_) {
+  for (const auto& [name, s] : published_) {
     const v1::Session& x = s.session();
     if (x.replica() || x.kind() != v1::SESSION_KIND_ONLINE) continue;
     if (x.state() == v1::SESSION_STATE_SCHEDULED && !s.room_created()) out.push_back({x, true});

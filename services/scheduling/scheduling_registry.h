@@ -139,6 +139,9 @@ class SchedulingRegistry {
     outbox_->Kick();
     if (listener_) listener_();
   }
+  // Writes `s` (writer thread, in `txn`) and publishes it to readers once
+  // the write is durable.
+  void Keep(WriteTxn& txn, const internal::StoredSession& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A stored session as written to disk (registrants sealed) and back.
   std::string ForDisk(const internal::StoredSession& s) const;
   absl::Status FromDisk(internal::StoredSession& s) const;
@@ -166,7 +169,11 @@ class SchedulingRegistry {
   rocksdb::ColumnFamilyHandle* notices_cf_;
   mutable absl::Mutex mu_;
   v1::ReceptionPlan plan_ ABSL_GUARDED_BY(mu_);
+  // Durable before visible: the writer's sessions (every accepted change,
+  // read and changed only on the store's writer thread), and what readers
+  // see: each change published once its write is durable (Keep).
   std::map<std::string, internal::StoredSession> sessions_ ABSL_GUARDED_BY(mu_);  // by name
+  std::map<std::string, internal::StoredSession> published_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::string> create_requests_ ABSL_GUARDED_BY(mu_);       // request id -> name
   std::unique_ptr<Outbox> outbox_;
   std::vector<v1::Notification> notifications_ ABSL_GUARDED_BY(mu_);
