@@ -2,6 +2,7 @@
 // Talks to a node over gRPC with the generated stubs; a readable table by
 // default, --json for scripts. Errors print the server's message and exit 1;
 // usage errors exit 2.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -181,7 +182,42 @@ struct Args {
   bool Has(const std::string& k) const { return flags.count(k) > 0; }
 };
 
-const std::set<std::string> kBooleanFlags = {"json", "anonymous", "partial", "all", "help", "overdue", "apply", "head-of-unit"};
+// Every option any command reads; anything else is refused before a
+// command runs (a misspelt --etag must not silently skip the check).
+// tests/lint/receptionctl_options.sh keeps these lists and the code in step.
+const std::set<std::string> kBooleanFlags = {"all", "anonymous", "apply", "awaiting-decision", "dead", "head-of-unit", "help", "json", "overdue", "partial"};
+const std::set<std::string> kValueOptions = {"accepted", "act-date", "act-reference", "after", "agenda", "as", "at-risk", "attachment", "audience", "basis", "body", "bridge", "ca", "calendar-file", "case", "cert", "channel", "citizen-id", "citizens", "closes", "competent", "complexity", "conclusions", "content", "cutoff", "date", "day-of-month", "days", "decision", "document", "due-before", "duplicate-of", "end", "etag", "evidence", "explanation", "filing-delay", "filing-start", "for", "for-unit", "forwarded-by", "from", "ground", "host", "issuer", "join-token", "key", "kid", "kind", "method", "month", "name", "note", "notice", "opens", "order-by", "outbox", "outcome", "output", "page-size", "page-token", "part", "participant-role", "peer", "people", "petitioner", "place", "presided-by", "presiding", "presiding-role", "previous", "previously-handled-by", "quarter", "query", "reason", "received", "reception-unit", "reference", "repeats", "representative", "request-id", "respondent-official", "respondent-position", "respondent-unit", "role", "round", "server", "session", "site", "start", "state", "statement", "step", "subject", "summary", "target", "timeout", "title", "to", "token", "token-file", "ttl", "ttl-minutes", "unit", "unit-code", "verifier", "weekday", "year"};
+
+// Levenshtein distance between two option names (ASCII), for suggestions.
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string Closest(const std::string& key) {
+  std::string best;
+  size_t best_distance = 4;  // suggest only what is close
+  for (const auto* set : {&kBooleanFlags, &kValueOptions}) {
+    for (const auto& known : *set) {
+      const size_t d = Distance(key, known);
+      if (d < best_distance) {
+        best_distance = d;
+        best = known;
+      }
+    }
+  }
+  return best;
+}
 
 [[noreturn]] void UsageError(const std::string& what) {
   std::cerr << "receptionctl: " << what << "\nRun 'receptionctl --help' for usage.\n";
@@ -202,8 +238,14 @@ Args Parse(int argc, char** argv) {
         has_value = true;
       }
       if (kBooleanFlags.count(key)) {
+        if (has_value) UsageError(absl::StrCat("--", key, " takes no value"));
         a.flags.insert(key);
         continue;
+      }
+      if (!kValueOptions.count(key)) {
+        const std::string closest = Closest(key);
+        UsageError(absl::StrCat("unknown option --", key,
+                                closest.empty() ? "" : absl::StrCat(" (did you mean --", closest, "?)")));
       }
       if (!has_value) {
         if (i + 1 >= argc) UsageError(absl::StrCat("--", key, " needs a value"));
