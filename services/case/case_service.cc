@@ -73,38 +73,108 @@ grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const Authentic
 
 }  // namespace
 
-#define RECEPTION_MUTATION(Method, Request, Response)                                      \
-  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
-                                                    const cases::v1::Request* req,           \
-                                                    cases::v1::Response* resp) {             \
-    return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {                    \
-      registry_->Method(p, *req, std::move(done));                                          \
-    });                                                                                     \
-  }
-
-#define RECEPTION_READ(Method, Request, Response)                                          \
-  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
-                                                    const cases::v1::Request* req,           \
-                                                    cases::v1::Response* resp) {             \
-    return Read(ctx, auth_, resp, [&](const Principal& p) { return registry_->Method(p, *req); }); \
-  }
-
-RECEPTION_MUTATION(CreateCase, CreateCaseRequest, Case)
-RECEPTION_MUTATION(ClassifyCase, ClassifyCaseRequest, Case)
-RECEPTION_MUTATION(AcceptCase, AcceptCaseRequest, Case)
-RECEPTION_MUTATION(RefuseCase, RefuseCaseRequest, Case)
-RECEPTION_MUTATION(GuideCase, GuideCaseRequest, Case)
-RECEPTION_MUTATION(ArchiveCase, ArchiveCaseRequest, Case)
-RECEPTION_MUTATION(StartCaseVerification, StartCaseVerificationRequest, Case)
-RECEPTION_MUTATION(SuspendCase, SuspendCaseRequest, Case)
-RECEPTION_MUTATION(ResumeCase, ResumeCaseRequest, Case)
-RECEPTION_MUTATION(DecideCase, DecideCaseRequest, Case)
-RECEPTION_MUTATION(CloseCase, CloseCaseRequest, Case)
-RECEPTION_MUTATION(PublishDecision, PublishDecisionRequest, Case)
-RECEPTION_MUTATION(WithdrawCase, WithdrawCaseRequest, Case)
-RECEPTION_MUTATION(RevealDenouncerIdentity, RevealDenouncerIdentityRequest,
-                   RevealDenouncerIdentityResponse)
-RECEPTION_MUTATION(ExtendCaseDeadline, ExtendCaseDeadlineRequest, Case)
+grpc::ServerUnaryReactor* CaseGrpcService::CreateCase(Ctx* ctx,
+                                                      const cases::v1::CreateCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->CreateCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::ClassifyCase(Ctx* ctx,
+                                                        const cases::v1::ClassifyCaseRequest* req,
+                                                        Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ClassifyCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::AcceptCase(Ctx* ctx,
+                                                      const cases::v1::AcceptCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->AcceptCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::RefuseCase(Ctx* ctx,
+                                                      const cases::v1::RefuseCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->RefuseCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::GuideCase(Ctx* ctx,
+                                                     const cases::v1::GuideCaseRequest* req,
+                                                     Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->GuideCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::ArchiveCase(Ctx* ctx,
+                                                       const cases::v1::ArchiveCaseRequest* req,
+                                                       Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ArchiveCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::StartCaseVerification(
+    Ctx* ctx, const cases::v1::StartCaseVerificationRequest* req, Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->StartCaseVerification(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::SuspendCase(Ctx* ctx,
+                                                       const cases::v1::SuspendCaseRequest* req,
+                                                       Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->SuspendCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::ResumeCase(Ctx* ctx,
+                                                      const cases::v1::ResumeCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ResumeCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::DecideCase(Ctx* ctx,
+                                                      const cases::v1::DecideCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->DecideCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::CloseCase(Ctx* ctx,
+                                                     const cases::v1::CloseCaseRequest* req,
+                                                     Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->CloseCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::PublishDecision(
+    Ctx* ctx, const cases::v1::PublishDecisionRequest* req, Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->PublishDecision(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::WithdrawCase(Ctx* ctx,
+                                                        const cases::v1::WithdrawCaseRequest* req,
+                                                        Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->WithdrawCase(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::RevealDenouncerIdentity(
+    Ctx* ctx, const cases::v1::RevealDenouncerIdentityRequest* req,
+    cases::v1::RevealDenouncerIdentityResponse* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->RevealDenouncerIdentity(p, *req, std::move(done));
+  });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::ExtendCaseDeadline(
+    Ctx* ctx, const cases::v1::ExtendCaseDeadlineRequest* req, Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->ExtendCaseDeadline(p, *req, std::move(done));
+  });
+}
 grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* ctx,
                                                    const cases::v1::GetCaseRequest* req, Case* resp) {
   auto* reactor = ctx->DefaultReactor();
@@ -147,23 +217,42 @@ grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* 
   });
   return reactor;
 }
-RECEPTION_READ(PreviewDeadlines, PreviewDeadlinesRequest, PreviewDeadlinesResponse)
+grpc::ServerUnaryReactor* CaseGrpcService::PreviewDeadlines(
+    Ctx* ctx, const cases::v1::PreviewDeadlinesRequest* req,
+    cases::v1::PreviewDeadlinesResponse* resp) {
+  return Read(ctx, auth_, resp,
+              [&](const Principal& p) { return registry_->PreviewDeadlines(p, *req); });
+}
 
-#define RECEPTION_SCAN(Method, Request, Response)                                          \
-  grpc::ServerUnaryReactor* CaseGrpcService::Method(grpc::CallbackServerContext* ctx,       \
-                                                    const cases::v1::Request* req,           \
-                                                    cases::v1::Response* resp) {             \
-    CaseRegistry* registry = registry_;                                                     \
-    return Scan(ctx, auth_, scans_, resp,                                                   \
-                [registry, req](const Principal& p) { return registry->Method(p, *req); }); \
-  }
-
-RECEPTION_SCAN(ListCases, ListCasesRequest, ListCasesResponse)
-RECEPTION_SCAN(GetCaseHistory, GetCaseHistoryRequest, GetCaseHistoryResponse)
-RECEPTION_SCAN(VerifyCaseHistory, VerifyCaseHistoryRequest, VerifyCaseHistoryResponse)
-RECEPTION_SCAN(ExportReceptionLog, ExportReceptionLogRequest, ExportReceptionLogResponse)
-
-#undef RECEPTION_SCAN
+grpc::ServerUnaryReactor* CaseGrpcService::ListCases(Ctx* ctx,
+                                                     const cases::v1::ListCasesRequest* req,
+                                                     cases::v1::ListCasesResponse* resp) {
+  CaseRegistry* registry = registry_;
+  return Scan(ctx, auth_, scans_, resp,
+              [registry, req](const Principal& p) { return registry->ListCases(p, *req); });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::GetCaseHistory(
+    Ctx* ctx, const cases::v1::GetCaseHistoryRequest* req,
+    cases::v1::GetCaseHistoryResponse* resp) {
+  CaseRegistry* registry = registry_;
+  return Scan(ctx, auth_, scans_, resp,
+              [registry, req](const Principal& p) { return registry->GetCaseHistory(p, *req); });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::VerifyCaseHistory(
+    Ctx* ctx, const cases::v1::VerifyCaseHistoryRequest* req,
+    cases::v1::VerifyCaseHistoryResponse* resp) {
+  CaseRegistry* registry = registry_;
+  return Scan(ctx, auth_, scans_, resp,
+              [registry, req](const Principal& p) { return registry->VerifyCaseHistory(p, *req); });
+}
+grpc::ServerUnaryReactor* CaseGrpcService::ExportReceptionLog(
+    Ctx* ctx, const cases::v1::ExportReceptionLogRequest* req,
+    cases::v1::ExportReceptionLogResponse* resp) {
+  CaseRegistry* registry = registry_;
+  return Scan(ctx, auth_, scans_, resp, [registry, req](const Principal& p) {
+    return registry->ExportReceptionLog(p, *req);
+  });
+}
 
 grpc::ServerUnaryReactor* HandoffGrpcService::TransferCase(Ctx* ctx, const cases::v1::TransferCaseRequest* req,
                                                            cases::v1::Handoff* resp) {
@@ -207,8 +296,6 @@ grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
     return worker_->Status();
   });
 }
-#undef RECEPTION_MUTATION
-#undef RECEPTION_READ
 
 // --- reception.federation.v1.CaseFederationService ---------------------------------
 

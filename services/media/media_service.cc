@@ -466,49 +466,138 @@ grpc::ServerUnaryReactor* MediaGrpcService::Act(Ctx* ctx, const std::string& nam
 }
 
 // A moderator acting on `target`: the actor is the caller.
-#define RECEPTION_MODERATE(Method, Field, Value)                                                         \
-  grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
-                                                     v1::Room* resp) {                                    \
-    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
-    return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {                 \
-      op.set_actor(req->participant());                                                                   \
-      op.set_participant(req->target());                                                                  \
-      op.set_##Field(Value);                                                                              \
-    });                                                                                                   \
-  }
-#define RECEPTION_SELF(Method, Field, Value)                                                             \
-  grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
-                                                     v1::Room* resp) {                                    \
-    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
-    return Act(ctx, req->name(), req->participant(), resp,                                                \
-               [req](internal::RoomOp& op) { op.set_##Field(Value); });                                  \
-  }
-#define RECEPTION_MODERATOR_SELF(Method, Field)                                                          \
-  grpc::ServerUnaryReactor* MediaGrpcService::Method(Ctx* ctx, const v1::Method##Request* req,           \
-                                                     v1::Room* resp) {                                    \
-    if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Method)) return r; \
-    return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {                 \
-      op.set_actor(req->participant());                                                                   \
-      op.set_##Field(true);                                                                               \
-    });                                                                                                   \
-  }
+grpc::ServerUnaryReactor* MediaGrpcService::AdmitParticipant(Ctx* ctx,
+                                                             const v1::AdmitParticipantRequest* req,
+                                                             v1::Room* resp) {
+  if (auto* r =
+          Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::AdmitParticipant))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_participant(req->target());
+    op.set_admit(true);
+  });
+}
 
-RECEPTION_MODERATE(AdmitParticipant, admit, true)
-RECEPTION_MODERATE(SendToLobby, send_to_lobby, true)
-RECEPTION_MODERATE(GrantFloor, grant_floor, true)
-RECEPTION_MODERATE(MuteParticipant, mute, req->muted())
-RECEPTION_SELF(LeaveRoom, leave, true)
-RECEPTION_SELF(Heartbeat, heartbeat, true)
-RECEPTION_SELF(RaiseHand, raise_hand, req->raised())
-RECEPTION_SELF(ReleaseFloor, release_floor, true)
-RECEPTION_SELF(SetRecordingConsent, consent, req->consent())
-RECEPTION_SELF(SignMinutes, sign_minutes, true)
-RECEPTION_MODERATOR_SELF(RevokeFloor, revoke_floor)
-RECEPTION_MODERATOR_SELF(StartRecording, start_recording)
-RECEPTION_MODERATOR_SELF(StopRecording, stop_recording)
-#undef RECEPTION_MODERATE
-#undef RECEPTION_SELF
-#undef RECEPTION_MODERATOR_SELF
+// A moderator acting on `target`: the actor is the caller.
+grpc::ServerUnaryReactor* MediaGrpcService::SendToLobby(Ctx* ctx, const v1::SendToLobbyRequest* req,
+                                                        v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::SendToLobby))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_participant(req->target());
+    op.set_send_to_lobby(true);
+  });
+}
+
+// A moderator acting on `target`: the actor is the caller.
+grpc::ServerUnaryReactor* MediaGrpcService::GrantFloor(Ctx* ctx, const v1::GrantFloorRequest* req,
+                                                       v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::GrantFloor))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_participant(req->target());
+    op.set_grant_floor(true);
+  });
+}
+
+// A moderator acting on `target`: the actor is the caller.
+grpc::ServerUnaryReactor* MediaGrpcService::MuteParticipant(Ctx* ctx,
+                                                            const v1::MuteParticipantRequest* req,
+                                                            v1::Room* resp) {
+  if (auto* r =
+          Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::MuteParticipant))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_participant(req->target());
+    op.set_mute(req->muted());
+  });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::LeaveRoom(Ctx* ctx, const v1::LeaveRoomRequest* req,
+                                                      v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::LeaveRoom))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_leave(true); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::Heartbeat(Ctx* ctx, const v1::HeartbeatRequest* req,
+                                                      v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::Heartbeat))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_heartbeat(true); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::RaiseHand(Ctx* ctx, const v1::RaiseHandRequest* req,
+                                                      v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::RaiseHand))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_raise_hand(req->raised()); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::ReleaseFloor(Ctx* ctx,
+                                                         const v1::ReleaseFloorRequest* req,
+                                                         v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::ReleaseFloor))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_release_floor(true); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::SetRecordingConsent(
+    Ctx* ctx, const v1::SetRecordingConsentRequest* req, v1::Room* resp) {
+  if (auto* r =
+          Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::SetRecordingConsent))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_consent(req->consent()); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::SignMinutes(Ctx* ctx, const v1::SignMinutesRequest* req,
+                                                        v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::SignMinutes))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp,
+             [req](internal::RoomOp& op) { op.set_sign_minutes(true); });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::RevokeFloor(Ctx* ctx, const v1::RevokeFloorRequest* req,
+                                                        v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::RevokeFloor))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_revoke_floor(true);
+  });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::StartRecording(Ctx* ctx,
+                                                           const v1::StartRecordingRequest* req,
+                                                           v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::StartRecording))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_start_recording(true);
+  });
+}
+
+grpc::ServerUnaryReactor* MediaGrpcService::StopRecording(Ctx* ctx,
+                                                          const v1::StopRecordingRequest* req,
+                                                          v1::Room* resp) {
+  if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::StopRecording))
+    return r;
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_actor(req->participant());
+    op.set_stop_recording(true);
+  });
+}
 
 grpc::ServerUnaryReactor* MediaGrpcService::RemoveParticipant(Ctx* ctx, const v1::RemoveParticipantRequest* req,
                                                               v1::Room* resp) {

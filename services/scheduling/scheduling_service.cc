@@ -104,19 +104,40 @@ class CalendarFeed final : public CivetHandler {
   auto principal = auth_->Authenticate(*ctx);         \
   if (!principal.ok()) return Finish(ctx, principal.status());
 
-#define RECEPTION_ASYNC(Method, Req, Resp, Call)                                              \
-  grpc::ServerUnaryReactor* SchedulingGrpcService::Method(Ctx* ctx, const v1::Req* req,         \
-                                                          v1::Resp* resp) {                     \
-    RECEPTION_AUTH();                                                                           \
-    auto* reactor = ctx->DefaultReactor();                                                      \
-    registry_->Call(*principal, *req, Reply(reactor, resp));                                    \
-    return reactor;                                                                             \
-  }
+grpc::ServerUnaryReactor* SchedulingGrpcService::CreateSession(Ctx* ctx,
+                                                               const v1::CreateSessionRequest* req,
+                                                               v1::Session* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->CreateSession(*principal, *req, Reply(reactor, resp));
+  return reactor;
+}
 
-RECEPTION_ASYNC(CreateSession, CreateSessionRequest, Session, CreateSession)
-RECEPTION_ASYNC(RescheduleSession, RescheduleSessionRequest, Session, RescheduleSession)
-RECEPTION_ASYNC(CancelSession, CancelSessionRequest, Session, CancelSession)
-RECEPTION_ASYNC(RecordSession, RecordSessionRequest, Session, RecordSession)
+grpc::ServerUnaryReactor* SchedulingGrpcService::RescheduleSession(
+    Ctx* ctx, const v1::RescheduleSessionRequest* req, v1::Session* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->RescheduleSession(*principal, *req, Reply(reactor, resp));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::CancelSession(Ctx* ctx,
+                                                               const v1::CancelSessionRequest* req,
+                                                               v1::Session* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->CancelSession(*principal, *req, Reply(reactor, resp));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulingGrpcService::RecordSession(Ctx* ctx,
+                                                               const v1::RecordSessionRequest* req,
+                                                               v1::Session* resp) {
+  RECEPTION_AUTH();
+  auto* reactor = ctx->DefaultReactor();
+  registry_->RecordSession(*principal, *req, Reply(reactor, resp));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::CancelRegistration(
     Ctx* ctx, const v1::CancelRegistrationRequest* req, v1::Registration* resp) {
@@ -174,7 +195,6 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::RegisterCitizen(
                           });
   return reactor;
 }
-#undef RECEPTION_ASYNC
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(Ctx* ctx, const v1::SetReceptionPlanRequest* req,
                                                                   v1::ReceptionPlan* resp) {
