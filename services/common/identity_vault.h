@@ -27,8 +27,8 @@ class IdentityVault {
   // The node's vault: `identity_key_file`, created on first start only when
   // it is the default "<data_dir>/identity.keys" (a configured file that is
   // missing is an error, not a fresh key). One file for every service.
-  static absl::StatusOr<std::unique_ptr<IdentityVault>> ForNode(const std::string& identity_key_file,
-                                                               const std::string& data_dir);
+  static absl::StatusOr<std::unique_ptr<IdentityVault>> ForNode(
+      const std::string& identity_key_file, const std::string& data_dir);
 
   ~IdentityVault();
 

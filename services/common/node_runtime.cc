@@ -215,11 +215,11 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // Every call of every service is authorised by the access table.
   authenticator_holder->EnforceAccessTable(&context.topology, context.config.unit_code());
   context.in_process_secret = in_process_secret;
-  context.block_cache = rocksdb::NewLRUCache(
-      static_cast<size_t>(context.config.storage().block_cache_mib() > 0
-                              ? context.config.storage().block_cache_mib()
-                              : 64)
-      << 20);
+  context.block_cache =
+      rocksdb::NewLRUCache(static_cast<size_t>(context.config.storage().block_cache_mib() > 0
+                                                   ? context.config.storage().block_cache_mib()
+                                                   : 64)
+                           << 20);
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {
     if (context.test_fault != "crash_after_import") {

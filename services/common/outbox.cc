@@ -188,7 +188,8 @@ int Outbox::Pump(const std::string& only) {
   for (const auto& [peer, floor] : peers) {
     const std::string prefix = absl::StrCat(kQueuePrefix, peer, "/");
     bool first = true;
-    for (it->Seek(QueueKey(peer, floor)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (it->Seek(QueueKey(peer, floor)); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
       const absl::string_view slot(it->key().data(), it->key().size());
       common::OutboxEntry entry;
       if (!entry.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;

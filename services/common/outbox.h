@@ -173,7 +173,7 @@ class Outbox final : public prometheus::Collectable {
 
   mutable absl::Mutex mu_;
   std::map<std::string, Backoff> peers_ ABSL_GUARDED_BY(mu_);
-  std::set<std::string> known_peers_ ABSL_GUARDED_BY(mu_);  // every peer ever queued for
+  std::set<std::string> known_peers_ ABSL_GUARDED_BY(mu_);             // every peer ever queued for
   std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);           // by item key
   std::map<std::string, std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // queue key -> peer
   int settling_ ABSL_GUARDED_BY(mu_) = 0;  // answers whose write is queued

@@ -1163,12 +1163,12 @@ void MediaModule::SendMinutes(const Outbox::Item& item,
   cases->async()->AttachCaseMinutes(
       &call->ctx, &call->req, &call->out, [call, cases](grpc::Status s) {
         // e.g. the case is owned by another unit: refused for good.
-    const Outbox::Verdict verdict = DeliveryVerdict(s);
-    if (verdict == Outbox::Verdict::kRetry) {
-      Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
-                  call->req.name(), LogValue(s.error_message()));
-    }
-    call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
+        const Outbox::Verdict verdict = DeliveryVerdict(s);
+        if (verdict == Outbox::Verdict::kRetry) {
+          Log()->warn("event=minutes_attach_retry room={} case={} error={}", call->req.room(),
+                      call->req.name(), LogValue(s.error_message()));
+        }
+        call->answer({verdict, s.ok() ? "" : s.error_message().substr(0, 300), ""});
       });
 }
 

@@ -704,7 +704,8 @@ void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessi
 absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = published_.find(name);
-  if (it == published_.end()) return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
+  if (it == published_.end())
+    return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
   return it->second.session();
 }
 
@@ -857,7 +858,8 @@ absl::StatusOr<v1::SessionAgenda> SchedulingRegistry::Agenda(const Principal& p,
                                                              const std::string& session) const {
   absl::MutexLock lock(&mu_);
   auto it = published_.find(session);
-  if (it == published_.end()) return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
+  if (it == published_.end())
+    return absl::NotFoundError(absl::StrCat(session.substr(0, 80), " does not exist"));
   v1::SessionAgenda out;
   out.set_session(session);
   std::vector<const v1::Registration*> regs;

@@ -282,8 +282,7 @@ grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferRegistration(
 absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const NodeContext& context) {
   std::unique_ptr<SchedulingModule> m(new SchedulingModule());
   const auto& config = context.config;
-  Store::Options options =
-      context.StoreOptions("scheduling", SchedulingRegistry::ColumnFamilies());
+  Store::Options options = context.StoreOptions("scheduling", SchedulingRegistry::ColumnFamilies());
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);
