@@ -7,7 +7,8 @@ set -u
 src="$1/tools/receptionctl/main.cc"
 ctl="$2"
 fail=0
-lists=$(grep -E '^const std::set<std::string> k(BooleanFlags|ValueOptions) = ' "$src")
+# The two lists, however clang-format wraps them.
+lists=$(awk '/^const std::set<std::string> k(BooleanFlags|ValueOptions) =/ {on = 1} on {print} on && /};/ {on = 0}' "$src")
 for name in $(grep -oE '\b(Get|GetOr|All|Has|need)\("[a-z0-9-]+"' "$src" | sed -E 's/.*\("(.*)"/\1/' | sort -u); do
   if ! grep -q "\"$name\"" <<<"$lists"; then
     echo "option --$name is read but not in kBooleanFlags/kValueOptions"
