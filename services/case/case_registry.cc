@@ -1975,28 +1975,19 @@ absl::Status CaseRegistry::OpenHandoffOutbox() {
 
 void CaseRegistry::DecorateHandoffs(const std::vector<cases::v1::Handoff*>& handoffs) const {
   // Attempts that ended in "try again" are not written to the handoff (the
-  // outbox counts them since start); the peer's last error says why.
-  bool any = false;
-  for (const auto* h : handoffs) {
-    any = any || (h->outgoing() && h->state() == cases::v1::HANDOFF_STATE_PENDING);
-  }
-  if (!any || handoff_outbox_ == nullptr) return;
-  std::map<std::string, Outbox::Item> queued;
-  for (auto& item : handoff_outbox_->List()) {
-    const std::string id = item.payload;
-    queued[id] = std::move(item);
-  }
-  const auto peers = handoff_outbox_->Peers();
+  // outbox counts them since start); the peer's last error says why. Point
+  // lookups only: GetHandoff answers on the reactor thread.
+  if (handoff_outbox_ == nullptr) return;
   for (auto* h : handoffs) {
     if (!h->outgoing() || h->state() != cases::v1::HANDOFF_STATE_PENDING) continue;
-    auto it = queued.find(std::string(absl::StripPrefix(h->name(), "handoffs/")));
-    if (it == queued.end()) continue;
-    h->set_attempts(h->attempts() + it->second.attempts);
-    if (!it->second.last_error.empty()) {
-      h->set_last_error(it->second.last_error);
-    } else if (auto p = peers.find(h->destination_unit());
-               p != peers.end() && h->last_error().empty()) {
-      h->set_last_error(TruncateUtf8(p->second.last_error, 500));
+    auto item =
+        handoff_outbox_->Find(absl::StrCat("h/", absl::StripPrefix(h->name(), "handoffs/")));
+    if (!item) continue;
+    h->set_attempts(h->attempts() + item->attempts);
+    if (!item->last_error.empty()) {
+      h->set_last_error(item->last_error);
+    } else if (h->last_error().empty()) {
+      h->set_last_error(TruncateUtf8(handoff_outbox_->LastError(h->destination_unit()), 500));
     }
   }
 }

@@ -292,9 +292,12 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ListHandoffs(Ctx* ctx, const cases
 }
 grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
     Ctx* ctx, const cases::v1::GetFederationStatusRequest*, cases::v1::FederationStatus* resp) {
-  return Read(ctx, auth_, resp, [&](const Principal&) -> absl::StatusOr<cases::v1::FederationStatus> {
-    return worker_->Status();
-  });
+  // The outbox's depth per peer is counted over its queue: off the reactor.
+  const HandoffWorker* worker = worker_;
+  return Scan(ctx, auth_, scans_, resp,
+              [worker](const Principal&) -> absl::StatusOr<cases::v1::FederationStatus> {
+                return worker->Status();
+              });
 }
 
 // --- reception.federation.v1.CaseFederationService ---------------------------------

@@ -349,6 +349,25 @@ std::vector<Outbox::Item> Outbox::List(const std::string& peer, bool dead_only) 
   return out;
 }
 
+std::optional<Outbox::Item> Outbox::Find(const std::string& key) const {
+  auto slot = o_.store->Get(family_, KeyIndex(key));
+  if (!slot.ok() || !slot->has_value()) return std::nullopt;
+  auto stored = o_.store->Get(family_, **slot);
+  common::OutboxEntry entry;
+  if (!stored.ok() || !stored->has_value() || !entry.ParseFromString(**stored)) return std::nullopt;
+  Item item = ItemFrom(**slot, entry);
+  absl::MutexLock lock(&mu_);
+  auto a = attempts_.find(**slot);
+  item.attempts = a == attempts_.end() ? 0 : a->second;
+  return item;
+}
+
+std::string Outbox::LastError(const std::string& peer) const {
+  absl::MutexLock lock(&mu_);
+  auto it = peers_.find(peer);
+  return it == peers_.end() ? "" : it->second.last_error;
+}
+
 void Outbox::Retry(const std::string& key, absl::AnyInvocable<void(absl::Status)> done) {
   auto peer = std::make_shared<std::string>();
   o_.store->Submit(

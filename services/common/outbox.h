@@ -118,6 +118,11 @@ class Outbox final : public prometheus::Collectable {
 
   // Operators. Items (all, or of one peer; dead letters only), queue order.
   std::vector<Item> List(const std::string& peer = "", bool dead_only = false) const;
+  // The item queued under `key` (committed state; two point reads), or
+  // nothing. For point lookups on request paths, where List would scan.
+  std::optional<Item> Find(const std::string& key) const;
+  // Why the last attempt for `peer` failed ("" when it was answered).
+  std::string LastError(const std::string& peer) const;
   // A dead letter goes back in line (its peer's backoff is reset). `done`
   // runs once that is durable: NOT_FOUND, FAILED_PRECONDITION (not dead).
   void Retry(const std::string& key, absl::AnyInvocable<void(absl::Status)> done);
