@@ -90,7 +90,8 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   auto c = CreateOn(Complaint("r1"), D(2026, 3, 2));
   ASSERT_TRUE(c.ok()) << c.status();
   ASSERT_EQ(c->clocks_size(), 2);
-  EXPECT_EQ(FormatDate(ClockOf(*c, cases::v1::DEADLINE_STEP_HANDLE_LETTER).due_date()), "2026-03-16");
+  EXPECT_EQ(FormatDate(ClockOf(*c, cases::v1::DEADLINE_STEP_HANDLE_LETTER).due_date()),
+            "2026-03-16");
   const auto& accept = ClockOf(*c, cases::v1::DEADLINE_STEP_ACCEPT);
   EXPECT_EQ(FormatDate(accept.due_date()), "2026-03-12");
   EXPECT_EQ(accept.rule_id(), "complaint-accept");
@@ -103,7 +104,8 @@ TEST_F(CaseDeadlinesTest, ClocksFollowTheLifecycle) {
   auto a = Accept(name, D(2026, 3, 10));
   ASSERT_TRUE(a.ok()) << a.status();
   EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_MET);
-  EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(),
+            cases::v1::CLOCK_STATE_MET);
   const auto& settle = ClockOf(*a, cases::v1::DEADLINE_STEP_SETTLE);
   EXPECT_EQ(settle.length_days(), 45);  // complex first-time complaint
   EXPECT_EQ(FormatDate(settle.due_date()), "2026-04-24");
@@ -322,7 +324,8 @@ TEST_F(CaseDeadlinesTest, LateAcceptanceIsMissedAndOutsideCompetenceStartsTheTra
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_TRANSFER).state(), cases::v1::CLOCK_STATE_MISSED);
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_CANCELLED);
-  EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(), cases::v1::CLOCK_STATE_MET);
+  EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(),
+            cases::v1::CLOCK_STATE_MET);
 }
 
 // A denunciation handed to another unit carries its time limit for
@@ -335,7 +338,8 @@ TEST_F(CaseDeadlinesTest, ATransferredDenunciationIsJudgedOnItsTransferLimit) {
   r.set_destination_unit("48-1");
   r.set_reason("Thuộc thẩm quyền của UBND phường");
   r.set_request_id("t1");
-  auto h = Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); });
+  auto h = Await<cases::v1::Handoff>(
+      [&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); });
   ASSERT_TRUE(h.ok()) << h.status();
   cases::v1::GetCaseRequest get;
   get.set_name(c->name());
@@ -344,12 +348,14 @@ TEST_F(CaseDeadlinesTest, ATransferredDenunciationIsJudgedOnItsTransferLimit) {
   EXPECT_EQ(after->state(), cases::v1::CASE_STATE_TRANSFERRED);
   const auto& transfer = ClockOf(*after, cases::v1::DEADLINE_STEP_TRANSFER);
   EXPECT_EQ(FormatDate(transfer.due_date()), "2026-11-30");  // 5 working days from Mon 23 Nov
-  EXPECT_EQ(transfer.state(), cases::v1::CLOCK_STATE_MET);    // left on 27 Nov
-  EXPECT_EQ(ClockOf(*after, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_CANCELLED);
+  EXPECT_EQ(transfer.state(), cases::v1::CLOCK_STATE_MET);   // left on 27 Nov
+  EXPECT_EQ(ClockOf(*after, cases::v1::DEADLINE_STEP_ACCEPT).state(),
+            cases::v1::CLOCK_STATE_CANCELLED);
   // Not to a unit without a node address, nor to itself.
   r.set_destination_unit("48-2");
   r.set_request_id("t2");
-  EXPECT_EQ(Await<cases::v1::Handoff>([&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); })
+  EXPECT_EQ(Await<cases::v1::Handoff>(
+                [&](auto cb) { registry_->TransferCase(officer_, r, std::move(cb)); })
                 .status()
                 .code(),
             absl::StatusCode::kFailedPrecondition);
@@ -434,7 +440,8 @@ TEST_F(CaseDeadlinesTest, ListByDueDateOverdueAndAtRisk) {
             std::string::npos);
   bad = cases::v1::ListCasesRequest();
   bad.set_order_by("received_date");
-  EXPECT_EQ(registry_->ListCases(officer_, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->ListCases(officer_, bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(CaseDeadlinesTest, BoardIsRebuiltFromTheStoreOnRestart) {

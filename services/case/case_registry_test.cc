@@ -61,7 +61,8 @@ TEST_F(CaseRegistryTest, CreateIsIdempotentByRequestId) {
   other.mutable_case_()->set_content("something else");
   auto reused = Create(other);
   EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_NE(reused.status().message().find("request_id same was already used to create cases/48-2026-000001"),
+  EXPECT_NE(reused.status().message().find(
+                "request_id same was already used to create cases/48-2026-000001"),
             std::string::npos);
 }
 
@@ -89,8 +90,10 @@ TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
   cases::v1::ResumeCaseRequest resume;
   resume.set_name(name);
   *resume.mutable_date() = D(2026, 11, 24);
-  EXPECT_NE(Do(officer_, &CaseRegistry::ResumeCase, resume).status().message().find(
-                "date must not be before the pause began (2026-11-25)"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::ResumeCase, resume)
+                .status()
+                .message()
+                .find("date must not be before the pause began (2026-11-25)"),
             std::string::npos);
   resume.clear_date();
   auto resumed = Do(officer_, &CaseRegistry::ResumeCase, resume);
@@ -100,7 +103,10 @@ TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
   decide.set_name(name);
   decide.set_outcome(cases::v1::OUTCOME_DENUNCIATION_FOUNDED);
   decide.set_decision_reference("QĐ-77/2026");
-  EXPECT_NE(Do(head_, &CaseRegistry::DecideCase, decide).status().message().find("does not fit a complaint"),
+  EXPECT_NE(Do(head_, &CaseRegistry::DecideCase, decide)
+                .status()
+                .message()
+                .find("does not fit a complaint"),
             std::string::npos);
   decide.set_outcome(cases::v1::OUTCOME_COMPLAINT_PARTLY_RIGHT);
   ASSERT_TRUE(Do(head_, &CaseRegistry::DecideCase, decide).ok());
@@ -149,12 +155,15 @@ TEST_F(CaseRegistryTest, ForbiddenTransitionStaleEtagAndUnknownCase) {
   EXPECT_NE(stale.status().message().find("is stale"), std::string::npos);
   accept.set_name("cases/48-2026-999999");
   accept.clear_etag();
-  EXPECT_EQ(Do(officer_, &CaseRegistry::AcceptCase, accept).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Do(officer_, &CaseRegistry::AcceptCase, accept).status().code(),
+            absl::StatusCode::kNotFound);
   Principal viewer{"auditor", Role::kViewer, "48"};
   EXPECT_EQ(Create(Complaint("v")).ok(), true);
-  EXPECT_EQ(Await<Case>([&](auto cb) { registry_->CreateCase(viewer, Complaint("w"), std::move(cb)); })
-                .status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      Await<Case>([&](auto cb) { registry_->CreateCase(viewer, Complaint("w"), std::move(cb)); })
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
 }
 
 TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndRevealedWithAudit) {
@@ -181,7 +190,8 @@ TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndReveale
   reveal.set_reason("Cần xác minh thông tin người tố cáo theo yêu cầu");
   using Resp = cases::v1::RevealDenouncerIdentityResponse;
   auto as = [&](const Principal& p) {
-    return Await<Resp>([&](auto cb) { registry_->RevealDenouncerIdentity(p, reveal, std::move(cb)); });
+    return Await<Resp>(
+        [&](auto cb) { registry_->RevealDenouncerIdentity(p, reveal, std::move(cb)); });
   };
   EXPECT_EQ(as(officer_).status().code(), absl::StatusCode::kPermissionDenied);
   Principal outsider{"inspector.x", Role::kInspector, "48-13"};
@@ -194,7 +204,8 @@ TEST_F(CaseRegistryTest, DenouncerIdentityIsSealedRedactedUnsearchableAndReveale
   ASSERT_EQ(shown->petitioners_size(), 1);
   EXPECT_EQ(shown->petitioners(0).full_name(), "Lê Thị Cúc");
   EXPECT_EQ(shown->audit_event_sequence(), 2);
-  EXPECT_NE(Trail(c->name()).find("RevealDenouncerIdentity: denouncer identity revealed to inspector.hung"),
+  EXPECT_NE(Trail(c->name()).find(
+                "RevealDenouncerIdentity: denouncer identity revealed to inspector.hung"),
             std::string::npos);
   // A complaint holds no protected identity.
   auto complaint = Create(Complaint("c"));
@@ -259,10 +270,14 @@ TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
   auto first = registry_->ListCases(officer_, page);
   page.set_page_token(first->next_page_token());
   page.set_kind(cases::v1::CASE_KIND_DENUNCIATION);
-  EXPECT_NE(registry_->ListCases(officer_, page).status().message().find("page_token was issued for different filters"),
+  EXPECT_NE(registry_->ListCases(officer_, page)
+                .status()
+                .message()
+                .find("page_token was issued for different filters"),
             std::string::npos);
   page.set_page_token("garbage!");
-  EXPECT_EQ(registry_->ListCases(officer_, page).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->ListCases(officer_, page).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // A selective filter on a large register returns short (even empty) pages
@@ -270,7 +285,9 @@ TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
 // every match exactly once.
 TEST_F(CaseRegistryTest, ListScansAreBoundedPerCall) {
   for (int i = 0; i < 12; ++i) {
-    ASSERT_TRUE(Create(i % 4 == 3 ? Denunciation(absl::StrCat("d", i)) : Complaint(absl::StrCat("c", i))).ok());
+    ASSERT_TRUE(
+        Create(i % 4 == 3 ? Denunciation(absl::StrCat("d", i)) : Complaint(absl::StrCat("c", i)))
+            .ok());
   }
   CaseRegistry::Deps deps = BaseDeps();
   deps.list_scan_limit = 2;
@@ -287,7 +304,8 @@ TEST_F(CaseRegistryTest, ListScansAreBoundedPerCall) {
     if (page->next_page_token().empty()) break;
     r.set_page_token(page->next_page_token());
   }
-  EXPECT_EQ(found, (std::vector<std::string>{"48-2026-000004", "48-2026-000008", "48-2026-000012"}));
+  EXPECT_EQ(found,
+            (std::vector<std::string>{"48-2026-000004", "48-2026-000008", "48-2026-000012"}));
   EXPECT_GE(calls, 5);  // 12 records, at most 2 examined per call
 }
 
@@ -329,7 +347,8 @@ TEST_F(CaseRegistryTest, GuideAtMostOncePerMatter) {
   guide.set_name(second->name());
   auto refused = Do(officer_, &CaseRegistry::GuideCase, guide);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("archive it with reason ALREADY_GUIDED"), std::string::npos);
+  EXPECT_NE(refused.status().message().find("archive it with reason ALREADY_GUIDED"),
+            std::string::npos);
   cases::v1::ArchiveCaseRequest archive;
   archive.set_name(second->name());
   archive.set_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
@@ -342,8 +361,10 @@ TEST_F(CaseRegistryTest, RefusalAndArchiveRules) {
   refuse.set_name(c->name());
   refuse.set_ground(cases::v1::REFUSAL_GROUND_ALREADY_SETTLED);
   refuse.set_explanation("Đã được giải quyết bằng văn bản");
-  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse).status().message().find(
-                "notice_reference is required"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::RefuseCase, refuse)
+                .status()
+                .message()
+                .find("notice_reference is required"),
             std::string::npos);
   refuse.set_notice_reference("TB-12/2026");
   auto refused = Do(head_, &CaseRegistry::RefuseCase, refuse);
@@ -353,10 +374,14 @@ TEST_F(CaseRegistryTest, RefusalAndArchiveRules) {
   cases::v1::ArchiveCaseRequest archive;
   archive.set_name(dup->name());
   archive.set_reason(cases::v1::ARCHIVE_REASON_DUPLICATE);
-  EXPECT_NE(Do(officer_, &CaseRegistry::ArchiveCase, archive).status().message().find("duplicate_of is required"),
+  EXPECT_NE(Do(officer_, &CaseRegistry::ArchiveCase, archive)
+                .status()
+                .message()
+                .find("duplicate_of is required"),
             std::string::npos);
   archive.set_duplicate_of(c->name());
-  EXPECT_EQ(Do(officer_, &CaseRegistry::ArchiveCase, archive)->archival().duplicate_of(), c->name());
+  EXPECT_EQ(Do(officer_, &CaseRegistry::ArchiveCase, archive)->archival().duplicate_of(),
+            c->name());
 }
 
 TEST_F(CaseRegistryTest, PartialWithdrawalDependsOnTheRulePackOfTheDay) {
@@ -386,7 +411,8 @@ TEST_F(CaseRegistryTest, PartialWithdrawalDependsOnTheRulePackOfTheDay) {
   auto whole = Do(officer_, &CaseRegistry::WithdrawCase, w);
   ASSERT_TRUE(whole.ok());
   EXPECT_EQ(whole->state(), cases::v1::CASE_STATE_WITHDRAWN);
-  EXPECT_EQ(Do(officer_, &CaseRegistry::WithdrawCase, w).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Do(officer_, &CaseRegistry::WithdrawCase, w).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(CaseRegistryTest, TamperingWithStoredHistoryIsDetected) {
@@ -400,10 +426,12 @@ TEST_F(CaseRegistryTest, TamperingWithStoredHistoryIsDetected) {
   ASSERT_TRUE(e.ParseFromString(it->value().ToString()));
   e.set_summary("nothing happened");
   const std::string key = it->key().ToString();
-  ASSERT_TRUE(store_->CommitAndWait([&](WriteTxn& b) {
-    b.Put(store_->Family("events"), key, e.SerializeAsString());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->CommitAndWait([&](WriteTxn& b) {
+                    b.Put(store_->Family("events"), key, e.SerializeAsString());
+                    return absl::OkStatus();
+                  })
+                  .ok());
   cases::v1::VerifyCaseHistoryRequest vr;
   vr.set_name(c->name());
   auto check = registry_->VerifyCaseHistory(officer_, vr);
@@ -449,10 +477,12 @@ TEST_F(CaseRegistryTest, FlagsPossibleDuplicatesBySameCitizenAndSimilarContent) 
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->possible_duplicates().empty());
   auto again = Complaint("b");
-  again.mutable_case_()->set_content("Khieu nai ve quyet dinh thu hoi dat so 123/QĐ-UBND");  // no accents
+  again.mutable_case_()->set_content(
+      "Khieu nai ve quyet dinh thu hoi dat so 123/QĐ-UBND");  // no accents
   auto second = Create(again);
   ASSERT_TRUE(second.ok());
-  EXPECT_EQ(std::vector<std::string>(second->possible_duplicates().begin(), second->possible_duplicates().end()),
+  EXPECT_EQ(std::vector<std::string>(second->possible_duplicates().begin(),
+                                     second->possible_duplicates().end()),
             std::vector<std::string>{first->name()});
   EXPECT_NE(Trail(second->name()).find("may repeat " + first->name()), std::string::npos);
   // Different content, another citizen, or outside the window: no flag.
@@ -503,7 +533,8 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
   // Another node may not attach; nor may people, even the owning unit's
   // staff (minutes come from the room); bad fields are named.
   const Principal other{"node:48-1", Role::kNode, "48-1"};
-  EXPECT_EQ(Do(other, &CaseRegistry::AttachCaseMinutes, r).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(Do(other, &CaseRegistry::AttachCaseMinutes, r).status().code(),
+            absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(Do(officer_, &CaseRegistry::AttachCaseMinutes, r).status().code(),
             absl::StatusCode::kPermissionDenied);
   auto bad = r;
@@ -517,7 +548,8 @@ TEST_F(CaseRegistryTest, MinutesAreAttachedOnceAndAppearInTheHistory) {
             absl::StatusCode::kInvalidArgument);
   bad = r;
   bad.set_name("cases/48-2026-999999");
-  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Do(node, &CaseRegistry::AttachCaseMinutes, bad).status().code(),
+            absl::StatusCode::kNotFound);
   // A lock time that is no real instant is refused, naming the field.
   for (int64_t seconds : {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min(),
                           int64_t{0}, int64_t{1795000000} + 86400 * 30}) {

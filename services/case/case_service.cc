@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
-
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 
@@ -176,7 +175,8 @@ grpc::ServerUnaryReactor* CaseGrpcService::ExtendCaseDeadline(
   });
 }
 grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* ctx,
-                                                   const cases::v1::GetCaseRequest* req, Case* resp) {
+                                                   const cases::v1::GetCaseRequest* req,
+                                                   Case* resp) {
   auto* reactor = ctx->DefaultReactor();
   auto principal = auth_->Authenticate(*ctx);
   if (!principal.ok()) {
@@ -254,13 +254,14 @@ grpc::ServerUnaryReactor* CaseGrpcService::ExportReceptionLog(
   });
 }
 
-grpc::ServerUnaryReactor* HandoffGrpcService::TransferCase(Ctx* ctx, const cases::v1::TransferCaseRequest* req,
-                                                           cases::v1::Handoff* resp) {
+grpc::ServerUnaryReactor* HandoffGrpcService::TransferCase(
+    Ctx* ctx, const cases::v1::TransferCaseRequest* req, cases::v1::Handoff* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
     registry_->TransferCase(p, *req, std::move(done));
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx, const cases::v1::ReturnCaseRequest* req,
+grpc::ServerUnaryReactor* HandoffGrpcService::ReturnCase(Ctx* ctx,
+                                                         const cases::v1::ReturnCaseRequest* req,
                                                          cases::v1::Handoff* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
     registry_->ReturnCase(p, *req, std::move(done));
@@ -280,12 +281,13 @@ grpc::ServerUnaryReactor* HandoffGrpcService::ResolveJurisdiction(
     registry_->ResolveJurisdiction(p, *req, std::move(done));
   });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::GetHandoff(Ctx* ctx, const cases::v1::GetHandoffRequest* req,
+grpc::ServerUnaryReactor* HandoffGrpcService::GetHandoff(Ctx* ctx,
+                                                         const cases::v1::GetHandoffRequest* req,
                                                          cases::v1::Handoff* resp) {
   return Read(ctx, auth_, resp, [&](const Principal& p) { return registry_->GetHandoff(p, *req); });
 }
-grpc::ServerUnaryReactor* HandoffGrpcService::ListHandoffs(Ctx* ctx, const cases::v1::ListHandoffsRequest* req,
-                                                           cases::v1::ListHandoffsResponse* resp) {
+grpc::ServerUnaryReactor* HandoffGrpcService::ListHandoffs(
+    Ctx* ctx, const cases::v1::ListHandoffsRequest* req, cases::v1::ListHandoffsResponse* resp) {
   CaseRegistry* registry = registry_;
   return Scan(ctx, auth_, scans_, resp,
               [registry, req](const Principal& p) { return registry->ListHandoffs(p, *req); });
@@ -499,8 +501,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
         context.credentials->NewChannelTo(peer.address(), peer.unit_code()));
   }
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
-                                                  m->scans_.get(), config.unit_code(), std::move(peers),
-                                                  absl::Milliseconds(1000));
+                                                  m->scans_.get(), config.unit_code(),
+                                                  std::move(peers), absl::Milliseconds(1000));
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
               m->vault_->active_key_id());
   return std::unique_ptr<ServiceModule>(std::move(m));

@@ -31,15 +31,20 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                   std::string unit_code = "",
                   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers = {},
                   absl::Duration forward_timeout = absl::Seconds(1))
-      : registry_(registry), auth_(auth), scans_(scans), unit_code_(std::move(unit_code)),
-        peers_(std::move(peers)), forward_timeout_(forward_timeout) {}
+      : registry_(registry),
+        auth_(auth),
+        scans_(scans),
+        unit_code_(std::move(unit_code)),
+        peers_(std::move(peers)),
+        forward_timeout_(forward_timeout) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
 
   Reactor* CreateCase(Ctx*, const cases::v1::CreateCaseRequest*, cases::v1::Case*) override;
   Reactor* GetCase(Ctx*, const cases::v1::GetCaseRequest*, cases::v1::Case*) override;
-  Reactor* ListCases(Ctx*, const cases::v1::ListCasesRequest*, cases::v1::ListCasesResponse*) override;
+  Reactor* ListCases(Ctx*, const cases::v1::ListCasesRequest*,
+                     cases::v1::ListCasesResponse*) override;
   Reactor* ClassifyCase(Ctx*, const cases::v1::ClassifyCaseRequest*, cases::v1::Case*) override;
   Reactor* AcceptCase(Ctx*, const cases::v1::AcceptCaseRequest*, cases::v1::Case*) override;
   Reactor* RefuseCase(Ctx*, const cases::v1::RefuseCaseRequest*, cases::v1::Case*) override;

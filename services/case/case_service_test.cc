@@ -113,7 +113,8 @@ TEST_F(CaseServiceTest, CallsWithoutAPrincipalAreUnauthenticated) {
   As(&bad_role, "superuser");
   s = stub_->CreateCase(&bad_role, Complaint("u"), &out);
   EXPECT_EQ(s.error_code(), grpc::UNAUTHENTICATED);
-  EXPECT_NE(s.error_message().find("is not one of officer, inspector, head, viewer, node"), std::string::npos);
+  EXPECT_NE(s.error_message().find("is not one of officer, inspector, head, viewer, node"),
+            std::string::npos);
 }
 
 TEST_F(CaseServiceTest, ErrorMessagesNeverCarryTheDenouncersIdentity) {

@@ -1,0 +1,300 @@
+#include "services/case/case_queries.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/case/audit_chain.h"
+#include "services/case/intake.h"
+#include "services/case/reception_log.h"
+#include "services/common/civil_date.h"
+#include "services/common/status.h"
+#include "services/common/text.h"
+
+namespace reception {
+
+using cases::storage::CaseRecord;
+using cases::v1::Case;
+
+std::string CaseQueries::ReadScope(const Principal& p) const {
+  if (p.role == Role::kNode || p.unit_code == d_.unit_code) return "";
+  return d_.topology->IsWithin(p.unit_code, d_.unit_code) ? p.unit_code : "";
+}
+
+absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
+                                          const cases::v1::GetCaseRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  if (const std::string scope = ReadScope(p);
+      !scope.empty() && !d_.topology->IsWithin(rec->case_().reception_unit().code(), scope)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("unit ", scope, " reads on this node only the cases received at it; ",
+                     r.name(), " was received at unit ", rec->case_().reception_unit().code()));
+  }
+  clocks_.Decorate(*rec->mutable_case_(), d_.clock->Today());
+  return std::move(*rec->mutable_case_());
+}
+
+absl::StatusOr<bool> CaseQueries::MatchesFilters(const Case& c, const ListFilters& f) const {
+  const cases::v1::ListCasesRequest& r = *f.request;
+  if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
+  if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
+  if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
+  if (!f.received_within.empty() &&
+      !d_.topology->IsWithin(c.reception_unit().code(), f.received_within)) {
+    return false;
+  }
+  if (r.awaiting_jurisdiction_decision() &&
+      (c.owner_unit() != d_.unit_code || c.dispute().state() != cases::v1::DISPUTE_STATE_OPEN ||
+       c.dispute().deciding_unit() != d_.unit_code)) {
+    return false;
+  }
+  if (f.from || f.to) {
+    const absl::CivilDay day = DayOf(c.received_date());
+    if ((f.from && day < *f.from) || (f.to && day > *f.to)) return false;
+  }
+  if (!f.tokens.empty()) {
+    RECEPTION_ASSIGN_OR_RETURN(auto text, d_.store->Get(records_.families().search, c.number()));
+    if (!text) return false;
+    for (const auto& t : f.tokens) {
+      if (!absl::StrContains(*text, t)) return false;
+    }
+  }
+  return true;
+}
+
+absl::StatusOr<cases::v1::ListCasesResponse> CaseQueries::ListCases(
+    const Principal& p, const cases::v1::ListCasesRequest& r) const {
+  if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  if (!cases::v1::CaseState_IsValid(r.state())) return InvalidField("state", "is not a case state");
+  if (!cases::v1::CaseKind_IsValid(r.kind())) return InvalidField("kind", "is not a case kind");
+  RECEPTION_RETURN_IF_ERROR(
+      ValidateText(r.query(), "query", IntakeLimits::kMaxQueryChars, false, false));
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
+  ListFilters f;
+  f.request = &r;
+  f.received_within = ReadScope(p);
+  f.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
+  if (r.has_received_from()) {
+    RECEPTION_ASSIGN_OR_RETURN(f.from, ToCivilDay(r.received_from(), "received_from"));
+  }
+  if (r.has_received_to()) {
+    RECEPTION_ASSIGN_OR_RETURN(f.to, ToCivilDay(r.received_to(), "received_to"));
+  }
+  if (f.from && f.to && *f.to < *f.from)
+    return InvalidField("received_to", "must not be before received_from");
+  if (r.at_risk_working_days() < 0 || r.at_risk_working_days() > 60) {
+    return InvalidField("at_risk_working_days", "must be between 1 and 60 (0: no filter)");
+  }
+  if (r.overdue() && r.at_risk_working_days() > 0) {
+    return InvalidField("at_risk_working_days",
+                        "cannot be combined with overdue (at risk means not yet overdue)");
+  }
+  if (!r.order_by().empty() && r.order_by() != "due_date") {
+    return InvalidField("order_by", "must be empty or \"due_date\"");
+  }
+  const absl::CivilDay today = d_.clock->Today();
+  if (r.has_due_before()) {
+    RECEPTION_ASSIGN_OR_RETURN(f.due_to, ToCivilDay(r.due_before(), "due_before"));
+  }
+  if (r.overdue() && (!f.due_to || *f.due_to > today - 1)) f.due_to = today - 1;
+  if (r.at_risk_working_days() > 0) {
+    if (d_.deadlines == nullptr)
+      return absl::FailedPreconditionError("no working calendar is loaded");
+    auto end =
+        d_.deadlines->calendar().PeriodEnd(today, r.at_risk_working_days(), DayBasis::kWorkingDays);
+    if (!end.ok()) return end.status();
+    f.due_from = today;
+    if (!f.due_to || *end < *f.due_to) f.due_to = *end;
+  }
+  f.by_due = f.due_to.has_value() || f.due_from.has_value() || r.order_by() == "due_date";
+  f.due_only = f.due_to.has_value() || f.due_from.has_value();
+  f.tokens = Tokens(FoldForSearch(r.query()));
+
+  cases::v1::ListCasesRequest filters = r;
+  filters.clear_page_token();
+  filters.clear_page_size();
+  // Relative filters mean a different set tomorrow: the token is for today.
+  const std::string filter_fp =
+      d_.vault
+          ->Fingerprint(absl::StrCat(DeterministicBytes(filters), f.by_due ? FormatDate(today) : "",
+                                     "|", f.received_within))
+          .substr(0, 16);
+  cases::storage::PageToken token;
+  if (!r.page_token().empty()) {
+    RECEPTION_ASSIGN_OR_RETURN(token, DecodePageToken(r.page_token(), filter_fp));
+  }
+
+  cases::v1::ListCasesResponse out;
+  int examined = 0;
+  // Walks one family from the token; `number_of` maps a key to a case number
+  // ("" = stop: past the range). Returns false when the page or the scan
+  // budget is full (a token is set).
+  auto walk = [&](rocksdb::ColumnFamilyHandle* family, int phase, const std::string& start,
+                  const std::function<std::string(absl::string_view)>& number_of,
+                  bool skip_with_due) -> absl::StatusOr<bool> {
+    auto it = d_.store->NewIterator(family);
+    const bool resume = token.phase() == phase && !token.after_key().empty();
+    it->Seek(resume ? token.after_key() : start);
+    if (resume && it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+    std::string last_examined, last_key;
+    CaseRecord rec;
+    for (; it->Valid(); it->Next()) {
+      const absl::string_view key(it->key().data(), it->key().size());
+      const std::string number = number_of(key);
+      if (number.empty()) break;
+      if (examined++ == std::max(1, d_.list_scan_limit)) {
+        out.set_next_page_token(EncodePageToken(last_examined, filter_fp, phase));
+        return false;
+      }
+      last_examined = std::string(key);
+      if (family == records_.families().cases) {
+        if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+          return absl::DataLossError(absl::StrCat("case record ", number, " does not parse"));
+        }
+      } else {
+        RECEPTION_ASSIGN_OR_RETURN(auto loaded, records_.Load(nullptr, number));
+        // The index and the record are read at different moments: skip an
+        // entry the case has moved away from since.
+        if (!loaded || loaded->due_key() != key) continue;
+        rec = *std::move(loaded);
+      }
+      if (skip_with_due && rec.case_().has_due_date()) continue;
+      RECEPTION_ASSIGN_OR_RETURN(bool match, MatchesFilters(rec.case_(), f));
+      if (!match) continue;
+      if (out.cases_size() == f.page_size) {
+        out.set_next_page_token(EncodePageToken(last_key, filter_fp, phase));
+        return false;
+      }
+      Case* c = out.add_cases();
+      *c = rec.case_();
+      clocks_.Decorate(*c, today);
+      last_key = std::string(key);
+    }
+    if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+    return true;
+  };
+  auto whole_key = [](absl::string_view key) { return std::string(key); };
+  if (!f.by_due) {
+    RECEPTION_RETURN_IF_ERROR(walk(records_.families().cases, 0, "", whole_key, false).status());
+    return out;
+  }
+  // Due order: the "due" family is sorted by date, then number.
+  auto compact = [](absl::CivilDay d) {
+    return absl::StrFormat("%04d%02d%02d", d.year(), d.month(), d.day());
+  };
+  const std::string from_key = f.due_from ? compact(*f.due_from) : "";
+  const std::string to_key = f.due_to ? compact(*f.due_to) : "";
+  auto due_number = [&](absl::string_view key) -> std::string {
+    if (key.size() < 10 || key[8] != '/') return "";
+    if (!to_key.empty() && key.substr(0, 8) > to_key) return "";
+    return std::string(key.substr(9));
+  };
+  if (token.phase() == 0) {
+    RECEPTION_ASSIGN_OR_RETURN(bool finished,
+                               walk(records_.families().due, 0, from_key, due_number, false));
+    if (!finished || f.due_only) return out;
+    token.clear_after_key();
+  }
+  // Then the cases with no running clock, in number order.
+  token.set_phase(1);
+  RECEPTION_RETURN_IF_ERROR(walk(records_.families().cases, 1, "", whole_key, true).status());
+  return out;
+}
+
+absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseQueries::GetCaseHistory(
+    const Principal&, const cases::v1::GetCaseHistoryRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
+  const int page_size = r.page_size() == 0 ? 100 : std::min(r.page_size(), 1000);
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  const std::string prefix = absl::StrCat(number, "/");
+  const std::string fp = d_.vault->Fingerprint(number).substr(0, 16);
+  auto it = d_.store->NewIterator(records_.families().events);
+  if (r.page_token().empty()) {
+    it->Seek(prefix);
+  } else {
+    RECEPTION_ASSIGN_OR_RETURN(auto token, DecodePageToken(r.page_token(), fp));
+    it->Seek(token.after_key());
+    if (it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+  }
+  cases::v1::GetCaseHistoryResponse out;
+  std::string last_key;
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (out.events_size() == page_size) {
+      out.set_next_page_token(EncodePageToken(last_key, fp));
+      break;
+    }
+    if (!out.add_events()->ParseFromArray(it->value().data(),
+                                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case event does not parse");
+    }
+    last_key = it->key().ToString();
+  }
+  return out;
+}
+
+absl::StatusOr<cases::v1::VerifyCaseHistoryResponse> CaseQueries::VerifyCaseHistory(
+    const Principal&, const cases::v1::VerifyCaseHistoryRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
+  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  const std::string prefix = absl::StrCat(number, "/");
+  std::vector<cases::v1::CaseEvent> events;
+  auto it = d_.store->NewIterator(records_.families().events);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    cases::v1::CaseEvent e;
+    if (!e.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      e.Clear();
+      e.set_sequence(static_cast<int64_t>(events.size()) + 1);
+      e.set_hash("unparseable");
+    }
+    events.push_back(std::move(e));
+  }
+  ChainCheck check =
+      CheckCaseChain(events, rec->case_().history_head_hash(), rec->case_().history_length());
+  cases::v1::VerifyCaseHistoryResponse out;
+  out.set_valid(check.valid);
+  out.set_event_count(static_cast<int64_t>(events.size()));
+  out.set_first_invalid_sequence(check.first_invalid_sequence);
+  out.set_problem(check.problem);
+  out.set_head_hash(check.head_hash);
+  return out;
+}
+
+absl::StatusOr<cases::v1::ExportReceptionLogResponse> CaseQueries::ExportReceptionLog(
+    const Principal&, const cases::v1::ExportReceptionLogRequest& r) const {
+  if (!r.has_start_date()) return InvalidField("start_date", "must be set");
+  if (!r.has_end_date()) return InvalidField("end_date", "must be set");
+  RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start, ToCivilDay(r.start_date(), "start_date"));
+  RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay end, ToCivilDay(r.end_date(), "end_date"));
+  if (end < start) return InvalidField("end_date", "must not be before start_date");
+  if (end - start > 366)
+    return InvalidField("end_date", "must be at most 366 days after start_date");
+  std::vector<Case> rows;
+  auto it = d_.store->NewIterator(records_.families().cases);
+  CaseRecord rec;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("case record does not parse");
+    }
+    const auto& d = rec.case_().received_date();
+    absl::CivilDay day(d.year(), d.month(), d.day());
+    if (day < start || day > end) continue;
+    rows.push_back(rec.case_());
+  }
+  std::sort(rows.begin(), rows.end(), [](const Case& a, const Case& b) {
+    const std::string da = FormatDate(a.received_date()), db = FormatDate(b.received_date());
+    return da != db ? da < db : a.number() < b.number();
+  });
+  cases::v1::ExportReceptionLogResponse out;
+  out.set_csv(RenderReceptionLog(rows));
+  out.set_row_count(static_cast<int32_t>(rows.size()));
+  return out;
+}
+
+}  // namespace reception

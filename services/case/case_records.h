@@ -1,0 +1,163 @@
+// The case service's stored records: the column families, a case record
+// read as the writer or as committed state, the audit event and change-feed
+// entry every mutation appends, and the counters numbers come from. The
+// other parts of the case service (intake, transitions, clocks, handoffs,
+// queries, duplicates) read and write cases only through this class.
+//
+// Layout of the case store (one RocksDB column family each):
+//   cases     number -> CaseRecord
+//   events    number '/' BE64(seq) -> CaseEvent (hash-chained)
+//   requests  request_id -> RequestRecord (idempotency)
+//   meta      counters ("case_seq/{year}", "feed_seq")
+//   feed      BE64(seq) -> FeedEntry (the change feed: one per mutation)
+//   search    number -> folded text for ListCases.query (never a protected
+//             identity; written once)
+//   due       YYYYMMDD '/' number -> "" (cases with a running clock)
+//   handoffs  handoff id -> HandoffRecord
+//   outbox    the shared outbox's entries (handoffs waiting for a peer)
+//   citizens  hex(keyed hash of citizen ID) '/' number -> ""
+#ifndef RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
+#define RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "reception/cases/v1/case_service.pb.h"
+#include "services/calendar/deadline_engine.h"
+#include "services/case/lifecycle.h"
+#include "services/case/node_key.h"
+#include "services/case/storage.pb.h"
+#include "services/common/clock.h"
+#include "services/common/identity_vault.h"
+#include "services/common/outbox.h"
+#include "services/common/principal.h"
+#include "services/common/rule_book.h"
+#include "services/common/store.h"
+#include "services/common/topology.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace reception {
+
+// What the case service is built from (CaseRegistry::Deps).
+struct CaseDeps {
+  Store* store = nullptr;  // opened with CaseRecords::ColumnFamilies()
+  const IdentityVault* vault = nullptr;
+  const Topology* topology = nullptr;
+  const RuleBook* rules = nullptr;
+  const DeadlineEngine* deadlines = nullptr;
+  const Clock* clock = nullptr;
+  prometheus::Registry* metrics = nullptr;  // optional
+  std::string unit_code;                    // this node's unit
+  const NodeKey* node_key = nullptr;        // opens identities sealed for this node
+  std::vector<std::string> peer_units;      // units a case may be handed to
+  // Offers one queued handoff to its destination (the gRPC side: the
+  // HandoffWorker) and answers exactly once. Unset: handoffs wait.
+  Outbox::Deliver deliver_handoff;
+  // The handoff outbox's backoff (federation retry settings).
+  absl::Duration retry_initial = absl::Milliseconds(200);
+  absl::Duration retry_max = absl::Seconds(30);
+  // Most records one ListCases call examines; past it the call returns the
+  // matches so far and a token to continue (AIP-158 allows short pages).
+  int list_scan_limit = 10000;
+  // Duplicate detection at intake: window and least content similarity.
+  int duplicate_window_days = 180;
+  int duplicate_min_similarity_percent = 50;
+};
+
+// What one mutation changed, for its audit event.
+struct CaseChange {
+  std::string summary;
+  std::vector<std::string> fields;
+};
+
+// One entry of the change feed: case `number` reached `version` at feed
+// position `sequence` (1, 2, ...: gap-free, in commit order).
+struct FeedPosition {
+  uint64_t sequence = 0;
+  std::string number;
+  int64_t version = 0;
+};
+
+class CaseRecords {
+ public:
+  struct Families {
+    rocksdb::ColumnFamilyHandle* cases;
+    rocksdb::ColumnFamilyHandle* events;
+    rocksdb::ColumnFamilyHandle* requests;
+    rocksdb::ColumnFamilyHandle* meta;
+    rocksdb::ColumnFamilyHandle* feed;
+    rocksdb::ColumnFamilyHandle* search;
+    rocksdb::ColumnFamilyHandle* due;
+    rocksdb::ColumnFamilyHandle* handoffs;
+    rocksdb::ColumnFamilyHandle* outbox;
+    rocksdb::ColumnFamilyHandle* citizens;
+  };
+  static std::vector<std::string> ColumnFamilies();
+  // The outbox family's name (the shared outbox opens it by name).
+  static const char* OutboxFamily();
+
+  explicit CaseRecords(const CaseDeps& deps);
+
+  const Families& families() const { return f_; }
+
+  // With a txn: the record as the writer sees it; without: committed state.
+  absl::StatusOr<std::optional<cases::storage::CaseRecord>> Load(const WriteTxn* txn,
+                                                                 const std::string& number) const;
+  // A case this node owns, or NOT_FOUND / FAILED_PRECONDITION naming the owner.
+  absl::StatusOr<cases::storage::CaseRecord> LoadOwned(const WriteTxn& txn,
+                                                       const std::string& number) const;
+  // Writes `rec` with its version, etag and times advanced, its next audit
+  // event (hash-chained), its due-index entry and a change-feed entry.
+  absl::Status AppendEvent(WriteTxn& txn, cases::storage::CaseRecord& rec, const Principal& p,
+                           absl::string_view action, const CaseChange& change) const;
+  // The next value of counter `key` (1 for a new one), written in `txn`.
+  absl::StatusOr<uint64_t> NextCounter(WriteTxn& txn, const std::string& key) const;
+
+  // The change feed (committed), from just after position `after`: at most
+  // `limit` entries in commit order. Oversight reads it from a cursor.
+  absl::StatusOr<std::vector<FeedPosition>> ReadFeed(uint64_t after, int limit) const;
+
+  // Every committed record, in number order; stops at the first error.
+  absl::Status ForEach(
+      const std::function<absl::Status(const cases::storage::CaseRecord&)>& fn) const;
+
+ private:
+  const CaseDeps& d_;
+  Families f_;
+};
+
+// PERMISSION_DENIED unless `p` may change the cases of `deps.unit_code`.
+absl::Status CheckCaseWriter(const CaseDeps& deps, const Principal& p);
+
+// Helpers shared by the parts of the case service.
+std::string DeterministicBytes(const google::protobuf::Message& m);
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts);
+std::string KindName(cases::v1::CaseKind k);
+// `full` without `prefix` ("REFUSAL_GROUND_" of "REFUSAL_GROUND_OUT_OF_TIME").
+std::string EnumSuffix(const std::string& full, absl::string_view prefix);
+absl::CivilDay DayOf(const type::v1::Date& d);
+// A transition's date: default today; not before the reception date; not in
+// the future.
+absl::StatusOr<absl::CivilDay> ResolveDate(const type::v1::Date& date, absl::string_view field,
+                                           const cases::v1::Case& c, absl::CivilDay today);
+absl::Status ValidateReference(absl::string_view value, absl::string_view field, bool required);
+absl::Status ValidateNote(absl::string_view value, absl::string_view field, bool required);
+// Page tokens are opaque: a serialized PageToken in web-safe base64, bound
+// to the filters of the request that produced it.
+std::string EncodePageToken(const std::string& after_key, const std::string& filter_fp,
+                            int phase = 0);
+absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view token,
+                                                          const std::string& filter_fp);
+// The stored form of an event's key: number '/' BE64(seq).
+std::string EventKey(absl::string_view number, uint64_t seq);
+
+}  // namespace reception
+
+#endif  // RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
