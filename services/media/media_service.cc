@@ -971,20 +971,6 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
     mo.initial_backoff = absl::Milliseconds(config.federation().retry_initial_millis());
   if (config.federation().retry_max_millis() > 0)
     mo.max_backoff = absl::Milliseconds(config.federation().retry_max_millis());
-  mo.settled = [module](const Outbox::Item& item, const Outbox::Answer&) {
-    int64_t sequence = 0;
-    {
-      absl::MutexLock lock(&module->settled_mu_);
-      auto it = module->settled_.find(item.key);
-      if (it == module->settled_.end()) return;
-      sequence = it->second;
-      module->settled_.erase(it);
-    }
-    federation::v1::AttachCaseMinutesRequest r;
-    if (r.ParseFromString(item.payload)) {
-      module->rooms_->MarkCommitted(r.room(), sequence);
-    }
-  };
   auto minutes = Outbox::Open(
       mo,
       [module](const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer) {
@@ -1184,12 +1170,9 @@ absl::Status MediaModule::SettleMinutes(const Outbox::Item& item, const Outbox::
   op.mutable_attachment()->set_case_(r.name());
   op.mutable_attachment()->set_attached(attached);
   if (!attached) op.set_detail(answer.detail.substr(0, 300));
-  auto sequence = rooms_->ApplyInTxn(op, txn);
   // Already recorded (a repeat of the same answer): nothing more to write.
-  if (!sequence.ok()) return absl::OkStatus();
+  if (!rooms_->ApplyInTxn(op, txn).ok()) return absl::OkStatus();
   Log()->info("event=minutes_attach room={} case={} attached={}", r.room(), r.name(), attached);
-  absl::MutexLock lock(&settled_mu_);
-  settled_[item.key] = *sequence;
   return absl::OkStatus();
 }
 

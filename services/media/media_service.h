@@ -133,9 +133,6 @@ class MediaModule final : public ServiceModule {
   absl::Mutex cases_mu_;
   std::shared_ptr<federation::v1::CaseFederationService::Stub> cases_ ABSL_GUARDED_BY(cases_mu_);
   std::unique_ptr<Outbox> minutes_;
-  absl::Mutex settled_mu_;
-  std::map<std::string, int64_t> settled_
-      ABSL_GUARDED_BY(settled_mu_);  // item key -> room sequence
   std::unique_ptr<RoomWatchers> watchers_;
   std::unique_ptr<BridgeLinks> bridges_;
   std::shared_ptr<prometheus::Collectable> gauges_;

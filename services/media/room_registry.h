@@ -4,10 +4,13 @@
 // Transport-free; the media service's gRPC edge calls it.
 //
 // Operations run on the store's single writer thread: each is checked and
-// applied to the in-memory room there, and written only when the room rules
-// accept it. Readers take a snapshot under a lock. If a group commit fails
-// the store stops serving (its health turns false) and a restart replays what
-// is durable.
+// applied to the writer's copy of the rooms there, and written only when the
+// room rules accept it. Readers see a second copy that takes each operation
+// only once its write is durable (WriteTxn::OnDurable, the store's one rule
+// for memory beside the store), so nobody reads a room state, event or
+// participant a crash could take back. If a group commit fails the store
+// stops serving (its health turns false) and a restart replays what is
+// durable.
 #ifndef RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
 #define RECEPTION_SERVICES_MEDIA_ROOM_REGISTRY_H_
 
@@ -48,13 +51,13 @@ class RoomRegistry {
   // when unknown. `fn` must not call back into the registry.
   absl::Status With(const std::string& room, absl::FunctionRef<void(const Room&)> fn) const;
   std::vector<std::string> RoomIds() const;
-  // The room's last event that is durable: readers that pass events on
-  // (WatchRoom, ListRoomEvents, bridges) stop there, so nobody sees an event
-  // a crash before its group commit would take back. 0 when unknown.
+  // The room's last event readers see (durable). 0 when unknown.
   int64_t CommittedSequence(const std::string& room) const;
   // Called with the room's name after each durable operation (its `done`
   // has run); set before the first Apply.
-  void SetListener(std::function<void(const std::string& room)> listener) { listener_ = std::move(listener); }
+  void SetListener(std::function<void(const std::string& room)> listener) {
+    listener_ = std::move(listener);
+  }
   // Runs on the writer, in the same write as each accepted operation (not
   // heartbeats), with the room after it and whether its minutes locked just
   // now: what must follow from it durably (the minutes' attachments to
@@ -63,22 +66,25 @@ class RoomRegistry {
                                         bool minutes_locked_now, WriteTxn& txn)>;
   void SetAfterApply(AfterApply after) { after_apply_ = std::move(after); }
   // Applies and writes `op` inside another mutation's write (the outbox
-  // recording an answer); the room's last sequence. MarkCommitted once that
-  // write is durable, so readers see its events.
-  absl::StatusOr<int64_t> ApplyInTxn(const internal::RoomOp& op, WriteTxn& txn);
-  void MarkCommitted(const std::string& room, int64_t sequence);
+  // recording an answer); readers see it, and the listener hears of it,
+  // once that write is durable.
+  absl::Status ApplyInTxn(const internal::RoomOp& op, WriteTxn& txn);
 
  private:
   explicit RoomRegistry(Store* store);
-  // The rules applied to the in-memory rooms (live and on replay).
-  absl::StatusOr<std::string> ApplyToRooms(const internal::RoomOp& op) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rules applied to a copy of the rooms (live, published and on replay).
+  static absl::StatusOr<std::string> ApplyToRooms(std::map<std::string, Room>& rooms,
+                                                  const internal::RoomOp& op);
+  // Readers' rooms take `op` once `txn` is durable.
+  void Publish(WriteTxn& txn, const internal::RoomOp& op, bool notify);
 
   Store* store_;
   rocksdb::ColumnFamilyHandle* ops_;
   mutable absl::Mutex mu_;
-  std::map<std::string, Room> rooms_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, int64_t> committed_ ABSL_GUARDED_BY(mu_);
-  uint64_t next_op_ = 1;  // writer thread only (and Open)
+  std::map<std::string, Room> published_ ABSL_GUARDED_BY(mu_);  // what readers see
+  absl::Mutex writer_mu_;                                       // the writer thread's (and Open's)
+  std::map<std::string, Room> working_ ABSL_GUARDED_BY(writer_mu_);
+  uint64_t next_op_ ABSL_GUARDED_BY(writer_mu_) = 1;
   std::function<void(const std::string&)> listener_;
   AfterApply after_apply_;
 };

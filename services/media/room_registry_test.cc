@@ -53,6 +53,40 @@ class RoomRegistryTest : public ::testing::Test {
   std::unique_ptr<RoomRegistry> registry_;
 };
 
+TEST_F(RoomRegistryTest, ReadersSeeAnOperationOnlyOnceItsWriteIsDurable) {
+  auto create = Op();
+  create.set_create_host_unit("49");
+  ASSERT_TRUE(Do(create).ok());
+  // Inside the write (on the writer, before the group commit), readers still
+  // see the room as it was: a crash now would take the open back.
+  int64_t seen_inside = -1;
+  bool open_inside = true;
+  registry_->SetAfterApply([&](const internal::RoomOp&, const Room& room, bool, WriteTxn&) {
+    EXPECT_EQ(room.state(), RoomState::kOpen);  // the writer's copy has it
+    seen_inside = registry_->CommittedSequence("rooms/r1");
+    ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& r) {
+      open_inside = r.state() == RoomState::kOpen;
+    }).ok());
+  });
+  auto open = Op();
+  open.set_open(true);
+  ASSERT_TRUE(Do(open, 1).ok());
+  EXPECT_FALSE(open_inside);
+  EXPECT_EQ(seen_inside, 1);  // the creation's event only
+  // Once answered, it is durable and visible.
+  bool open_after = false;
+  ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& r) {
+    open_after = r.state() == RoomState::kOpen;
+  }).ok());
+  EXPECT_TRUE(open_after);
+  EXPECT_GT(registry_->CommittedSequence("rooms/r1"), 1);
+  // A refused operation changes neither copy.
+  EXPECT_FALSE(Do(open, 2).ok());
+  auto join = Do(JoinOp("chairman", "presiding", "49"), 3);
+  ASSERT_TRUE(join.ok()) << join.status();
+  EXPECT_EQ(registry_->Get("rooms/r1")->participants().count(*join), 1u);
+}
+
 TEST_F(RoomRegistryTest, RoomsSurviveARestartExactly) {
   auto create = Op();
   create.set_create_host_unit("49");
