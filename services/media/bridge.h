@@ -22,6 +22,7 @@
 #include "services/common/clock.h"
 #include "services/common/credentials.h"
 #include "services/common/store.h"
+#include "services/media/room_service.h"
 #include "services/media/room_watch.h"
 
 namespace reception::media {
@@ -29,12 +30,12 @@ namespace reception::media {
 class BridgeLinks {
  public:
   struct Options {
-    std::string unit_code;                      // this node's unit (the bridge site)
-    std::map<std::string, std::string> peers;   // host unit -> address
+    std::string unit_code;                           // this node's unit (the bridge site)
+    std::map<std::string, std::string> peers;        // host unit -> address
     std::shared_ptr<const Credentials> credentials;  // the node's channel factory
     absl::Duration retry_initial = absl::Milliseconds(200);
     absl::Duration retry_max = absl::Seconds(30);
-    Store* store = nullptr;                     // holds the "bridged_rooms" family
+    Store* store = nullptr;  // holds the "bridged_rooms" family
     RoomWatchers* watchers = nullptr;
     const Clock* clock = nullptr;
   };

@@ -24,6 +24,7 @@
 #include "services/media/join_token.h"
 #include "services/media/media_backend.h"
 #include "services/media/room_registry.h"
+#include "services/media/room_service.h"
 #include "services/media/room_watch.h"
 
 namespace reception::media {
@@ -38,9 +39,9 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
     const Clock* clock = nullptr;
     WorkPool* pool = nullptr;  // media-server calls
     std::string unit_code;
-    RoomWatchers* watchers = nullptr;   // open WatchRoom streams
-    BridgeLinks* bridges = nullptr;     // rooms hosted elsewhere (may be null)
-    const Topology* topology = nullptr; // checks bridge units (may be null)
+    RoomWatchers* watchers = nullptr;    // open WatchRoom streams
+    BridgeLinks* bridges = nullptr;      // rooms hosted elsewhere (may be null)
+    const Topology* topology = nullptr;  // checks bridge units (may be null)
   };
   // Without `watchers`, the service keeps its own and listens to the rooms.
   explicit MediaGrpcService(Deps deps);
@@ -52,7 +53,8 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
   Reactor* GetRoom(Ctx*, const v1::GetRoomRequest*, v1::Room*) override;
   Reactor* IssueJoinToken(Ctx*, const v1::IssueJoinTokenRequest*, v1::JoinToken*) override;
   Reactor* JoinRoom(Ctx*, const v1::JoinRoomRequest*, v1::JoinRoomResponse*) override;
-  Reactor* ListRoomEvents(Ctx*, const v1::ListRoomEventsRequest*, v1::ListRoomEventsResponse*) override;
+  Reactor* ListRoomEvents(Ctx*, const v1::ListRoomEventsRequest*,
+                          v1::ListRoomEventsResponse*) override;
   Reactor* OpenRoom(Ctx*, const v1::OpenRoomRequest*, v1::Room*) override;
   Reactor* CloseRoom(Ctx*, const v1::CloseRoomRequest*, v1::Room*) override;
   Reactor* LeaveRoom(Ctx*, const v1::LeaveRoomRequest*, v1::Room*) override;
@@ -79,15 +81,12 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
   // disconnected (its link is down until it rejoins).
   void StreamEnded(const std::string& name, const std::string& participant);
   RoomWatchers* watchers() const { return d_.watchers; }
-  // The id a participant joins the media room with (what a removal kicks).
-  uint64_t MediaParticipantId(const std::string& room, const std::string& subject) const;
-  // The media server's view of a room (number, secret, PIN derived from the
-  // node's key).
-  MediaRoom MediaRoomFor(const std::string& room) const;
+  // The rules this edge calls (transport-free).
+  RoomService& room_service() { return rooms_; }
 
  private:
-  // A participant's call: authenticates, checks the caller is that
-  // participant, fills and applies the operation, answers with the room.
+  // A participant's call: authenticates, then the room service checks the
+  // caller is that participant, fills and applies the operation.
   Reactor* Act(Ctx* ctx, const std::string& name, const std::string& participant, v1::Room* resp,
                const std::function<void(internal::RoomOp&)>& fill,
                std::function<void()> after = nullptr);
@@ -97,9 +96,11 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
   // the room is hosted here).
   template <typename Req, typename Resp>
   Reactor* Relay(Ctx* ctx, const std::string& name, const Req& req, Resp* resp,
-                 void (v1::MediaService::Stub::async::*method)(grpc::ClientContext*, const Req*, Resp*,
+                 void (v1::MediaService::Stub::async::*method)(grpc::ClientContext*, const Req*,
+                                                               Resp*,
                                                                std::function<void(grpc::Status)>));
   Deps d_;
+  RoomService rooms_;
   std::unique_ptr<RoomWatchers> own_watchers_;
 };
 
@@ -146,10 +147,6 @@ class MediaModule final : public ServiceModule {
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread expire_;
 };
-
-// A room as the API shows it.
-v1::Room ToProto(const Room& room);
-v1::RoomEvent ToProto(const RoomEvent& event);
 
 }  // namespace reception::media
 

@@ -18,13 +18,6 @@
 
 namespace reception::media {
 
-// A room's events after a sequence, and whether no more will come (the room
-// is closed and everything up to its close has been read).
-struct EventBatch {
-  std::vector<v1::RoomEvent> events;
-  bool ended = false;
-};
-
 class RoomWatchers {
  public:
   // One open stream. Reference counted: Notify holds a reference while it
