@@ -252,7 +252,7 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   EXPECT_NE(out.find("[received]"), std::string::npos) << out;
   const std::string number = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
   std::tie(rc, out) = Shell(ctl + "accept " + number + " --notice TL-9");
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 6);  // the state does not allow it
   EXPECT_NE(out.find("error: FAILED_PRECONDITION: AcceptCase is not allowed: the case is RECEIVED"),
             std::string::npos) << out;
   std::tie(rc, out) = Shell(ctl + "classify " + number + " --competent yes --complexity complex");
@@ -268,6 +268,18 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   EXPECT_NE(out.find("Trần Thị Bích, Hội An"), std::string::npos) << out;
   std::tie(rc, out) = Shell(ctl + "frobnicate");
   EXPECT_EQ(rc, 2);
+  // Exit codes say what happened.
+  std::tie(rc, out) = Shell(ctl + "get 48-2026-999999");
+  EXPECT_EQ(rc, 3) << out;
+  EXPECT_NE(out.find("error: NOT_FOUND"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(g_receptionctl + node.CliFlags("viewer", "48") + "classify " + number +
+                            " --competent yes");
+  EXPECT_EQ(rc, 4) << out;
+  std::tie(rc, out) = Shell(ctl + "create --kind complaint --round first --channel in_person "
+                                  "--petitioner 'Trần Thị Bích|0493|Hội An' --content x --received " +
+                            Today());
+  EXPECT_EQ(rc, 5) << out;
+  EXPECT_NE(out.find("citizen_id"), std::string::npos) << out;
 }
 
 }  // namespace

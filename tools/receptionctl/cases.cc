@@ -1,0 +1,571 @@
+// receptionctl: cases (intake, the lifecycle, deadlines, history, the reception log).
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "services/common/civil_date.h"
+#include "services/common/clock.h"
+#include "tools/receptionctl/cli.h"
+
+namespace receptionctl {
+
+void PrintCase(const v1::Case& c) {
+  std::cout << c.name() << "  [" << Short(v1::CaseState_Name(c.state()), "CASE_STATE_") << "]\n";
+  std::string kind = Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_");
+  if (c.complaint_round() != v1::COMPLAINT_ROUND_UNSPECIFIED) {
+    absl::StrAppend(&kind, " (",
+                    Short(v1::ComplaintRound_Name(c.complaint_round()), "COMPLAINT_ROUND_"),
+                    " time)");
+  }
+  Row("kind", kind);
+  Row("channel", Short(v1::Channel_Name(c.channel()), "CHANNEL_") +
+                     (c.forwarded_by().empty() ? "" : " from " + c.forwarded_by()));
+  Row("received", absl::StrCat(Date(c.received_date()), " at ", c.reception_unit().name(), " (",
+                               c.reception_unit().code(), ")"));
+  if (c.identity_protected()) {
+    Row("petitioners", absl::StrCat(c.petitioner_count(), " (identity protected)"));
+  } else if (c.anonymous()) {
+    Row("petitioners", "anonymous");
+  } else {
+    for (const auto& p : c.petitioners()) {
+      Row("petitioner",
+          absl::StrCat(p.full_name(), p.citizen_id().empty() ? "" : ", " + p.citizen_id(),
+                       p.address().empty() ? "" : ", " + p.address()));
+    }
+    if (!c.representative_citizen_ids().empty()) {
+      Row("representatives", absl::StrJoin(c.representative_citizen_ids(), ", "));
+    }
+  }
+  Row("people", absl::StrCat(c.people_count(), c.mass_case() ? " (mass case)" : ""));
+  std::string resp = c.respondent().official_name();
+  if (!c.respondent().official_position().empty())
+    absl::StrAppend(&resp, ", ", c.respondent().official_position());
+  if (!c.respondent().unit_code().empty())
+    absl::StrAppend(&resp, resp.empty() ? "" : " ", "(unit ", c.respondent().unit_code(), ")");
+  Row("respondent", resp);
+  Row("content", c.content());
+  if (c.has_classification()) {
+    Row("classified",
+        absl::StrCat(Date(c.classification().date()), ", ",
+                     c.classification().within_competence() ? "within" : "outside", " competence, ",
+                     Short(v1::Complexity_Name(c.classification().complexity()), "COMPLEXITY_")));
+  }
+  if (c.has_acceptance())
+    Row("accepted",
+        absl::StrCat(Date(c.acceptance().date()), ", notice ", c.acceptance().notice_reference()));
+  if (c.has_refusal())
+    Row("refused",
+        absl::StrCat(Date(c.refusal().date()), ", ",
+                     Short(v1::RefusalGround_Name(c.refusal().ground()), "REFUSAL_GROUND_")));
+  if (c.has_guidance())
+    Row("guided", absl::StrCat(Date(c.guidance().date()), " to ", c.guidance().competent_body()));
+  if (c.has_archival())
+    Row("archived",
+        absl::StrCat(Date(c.archival().date()), ", ",
+                     Short(v1::ArchiveReason_Name(c.archival().reason()), "ARCHIVE_REASON_")));
+  if (c.has_verification())
+    Row("verification",
+        absl::StrCat(Date(c.verification().start_date()), " by ", c.verification().verifier()));
+  for (const auto& s : c.suspensions()) {
+    Row("suspended",
+        absl::StrCat(Date(s.start_date()), " .. ", s.has_end_date() ? Date(s.end_date()) : "(open)",
+                     ": ", s.reason()));
+  }
+  if (c.has_decision())
+    Row("decided", absl::StrCat(Date(c.decision().date()), ", ",
+                                Short(v1::Outcome_Name(c.decision().outcome()), "OUTCOME_"), ", ",
+                                c.decision().decision_reference()));
+  for (const auto& w : c.withdrawals()) {
+    Row(w.partial() ? "partly withdrawn" : "withdrawn",
+        absl::StrCat(Date(w.date()), ", ", w.document_reference(),
+                     w.partial() ? ": " + w.withdrawn_part() : ""));
+  }
+  if (c.has_filing_limit()) {
+    const auto& f = c.filing_limit();
+    std::string line =
+        f.has_start_date() ? absl::StrCat("from ", Date(f.start_date())) : "start not recorded";
+    if (f.has_due_date()) {
+      absl::StrAppend(
+          &line, ", ", f.length_days(), " days, last day ", Date(f.due_date()),
+          f.met() ? ": filed in time" : absl::StrCat(": FILED ", f.days_late(), " DAY(S) LATE"),
+          " [", f.rule_pack(), "/", f.rule_id(), "]");
+    }
+    if (!f.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", f.problem());
+    Row("filing limit", line);
+    for (const auto& d : f.delays()) {
+      Row("  delay", absl::StrCat(Short(v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_"),
+                                  " ", Date(d.start_date()), " to ", Date(d.end_date()), " (",
+                                  d.evidence_reference(), ")"));
+    }
+  }
+  for (const auto& r : c.returns()) {
+    Row("returned", absl::StrCat(Date(r.date()), " by unit ", r.from_unit(), " to unit ",
+                                 r.to_unit(), ": ", r.reason()));
+  }
+  if (c.has_dispute()) {
+    const auto& d = c.dispute();
+    Row("dispute",
+        absl::StrCat(Short(v1::DisputeState_Name(d.state()), "DISPUTE_STATE_"), ": unit ",
+                     d.claimant_unit(), " says unit ", d.disputed_unit(), " is competent",
+                     d.automatic() ? " (returned twice)" : "", "; unit ", d.deciding_unit(),
+                     " decides; opened ", Date(d.opened_date())));
+    if (d.state() == v1::DISPUTE_STATE_RESOLVED) {
+      Row("  decided", absl::StrCat(Date(d.decided_date()), ": unit ", d.decided_unit(), " (",
+                                    d.legal_basis(), "): ", d.decision_reason()));
+    }
+  }
+  if (c.has_publication()) {
+    Row("published", absl::StrCat(Date(c.publication().date()), ", ",
+                                  Short(v1::PublicationMethod_Name(c.publication().method()),
+                                        "PUBLICATION_METHOD_"),
+                                  ", ", c.publication().reference()));
+  }
+  for (const auto& k : c.clocks()) {
+    std::string line =
+        absl::StrCat(Short(v1::ClockState_Name(k.state()), "CLOCK_STATE_"), ", ", k.length_days(),
+                     " ", k.basis() == v1::DAY_BASIS_WORKING_DAYS ? "working" : "calendar",
+                     " days from ", Date(k.start_date()));
+    if (k.has_due_date()) absl::StrAppend(&line, ", due ", Date(k.due_date()));
+    if (k.has_provisional()) absl::StrAppend(&line, " (provisional)");
+    if (k.overdue()) absl::StrAppend(&line, " (OVERDUE)");
+    if (k.has_end_date()) absl::StrAppend(&line, ", ended ", Date(k.end_date()));
+    if (!k.extensions().empty()) {
+      absl::StrAppend(&line, ", extended ", k.extensions_size(), "/", k.max_extensions());
+    }
+    absl::StrAppend(&line, " [", k.rule_pack(), "/", k.rule_id(), "]");
+    if (!k.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", k.problem());
+    Row(absl::StrCat("clock ", Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_")), line);
+    if (k.has_provisional()) Row("  provisional", k.provisional().reason());
+  }
+  Row("owner",
+      absl::StrCat(
+          "unit ", c.owner_unit(), ", epoch ", c.owner_epoch(),
+          c.previous_owner_unit().empty() ? "" : ", came from unit " + c.previous_owner_unit()));
+  if (c.has_replica_confirm_time()) {
+    Row("copy",
+        absl::StrCat("read-only copy; the owner last confirmed it at ",
+                     absl::FormatTime("%Y-%m-%d %H:%M",
+                                      absl::FromUnixSeconds(c.replica_confirm_time().seconds()),
+                                      reception::VietnamTimeZone())));
+  }
+  for (const auto& m : c.minutes()) {
+    Row("minutes", absl::StrCat(m.room(), ", locked ",
+                                absl::FormatTime("%Y-%m-%d %H:%M",
+                                                 absl::FromUnixSeconds(m.lock_time().seconds()),
+                                                 reception::VietnamTimeZone())));
+    for (absl::string_view line : absl::StrSplit(m.text(), '\n')) {
+      if (!line.empty()) std::cout << "      | " << line << "\n";
+    }
+  }
+  Row("etag", c.etag());
+  Row("history",
+      absl::StrCat(c.history_length(), " events, head ", c.history_head_hash().substr(0, 16)));
+}
+
+namespace {
+
+// "obstacle|YYYY-MM-DD|YYYY-MM-DD|evidence[|note]" (--filing-delay).
+v1::FilingDelay ParseFilingDelay(const std::string& text) {
+  std::vector<std::string> parts = absl::StrSplit(text, absl::MaxSplits('|', 4));
+  if (parts.size() < 4) UsageError("--filing-delay must be \"obstacle|FROM|TO|evidence[|note]\"");
+  v1::FilingDelay d;
+  d.set_obstacle(ParseEnum<v1::FilingObstacle>(parts[0], "FILING_OBSTACLE_",
+                                               &v1::FilingObstacle_Parse, "filing-delay"));
+  *d.mutable_start_date() = ParseDateOption(parts[1], "filing-delay");
+  *d.mutable_end_date() = ParseDateOption(parts[2], "filing-delay");
+  d.set_evidence_reference(parts[3]);
+  if (parts.size() > 4) d.set_note(parts[4]);
+  return d;
+}
+
+}  // namespace
+
+int CasesCommand(const Args& a) {
+  Client client(a);
+  const bool json = a.Has("json");
+  auto out_case = [&](const v1::Case& c) {
+    json ? PrintJson(c) : PrintCase(c);
+    return 0;
+  };
+  auto etag_date = [&](auto* req) {
+    req->set_name(CaseName(a));
+    req->set_etag(a.GetOr("etag", ""));
+  };
+  auto date_of = [&](auto* req) {
+    if (auto d = a.Get("date")) *req->mutable_date() = ParseDateOption(*d, "date");
+  };
+  const std::string& cmd = a.command;
+
+  if (cmd == "create") {
+    v1::CreateCaseRequest req;
+    auto* c = req.mutable_case_();
+    c->set_kind(
+        ParseEnum<v1::CaseKind>(a.GetOr("kind", ""), "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto r = a.Get("round"))
+      c->set_complaint_round(ParseEnum<v1::ComplaintRound>(*r, "COMPLAINT_ROUND_",
+                                                           &v1::ComplaintRound_Parse, "round"));
+    c->set_previous_case(a.GetOr("previous", ""));
+    c->set_repeats_case(a.GetOr("repeats", ""));
+    c->set_anonymous(a.Has("anonymous"));
+    c->set_channel(
+        ParseEnum<v1::Channel>(a.GetOr("channel", ""), "CHANNEL_", &v1::Channel_Parse, "channel"));
+    c->set_forwarded_by(a.GetOr("forwarded-by", ""));
+    for (const auto& p : a.All("petitioner")) {
+      std::vector<std::string> parts = absl::StrSplit(p, '|');
+      auto* person = c->add_petitioners();
+      person->set_full_name(parts.size() > 0 ? parts[0] : "");
+      person->set_citizen_id(parts.size() > 1 ? parts[1] : "");
+      person->set_address(parts.size() > 2 ? parts[2] : "");
+      person->set_phone(parts.size() > 3 ? parts[3] : "");
+    }
+    for (const auto& r : a.All("representative")) c->add_representative_citizen_ids(r);
+    if (auto n = a.Get("people")) {
+      int people = 0;
+      if (!absl::SimpleAtoi(*n, &people)) UsageError("--people must be a number");
+      c->set_people_count(people);
+    }
+    c->mutable_respondent()->set_unit_code(a.GetOr("respondent-unit", ""));
+    c->mutable_respondent()->set_official_name(a.GetOr("respondent-official", ""));
+    c->mutable_respondent()->set_official_position(a.GetOr("respondent-position", ""));
+    c->mutable_respondent()->set_head_of_unit(a.Has("head-of-unit"));
+    c->mutable_respondent()->set_act_reference(a.GetOr("act-reference", ""));
+    if (auto d = a.Get("act-date"))
+      *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*d, "act-date");
+    if (auto d = a.Get("filing-start"))
+      *c->mutable_filing_limit()->mutable_start_date() = ParseDateOption(*d, "filing-start");
+    for (const auto& d : a.All("filing-delay"))
+      *c->mutable_filing_limit()->add_delays() = ParseFilingDelay(d);
+    c->set_content(a.GetOr("content", ""));
+    for (const auto& att : a.All("attachment")) {
+      std::vector<std::string> parts = absl::StrSplit(att, '|');
+      auto* at = c->add_attachments();
+      at->set_name(parts.size() > 0 ? parts[0] : "");
+      at->set_media_type(parts.size() > 1 ? parts[1] : "");
+      int64_t size = 0;
+      if (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &size))
+        UsageError("--attachment size must be a number");
+      at->set_size_bytes(size);
+      at->set_sha256(parts.size() > 3 ? parts[3] : "");
+    }
+    if (auto u = a.Get("reception-unit")) c->mutable_reception_unit()->set_code(*u);
+    if (auto d = a.Get("received")) *c->mutable_received_date() = ParseDateOption(*d, "received");
+    c->set_previously_handled_by(a.GetOr("previously-handled-by", ""));
+    // A fresh request id per invocation unless the caller pins one to retry.
+    req.set_request_id(RequestId(a));
+    return out_case(client.Call(&v1::CaseService::Stub::CreateCase, req));
+  }
+  if (cmd == "get") {
+    v1::GetCaseRequest req;
+    req.set_name(CaseName(a));
+    return out_case(client.Call(&v1::CaseService::Stub::GetCase, req));
+  }
+  if (cmd == "list" || cmd == "overdue") {
+    v1::ListCasesRequest req;
+    if (auto d = a.Get("due-before")) *req.mutable_due_before() = ParseDateOption(*d, "due-before");
+    req.set_overdue(a.Has("overdue") || cmd == "overdue");
+    req.set_awaiting_jurisdiction_decision(a.Has("awaiting-decision"));
+    if (auto n = a.Get("at-risk")) {
+      int days = 0;
+      if (!absl::SimpleAtoi(*n, &days)) UsageError("--at-risk must be a number of working days");
+      req.set_at_risk_working_days(days);
+    }
+    req.set_order_by(cmd == "overdue" ? "due_date" : a.GetOr("order-by", ""));
+    if (auto s = a.Get("state"))
+      req.set_state(ParseEnum<v1::CaseState>(*s, "CASE_STATE_", &v1::CaseState_Parse, "state"));
+    if (auto k = a.Get("kind"))
+      req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    req.set_unit_code(a.GetOr("unit-code", ""));
+    if (auto d = a.Get("from")) *req.mutable_received_from() = ParseDateOption(*d, "from");
+    if (auto d = a.Get("to")) *req.mutable_received_to() = ParseDateOption(*d, "to");
+    req.set_query(a.GetOr("query", ""));
+    req.set_page_token(a.GetOr("page-token", ""));
+    if (auto n = a.Get("page-size")) {
+      int size = 0;
+      if (!absl::SimpleAtoi(*n, &size)) UsageError("--page-size must be a number");
+      req.set_page_size(size);
+    }
+    v1::ListCasesResponse all;
+    for (;;) {
+      v1::ListCasesResponse page = client.Call(&v1::CaseService::Stub::ListCases, req);
+      for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
+      all.set_next_page_token(page.next_page_token());
+      if ((!a.Has("all") && cmd != "overdue") || page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    if (json) {
+      PrintJson(all);
+      return 0;
+    }
+    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", "NUMBER",
+                                 "KIND", "STATE", "RECEIVED", "UNIT", "OWNER", "DUE", "STEP",
+                                 "PETITIONERS");
+    for (const auto& c : all.cases()) {
+      std::string who;
+      if (c.identity_protected())
+        who = "(protected)";
+      else if (c.anonymous())
+        who = "(anonymous)";
+      else {
+        std::vector<std::string> names;
+        for (const auto& p : c.petitioners()) names.push_back(p.full_name());
+        who = absl::StrJoin(names, ", ");
+      }
+      std::string due = c.has_due_date() ? Date(c.due_date()) : "-";
+      if (c.overdue()) due += "!";
+      std::string step = "-";
+      for (const auto& k : c.clocks()) {
+        if (k.state() == v1::CLOCK_STATE_RUNNING && k.has_due_date() &&
+            Date(k.due_date()) == Date(c.due_date())) {
+          step = Short(v1::DeadlineStep_Name(k.step()), "DEADLINE_STEP_");
+          break;
+        }
+      }
+      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", c.number(),
+                                   Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
+                                   Short(v1::CaseState_Name(c.state()), "CASE_STATE_"),
+                                   Date(c.received_date()), c.reception_unit().code(),
+                                   c.owner_unit(), due, step, who);
+    }
+    if (!all.next_page_token().empty())
+      std::cout << "next page: --page-token " << all.next_page_token() << "\n";
+    return 0;
+  }
+  if (cmd == "extend") {
+    v1::ExtendCaseDeadlineRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_step(ParseEnum<v1::DeadlineStep>(a.GetOr("step", "settle"), "DEADLINE_STEP_",
+                                             &v1::DeadlineStep_Parse, "step"));
+    req.set_decision_reference(a.GetOr("decision", ""));
+    int days = 0;
+    if (!absl::SimpleAtoi(a.GetOr("days", ""), &days)) UsageError("extend needs --days N");
+    req.set_days(days);
+    return out_case(client.Call(&v1::CaseService::Stub::ExtendCaseDeadline, req));
+  }
+  if (cmd == "deadlines") {
+    if (a.positional.empty() || a.positional[0] != "preview")
+      UsageError("usage: deadlines preview ...");
+    v1::PreviewDeadlinesRequest req;
+    if (auto k = a.Get("kind"))
+      req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto r = a.Get("round"))
+      req.set_complaint_round(ParseEnum<v1::ComplaintRound>(*r, "COMPLAINT_ROUND_",
+                                                            &v1::ComplaintRound_Parse, "round"));
+    if (auto c = a.Get("complexity"))
+      req.set_complexity(
+          ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
+    req.set_unit_code(a.GetOr("unit-code", ""));
+    if (auto d = a.Get("received")) *req.mutable_received_date() = ParseDateOption(*d, "received");
+    if (auto d = a.Get("accepted")) *req.mutable_accepted_date() = ParseDateOption(*d, "accepted");
+    auto resp = client.Call(&v1::CaseService::Stub::PreviewDeadlines, req);
+    if (json) {
+      PrintJson(resp);
+      return 0;
+    }
+    std::cout << absl::StrFormat("%-14s %-11s %-11s %-11s %s\n", "STEP", "FROM", "DUE", "LATEST",
+                                 "RULE");
+    for (const auto& d : resp.deadlines()) {
+      std::cout << absl::StrFormat("%-14s %-11s %-11s %-11s %s/%s\n",
+                                   Short(v1::DeadlineStep_Name(d.step()), "DEADLINE_STEP_"),
+                                   Date(d.start_date()) + (d.start_date_assumed() ? "*" : ""),
+                                   Date(d.due_date()) + (d.has_provisional() ? "~" : ""),
+                                   Date(d.latest_due_date()) + (d.has_provisional() ? "~" : ""),
+                                   d.rule_pack(), d.rule_id());
+      std::cout << "    " << d.explanation() << (d.condition().empty() ? "" : "; " + d.condition())
+                << "\n";
+      if (!d.problem().empty()) std::cout << "    PROBLEM: " << d.problem() << "\n";
+    }
+    std::cout << "(calendar: " << resp.calendar()
+              << "; * = assumed date; ~ = provisional: counted on days off "
+                 "not yet published)\n";
+    return 0;
+  }
+  if (cmd == "classify") {
+    v1::ClassifyCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    const std::string competent = a.GetOr("competent", "");
+    if (competent != "yes" && competent != "no") UsageError("classify needs --competent yes|no");
+    req.set_within_competence(competent == "yes");
+    if (auto k = a.Get("kind"))
+      req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
+    if (auto c = a.Get("complexity"))
+      req.set_complexity(
+          ParseEnum<v1::Complexity>(*c, "COMPLEXITY_", &v1::Complexity_Parse, "complexity"));
+    req.set_note(a.GetOr("note", ""));
+    if (auto d = a.Get("filing-start"))
+      *req.mutable_filing_start_date() = ParseDateOption(*d, "filing-start");
+    for (const auto& d : a.All("filing-delay")) *req.add_filing_delays() = ParseFilingDelay(d);
+    return out_case(client.Call(&v1::CaseService::Stub::ClassifyCase, req));
+  }
+  if (cmd == "accept") {
+    v1::AcceptCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_notice_reference(a.GetOr("notice", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::AcceptCase, req));
+  }
+  if (cmd == "refuse") {
+    v1::RefuseCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_ground(ParseEnum<v1::RefusalGround>(a.GetOr("ground", ""), "REFUSAL_GROUND_",
+                                                &v1::RefusalGround_Parse, "ground"));
+    req.set_explanation(a.GetOr("explanation", ""));
+    req.set_notice_reference(a.GetOr("notice", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::RefuseCase, req));
+  }
+  if (cmd == "guide") {
+    v1::GuideCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_competent_body(a.GetOr("body", ""));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::GuideCase, req));
+  }
+  if (cmd == "archive") {
+    v1::ArchiveCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_reason(ParseEnum<v1::ArchiveReason>(a.GetOr("reason", ""), "ARCHIVE_REASON_",
+                                                &v1::ArchiveReason_Parse, "reason"));
+    req.set_duplicate_of(a.GetOr("duplicate-of", ""));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::ArchiveCase, req));
+  }
+  if (cmd == "start-verification") {
+    v1::StartCaseVerificationRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_verifier(a.GetOr("verifier", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::StartCaseVerification, req));
+  }
+  if (cmd == "suspend") {
+    v1::SuspendCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_evidence_reference(a.GetOr("evidence", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::SuspendCase, req));
+  }
+  if (cmd == "resume") {
+    v1::ResumeCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    return out_case(client.Call(&v1::CaseService::Stub::ResumeCase, req));
+  }
+  if (cmd == "decide") {
+    v1::DecideCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_outcome(
+        ParseEnum<v1::Outcome>(a.GetOr("outcome", ""), "OUTCOME_", &v1::Outcome_Parse, "outcome"));
+    req.set_decision_reference(a.GetOr("decision", ""));
+    req.set_summary(a.GetOr("summary", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::DecideCase, req));
+  }
+  if (cmd == "publish") {
+    v1::PublishDecisionRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_method(ParseEnum<v1::PublicationMethod>(a.GetOr("method", ""), "PUBLICATION_METHOD_",
+                                                    &v1::PublicationMethod_Parse, "method"));
+    req.set_reference(a.GetOr("reference", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::PublishDecision, req));
+  }
+  if (cmd == "close") {
+    v1::CloseCaseRequest req;
+    etag_date(&req);
+    return out_case(client.Call(&v1::CaseService::Stub::CloseCase, req));
+  }
+  if (cmd == "withdraw") {
+    v1::WithdrawCaseRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_partial(a.Has("partial"));
+    req.set_withdrawn_part(a.GetOr("part", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    req.set_document_reference(a.GetOr("document", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::WithdrawCase, req));
+  }
+  if (cmd == "history") {
+    v1::GetCaseHistoryRequest req;
+    req.set_name(CaseName(a));
+    v1::GetCaseHistoryResponse all;
+    for (;;) {
+      auto page = client.Call(&v1::CaseService::Stub::GetCaseHistory, req);
+      for (auto& e : *page.mutable_events()) *all.add_events() = std::move(e);
+      if (page.next_page_token().empty()) break;
+      req.set_page_token(page.next_page_token());
+    }
+    if (json) {
+      PrintJson(all);
+      return 0;
+    }
+    for (const auto& e : all.events()) {
+      const absl::Time t = absl::FromUnixSeconds(e.time().seconds());
+      std::cout << absl::StrFormat(
+          "%3d  %s  %-24s %-10s %s/%s  %s\n", e.sequence(),
+          absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::FixedTimeZone(7 * 3600)), e.action(),
+          Short(v1::CaseState_Name(e.state()), "CASE_STATE_"), e.actor().role(),
+          e.actor().subject(), e.summary());
+    }
+    return 0;
+  }
+  if (cmd == "verify") {
+    v1::VerifyCaseHistoryRequest req;
+    req.set_name(CaseName(a));
+    auto r = client.Call(&v1::CaseService::Stub::VerifyCaseHistory, req);
+    if (json) {
+      PrintJson(r);
+    } else if (r.valid()) {
+      std::cout << "history of " << req.name() << " verifies: " << r.event_count()
+                << " events, head " << r.head_hash() << "\n";
+    } else {
+      std::cout << "history of " << req.name() << " does NOT verify at event "
+                << r.first_invalid_sequence() << ": " << r.problem() << "\n";
+    }
+    return r.valid() ? 0 : 3;
+  }
+  if (cmd == "reveal") {
+    v1::RevealDenouncerIdentityRequest req;
+    req.set_name(CaseName(a));
+    req.set_reason(a.GetOr("reason", ""));
+    auto r = client.Call(&v1::CaseService::Stub::RevealDenouncerIdentity, req);
+    if (json) {
+      PrintJson(r);
+      return 0;
+    }
+    for (const auto& p : r.petitioners()) {
+      std::cout << "  " << p.full_name() << ", " << p.citizen_id() << ", " << p.address() << "\n";
+    }
+    std::cout << "(recorded as audit event " << r.audit_event_sequence() << ")\n";
+    return 0;
+  }
+  if (cmd == "export") {
+    v1::ExportReceptionLogRequest req;
+    *req.mutable_start_date() = ParseDateOption(a.GetOr("from", ""), "from");
+    *req.mutable_end_date() = ParseDateOption(a.GetOr("to", ""), "to");
+    auto r = client.Call(&v1::CaseService::Stub::ExportReceptionLog, req);
+    if (auto path = a.Get("output")) {
+      std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+      out << r.csv();
+      if (!out) {
+        std::cerr << "error: cannot write " << *path << "\n";
+        return 1;
+      }
+      std::cerr << r.row_count() << " rows written to " << *path << "\n";
+    } else {
+      std::cout << r.csv();
+    }
+    return 0;
+  }
+  UsageError(absl::StrCat("unknown command \"", cmd, "\""));
+}
+
+}  // namespace receptionctl
