@@ -85,7 +85,8 @@ const DeadlineRule* DeadlineEngine::FindRule(const RulePack& pack, DeadlineStep 
                           [step](const DeadlineRule& r) { return r.step() == step; });
 }
 
-int DeadlineEngine::Length(const DeadlineRule& rule, bool remote, cases::v1::Complexity complexity) {
+int DeadlineEngine::Length(const DeadlineRule& rule, bool remote,
+                           cases::v1::Complexity complexity) {
   const int complex_days = rule.complex_days() > 0 ? rule.complex_days() : rule.days();
   const int remote_days = rule.remote_days() > 0 ? rule.remote_days() : rule.days();
   if (remote && IsComplex(complexity)) {
@@ -130,9 +131,9 @@ void DeadlineEngine::ComputeDue(DeadlineClock& clock) const {
     if (clock.state() == cases::v1::CLOCK_STATE_PAUSED) clock.clear_due_date();
     return;
   }
-  auto due = calendar_->PeriodEnd(Day(clock.start_date()),
-                                  clock.length_days() + ExtensionDays(clock),
-                                  Basis(clock.basis()), Pauses(clock));
+  auto due =
+      calendar_->PeriodEnd(Day(clock.start_date()), clock.length_days() + ExtensionDays(clock),
+                           Basis(clock.basis()), Pauses(clock));
   if (!due.ok()) {
     clock.clear_due_date();
     clock.set_problem(std::string(due.status().message()));
@@ -190,35 +191,35 @@ absl::Status DeadlineEngine::Extend(DeadlineClock& clock, const ClockFacts& fact
   const RulePack* pack = rules_->FindPack(clock.rule_pack());
   const DeadlineRule* rule = pack ? FindRule(*pack, clock.step(), facts) : nullptr;
   if (rule == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "rule ", clock.rule_id(), " of pack ", clock.rule_pack(), " is no longer loaded"));
+    return absl::FailedPreconditionError(absl::StrCat("rule ", clock.rule_id(), " of pack ",
+                                                      clock.rule_pack(), " is no longer loaded"));
   }
   const auto allowance = Allowance(*rule, facts.complexity);
   if (allowance.max_count() == 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " allows no extension for a ", ComplexityName(facts.complexity), " case"));
+    return absl::FailedPreconditionError(absl::StrCat(what, " allows no extension for a ",
+                                                      ComplexityName(facts.complexity), " case"));
   }
   if (clock.extensions_size() >= allowance.max_count()) {
     std::vector<std::string> granted;
     for (const auto& e : clock.extensions()) {
       granted.push_back(absl::StrCat(e.decision_reference(), " (", e.days(), " days)"));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " allows at most ", allowance.max_count(), " extension(s) for a ",
-        ComplexityName(facts.complexity), " case; already granted: ",
-        absl::StrJoin(granted, ", ")));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " allows at most ", allowance.max_count(), " extension(s) for a ",
+                     ComplexityName(facts.complexity),
+                     " case; already granted: ", absl::StrJoin(granted, ", ")));
   }
   if (days < 1) return InvalidField("days", "must be at least 1");
   if (days > allowance.max_days()) {
-    return InvalidField("days", absl::StrCat("must be at most ", allowance.max_days(), " ",
-                                             BasisWords(clock.basis()), " (rule ", rule->id(),
-                                             ")"));
+    return InvalidField("days",
+                        absl::StrCat("must be at most ", allowance.max_days(), " ",
+                                     BasisWords(clock.basis()), " (rule ", rule->id(), ")"));
   }
   if (clock.state() == cases::v1::CLOCK_STATE_RUNNING && clock.has_due_date() &&
       date > Day(clock.due_date())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        what, " ran out on ", FormatDate(clock.due_date()),
-        "; an extension must be decided on or before that day"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " ran out on ", FormatDate(clock.due_date()),
+                     "; an extension must be decided on or before that day"));
   }
   auto* e = clock.add_extensions();
   e->set_decision_reference(decision_reference);
@@ -440,9 +441,9 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
       *p.mutable_due_date() = ToProtoDate(*due);
       absl::CivilDay latest = *due;
       if (allowance.max_count() > 0) {
-        auto l = calendar_->PeriodEnd(plan.start,
-                                      p.length_days() + allowance.max_count() * allowance.max_days(),
-                                      Basis(rule->basis()));
+        auto l = calendar_->PeriodEnd(
+            plan.start, p.length_days() + allowance.max_count() * allowance.max_days(),
+            Basis(rule->basis()));
         if (l.ok()) {
           latest = *l;
           *p.mutable_latest_due_date() = ToProtoDate(latest);
@@ -457,8 +458,8 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
       if (p.provisional().years().empty()) p.clear_provisional();
       // Name the variant only when the rule has one that changed the length.
       std::string variant;
-      if (facts.remote_area && Length(*rule, true, facts.complexity) !=
-                                   Length(*rule, false, facts.complexity)) {
+      if (facts.remote_area &&
+          Length(*rule, true, facts.complexity) != Length(*rule, false, facts.complexity)) {
         variant = "remote area";
       }
       if (IsComplex(facts.complexity) &&
@@ -466,11 +467,11 @@ absl::StatusOr<cases::v1::PreviewDeadlinesResponse> DeadlineEngine::Preview(
               Length(*rule, facts.remote_area, cases::v1::COMPLEXITY_NORMAL)) {
         absl::StrAppend(&variant, variant.empty() ? "" : ", ", ComplexityName(facts.complexity));
       }
-      std::string explanation = absl::StrCat(
-          rule->source(), ": ", p.length_days(), " ", BasisWords(rule->basis()),
-          variant.empty() ? "" : absl::StrCat(" (", variant, ")"), " from the day after ",
-          plan.event, " on ", FormatDate(plan.start), plan.assumed ? " (assumed)" : "",
-          "; last day ", FormatDate(*due));
+      std::string explanation =
+          absl::StrCat(rule->source(), ": ", p.length_days(), " ", BasisWords(rule->basis()),
+                       variant.empty() ? "" : absl::StrCat(" (", variant, ")"),
+                       " from the day after ", plan.event, " on ", FormatDate(plan.start),
+                       plan.assumed ? " (assumed)" : "", "; last day ", FormatDate(*due));
       if (rule->basis() == cases::v1::DAY_BASIS_CALENDAR_DAYS &&
           *due != plan.start + p.length_days()) {
         absl::StrAppend(&explanation, " (day ", p.length_days(), " falls on a day off, ",

@@ -92,8 +92,8 @@ TEST_F(Shipped, DueDatesFollowTheCivilCodeOnThePublishedCalendar) {
       // Last day on a Sunday, and on a public holiday.
       {"30 days from Fri 6 Mar end Sun 5 Apr: Mon 6 Apr", A, kSettle, kComplaint, first, false,
        kNormal, D(2026, 3, 6), D(2026, 4, 6), "complaint-first-settle"},
-      {"30 days from Tue 31 Mar end Thu 30 Apr (holiday), then 1 May and the weekend: Mon 4 May",
-       A, kSettle, kComplaint, first, false, kNormal, D(2026, 3, 31), D(2026, 5, 4),
+      {"30 days from Tue 31 Mar end Thu 30 Apr (holiday), then 1 May and the weekend: Mon 4 May", A,
+       kSettle, kComplaint, first, false, kNormal, D(2026, 3, 31), D(2026, 5, 4),
        "complaint-first-settle"},
       {"10 days from Fri 17 Apr end Mon 27 Apr (Hùng Kings' day in lieu): Tue 28 Apr", R, kAccept,
        kComplaint, first, false, kNormal, D(2026, 4, 17), D(2026, 4, 28), "complaint-accept"},
@@ -124,8 +124,8 @@ TEST_F(Shipped, DueDatesFollowTheCivilCodeOnThePublishedCalendar) {
        kComplaint, first, true, kComplex, D(2026, 3, 2), D(2026, 5, 4), "complaint-first-settle"},
       {"second complaint: 45 days", A, kSettle, kComplaint, second, false, kNormal, D(2026, 3, 2),
        D(2026, 4, 16), "complaint-second-settle"},
-      {"second complaint, remote and complex: 70 days (Mon 11 May)", A, kSettle, kComplaint,
-       second, true, kComplex, D(2026, 3, 2), D(2026, 5, 11), "complaint-second-settle"},
+      {"second complaint, remote and complex: 70 days (Mon 11 May)", A, kSettle, kComplaint, second,
+       true, kComplex, D(2026, 3, 2), D(2026, 5, 11), "complaint-second-settle"},
       {"denunciation: 30 days whatever the complexity", A, kSettle, kDenunciation, none, true,
        kVeryComplex, D(2026, 3, 2), D(2026, 4, 1), "denunciation-settle"},
   };
@@ -189,7 +189,8 @@ TEST_F(Shipped, ExtensionsWithinTheAllowedCountThenRefused) {
   EXPECT_EQ(Due(c), D(2026, 6, 1));  // 90 days: Sun 31 May
   auto third = engine_->Extend(c, very, "QĐ-03", D(2026, 5, 20), 10);
   EXPECT_EQ(third.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(third.message().find("at most 2 extension(s) for a very_complex case"), std::string::npos)
+  EXPECT_NE(third.message().find("at most 2 extension(s) for a very_complex case"),
+            std::string::npos)
       << third.message();
   EXPECT_NE(third.message().find("QĐ-01"), std::string::npos);
   EXPECT_EQ(c.extensions_size(), 2);
@@ -386,7 +387,8 @@ TEST_F(Shipped, SecondComplaintFilingLimit) {
 }
 
 TEST_F(Shipped, PreviewListsEveryStepWithItsRule) {
-  const ClockFacts facts{kDenunciation, cases::v1::COMPLAINT_ROUND_UNSPECIFIED, false, kVeryComplex};
+  const ClockFacts facts{kDenunciation, cases::v1::COMPLAINT_ROUND_UNSPECIFIED, false,
+                         kVeryComplex};
   auto p = engine_->Preview(facts, D(2026, 3, 2), std::nullopt);
   ASSERT_TRUE(p.ok()) << p.status();
   ASSERT_EQ(p->deadlines_size(), 4);
@@ -427,7 +429,9 @@ packs:
     deadlines:
       - {id: accept-new, step: accept, kind: complaint, basis: working_days, days: 5, source: new law}
       - {id: settle-new, step: settle, kind: complaint, basis: working_days, days: 20, source: new law}
-)", "packs.yaml", &set).ok());
+)",
+                        "packs.yaml", &set)
+                  .ok());
   auto rules = RuleBook::FromProto(set, "packs.yaml");
   ASSERT_TRUE(rules.ok()) << rules.status();
   auto cal = WorkingCalendar::LoadFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"));
@@ -467,7 +471,9 @@ packs:
     deadlines:
       - {id: a, step: accept, kind: complaint, basis: calendar_days, days: 10, source: x}
       - {id: b, step: accept, kind: complaint, basis: working_days, days: 5, source: x}
-)", "bad.yaml", &set).ok());
+)",
+                        "bad.yaml", &set)
+                  .ok());
   auto rules = RuleBook::FromProto(set, "bad.yaml");
   ASSERT_FALSE(rules.ok());
   EXPECT_NE(rules.status().message().find("deadlines[1] (b) repeats the step"), std::string::npos)

@@ -16,13 +16,20 @@ namespace {
 // ISO numbering of the proto (Monday = 1) to absl::Weekday.
 absl::Weekday ToWeekday(config::v1::Weekday w) {
   switch (w) {
-    case config::v1::WEEKDAY_MONDAY: return absl::Weekday::monday;
-    case config::v1::WEEKDAY_TUESDAY: return absl::Weekday::tuesday;
-    case config::v1::WEEKDAY_WEDNESDAY: return absl::Weekday::wednesday;
-    case config::v1::WEEKDAY_THURSDAY: return absl::Weekday::thursday;
-    case config::v1::WEEKDAY_FRIDAY: return absl::Weekday::friday;
-    case config::v1::WEEKDAY_SATURDAY: return absl::Weekday::saturday;
-    default: return absl::Weekday::sunday;
+    case config::v1::WEEKDAY_MONDAY:
+      return absl::Weekday::monday;
+    case config::v1::WEEKDAY_TUESDAY:
+      return absl::Weekday::tuesday;
+    case config::v1::WEEKDAY_WEDNESDAY:
+      return absl::Weekday::wednesday;
+    case config::v1::WEEKDAY_THURSDAY:
+      return absl::Weekday::thursday;
+    case config::v1::WEEKDAY_FRIDAY:
+      return absl::Weekday::friday;
+    case config::v1::WEEKDAY_SATURDAY:
+      return absl::Weekday::saturday;
+    default:
+      return absl::Weekday::sunday;
   }
 }
 
@@ -331,7 +338,8 @@ absl::StatusOr<absl::CivilDay> WorkingCalendar::PeriodEnd(absl::CivilDay event, 
   return OnOrNextWorkingDay(day);
 }
 
-absl::StatusOr<int> WorkingCalendar::WorkingDaysBetween(absl::CivilDay from, absl::CivilDay to) const {
+absl::StatusOr<int> WorkingCalendar::WorkingDaysBetween(absl::CivilDay from,
+                                                        absl::CivilDay to) const {
   int n = 0;
   for (absl::CivilDay d = from + 1; d <= to; ++d) {
     if (d - from > kMaxSteps) return absl::OutOfRangeError("the interval is too long");

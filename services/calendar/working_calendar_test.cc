@@ -36,7 +36,8 @@ years:
       - {date: 2026-05-01, name: labour day}
     makeup_working_days:
       - {date: 2026-01-10, replaces: 2026-01-02}
-)", "synthetic.yaml", &proto);
+)",
+                     "synthetic.yaml", &proto);
   EXPECT_TRUE(s.ok()) << s;
   auto cal = WorkingCalendar::FromProto(proto, "synthetic.yaml");
   EXPECT_TRUE(cal.ok()) << cal.status();
@@ -55,20 +56,24 @@ TEST(WorkingCalendar, CivilCodeCounting) {
   const WorkingCalendar cal = Synthetic();
   const Row rows[] = {
       // The event's own day never counts.
-      {"1 working day after a Friday is Monday", D(2026, 3, 6), 1, DayBasis::kWorkingDays, D(2026, 3, 9)},
-      {"1 calendar day after a Monday is Tuesday", D(2026, 3, 9), 1, DayBasis::kCalendarDays, D(2026, 3, 10)},
+      {"1 working day after a Friday is Monday", D(2026, 3, 6), 1, DayBasis::kWorkingDays,
+       D(2026, 3, 9)},
+      {"1 calendar day after a Monday is Tuesday", D(2026, 3, 9), 1, DayBasis::kCalendarDays,
+       D(2026, 3, 10)},
       // A calendar-day period whose last day is off ends on the next working day.
-      {"last day a Sunday moves to Monday", D(2026, 3, 12), 10, DayBasis::kCalendarDays, D(2026, 3, 23)},
+      {"last day a Sunday moves to Monday", D(2026, 3, 12), 10, DayBasis::kCalendarDays,
+       D(2026, 3, 23)},
       {"last day a holiday (30 Apr) moves past 1 May and the weekend", D(2026, 4, 20), 10,
        DayBasis::kCalendarDays, D(2026, 5, 4)},
       {"calendar period across the new year block ends inside it, so after it", D(2026, 2, 5), 10,
        DayBasis::kCalendarDays, D(2026, 2, 23)},
-      {"calendar period crossing the block counts its days", D(2026, 2, 10), 30, DayBasis::kCalendarDays,
-       D(2026, 3, 12)},
+      {"calendar period crossing the block counts its days", D(2026, 2, 10), 30,
+       DayBasis::kCalendarDays, D(2026, 3, 12)},
       // Working-day periods skip weekends and holidays...
       {"7 working days across the new year block", D(2026, 2, 12), 7, DayBasis::kWorkingDays,
        D(2026, 3, 2)},
-      {"5 working days around 30 Apr / 1 May", D(2026, 4, 28), 5, DayBasis::kWorkingDays, D(2026, 5, 7)},
+      {"5 working days around 30 Apr / 1 May", D(2026, 4, 28), 5, DayBasis::kWorkingDays,
+       D(2026, 5, 7)},
       // ...and count make-up Saturdays.
       {"make-up Saturday counts", D(2026, 1, 8), 2, DayBasis::kWorkingDays, D(2026, 1, 10)},
       {"swapped Friday does not", D(2026, 1, 1), 1, DayBasis::kWorkingDays, D(2026, 1, 5)},
@@ -84,7 +89,8 @@ TEST(WorkingCalendar, PausesStopTheClock) {
   const WorkingCalendar cal = Synthetic();
   // 30 calendar days from 2 Mar end 1 Apr; a 5-day pause moves that to 6 Apr.
   EXPECT_EQ(*cal.PeriodEnd(D(2026, 3, 2), 30, DayBasis::kCalendarDays), D(2026, 4, 1));
-  EXPECT_EQ(*cal.PeriodEnd(D(2026, 3, 2), 30, DayBasis::kCalendarDays, {{D(2026, 3, 10), D(2026, 3, 14)}}),
+  EXPECT_EQ(*cal.PeriodEnd(D(2026, 3, 2), 30, DayBasis::kCalendarDays,
+                           {{D(2026, 3, 10), D(2026, 3, 14)}}),
             D(2026, 4, 6));
   // Overlapping pauses count once.
   EXPECT_EQ(*cal.PeriodEnd(D(2026, 3, 2), 30, DayBasis::kCalendarDays,
@@ -94,7 +100,8 @@ TEST(WorkingCalendar, PausesStopTheClock) {
   // by the working days inside it (there are none from 14 to 22 Feb).
   const D event(2026, 2, 10);
   const auto plain = cal.PeriodEnd(event, 10, DayBasis::kWorkingDays);
-  EXPECT_EQ(*cal.PeriodEnd(event, 10, DayBasis::kWorkingDays, {{D(2026, 2, 14), D(2026, 2, 22)}}), *plain);
+  EXPECT_EQ(*cal.PeriodEnd(event, 10, DayBasis::kWorkingDays, {{D(2026, 2, 14), D(2026, 2, 22)}}),
+            *plain);
   EXPECT_EQ(*cal.PeriodEnd(event, 10, DayBasis::kWorkingDays, {{D(2026, 2, 12), D(2026, 2, 23)}}),
             *cal.PeriodEnd(*plain, 3, DayBasis::kWorkingDays));
 }
@@ -104,7 +111,8 @@ TEST(WorkingCalendar, OutsideTheCoveredYearsIsAnError) {
   auto beyond = cal.PeriodEnd(D(2026, 12, 20), 30, DayBasis::kCalendarDays);
   ASSERT_FALSE(beyond.ok());
   EXPECT_EQ(beyond.status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_NE(beyond.status().message().find("does not cover 2027"), std::string::npos) << beyond.status();
+  EXPECT_NE(beyond.status().message().find("does not cover 2027"), std::string::npos)
+      << beyond.status();
   EXPECT_EQ(cal.IsWorkingDay(D(2025, 6, 2)).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(cal.PeriodEnd(D(2026, 3, 2), 0, DayBasis::kCalendarDays).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -126,22 +134,28 @@ absl::Status Load(const std::string& yaml) {
 TEST(WorkingCalendar, RejectsInconsistentFiles) {
   EXPECT_NE(Load("name: x\nweekly_days_off: [saturday, sunday]\nyears:\n"
                  "  - {year: 2026, source: s, days_off: [{date: 2026-03-01, name: a Sunday}]}\n")
-                .message().find("is already a weekly day off"),
+                .message()
+                .find("is already a weekly day off"),
             std::string::npos);
-  EXPECT_NE(Load("name: x\nweekly_days_off: [saturday, sunday]\nyears:\n"
-                 "  - {year: 2026, source: s, makeup_working_days: [{date: 2026-03-02, replaces: x}]}\n")
-                .message().find("is already a working day"),
-            std::string::npos);
+  EXPECT_NE(
+      Load("name: x\nweekly_days_off: [saturday, sunday]\nyears:\n"
+           "  - {year: 2026, source: s, makeup_working_days: [{date: 2026-03-02, replaces: x}]}\n")
+          .message()
+          .find("is already a working day"),
+      std::string::npos);
   EXPECT_NE(Load("name: x\nweekly_days_off: [saturday, sunday]\nyears:\n"
                  "  - {year: 2026, source: s}\n  - {year: 2026, source: s}\n")
-                .message().find("listed twice"),
+                .message()
+                .find("listed twice"),
             std::string::npos);
   EXPECT_NE(Load("name: x\nweekly_days_off: [saturday, sunday]\nyears:\n"
                  "  - {year: 2026, source: s, days_off: [{date: 2027-01-01, name: n}]}\n")
-                .message().find("is not in 2026"),
+                .message()
+                .find("is not in 2026"),
             std::string::npos);
-  EXPECT_NE(Load("name: x\nyears:\n  - {year: 2026, source: s}\n").message().find("weekly_days_off"),
-            std::string::npos);
+  EXPECT_NE(
+      Load("name: x\nyears:\n  - {year: 2026, source: s}\n").message().find("weekly_days_off"),
+      std::string::npos);
 }
 
 // The shipped calendar: 2025 and 2026 as published, 2027 provisional, later

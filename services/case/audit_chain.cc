@@ -44,13 +44,15 @@ ChainCheck CheckCaseChain(const std::vector<cases::v1::CaseEvent>& events,
       return check;
     };
     if (e.sequence() != want_seq) {
-      return fail(absl::StrCat("event ", want_seq, " is missing (found sequence ", e.sequence(), ")"));
+      return fail(
+          absl::StrCat("event ", want_seq, " is missing (found sequence ", e.sequence(), ")"));
     }
     if (e.previous_hash() != previous) {
       return fail(absl::StrCat("event ", want_seq, " does not link to the event before it"));
     }
     if (HashCaseEvent(e) != e.hash()) {
-      return fail(absl::StrCat("event ", want_seq, " was altered: its content does not match its hash"));
+      return fail(
+          absl::StrCat("event ", want_seq, " was altered: its content does not match its hash"));
     }
     previous = e.hash();
   }

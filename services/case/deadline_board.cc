@@ -18,8 +18,8 @@ void DeadlineBoard::Update(const cases::v1::Case& c) {
     }
     Entry e{c.kind(), clock.step(), std::nullopt};
     if (clock.state() == cases::v1::CLOCK_STATE_RUNNING && clock.has_due_date()) {
-      e.due = absl::CivilDay(clock.due_date().year(), clock.due_date().month(),
-                             clock.due_date().day());
+      e.due =
+          absl::CivilDay(clock.due_date().year(), clock.due_date().month(), clock.due_date().day());
     }
     entries.push_back(e);
   }
@@ -58,10 +58,11 @@ std::vector<prometheus::MetricFamily> DeadlineBoard::Collect() const {
                                 "Cases with a running or paused statutory clock, by kind and step",
                                 prometheus::MetricType::Gauge,
                                 {}};
-  prometheus::MetricFamily overdue{"reception_cases_overdue",
-                                   "Cases whose running clock is past its due date, by kind and step",
-                                   prometheus::MetricType::Gauge,
-                                   {}};
+  prometheus::MetricFamily overdue{
+      "reception_cases_overdue",
+      "Cases whose running clock is past its due date, by kind and step",
+      prometheus::MetricType::Gauge,
+      {}};
   for (const Count& n : Counts(clock_->Today())) {
     for (auto* family : {&open, &overdue}) {
       prometheus::ClientMetric m;

@@ -24,8 +24,8 @@ bool IsForwarded(cases::v1::Channel c) {
 void NormalizeInPlace(std::string* s) { *s = NormalizeNfc(*s); }
 
 absl::Status ValidatePerson(type::v1::Person* p, const std::string& path, bool id_required) {
-  RECEPTION_RETURN_IF_ERROR(ValidateText(p->full_name(), path + ".full_name",
-                                         IntakeLimits::kMaxNameChars, true, false));
+  RECEPTION_RETURN_IF_ERROR(
+      ValidateText(p->full_name(), path + ".full_name", IntakeLimits::kMaxNameChars, true, false));
   if (!p->citizen_id().empty() || id_required) {
     if (!IsCitizenId(p->citizen_id())) {
       return InvalidField(path + ".citizen_id",
@@ -35,8 +35,8 @@ absl::Status ValidatePerson(type::v1::Person* p, const std::string& path, bool i
                               : "must be 12 digits");
     }
   }
-  RECEPTION_RETURN_IF_ERROR(ValidateText(p->address(), path + ".address",
-                                         IntakeLimits::kMaxAddressChars, false, false));
+  RECEPTION_RETURN_IF_ERROR(
+      ValidateText(p->address(), path + ".address", IntakeLimits::kMaxAddressChars, false, false));
   if (!p->phone().empty()) {
     bool ok = p->phone().size() <= IntakeLimits::kMaxPhoneChars;
     for (size_t i = 0; ok && i < p->phone().size(); ++i) {
@@ -70,7 +70,8 @@ bool IsCitizenId(absl::string_view id) {
 
 absl::Status ValidateRequestId(absl::string_view request_id) {
   if (request_id.empty()) {
-    return InvalidField("request_id", "must be set (a UUID chosen by the client makes retries safe)");
+    return InvalidField("request_id",
+                        "must be set (a UUID chosen by the client makes retries safe)");
   }
   if (request_id.size() > IntakeLimits::kMaxRequestIdChars) {
     return InvalidField("request_id", "must be at most 100 characters");
@@ -207,8 +208,9 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   RECEPTION_RETURN_IF_ERROR(ValidateCaseRef(c.previous_case(), "case.previous_case"));
   RECEPTION_RETURN_IF_ERROR(ValidateCaseRef(c.repeats_case(), "case.repeats_case"));
   if (c.anonymous() && c.kind() != cases::v1::CASE_KIND_DENUNCIATION) {
-    return InvalidField("case.anonymous",
-                        "applies only to denunciations; complaints and petitions need a named author");
+    return InvalidField(
+        "case.anonymous",
+        "applies only to denunciations; complaints and petitions need a named author");
   }
   if (!cases::v1::Channel_IsValid(c.channel()) || c.channel() == cases::v1::CHANNEL_UNSPECIFIED) {
     return InvalidField("case.channel", "must be set");
@@ -226,8 +228,8 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay received,
                              ToCivilDay(c.received_date(), "case.received_date"));
   if (received > env.today) {
-    return InvalidField("case.received_date",
-                        absl::StrCat("must not be in the future (today is ", FormatDate(env.today), ")"));
+    return InvalidField("case.received_date", absl::StrCat("must not be in the future (today is ",
+                                                           FormatDate(env.today), ")"));
   }
   RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, env.rules->PackOn(received));
 
@@ -245,8 +247,8 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   absl::flat_hash_set<std::string> ids;
   for (int i = 0; i < c.petitioners_size(); ++i) {
     const std::string path = absl::StrCat("case.petitioners[", i, "]");
-    RECEPTION_RETURN_IF_ERROR(ValidatePerson(c.mutable_petitioners(i), path,
-                                             pack->intake().citizen_id_required()));
+    RECEPTION_RETURN_IF_ERROR(
+        ValidatePerson(c.mutable_petitioners(i), path, pack->intake().citizen_id_required()));
     const std::string& id = c.petitioners(i).citizen_id();
     if (!id.empty() && !ids.insert(id).second) {
       return InvalidField(path + ".citizen_id", "appears twice among the petitioners");
@@ -257,9 +259,9 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   }
   if (c.people_count() == 0) c.set_people_count(std::max(1, c.petitioners_size()));
   if (c.people_count() < c.petitioners_size()) {
-    return InvalidField("case.people_count",
-                        absl::StrCat("must be at least the number of petitioners (",
-                                     c.petitioners_size(), ")"));
+    return InvalidField(
+        "case.people_count",
+        absl::StrCat("must be at least the number of petitioners (", c.petitioners_size(), ")"));
   }
   c.set_mass_case(c.people_count() >= pack->intake().mass_case_min_people());
   absl::flat_hash_set<std::string> reps;
@@ -267,7 +269,8 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
     const std::string path = absl::StrCat("case.representative_citizen_ids[", i, "]");
     const std::string& id = c.representative_citizen_ids(i);
     if (!IsCitizenId(id)) return InvalidField(path, "must be 12 digits");
-    if (!ids.contains(id)) return InvalidField(path, "must be the citizen ID of one of the petitioners");
+    if (!ids.contains(id))
+      return InvalidField(path, "must be the citizen ID of one of the petitioners");
     if (!reps.insert(id).second) return InvalidField(path, "appears twice");
   }
   if (c.representative_citizen_ids_size() > 0) {
@@ -279,11 +282,11 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
     }
     const int max = RuleBook::MaxRepresentatives(*pack, c.people_count());
     if (max >= 0 && c.representative_citizen_ids_size() > max) {
-      return InvalidField("case.representative_citizen_ids",
-                          absl::StrCat("has ", c.representative_citizen_ids_size(),
-                                       " representatives; a delegation of ", c.people_count(),
-                                       " people may choose at most ", max, " (rule pack ",
-                                       pack->id(), ")"));
+      return InvalidField(
+          "case.representative_citizen_ids",
+          absl::StrCat("has ", c.representative_citizen_ids_size(),
+                       " representatives; a delegation of ", c.people_count(),
+                       " people may choose at most ", max, " (rule pack ", pack->id(), ")"));
     }
   }
 
@@ -293,17 +296,20 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
     return InvalidField("case.respondent", "must name a unit_code or an official_name");
   }
   if (!r->unit_code().empty() && env.topology->Find(r->unit_code()) == nullptr) {
-    return InvalidField("case.respondent.unit_code",
-                        absl::StrCat("\"", r->unit_code().substr(0, 32), "\" is not a unit of the topology"));
+    return InvalidField(
+        "case.respondent.unit_code",
+        absl::StrCat("\"", r->unit_code().substr(0, 32), "\" is not a unit of the topology"));
   }
   RECEPTION_RETURN_IF_ERROR(ValidateText(r->official_name(), "case.respondent.official_name",
                                          IntakeLimits::kMaxNameChars, false, false));
-  RECEPTION_RETURN_IF_ERROR(ValidateText(r->official_position(), "case.respondent.official_position",
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r->official_position(),
+                                         "case.respondent.official_position",
                                          IntakeLimits::kMaxNameChars, false, false));
   RECEPTION_RETURN_IF_ERROR(ValidateText(r->act_reference(), "case.respondent.act_reference",
                                          IntakeLimits::kMaxReferenceChars, false, false));
   if (r->has_act_date()) {
-    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay act, ToCivilDay(r->act_date(), "case.respondent.act_date"));
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay act,
+                               ToCivilDay(r->act_date(), "case.respondent.act_date"));
     if (act > received) {
       return InvalidField("case.respondent.act_date", "must not be after case.received_date");
     }
@@ -337,8 +343,8 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   if (c.content().size() > IntakeLimits::kMaxContentBytes) {
     return InvalidField("case.content", "must be at most 20000 bytes");
   }
-  RECEPTION_RETURN_IF_ERROR(ValidateText(c.content(), "case.content",
-                                         IntakeLimits::kMaxContentBytes, true, true));
+  RECEPTION_RETURN_IF_ERROR(
+      ValidateText(c.content(), "case.content", IntakeLimits::kMaxContentBytes, true, true));
   NormalizeInPlace(c.mutable_content());
   RECEPTION_RETURN_IF_ERROR(ValidateText(c.previously_handled_by(), "case.previously_handled_by",
                                          IntakeLimits::kMaxBodyChars, false, false));
@@ -353,8 +359,7 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
                                            IntakeLimits::kMaxAttachmentNameChars, true, false));
     const auto slash = a->media_type().find('/');
     if (a->media_type().size() > 127 || slash == std::string::npos || slash == 0 ||
-        slash + 1 == a->media_type().size() ||
-        !absl::c_all_of(a->media_type(), [](char ch) {
+        slash + 1 == a->media_type().size() || !absl::c_all_of(a->media_type(), [](char ch) {
           return absl::ascii_isalnum(ch) || ch == '/' || ch == '.' || ch == '+' || ch == '-';
         })) {
       return InvalidField(path + ".media_type", "must be a media type such as application/pdf");
@@ -380,9 +385,9 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   if (!found.ok()) return found.status();
   const Topology::Unit* u = *found;
   if (!env.topology->IsWithin(u->code(), env.node_unit)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "case.reception_unit.code ", u->code(), " is not this node's unit ", env.node_unit,
-        " or a unit below it"));
+    return absl::PermissionDeniedError(absl::StrCat("case.reception_unit.code ", u->code(),
+                                                    " is not this node's unit ", env.node_unit,
+                                                    " or a unit below it"));
   }
   auto* ref = c.mutable_reception_unit();
   ref->set_code(u->code());

@@ -3,7 +3,6 @@
 #include <functional>
 
 #include "absl/strings/str_format.h"
-
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
 
@@ -56,24 +55,32 @@ TEST_F(IntakeTest, EveryMalformedFieldIsNamed) {
        absl::StatusCode::kInvalidArgument, "case.kind must be one of"},
       {"no round", [](auto* c) { c->set_complaint_round(cases::v1::COMPLAINT_ROUND_UNSPECIFIED); },
        absl::StatusCode::kInvalidArgument, "case.complaint_round must be FIRST or SECOND"},
-      {"second without first", [](auto* c) { c->set_complaint_round(cases::v1::COMPLAINT_ROUND_SECOND); },
+      {"second without first",
+       [](auto* c) { c->set_complaint_round(cases::v1::COMPLAINT_ROUND_SECOND); },
        absl::StatusCode::kInvalidArgument, "case.previous_case must name the first-time complaint"},
-      {"bad previous", [](auto* c) {
+      {"bad previous",
+       [](auto* c) {
          c->set_complaint_round(cases::v1::COMPLAINT_ROUND_SECOND);
          c->set_previous_case("48-2026-1");
-       }, absl::StatusCode::kInvalidArgument, "case.previous_case must be a case name of the form cases/{number}"},
+       },
+       absl::StatusCode::kInvalidArgument,
+       "case.previous_case must be a case name of the form cases/{number}"},
       {"bad utf8", [](auto* c) { c->mutable_petitioners(0)->set_full_name("Nguy\xc3\x28n"); },
        absl::StatusCode::kInvalidArgument, "case.petitioners[0].full_name must be valid UTF-8"},
       {"empty name", [](auto* c) { c->mutable_petitioners(0)->set_full_name("  "); },
        absl::StatusCode::kInvalidArgument, "case.petitioners[0].full_name must not be empty"},
-      {"name too long", [](auto* c) { c->mutable_petitioners(0)->set_full_name(std::string(201, 'a')); },
-       absl::StatusCode::kInvalidArgument, "case.petitioners[0].full_name must be at most 200 characters"},
+      {"name too long",
+       [](auto* c) { c->mutable_petitioners(0)->set_full_name(std::string(201, 'a')); },
+       absl::StatusCode::kInvalidArgument,
+       "case.petitioners[0].full_name must be at most 200 characters"},
       {"newline in name", [](auto* c) { c->mutable_petitioners(0)->set_full_name("a\nb"); },
        absl::StatusCode::kInvalidArgument, "must not contain control characters or line breaks"},
       {"short citizen id", [](auto* c) { c->mutable_petitioners(0)->set_citizen_id("12345"); },
        absl::StatusCode::kInvalidArgument, "case.petitioners[0].citizen_id must be 12 digits"},
-      {"missing citizen id after 2026-07-01", [](auto* c) { c->mutable_petitioners(0)->clear_citizen_id(); },
-       absl::StatusCode::kInvalidArgument, "case.petitioners[0].citizen_id is required by the rule pack"},
+      {"missing citizen id after 2026-07-01",
+       [](auto* c) { c->mutable_petitioners(0)->clear_citizen_id(); },
+       absl::StatusCode::kInvalidArgument,
+       "case.petitioners[0].citizen_id is required by the rule pack"},
       {"bad phone", [](auto* c) { c->mutable_petitioners(0)->set_phone("09x"); },
        absl::StatusCode::kInvalidArgument, "case.petitioners[0].phone must be at most 20 digits"},
       {"no petitioners", [](auto* c) { c->clear_petitioners(); },
@@ -84,37 +91,48 @@ TEST_F(IntakeTest, EveryMalformedFieldIsNamed) {
        absl::StatusCode::kInvalidArgument, "case.anonymous applies only to denunciations"},
       {"no channel", [](auto* c) { c->set_channel(cases::v1::CHANNEL_UNSPECIFIED); },
        absl::StatusCode::kInvalidArgument, "case.channel must be set"},
-      {"forwarded without body", [](auto* c) { c->set_channel(cases::v1::CHANNEL_FORWARDED_PRESS); },
+      {"forwarded without body",
+       [](auto* c) { c->set_channel(cases::v1::CHANNEL_FORWARDED_PRESS); },
        absl::StatusCode::kInvalidArgument, "case.forwarded_by must not be empty"},
-      {"empty content", [](auto* c) { c->set_content(""); },
-       absl::StatusCode::kInvalidArgument, "case.content must not be empty"},
+      {"empty content", [](auto* c) { c->set_content(""); }, absl::StatusCode::kInvalidArgument,
+       "case.content must not be empty"},
       {"oversized content", [](auto* c) { c->set_content(std::string(20001, 'x')); },
        absl::StatusCode::kInvalidArgument, "case.content must be at most 20000 bytes"},
-      {"no respondent", [](auto* c) { c->clear_respondent(); },
-       absl::StatusCode::kInvalidArgument, "case.respondent must name a unit_code or an official_name"},
+      {"no respondent", [](auto* c) { c->clear_respondent(); }, absl::StatusCode::kInvalidArgument,
+       "case.respondent must name a unit_code or an official_name"},
       {"unknown respondent unit", [](auto* c) { c->mutable_respondent()->set_unit_code("777"); },
        absl::StatusCode::kInvalidArgument, "case.respondent.unit_code \"777\" is not a unit"},
       {"no received date", [](auto* c) { c->clear_received_date(); },
        absl::StatusCode::kInvalidArgument, "case.received_date must be set"},
       {"future date", [](auto* c) { *c->mutable_received_date() = D(2026, 11, 28); },
        absl::StatusCode::kInvalidArgument, "case.received_date must not be in the future"},
-      {"impossible date", [](auto* c) { c->mutable_received_date()->set_month(2); c->mutable_received_date()->set_day(30); },
+      {"impossible date",
+       [](auto* c) {
+         c->mutable_received_date()->set_month(2);
+         c->mutable_received_date()->set_day(30);
+       },
        absl::StatusCode::kInvalidArgument, "case.received_date.day must be a day of 2026-02"},
       {"unknown reception unit", [](auto* c) { c->mutable_reception_unit()->set_code("503"); },
        absl::StatusCode::kInvalidArgument, "case.reception_unit.code 503 is not a unit"},
       {"unit not yet existing", [](auto* c) { *c->mutable_received_date() = D(2025, 6, 30); },
-       absl::StatusCode::kFailedPrecondition, "case.reception_unit.code 48 (Thành phố Đà Nẵng) did not exist on 2025-06-30"},
-      {"bad attachment hash", [](auto* c) {
+       absl::StatusCode::kFailedPrecondition,
+       "case.reception_unit.code 48 (Thành phố Đà Nẵng) did not exist on 2025-06-30"},
+      {"bad attachment hash",
+       [](auto* c) {
          auto* a = c->add_attachments();
          a->set_name("don.pdf");
          a->set_media_type("application/pdf");
          a->set_sha256("abc");
-       }, absl::StatusCode::kInvalidArgument, "case.attachments[0].sha256 must be 64 lowercase hexadecimal digits"},
-      {"bad media type", [](auto* c) {
+       },
+       absl::StatusCode::kInvalidArgument,
+       "case.attachments[0].sha256 must be 64 lowercase hexadecimal digits"},
+      {"bad media type",
+       [](auto* c) {
          auto* a = c->add_attachments();
          a->set_name("don.pdf");
          a->set_media_type("pdf");
-       }, absl::StatusCode::kInvalidArgument, "case.attachments[0].media_type must be a media type"},
+       },
+       absl::StatusCode::kInvalidArgument, "case.attachments[0].media_type must be a media type"},
       {"people fewer than petitioners", [](auto* c) { c->set_people_count(-1); },
        absl::StatusCode::kInvalidArgument, "case.people_count must be between 0 and 100000"},
   };
@@ -124,7 +142,8 @@ TEST_F(IntakeTest, EveryMalformedFieldIsNamed) {
     auto c = PrepareNewCase(r, env_);
     ASSERT_FALSE(c.ok()) << b.name;
     EXPECT_EQ(c.status().code(), b.code) << b.name << ": " << c.status();
-    EXPECT_NE(c.status().message().find(b.message), std::string::npos) << b.name << ": " << c.status();
+    EXPECT_NE(c.status().message().find(b.message), std::string::npos)
+        << b.name << ": " << c.status();
   }
 }
 
@@ -147,20 +166,29 @@ TEST_F(IntakeTest, MassCaseRepresentativesFollowTheRulePack) {
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(ok->mass_case());
   auto too_many = PrepareNewCase(Delegation(8, 8, 3), env_);
-  EXPECT_NE(too_many.status().message().find(
-                "case.representative_citizen_ids has 3 representatives; a delegation of 8 people may choose at most 2"),
-            std::string::npos) << too_many.status();
+  EXPECT_NE(
+      too_many.status().message().find("case.representative_citizen_ids has 3 representatives; a "
+                                       "delegation of 8 people may choose at most 2"),
+      std::string::npos)
+      << too_many.status();
   EXPECT_TRUE(PrepareNewCase(Delegation(30, 6, 5), env_).ok());
   EXPECT_FALSE(PrepareNewCase(Delegation(30, 6, 6), env_).ok());
   auto not_mass = PrepareNewCase(Delegation(3, 3, 1), env_);
-  EXPECT_NE(not_mass.status().message().find("apply only to mass cases (5 or more people"), std::string::npos);
+  EXPECT_NE(not_mass.status().message().find("apply only to mass cases (5 or more people"),
+            std::string::npos);
   auto stranger = Delegation(8, 8, 1);
   stranger.mutable_case_()->set_representative_citizen_ids(0, "111111111111");
-  EXPECT_NE(PrepareNewCase(stranger, env_).status().message().find(
-                "case.representative_citizen_ids[0] must be the citizen ID of one of the petitioners"),
+  EXPECT_NE(PrepareNewCase(stranger, env_)
+                .status()
+                .message()
+                .find("case.representative_citizen_ids[0] must be the citizen ID of one of the "
+                      "petitioners"),
             std::string::npos);
   auto fewer = Delegation(2, 3, 0);
-  EXPECT_NE(PrepareNewCase(fewer, env_).status().message().find("case.people_count must be at least the number of petitioners (3)"),
+  EXPECT_NE(PrepareNewCase(fewer, env_)
+                .status()
+                .message()
+                .find("case.people_count must be at least the number of petitioners (3)"),
             std::string::npos);
 }
 

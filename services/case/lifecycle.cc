@@ -79,21 +79,36 @@ const Rule& RuleFor(CaseTransition t) {
 
 absl::string_view TransitionName(CaseTransition t) {
   switch (t) {
-    case CaseTransition::kClassify: return "ClassifyCase";
-    case CaseTransition::kAccept: return "AcceptCase";
-    case CaseTransition::kRefuse: return "RefuseCase";
-    case CaseTransition::kGuide: return "GuideCase";
-    case CaseTransition::kArchive: return "ArchiveCase";
-    case CaseTransition::kStartVerification: return "StartCaseVerification";
-    case CaseTransition::kSuspend: return "SuspendCase";
-    case CaseTransition::kResume: return "ResumeCase";
-    case CaseTransition::kDecide: return "DecideCase";
-    case CaseTransition::kClose: return "CloseCase";
-    case CaseTransition::kWithdraw: return "WithdrawCase";
-    case CaseTransition::kWithdrawPartial: return "WithdrawCase (partial)";
-    case CaseTransition::kExtendDeadline: return "ExtendCaseDeadline";
-    case CaseTransition::kTransfer: return "TransferCase";
-    case CaseTransition::kAttachMinutes: return "AttachCaseMinutes";
+    case CaseTransition::kClassify:
+      return "ClassifyCase";
+    case CaseTransition::kAccept:
+      return "AcceptCase";
+    case CaseTransition::kRefuse:
+      return "RefuseCase";
+    case CaseTransition::kGuide:
+      return "GuideCase";
+    case CaseTransition::kArchive:
+      return "ArchiveCase";
+    case CaseTransition::kStartVerification:
+      return "StartCaseVerification";
+    case CaseTransition::kSuspend:
+      return "SuspendCase";
+    case CaseTransition::kResume:
+      return "ResumeCase";
+    case CaseTransition::kDecide:
+      return "DecideCase";
+    case CaseTransition::kClose:
+      return "CloseCase";
+    case CaseTransition::kWithdraw:
+      return "WithdrawCase";
+    case CaseTransition::kWithdrawPartial:
+      return "WithdrawCase (partial)";
+    case CaseTransition::kExtendDeadline:
+      return "ExtendCaseDeadline";
+    case CaseTransition::kTransfer:
+      return "TransferCase";
+    case CaseTransition::kAttachMinutes:
+      return "AttachCaseMinutes";
     case CaseTransition::kPublishDecision:
       return "PublishDecision";
     case CaseTransition::kDisputeJurisdiction:
@@ -118,9 +133,9 @@ absl::Status CheckTransition(CaseTransition t, CaseState from) {
   }
   std::vector<absl::string_view> allowed;
   for (CaseState s : r.from) allowed.push_back(StateName(s));
-  return absl::FailedPreconditionError(absl::StrCat(
-      TransitionName(t), " is not allowed: the case is ", StateName(from),
-      "; it is allowed only from ", absl::StrJoin(allowed, ", ")));
+  return absl::FailedPreconditionError(
+      absl::StrCat(TransitionName(t), " is not allowed: the case is ", StateName(from),
+                   "; it is allowed only from ", absl::StrJoin(allowed, ", ")));
 }
 
 CaseState NextState(CaseTransition t, CaseState from) {

@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<NodeKey>> NodeKey::Open(const std::string& path) 
   if (sodium_init() < 0) return absl::InternalError("libsodium could not initialise");
   auto pair = LoadOrCreateKeyPair(path, crypto_box_PUBLICKEYBYTES, crypto_box_SECRETKEYBYTES, [] {
     std::string pk(crypto_box_PUBLICKEYBYTES, '\0'), sk(crypto_box_SECRETKEYBYTES, '\0');
-    crypto_box_keypair(reinterpret_cast<unsigned char*>(pk.data()), reinterpret_cast<unsigned char*>(sk.data()));
+    crypto_box_keypair(reinterpret_cast<unsigned char*>(pk.data()),
+                       reinterpret_cast<unsigned char*>(sk.data()));
     return std::make_pair(pk, sk);
   });
   if (!pair.ok()) return pair.status();
@@ -40,7 +41,8 @@ absl::StatusOr<std::unique_ptr<NodeKey>> NodeKey::Open(const std::string& path) 
   return key;
 }
 
-absl::StatusOr<std::string> NodeKey::SealFor(absl::string_view public_key, absl::string_view plaintext) {
+absl::StatusOr<std::string> NodeKey::SealFor(absl::string_view public_key,
+                                             absl::string_view plaintext) {
   if (public_key.size() != crypto_box_PUBLICKEYBYTES) {
     return absl::InvalidArgumentError("a node public key must be 32 bytes");
   }
@@ -52,7 +54,8 @@ absl::StatusOr<std::string> NodeKey::SealFor(absl::string_view public_key, absl:
 }
 
 absl::StatusOr<std::string> NodeKey::OpenSealed(absl::string_view sealed) const {
-  if (sealed.size() < crypto_box_SEALBYTES) return absl::DataLossError("sealed identity is truncated");
+  if (sealed.size() < crypto_box_SEALBYTES)
+    return absl::DataLossError("sealed identity is truncated");
   std::string out(sealed.size() - crypto_box_SEALBYTES, '\0');
   if (crypto_box_seal_open(reinterpret_cast<unsigned char*>(out.data()),
                            reinterpret_cast<const unsigned char*>(sealed.data()), sealed.size(),

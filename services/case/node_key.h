@@ -27,7 +27,8 @@ class NodeKey {
 
   // Seals `plaintext` for the holder of `public_key`; INVALID_ARGUMENT for a
   // key that is not 32 bytes.
-  static absl::StatusOr<std::string> SealFor(absl::string_view public_key, absl::string_view plaintext);
+  static absl::StatusOr<std::string> SealFor(absl::string_view public_key,
+                                             absl::string_view plaintext);
   // Opens a box sealed for this node; DATA_LOSS when it was not, or altered.
   absl::StatusOr<std::string> OpenSealed(absl::string_view sealed) const;
 

@@ -13,11 +13,16 @@ constexpr absl::string_view kProtected = "(bảo mật)";
 
 std::string KindVi(cases::v1::CaseKind k) {
   switch (k) {
-    case cases::v1::CASE_KIND_COMPLAINT: return "Khiếu nại";
-    case cases::v1::CASE_KIND_DENUNCIATION: return "Tố cáo";
-    case cases::v1::CASE_KIND_PETITION: return "Kiến nghị";
-    case cases::v1::CASE_KIND_FEEDBACK: return "Phản ánh";
-    default: return "";
+    case cases::v1::CASE_KIND_COMPLAINT:
+      return "Khiếu nại";
+    case cases::v1::CASE_KIND_DENUNCIATION:
+      return "Tố cáo";
+    case cases::v1::CASE_KIND_PETITION:
+      return "Kiến nghị";
+    case cases::v1::CASE_KIND_FEEDBACK:
+      return "Phản ánh";
+    default:
+      return "";
   }
 }
 
@@ -28,27 +33,42 @@ std::string DirectionVi(cases::v1::CaseState s) {
     case S::CASE_STATE_VERIFYING:
     case S::CASE_STATE_SUSPENDED:
     case S::CASE_STATE_DECIDED:
-    case S::CASE_STATE_CLOSED: return "Thụ lý";
-    case S::CASE_STATE_GUIDED: return "Hướng dẫn";
-    case S::CASE_STATE_TRANSFERRED: return "Chuyển đơn";
-    case S::CASE_STATE_REFUSED: return "Từ chối";
-    case S::CASE_STATE_ARCHIVED: return "Lưu đơn";
-    case S::CASE_STATE_WITHDRAWN: return "Rút đơn";
-    default: return "Đang xử lý";
+    case S::CASE_STATE_CLOSED:
+      return "Thụ lý";
+    case S::CASE_STATE_GUIDED:
+      return "Hướng dẫn";
+    case S::CASE_STATE_TRANSFERRED:
+      return "Chuyển đơn";
+    case S::CASE_STATE_REFUSED:
+      return "Từ chối";
+    case S::CASE_STATE_ARCHIVED:
+      return "Lưu đơn";
+    case S::CASE_STATE_WITHDRAWN:
+      return "Rút đơn";
+    default:
+      return "Đang xử lý";
   }
 }
 
 std::string ResultVi(const Case& c) {
   using O = cases::v1::Outcome;
   switch (c.decision().outcome()) {
-    case O::OUTCOME_COMPLAINT_RIGHT: return "Khiếu nại đúng";
-    case O::OUTCOME_COMPLAINT_WRONG: return "Khiếu nại sai";
-    case O::OUTCOME_COMPLAINT_PARTLY_RIGHT: return "Khiếu nại đúng một phần";
-    case O::OUTCOME_DENUNCIATION_FOUNDED: return "Tố cáo đúng";
-    case O::OUTCOME_DENUNCIATION_UNFOUNDED: return "Tố cáo sai";
-    case O::OUTCOME_DENUNCIATION_PARTLY_FOUNDED: return "Tố cáo đúng một phần";
-    case O::OUTCOME_ANSWERED: return "Đã trả lời";
-    default: break;
+    case O::OUTCOME_COMPLAINT_RIGHT:
+      return "Khiếu nại đúng";
+    case O::OUTCOME_COMPLAINT_WRONG:
+      return "Khiếu nại sai";
+    case O::OUTCOME_COMPLAINT_PARTLY_RIGHT:
+      return "Khiếu nại đúng một phần";
+    case O::OUTCOME_DENUNCIATION_FOUNDED:
+      return "Tố cáo đúng";
+    case O::OUTCOME_DENUNCIATION_UNFOUNDED:
+      return "Tố cáo sai";
+    case O::OUTCOME_DENUNCIATION_PARTLY_FOUNDED:
+      return "Tố cáo đúng một phần";
+    case O::OUTCOME_ANSWERED:
+      return "Đã trả lời";
+    default:
+      break;
   }
   if (c.has_guidance()) return absl::StrCat("Hướng dẫn đến ", c.guidance().competent_body());
   return "";

@@ -2,11 +2,11 @@
 #ifndef RECEPTION_SERVICES_CASE_RECEPTION_LOG_H_
 #define RECEPTION_SERVICES_CASE_RECEPTION_LOG_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "reception/cases/v1/case.pb.h"
 
 namespace reception {

@@ -98,11 +98,13 @@ class CaseRegistryFixture : public ::testing::Test {
   // Runs a registry mutation and waits for its answer.
   template <typename Req, typename Method>
   absl::StatusOr<cases::v1::Case> Do(const Principal& p, Method method, const Req& r) {
-    return Await<cases::v1::Case>([&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
+    return Await<cases::v1::Case>(
+        [&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
   }
 
   absl::StatusOr<cases::v1::Case> Create(const cases::v1::CreateCaseRequest& r) {
-    return Await<cases::v1::Case>([&](auto cb) { registry_->CreateCase(officer_, r, std::move(cb)); });
+    return Await<cases::v1::Case>(
+        [&](auto cb) { registry_->CreateCase(officer_, r, std::move(cb)); });
   }
 
   TempDir dir_;

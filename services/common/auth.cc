@@ -81,8 +81,8 @@ absl::Status Authenticator::Refuse(const grpc::CallbackServerContext& context,
 
 bool IsLoopbackPeer(absl::string_view peer) {
   return absl::StartsWith(peer, "ipv4:127.") || absl::StartsWith(peer, "ipv6:[::1]") ||
-         absl::StartsWith(peer, "ipv6:%5B::1%5D") ||
-         absl::StartsWith(peer, "ipv6:[::ffff:127.") || absl::StartsWith(peer, "unix:");
+         absl::StartsWith(peer, "ipv6:%5B::1%5D") || absl::StartsWith(peer, "ipv6:[::ffff:127.") ||
+         absl::StartsWith(peer, "unix:");
 }
 
 absl::StatusOr<Principal> DevMetadataAuthenticator::Identify(
@@ -138,7 +138,8 @@ void AddNodeIdentity(const std::string& unit_code, const std::string& in_process
   to->AddMetadata("x-reception-role", "node");
   to->AddMetadata("x-reception-unit", unit_code);
   if (!in_process_secret.empty()) to->AddMetadata(kInProcessMetadata, in_process_secret);
-  if (deadline != absl::InfiniteDuration()) to->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  if (deadline != absl::InfiniteDuration())
+    to->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
 }
 
 }  // namespace reception

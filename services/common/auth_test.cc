@@ -16,7 +16,8 @@ TEST(Auth, LoopbackPeers) {
 }
 
 TEST(Auth, Roles) {
-  for (Role r : {Role::kReceptionOfficer, Role::kInspector, Role::kHead, Role::kViewer, Role::kNode}) {
+  for (Role r :
+       {Role::kReceptionOfficer, Role::kInspector, Role::kHead, Role::kViewer, Role::kNode}) {
     EXPECT_EQ(ParseRole(RoleName(r)), r);
   }
   EXPECT_FALSE(ParseRole("admin").has_value());

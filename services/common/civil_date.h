@@ -15,8 +15,7 @@ namespace reception {
 bool IsUnset(const type::v1::Date& date);
 
 // Validates a set date and converts it; `field` names it in the error.
-absl::StatusOr<absl::CivilDay> ToCivilDay(const type::v1::Date& date,
-                                          absl::string_view field);
+absl::StatusOr<absl::CivilDay> ToCivilDay(const type::v1::Date& date, absl::string_view field);
 
 type::v1::Date ToProtoDate(absl::CivilDay day);
 

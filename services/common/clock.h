@@ -11,9 +11,7 @@ namespace reception {
 
 // Vietnam has kept UTC+7 without daylight saving since 1975; a fixed zone
 // avoids depending on tzdata being installed in a container.
-inline absl::TimeZone VietnamTimeZone() {
-  return absl::FixedTimeZone(7 * 60 * 60);
-}
+inline absl::TimeZone VietnamTimeZone() { return absl::FixedTimeZone(7 * 60 * 60); }
 
 // Thread-safe source of the current time.
 class Clock {
@@ -21,9 +19,7 @@ class Clock {
   virtual ~Clock() = default;
   virtual absl::Time Now() const = 0;
   // Today's civil date in Asia/Ho_Chi_Minh.
-  absl::CivilDay Today() const {
-    return absl::ToCivilDay(Now(), VietnamTimeZone());
-  }
+  absl::CivilDay Today() const { return absl::ToCivilDay(Now(), VietnamTimeZone()); }
 };
 
 class SystemClock final : public Clock {

@@ -23,8 +23,8 @@ absl::StatusOr<absl::CivilDay> ReadDay(const std::string& path) {
 absl::StatusOr<std::unique_ptr<FileClock>> FileClock::Open(const std::string& path) {
   auto day = ReadDay(path);
   if (!day.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--clock_file ", path, " must hold a date YYYY-MM-DD: ", day.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--clock_file ", path, " must hold a date YYYY-MM-DD: ", day.status().message()));
   }
   std::unique_ptr<FileClock> clock(new FileClock(path));
   absl::MutexLock lock(&clock->mu_);

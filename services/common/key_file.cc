@@ -35,7 +35,8 @@ absl::StatusOr<std::pair<std::string, std::string>> LoadOrCreateKeyPair(
     const std::function<std::pair<std::string, std::string>()>& generate) {
   if (!std::filesystem::exists(path)) {
     auto [pub, sec] = generate();
-    std::string line = absl::StrCat(absl::BytesToHexString(pub), " ", absl::BytesToHexString(sec), "\n");
+    std::string line =
+        absl::StrCat(absl::BytesToHexString(pub), " ", absl::BytesToHexString(sec), "\n");
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -53,7 +54,8 @@ absl::StatusOr<std::pair<std::string, std::string>> LoadOrCreateKeyPair(
   std::vector<std::string> parts =
       absl::StrSplit(absl::StripAsciiWhitespace(text.str()), ' ', absl::SkipEmpty());
   if (parts.size() != 2) return absl::DataLossError(absl::StrCat(path, " is not a key file"));
-  std::pair<std::string, std::string> keys{absl::HexStringToBytes(parts[0]), absl::HexStringToBytes(parts[1])};
+  std::pair<std::string, std::string> keys{absl::HexStringToBytes(parts[0]),
+                                           absl::HexStringToBytes(parts[1])};
   if (keys.first.size() != public_bytes || keys.second.size() != secret_bytes) {
     return absl::DataLossError(absl::StrCat(path, " holds a key of the wrong size"));
   }

@@ -34,7 +34,8 @@ TEST(KeyFile, CreatedOnceWithMode0600ThenReadBack) {
   EXPECT_EQ(again->second, std::string(8, 's'));
   EXPECT_EQ(LoadOrCreateKeyPair(path, 32, 64, gen).status().code(), absl::StatusCode::kDataLoss);
   testing::WriteFile(dir.Join("bad"), "not a key file\n");
-  EXPECT_EQ(LoadOrCreateKeyPair(dir.Join("bad"), 4, 8, gen).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(LoadOrCreateKeyPair(dir.Join("bad"), 4, 8, gen).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 }  // namespace

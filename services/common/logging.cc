@@ -79,8 +79,8 @@ std::string LogValue(absl::string_view value) {
 absl::Status SetLogLevel(absl::string_view level) {
   auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("logging.level \"", level, "\" is not one of trace, debug, info, warn, error"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "logging.level \"", level, "\" is not one of trace, debug, info, warn, error"));
   }
   Log()->set_level(parsed);
   return absl::OkStatus();

@@ -56,7 +56,8 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   }
   if (st->block_cache_mib() == 0) st->set_block_cache_mib(64);
   if (st->block_cache_mib() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": storage.block_cache_mib must be positive"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": storage.block_cache_mib must be positive"));
   }
   if (c.auth().mode() == config::v1::AUTH_MODE_UNSPECIFIED) {
     c.mutable_auth()->set_mode(config::v1::AUTH_MODE_DEV_METADATA);
@@ -99,18 +100,22 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     return absl::InvalidArgumentError(absl::StrCat(path, ": media.backend must be none or janus"));
   }
   if (media->backend() == "janus" && media->janus_url().empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": media.janus_url must be set for the janus backend"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": media.janus_url must be set for the janus backend"));
   }
   if (media->heartbeat_timeout_seconds() == 0) media->set_heartbeat_timeout_seconds(30);
   if (media->heartbeat_timeout_seconds() < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": media.heartbeat_timeout_seconds must be positive"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": media.heartbeat_timeout_seconds must be positive"));
   }
   auto* dup = c.mutable_duplicates();
   if (dup->window_days() == 0) dup->set_window_days(180);
   if (dup->min_similarity_percent() == 0) dup->set_min_similarity_percent(50);
-  if (dup->window_days() < 1 || dup->min_similarity_percent() < 1 || dup->min_similarity_percent() > 100) {
+  if (dup->window_days() < 1 || dup->min_similarity_percent() < 1 ||
+      dup->min_similarity_percent() > 100) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": duplicates.window_days must be positive and min_similarity_percent between 1 and 100"));
+        path,
+        ": duplicates.window_days must be positive and min_similarity_percent between 1 and 100"));
   }
   auto* fed = c.mutable_federation();
   if (fed->retry_initial_millis() == 0) fed->set_retry_initial_millis(200);
@@ -119,8 +124,9 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   if (fed->retry_initial_millis() < 1 || fed->retry_max_millis() < fed->retry_initial_millis() ||
       fed->call_timeout_millis() < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
-        path, ": federation retry_initial_millis, retry_max_millis (not below the initial) and "
-              "call_timeout_millis must be positive"));
+        path,
+        ": federation retry_initial_millis, retry_max_millis (not below the initial) and "
+        "call_timeout_millis must be positive"));
   }
   for (int i = 0; i < fed->peers_size(); ++i) {
     const auto& peer = fed->peers(i);

@@ -20,7 +20,8 @@ TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
   EXPECT_EQ(c->rules_file(), "/abs/rules.yaml");
   EXPECT_EQ(c->calendar_file(), dir.Join("cal.yaml"));
   EXPECT_EQ(c->identity_key_file(), "/override/identity.keys");
-  EXPECT_EQ(c->storage().sync_policy(), config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
+  EXPECT_EQ(c->storage().sync_policy(),
+            config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
   EXPECT_EQ(c->storage().max_group_size(), 1024);
   EXPECT_EQ(c->shutdown_grace_seconds(), 10);
 }
@@ -35,9 +36,10 @@ TEST(NodeConfig, MissingRequiredKeyNamesKeyAndFile) {
 
 TEST(NodeConfig, BadValueIsAStartupError) {
   testing::TempDir dir;
-  testing::WriteFile(dir.Join("node.yaml"),
-                     "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\ncalendar_file: c\n"
-                     "storage: {max_group_size: -5}\n");
+  testing::WriteFile(
+      dir.Join("node.yaml"),
+      "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\ncalendar_file: c\n"
+      "storage: {max_group_size: -5}\n");
   auto c = LoadNodeConfig(dir.Join("node.yaml"), {});
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("storage.max_group_size must be between 1 and 65536"),

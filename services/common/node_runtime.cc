@@ -125,9 +125,10 @@ int RunNode(int argc, char** argv, absl::string_view program,
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  absl::SetProgramUsageMessage(absl::StrCat(
-      program, ": a reception node.\nUsage: ", program, " --config FILE [--listen ADDR] "
-      "[--admin_listen ADDR] [--data_dir DIR] [--ready_file FILE]"));
+  absl::SetProgramUsageMessage(
+      absl::StrCat(program, ": a reception node.\nUsage: ", program,
+                   " --config FILE [--listen ADDR] "
+                   "[--admin_listen ADDR] [--data_dir DIR] [--ready_file FILE]"));
   absl::ParseCommandLine(argc, argv);
   // Abseil's deadlock-cycle bookkeeping costs every Mutex operation; the
   // lock order is simple and covered by tests, so skip it in production.
@@ -148,9 +149,9 @@ int RunNode(int argc, char** argv, absl::string_view program,
   auto topology = Topology::LoadFile(config->topology_file());
   if (!topology.ok()) return fail(topology.status());
   if (topology->Find(config->unit_code()) == nullptr) {
-    return fail(absl::InvalidArgumentError(absl::StrCat(
-        absl::GetFlag(FLAGS_config), ": unit_code ", config->unit_code(),
-        " is not a unit of ", config->topology_file())));
+    return fail(absl::InvalidArgumentError(absl::StrCat(absl::GetFlag(FLAGS_config), ": unit_code ",
+                                                        config->unit_code(), " is not a unit of ",
+                                                        config->topology_file())));
   }
   auto rules = RuleBook::LoadFile(config->rules_file());
   if (!rules.ok()) return fail(rules.status());
@@ -207,8 +208,12 @@ int RunNode(int argc, char** argv, absl::string_view program,
     authenticator_holder = std::make_unique<DevMetadataAuthenticator>(in_process_secret);
   }
   const Authenticator& authenticator = *authenticator_holder;
-  NodeContext context{*std::move(config), *std::move(topology), *std::move(rules),
-                      *std::move(calendar), clock, std::make_shared<prometheus::Registry>(),
+  NodeContext context{*std::move(config),
+                      *std::move(topology),
+                      *std::move(rules),
+                      *std::move(calendar),
+                      clock,
+                      std::make_shared<prometheus::Registry>(),
                       &authenticator};
   context.credentials = credentials;
   authenticator_holder->CountFailures(context.metrics.get());
@@ -296,8 +301,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
   bool serving = all_ready();
   host.SetServing(serving);
   ready_gauge.Set(serving ? 1 : 0);
-  Log()->info("event=serving program={} unit={} grpc_port={} admin_port={} data_dir={}",
-              program, context.config.unit_code(), host.port(), host.admin_port(),
+  Log()->info("event=serving program={} unit={} grpc_port={} admin_port={} data_dir={}", program,
+              context.config.unit_code(), host.port(), host.admin_port(),
               context.config.data_dir());
   if (!absl::GetFlag(FLAGS_ready_file).empty()) {
     if (auto s = WriteReadyFile(absl::GetFlag(FLAGS_ready_file), host.port(), host.admin_port());

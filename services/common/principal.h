@@ -4,10 +4,11 @@
 #ifndef RECEPTION_SERVICES_COMMON_PRINCIPAL_H_
 #define RECEPTION_SERVICES_COMMON_PRINCIPAL_H_
 
-#include "absl/strings/string_view.h"
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "absl/strings/string_view.h"
 
 namespace reception {
 
@@ -20,7 +21,7 @@ enum class Role {
 };
 
 struct Principal {
-  std::string subject;    // account or node name
+  std::string subject;  // account or node name
   Role role = Role::kViewer;
   std::string unit_code;  // the caller's administrative unit
 };
@@ -29,8 +30,7 @@ absl::string_view RoleName(Role role);
 std::optional<Role> ParseRole(absl::string_view name);
 
 inline bool CanChangeCases(const Principal& p) {
-  return p.role == Role::kReceptionOfficer || p.role == Role::kInspector ||
-         p.role == Role::kHead;
+  return p.role == Role::kReceptionOfficer || p.role == Role::kInspector || p.role == Role::kHead;
 }
 
 }  // namespace reception

@@ -47,11 +47,13 @@ absl::Status ValidateJurisdiction(const config::v1::RulePack& p) {
   for (int i = 0; i < p.jurisdiction_size(); ++i) {
     const config::v1::JurisdictionRule& r = p.jurisdiction(i);
     auto err = [&](absl::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat("jurisdiction[", i, "] (", r.id(), ") ", what));
+      return absl::InvalidArgumentError(
+          absl::StrCat("jurisdiction[", i, "] (", r.id(), ") ", what));
     };
     if (r.id().empty()) return err("id must not be empty");
     if (!ids.insert(r.id()).second) return err("id is used twice in the pack");
-    if (r.competent() == config::v1::COMPETENT_BODY_UNSPECIFIED) return err("competent must be set");
+    if (r.competent() == config::v1::COMPETENT_BODY_UNSPECIFIED)
+      return err("competent must be set");
     if (r.source().empty()) return err("source must name the legal source");
     if (!keys.insert(absl::StrCat(r.kind(), "/", r.complaint_round())).second) {
       return err("repeats the kind and complaint round of another rule");
@@ -66,30 +68,33 @@ absl::Status ValidateScheduling(const config::v1::RulePack& p) {
   for (int i = 0; i < p.reception_frequency_size(); ++i) {
     const config::v1::ReceptionFrequencyRule& r = p.reception_frequency(i);
     auto err = [&](absl::string_view what) {
-      return absl::InvalidArgumentError(absl::StrCat("reception_frequency[", i, "] (", r.id(), ") ", what));
+      return absl::InvalidArgumentError(
+          absl::StrCat("reception_frequency[", i, "] (", r.id(), ") ", what));
     };
     if (r.id().empty()) return err("id must not be empty");
     if (!ids.insert(r.id()).second) return err("id is used twice in the pack");
     if (r.level() == type::v1::UNIT_LEVEL_UNSPECIFIED) return err("level must be set");
     if (!levels.insert(r.level()).second) return err("repeats the level of another rule");
     if (r.min_days() < 1 || r.min_days() > 31) return err("min_days must be 1-31");
-    if (r.per() == config::v1::RECEPTION_PERIOD_UNSPECIFIED) return err("per must be week or month");
-    if (r.per() == config::v1::RECEPTION_PERIOD_WEEK && r.min_days() > 7) return err("min_days must be at most 7 a week");
+    if (r.per() == config::v1::RECEPTION_PERIOD_UNSPECIFIED)
+      return err("per must be week or month");
+    if (r.per() == config::v1::RECEPTION_PERIOD_WEEK && r.min_days() > 7)
+      return err("min_days must be at most 7 a week");
     if (r.source().empty()) return err("source must name the legal source");
   }
   if (p.has_reporting()) {
     if (p.reporting().quarter_start_day() < 1 || p.reporting().quarter_start_day() > 28) {
       return absl::InvalidArgumentError("reporting.quarter_start_day must be 1-28");
     }
-    if (p.reporting().source().empty()) return absl::InvalidArgumentError("reporting.source must name the legal source");
+    if (p.reporting().source().empty())
+      return absl::InvalidArgumentError("reporting.source must name the legal source");
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
-                                             absl::string_view source) {
+absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto, absl::string_view source) {
   if (proto.packs_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": packs must not be empty"));
   }
@@ -129,9 +134,9 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto,
   for (int i = 1; i < proto.packs_size(); ++i) {
     if (FormatDate(proto.packs(i).effective_from()) ==
         FormatDate(proto.packs(i - 1).effective_from())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": packs ", proto.packs(i - 1).id(), " and ",
-          proto.packs(i).id(), " take effect on the same day"));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": packs ", proto.packs(i - 1).id(),
+                                                     " and ", proto.packs(i).id(),
+                                                     " take effect on the same day"));
     }
   }
   RuleBook book;
@@ -171,8 +176,7 @@ const RuleBook::Pack* RuleBook::FindPack(absl::string_view id) const {
 int RuleBook::MaxRepresentatives(const Pack& pack, int people) {
   if (people < pack.intake().mass_case_min_people()) return -1;
   for (const auto& l : pack.intake().representative_limits()) {
-    if (people >= l.min_people() &&
-        (l.max_people() == 0 || people <= l.max_people())) {
+    if (people >= l.min_people() && (l.max_people() == 0 || people <= l.max_people())) {
       return l.max_representatives();
     }
   }

@@ -18,7 +18,8 @@ namespace reception {
 // nullptr when none fits. Rules need kind() and complaint_round().
 template <typename Rule, typename Pred>
 const Rule* MostSpecificRule(const google::protobuf::RepeatedPtrField<Rule>& rules,
-                             cases::v1::CaseKind kind, cases::v1::ComplaintRound round, Pred applies) {
+                             cases::v1::CaseKind kind, cases::v1::ComplaintRound round,
+                             Pred applies) {
   if (round == cases::v1::COMPLAINT_ROUND_UNSPECIFIED) round = cases::v1::COMPLAINT_ROUND_FIRST;
   const Rule* best = nullptr;
   int best_score = -1;
@@ -47,8 +48,7 @@ class RuleBook {
   using Pack = config::v1::RulePack;
 
   // Validates and orders the packs by effective date.
-  static absl::StatusOr<RuleBook> FromProto(config::v1::RuleSet proto,
-                                            absl::string_view source);
+  static absl::StatusOr<RuleBook> FromProto(config::v1::RuleSet proto, absl::string_view source);
   static absl::StatusOr<RuleBook> LoadFile(const std::string& path);
 
   // The pack in force on `day`: FAILED_PRECONDITION when `day` precedes every

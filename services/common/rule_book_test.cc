@@ -44,13 +44,18 @@ packs:
   - id: b
     effective_from: 2026-01-01
     intake: {mass_case_min_people: 5, representative_limits: [{min_people: 5, max_representatives: 2}]}
-)", "r.yaml", &set).ok());
-  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("same day"), std::string::npos);
+)",
+                        "r.yaml", &set)
+                  .ok());
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("same day"),
+            std::string::npos);
   set.mutable_packs(1)->set_id("a");
-  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("used twice"), std::string::npos);
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("used twice"),
+            std::string::npos);
   set.mutable_packs()->RemoveLast();
   set.mutable_packs(0)->mutable_intake()->set_mass_case_min_people(0);
-  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("mass_case_min_people"), std::string::npos);
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("mass_case_min_people"),
+            std::string::npos);
 }
 
 TEST(RuleBook, PeriodicReceptionRulesByLevelAndDate) {
@@ -76,12 +81,16 @@ packs:
     intake: {mass_case_min_people: 5, representative_limits: [{min_people: 5, max_representatives: 2}]}
     reception_frequency:
       - {id: c, level: commune, min_days: 8, per: week, source: x}
-)", "r.yaml", &set).ok());
-  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("at most 7 a week"), std::string::npos);
+)",
+                        "r.yaml", &set)
+                  .ok());
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("at most 7 a week"),
+            std::string::npos);
   set.mutable_packs(0)->mutable_reception_frequency(0)->set_min_days(1);
   *set.mutable_packs(0)->add_reception_frequency() = set.packs(0).reception_frequency(0);
   set.mutable_packs(0)->mutable_reception_frequency(1)->set_id("d");
-  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("repeats the level"), std::string::npos);
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("repeats the level"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ absl::Status ServerHost::Start() {
     try {
       exposer_ = std::make_unique<prometheus::Exposer>(options_.admin_address);
     } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat(
-          "cannot listen for metrics on ", options_.admin_address, ": ", e.what()));
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for metrics on ", options_.admin_address, ": ", e.what()));
     }
     exposer_->RegisterCollectable(metrics_);
     for (auto& c : collectables_) exposer_->RegisterCollectable(c);

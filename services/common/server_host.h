@@ -18,7 +18,7 @@
 namespace prometheus {
 class Collectable;
 class Exposer;
-}
+}  // namespace prometheus
 
 namespace reception {
 

@@ -18,17 +18,17 @@ inline absl::Status InvalidField(absl::string_view field, absl::string_view rule
 }  // namespace reception
 
 // Evaluates an expression returning absl::Status; returns it if not OK.
-#define RECEPTION_RETURN_IF_ERROR(expr)        \
-  do {                                         \
-    ::absl::Status _status = (expr);           \
-    if (!_status.ok()) return _status;         \
+#define RECEPTION_RETURN_IF_ERROR(expr) \
+  do {                                  \
+    ::absl::Status _status = (expr);    \
+    if (!_status.ok()) return _status;  \
   } while (0)
 
 #define RECEPTION_CONCAT_INNER(a, b) a##b
 #define RECEPTION_CONCAT(a, b) RECEPTION_CONCAT_INNER(a, b)
 // Assigns the value of an absl::StatusOr expression to lhs or returns its
 // status.
-#define RECEPTION_ASSIGN_OR_RETURN(lhs, expr)                          \
+#define RECEPTION_ASSIGN_OR_RETURN(lhs, expr) \
   RECEPTION_ASSIGN_OR_RETURN_IMPL(RECEPTION_CONCAT(_status_or_, __LINE__), lhs, expr)
 #define RECEPTION_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                    \

@@ -2,8 +2,8 @@
 
 #include <pthread.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "absl/container/flat_hash_set.h"
@@ -48,8 +48,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   for (const auto& name : o.column_families) descriptors.emplace_back(name, cf_options);
 
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, o.path, descriptors,
-                                        &store->handles_, &raw);
+  rocksdb::Status s = rocksdb::DB::Open(db_options, o.path, descriptors, &store->handles_, &raw);
   if (!s.ok()) {
     // The path is the operator's; the RocksDB text helps them and never
     // reaches a gRPC client (this runs at start-up).
@@ -74,10 +73,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
                      .Name("reception_store_commit_seconds")
                      .Help("Time to write and sync one commit group")
                      .Register(*o.metrics);
-    store->sync_seconds_ = &sync.Add(
-        {{"store", o.name}},
-        prometheus::Histogram::BucketBoundaries{0.0001, 0.0005, 0.001, 0.002, 0.005,
-                                                0.01, 0.02, 0.05, 0.1, 0.5, 1});
+    store->sync_seconds_ = &sync.Add({{"store", o.name}}, prometheus::Histogram::BucketBoundaries{
+                                                              0.0001, 0.0005, 0.001, 0.002, 0.005,
+                                                              0.01, 0.02, 0.05, 0.1, 0.5, 1});
     auto& failures = prometheus::BuildCounter()
                          .Name("reception_store_write_failures_total")
                          .Help("Group writes (or their fsync) that failed; the store then stops")
@@ -126,11 +124,11 @@ rocksdb::ColumnFamilyHandle* Store::Family(absl::string_view name) const {
   return it->second;
 }
 
-absl::StatusOr<std::optional<std::string>> Store::Get(
-    rocksdb::ColumnFamilyHandle* family, absl::string_view key) const {
+absl::StatusOr<std::optional<std::string>> Store::Get(rocksdb::ColumnFamilyHandle* family,
+                                                      absl::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family,
-                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) {
     Log()->error("event=store_read_failed store={} error={}", options_.name,
@@ -140,8 +138,7 @@ absl::StatusOr<std::optional<std::string>> Store::Get(
   return value;
 }
 
-std::unique_ptr<rocksdb::Iterator> Store::NewIterator(
-    rocksdb::ColumnFamilyHandle* family) const {
+std::unique_ptr<rocksdb::Iterator> Store::NewIterator(rocksdb::ColumnFamilyHandle* family) const {
   return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(rocksdb::ReadOptions(), family));
 }
 
@@ -246,9 +243,8 @@ void Store::WriterLoop() {
     items.clear();
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       mu_.Await(absl::Condition(&ready));
       if (queue_.empty() && stopping_) break;
       while (!queue_.empty() && static_cast<int>(items.size()) < options_.max_group_size) {
@@ -296,7 +292,8 @@ void Store::WriterLoop() {
     }
     // Hand the group to the committer once it has finished the previous one.
     absl::MutexLock lock(&commit_mu_);
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
+    auto idle = [this]()
+                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
     commit_mu_.Await(absl::Condition(&idle));
     committing_ = &group;
     current ^= 1;
@@ -330,7 +327,8 @@ void Store::CommitterLoop() {
     };
     if (!healthy_.load()) {
       // An earlier group failed; this one may have read its writes.
-      fail_all("the store stopped accepting writes after a disk failure; the node must be restarted");
+      fail_all(
+          "the store stopped accepting writes after a disk failure; the node must be restarted");
     } else if (group->wrote) {
       // One WAL append and, with sync, one fsync for the whole group.
       rocksdb::Status ws = db_->Write(write_options, group->batch.GetWriteBatch());
@@ -353,7 +351,8 @@ void Store::CommitterLoop() {
     {
       absl::MutexLock lock(&done_mu_);
       for (size_t i = 0; i < group->done.size(); ++i) {
-        if (group->done[i]) done_queue_.emplace_back(std::move(group->done[i]), std::move(group->results[i]));
+        if (group->done[i])
+          done_queue_.emplace_back(std::move(group->done[i]), std::move(group->results[i]));
       }
     }
     absl::MutexLock lock(&commit_mu_);

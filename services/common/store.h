@@ -80,7 +80,7 @@ class WriteTxn {
   // the committer's write of the same batch, which only reads its entries
   // (it stamps the sequence number in the header, which lookups never read).
   store_internal::Group* committing_;  // nullptr when none
-  std::vector<std::string> deleted_;         // merged into the group on success
+  std::vector<std::string> deleted_;   // merged into the group on success
   std::vector<absl::AnyInvocable<void()>> on_durable_;
   int writes_ = 0;
 };

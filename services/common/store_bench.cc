@@ -23,10 +23,12 @@ void BM_DurableCommit(benchmark::State& state) {
   for (auto _ : state) {
     std::atomic<int> done{0};
     for (int i = 0; i < inflight; ++i) {
-      (*store)->Submit([&, k = n++](WriteTxn& b) {
-        b.Put(f, absl::StrCat(k), value);
-        return absl::OkStatus();
-      }, [&](absl::Status) { ++done; });
+      (*store)->Submit(
+          [&, k = n++](WriteTxn& b) {
+            b.Put(f, absl::StrCat(k), value);
+            return absl::OkStatus();
+          },
+          [&](absl::Status) { ++done; });
     }
     while (done.load() < inflight) {
     }

@@ -29,10 +29,12 @@ TEST(Store, CommitIsVisibleAndSurvivesReopen) {
     auto store = Store::Open(Opts(dir.Join("db")));
     ASSERT_TRUE(store.ok()) << store.status();
     auto* f = (*store)->Family("things");
-    ASSERT_TRUE((*store)->CommitAndWait([f](WriteTxn& b) {
-      b.Put(f, "k", "v");
-      return absl::OkStatus();
-    }).ok());
+    ASSERT_TRUE((*store)
+                    ->CommitAndWait([f](WriteTxn& b) {
+                      b.Put(f, "k", "v");
+                      return absl::OkStatus();
+                    })
+                    .ok());
     auto v = (*store)->Get(f, "k");
     ASSERT_TRUE(v.ok() && v->has_value());
     EXPECT_EQ(**v, "v");
@@ -148,17 +150,23 @@ TEST(Store, QueuedMutationsShareOneSync) {
   absl::Notification release;
   std::atomic<int> done{0};
   // The first mutation holds the writer until every other one is queued.
-  s->Submit([&](WriteTxn& b) {
-    release.WaitForNotification();
-    b.Put(f, "first", "1");
-    return absl::OkStatus();
-  }, [&](absl::Status) { ++done; });
+  s->Submit(
+      [&](WriteTxn& b) {
+        release.WaitForNotification();
+        b.Put(f, "first", "1");
+        return absl::OkStatus();
+      },
+      [&](absl::Status) { ++done; });
   constexpr int kQueued = 500;
   for (int i = 0; i < kQueued; ++i) {
-    s->Submit([f, i](WriteTxn& b) {
-      b.Put(f, absl::StrCat("k", i), "v");
-      return absl::OkStatus();
-    }, [&](absl::Status st) { if (st.ok()) ++done; });
+    s->Submit(
+        [f, i](WriteTxn& b) {
+          b.Put(f, absl::StrCat("k", i), "v");
+          return absl::OkStatus();
+        },
+        [&](absl::Status st) {
+          if (st.ok()) ++done;
+        });
   }
   release.Notify();
   ASSERT_TRUE(testing::WaitFor([&] { return done.load() == kQueued + 1; }, absl::Seconds(60)));
@@ -189,26 +197,46 @@ TEST(Store, FailedMutationInAGroupRollsBackAlone) {
   absl::Notification release;
   std::vector<absl::Status> results(4);
   std::atomic<int> done{0};
-  s->Submit([&](WriteTxn&) {
-    release.WaitForNotification();
-    return absl::OkStatus();
-  }, [&](absl::Status st) { results[0] = st; ++done; });
-  s->Submit([f](WriteTxn& b) {
-    b.Put(f, "a", "1");
-    return absl::OkStatus();
-  }, [&](absl::Status st) { results[1] = st; ++done; });
-  s->Submit([f](WriteTxn& b) {
-    b.Put(f, "a", "overwritten");
-    b.Put(f, "b", "2");
-    return absl::AbortedError("changed my mind");
-  }, [&](absl::Status st) { results[2] = st; ++done; });
-  s->Submit([f](WriteTxn& b) {
-    auto a = b.Get(f, "a");
-    if (!a.ok() || !a->has_value() || **a != "1") return absl::InternalError("did not see a=1");
-    if (b.Get(f, "b")->has_value()) return absl::InternalError("saw a rolled-back write");
-    b.Put(f, "c", "3");
-    return absl::OkStatus();
-  }, [&](absl::Status st) { results[3] = st; ++done; });
+  s->Submit(
+      [&](WriteTxn&) {
+        release.WaitForNotification();
+        return absl::OkStatus();
+      },
+      [&](absl::Status st) {
+        results[0] = st;
+        ++done;
+      });
+  s->Submit(
+      [f](WriteTxn& b) {
+        b.Put(f, "a", "1");
+        return absl::OkStatus();
+      },
+      [&](absl::Status st) {
+        results[1] = st;
+        ++done;
+      });
+  s->Submit(
+      [f](WriteTxn& b) {
+        b.Put(f, "a", "overwritten");
+        b.Put(f, "b", "2");
+        return absl::AbortedError("changed my mind");
+      },
+      [&](absl::Status st) {
+        results[2] = st;
+        ++done;
+      });
+  s->Submit(
+      [f](WriteTxn& b) {
+        auto a = b.Get(f, "a");
+        if (!a.ok() || !a->has_value() || **a != "1") return absl::InternalError("did not see a=1");
+        if (b.Get(f, "b")->has_value()) return absl::InternalError("saw a rolled-back write");
+        b.Put(f, "c", "3");
+        return absl::OkStatus();
+      },
+      [&](absl::Status st) {
+        results[3] = st;
+        ++done;
+      });
   release.Notify();
   ASSERT_TRUE(testing::WaitFor([&] { return done.load() == 4; }, absl::Seconds(30)));
   EXPECT_TRUE(results[1].ok());
@@ -239,32 +267,48 @@ TEST(Store, NextGroupReadsThroughTheGroupBeingCommitted) {
   auto* f = s->Family("things");
   std::atomic<int> done{0};
   std::vector<absl::Status> results(4);
-  auto record = [&](int i) { return [&, i](absl::Status st) { results[i] = st; ++done; }; };
-  s->Submit([f](WriteTxn& b) {
-    b.Put(f, "a", "1");
-    b.Put(f, "gone", "x");
-    return absl::OkStatus();
-  }, record(0));
+  auto record = [&](int i) {
+    return [&, i](absl::Status st) {
+      results[i] = st;
+      ++done;
+    };
+  };
+  s->Submit(
+      [f](WriteTxn& b) {
+        b.Put(f, "a", "1");
+        b.Put(f, "gone", "x");
+        return absl::OkStatus();
+      },
+      record(0));
   first_commit_started.WaitForNotification();
   // Group 1 is held in its commit: not visible outside yet.
   EXPECT_FALSE(s->Get(f, "a")->has_value());
-  s->Submit([f](WriteTxn& b) {
-    auto a = b.Get(f, "a");
-    if (!a.ok() || !a->has_value()) return absl::InternalError("did not read through the committing group");
-    b.Put(f, "b", **a + "+1");
-    b.Delete(f, "gone");
-    return absl::OkStatus();
-  }, record(1));
-  s->Submit([f](WriteTxn& b) {
-    if (b.Get(f, "gone")->has_value()) return absl::InternalError("saw a key deleted earlier in the group");
-    b.Delete(f, "a");
-    return absl::AbortedError("roll back my delete");
-  }, record(2));
-  s->Submit([f](WriteTxn& b) {
-    auto a = b.Get(f, "a");
-    if (!a.ok() || !a->has_value()) return absl::InternalError("a rolled-back delete hid a key");
-    return absl::OkStatus();
-  }, record(3));
+  s->Submit(
+      [f](WriteTxn& b) {
+        auto a = b.Get(f, "a");
+        if (!a.ok() || !a->has_value())
+          return absl::InternalError("did not read through the committing group");
+        b.Put(f, "b", **a + "+1");
+        b.Delete(f, "gone");
+        return absl::OkStatus();
+      },
+      record(1));
+  s->Submit(
+      [f](WriteTxn& b) {
+        if (b.Get(f, "gone")->has_value())
+          return absl::InternalError("saw a key deleted earlier in the group");
+        b.Delete(f, "a");
+        return absl::AbortedError("roll back my delete");
+      },
+      record(2));
+  s->Submit(
+      [f](WriteTxn& b) {
+        auto a = b.Get(f, "a");
+        if (!a.ok() || !a->has_value())
+          return absl::InternalError("a rolled-back delete hid a key");
+        return absl::OkStatus();
+      },
+      record(3));
   // Group 2 has run (it waits for group 1 to finish committing).
   EXPECT_EQ(done.load(), 0);
   release_first_commit.Notify();

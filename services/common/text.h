@@ -3,10 +3,11 @@
 #ifndef RECEPTION_SERVICES_COMMON_TEXT_H_
 #define RECEPTION_SERVICES_COMMON_TEXT_H_
 
-#include "absl/strings/string_view.h"
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace reception {
 

@@ -8,13 +8,11 @@
 
 namespace reception {
 
-absl::StatusOr<Topology> Topology::FromProto(config::v1::Topology proto,
-                                             absl::string_view source) {
+absl::StatusOr<Topology> Topology::FromProto(config::v1::Topology proto, absl::string_view source) {
   Topology t;
   t.proto_ = std::move(proto);
   auto err = [&](int i, absl::string_view what) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, ": units[", i, "] ", what));
+    return absl::InvalidArgumentError(absl::StrCat(source, ": units[", i, "] ", what));
   };
   if (t.proto_.units_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": has no units"));
@@ -34,7 +32,8 @@ absl::StatusOr<Topology> Topology::FromProto(config::v1::Topology proto,
       auto to = ToCivilDay(u.valid_to(), "valid_to");
       if (!from.ok()) return err(i, from.status().message());
       if (!to.ok()) return err(i, to.status().message());
-      if (*to < *from) return err(i, absl::StrCat("(", u.code(), ") valid_to is before valid_from"));
+      if (*to < *from)
+        return err(i, absl::StrCat("(", u.code(), ") valid_to is before valid_from"));
     }
   }
   int roots = 0;
@@ -45,20 +44,24 @@ absl::StatusOr<Topology> Topology::FromProto(config::v1::Topology proto,
     } else {
       const Unit* p = t.Find(u.parent_code());
       if (p == nullptr) {
-        return err(i, absl::StrCat("(", u.code(), ") parent_code ", u.parent_code(), " is not a unit in the file"));
+        return err(i, absl::StrCat("(", u.code(), ") parent_code ", u.parent_code(),
+                                   " is not a unit in the file"));
       }
       if (p->level() >= u.level()) {
-        return err(i, absl::StrCat("(", u.code(), ") must be at a lower level than its parent ", p->code()));
+        return err(i, absl::StrCat("(", u.code(), ") must be at a lower level than its parent ",
+                                   p->code()));
       }
     }
     if (!u.successor_code().empty() && t.Find(u.successor_code()) == nullptr) {
-      return err(i, absl::StrCat("(", u.code(), ") successor_code ", u.successor_code(), " is not a unit in the file"));
+      return err(i, absl::StrCat("(", u.code(), ") successor_code ", u.successor_code(),
+                                 " is not a unit in the file"));
     }
     // Walk up: levels strictly decrease, so a cycle cannot exist, but bound
     // the walk anyway against a malformed file.
   }
   if (roots == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(source, ": has no root unit (one without parent_code)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": has no root unit (one without parent_code)"));
   }
   return t;
 }
@@ -118,19 +121,19 @@ absl::StatusOr<std::string> Topology::CommonAncestor(absl::string_view a, absl::
       absl::StrCat("units ", a, " and ", b, " share no ancestor in the topology \"", name(), "\""));
 }
 
-absl::StatusOr<const Topology::Unit*> Topology::FindOn(
-    absl::string_view code, absl::CivilDay day, absl::string_view field) const {
+absl::StatusOr<const Topology::Unit*> Topology::FindOn(absl::string_view code, absl::CivilDay day,
+                                                       absl::string_view field) const {
   const Unit* u = Find(code);
   if (u == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        field, " ", code, " is not a unit of the topology \"", name(), "\""));
+    return absl::NotFoundError(
+        absl::StrCat(field, " ", code, " is not a unit of the topology \"", name(), "\""));
   }
   if (u->has_valid_from()) {
     auto from = ToCivilDay(u->valid_from(), "valid_from");
     if (from.ok() && day < *from) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          field, " ", code, " (", u->name(), ") did not exist on ",
-          FormatDate(day), "; it exists from ", FormatDate(*from)));
+      return absl::FailedPreconditionError(absl::StrCat(field, " ", code, " (", u->name(),
+                                                        ") did not exist on ", FormatDate(day),
+                                                        "; it exists from ", FormatDate(*from)));
     }
   }
   if (u->has_valid_to()) {
@@ -140,9 +143,9 @@ absl::StatusOr<const Topology::Unit*> Topology::FindOn(
       if (!u->successor_code().empty()) {
         succ = absl::StrCat("; it was merged into ", u->successor_code());
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          field, " ", code, " (", u->name(), ") no longer existed on ",
-          FormatDate(day), " (it ended on ", FormatDate(*to), succ, ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(field, " ", code, " (", u->name(), ") no longer existed on ",
+                       FormatDate(day), " (it ended on ", FormatDate(*to), succ, ")"));
     }
   }
   return u;

@@ -21,8 +21,7 @@ class Topology {
 
   // Validates the tree: unique codes, known parents and successors, no cycles,
   // children at a lower level than their parent, valid_from <= valid_to.
-  static absl::StatusOr<Topology> FromProto(config::v1::Topology proto,
-                                            absl::string_view source);
+  static absl::StatusOr<Topology> FromProto(config::v1::Topology proto, absl::string_view source);
   static absl::StatusOr<Topology> LoadFile(const std::string& path);
 
   const std::string& name() const { return proto_.name(); }

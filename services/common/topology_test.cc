@@ -13,7 +13,7 @@ TEST(Topology, ShippedQuangNam2024HasThreeLevelsAndHighlands) {
   const auto* province = t->Find("49");
   ASSERT_NE(province, nullptr);
   EXPECT_EQ(province->name(), "Tỉnh Quảng Nam");
-  EXPECT_EQ(t->Children("49").size(), 18u);  // the 18 district-level units of 2024
+  EXPECT_EQ(t->Children("49").size(), 18u);     // the 18 district-level units of 2024
   EXPECT_TRUE(t->Find("504")->remote_area());   // Tây Giang
   EXPECT_FALSE(t->Find("503")->remote_area());  // Hội An
   EXPECT_TRUE(t->IsWithin("504-1", "49"));
@@ -78,19 +78,27 @@ absl::Status Load(const std::string& yaml) {
 
 TEST(Topology, RejectsMalformedTrees) {
   EXPECT_NE(Load("name: x\nunits:\n  - {code: a, name: A, level: province}\n"
-                 "  - {code: a, name: B, level: commune, parent_code: a}\n").message().find("used twice"),
+                 "  - {code: a, name: B, level: commune, parent_code: a}\n")
+                .message()
+                .find("used twice"),
             std::string::npos);
   EXPECT_NE(Load("name: x\nunits:\n  - {code: a, name: A, level: commune, parent_code: z}\n")
-                .message().find("parent_code z is not a unit"),
+                .message()
+                .find("parent_code z is not a unit"),
             std::string::npos);
   EXPECT_NE(Load("name: x\nunits:\n  - {code: a, name: A, level: commune}\n"
                  "  - {code: b, name: B, level: province, parent_code: a}\n")
-                .message().find("lower level than its parent"),
+                .message()
+                .find("lower level than its parent"),
             std::string::npos);
-  EXPECT_NE(Load("name: x\nunits:\n  - {code: a, name: A, level: province, valid_from: 2025-01-02, valid_to: 2025-01-01}\n")
-                .message().find("valid_to is before valid_from"),
+  EXPECT_NE(Load("name: x\nunits:\n  - {code: a, name: A, level: province, valid_from: 2025-01-02, "
+                 "valid_to: 2025-01-01}\n")
+                .message()
+                .find("valid_to is before valid_from"),
             std::string::npos);
-  EXPECT_NE(Load("name: x\nunits:\n  - {code: a, level: province}\n").message().find("name must not be empty"),
+  EXPECT_NE(Load("name: x\nunits:\n  - {code: a, level: province}\n")
+                .message()
+                .find("name must not be empty"),
             std::string::npos);
 }
 

@@ -48,8 +48,7 @@ class Loader {
           known.push_back(desc->field(i)->name());
         }
         return Error(kv.first, child,
-                     absl::StrCat("unknown key (known keys: ",
-                                  absl::StrJoin(known, ", "), ")"));
+                     absl::StrCat("unknown key (known keys: ", absl::StrJoin(known, ", "), ")"));
       }
       if (kv.second.IsNull()) {
         return Error(kv.second, child, "must have a value");
@@ -72,15 +71,13 @@ class Loader {
   }
 
  private:
-  absl::Status SetField(const YAML::Node& node, const std::string& path,
-                        pb::Message* msg, const pb::FieldDescriptor* field) const {
+  absl::Status SetField(const YAML::Node& node, const std::string& path, pb::Message* msg,
+                        const pb::FieldDescriptor* field) const {
     const pb::Reflection* refl = msg->GetReflection();
     const bool rep = field->is_repeated();
     if (field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
-      pb::Message* sub = rep ? refl->AddMessage(msg, field)
-                             : refl->MutableMessage(msg, field);
-      if (field->message_type()->full_name() == "reception.type.v1.Date" &&
-          node.IsScalar()) {
+      pb::Message* sub = rep ? refl->AddMessage(msg, field) : refl->MutableMessage(msg, field);
+      if (field->message_type()->full_name() == "reception.type.v1.Date" && node.IsScalar()) {
         auto day = ParseDate(node.Scalar());
         if (!day.ok()) return Error(node, path, std::string(day.status().message()));
         sub->CopyFrom(ToProtoDate(*day));
@@ -160,15 +157,13 @@ class Loader {
             if (absl::ascii_isupper(c) && !prefix.empty()) prefix += '_';
             prefix += absl::ascii_toupper(c);
           }
-          value = e->FindValueByName(
-              absl::StrCat(prefix, "_", absl::AsciiStrToUpper(text)));
+          value = e->FindValueByName(absl::StrCat(prefix, "_", absl::AsciiStrToUpper(text)));
         }
         if (value == nullptr || value->number() == 0) {
           std::vector<std::string> names;
           for (int i = 1; i < e->value_count(); ++i) names.push_back(e->value(i)->name());
           return Error(node, path,
-                       absl::StrCat("\"", text, "\" is not one of ",
-                                    absl::StrJoin(names, ", ")));
+                       absl::StrCat("\"", text, "\" is not one of ", absl::StrJoin(names, ", ")));
         }
         rep ? refl->AddEnum(msg, field, value) : refl->SetEnum(msg, field, value);
         return absl::OkStatus();
@@ -190,9 +185,8 @@ absl::Status ParseYaml(const std::string& text, const std::string& source_name,
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", e.mark.line + 1, ":", e.mark.column + 1,
-                     ": not valid YAML: ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": not valid YAML: ", e.msg));
   }
   if (!root || root.IsNull()) {
     return absl::InvalidArgumentError(absl::StrCat(source_name, ": is empty"));
@@ -200,13 +194,11 @@ absl::Status ParseYaml(const std::string& text, const std::string& source_name,
   try {
     return Loader(source_name).FillMessage(root, "", message);
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_name, ":", e.mark.line + 1, ": ", e.msg));
+    return absl::InvalidArgumentError(absl::StrCat(source_name, ":", e.mark.line + 1, ": ", e.msg));
   }
 }
 
-absl::Status LoadYamlFile(const std::string& path,
-                          google::protobuf::Message* message) {
+absl::Status LoadYamlFile(const std::string& path, google::protobuf::Message* message) {
   std::ifstream in(path);
   if (!in) {
     return absl::NotFoundError(absl::StrCat(path, ": cannot be opened"));

@@ -16,8 +16,7 @@ namespace reception {
 // Conventions: keys are the proto field names; enum values may be written in
 // full ("UNIT_LEVEL_PROVINCE") or as the lowercase suffix ("province");
 // reception.type.v1.Date fields take "YYYY-MM-DD".
-absl::Status LoadYamlFile(const std::string& path,
-                          google::protobuf::Message* message);
+absl::Status LoadYamlFile(const std::string& path, google::protobuf::Message* message);
 
 // Same, from text; `source_name` stands for the file in errors.
 absl::Status ParseYaml(const std::string& text, const std::string& source_name,

@@ -15,7 +15,9 @@ namespace {
 constexpr char kBridged[] = "bridged_rooms";  // room name -> BridgedRoom
 constexpr size_t kKeptEvents = 10000;
 
-void SetTime(absl::Time t, google::protobuf::Timestamp* ts) { ts->set_seconds(absl::ToUnixSeconds(t)); }
+void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
+  ts->set_seconds(absl::ToUnixSeconds(t));
+}
 
 absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -78,8 +80,9 @@ bool BridgeLinks::IsBridged(const std::string& room) const {
 void BridgeLinks::Connect(const std::string& room, const std::string& host_unit,
                           std::function<void(absl::StatusOr<v1::Room>)> first) {
   if (!o_.peers.count(host_unit)) {
-    return first(absl::InvalidArgumentError(absl::StrCat(
-        "host_unit ", host_unit.substr(0, 32), " is not a federation peer of this node (federation.peers)")));
+    return first(absl::InvalidArgumentError(
+        absl::StrCat("host_unit ", host_unit.substr(0, 32),
+                     " is not a federation peer of this node (federation.peers)")));
   }
   v1::Room snapshot;
   bool known = false;
@@ -92,7 +95,8 @@ void BridgeLinks::Connect(const std::string& room, const std::string& host_unit,
     }
   }
   if (known && snapshot.link().host_unit() != host_unit) {
-    return first(absl::AlreadyExistsError(absl::StrCat(room, " is already bridged to unit ", snapshot.link().host_unit())));
+    return first(absl::AlreadyExistsError(
+        absl::StrCat(room, " is already bridged to unit ", snapshot.link().host_unit())));
   }
   if (known) return first(snapshot);
   internal::BridgedRoom b;
@@ -168,7 +172,8 @@ void BridgeLinks::Run(Link* link) {
         l->clear_error();
         SetTime(o_.clock->Now(), l->mutable_state_time());
       } else if (s.code() != absl::StatusCode::kAborted) {
-        if (l->state() != v1::LINK_STATE_UNREACHABLE) SetTime(o_.clock->Now(), l->mutable_state_time());
+        if (l->state() != v1::LINK_STATE_UNREACHABLE)
+          SetTime(o_.clock->Now(), l->mutable_state_time());
         l->set_state(v1::LINK_STATE_UNREACHABLE);
         l->set_error(std::string(s.message().substr(0, 300)));
       }
@@ -179,7 +184,8 @@ void BridgeLinks::Run(Link* link) {
     if (first) first(snapshot);
     o_.watchers->Notify(link->room);
     if (ended) return;
-    if (s.code() == absl::StatusCode::kAborted) continue;  // reconnecting on purpose (the room opened)
+    if (s.code() == absl::StatusCode::kAborted)
+      continue;  // reconnecting on purpose (the room opened)
     if (was_connected) {
       Log()->warn("event=bridge_link_lost room={} host={} error={}", link->room, link->host_unit,
                   LogValue(s.message()));
@@ -289,13 +295,15 @@ absl::StatusOr<v1::Room> BridgeLinks::Snapshot(const std::string& room) const {
   return it->second->snapshot;
 }
 
-absl::StatusOr<EventBatch> BridgeLinks::Events(const std::string& room, int64_t after, int limit) const {
+absl::StatusOr<EventBatch> BridgeLinks::Events(const std::string& room, int64_t after,
+                                               int limit) const {
   absl::MutexLock lock(&mu_);
   auto it = links_.find(room);
   if (it == links_.end()) return absl::NotFoundError(absl::StrCat(room, " is not bridged here"));
   const Link& l = *it->second;
   if (!l.events.empty() && after + 1 < l.events.front().sequence()) {
-    return absl::OutOfRangeError(absl::StrCat("events after ", after, " are no longer kept; the oldest is ",
+    return absl::OutOfRangeError(absl::StrCat("events after ", after,
+                                              " are no longer kept; the oldest is ",
                                               l.events.front().sequence()));
   }
   EventBatch out;
@@ -308,7 +316,8 @@ absl::StatusOr<EventBatch> BridgeLinks::Events(const std::string& room, int64_t 
   return out;
 }
 
-v1::MediaService::Stub* BridgeLinks::HostStub(const std::string& room, std::string* host_unit) const {
+v1::MediaService::Stub* BridgeLinks::HostStub(const std::string& room,
+                                              std::string* host_unit) const {
   absl::MutexLock lock(&mu_);
   auto it = links_.find(room);
   if (it == links_.end()) return nullptr;

@@ -45,11 +45,13 @@ absl::StatusOr<std::unique_ptr<JoinTokenSigner>> JoinTokenSigner::Open(const std
 }
 
 absl::StatusOr<std::string> JoinTokenSigner::Issue(const JoinClaims& claims) const {
-  for (const auto& [field, value] : {std::pair<const char*, const std::string*>{"room", &claims.room},
-                                     {"role", &claims.role},
-                                     {"unit", &claims.unit},
-                                     {"subject", &claims.subject}}) {
-    if (value->empty()) return absl::InvalidArgumentError(absl::StrCat("join token ", field, " must be set"));
+  for (const auto& [field, value] :
+       {std::pair<const char*, const std::string*>{"room", &claims.room},
+        {"role", &claims.role},
+        {"unit", &claims.unit},
+        {"subject", &claims.subject}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(absl::StrCat("join token ", field, " must be set"));
   }
   internal::JoinTokenClaims c;
   c.set_room(claims.room);
@@ -62,43 +64,50 @@ absl::StatusOr<std::string> JoinTokenSigner::Issue(const JoinClaims& claims) con
   c.set_nonce(nonce);
   const std::string payload = c.SerializeAsString();
   unsigned char sig[crypto_sign_BYTES];
-  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
-                       reinterpret_cast<const unsigned char*>(secret_.data()));
-  return absl::StrCat(absl::WebSafeBase64Escape(payload), ".",
-                      absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(sig), sizeof sig)));
+  crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(payload.data()),
+                       payload.size(), reinterpret_cast<const unsigned char*>(secret_.data()));
+  return absl::StrCat(
+      absl::WebSafeBase64Escape(payload), ".",
+      absl::WebSafeBase64Escape(absl::string_view(reinterpret_cast<char*>(sig), sizeof sig)));
 }
 
 absl::StatusOr<JoinClaims> JoinTokenSigner::Verify(absl::string_view token, absl::string_view room,
                                                    absl::Time now) const {
   std::vector<absl::string_view> parts = absl::StrSplit(token, '.');
   std::string payload, sig;
-  if (token.size() > 4096 || parts.size() != 2 || !absl::WebSafeBase64Unescape(parts[0], &payload) ||
+  if (token.size() > 4096 || parts.size() != 2 ||
+      !absl::WebSafeBase64Unescape(parts[0], &payload) ||
       !absl::WebSafeBase64Unescape(parts[1], &sig) || sig.size() != crypto_sign_BYTES) {
     return absl::UnauthenticatedError("join_token is not a token issued by this node");
   }
   if (crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(sig.data()),
-                                  reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+                                  reinterpret_cast<const unsigned char*>(payload.data()),
+                                  payload.size(),
                                   reinterpret_cast<const unsigned char*>(public_.data())) != 0) {
-    return absl::UnauthenticatedError("join_token signature does not verify: it was altered or not issued here");
+    return absl::UnauthenticatedError(
+        "join_token signature does not verify: it was altered or not issued here");
   }
   internal::JoinTokenClaims c;
   if (!c.ParseFromString(payload)) return absl::UnauthenticatedError("join_token does not parse");
   if (c.room() != room) {
-    return absl::PermissionDeniedError(absl::StrCat("join_token is for ", c.room(), ", not ", room));
+    return absl::PermissionDeniedError(
+        absl::StrCat("join_token is for ", c.room(), ", not ", room));
   }
   const absl::Time not_after = absl::FromUnixSeconds(c.not_after_unix());
   if (now > not_after) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "join_token expired at ", absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", not_after, absl::UTCTimeZone()),
-        "; ask for a new one"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("join_token expired at ",
+                     absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", not_after, absl::UTCTimeZone()),
+                     "; ask for a new one"));
   }
   return JoinClaims{c.room(), c.role(), c.unit(), c.subject(), not_after};
 }
 
 std::string JoinTokenSigner::Derive(absl::string_view label) const {
   unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(label.data()), label.size(),
-                     reinterpret_cast<const unsigned char*>(secret_.data()), crypto_generichash_KEYBYTES);
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(label.data()),
+                     label.size(), reinterpret_cast<const unsigned char*>(secret_.data()),
+                     crypto_generichash_KEYBYTES);
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 

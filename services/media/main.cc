@@ -3,5 +3,6 @@
 #include "services/media/media_service.h"
 
 int main(int argc, char** argv) {
-  return reception::RunNode(argc, argv, "reception-media", {&reception::media::MediaModule::Create});
+  return reception::RunNode(argc, argv, "reception-media",
+                            {&reception::media::MediaModule::Create});
 }

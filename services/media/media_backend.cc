@@ -20,7 +20,9 @@ class NoneBackend final : public MediaBackend {
  public:
   std::string name() const override { return "none"; }
   absl::Status OpenRoom(const MediaRoom&) override { return absl::OkStatus(); }
-  absl::Status AllowToken(const MediaRoom&, const std::string&) override { return absl::OkStatus(); }
+  absl::Status AllowToken(const MediaRoom&, const std::string&) override {
+    return absl::OkStatus();
+  }
   absl::Status Kick(const MediaRoom&, uint64_t) override { return absl::OkStatus(); }
   absl::Status CloseRoom(const MediaRoom&) override { return absl::OkStatus(); }
   absl::StatusOr<std::vector<uint64_t>> ListRooms() override { return std::vector<uint64_t>{}; }
@@ -81,14 +83,18 @@ class JanusBackend final : public MediaBackend {
     absl::MutexLock lock(&mu_);
     auto it = open_.find(room.number);
     if (it != open_.end()) it->second.allowed_tokens.push_back(token);
-    json body = {{"request", "allowed"}, {"secret", room.secret}, {"action", "add"},
-                 {"room", room.number}, {"allowed", json::array({token})}};
+    json body = {{"request", "allowed"},
+                 {"secret", room.secret},
+                 {"action", "add"},
+                 {"room", room.number},
+                 {"allowed", json::array({token})}};
     return Plugin(body).status();
   }
 
   absl::Status Kick(const MediaRoom& room, uint64_t participant) override {
     absl::MutexLock lock(&mu_);
-    json body = {{"request", "kick"}, {"secret", room.secret}, {"room", room.number}, {"id", participant}};
+    json body = {
+        {"request", "kick"}, {"secret", room.secret}, {"room", room.number}, {"id", participant}};
     return Plugin(body).status();
   }
 
@@ -119,9 +125,14 @@ class JanusBackend final : public MediaBackend {
   // the service uses to check and re-provision); joining needs the PIN and
   // one of the allowed tokens.
   absl::Status Create(const MediaRoom& room) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    json body = {{"request", "create"},      {"room", room.number},        {"description", room.description},
-                 {"secret", room.secret},    {"pin", room.pin},            {"is_private", false},
-                 {"allowed", room.allowed_tokens}, {"publishers", room.max_publishers},
+    json body = {{"request", "create"},
+                 {"room", room.number},
+                 {"description", room.description},
+                 {"secret", room.secret},
+                 {"pin", room.pin},
+                 {"is_private", false},
+                 {"allowed", room.allowed_tokens},
+                 {"publishers", room.max_publishers},
                  {"permanent", false}};
     auto r = Plugin(body);
     if (absl::IsAlreadyExists(r.status())) return absl::OkStatus();
@@ -129,7 +140,8 @@ class JanusBackend final : public MediaBackend {
   }
 
   // POST `request` to `path`; the parsed reply, or UNAVAILABLE.
-  absl::StatusOr<json> Post(const std::string& path, json request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  absl::StatusOr<json> Post(const std::string& path, json request)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     request["transaction"] = absl::StrCat("t", ++transaction_);
     const std::string payload = request.dump();
     std::string reply;
@@ -151,7 +163,8 @@ class JanusBackend final : public MediaBackend {
     }
     json parsed = json::parse(reply, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
-      return absl::UnavailableError(absl::StrCat("the media server at ", url_, " did not answer in JSON"));
+      return absl::UnavailableError(
+          absl::StrCat("the media server at ", url_, " did not answer in JSON"));
     }
     if (parsed.value("janus", "") == "error") {
       const int code = parsed["error"].value("code", 0);
@@ -169,7 +182,8 @@ class JanusBackend final : public MediaBackend {
     auto s = Post("", {{"janus", "create"}});
     if (!s.ok()) return s.status();
     session_ = (*s)["data"].value("id", uint64_t{0});
-    auto h = Post(absl::StrCat("/", session_), {{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}});
+    auto h = Post(absl::StrCat("/", session_),
+                  {{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}});
     if (!h.ok()) return h.status();
     handle_ = (*h)["data"].value("id", uint64_t{0});
     return absl::OkStatus();
@@ -180,7 +194,8 @@ class JanusBackend final : public MediaBackend {
   absl::StatusOr<json> Plugin(const json& body) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (auto s = EnsureHandle(); !s.ok()) return s;
-      auto r = Post(absl::StrCat("/", session_, "/", handle_), {{"janus", "message"}, {"body", body}});
+      auto r =
+          Post(absl::StrCat("/", session_, "/", handle_), {{"janus", "message"}, {"body", body}});
       if (absl::IsAborted(r.status()) && attempt == 0) {
         // Janus restarted (or dropped the session): start over and provision
         // the rooms that should be open.
@@ -190,7 +205,8 @@ class JanusBackend final : public MediaBackend {
       }
       if (!r.ok()) return r.status();
       const json& data = (*r)["plugindata"]["data"];
-      if (data.contains("error_code")) return PluginError(data.value("error_code", 0), data.value("error", ""));
+      if (data.contains("error_code"))
+        return PluginError(data.value("error_code", 0), data.value("error", ""));
       return data;
     }
     return absl::UnavailableError("the media server keeps losing its session");
@@ -199,11 +215,17 @@ class JanusBackend final : public MediaBackend {
   absl::Status Reprovision() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (auto s = EnsureHandle(); !s.ok()) return s;
     for (const auto& [number, room] : open_) {
-      json body = {{"request", "create"},      {"room", room.number},        {"description", room.description},
-                   {"secret", room.secret},    {"pin", room.pin},            {"is_private", false},
-                   {"allowed", room.allowed_tokens}, {"publishers", room.max_publishers},
+      json body = {{"request", "create"},
+                   {"room", room.number},
+                   {"description", room.description},
+                   {"secret", room.secret},
+                   {"pin", room.pin},
+                   {"is_private", false},
+                   {"allowed", room.allowed_tokens},
+                   {"publishers", room.max_publishers},
                    {"permanent", false}};
-      auto r = Post(absl::StrCat("/", session_, "/", handle_), {{"janus", "message"}, {"body", body}});
+      auto r =
+          Post(absl::StrCat("/", session_, "/", handle_), {{"janus", "message"}, {"body", body}});
       if (!r.ok()) return r.status();
     }
     return absl::OkStatus();

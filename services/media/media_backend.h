@@ -16,10 +16,10 @@ namespace reception::media {
 
 // A room as the media server knows it.
 struct MediaRoom {
-  uint64_t number = 0;           // the media server's room id
-  std::string description;       // for people (the room's name)
-  std::string secret;            // needed to edit, kick or destroy it
-  std::string pin;               // needed to join it
+  uint64_t number = 0;                      // the media server's room id
+  std::string description;                  // for people (the room's name)
+  std::string secret;                       // needed to edit, kick or destroy it
+  std::string pin;                          // needed to join it
   std::vector<std::string> allowed_tokens;  // only these may join
   int max_publishers = 12;
 };
@@ -30,7 +30,7 @@ struct MediaAccess {
   std::string url;      // the media server's client API
   uint64_t room = 0;
   std::string pin;
-  std::string token;    // the media token the participant presents
+  std::string token;  // the media token the participant presents
 };
 
 // Thread-safe.

@@ -25,14 +25,15 @@ class MediaServiceTest : public ::testing::Test {
     signer_ = JoinTokenSigner::Ephemeral();
     backend_ = NewNoneBackend();
     pool_ = std::make_unique<WorkPool>(2, "test-media");
-    MediaGrpcService::Deps d{rooms_.get(), signer_.get(), backend_.get(), &auth_, &clock_, pool_.get(), "49"};
+    MediaGrpcService::Deps d{rooms_.get(), signer_.get(), backend_.get(), &auth_, &clock_,
+                             pool_.get(),  "49"};
     service_ = std::make_unique<MediaGrpcService>(d);
     host_ = std::make_unique<ServerHost>(ServerHost::Options{"127.0.0.1:0", ""},
                                          std::make_shared<prometheus::Registry>());
     host_->AddService(service_.get(), "reception.media.v1.MediaService");
     ASSERT_TRUE(host_->Start().ok());
-    stub_ = v1::MediaService::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()), grpc::InsecureChannelCredentials()));
+    stub_ = v1::MediaService::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", host_->port()),
+                                                          grpc::InsecureChannelCredentials()));
   }
   void TearDown() override {
     host_->Shutdown(absl::Seconds(1));
@@ -40,16 +41,18 @@ class MediaServiceTest : public ::testing::Test {
   }
 
   template <typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(grpc::Status (v1::MediaService::Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& req, const std::string& subject, const std::string& role = "officer",
-                            const std::string& unit = "49") {
+  absl::StatusOr<Resp> Call(grpc::Status (v1::MediaService::Stub::*m)(grpc::ClientContext*,
+                                                                      const Req&, Resp*),
+                            const Req& req, const std::string& subject,
+                            const std::string& role = "officer", const std::string& unit = "49") {
     grpc::ClientContext ctx;
     ctx.AddMetadata("x-reception-subject", subject);
     ctx.AddMetadata("x-reception-role", role);
     ctx.AddMetadata("x-reception-unit", unit);
     Resp out;
     grpc::Status s = (stub_.get()->*m)(&ctx, req, &out);
-    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
     return out;
   }
   std::string Token(const std::string& role, const std::string& unit, const std::string& subject) {
@@ -88,8 +91,9 @@ TEST_F(MediaServiceTest, ARoomSessionThroughTheApi) {
   auto room = Call(&v1::MediaService::Stub::CreateRoom, create, "officer.lan");
   ASSERT_TRUE(room.ok()) << room.status();
   EXPECT_EQ(room->state(), v1::ROOM_STATE_SCHEDULED);
-  EXPECT_EQ(Call(&v1::MediaService::Stub::CreateRoom, create, "citizen.an", "viewer").status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      Call(&v1::MediaService::Stub::CreateRoom, create, "citizen.an", "viewer").status().code(),
+      absl::StatusCode::kPermissionDenied);
   // Joining before the room opens is refused.
   EXPECT_EQ(Join(Token("citizen", "502-1", "citizen.an"), "citizen.an").status().code(),
             absl::StatusCode::kFailedPrecondition);
@@ -115,10 +119,14 @@ TEST_F(MediaServiceTest, ARoomSessionThroughTheApi) {
   admit.set_name("rooms/tcd-2026-11");
   admit.set_participant(a);  // a citizen may not admit
   admit.set_target(a);
-  EXPECT_EQ(Call(&v1::MediaService::Stub::AdmitParticipant, admit, "citizen.an", "viewer").status().code(),
+  EXPECT_EQ(Call(&v1::MediaService::Stub::AdmitParticipant, admit, "citizen.an", "viewer")
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   admit.set_participant(c);
-  EXPECT_EQ(Call(&v1::MediaService::Stub::AdmitParticipant, admit, "citizen.an", "viewer").status().code(),
+  EXPECT_EQ(Call(&v1::MediaService::Stub::AdmitParticipant, admit, "citizen.an", "viewer")
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);  // acting as the chairman without being him
   ASSERT_TRUE(Call(&v1::MediaService::Stub::AdmitParticipant, admit, "chairman").ok());
   admit.set_target(b);
@@ -220,7 +228,9 @@ TEST_F(MediaServiceTest, ExpiredTokensAreRefused) {
   other.set_role("citizen");
   other.set_unit("502-1");
   other.set_subject("citizen.an");
-  EXPECT_EQ(Call(&v1::MediaService::Stub::IssueJoinToken, other, "officer.x", "officer", "502").status().code(),
+  EXPECT_EQ(Call(&v1::MediaService::Stub::IssueJoinToken, other, "officer.x", "officer", "502")
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   // Subjects and units are plain and bounded (they end up in tokens, rooms
   // and logs).
@@ -309,7 +319,8 @@ TEST_F(MediaServiceTest, WatchRoomStreamsEveryEventInOrderToEveryWatcher) {
     EXPECT_TRUE(s.status.ok()) << s.status.error_message();
     const int64_t first = i + 1 == streams.size() ? 11 : 1;
     ASSERT_EQ(s.seen.size(), static_cast<size_t>(last - first + 1)) << "stream " << i;
-    for (size_t k = 0; k < s.seen.size(); ++k) EXPECT_EQ(s.seen[k], first + static_cast<int64_t>(k));
+    for (size_t k = 0; k < s.seen.size(); ++k)
+      EXPECT_EQ(s.seen[k], first + static_cast<int64_t>(k));
   }
 }
 

@@ -10,12 +10,10 @@ namespace reception::media {
 namespace {
 
 constexpr std::pair<Role, absl::string_view> kRoles[] = {
-    {Role::kPresiding, "presiding"}, {Role::kOfficer, "officer"},     {Role::kCitizen, "citizen"},
+    {Role::kPresiding, "presiding"},     {Role::kOfficer, "officer"},   {Role::kCitizen, "citizen"},
     {Role::kInterpreter, "interpreter"}, {Role::kObserver, "observer"}, {Role::kSite, "site"}};
 
-bool Present(const Participant& p) {
-  return p.presence == Presence::kInRoom;
-}
+bool Present(const Participant& p) { return p.presence == Presence::kInRoom; }
 
 }  // namespace
 
@@ -37,11 +35,16 @@ absl::string_view RoleName(Role role) {
 
 absl::string_view PresenceName(Presence presence) {
   switch (presence) {
-    case Presence::kLobby: return "lobby";
-    case Presence::kInRoom: return "in_room";
-    case Presence::kDisconnected: return "disconnected";
-    case Presence::kRemoved: return "removed";
-    case Presence::kLeft: return "left";
+    case Presence::kLobby:
+      return "lobby";
+    case Presence::kInRoom:
+      return "in_room";
+    case Presence::kDisconnected:
+      return "disconnected";
+    case Presence::kRemoved:
+      return "removed";
+    case Presence::kLeft:
+      return "left";
   }
   return "unknown";
 }
@@ -79,28 +82,32 @@ absl::Status Room::RecordAttachment(const std::string& case_name, bool attached,
   auto all = Attachments();
   auto it = all.find(case_name);
   if (it == all.end()) {
-    return absl::FailedPreconditionError(absl::StrCat(case_name, " is not concerned by locked minutes of ", name_));
+    return absl::FailedPreconditionError(
+        absl::StrCat(case_name, " is not concerned by locked minutes of ", name_));
   }
   // Pending, or failed and then delivered after an operator's retry.
   if (it->second.state == AttachmentState::kAttached ||
       (it->second.state == AttachmentState::kFailed && !attached)) {
-    return absl::FailedPreconditionError(absl::StrCat("the minutes' attachment to ", case_name, " is settled"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the minutes' attachment to ", case_name, " is settled"));
   }
-  attachments_[case_name] = {attached ? AttachmentState::kAttached : AttachmentState::kFailed, detail};
+  attachments_[case_name] = {attached ? AttachmentState::kAttached : AttachmentState::kFailed,
+                             detail};
   Emit(now, attached ? "minutes_attached" : "minutes_attach_failed", "",
        attached ? case_name : absl::StrCat(case_name, ": ", detail));
   return absl::OkStatus();
 }
 
 void Room::Emit(absl::Time now, std::string kind, std::string participant, std::string detail) {
-  events_.push_back({next_sequence_++, now, std::move(kind), std::move(participant), std::move(detail)});
+  events_.push_back(
+      {next_sequence_++, now, std::move(kind), std::move(participant), std::move(detail)});
   if (events_.size() > kKeptEvents) events_.pop_front();
 }
 
 absl::Status Room::RequireOpen() const {
   if (state_ != RoomState::kOpen) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        name_, " is ", state_ == RoomState::kScheduled ? "not open yet" : "closed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(name_, " is ", state_ == RoomState::kScheduled ? "not open yet" : "closed"));
   }
   return absl::OkStatus();
 }
@@ -108,7 +115,8 @@ absl::Status Room::RequireOpen() const {
 absl::StatusOr<Participant*> Room::Find(const std::string& id) {
   auto it = participants_.find(id);
   if (it == participants_.end()) {
-    return absl::NotFoundError(absl::StrCat("participant ", id.substr(0, 32), " is not in ", name_));
+    return absl::NotFoundError(
+        absl::StrCat("participant ", id.substr(0, 32), " is not in ", name_));
   }
   return &it->second;
 }
@@ -127,7 +135,8 @@ std::vector<std::string> Room::HandQueue() const { return hand_order_; }
 
 absl::Status Room::Open(absl::Time now) {
   if (state_ != RoomState::kScheduled) {
-    return absl::FailedPreconditionError(absl::StrCat(name_, " is already ", state_ == RoomState::kOpen ? "open" : "closed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(name_, " is already ", state_ == RoomState::kOpen ? "open" : "closed"));
   }
   state_ = RoomState::kOpen;
   opened_at_ = now;
@@ -136,7 +145,8 @@ absl::Status Room::Open(absl::Time now) {
 }
 
 absl::Status Room::Close(absl::Time now) {
-  if (state_ == RoomState::kClosed) return absl::FailedPreconditionError(absl::StrCat(name_, " is already closed"));
+  if (state_ == RoomState::kClosed)
+    return absl::FailedPreconditionError(absl::StrCat(name_, " is already closed"));
   if (recording_) {
     recording_ = false;
     Emit(now, "recording_stopped", "", "room closed");
@@ -149,19 +159,21 @@ absl::Status Room::Close(absl::Time now) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Room::Join(const std::string& subject, Role role, const std::string& unit,
-                                       absl::Time now) {
+absl::StatusOr<std::string> Room::Join(const std::string& subject, Role role,
+                                       const std::string& unit, absl::Time now) {
   if (auto s = RequireOpen(); !s.ok()) return s;
   for (auto& [id, p] : participants_) {
     if (p.subject != subject) continue;
     if (p.presence == Presence::kRemoved) {
-      return absl::PermissionDeniedError(absl::StrCat(subject.substr(0, 64), " was removed from ", name_));
+      return absl::PermissionDeniedError(
+          absl::StrCat(subject.substr(0, 64), " was removed from ", name_));
     }
     // A rejoin with the same identity: back where they were.
     if (p.presence == Presence::kDisconnected || p.presence == Presence::kLeft) {
-      p.presence = p.role == Role::kCitizen ? (p.before_disconnect == Presence::kInRoom ? Presence::kInRoom
-                                                                                        : Presence::kLobby)
-                                            : Presence::kInRoom;
+      p.presence =
+          p.role == Role::kCitizen
+              ? (p.before_disconnect == Presence::kInRoom ? Presence::kInRoom : Presence::kLobby)
+              : Presence::kInRoom;
     }
     p.last_seen = now;
     Emit(now, "rejoined", id, std::string(PresenceName(p.presence)));
@@ -176,7 +188,8 @@ absl::StatusOr<std::string> Room::Join(const std::string& subject, Role role, co
   p.last_seen = now;
   const std::string id = p.id;
   participants_[id] = std::move(p);
-  Emit(now, "joined", id, absl::StrCat(RoleName(role), " from ", unit, role == Role::kCitizen ? " (lobby)" : ""));
+  Emit(now, "joined", id,
+       absl::StrCat(RoleName(role), " from ", unit, role == Role::kCitizen ? " (lobby)" : ""));
   return id;
 }
 
@@ -198,8 +211,8 @@ absl::Status Room::Admit(const std::string& actor, const std::string& id, absl::
   auto p = Find(id);
   if (!p.ok()) return p.status();
   if ((*p)->presence != Presence::kLobby) {
-    return absl::FailedPreconditionError(absl::StrCat(id, " is not waiting in the lobby (",
-                                                      PresenceName((*p)->presence), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(id, " is not waiting in the lobby (", PresenceName((*p)->presence), ")"));
   }
   (*p)->presence = Presence::kInRoom;
   Emit(now, "admitted", id, absl::StrCat("by ", actor));
@@ -250,7 +263,8 @@ absl::Status Room::GrantFloor(const std::string& actor, const std::string& id, a
   }
   if (floor_ && *floor_ != id) {
     return absl::FailedPreconditionError(absl::StrCat(
-        *floor_, " holds the floor; revoke it or wait for its release (one citizen speaks at a time)"));
+        *floor_,
+        " holds the floor; revoke it or wait for its release (one citizen speaks at a time)"));
   }
   floor_ = id;
   (*p)->hand_raised = false;
@@ -261,7 +275,9 @@ absl::Status Room::GrantFloor(const std::string& actor, const std::string& id, a
 }
 
 absl::Status Room::ReleaseFloor(const std::string& id, absl::Time now) {
-  if (floor_ != id) return absl::FailedPreconditionError(absl::StrCat(id.substr(0, 32), " does not hold the floor"));
+  if (floor_ != id)
+    return absl::FailedPreconditionError(
+        absl::StrCat(id.substr(0, 32), " does not hold the floor"));
   floor_.reset();
   Emit(now, "floor_released", id);
   return absl::OkStatus();
@@ -276,7 +292,8 @@ absl::Status Room::RevokeFloor(const std::string& actor, absl::Time now) {
   return absl::OkStatus();
 }
 
-absl::Status Room::Mute(const std::string& actor, const std::string& id, bool muted, absl::Time now) {
+absl::Status Room::Mute(const std::string& actor, const std::string& id, bool muted,
+                        absl::Time now) {
   if (auto s = RequireModerator(actor); !s.ok()) return s;
   auto p = Find(id);
   if (!p.ok()) return p.status();
@@ -287,7 +304,8 @@ absl::Status Room::Mute(const std::string& actor, const std::string& id, bool mu
 
 absl::Status Room::Remove(const std::string& actor, const std::string& id, absl::Time now) {
   if (auto s = RequireModerator(actor); !s.ok()) return s;
-  if (actor == id) return absl::FailedPreconditionError("a moderator cannot remove themselves; leave instead");
+  if (actor == id)
+    return absl::FailedPreconditionError("a moderator cannot remove themselves; leave instead");
   auto p = Find(id);
   if (!p.ok()) return p.status();
   if (floor_ == id) floor_.reset();
@@ -300,7 +318,8 @@ absl::Status Room::Remove(const std::string& actor, const std::string& id, absl:
 absl::Status Room::SetRecordingConsent(const std::string& id, bool consent, absl::Time now) {
   auto p = Find(id);
   if (!p.ok()) return p.status();
-  if ((*p)->role != Role::kCitizen) return absl::FailedPreconditionError("recording consent is a citizen's");
+  if ((*p)->role != Role::kCitizen)
+    return absl::FailedPreconditionError("recording consent is a citizen's");
   (*p)->recording_consent = consent;
   Emit(now, consent ? "consent_given" : "consent_withdrawn", id);
   if (!consent && recording_) {
@@ -319,8 +338,9 @@ absl::Status Room::StartRecording(const std::string& actor, absl::Time now) {
     if (p.role == Role::kCitizen && Present(p) && !p.recording_consent) missing.push_back(id);
   }
   if (!missing.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "recording needs the consent of every citizen present; missing: ", absl::StrJoin(missing, ", ")));
+    return absl::FailedPreconditionError(
+        absl::StrCat("recording needs the consent of every citizen present; missing: ",
+                     absl::StrJoin(missing, ", ")));
   }
   recording_ = true;
   Emit(now, "recording_started", "", absl::StrCat("by ", actor));
@@ -340,7 +360,8 @@ absl::Status Room::Heartbeat(const std::string& id, absl::Time now) {
   if (!p.ok()) return p.status();
   if ((*p)->presence == Presence::kDisconnected || (*p)->presence == Presence::kRemoved ||
       (*p)->presence == Presence::kLeft) {
-    return absl::FailedPreconditionError(absl::StrCat(id, " is ", PresenceName((*p)->presence), "; join again"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(id, " is ", PresenceName((*p)->presence), "; join again"));
   }
   (*p)->last_seen = now;
   return absl::OkStatus();
@@ -349,7 +370,8 @@ absl::Status Room::Heartbeat(const std::string& id, absl::Time now) {
 std::vector<std::string> Room::Silent(absl::Time now, absl::Duration timeout) const {
   std::vector<std::string> out;
   for (const auto& [id, p] : participants_) {
-    if ((p.presence == Presence::kInRoom || p.presence == Presence::kLobby) && now - p.last_seen > timeout) {
+    if ((p.presence == Presence::kInRoom || p.presence == Presence::kLobby) &&
+        now - p.last_seen > timeout) {
       out.push_back(id);
     }
   }
@@ -361,7 +383,8 @@ absl::Status Room::Disconnect(const std::string& id, absl::Time now, absl::strin
   if (!found.ok()) return found.status();
   Participant& p = **found;
   if (p.presence != Presence::kInRoom && p.presence != Presence::kLobby) {
-    return absl::FailedPreconditionError(absl::StrCat(id, " is already ", PresenceName(p.presence)));
+    return absl::FailedPreconditionError(
+        absl::StrCat(id, " is already ", PresenceName(p.presence)));
   }
   if (floor_ == id) floor_.reset();
   hand_order_.erase(std::remove(hand_order_.begin(), hand_order_.end(), id), hand_order_.end());
@@ -378,8 +401,8 @@ void Room::ExpireSilent(absl::Time now, absl::Duration timeout) {
 
 absl::StatusOr<std::vector<RoomEvent>> Room::EventsAfter(int64_t after) const {
   if (!events_.empty() && after + 1 < events_.front().sequence) {
-    return absl::OutOfRangeError(absl::StrCat("events after ", after, " are no longer kept; the oldest is ",
-                                              events_.front().sequence));
+    return absl::OutOfRangeError(absl::StrCat(
+        "events after ", after, " are no longer kept; the oldest is ", events_.front().sequence));
   }
   std::vector<RoomEvent> out;
   for (const auto& e : events_) {
@@ -391,7 +414,8 @@ absl::StatusOr<std::vector<RoomEvent>> Room::EventsAfter(int64_t after) const {
 absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, absl::Time now) {
   if (auto s = RequireModerator(actor); !s.ok()) return s;
   if (minutes_.locked) {
-    return absl::FailedPreconditionError("the minutes are signed by everyone and locked; they cannot change");
+    return absl::FailedPreconditionError(
+        "the minutes are signed by everyone and locked; they cannot change");
   }
   // One limit for the minutes, checked here at the edit: what is signed must
   // be what the cases accept (AttachCaseMinutes), or it would never reach them.
@@ -427,13 +451,14 @@ absl::Status Room::UpdateMinutes(const std::string& actor, MinutesDraft draft, a
   for (size_t i = 0; i < draft.statements.size(); ++i) {
     auto p = Find(draft.statements[i].participant);
     if (!p.ok() || (*p)->role != Role::kCitizen) {
-      return absl::InvalidArgumentError(absl::StrCat("minutes.statements[", i, "].participant must be a citizen of ",
-                                                     name_));
+      return absl::InvalidArgumentError(
+          absl::StrCat("minutes.statements[", i, "].participant must be a citizen of ", name_));
     }
   }
   for (size_t i = 0; i < draft.cases.size(); ++i) {
     if (draft.cases[i].rfind("cases/", 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("minutes.cases[", i, "] must be cases/{number}"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("minutes.cases[", i, "] must be cases/{number}"));
     }
   }
   {
@@ -481,7 +506,8 @@ absl::Status Room::SignMinutes(const std::string& id, absl::Time now) {
   const std::vector<std::string> missing = MissingSignatures();
   if (std::find(missing.begin(), missing.end(), id) == missing.end()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        id, " is not asked to sign: the presiding official and each citizen with a statement sign"));
+        id,
+        " is not asked to sign: the presiding official and each citizen with a statement sign"));
   }
   minutes_.signatures[id] = now;
   Emit(now, "minutes_signed", id);
@@ -500,7 +526,8 @@ std::string Room::RenderMinutes() const {
   std::string out = absl::StrCat("BIÊN BẢN TIẾP CÔNG DÂN TRỰC TUYẾN (", name_, ")\n");
   absl::StrAppend(&out, "Thời gian: ", opened_at_ == absl::Time() ? "-" : when(opened_at_), " - ",
                   closed_at_ == absl::Time() ? "-" : when(closed_at_), "\n");
-  absl::StrAppend(&out, "Địa điểm: ", minutes_.draft.place, " (điểm cầu chủ trì: ", setup_.host_unit, ")\n");
+  absl::StrAppend(&out, "Địa điểm: ", minutes_.draft.place,
+                  " (điểm cầu chủ trì: ", setup_.host_unit, ")\n");
   absl::StrAppend(&out, "Thành phần:\n");
   for (const auto& [id, p] : participants_) {
     if (p.role == Role::kSite) continue;
@@ -511,7 +538,8 @@ std::string Room::RenderMinutes() const {
     absl::StrAppend(&out, "Ý kiến của ", st.participant, ": ", st.summary, "\n");
   }
   absl::StrAppend(&out, "Kết luận của người chủ trì: ", minutes_.draft.conclusions, "\n");
-  for (const auto& [id, t] : minutes_.signatures) absl::StrAppend(&out, "Ký: ", id, " lúc ", when(t), "\n");
+  for (const auto& [id, t] : minutes_.signatures)
+    absl::StrAppend(&out, "Ký: ", id, " lúc ", when(t), "\n");
   return out;
 }
 

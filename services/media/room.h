@@ -34,7 +34,7 @@ struct Participant {
   std::string id;       // "p1", "p2", ... in joining order
   std::string subject;  // who: a rejoin with the same subject is the same participant
   Role role;
-  std::string unit;     // the site (bridge point) attended from
+  std::string unit;  // the site (bridge point) attended from
   Presence presence = Presence::kLobby;
   Presence before_disconnect = Presence::kLobby;
   bool muted = false;
@@ -54,7 +54,7 @@ struct MinutesDraft {
   std::string place;
   std::vector<std::string> cases;  // "cases/{number}" discussed
   std::vector<Statement> statements;
-  std::string conclusions;         // the presiding official's
+  std::string conclusions;  // the presiding official's
 };
 struct Minutes {
   MinutesDraft draft;
@@ -150,13 +150,15 @@ class Room {
   // the minutes name) and whether they are attached to it yet.
   std::map<std::string, Attachment> Attachments() const;
   // The case service's answer for one of them (attached or refused).
-  absl::Status RecordAttachment(const std::string& case_name, bool attached, std::string detail, absl::Time now);
+  absl::Status RecordAttachment(const std::string& case_name, bool attached, std::string detail,
+                                absl::Time now);
 
   // Participants silent for longer than `timeout` (present or in the lobby).
   std::vector<std::string> Silent(absl::Time now, absl::Duration timeout) const;
   // Marks one disconnected (its floor is released); it comes back by joining
   // again.
-  absl::Status Disconnect(const std::string& id, absl::Time now, absl::string_view reason = "no heartbeat");
+  absl::Status Disconnect(const std::string& id, absl::Time now,
+                          absl::string_view reason = "no heartbeat");
   // Both of the above for everyone silent.
   void ExpireSilent(absl::Time now, absl::Duration timeout);
 

@@ -40,7 +40,8 @@ class RoomRegistryTest : public ::testing::Test {
     op.set_participant(participant);
     return op;
   }
-  static internal::RoomOp JoinOp(const std::string& subject, const std::string& role, const std::string& unit) {
+  static internal::RoomOp JoinOp(const std::string& subject, const std::string& role,
+                                 const std::string& unit) {
     internal::RoomOp op;
     op.mutable_join()->set_subject(subject);
     op.mutable_join()->set_role(role);
@@ -64,9 +65,10 @@ TEST_F(RoomRegistryTest, ReadersSeeAnOperationOnlyOnceItsWriteIsDurable) {
   registry_->SetAfterApply([&](const internal::RoomOp&, const Room& room, bool, WriteTxn&) {
     EXPECT_EQ(room.state(), RoomState::kOpen);  // the writer's copy has it
     seen_inside = registry_->CommittedSequence("rooms/r1");
-    ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& r) {
-      open_inside = r.state() == RoomState::kOpen;
-    }).ok());
+    ASSERT_TRUE(
+        registry_
+            ->With("rooms/r1", [&](const Room& r) { open_inside = r.state() == RoomState::kOpen; })
+            .ok());
   });
   auto open = Op();
   open.set_open(true);
@@ -75,9 +77,10 @@ TEST_F(RoomRegistryTest, ReadersSeeAnOperationOnlyOnceItsWriteIsDurable) {
   EXPECT_EQ(seen_inside, 1);  // the creation's event only
   // Once answered, it is durable and visible.
   bool open_after = false;
-  ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& r) {
-    open_after = r.state() == RoomState::kOpen;
-  }).ok());
+  ASSERT_TRUE(
+      registry_
+          ->With("rooms/r1", [&](const Room& r) { open_after = r.state() == RoomState::kOpen; })
+          .ok());
   EXPECT_TRUE(open_after);
   EXPECT_GT(registry_->CommittedSequence("rooms/r1"), 1);
   // A refused operation changes neither copy.
@@ -190,7 +193,8 @@ TEST_F(RoomRegistryTest, CommittedSequenceFollowsDurableOperations) {
   EXPECT_FALSE(Do(open, 3).ok());  // already open: refused, nothing written
   EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 3);
   int64_t last = 0;
-  ASSERT_TRUE(registry_->With("rooms/r1", [&](const Room& room) { last = room.last_sequence(); }).ok());
+  ASSERT_TRUE(
+      registry_->With("rooms/r1", [&](const Room& room) { last = room.last_sequence(); }).ok());
   EXPECT_EQ(last, 3);
   Reopen();
   EXPECT_EQ(registry_->CommittedSequence("rooms/r1"), 3);

@@ -25,7 +25,8 @@ TEST_F(RoomTest, CitizensWaitInTheLobbyUntilAdmitted) {
   EXPECT_EQ(room_.participants().at(an_).presence, Presence::kLobby);
   EXPECT_EQ(room_.participants().at(chair_).presence, Presence::kInRoom);
   EXPECT_EQ(room_.RaiseHand(an_, true, kT0).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(room_.Admit(binh_, an_, kT0).code(), absl::StatusCode::kPermissionDenied);  // a citizen may not
+  EXPECT_EQ(room_.Admit(binh_, an_, kT0).code(),
+            absl::StatusCode::kPermissionDenied);  // a citizen may not
   ASSERT_TRUE(room_.Admit(officer_, an_, kT0).ok());
   EXPECT_EQ(room_.participants().at(an_).presence, Presence::kInRoom);
   ASSERT_TRUE(room_.SendToLobby(chair_, an_, kT0).ok());
@@ -78,7 +79,8 @@ TEST_F(RoomTest, SilentParticipantsAreDisconnectedAndRejoinWithTheSameIdentity) 
   EXPECT_EQ(room_.participants().at(an_).presence, Presence::kDisconnected);
   EXPECT_EQ(room_.participants().at(chair_).presence, Presence::kInRoom);
   EXPECT_FALSE(room_.floor().has_value());  // released with the disconnection
-  EXPECT_EQ(room_.Heartbeat(an_, kT0 + absl::Seconds(32)).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(room_.Heartbeat(an_, kT0 + absl::Seconds(32)).code(),
+            absl::StatusCode::kFailedPrecondition);
   auto again = room_.Join("citizen.an", Role::kCitizen, "502-1", kT0 + absl::Seconds(40));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, an_);
@@ -92,14 +94,16 @@ TEST_F(RoomTest, EventsAreNumberedAndResumable) {
   auto all = room_.EventsAfter(0);
   ASSERT_TRUE(all.ok());
   ASSERT_GE(all->size(), 6u);  // scheduled, opened, four joins
-  for (size_t i = 0; i < all->size(); ++i) EXPECT_EQ((*all)[i].sequence, static_cast<int64_t>(i + 1));
+  for (size_t i = 0; i < all->size(); ++i)
+    EXPECT_EQ((*all)[i].sequence, static_cast<int64_t>(i + 1));
   const int64_t seen = (*all)[3].sequence;
   auto rest = room_.EventsAfter(seen);
   ASSERT_TRUE(rest.ok());
   EXPECT_EQ(rest->front().sequence, seen + 1);
   EXPECT_EQ(rest->size(), all->size() - 4);
   ASSERT_TRUE(room_.Close(kT0).ok());
-  EXPECT_EQ(room_.Join("late", Role::kObserver, "49", kT0).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(room_.Join("late", Role::kObserver, "49", kT0).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_F(RoomTest, MinutesAreSignedByThePresidingOfficialAndEachCitizenConcernedThenLocked) {
@@ -108,7 +112,8 @@ TEST_F(RoomTest, MinutesAreSignedByThePresidingOfficialAndEachCitizenConcernedTh
   draft.place = "Trụ sở Tiếp công dân tỉnh";
   draft.cases = {"cases/49-2026-000012"};
   draft.statements = {{an_, "Đề nghị xem xét lại quyết định thu hồi đất"}};
-  EXPECT_EQ(room_.SignMinutes(chair_, kT0).code(), absl::StatusCode::kFailedPrecondition);  // no conclusions
+  EXPECT_EQ(room_.SignMinutes(chair_, kT0).code(),
+            absl::StatusCode::kFailedPrecondition);  // no conclusions
   draft.conclusions = "Giao Sở Tài nguyên và Môi trường kiểm tra, báo cáo trong 15 ngày";
   EXPECT_EQ(room_.UpdateMinutes(an_, draft, kT0).code(), absl::StatusCode::kPermissionDenied);
   MinutesDraft bad = draft;
@@ -139,7 +144,8 @@ TEST_F(RoomTest, MinutesAreSignedByThePresidingOfficialAndEachCitizenConcernedTh
   EXPECT_NE(refused(bad).find("bytes as signed"), std::string::npos);
   ASSERT_TRUE(room_.UpdateMinutes(officer_, draft, kT0).ok());
   EXPECT_EQ(room_.MissingSignatures(), (std::vector<std::string>{chair_, an_}));
-  EXPECT_EQ(room_.SignMinutes(binh_, kT0).code(), absl::StatusCode::kFailedPrecondition);  // not concerned
+  EXPECT_EQ(room_.SignMinutes(binh_, kT0).code(),
+            absl::StatusCode::kFailedPrecondition);  // not concerned
   ASSERT_TRUE(room_.SignMinutes(chair_, kT0).ok());
   // An edit clears the signatures given so far.
   draft.conclusions += "; trả lời công dân bằng văn bản";
@@ -175,11 +181,14 @@ TEST(JoinToken, RefusesExpiredForgedAndWrongRoomTokens) {
   auto wrong_room = signer->Verify(*token, "rooms/r2", kT0);
   EXPECT_EQ(wrong_room.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_NE(wrong_room.status().message().find("is for rooms/r1, not rooms/r2"), std::string::npos);
-  EXPECT_EQ(other->Verify(*token, "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(other->Verify(*token, "rooms/r1", kT0).status().code(),
+            absl::StatusCode::kUnauthenticated);
   std::string tampered = *token;
   tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
-  EXPECT_EQ(signer->Verify(tampered, "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
-  EXPECT_EQ(signer->Verify("garbage", "rooms/r1", kT0).status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(signer->Verify(tampered, "rooms/r1", kT0).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(signer->Verify("garbage", "rooms/r1", kT0).status().code(),
+            absl::StatusCode::kUnauthenticated);
   claims.subject.clear();
   EXPECT_EQ(signer->Issue(claims).status().code(), absl::StatusCode::kInvalidArgument);
 }

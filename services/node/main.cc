@@ -12,8 +12,8 @@
 #include "services/scheduling/scheduling_service.h"
 
 int main(int argc, char** argv) {
-  return reception::RunNode(argc, argv, "receptiond",
-                            {&reception::CaseModule::Create, &reception::RoutingModule::Create,
-                             &reception::media::MediaModule::Create,
-                             &reception::scheduling::SchedulingModule::Create});
+  return reception::RunNode(
+      argc, argv, "receptiond",
+      {&reception::CaseModule::Create, &reception::RoutingModule::Create,
+       &reception::media::MediaModule::Create, &reception::scheduling::SchedulingModule::Create});
 }

@@ -29,7 +29,8 @@ absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::
   std::string why;
   if (rule == nullptr) {
     competent = unit_code_;
-    why = absl::StrCat("no jurisdiction rule in pack ", (*pack)->id(), " covers this kind of matter");
+    why =
+        absl::StrCat("no jurisdiction rule in pack ", (*pack)->id(), " covers this kind of matter");
   } else if (competent.empty()) {
     d.set_rule_id(rule->id());
     competent = unit_code_;
@@ -42,7 +43,8 @@ absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::
     const auto body = head && rule->competent_for_head() != config::v1::COMPETENT_BODY_UNSPECIFIED
                           ? rule->competent_for_head()
                           : rule->competent();
-    if (body == config::v1::COMPETENT_BODY_RESPONDENT_PARENT && !(*respondent)->parent_code().empty()) {
+    if (body == config::v1::COMPETENT_BODY_RESPONDENT_PARENT &&
+        !(*respondent)->parent_code().empty()) {
       competent = (*respondent)->parent_code();
       why = absl::StrCat(rule->source(), ": the level above ", (*respondent)->name(),
                          head ? " (the respondent heads it)" : "", " is competent");
@@ -63,23 +65,26 @@ absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::
     d.set_over_level(topology_->IsWithin(competent, unit_code_));
     if (peers_.count(competent)) {
       d.set_action(routing::v1::ROUTING_ACTION_TRANSFER);
-      d.set_explanation(absl::StrCat(why, "; transfer to ", d.competent_unit_name(), " (", competent, ")",
-                                     d.over_level() ? ", the competent lower level (sent over level)" : ""));
+      d.set_explanation(
+          absl::StrCat(why, "; transfer to ", d.competent_unit_name(), " (", competent, ")",
+                       d.over_level() ? ", the competent lower level (sent over level)" : ""));
     } else {
       if (repeats_guided) {
         d.set_action(routing::v1::ROUTING_ACTION_ARCHIVE);
         d.set_archive_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
-        d.set_explanation(absl::StrCat(why, "; the citizen was already guided there on ", c.repeats_case(),
-                                       " (a matter is guided once): archive it"));
+        d.set_explanation(absl::StrCat(why, "; the citizen was already guided there on ",
+                                       c.repeats_case(), " (a matter is guided once): archive it"));
       } else {
         d.set_action(routing::v1::ROUTING_ACTION_GUIDE);
-        d.set_explanation(absl::StrCat(why, "; it has no node in this federation: guide the citizen to ",
+        d.set_explanation(absl::StrCat(why,
+                                       "; it has no node in this federation: guide the citizen to ",
                                        d.competent_unit_name(), " once, in writing"));
       }
     }
   }
   if (!d.notify_unit().empty()) {
-    d.set_explanation(absl::StrCat(d.explanation(), "; a mass case: inform unit ", d.notify_unit()));
+    d.set_explanation(
+        absl::StrCat(d.explanation(), "; a mass case: inform unit ", d.notify_unit()));
   }
   return d;
 }

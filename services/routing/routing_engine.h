@@ -19,7 +19,9 @@ class RoutingEngine {
  public:
   RoutingEngine(const Topology* topology, const RuleBook* rules, std::string unit_code,
                 std::set<std::string> peer_units)
-      : topology_(topology), rules_(rules), unit_code_(std::move(unit_code)),
+      : topology_(topology),
+        rules_(rules),
+        unit_code_(std::move(unit_code)),
         peers_(std::move(peer_units)) {}
 
   // The rule for the case's kind and complaint round (specific beats

@@ -48,18 +48,22 @@ TEST(RoutingEngine, ThreeLevelQuangNam) {
   constexpr auto second = v1::COMPLAINT_ROUND_SECOND;
   constexpr auto none = v1::COMPLAINT_ROUND_UNSPECIFIED;
   const Row rows[] = {
-      {"a first complaint about Tam Kỳ's chairman's decision, received at a commune, goes to Tam Kỳ",
-       "502-1", C, first, "502", true, ROUTING_ACTION_TRANSFER, "502", "complaint-first-author", false},
-      {"a second complaint about a commune's decision goes to the district above", "502-1", C, second,
-       "502-1", false, ROUTING_ACTION_TRANSFER, "502", "complaint-second-above", false},
-      {"a denunciation of a provincial official goes to the province", "502-1", D, none, "49", false,
-       ROUTING_ACTION_TRANSFER, "49", "denunciation-manager", false},
-      {"a denunciation of the district chairman himself goes to the level above", "49", D, none, "502",
-       true, ROUTING_ACTION_HANDLE_HERE, "49", "denunciation-manager", false},
-      {"a denunciation of a district official stays with the district", "502", D, none, "502", false,
-       ROUTING_ACTION_HANDLE_HERE, "502", "denunciation-manager", false},
-      {"a first complaint about a commune act sent to the province is over level: down to the commune",
-       "49", C, first, "502-1", false, ROUTING_ACTION_TRANSFER, "502-1", "complaint-first-author", true},
+      {"a first complaint about Tam Kỳ's chairman's decision, received at a commune, goes to Tam "
+       "Kỳ",
+       "502-1", C, first, "502", true, ROUTING_ACTION_TRANSFER, "502", "complaint-first-author",
+       false},
+      {"a second complaint about a commune's decision goes to the district above", "502-1", C,
+       second, "502-1", false, ROUTING_ACTION_TRANSFER, "502", "complaint-second-above", false},
+      {"a denunciation of a provincial official goes to the province", "502-1", D, none, "49",
+       false, ROUTING_ACTION_TRANSFER, "49", "denunciation-manager", false},
+      {"a denunciation of the district chairman himself goes to the level above", "49", D, none,
+       "502", true, ROUTING_ACTION_HANDLE_HERE, "49", "denunciation-manager", false},
+      {"a denunciation of a district official stays with the district", "502", D, none, "502",
+       false, ROUTING_ACTION_HANDLE_HERE, "502", "denunciation-manager", false},
+      {"a first complaint about a commune act sent to the province is over level: down to the "
+       "commune",
+       "49", C, first, "502-1", false, ROUTING_ACTION_TRANSFER, "502-1", "complaint-first-author",
+       true},
       {"a petition goes to the body in charge (the generic rule)", "49", P, none, "502", false,
        ROUTING_ACTION_TRANSFER, "502", "petition-in-charge", true},
       {"no node for the competent unit: guide the citizen once", "502-1", C, first, "503", false,
@@ -84,8 +88,9 @@ TEST(RoutingEngine, TwoLevelDaNangAndMassCases) {
   auto rules = RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml"));
   ASSERT_TRUE(topology.ok() && rules.ok());
   RoutingEngine engine(&*topology, &*rules, "48-1", {"48"});
-  Row r{"", "48-1", v1::CASE_KIND_COMPLAINT, v1::COMPLAINT_ROUND_SECOND, "48-1", false,
-        ROUTING_ACTION_TRANSFER, "48", "", false};
+  Row r{"",     "48-1", v1::CASE_KIND_COMPLAINT, v1::COMPLAINT_ROUND_SECOND,
+        "48-1", false,  ROUTING_ACTION_TRANSFER, "48",
+        "",     false};
   v1::Case c = MakeCase(r, "2026-08-03");
   c.set_mass_case(true);
   auto d = engine.Decide(c);
@@ -107,8 +112,9 @@ TEST(RoutingEngine, ARepeatOfAGuidedMatterIsArchived) {
   auto rules = RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml"));
   ASSERT_TRUE(topology.ok() && rules.ok());
   RoutingEngine engine(&*topology, &*rules, "502-1", {"502"});
-  Row r{"", "502-1", v1::CASE_KIND_COMPLAINT, v1::COMPLAINT_ROUND_FIRST, "503", false,
-        ROUTING_ACTION_GUIDE, "503", "", false};
+  Row r{"",    "502-1", v1::CASE_KIND_COMPLAINT, v1::COMPLAINT_ROUND_FIRST,
+        "503", false,   ROUTING_ACTION_GUIDE,    "503",
+        "",    false};
   v1::Case c = MakeCase(r);
   c.set_repeats_case("cases/502-1-2025-000007");
   auto first = engine.Decide(c, false);

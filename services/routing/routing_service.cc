@@ -1,8 +1,8 @@
 #include "services/routing/routing_service.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
-#include "absl/strings/match.h"
 #include "services/common/grpc_status.h"
 #include "services/common/status.h"
 
@@ -53,7 +53,8 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
   cases::v1::CaseService::Stub* cases;
   cases::v1::HandoffService::Stub* handoffs;
   if (!Stubs(&cases, &handoffs)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the case service is not reachable yet"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "the case service is not reachable yet"));
     return reactor;
   }
   auto call = std::make_shared<RouteCall>();
@@ -85,15 +86,16 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
   cases->async()->GetCase(&call->get_ctx, &call->get, &call->c, [=, this](grpc::Status s) {
     if (!s.ok()) return reactor->Finish(s);
     if (call->c.owner_unit() != unit_code_) {
-      return reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(absl::StrCat(
-          call->c.name(), " is owned by unit ", call->c.owner_unit(), "; route it on that unit's node"))));
+      return reactor->Finish(ToGrpcStatus(absl::FailedPreconditionError(
+          absl::StrCat(call->c.name(), " is owned by unit ", call->c.owner_unit(),
+                       "; route it on that unit's node"))));
     }
     if (call->c.repeats_case().empty()) return decide(false);
     call->repeat_get.set_name(call->c.repeats_case());
-    cases->async()->GetCase(&call->repeat_ctx, &call->repeat_get, &call->repeated,
-                            [=](grpc::Status r) {
-                              decide(r.ok() && call->repeated.state() == cases::v1::CASE_STATE_GUIDED);
-                            });
+    cases->async()->GetCase(
+        &call->repeat_ctx, &call->repeat_get, &call->repeated, [=](grpc::Status r) {
+          decide(r.ok() && call->repeated.state() == cases::v1::CASE_STATE_GUIDED);
+        });
   });
   return reactor;
 }

@@ -23,8 +23,11 @@ class RoutingGrpcService final : public routing::v1::RoutingService::CallbackSer
   RoutingGrpcService(const RoutingEngine* engine, const Authenticator* auth, std::string unit_code,
                      std::function<std::shared_ptr<grpc::Channel>()> case_channel,
                      std::string in_process_secret)
-      : engine_(engine), auth_(auth), unit_code_(std::move(unit_code)),
-        case_channel_(std::move(case_channel)), in_process_secret_(std::move(in_process_secret)) {}
+      : engine_(engine),
+        auth_(auth),
+        unit_code_(std::move(unit_code)),
+        case_channel_(std::move(case_channel)),
+        in_process_secret_(std::move(in_process_secret)) {}
 
   grpc::ServerUnaryReactor* RouteCase(grpc::CallbackServerContext* ctx,
                                       const routing::v1::RouteCaseRequest* req,

@@ -14,7 +14,8 @@
 namespace reception::scheduling {
 
 std::string RenderICalendar(const std::string& unit, const v1::ReceptionPlan& plan,
-                            const std::vector<PlannedDay>& days, const v1::ListSessionsResponse& sessions);
+                            const std::vector<PlannedDay>& days,
+                            const v1::ListSessionsResponse& sessions);
 
 }  // namespace reception::scheduling
 

@@ -4,5 +4,6 @@
 #include "services/scheduling/scheduling_service.h"
 
 int main(int argc, char** argv) {
-  return reception::RunNode(argc, argv, "reception-scheduling", {&reception::scheduling::SchedulingModule::Create});
+  return reception::RunNode(argc, argv, "reception-scheduling",
+                            {&reception::scheduling::SchedulingModule::Create});
 }

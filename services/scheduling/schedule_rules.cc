@@ -14,7 +14,8 @@ namespace {
 absl::CivilDay LastOfMonth(absl::CivilMonth m) { return absl::CivilDay(m + 1) - 1; }
 
 std::string Clock(int minutes) {
-  return absl::StrCat(minutes / 60 < 10 ? "0" : "", minutes / 60, ":", minutes % 60 < 10 ? "0" : "", minutes % 60);
+  return absl::StrCat(minutes / 60 < 10 ? "0" : "", minutes / 60, ":", minutes % 60 < 10 ? "0" : "",
+                      minutes % 60);
 }
 
 const config::v1::ReceptionFrequencyRule* RuleFor(const RuleBook& rules, type::v1::UnitLevel level,
@@ -47,13 +48,15 @@ absl::Status ValidatePlan(const v1::ReceptionPlan& plan) {
   auto closes = ParseClock(plan.closes(), "plan.closes");
   if (!closes.ok()) return closes.status();
   if (*closes <= *opens) return InvalidField("plan.closes", "must be after plan.opens");
-  if (plan.periodic_days_size() > 31) return InvalidField("plan.periodic_days", "must list at most 31 days");
+  if (plan.periodic_days_size() > 31)
+    return InvalidField("plan.periodic_days", "must list at most 31 days");
   for (int i = 0; i < plan.periodic_days_size(); ++i) {
     const auto& d = plan.periodic_days(i);
     const std::string field = absl::StrCat("plan.periodic_days[", i, "]");
     switch (d.when_case()) {
       case v1::PeriodicDay::kDayOfMonth:
-        if (d.day_of_month() < 1 || d.day_of_month() > 31) return InvalidField(field + ".day_of_month", "must be 1-31");
+        if (d.day_of_month() < 1 || d.day_of_month() > 31)
+          return InvalidField(field + ".day_of_month", "must be 1-31");
         break;
       case v1::PeriodicDay::kWeekday:
         if (d.weekday() == v1::WEEKDAY_UNSPECIFIED || !v1::Weekday_IsValid(d.weekday())) {
@@ -67,7 +70,8 @@ absl::Status ValidatePlan(const v1::ReceptionPlan& plan) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& plan, const WorkingCalendar& calendar,
+absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& plan,
+                                                    const WorkingCalendar& calendar,
                                                     absl::CivilDay from, absl::CivilDay to) {
   std::vector<PlannedDay> out;
   for (absl::CivilDay d = from; d <= to; ++d) {
@@ -82,7 +86,8 @@ absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& pla
   auto add = [&](absl::CivilDay nominal) -> absl::Status {
     auto day = calendar.OnOrNextWorkingDay(nominal);
     if (!day.ok()) {
-      if (nominal < from || nominal > to) return absl::OkStatus();  // outside: only needed if it moves in
+      if (nominal < from || nominal > to)
+        return absl::OkStatus();  // outside: only needed if it moves in
       return day.status();
     }
     if (*day < from || *day > to) return absl::OkStatus();
@@ -107,21 +112,25 @@ absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& pla
   }
   for (const auto& d : periodic) {
     auto it = moved.find(d);
-    out.push_back({d, v1::DAY_KIND_PERIODIC, it == moved.end() ? std::nullopt : std::optional(it->second)});
+    out.push_back(
+        {d, v1::DAY_KIND_PERIODIC, it == moved.end() ? std::nullopt : std::optional(it->second)});
   }
-  std::stable_sort(out.begin(), out.end(), [](const PlannedDay& a, const PlannedDay& b) { return a.day < b.day; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const PlannedDay& a, const PlannedDay& b) { return a.day < b.day; });
   return out;
 }
 
-absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::ReportPeriod period, int year, int number,
-                                                                       const RuleBook& rules) {
+absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::ReportPeriod period,
+                                                                      int year, int number,
+                                                                      const RuleBook& rules) {
   if (year < 2000 || year > 2100) return InvalidField("year", "must be 2000-2100");
   if (period == v1::REPORT_PERIOD_MONTH) {
     if (number < 1 || number > 12) return InvalidField("number", "must be a month, 1-12");
     const absl::CivilMonth m(year, number);
     return std::make_pair(absl::CivilDay(m), LastOfMonth(m));
   }
-  if (period != v1::REPORT_PERIOD_QUARTER) return InvalidField("period", "must be month or quarter");
+  if (period != v1::REPORT_PERIOD_QUARTER)
+    return InvalidField("period", "must be month or quarter");
   if (number < 1 || number > 4) return InvalidField("number", "must be a quarter, 1-4");
   const absl::CivilDay nominal(year, 3 * number - 2, 1);
   int d = 1;
@@ -131,13 +140,15 @@ absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::Report
     return std::make_pair(nominal, absl::CivilDay(year, 3 * number + 1, 1) - 1);
   }
   // e.g. 15: Q1 runs from 15 December of the year before to 14 March.
-  return std::make_pair(absl::CivilDay(year, 3 * number - 3, d), absl::CivilDay(year, 3 * number, d) - 1);
+  return std::make_pair(absl::CivilDay(year, 3 * number - 3, d),
+                        absl::CivilDay(year, 3 * number, d) - 1);
 }
 
 absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v1::UnitLevel level,
                                                 absl::CivilDay from, absl::CivilDay to,
                                                 const std::vector<HeldDay>& held,
-                                                const std::vector<PlannedDay>& planned, const RuleBook& rules) {
+                                                const std::vector<PlannedDay>& planned,
+                                                const RuleBook& rules) {
   if (to < from) return InvalidField("to", "must not be before from");
   v1::ComplianceReport report;
   report.set_unit(unit);
@@ -145,7 +156,8 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
   *report.mutable_to() = ToProtoDate(to);
   std::map<absl::CivilDay, const HeldDay*> held_by_day;
   for (const auto& h : held) {
-    if (h.role == v1::PRESIDING_ROLE_HEAD || h.role == v1::PRESIDING_ROLE_DEPUTY) held_by_day.emplace(h.day, &h);
+    if (h.role == v1::PRESIDING_ROLE_HEAD || h.role == v1::PRESIDING_ROLE_DEPUTY)
+      held_by_day.emplace(h.day, &h);
   }
   struct Span {
     absl::CivilDay first, last;
@@ -153,12 +165,14 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
   };
   std::vector<Span> spans;
   // Weeks (Monday to Sunday) and months ending inside [from, to].
-  for (absl::CivilDay sunday = absl::NextWeekday(from - 1, absl::Weekday::sunday); sunday <= to; sunday += 7) {
+  for (absl::CivilDay sunday = absl::NextWeekday(from - 1, absl::Weekday::sunday); sunday <= to;
+       sunday += 7) {
     spans.push_back({sunday - 6, sunday, config::v1::RECEPTION_PERIOD_WEEK});
   }
   for (absl::CivilMonth m(from); absl::CivilDay(m) <= to; ++m) {
     const absl::CivilDay last = LastOfMonth(m);
-    if (last >= from && last <= to) spans.push_back({absl::CivilDay(m), last, config::v1::RECEPTION_PERIOD_MONTH});
+    if (last >= from && last <= to)
+      spans.push_back({absl::CivilDay(m), last, config::v1::RECEPTION_PERIOD_MONTH});
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.last != b.last ? a.last < b.last : a.per < b.per;
@@ -170,14 +184,17 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
     auto* out = report.add_spans();
     *out->mutable_from() = ToProtoDate(sp.first);
     *out->mutable_to() = ToProtoDate(sp.last);
-    out->set_rule(absl::StrCat(rule->min_days(), " day(s) a ", sp.per == config::v1::RECEPTION_PERIOD_WEEK ? "week" : "month",
-                               " (", pack, "/", rule->id(), ": ", rule->source(), ")"));
+    out->set_rule(absl::StrCat(rule->min_days(), " day(s) a ",
+                               sp.per == config::v1::RECEPTION_PERIOD_WEEK ? "week" : "month", " (",
+                               pack, "/", rule->id(), ": ", rule->source(), ")"));
     out->set_required(rule->min_days());
     int n = 0;
-    for (auto it = held_by_day.lower_bound(sp.first); it != held_by_day.end() && it->first <= sp.last; ++it) {
+    for (auto it = held_by_day.lower_bound(sp.first);
+         it != held_by_day.end() && it->first <= sp.last; ++it) {
       ++n;
-      out->add_presided(absl::StrCat(FormatDate(it->first), " ", it->second->presided_by, " (",
-                                     it->second->role == v1::PRESIDING_ROLE_HEAD ? "head" : "deputy", ")"));
+      out->add_presided(
+          absl::StrCat(FormatDate(it->first), " ", it->second->presided_by, " (",
+                       it->second->role == v1::PRESIDING_ROLE_HEAD ? "head" : "deputy", ")"));
       if (it->second->role == v1::PRESIDING_ROLE_HEAD) {
         report.set_presided_by_head(report.presided_by_head() + 1);
       } else {
@@ -187,7 +204,8 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
     out->set_held(n);
     out->set_gap(n < rule->min_days());
     for (const auto& p : planned) {
-      if (p.kind == v1::DAY_KIND_PERIODIC && p.day >= sp.first && p.day <= sp.last && !held_by_day.count(p.day)) {
+      if (p.kind == v1::DAY_KIND_PERIODIC && p.day >= sp.first && p.day <= sp.last &&
+          !held_by_day.count(p.day)) {
         *out->add_missed_planned_days() = ToProtoDate(p.day);
       }
     }
@@ -198,8 +216,9 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
   return report;
 }
 
-absl::Status CheckConflicts(const v1::Session& s, const v1::ReceptionPlan& plan, const WorkingCalendar& calendar,
-                            const std::vector<Booking>& booked, const std::string& ignore) {
+absl::Status CheckConflicts(const v1::Session& s, const v1::ReceptionPlan& plan,
+                            const WorkingCalendar& calendar, const std::vector<Booking>& booked,
+                            const std::string& ignore) {
   auto day = ToCivilDay(s.date(), "session.date");
   if (!day.ok()) return day.status();
   auto start = ParseClock(s.start(), "session.start");
@@ -209,29 +228,33 @@ absl::Status CheckConflicts(const v1::Session& s, const v1::ReceptionPlan& plan,
   if (*end <= *start) return InvalidField("session.end", "must be after session.start");
   auto working = calendar.IsWorkingDay(*day);
   if (!working.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("conflict: ", FormatDate(*day),
-                                                      " is outside the working calendar: ", working.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("conflict: ", FormatDate(*day),
+                     " is outside the working calendar: ", working.status().message()));
   }
   if (!*working) {
-    return absl::FailedPreconditionError(absl::StrCat("conflict: ", FormatDate(*day), " is a day off"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("conflict: ", FormatDate(*day), " is a day off"));
   }
   const int opens = *ParseClock(plan.opens().empty() ? kDefaultOpens : plan.opens(), "opens");
   const int closes = *ParseClock(plan.closes().empty() ? kDefaultCloses : plan.closes(), "closes");
   if (*start < opens || *end > closes) {
     return absl::FailedPreconditionError(absl::StrCat("conflict: ", s.start(), "-", s.end(),
-                                                      " is outside working hours ", Clock(opens), "-", Clock(closes)));
+                                                      " is outside working hours ", Clock(opens),
+                                                      "-", Clock(closes)));
   }
   for (const auto& b : booked) {
     if (b.name == ignore || b.day != *day || !(b.start < *end && *start < b.end)) continue;
     if (!s.presiding().empty() && b.presiding == s.presiding()) {
-      return absl::FailedPreconditionError(absl::StrCat("conflict: the presiding official ", s.presiding(),
-                                                        " is already booked for ", b.name, " (", Clock(b.start), "-",
-                                                        Clock(b.end), ")"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "conflict: the presiding official ", s.presiding(), " is already booked for ", b.name,
+          " (", Clock(b.start), "-", Clock(b.end), ")"));
     }
     for (const auto& bridge : s.bridges()) {
       if (std::find(b.bridges.begin(), b.bridges.end(), bridge.unit()) != b.bridges.end()) {
-        return absl::FailedPreconditionError(absl::StrCat("conflict: bridge ", bridge.unit(), " is already in ", b.name,
-                                                          " (", Clock(b.start), "-", Clock(b.end), ")"));
+        return absl::FailedPreconditionError(absl::StrCat("conflict: bridge ", bridge.unit(),
+                                                          " is already in ", b.name, " (",
+                                                          Clock(b.start), "-", Clock(b.end), ")"));
       }
     }
   }

@@ -40,13 +40,14 @@ absl::Status ValidatePlan(const v1::ReceptionPlan& plan);
 // [from, to], in date order (a periodic day and a regular one on the same
 // date are both listed). OUT_OF_RANGE past the calendar's years.
 absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& plan,
-                                                    const WorkingCalendar& calendar, absl::CivilDay from,
-                                                    absl::CivilDay to);
+                                                    const WorkingCalendar& calendar,
+                                                    absl::CivilDay from, absl::CivilDay to);
 
 // The first and last day of a month, or of a reporting quarter under the
 // pack in force on the quarter's nominal first day.
-absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::ReportPeriod period, int year,
-                                                                       int number, const RuleBook& rules);
+absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::ReportPeriod period,
+                                                                      int year, int number,
+                                                                      const RuleBook& rules);
 
 // A periodic reception day that was held.
 struct HeldDay {
@@ -63,7 +64,8 @@ struct HeldDay {
 absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v1::UnitLevel level,
                                                 absl::CivilDay from, absl::CivilDay to,
                                                 const std::vector<HeldDay>& held,
-                                                const std::vector<PlannedDay>& planned, const RuleBook& rules);
+                                                const std::vector<PlannedDay>& planned,
+                                                const RuleBook& rules);
 
 // A session already booked, for conflict checks.
 struct Booking {
@@ -77,8 +79,9 @@ struct Booking {
 // FAILED_PRECONDITION naming the first conflict: a day off, outside the
 // host's working hours, the presiding official or a bridge already booked
 // at an overlapping time. `ignore` is the session being moved.
-absl::Status CheckConflicts(const v1::Session& s, const v1::ReceptionPlan& plan, const WorkingCalendar& calendar,
-                            const std::vector<Booking>& booked, const std::string& ignore = "");
+absl::Status CheckConflicts(const v1::Session& s, const v1::ReceptionPlan& plan,
+                            const WorkingCalendar& calendar, const std::vector<Booking>& booked,
+                            const std::string& ignore = "");
 
 }  // namespace reception::scheduling
 

@@ -34,7 +34,8 @@ class ScheduleRulesTest : public ::testing::Test {
     d.set_day_of_month(n);
     return d;
   }
-  std::vector<PlannedDay> Periodic(const v1::ReceptionPlan& plan, absl::CivilDay from, absl::CivilDay to) {
+  std::vector<PlannedDay> Periodic(const v1::ReceptionPlan& plan, absl::CivilDay from,
+                                   absl::CivilDay to) {
     auto days = PlannedDays(plan, *calendar_, from, to);
     EXPECT_TRUE(days.ok()) << days.status();
     std::vector<PlannedDay> out;
@@ -50,7 +51,8 @@ class ScheduleRulesTest : public ::testing::Test {
 TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
   // A commune chairman receiving every Monday in April-May 2026: Hùng Kings'
   // day in lieu (Mon 27 Apr) moves to Tue 28 Apr.
-  auto mondays = Periodic(Plan({Weekday(v1::WEEKDAY_MONDAY)}), absl::CivilDay(2026, 4, 1), absl::CivilDay(2026, 5, 10));
+  auto mondays = Periodic(Plan({Weekday(v1::WEEKDAY_MONDAY)}), absl::CivilDay(2026, 4, 1),
+                          absl::CivilDay(2026, 5, 10));
   ASSERT_EQ(mondays.size(), 5u);  // 6, 13, 20, 28 (moved), 4 May
   EXPECT_EQ(mondays[3].day, absl::CivilDay(2026, 4, 28));
   ASSERT_TRUE(mondays[3].moved_from.has_value());
@@ -60,7 +62,8 @@ TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
   // The 30th of each month: 30 Apr (holiday) and 1 May (holiday) and the
   // weekend: Monday 4 May. February has no 30th: its last day (Sat 28 Feb
   // 2026) -> Monday 2 March.
-  auto thirtieth = Periodic(Plan({DayOfMonth(30)}), absl::CivilDay(2026, 2, 1), absl::CivilDay(2026, 6, 5));
+  auto thirtieth =
+      Periodic(Plan({DayOfMonth(30)}), absl::CivilDay(2026, 2, 1), absl::CivilDay(2026, 6, 5));
   ASSERT_EQ(thirtieth.size(), 4u);
   EXPECT_EQ(thirtieth[0].day, absl::CivilDay(2026, 3, 2));
   EXPECT_EQ(*thirtieth[0].moved_from, absl::CivilDay(2026, 2, 28));
@@ -69,11 +72,13 @@ TEST_F(ScheduleRulesTest, PeriodicDaysOnADayOffMoveToTheNextWorkingDay) {
   EXPECT_EQ(thirtieth[3].day, absl::CivilDay(2026, 6, 1));  // Sat 30 May -> Mon 1 June
   // A day moved in from before the range is listed; Tết 2026 (16-20 Feb)
   // pushes the 16th to Monday 23 Feb.
-  auto sixteenth = Periodic(Plan({DayOfMonth(16)}), absl::CivilDay(2026, 2, 20), absl::CivilDay(2026, 2, 28));
+  auto sixteenth =
+      Periodic(Plan({DayOfMonth(16)}), absl::CivilDay(2026, 2, 20), absl::CivilDay(2026, 2, 28));
   ASSERT_EQ(sixteenth.size(), 1u);
   EXPECT_EQ(sixteenth[0].day, absl::CivilDay(2026, 2, 23));
   // Regular days are the working days (none in Tết week).
-  auto all = PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 2, 16), absl::CivilDay(2026, 2, 22));
+  auto all =
+      PlannedDays(Plan({}), *calendar_, absl::CivilDay(2026, 2, 16), absl::CivilDay(2026, 2, 22));
   ASSERT_TRUE(all.ok());
   EXPECT_TRUE(all->empty());
   // Into 2027, not yet published: its statutory days (1 January off).
@@ -127,7 +132,8 @@ TEST_F(ScheduleRulesTest, AgencyHeadsReceiveMonthly) {
 
 TEST_F(ScheduleRulesTest, PlansAreValidated) {
   auto p = Plan({DayOfMonth(32)});
-  EXPECT_NE(ValidatePlan(p).message().find("plan.periodic_days[0].day_of_month"), std::string::npos);
+  EXPECT_NE(ValidatePlan(p).message().find("plan.periodic_days[0].day_of_month"),
+            std::string::npos);
   p = Plan({v1::PeriodicDay()});
   EXPECT_NE(ValidatePlan(p).message().find("day_of_month or weekday"), std::string::npos);
   p = Plan({});
@@ -147,7 +153,8 @@ TEST_F(ScheduleRulesTest, ReportingQuartersAreCutOnTheFifteenth) {
   EXPECT_EQ(q3->second, absl::CivilDay(2026, 9, 14));
   auto feb = ReportRange(v1::REPORT_PERIOD_MONTH, 2026, 2, *rules_);
   EXPECT_EQ(feb->second, absl::CivilDay(2026, 2, 28));
-  EXPECT_EQ(ReportRange(v1::REPORT_PERIOD_QUARTER, 2026, 5, *rules_).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ReportRange(v1::REPORT_PERIOD_QUARTER, 2026, 5, *rules_).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ScheduleRulesTest, ComplianceJudgesEachWeekOrMonthUnderTheRuleInForce) {
@@ -185,11 +192,14 @@ TEST_F(ScheduleRulesTest, ComplianceJudgesEachWeekOrMonthUnderTheRuleInForce) {
   // months of two days.
   auto q3 = ReportRange(v1::REPORT_PERIOD_QUARTER, 2026, 3, *rules_);
   std::vector<HeldDay> summer;
-  for (absl::CivilDay d(2026, 6, 15); d <= absl::CivilDay(2026, 9, 14); d += 7) summer.push_back({d, "A", v1::PRESIDING_ROLE_HEAD});
-  auto across = Compliance("48-29", type::v1::UNIT_LEVEL_COMMUNE, q3->first, q3->second, summer, {}, *rules_);
+  for (absl::CivilDay d(2026, 6, 15); d <= absl::CivilDay(2026, 9, 14); d += 7)
+    summer.push_back({d, "A", v1::PRESIDING_ROLE_HEAD});
+  auto across =
+      Compliance("48-29", type::v1::UNIT_LEVEL_COMMUNE, q3->first, q3->second, summer, {}, *rules_);
   ASSERT_TRUE(across.ok());
   int weeks = 0, months = 0;
-  for (const auto& s : across->spans()) (s.rule().find("week") != std::string::npos ? weeks : months)++;
+  for (const auto& s : across->spans())
+    (s.rule().find("week") != std::string::npos ? weeks : months)++;
   EXPECT_EQ(weeks, 3);   // 15-21, 22-28 June, 29 June-5 July (rule on 29 June)
   EXPECT_EQ(months, 2);  // July, August (September ends in Q4)
   EXPECT_EQ(across->gaps(), 0);
@@ -212,13 +222,20 @@ TEST_F(ScheduleRulesTest, ConflictsNameWhatIsInTheWay) {
   EXPECT_NE(conflict.message().find("2026-09-02 is a day off"), std::string::npos) << conflict;
   *s.mutable_date() = ToProtoDate(absl::CivilDay(2026, 9, 3));
   s.set_start("06:30");
-  EXPECT_NE(CheckConflicts(s, plan, *calendar_, {}).message().find("outside working hours 07:30-17:00"), std::string::npos);
+  EXPECT_NE(
+      CheckConflicts(s, plan, *calendar_, {}).message().find("outside working hours 07:30-17:00"),
+      std::string::npos);
   s.set_start("08:00");
-  std::vector<Booking> booked = {{"sessions/48-20260903-1", absl::CivilDay(2026, 9, 3), 9 * 60, 11 * 60, "chairman.son", {}}};
-  EXPECT_NE(CheckConflicts(s, plan, *calendar_, booked).message().find("presiding official chairman.son"), std::string::npos);
+  std::vector<Booking> booked = {
+      {"sessions/48-20260903-1", absl::CivilDay(2026, 9, 3), 9 * 60, 11 * 60, "chairman.son", {}}};
+  EXPECT_NE(
+      CheckConflicts(s, plan, *calendar_, booked).message().find("presiding official chairman.son"),
+      std::string::npos);
   booked[0].presiding = "vice.chairman";
   booked[0].bridges = {"48-29"};
-  EXPECT_NE(CheckConflicts(s, plan, *calendar_, booked).message().find("bridge 48-29 is already in sessions/48-20260903-1"),
+  EXPECT_NE(CheckConflicts(s, plan, *calendar_, booked)
+                .message()
+                .find("bridge 48-29 is already in sessions/48-20260903-1"),
             std::string::npos);
   // Back to back is fine; the session being moved does not conflict with itself.
   EXPECT_TRUE(CheckConflicts(s, plan, *calendar_, booked, "sessions/48-20260903-1").ok());

@@ -66,22 +66,29 @@ class SchedulingRegistry {
   // Plan (staff of this unit).
   void SetPlan(const Principal& p, v1::ReceptionPlan plan, Callback<v1::ReceptionPlan> done);
   v1::ReceptionPlan Plan() const;
-  absl::StatusOr<v1::ListPlannedDaysResponse> ListPlannedDays(const v1::ListPlannedDaysRequest& r) const;
+  absl::StatusOr<v1::ListPlannedDaysResponse> ListPlannedDays(
+      const v1::ListPlannedDaysRequest& r) const;
 
   // Sessions hosted here (staff of this unit).
-  void CreateSession(const Principal& p, const v1::CreateSessionRequest& r, Callback<v1::Session> done);
-  void RescheduleSession(const Principal& p, const v1::RescheduleSessionRequest& r, Callback<v1::Session> done);
-  void CancelSession(const Principal& p, const v1::CancelSessionRequest& r, Callback<v1::Session> done);
-  void RecordSession(const Principal& p, const v1::RecordSessionRequest& r, Callback<v1::Session> done);
+  void CreateSession(const Principal& p, const v1::CreateSessionRequest& r,
+                     Callback<v1::Session> done);
+  void RescheduleSession(const Principal& p, const v1::RescheduleSessionRequest& r,
+                         Callback<v1::Session> done);
+  void CancelSession(const Principal& p, const v1::CancelSessionRequest& r,
+                     Callback<v1::Session> done);
+  void RecordSession(const Principal& p, const v1::RecordSessionRequest& r,
+                     Callback<v1::Session> done);
   absl::StatusOr<v1::Session> GetSession(const std::string& name) const;
   absl::StatusOr<v1::ListSessionsResponse> ListSessions(const v1::ListSessionsRequest& r) const;
 
   // Registrations: at the host, or at a bridge's node for a session it
   // knows (kept PENDING and delivered to the host through the outbox).
-  void RegisterCitizen(const Principal& p, const v1::RegisterCitizenRequest& r, Callback<v1::Registration> done);
+  void RegisterCitizen(const Principal& p, const v1::RegisterCitizenRequest& r,
+                       Callback<v1::Registration> done);
   void CancelRegistration(const Principal& p, const v1::CancelRegistrationRequest& r,
                           Callback<v1::Registration> done);
-  void CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r, Callback<v1::Registration> done);
+  void CheckInCitizen(const Principal& p, const v1::CheckInCitizenRequest& r,
+                      Callback<v1::Registration> done);
   // Who registered is shown to the staff of the host unit and of each
   // item's bridge point; a protected registration (identity_protected)
   // shows nobody else more than its queue number and state.
@@ -117,7 +124,8 @@ class SchedulingRegistry {
     bool create = false;  // else close
   };
   std::vector<RoomWork> RoomWorkToDo() const;
-  void RoomDone(const std::string& session_name, bool created, const std::string& room, const std::string& problem);
+  void RoomDone(const std::string& session_name, bool created, const std::string& room,
+                const std::string& problem);
 
   // Sessions by (kind, state), lower-case names (for the metrics).
   std::map<std::pair<std::string, std::string>, int> SessionCounts() const;
@@ -154,9 +162,10 @@ class SchedulingRegistry {
   // Queues a notice of `s` for each federated bridge.
   void QueueNotices(const internal::StoredSession& s, WriteTxn& txn);
   // Queues a registration taken (or changed) here for its session's host.
-  void QueueOffer(const internal::StoredSession& s, const v1::Registration& reg, const std::string& request,
-                  WriteTxn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind, const std::string& message);
+  void QueueOffer(const internal::StoredSession& s, const v1::Registration& reg,
+                  const std::string& request, WriteTxn& txn) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Notify(WriteTxn& txn, const v1::Registration& reg, const std::string& kind,
+              const std::string& message);
   // Waiting list of a bridge moves up into freed seats.
   void Promote(internal::StoredSession& s, const std::string& bridge, WriteTxn& txn);
   void Renumber(internal::StoredSession& s, const std::string& bridge) const;
@@ -174,7 +183,7 @@ class SchedulingRegistry {
   // see: each change published once its write is durable (Keep).
   std::map<std::string, internal::StoredSession> sessions_ ABSL_GUARDED_BY(mu_);  // by name
   std::map<std::string, internal::StoredSession> published_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::string> create_requests_ ABSL_GUARDED_BY(mu_);       // request id -> name
+  std::map<std::string, std::string> create_requests_ ABSL_GUARDED_BY(mu_);  // request id -> name
   std::unique_ptr<Outbox> outbox_;
   std::vector<v1::Notification> notifications_ ABSL_GUARDED_BY(mu_);
   uint64_t next_notice_ = 1;  // writer thread

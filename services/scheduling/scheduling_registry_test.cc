@@ -19,9 +19,15 @@ namespace {
 using testing::Await;
 
 struct Node {
-  Node(const std::string& unit, std::set<std::string> peers, const WorkingCalendar* calendar, const RuleBook* rules,
-       const Topology* topology, const Clock* clock, const std::string& path)
-      : unit(unit), path(path), calendar(calendar), rules(rules), topology(topology), clock(clock), peers(peers) {
+  Node(const std::string& unit, std::set<std::string> peers, const WorkingCalendar* calendar,
+       const RuleBook* rules, const Topology* topology, const Clock* clock, const std::string& path)
+      : unit(unit),
+        path(path),
+        calendar(calendar),
+        rules(rules),
+        topology(topology),
+        clock(clock),
+        peers(peers) {
     Reopen();
   }
   // The store first: it finishes queued writes, whose callbacks use the
@@ -77,21 +83,26 @@ std::vector<internal::OutboxItem> Owed(SchedulingRegistry& r) {
 class SchedulingRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    calendar_ = std::make_unique<WorkingCalendar>(*WorkingCalendar::LoadFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml")));
-    rules_ = std::make_unique<RuleBook>(*RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml")));
-    topology_ = std::make_unique<Topology>(*Topology::LoadFile(testing::SourcePath("deploy/topology/da-nang-2025.yaml")));
-    host_ = std::make_unique<Node>("48", std::set<std::string>{"48-29"}, calendar_.get(), rules_.get(), topology_.get(),
-                                   &clock_, dir_.Join("host"));
-    bridge_ = std::make_unique<Node>("48-29", std::set<std::string>{"48"}, calendar_.get(), rules_.get(), topology_.get(),
-                                     &clock_, dir_.Join("bridge"));
+    calendar_ = std::make_unique<WorkingCalendar>(
+        *WorkingCalendar::LoadFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml")));
+    rules_ = std::make_unique<RuleBook>(
+        *RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml")));
+    topology_ = std::make_unique<Topology>(
+        *Topology::LoadFile(testing::SourcePath("deploy/topology/da-nang-2025.yaml")));
+    host_ = std::make_unique<Node>("48", std::set<std::string>{"48-29"}, calendar_.get(),
+                                   rules_.get(), topology_.get(), &clock_, dir_.Join("host"));
+    bridge_ = std::make_unique<Node>("48-29", std::set<std::string>{"48"}, calendar_.get(),
+                                     rules_.get(), topology_.get(), &clock_, dir_.Join("bridge"));
   }
   absl::StatusOr<v1::Session> Create(v1::Session s, const std::string& request = "") {
     v1::CreateSessionRequest r;
     *r.mutable_session() = s;
     r.set_request_id(request);
-    return Await<v1::Session>([&](auto cb) { host_->registry->CreateSession(officer_, r, std::move(cb)); });
+    return Await<v1::Session>(
+        [&](auto cb) { host_->registry->CreateSession(officer_, r, std::move(cb)); });
   }
-  static v1::Session Online(absl::CivilDay day, const std::string& start, const std::string& end, int capacity) {
+  static v1::Session Online(absl::CivilDay day, const std::string& start, const std::string& end,
+                            int capacity) {
     v1::Session s;
     s.set_kind(v1::SESSION_KIND_ONLINE);
     *s.mutable_date() = ToProtoDate(day);
@@ -108,8 +119,10 @@ class SchedulingRegistryTest : public ::testing::Test {
     *s.mutable_registration_cutoff() = ToProtoDate(day - 2);
     return s;
   }
-  absl::StatusOr<v1::Registration> Register(Node& n, const std::string& session, const std::string& bridge,
-                                            const std::string& citizen_id, const std::string& request) {
+  absl::StatusOr<v1::Registration> Register(Node& n, const std::string& session,
+                                            const std::string& bridge,
+                                            const std::string& citizen_id,
+                                            const std::string& request) {
     v1::RegisterCitizenRequest r;
     r.set_request_id(request);
     auto* reg = r.mutable_registration();
@@ -119,7 +132,8 @@ class SchedulingRegistryTest : public ::testing::Test {
     reg->set_citizen_id(citizen_id);
     reg->set_summary("Đề nghị giải quyết tranh chấp đất đai");
     const Principal staff{"officer.x", Role::kReceptionOfficer, n.unit};
-    return Await<v1::Registration>([&](auto cb) { n.registry->RegisterCitizen(staff, r, std::move(cb)); });
+    return Await<v1::Registration>(
+        [&](auto cb) { n.registry->RegisterCitizen(staff, r, std::move(cb)); });
   }
   // Delivers everything `from`'s outbox holds for `to` through the shared
   // outbox, as its worker does; returns how many items were sent.
@@ -142,7 +156,8 @@ class SchedulingRegistryTest : public ::testing::Test {
         federation::v1::OfferRegistrationRequest r;
         *r.mutable_registration() = item.registration().registration();
         r.set_request_id(item.registration().request_id());
-        auto reg = Await<v1::Registration>([&](auto cb) { to.registry->ApplyOffer(node, r, std::move(cb)); });
+        auto reg = Await<v1::Registration>(
+            [&](auto cb) { to.registry->ApplyOffer(node, r, std::move(cb)); });
         status = reg.status();
         if (reg.ok()) response = reg->SerializeAsString();
       }
@@ -183,10 +198,13 @@ TEST_F(SchedulingRegistryTest, SessionsAreCheckedForConflictsAndKeptAcrossAResta
   EXPECT_TRUE(absl::StrContains(clash.status().message(), "chairman.son")) << clash.status();
   auto other = Online(friday, "09:30", "11:00", 2);
   other.set_presiding("vice.chairman");
-  EXPECT_TRUE(absl::StrContains(Create(other).status().message(), "bridge 48-29 is already in sessions/48-20260925-1"));
-  EXPECT_TRUE(absl::StrContains(Create(Online(absl::CivilDay(2026, 9, 2), "08:00", "10:00", 2)).status().message(),
-                                "is a day off"));
-  EXPECT_TRUE(absl::StrContains(Create(Online(friday, "16:30", "18:00", 2)).status().message(), "working hours"));
+  EXPECT_TRUE(absl::StrContains(Create(other).status().message(),
+                                "bridge 48-29 is already in sessions/48-20260925-1"));
+  EXPECT_TRUE(absl::StrContains(
+      Create(Online(absl::CivilDay(2026, 9, 2), "08:00", "10:00", 2)).status().message(),
+      "is a day off"));
+  EXPECT_TRUE(absl::StrContains(Create(Online(friday, "16:30", "18:00", 2)).status().message(),
+                                "working hours"));
   // Bad input names the field.
   auto bad = Online(friday, "13:00", "14:00", 0);
   EXPECT_TRUE(absl::StrContains(Create(bad).status().message(), "session.bridges[0].capacity"));
@@ -201,14 +219,18 @@ TEST_F(SchedulingRegistryTest, SessionsAreCheckedForConflictsAndKeptAcrossAResta
   v1::CreateSessionRequest r;
   *r.mutable_session() = Online(friday, "13:00", "14:00", 2);
   const Principal commune{"officer.mai", Role::kReceptionOfficer, "48-29"};
-  EXPECT_EQ(Await<v1::Session>([&](auto cb) { host_->registry->CreateSession(commune, r, std::move(cb)); }).status().code(),
+  EXPECT_EQ(Await<v1::Session>(
+                [&](auto cb) { host_->registry->CreateSession(commune, r, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
 
   host_->Reopen();
   auto again = host_->registry->GetSession(s->name());
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->presiding(), "chairman.son");
-  EXPECT_EQ(Create(Online(friday, "08:00", "10:00", 2), "req-1")->name(), s->name());  // idempotency survives
+  EXPECT_EQ(Create(Online(friday, "08:00", "10:00", 2), "req-1")->name(),
+            s->name());  // idempotency survives
 }
 
 TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
@@ -225,13 +247,17 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   EXPECT_EQ(c->waiting_position(), 1);
   // A retry is the same registration; the same citizen twice is refused.
   EXPECT_EQ(Register(*host_, s->name(), "48-29", "049201000001", "a")->name(), a->name());
-  EXPECT_EQ(Register(*host_, s->name(), "48-29", "049201000001", "a2").status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_TRUE(absl::StrContains(Register(*host_, s->name(), "48-29", "12345", "z").status().message(),
-                                "registration.citizen_id"));
+  EXPECT_EQ(Register(*host_, s->name(), "48-29", "049201000001", "a2").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(
+      absl::StrContains(Register(*host_, s->name(), "48-29", "12345", "z").status().message(),
+                        "registration.citizen_id"));
   // A cancellation moves the waiting list up, with a notice.
   v1::CancelRegistrationRequest cancel;
   cancel.set_name(a->name());
-  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->CancelRegistration(officer_, cancel, std::move(cb)); }).ok());
+  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) {
+                host_->registry->CancelRegistration(officer_, cancel, std::move(cb));
+              }).ok());
   auto session = host_->registry->GetSession(s->name());
   EXPECT_EQ(session->bridges(0).registered(), 2);
   EXPECT_EQ(session->bridges(0).waiting(), 0);
@@ -245,20 +271,28 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   EXPECT_EQ(agenda->items(1).queue_number(), 3);
   // Past the cut-off (end of 23 September).
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 24, 8, 0, 0), VietnamTimeZone()));
-  EXPECT_TRUE(absl::StrContains(Register(*host_, s->name(), "48-1", "049201000009", "late").status().message(),
-                                "closed at the end of 2026-09-23"));
+  EXPECT_TRUE(absl::StrContains(
+      Register(*host_, s->name(), "48-1", "049201000009", "late").status().message(),
+      "closed at the end of 2026-09-23"));
   // Check-in on the day, identity checked.
   v1::CheckInCitizenRequest in;
   in.set_name(b->name());
   in.set_citizen_id("049201000002");
-  EXPECT_EQ(Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); }).status().code(),
+  EXPECT_EQ(Await<v1::Registration>(
+                [&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kFailedPrecondition);  // not the day yet
   clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 25, 7, 45, 0), VietnamTimeZone()));
   in.set_citizen_id("049201000099");
-  EXPECT_EQ(Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); }).status().code(),
+  EXPECT_EQ(Await<v1::Registration>(
+                [&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); })
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   in.set_citizen_id("049201000002");
-  auto checked = Await<v1::Registration>([&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); });
+  auto checked = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->CheckInCitizen(officer_, in, std::move(cb)); });
   ASSERT_TRUE(checked.ok()) << checked.status();
   EXPECT_EQ(checked->state(), v1::REGISTRATION_STATE_CHECKED_IN);
   // Recorded: who did not come is a no-show; the day counts for compliance.
@@ -267,7 +301,9 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   rec.mutable_record()->set_presided_by("Phó Chủ tịch Trần Văn Bình");
   rec.mutable_record()->set_presiding_role(v1::PRESIDING_ROLE_DEPUTY);
   rec.mutable_record()->set_citizens(1);
-  ASSERT_TRUE(Await<v1::Session>([&](auto cb) { host_->registry->RecordSession(head_, rec, std::move(cb)); }).ok());
+  ASSERT_TRUE(Await<v1::Session>([&](auto cb) {
+                host_->registry->RecordSession(head_, rec, std::move(cb));
+              }).ok());
   agenda = host_->registry->Agenda(officer_, s->name());
   EXPECT_EQ(agenda->items(0).state(), v1::REGISTRATION_STATE_CHECKED_IN);
   EXPECT_EQ(agenda->items(1).state(), v1::REGISTRATION_STATE_NO_SHOW);
@@ -309,8 +345,9 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   auto binh = Register(*bridge_, s->name(), "48-29", "049201000012", "binh");
   ASSERT_TRUE(an.ok() && binh.ok()) << an.status() << binh.status();
   EXPECT_EQ(an->state(), v1::REGISTRATION_STATE_PENDING);
-  EXPECT_TRUE(absl::StrContains(Register(*bridge_, s->name(), "48-1", "049201000013", "x").status().message(),
-                                "registration.bridge_unit"));
+  EXPECT_TRUE(absl::StrContains(
+      Register(*bridge_, s->name(), "48-1", "049201000013", "x").status().message(),
+      "registration.bridge_unit"));
   bridge_->Reopen();  // the commune's node restarts while offline
   EXPECT_EQ(bridge_->registry->outbox()->List().size(), 2u);
   // The link returns: delivered; a second delivery of the same offers (a
@@ -321,7 +358,9 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
     federation::v1::OfferRegistrationRequest r;
     *r.mutable_registration() = o.registration().registration();
     r.set_request_id(o.registration().request_id());
-    ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { host_->registry->ApplyOffer(node, r, std::move(cb)); }).ok());
+    ASSERT_TRUE(Await<v1::Registration>([&](auto cb) {
+                  host_->registry->ApplyOffer(node, r, std::move(cb));
+                }).ok());
   }
   EXPECT_EQ(Deliver(*bridge_, *host_), 2);
   ASSERT_TRUE(Settled(*bridge_));
@@ -339,7 +378,9 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   v1::CancelRegistrationRequest cancel;
   cancel.set_name(an->name());
   const Principal mai{"officer.mai", Role::kReceptionOfficer, "48-29"};
-  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) { bridge_->registry->CancelRegistration(mai, cancel, std::move(cb)); }).ok());
+  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) {
+                bridge_->registry->CancelRegistration(mai, cancel, std::move(cb));
+              }).ok());
   EXPECT_EQ(Deliver(*bridge_, *host_), 1);
   EXPECT_GE(Deliver(*host_, *bridge_), 1);
   ASSERT_TRUE(Settled(*host_));
@@ -352,15 +393,20 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
   v1::CancelSessionRequest off;
   off.set_name(s->name());
   off.set_reason("Chủ tịch đi công tác đột xuất");
-  ASSERT_TRUE(Await<v1::Session>([&](auto cb) { host_->registry->CancelSession(officer_, off, std::move(cb)); }).ok());
+  ASSERT_TRUE(Await<v1::Session>([&](auto cb) {
+                host_->registry->CancelSession(officer_, off, std::move(cb));
+              }).ok());
   Deliver(*host_, *bridge_);
   EXPECT_EQ(bridge_->registry->GetSession(s->name())->state(), v1::SESSION_STATE_CANCELLED);
   EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "session_cancelled");
   // Notices only come from the host's node.
   federation::v1::OfferSessionNoticeRequest forged;
   *forged.mutable_session() = *host_->registry->GetSession(s->name());
-  EXPECT_EQ(Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(mai, forged, std::move(cb)); }).status().code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      Await<int64_t>([&](auto cb) { bridge_->registry->ApplyNotice(mai, forged, std::move(cb)); })
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
   // ... from a configured peer, with a real date and times.
   const Principal stranger{"node:48-3", Role::kNode, "48-3"};
   forged.mutable_session()->set_host_unit("48-3");

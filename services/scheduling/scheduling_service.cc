@@ -51,9 +51,11 @@ class SchedulingGauges final : public prometheus::Collectable {
  public:
   explicit SchedulingGauges(const SchedulingRegistry* registry) : registry_(registry) {}
   std::vector<prometheus::MetricFamily> Collect() const override {
-    prometheus::MetricFamily sessions{"reception_scheduling_sessions",
-                                      "Sessions held at this node (hosted here or copies of a host's), by kind and state",
-                                      prometheus::MetricType::Gauge, {}};
+    prometheus::MetricFamily sessions{
+        "reception_scheduling_sessions",
+        "Sessions held at this node (hosted here or copies of a host's), by kind and state",
+        prometheus::MetricType::Gauge,
+        {}};
     for (const auto& [key, n] : registry_->SessionCounts()) {
       prometheus::ClientMetric m;
       m.label = {{"kind", key.first}, {"state", key.second}};
@@ -72,7 +74,8 @@ class SchedulingGauges final : public prometheus::Collectable {
 // covers (periodic days cannot be placed beyond it).
 class CalendarFeed final : public CivetHandler {
  public:
-  CalendarFeed(const SchedulingRegistry* registry, const Clock* clock) : registry_(registry), clock_(clock) {}
+  CalendarFeed(const SchedulingRegistry* registry, const Clock* clock)
+      : registry_(registry), clock_(clock) {}
   bool handleGet(CivetServer*, struct mg_connection* conn) override {
     const absl::CivilDay today = clock_->Today();
     v1::ExportCalendarRequest r;
@@ -100,8 +103,8 @@ class CalendarFeed final : public CivetHandler {
 
 }  // namespace
 
-#define RECEPTION_AUTH()                              \
-  auto principal = auth_->Authenticate(*ctx);         \
+#define RECEPTION_AUTH()                      \
+  auto principal = auth_->Authenticate(*ctx); \
   if (!principal.ok()) return Finish(ctx, principal.status());
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::CreateSession(Ctx* ctx,
@@ -196,46 +199,49 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::RegisterCitizen(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(Ctx* ctx, const v1::SetReceptionPlanRequest* req,
-                                                                  v1::ReceptionPlan* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::SetReceptionPlan(
+    Ctx* ctx, const v1::SetReceptionPlanRequest* req, v1::ReceptionPlan* resp) {
   RECEPTION_AUTH();
   auto* reactor = ctx->DefaultReactor();
   registry_->SetPlan(*principal, req->plan(), Reply(reactor, resp));
   return reactor;
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::GetReceptionPlan(Ctx* ctx, const v1::GetReceptionPlanRequest*,
-                                                                  v1::ReceptionPlan* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetReceptionPlan(
+    Ctx* ctx, const v1::GetReceptionPlanRequest*, v1::ReceptionPlan* resp) {
   RECEPTION_AUTH();
   *resp = registry_->Plan();
   return Finish(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::ListPlannedDays(Ctx* ctx, const v1::ListPlannedDaysRequest* req,
-                                                                 v1::ListPlannedDaysResponse* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListPlannedDays(
+    Ctx* ctx, const v1::ListPlannedDaysRequest* req, v1::ListPlannedDaysResponse* resp) {
   RECEPTION_AUTH();
   return Answer(ctx, registry_->ListPlannedDays(*req), resp);
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::GetSession(Ctx* ctx, const v1::GetSessionRequest* req, v1::Session* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetSession(Ctx* ctx,
+                                                            const v1::GetSessionRequest* req,
+                                                            v1::Session* resp) {
   RECEPTION_AUTH();
   return Answer(ctx, registry_->GetSession(req->name()), resp);
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::ListSessions(Ctx* ctx, const v1::ListSessionsRequest* req,
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListSessions(Ctx* ctx,
+                                                              const v1::ListSessionsRequest* req,
                                                               v1::ListSessionsResponse* resp) {
   RECEPTION_AUTH();
   return Answer(ctx, registry_->ListSessions(*req), resp);
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::GetSessionAgenda(Ctx* ctx, const v1::GetSessionAgendaRequest* req,
-                                                                  v1::SessionAgenda* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetSessionAgenda(
+    Ctx* ctx, const v1::GetSessionAgendaRequest* req, v1::SessionAgenda* resp) {
   RECEPTION_AUTH();
   return Answer(ctx, registry_->Agenda(*principal, req->session()), resp);
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(Ctx* ctx, const v1::ListNotificationsRequest* req,
-                                                                   v1::ListNotificationsResponse* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(
+    Ctx* ctx, const v1::ListNotificationsRequest* req, v1::ListNotificationsResponse* resp) {
   RECEPTION_AUTH();
   if (req->page_size() < 0 || req->page_size() > 1000) {
     return Finish(ctx, absl::InvalidArgumentError("page_size must be between 1 and 1000 (0: 100)"));
@@ -244,14 +250,14 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(Ctx* ctx, con
   return Finish(ctx, absl::OkStatus());
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::GetComplianceReport(Ctx* ctx, const v1::GetComplianceReportRequest* req,
-                                                                     v1::ComplianceReport* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::GetComplianceReport(
+    Ctx* ctx, const v1::GetComplianceReportRequest* req, v1::ComplianceReport* resp) {
   RECEPTION_AUTH();
   return Answer(ctx, registry_->Compliance(*req), resp);
 }
 
-grpc::ServerUnaryReactor* SchedulingGrpcService::ExportCalendar(Ctx* ctx, const v1::ExportCalendarRequest* req,
-                                                                v1::ExportCalendarResponse* resp) {
+grpc::ServerUnaryReactor* SchedulingGrpcService::ExportCalendar(
+    Ctx* ctx, const v1::ExportCalendarRequest* req, v1::ExportCalendarResponse* resp) {
   RECEPTION_AUTH();
   auto ical = registry_->ExportCalendar(*req);
   if (ical.ok()) resp->set_ical(*std::move(ical));
@@ -279,7 +285,8 @@ grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferRegistration(
 }
 #undef RECEPTION_AUTH
 
-absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const NodeContext& context) {
+absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(
+    const NodeContext& context) {
   std::unique_ptr<SchedulingModule> m(new SchedulingModule());
   const auto& config = context.config;
   Store::Options options = context.StoreOptions("scheduling", SchedulingRegistry::ColumnFamilies());
@@ -338,16 +345,19 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(const No
   m->worker_ = std::thread([self] { self->Loop(); });
   m->registry_->outbox()->Start();
   if (!config.calendar_feed_address().empty()) {
-    const std::vector<std::string> options = {"listening_ports", config.calendar_feed_address(), "num_threads", "2"};
+    const std::vector<std::string> options = {"listening_ports", config.calendar_feed_address(),
+                                              "num_threads", "2"};
     try {
       m->feed_ = std::make_unique<CivetServer>(options);
     } catch (const CivetException& e) {
-      return absl::InvalidArgumentError(absl::StrCat("calendar_feed_address ", config.calendar_feed_address(),
+      return absl::InvalidArgumentError(absl::StrCat("calendar_feed_address ",
+                                                     config.calendar_feed_address(),
                                                      " cannot be served: ", e.what()));
     }
     m->feed_handler_ = std::make_unique<CalendarFeed>(m->registry_.get(), context.clock);
     m->feed_->addHandler("/calendar.ics", m->feed_handler_.get());
-    Log()->info("event=calendar_feed address={} path=/calendar.ics", config.calendar_feed_address());
+    Log()->info("event=calendar_feed address={} path=/calendar.ics",
+                config.calendar_feed_address());
   }
   Log()->info("event=scheduling_service_ready peers={}", m->peers_.size());
   return std::unique_ptr<ServiceModule>(std::move(m));
@@ -428,7 +438,8 @@ void SchedulingModule::DoRoomWork() {
     media_ = media::v1::MediaService::NewStub(channel);
   }
   for (const auto& w : work) {
-    const std::string id = absl::StrCat("s-", absl::AsciiStrToLower(w.session.name().substr(strlen("sessions/"))));
+    const std::string id =
+        absl::StrCat("s-", absl::AsciiStrToLower(w.session.name().substr(strlen("sessions/"))));
     grpc::ClientContext ctx;
     AddNodeIdentity(unit_code_, in_process_secret_, &ctx, call_timeout_);
     media::v1::Room room;
@@ -439,20 +450,24 @@ void SchedulingModule::DoRoomWork() {
       req.set_session(w.session.name());
       for (const auto& b : w.session.bridges()) req.add_bridges()->set_unit(b.unit());
       s = media_->CreateRoom(&ctx, req, &room);
-      if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) s = grpc::Status::OK;  // made before a crash
+      if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS)
+        s = grpc::Status::OK;  // made before a crash
     } else {
       media::v1::CloseRoomRequest req;
       req.set_name(w.session.room());
       s = media_->CloseRoom(&ctx, req, &room);
-      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) s = grpc::Status::OK;  // closed already
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION)
+        s = grpc::Status::OK;  // closed already
     }
     if (s.ok()) {
-      Log()->info("event=session_room_{} session={} room=rooms/{}", w.create ? "created" : "closed", w.session.name(), id);
+      Log()->info("event=session_room_{} session={} room=rooms/{}", w.create ? "created" : "closed",
+                  w.session.name(), id);
       registry_->RoomDone(w.session.name(), w.create, absl::StrCat("rooms/", id.substr(0, 40)), "");
     } else if (w.session.problem().empty()) {
-      registry_->RoomDone(w.session.name(), w.create, "",
-                          absl::StrCat("the media service did not ", w.create ? "create" : "close",
-                                       " the room yet (", s.error_message().substr(0, 200), "); retrying"));
+      registry_->RoomDone(
+          w.session.name(), w.create, "",
+          absl::StrCat("the media service did not ", w.create ? "create" : "close",
+                       " the room yet (", s.error_message().substr(0, 200), "); retrying"));
     }
   }
 }

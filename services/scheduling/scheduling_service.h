@@ -45,7 +45,8 @@ class SchedulingGrpcService final : public v1::SchedulingService::CallbackServic
 
   Reactor* SetReceptionPlan(Ctx*, const v1::SetReceptionPlanRequest*, v1::ReceptionPlan*) override;
   Reactor* GetReceptionPlan(Ctx*, const v1::GetReceptionPlanRequest*, v1::ReceptionPlan*) override;
-  Reactor* ListPlannedDays(Ctx*, const v1::ListPlannedDaysRequest*, v1::ListPlannedDaysResponse*) override;
+  Reactor* ListPlannedDays(Ctx*, const v1::ListPlannedDaysRequest*,
+                           v1::ListPlannedDaysResponse*) override;
   Reactor* CreateSession(Ctx*, const v1::CreateSessionRequest*, v1::Session*) override;
   Reactor* GetSession(Ctx*, const v1::GetSessionRequest*, v1::Session*) override;
   Reactor* ListSessions(Ctx*, const v1::ListSessionsRequest*, v1::ListSessionsResponse*) override;
@@ -53,12 +54,16 @@ class SchedulingGrpcService final : public v1::SchedulingService::CallbackServic
   Reactor* CancelSession(Ctx*, const v1::CancelSessionRequest*, v1::Session*) override;
   Reactor* RecordSession(Ctx*, const v1::RecordSessionRequest*, v1::Session*) override;
   Reactor* RegisterCitizen(Ctx*, const v1::RegisterCitizenRequest*, v1::Registration*) override;
-  Reactor* CancelRegistration(Ctx*, const v1::CancelRegistrationRequest*, v1::Registration*) override;
+  Reactor* CancelRegistration(Ctx*, const v1::CancelRegistrationRequest*,
+                              v1::Registration*) override;
   Reactor* CheckInCitizen(Ctx*, const v1::CheckInCitizenRequest*, v1::Registration*) override;
   Reactor* GetSessionAgenda(Ctx*, const v1::GetSessionAgendaRequest*, v1::SessionAgenda*) override;
-  Reactor* ListNotifications(Ctx*, const v1::ListNotificationsRequest*, v1::ListNotificationsResponse*) override;
-  Reactor* GetComplianceReport(Ctx*, const v1::GetComplianceReportRequest*, v1::ComplianceReport*) override;
-  Reactor* ExportCalendar(Ctx*, const v1::ExportCalendarRequest*, v1::ExportCalendarResponse*) override;
+  Reactor* ListNotifications(Ctx*, const v1::ListNotificationsRequest*,
+                             v1::ListNotificationsResponse*) override;
+  Reactor* GetComplianceReport(Ctx*, const v1::GetComplianceReportRequest*,
+                               v1::ComplianceReport*) override;
+  Reactor* ExportCalendar(Ctx*, const v1::ExportCalendarRequest*,
+                          v1::ExportCalendarResponse*) override;
 
  private:
   SchedulingRegistry* registry_;

@@ -99,10 +99,12 @@ TEST_F(CaseNodeTest, KillNineDuringCreatesLosesNothingAcknowledged) {
       }
     });
   }
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return acked.size() >= 300;
-  }, absl::Seconds(120)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard<std::mutex> lock(mu);
+        return acked.size() >= 300;
+      },
+      absl::Seconds(120)));
   node.Kill();
   stop = true;
   for (auto& c : clients) c.join();
@@ -196,7 +198,8 @@ TEST_F(CaseNodeTest, ServerReflectionListsTheCaseService) {
   grpc::CompletionQueue cq;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  auto call = stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   auto step = [&](intptr_t tag) {
     void* got;
     bool ok;
@@ -215,7 +218,8 @@ TEST_F(CaseNodeTest, ServerReflectionListsTheCaseService) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(in.Dump(&slices).ok());
   std::string response;
-  for (const auto& sl : slices) response.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  for (const auto& sl : slices)
+    response.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   EXPECT_NE(response.find("reception.cases.v1.CaseService"), std::string::npos);
   EXPECT_NE(response.find("grpc.health.v1.Health"), std::string::npos);
   call->WritesDone(reinterpret_cast<void*>(4));
@@ -245,16 +249,19 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   NodeProcess node(Opts());
   ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
   const std::string ctl = g_receptionctl + node.CliFlags("officer", "48");
-  auto [rc, out] = Shell(ctl + "create --kind complaint --round first --channel in_person "
-                             "--petitioner 'Trần Thị Bích|049301002345|Hội An' --respondent-unit 48-13 "
-                             "--content 'Khiếu nại quyết định xử phạt' --received " + Today());
+  auto [rc, out] = Shell(ctl +
+                         "create --kind complaint --round first --channel in_person "
+                         "--petitioner 'Trần Thị Bích|049301002345|Hội An' --respondent-unit 48-13 "
+                         "--content 'Khiếu nại quyết định xử phạt' --received " +
+                         Today());
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("[received]"), std::string::npos) << out;
   const std::string number = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
   std::tie(rc, out) = Shell(ctl + "accept " + number + " --notice TL-9");
   EXPECT_EQ(rc, 6);  // the state does not allow it
   EXPECT_NE(out.find("error: FAILED_PRECONDITION: AcceptCase is not allowed: the case is RECEIVED"),
-            std::string::npos) << out;
+            std::string::npos)
+      << out;
   std::tie(rc, out) = Shell(ctl + "classify " + number + " --competent yes --complexity complex");
   EXPECT_EQ(rc, 0) << out;
   std::tie(rc, out) = Shell(ctl + "list --query 'tran thi bich' --json");
@@ -275,8 +282,9 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   std::tie(rc, out) = Shell(g_receptionctl + node.CliFlags("viewer", "48") + "classify " + number +
                             " --competent yes");
   EXPECT_EQ(rc, 4) << out;
-  std::tie(rc, out) = Shell(ctl + "create --kind complaint --round first --channel in_person "
-                                  "--petitioner 'Trần Thị Bích|0493|Hội An' --content x --received " +
+  std::tie(rc, out) = Shell(ctl +
+                            "create --kind complaint --round first --channel in_person "
+                            "--petitioner 'Trần Thị Bích|0493|Hội An' --content x --received " +
                             Today());
   EXPECT_EQ(rc, 5) << out;
   EXPECT_NE(out.find("citizen_id"), std::string::npos) << out;

@@ -41,13 +41,15 @@ class DeadlinesNodeTest : public ::testing::Test {
   }
 
   template <typename Req>
-  absl::StatusOr<v1::Case> Mutate(grpc::Status (v1::CaseService::Stub::*m)(grpc::ClientContext*, const Req&, v1::Case*),
+  absl::StatusOr<v1::Case> Mutate(grpc::Status (v1::CaseService::Stub::*m)(grpc::ClientContext*,
+                                                                           const Req&, v1::Case*),
                                   const Req& req, const std::string& role = "officer") {
     grpc::ClientContext ctx;
     AddPrincipal(&ctx, role, "48");
     v1::Case out;
     grpc::Status s = ((*stub_).*m)(&ctx, req, &out);
-    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
     return out;
   }
   v1::Case Create(v1::CaseKind kind, const std::string& request_id) {

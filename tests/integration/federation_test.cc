@@ -75,7 +75,8 @@ class Federation {
   }
   NodeProcess& node(const std::string& unit) { return *nodes_.at(unit); }
   void StartAll() {
-    for (auto& [u, n] : nodes_) ASSERT_TRUE(n->Start().ok()) << u << ": " << ReadFile(n->log_path());
+    for (auto& [u, n] : nodes_)
+      ASSERT_TRUE(n->Start().ok()) << u << ": " << ReadFile(n->log_path());
   }
 
  private:
@@ -94,20 +95,24 @@ class Client {
   }
 
   template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
+  absl::StatusOr<Resp> Call(Stub* stub,
+                            grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
                             const Req& req, const std::string& role = "officer") {
     grpc::ClientContext ctx;
     AddPrincipal(&ctx, role, unit_);
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     Resp out;
     grpc::Status s = (stub->*m)(&ctx, req, &out);
-    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (!s.ok())
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
     return out;
   }
 
-  v1::Case Create(v1::CaseKind kind, const std::string& request_id, const std::string& respondent_unit) {
-    const v1::CreateCaseRequest r = SampleCase(kind, request_id, respondent_unit, absl::CivilDay(2025, 6, 16),
-                                               "Khiếu nại quyết định của Chủ tịch UBND");
+  v1::Case Create(v1::CaseKind kind, const std::string& request_id,
+                  const std::string& respondent_unit) {
+    const v1::CreateCaseRequest r =
+        SampleCase(kind, request_id, respondent_unit, absl::CivilDay(2025, 6, 16),
+                   "Khiếu nại quyết định của Chủ tịch UBND");
     auto out = Call(cases_.get(), &v1::CaseService::Stub::CreateCase, r);
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : v1::Case();
@@ -173,7 +178,8 @@ int Count(const std::vector<v1::CaseEvent>& events, const std::string& action) {
 TEST(FederationTest, ChainAndReturn) {
   Federation f({"49", "502", "502-1"}, "2025-06-16");
   f.StartAll();
-  Client commune(f.node("502-1"), "502-1"), district(f.node("502"), "502"), province(f.node("49"), "49");
+  Client commune(f.node("502-1"), "502-1"), district(f.node("502"), "502"),
+      province(f.node("49"), "49");
   const v1::Case c = commune.Create(v1::CASE_KIND_COMPLAINT, "c1", "502");
   ASSERT_EQ(c.owner_unit(), "502-1");
 
@@ -199,7 +205,8 @@ TEST(FederationTest, ChainAndReturn) {
   classify.set_within_competence(true);
   auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "owned by unit 502")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "owned by unit 502"))
+      << refused.status();
 
   // Reads at the commune are answered by the owner while it is reachable...
   v1::ClassifyCaseRequest at_owner;
@@ -616,7 +623,8 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
 TEST(FederationTest, GeneratedTwoLevelTopology) {
   Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
   f.StartAll();
-  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"), second(f.node("90-2"), "90-2");
+  Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"),
+      second(f.node("90-2"), "90-2");
   const v1::Case c = first.Create(v1::CASE_KIND_PETITION, "p1", "90-2");
   auto h1 = first.Transfer(c.name(), "90", "t1");
   ASSERT_TRUE(h1.ok()) << h1.status();
@@ -655,7 +663,8 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
   auto applied = route(complaint.name(), true, "route-1");
   ASSERT_TRUE(applied.ok()) << applied.status();
   ASSERT_TRUE(applied->has_handoff());
-  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(applied->handoff().name()); }, absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return commune.Delivered(applied->handoff().name()); }, absl::Seconds(20)));
   Client district(f.node("502"), "502");
   EXPECT_TRUE(district.Get(complaint.name()).ok());
   // Routing a case the commune no longer owns names the owner.
@@ -667,7 +676,8 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
   auto to_province = route(denunciation.name(), true, "route-2");
   ASSERT_TRUE(to_province.ok()) << to_province.status();
   EXPECT_EQ(to_province->competent_unit(), "49");
-  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(to_province->handoff().name()); }, absl::Seconds(20)));
+  ASSERT_TRUE(
+      WaitFor([&] { return commune.Delivered(to_province->handoff().name()); }, absl::Seconds(20)));
   // A unit with no node: guide once; a repeat of the guided matter: archive.
   v1::Case elsewhere = commune.Create(v1::CASE_KIND_COMPLAINT, "c2", "503");
   auto guide = route(elsewhere.name(), false, "");

@@ -33,22 +33,25 @@ class Janus {
  public:
   Janus() : port_(NodeProcess::FreePort()) {
     const std::string lib = "/usr/lib/x86_64-linux-gnu/janus";
-    WriteFile(dir_.Join("janus.jcfg"),
-              absl::StrCat("general: {\n  configs_folder = \"", dir_.path(), "\"\n  plugins_folder = \"", lib,
-                           "/plugins\"\n  transports_folder = \"", lib, "/transports\"\n  events_folder = \"",
-                           lib, "/events\"\n  loggers_folder = \"", lib,
-                           "/loggers\"\n  debug_level = 3\n  session_timeout = 60\n}\n"
-                           "certificates: {}\nmedia: {}\nnat: { ice_ignore_list = \"vmnet\" }\n"
-                           "plugins: { disable = \"libjanus_audiobridge.so,libjanus_duktape.so,"
-                           "libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,"
-                           "libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,"
-                           "libjanus_voicemail.so\" }\n"
-                           "transports: { disable = \"libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,"
-                           "libjanus_rabbitmq.so,libjanus_websockets.so\" }\n"
-                           "events: { broadcast = false }\nloggers: { disable = \"libjanus_jsonlog.so\" }\n"));
+    WriteFile(
+        dir_.Join("janus.jcfg"),
+        absl::StrCat(
+            "general: {\n  configs_folder = \"", dir_.path(), "\"\n  plugins_folder = \"", lib,
+            "/plugins\"\n  transports_folder = \"", lib, "/transports\"\n  events_folder = \"", lib,
+            "/events\"\n  loggers_folder = \"", lib,
+            "/loggers\"\n  debug_level = 3\n  session_timeout = 60\n}\n"
+            "certificates: {}\nmedia: {}\nnat: { ice_ignore_list = \"vmnet\" }\n"
+            "plugins: { disable = \"libjanus_audiobridge.so,libjanus_duktape.so,"
+            "libjanus_echotest.so,libjanus_lua.so,libjanus_nosip.so,libjanus_recordplay.so,"
+            "libjanus_sip.so,libjanus_streaming.so,libjanus_textroom.so,libjanus_videocall.so,"
+            "libjanus_voicemail.so\" }\n"
+            "transports: { disable = \"libjanus_mqtt.so,libjanus_nanomsg.so,libjanus_pfunix.so,"
+            "libjanus_rabbitmq.so,libjanus_websockets.so\" }\n"
+            "events: { broadcast = false }\nloggers: { disable = \"libjanus_jsonlog.so\" }\n"));
     WriteFile(dir_.Join("janus.transport.http.jcfg"),
-              absl::StrCat("general: { json = \"plain\", base_path = \"/janus\", http = true, port = ", port_,
-                           ", ip = \"127.0.0.1\", https = false }\nadmin: { admin_http = false }\n"));
+              absl::StrCat(
+                  "general: { json = \"plain\", base_path = \"/janus\", http = true, port = ",
+                  port_, ", ip = \"127.0.0.1\", https = false }\nadmin: { admin_http = false }\n"));
     WriteFile(dir_.Join("janus.plugin.videoroom.jcfg"), "general: { }\n");
   }
   ~Janus() { Stop(); }
@@ -93,7 +96,8 @@ bool Has(const std::vector<uint64_t>& rooms, uint64_t room) {
 
 TEST(JanusBackend, OpensKicksClosesAndSurvivesARestart) {
   Janus janus;
-  ASSERT_TRUE(janus.Start()) << "janus did not start (installed by tools/dev/setup.sh):\n" << janus.log();
+  ASSERT_TRUE(janus.Start()) << "janus did not start (installed by tools/dev/setup.sh):\n"
+                             << janus.log();
   auto backend = media::NewJanusBackend(janus.url());
   MediaRoom room{71001, "Phiên tiếp công dân trực tuyến", "s3cret", "2468", {"tok-a"}, 6};
   ASSERT_TRUE(backend->OpenRoom(room).ok());
@@ -157,11 +161,13 @@ class JanusClient {
     auto session = Post("", {{"janus", "create"}});
     auto handle = Post(absl::StrCat("/", session["data"]["id"].get<uint64_t>()),
                        {{"janus", "attach"}, {"plugin", "janus.plugin.videoroom"}});
-    return absl::StrCat("/", session["data"]["id"].get<uint64_t>(), "/", handle["data"]["id"].get<uint64_t>());
+    return absl::StrCat("/", session["data"]["id"].get<uint64_t>(), "/",
+                        handle["data"]["id"].get<uint64_t>());
   }
   std::vector<uint64_t> Participants(uint64_t room) {
     if (admin_.empty()) admin_ = Attach();
-    auto r = Post(admin_, {{"janus", "message"}, {"body", {{"request", "listparticipants"}, {"room", room}}}});
+    auto r = Post(admin_, {{"janus", "message"},
+                           {"body", {{"request", "listparticipants"}, {"room", room}}}});
     std::vector<uint64_t> ids;
     const auto& data = r["plugindata"]["data"];
     if (data.contains("participants")) {
@@ -189,7 +195,8 @@ TEST(JanusMedia, RemovedParticipantIsKickedFromTheJanusRoom) {
   NodeProcess node(o);
   ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
   auto media = media::v1::MediaService::NewStub(node.NewChannel());
-  auto call = [&](auto method, const auto& req, auto* resp, const std::string& subject, const std::string& role) {
+  auto call = [&](auto method, const auto& req, auto* resp, const std::string& subject,
+                  const std::string& role) {
     grpc::ClientContext ctx;
     AddPrincipal(&ctx, role, "48", subject);
     return (media.get()->*method)(&ctx, req, resp);
@@ -198,7 +205,8 @@ TEST(JanusMedia, RemovedParticipantIsKickedFromTheJanusRoom) {
   mv1::CreateRoomRequest create;
   create.set_room_id("janus-kick");
   mv1::Room room;
-  ASSERT_TRUE(call(&mv1::MediaService::Stub::CreateRoom, create, &room, "officer.lan", "officer").ok());
+  ASSERT_TRUE(
+      call(&mv1::MediaService::Stub::CreateRoom, create, &room, "officer.lan", "officer").ok());
   mv1::OpenRoomRequest open;
   open.set_name(room.name());
   ASSERT_TRUE(call(&mv1::MediaService::Stub::OpenRoom, open, &room, "officer.lan", "officer").ok());
@@ -209,7 +217,9 @@ TEST(JanusMedia, RemovedParticipantIsKickedFromTheJanusRoom) {
     issue.set_unit("48");
     issue.set_subject(subject);
     mv1::JoinToken token;
-    EXPECT_TRUE(call(&mv1::MediaService::Stub::IssueJoinToken, issue, &token, "officer.lan", "officer").ok());
+    EXPECT_TRUE(
+        call(&mv1::MediaService::Stub::IssueJoinToken, issue, &token, "officer.lan", "officer")
+            .ok());
     mv1::JoinRoomRequest j;
     j.set_name(room.name());
     j.set_join_token(token.token());
@@ -230,31 +240,43 @@ TEST(JanusMedia, RemovedParticipantIsKickedFromTheJanusRoom) {
   JanusClient client(janus.url());
   const std::string handle = client.Attach();
   auto ack = client.Post(handle, {{"janus", "message"},
-                                  {"body", {{"request", "join"}, {"ptype", "publisher"}, {"room", media_room},
-                                            {"id", observer.media().media_participant_id()},
-                                            {"pin", observer.media().pin()}, {"token", observer.media().media_token()},
-                                            {"display", "observer"}}}});
+                                  {"body",
+                                   {{"request", "join"},
+                                    {"ptype", "publisher"},
+                                    {"room", media_room},
+                                    {"id", observer.media().media_participant_id()},
+                                    {"pin", observer.media().pin()},
+                                    {"token", observer.media().media_token()},
+                                    {"display", "observer"}}}});
   ASSERT_EQ(ack["janus"], "ack") << ack.dump();
   JanusClient admin(janus.url());
-  ASSERT_TRUE(WaitFor([&] {
-    auto ids = admin.Participants(media_room);
-    return Has(ids, observer.media().media_participant_id());
-  }, absl::Seconds(10))) << janus.log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto ids = admin.Participants(media_room);
+        return Has(ids, observer.media().media_participant_id());
+      },
+      absl::Seconds(10)))
+      << janus.log();
 
   mv1::RemoveParticipantRequest remove;
   remove.set_name(room.name());
   remove.set_participant(chair.participant());
   remove.set_target(observer.participant());
-  ASSERT_TRUE(call(&mv1::MediaService::Stub::RemoveParticipant, remove, &room, "chairman.son", "viewer").ok());
-  ASSERT_TRUE(WaitFor([&] {
-    return !Has(admin.Participants(media_room), observer.media().media_participant_id());
-  }, absl::Seconds(10))) << ReadFile(node.log_path());
-  EXPECT_TRUE(WaitFor([&] { return absl::StrContains(ReadFile(node.log_path()), "event=media_kicked"); },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      call(&mv1::MediaService::Stub::RemoveParticipant, remove, &room, "chairman.son", "viewer")
+          .ok());
+  ASSERT_TRUE(WaitFor(
+      [&] { return !Has(admin.Participants(media_room), observer.media().media_participant_id()); },
+      absl::Seconds(10)))
+      << ReadFile(node.log_path());
+  EXPECT_TRUE(
+      WaitFor([&] { return absl::StrContains(ReadFile(node.log_path()), "event=media_kicked"); },
+              absl::Seconds(10)));
 
   mv1::CloseRoomRequest close;
   close.set_name(room.name());
-  ASSERT_TRUE(call(&mv1::MediaService::Stub::CloseRoom, close, &room, "officer.lan", "officer").ok());
+  ASSERT_TRUE(
+      call(&mv1::MediaService::Stub::CloseRoom, close, &room, "officer.lan", "officer").ok());
   listed = media::NewJanusBackend(janus.url())->ListRooms();
   ASSERT_TRUE(listed.ok());
   EXPECT_FALSE(Has(*listed, media_room));

@@ -38,7 +38,8 @@ const Who kCommuneOfficer{"officer.mai", "officer", "48-29"};
 const Who kCitizen{"citizen.an", "viewer", "48-29"};
 
 template <typename Stub, typename Req, typename Resp>
-absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
+absl::StatusOr<Resp> Call(Stub* stub,
+                          grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
                           const Req& req, const Who& who) {
   return CallAs(stub, m, req, who.role, who.unit, who.subject);
 }
@@ -130,7 +131,8 @@ std::string Token(mv1::MediaService::Stub* stub, const std::string& room, const 
   return t.ok() ? t->token() : "";
 }
 
-std::string Join(mv1::MediaService::Stub* stub, const std::string& room, const std::string& token, const Who& who) {
+std::string Join(mv1::MediaService::Stub* stub, const std::string& room, const std::string& token,
+                 const Who& who) {
   mv1::JoinRoomRequest r;
   r.set_name(room);
   r.set_join_token(token);
@@ -164,7 +166,8 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   bad.mutable_bridges(0)->set_sip_uri("tel:0236 123");
   auto refused = Call(media.get(), &mv1::MediaService::Stub::CreateRoom, bad, kOfficer);
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "bridges[0].sip_uri")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "bridges[0].sip_uri"))
+      << refused.status();
   bad = create;
   bad.mutable_bridges(0)->set_unit("99-1");
   refused = Call(media.get(), &mv1::MediaService::Stub::CreateRoom, bad, kOfficer);
@@ -185,8 +188,11 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   mv1::OpenRoomRequest open;
   open.set_name(name);
   ASSERT_TRUE(Call(media.get(), &mv1::MediaService::Stub::OpenRoom, open, kOfficer).ok());
-  const std::string chair = Join(media.get(), name, Token(media.get(), name, "presiding", "48", kChair, kOfficer), kChair);
-  const std::string an = Join(media.get(), name, Token(media.get(), name, "citizen", "48-29", kCitizen, kOfficer), kCitizen);
+  const std::string chair = Join(
+      media.get(), name, Token(media.get(), name, "presiding", "48", kChair, kOfficer), kChair);
+  const std::string an =
+      Join(media.get(), name, Token(media.get(), name, "citizen", "48-29", kCitizen, kOfficer),
+           kCitizen);
   ASSERT_FALSE(chair.empty());
   ASSERT_FALSE(an.empty());
   mv1::AdmitParticipantRequest admit;
@@ -215,11 +221,14 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   // The attachment is made by the media service through the case service.
   mv1::GetRoomRequest get;
   get.set_name(name);
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = Call(media.get(), &mv1::MediaService::Stub::GetRoom, get, kOfficer);
-    return r.ok() && r->minutes_attachments_size() == 1 &&
-           r->minutes_attachments(0).state() == mv1::ATTACHMENT_STATE_ATTACHED;
-  }, absl::Seconds(20))) << ReadFile(node.log_path());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = Call(media.get(), &mv1::MediaService::Stub::GetRoom, get, kOfficer);
+        return r.ok() && r->minutes_attachments_size() == 1 &&
+               r->minutes_attachments(0).state() == mv1::ATTACHMENT_STATE_ATTACHED;
+      },
+      absl::Seconds(20)))
+      << ReadFile(node.log_path());
   cv1::GetCaseRequest gc;
   gc.set_name(c->name());
   auto with_minutes = Call(cases.get(), &cv1::CaseService::Stub::GetCase, gc, kOfficer);
@@ -283,17 +292,20 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   EXPECT_EQ(still->version(), with_minutes->version());
 
   // Locked: no more drafting.
-  EXPECT_EQ(Call(media.get(), &mv1::MediaService::Stub::UpdateMinutes, minutes, kChair).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      Call(media.get(), &mv1::MediaService::Stub::UpdateMinutes, minutes, kChair).status().code(),
+      absl::StatusCode::kFailedPrecondition);
 
   // The stream saw every event in order, without gaps.
   ASSERT_TRUE(WaitFor([&] { return all.Saw("minutes_attached"); }, absl::Seconds(10)));
   auto seen = all.events();
-  for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].sequence(), static_cast<int64_t>(i + 1));
+  for (size_t i = 0; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i].sequence(), static_cast<int64_t>(i + 1));
   // A client that reconnects resumes after the last it saw.
   const int64_t resume = seen[4].sequence();
   Watch resumed(media.get(), name, resume, kCitizen);
-  ASSERT_TRUE(WaitFor([&] { return resumed.events().size() + resume >= seen.size(); }, absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return resumed.events().size() + resume >= seen.size(); }, absl::Seconds(10)));
   EXPECT_EQ(resumed.events().front().sequence(), resume + 1);
   EXPECT_EQ(resumed.events().front().kind(), seen[5].kind());
 
@@ -337,25 +349,33 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   mv1::OpenRoomRequest open;
   open.set_name(name);
   ASSERT_TRUE(Call(host.get(), &mv1::MediaService::Stub::OpenRoom, open, kOfficer).ok());
-  const std::string chair = Join(host.get(), name, Token(host.get(), name, "presiding", "48", kChair, kOfficer), kChair);
+  const std::string chair =
+      Join(host.get(), name, Token(host.get(), name, "presiding", "48", kChair, kOfficer), kChair);
 
   // The commune's staff connect its bridge: the node joins as the site.
   mv1::ConnectBridgeRequest connect;
   connect.set_name(name);
   connect.set_host_unit("48");
-  auto linked = Call(bridge.get(), &mv1::MediaService::Stub::ConnectBridge, connect, kCommuneOfficer);
+  auto linked =
+      Call(bridge.get(), &mv1::MediaService::Stub::ConnectBridge, connect, kCommuneOfficer);
   ASSERT_TRUE(linked.ok()) << linked.status();
   EXPECT_EQ(linked->link().state(), mv1::LINK_STATE_CONNECTED) << linked->link().error();
   const std::string site = linked->link().site_participant();
   ASSERT_FALSE(site.empty());
   mv1::GetRoomRequest get;
   get.set_name(name);
-  auto host_view = [&] { return Call(host.get(), &mv1::MediaService::Stub::GetRoom, get, kOfficer); };
-  auto bridge_view = [&] { return Call(bridge.get(), &mv1::MediaService::Stub::GetRoom, get, kCitizen); };
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = host_view();
-    return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
-  }, absl::Seconds(10)));
+  auto host_view = [&] {
+    return Call(host.get(), &mv1::MediaService::Stub::GetRoom, get, kOfficer);
+  };
+  auto bridge_view = [&] {
+    return Call(bridge.get(), &mv1::MediaService::Stub::GetRoom, get, kCitizen);
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = host_view();
+        return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
+      },
+      absl::Seconds(10)));
   // Another unit's bridge may not be connected with the wrong host, and a
   // commune may not issue tokens for another site or the presiding official.
   mv1::IssueJoinTokenRequest wrong;
@@ -363,17 +383,22 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   wrong.set_role("presiding");
   wrong.set_unit("48-29");
   wrong.set_subject("someone");
-  EXPECT_EQ(Call(bridge.get(), &mv1::MediaService::Stub::IssueJoinToken, wrong, kCommuneOfficer).status().code(),
+  EXPECT_EQ(Call(bridge.get(), &mv1::MediaService::Stub::IssueJoinToken, wrong, kCommuneOfficer)
+                .status()
+                .code(),
             absl::StatusCode::kPermissionDenied);
   wrong.set_role("citizen");
   wrong.set_unit("48-1");
-  auto other_site = Call(bridge.get(), &mv1::MediaService::Stub::IssueJoinToken, wrong, kCommuneOfficer);
+  auto other_site =
+      Call(bridge.get(), &mv1::MediaService::Stub::IssueJoinToken, wrong, kCommuneOfficer);
   EXPECT_EQ(other_site.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(other_site.status().message(), "unit")) << other_site.status();
 
   // A citizen at the commune talks only to the commune's node.
   Watch local(bridge.get(), name, 0, kCitizen);
-  const std::string an = Join(bridge.get(), name, Token(bridge.get(), name, "citizen", "48-29", kCitizen, kCommuneOfficer), kCitizen);
+  const std::string an =
+      Join(bridge.get(), name,
+           Token(bridge.get(), name, "citizen", "48-29", kCitizen, kCommuneOfficer), kCitizen);
   ASSERT_FALSE(an.empty());
   mv1::AdmitParticipantRequest admit;
   admit.set_name(name);
@@ -396,39 +421,49 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   ASSERT_TRUE(Call(host.get(), &mv1::MediaService::Stub::GrantFloor, grant, kChair).ok());
   // The host's events reach the commune's watchers and its copy of the room.
   ASSERT_TRUE(WaitFor([&] { return local.Saw("floor_granted"); }, absl::Seconds(10)));
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = bridge_view();
-    return r.ok() && r->floor_holder() == an;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = bridge_view();
+        return r.ok() && r->floor_holder() == an;
+      },
+      absl::Seconds(10)));
 
   // The link is cut: the city node stops.
   ASSERT_EQ(city.Stop(), 0);
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = bridge_view();
-    return r.ok() && r->link().state() == mv1::LINK_STATE_UNREACHABLE;
-  }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = bridge_view();
+        return r.ok() && r->link().state() == mv1::LINK_STATE_UNREACHABLE;
+      },
+      absl::Seconds(15)));
   EXPECT_EQ(bridge_view()->floor_holder(), an);  // the last known room is still shown
   auto cut = Call(bridge.get(), &mv1::MediaService::Stub::RaiseHand, hand, kCitizen);
   EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(cut.status().message(), "hosted by unit 48")) << cut.status();
   EXPECT_FALSE(local.done());  // the local stream stays open across the outage
   // Ops see it in the commune's metrics.
-  EXPECT_TRUE(absl::StrContains(ScrapeMetrics(commune.admin_port()),
-                                "reception_media_bridge_links{host_unit=\"48\",state=\"unreachable\"} 1"))
+  EXPECT_TRUE(
+      absl::StrContains(ScrapeMetrics(commune.admin_port()),
+                        "reception_media_bridge_links{host_unit=\"48\",state=\"unreachable\"} 1"))
       << ScrapeMetrics(commune.admin_port());
 
   // The city node comes back: the bridge was marked disconnected there (its
   // stream could not survive the restart), then the commune rejoins.
   ASSERT_TRUE(city.Start().ok()) << ReadFile(city.log_path());
   host = mv1::MediaService::NewStub(city.NewChannel());
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = bridge_view();
-    return r.ok() && r->link().state() == mv1::LINK_STATE_CONNECTED;
-  }, absl::Seconds(20))) << ReadFile(commune.log_path());
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = host_view();
-    return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = bridge_view();
+        return r.ok() && r->link().state() == mv1::LINK_STATE_CONNECTED;
+      },
+      absl::Seconds(20)))
+      << ReadFile(commune.log_path());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = host_view();
+        return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
+      },
+      absl::Seconds(10)));
   mv1::ListRoomEventsRequest list;
   list.set_name(name);
   list.set_page_size(1000);
@@ -443,7 +478,8 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   }
   EXPECT_GE(disconnected_at, 0);
   const std::string city_metrics = ScrapeMetrics(city.admin_port());
-  EXPECT_TRUE(absl::StrContains(city_metrics, "reception_media_rooms{state=\"open\"} 1")) << city_metrics;
+  EXPECT_TRUE(absl::StrContains(city_metrics, "reception_media_rooms{state=\"open\"} 1"))
+      << city_metrics;
   EXPECT_TRUE(absl::StrContains(city_metrics, "reception_media_watch_streams 1")) << city_metrics;
   EXPECT_GT(rejoined_at, disconnected_at);
   // The relay works again, and the local stream carries on in order.
@@ -459,31 +495,41 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   // (its stream ended); it rejoins when the node is back (the bridged room
   // is durable).
   commune.Kill();
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = host_view();
-    return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_DISCONNECTED;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = host_view();
+        return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_DISCONNECTED;
+      },
+      absl::Seconds(10)));
   ASSERT_TRUE(commune.Start().ok());
   bridge = mv1::MediaService::NewStub(commune.NewChannel());
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = host_view();
-    return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
-  }, absl::Seconds(20))) << ReadFile(commune.log_path());
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = bridge_view();
-    auto h = host_view();
-    return r.ok() && h.ok() && r->link().state() == mv1::LINK_STATE_CONNECTED &&
-           r->last_event_sequence() == h->last_event_sequence() && r->floor_holder().empty();
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = host_view();
+        return r.ok() && r->bridges(0).presence() == mv1::PRESENCE_IN_ROOM;
+      },
+      absl::Seconds(20)))
+      << ReadFile(commune.log_path());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = bridge_view();
+        auto h = host_view();
+        return r.ok() && h.ok() && r->link().state() == mv1::LINK_STATE_CONNECTED &&
+               r->last_event_sequence() == h->last_event_sequence() && r->floor_holder().empty();
+      },
+      absl::Seconds(10)));
 
   // The host closes the room: the link ends.
   mv1::CloseRoomRequest close;
   close.set_name(name);
   ASSERT_TRUE(Call(host.get(), &mv1::MediaService::Stub::CloseRoom, close, kOfficer).ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto r = bridge_view();
-    return r.ok() && r->link().state() == mv1::LINK_STATE_ENDED && r->state() == mv1::ROOM_STATE_CLOSED;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = bridge_view();
+        return r.ok() && r->link().state() == mv1::LINK_STATE_ENDED &&
+               r->state() == mv1::ROOM_STATE_CLOSED;
+      },
+      absl::Seconds(10)));
   // The denouncer-secrecy rule does not apply here, but no citizen subject
   // leaks into the logs of either node.
   EXPECT_FALSE(absl::StrContains(ReadFile(city.log_path()), "citizen.an"));

@@ -194,7 +194,8 @@ absl::Status NodeProcess::Start(absl::Duration timeout) {
   const std::string ready = absl::StrCat(options_.work_dir, "/ready");
   std::filesystem::remove(ready);
   ++starts_;
-  std::vector<std::string> args = {options_.binary, "--config", config_path(), "--ready_file", ready};
+  std::vector<std::string> args = {options_.binary, "--config", config_path(), "--ready_file",
+                                   ready};
   for (const auto& a : options_.extra_args) args.push_back(a);
   pid_ = fork();
   if (pid_ == 0) {
@@ -209,17 +210,20 @@ absl::Status NodeProcess::Start(absl::Duration timeout) {
   }
   if (pid_ < 0) return absl::InternalError("fork failed");
   bool exited = false;
-  const bool up = WaitFor([&] {
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exited = true;
-      return true;
-    }
-    return std::filesystem::exists(ready);
-  }, timeout);
+  const bool up = WaitFor(
+      [&] {
+        int status;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          exited = true;
+          return true;
+        }
+        return std::filesystem::exists(ready);
+      },
+      timeout);
   if (exited) {
     pid_ = -1;
-    return absl::FailedPreconditionError(absl::StrCat("node exited at start-up:\n", ReadFile(log_path())));
+    return absl::FailedPreconditionError(
+        absl::StrCat("node exited at start-up:\n", ReadFile(log_path())));
   }
   if (!up) return absl::DeadlineExceededError("node did not become ready");
   for (absl::string_view line : absl::StrSplit(ReadFile(ready), '\n')) {
@@ -228,14 +232,16 @@ absl::Status NodeProcess::Start(absl::Duration timeout) {
     if (kv.first == "admin_port") (void)absl::SimpleAtoi(kv.second, &admin_port_);
   }
   auto health = grpc::health::v1::Health::NewStub(NewChannel());
-  const bool serving = WaitFor([&] {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    grpc::health::v1::HealthCheckRequest req;
-    grpc::health::v1::HealthCheckResponse resp;
-    return health->Check(&ctx, req, &resp).ok() &&
-           resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
-  }, timeout);
+  const bool serving = WaitFor(
+      [&] {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        grpc::health::v1::HealthCheckRequest req;
+        grpc::health::v1::HealthCheckResponse resp;
+        return health->Check(&ctx, req, &resp).ok() &&
+               resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      timeout);
   return serving ? absl::OkStatus() : absl::DeadlineExceededError("node never reported SERVING");
 }
 
@@ -312,7 +318,8 @@ cases::v1::CreateCaseRequest SampleCase(cases::v1::CaseKind kind, const std::str
   r.set_request_id(request_id);
   auto* c = r.mutable_case_();
   c->set_kind(kind);
-  if (kind == cases::v1::CASE_KIND_COMPLAINT) c->set_complaint_round(cases::v1::COMPLAINT_ROUND_FIRST);
+  if (kind == cases::v1::CASE_KIND_COMPLAINT)
+    c->set_complaint_round(cases::v1::COMPLAINT_ROUND_FIRST);
   c->set_channel(cases::v1::CHANNEL_IN_PERSON);
   auto* p = c->add_petitioners();
   p->set_full_name("Trần Thị Mai");
@@ -333,10 +340,11 @@ std::string HttpRequest(const std::string& url, const std::string* body) {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body->c_str());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
   }
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
-    static_cast<std::string*>(out)->append(data, size * n);
-    return size * n;
-  });
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
   const CURLcode rc = curl_easy_perform(curl);

@@ -12,8 +12,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "reception/cases/v1/case_service.pb.h"
 
@@ -22,12 +22,12 @@ namespace reception::testing {
 class NodeProcess {
  public:
   struct Options {
-    std::string binary;     // path of receptiond
+    std::string binary;  // path of receptiond
     std::string unit_code = "48";
     // Relative to the source tree, or an absolute path (a generated topology).
     std::string topology = "deploy/topology/da-nang-2025.yaml";
     std::string sync_policy = "group_fsync";
-    std::string work_dir;   // holds config, data, logs; must exist
+    std::string work_dir;  // holds config, data, logs; must exist
     std::vector<std::string> extra_args;
     int listen_port = 0;  // 0: any free port, chosen at each start
     // Federation peers: unit code -> address.
@@ -119,7 +119,8 @@ void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::
 
 // A unary call as someone (15 s deadline); the gRPC status as absl::Status.
 template <typename Stub, typename Req, typename Resp>
-absl::StatusOr<Resp> CallAs(Stub* stub, grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
+absl::StatusOr<Resp> CallAs(Stub* stub,
+                            grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
                             const Req& req, const std::string& role, const std::string& unit,
                             const std::string& subject) {
   grpc::ClientContext ctx;
@@ -127,7 +128,8 @@ absl::StatusOr<Resp> CallAs(Stub* stub, grpc::Status (Stub::*method)(grpc::Clien
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
   Resp out;
   grpc::Status s = (stub->*method)(&ctx, req, &out);
-  if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  if (!s.ok())
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
   return out;
 }
 

@@ -30,8 +30,10 @@ std::string g_receptiond;
 std::string g_receptionctl;
 
 template <typename Stub, typename Req, typename Resp>
-absl::StatusOr<Resp> Call(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
-                          const std::string& unit, const std::string& role = "officer") {
+absl::StatusOr<Resp> Call(Stub* stub,
+                          grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
+                          const Req& req, const std::string& unit,
+                          const std::string& role = "officer") {
   return CallAs(stub, m, req, role, unit, "officer." + unit);
 }
 
@@ -48,7 +50,8 @@ class Clock {
   std::string path_;
 };
 
-std::unique_ptr<NodeProcess> MakeNode(const TempDir& dir, const std::string& unit, int port, const Clock& clock,
+std::unique_ptr<NodeProcess> MakeNode(const TempDir& dir, const std::string& unit, int port,
+                                      const Clock& clock,
                                       std::vector<std::pair<std::string, std::string>> peers,
                                       std::string extra_config = "") {
   const std::string work = dir.Join(unit);
@@ -90,7 +93,8 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
   Clock clock(dir);
   clock.Set("2026-03-30");
   const std::string feed_address = absl::StrCat("127.0.0.1:", NodeProcess::FreePort());
-  auto node = MakeNode(dir, "48-29", 0, clock, {}, absl::StrCat("calendar_feed_address: \"", feed_address, "\"\n"));
+  auto node = MakeNode(dir, "48-29", 0, clock, {},
+                       absl::StrCat("calendar_feed_address: \"", feed_address, "\"\n"));
   ASSERT_TRUE(node->Start().ok()) << ReadFile(node->log_path());
   auto stub = sv::SchedulingService::NewStub(node->NewChannel());
   // The chairman receives every Monday.
@@ -109,19 +113,21 @@ TEST(SchedulingNode, AMonthOfACommunesDutyAcrossAHolidayWithAMissedDay) {
     if (d.kind() == sv::DAY_KIND_PERIODIC) periodic.push_back(FormatDate(d.date()));
   }
   // Hùng Kings' day in lieu (Monday 27 April) moves to Tuesday 28 April.
-  EXPECT_EQ(periodic, (std::vector<std::string>{"2026-04-06", "2026-04-13", "2026-04-20", "2026-04-28"}));
+  EXPECT_EQ(periodic,
+            (std::vector<std::string>{"2026-04-06", "2026-04-13", "2026-04-20", "2026-04-28"}));
   // A session on the holiday itself is refused, naming it.
   sv::CreateSessionRequest on_holiday;
   *on_holiday.mutable_session() = Periodic(absl::CivilDay(2026, 4, 27));
   auto refused = Call(stub.get(), &S::CreateSession, on_holiday, "48-29");
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "2026-04-27 is a day off")) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "2026-04-27 is a day off"))
+      << refused.status();
 
   // The month goes by: held on the 6th (chairman), 20th (a vice-chairman),
   // 28th; the 13th is missed.
   std::map<std::string, std::string> names;
-  for (const auto& day : {absl::CivilDay(2026, 4, 6), absl::CivilDay(2026, 4, 13), absl::CivilDay(2026, 4, 20),
-                          absl::CivilDay(2026, 4, 28)}) {
+  for (const auto& day : {absl::CivilDay(2026, 4, 6), absl::CivilDay(2026, 4, 13),
+                          absl::CivilDay(2026, 4, 20), absl::CivilDay(2026, 4, 28)}) {
     sv::CreateSessionRequest r;
     *r.mutable_session() = Periodic(day);
     auto s = Call(stub.get(), &S::CreateSession, r, "48-29");
@@ -185,10 +191,12 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   TempDir dir;
   Clock clock(dir);
   clock.Set("2026-09-21");
-  const int city_port = NodeProcess::FreePort(), a_port = NodeProcess::FreePort(), b_port = NodeProcess::FreePort();
+  const int city_port = NodeProcess::FreePort(), a_port = NodeProcess::FreePort(),
+            b_port = NodeProcess::FreePort();
   const std::string city_addr = absl::StrCat("127.0.0.1:", city_port);
   auto city = MakeNode(dir, "48", city_port, clock,
-                       {{"48-29", absl::StrCat("127.0.0.1:", a_port)}, {"48-1", absl::StrCat("127.0.0.1:", b_port)}});
+                       {{"48-29", absl::StrCat("127.0.0.1:", a_port)},
+                        {"48-1", absl::StrCat("127.0.0.1:", b_port)}});
   auto tay_giang = MakeNode(dir, "48-29", a_port, clock, {{"48", city_addr}});
   auto hai_chau = MakeNode(dir, "48-1", b_port, clock, {{"48", city_addr}});
   ASSERT_TRUE(city->Start().ok()) << ReadFile(city->log_path());
@@ -203,7 +211,8 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   x->set_end("10:30");
   x->set_presiding("Chủ tịch UBND thành phố");
   x->set_title("Tiếp công dân trực tuyến định kỳ tháng 9");
-  for (const auto& [unit, capacity] : std::vector<std::pair<std::string, int>>{{"48-29", 1}, {"48-1", 3}, {"48-2", 3}}) {
+  for (const auto& [unit, capacity] :
+       std::vector<std::pair<std::string, int>>{{"48-29", 1}, {"48-1", 3}, {"48-2", 3}}) {
     auto* b = x->add_bridges();
     b->set_unit(unit);
     b->set_capacity(capacity);
@@ -216,10 +225,13 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   // Its room, from the media service.
   sv::GetSessionRequest get;
   get.set_name(name);
-  ASSERT_TRUE(WaitFor([&] {
-    auto s = Call(host.get(), &S::GetSession, get, "48");
-    return s.ok() && !s->room().empty();
-  }, absl::Seconds(10))) << ReadFile(city->log_path());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Call(host.get(), &S::GetSession, get, "48");
+        return s.ok() && !s->room().empty();
+      },
+      absl::Seconds(10)))
+      << ReadFile(city->log_path());
   const std::string room = Call(host.get(), &S::GetSession, get, "48")->room();
   auto media = media::v1::MediaService::NewStub(city->NewChannel());
   media::v1::GetRoomRequest get_room;
@@ -231,10 +243,12 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
 
   // Tây Giang learns of the session; Hải Châu does once its node is up.
   auto at_a = sv::SchedulingService::NewStub(tay_giang->NewChannel());
-  ASSERT_TRUE(WaitFor([&] { return Call(at_a.get(), &S::GetSession, get, "48-29").ok(); }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] { return Call(at_a.get(), &S::GetSession, get, "48-29").ok(); },
+                      absl::Seconds(10)));
   ASSERT_TRUE(hai_chau->Start().ok());
   auto at_b = sv::SchedulingService::NewStub(hai_chau->NewChannel());
-  ASSERT_TRUE(WaitFor([&] { return Call(at_b.get(), &S::GetSession, get, "48-1").ok(); }, absl::Seconds(15)))
+  ASSERT_TRUE(WaitFor([&] { return Call(at_b.get(), &S::GetSession, get, "48-1").ok(); },
+                      absl::Seconds(15)))
       << ReadFile(city->log_path());
   sv::ListSessionsRequest upcoming;
   *upcoming.mutable_from() = ToProtoDate(absl::CivilDay(2026, 9, 21));
@@ -247,7 +261,8 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   // The city becomes unreachable; two citizens register at Tây Giang meanwhile.
   ASSERT_EQ(city->Stop(), 0);
   const int tay_giang_admin = tay_giang->admin_port();
-  auto reg = [&](S* stub, const std::string& unit, const std::string& id, const std::string& request) {
+  auto reg = [&](S* stub, const std::string& unit, const std::string& id,
+                 const std::string& request) {
     sv::RegisterCitizenRequest r;
     r.set_request_id(request);
     r.mutable_registration()->set_session(name);
@@ -278,26 +293,34 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   host = sv::SchedulingService::NewStub(city->NewChannel());
   sv::GetSessionAgendaRequest agenda;
   agenda.set_session(name);
-  ASSERT_TRUE(WaitFor([&] {
-    auto s = Call(host.get(), &S::GetSession, get, "48");
-    return s.ok() && s->bridges(0).registered() == 1 && s->bridges(0).waiting() == 1 && s->bridges(1).registered() == 1;
-  }, absl::Seconds(20))) << ReadFile(tay_giang->log_path());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Call(host.get(), &S::GetSession, get, "48");
+        return s.ok() && s->bridges(0).registered() == 1 && s->bridges(0).waiting() == 1 &&
+               s->bridges(1).registered() == 1;
+      },
+      absl::Seconds(20)))
+      << ReadFile(tay_giang->log_path());
   auto host_agenda = Call(host.get(), &S::GetSessionAgenda, agenda, "48");
   ASSERT_TRUE(host_agenda.ok());
   ASSERT_EQ(host_agenda->items_size(), 2);
   // At Tây Giang, the citizens see their queue number or their place in line.
-  ASSERT_TRUE(WaitFor([&] {
-    auto ag = Call(at_a.get(), &S::GetSessionAgenda, agenda, "48-29");
-    return ag.ok() && ag->items_size() == 1 && ag->items(0).queue_number() == 1;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto ag = Call(at_a.get(), &S::GetSessionAgenda, agenda, "48-29");
+        return ag.ok() && ag->items_size() == 1 && ag->items(0).queue_number() == 1;
+      },
+      absl::Seconds(10)));
   // An cancels at the commune: Bình moves up, at the city and at the commune.
   sv::CancelRegistrationRequest cancel;
   cancel.set_name(an->name());
   ASSERT_TRUE(Call(at_a.get(), &S::CancelRegistration, cancel, "48-29").ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto ag = Call(at_a.get(), &S::GetSessionAgenda, agenda, "48-29");
-    return ag.ok() && ag->items_size() == 1 && ag->items(0).registration() == binh->name();
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto ag = Call(at_a.get(), &S::GetSessionAgenda, agenda, "48-29");
+        return ag.ok() && ag->items_size() == 1 && ag->items(0).registration() == binh->name();
+      },
+      absl::Seconds(10)));
   auto notes = Call(at_a.get(), &S::ListNotifications, sv::ListNotificationsRequest(), "48-29");
   ASSERT_TRUE(notes.ok());
   ASSERT_GE(notes->notifications_size(), 1) << ReadFile(tay_giang->log_path());
@@ -312,14 +335,17 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   in.set_name(binh->name());
   in.set_citizen_id("049201000022");
   ASSERT_TRUE(Call(at_a.get(), &S::CheckInCitizen, in, "48-29").ok());
-  ASSERT_TRUE(WaitFor([&] {
-    auto ag = Call(host.get(), &S::GetSessionAgenda, agenda, "48");
-    if (!ag.ok()) return false;
-    for (const auto& i : ag->items()) {
-      if (i.registration() == binh->name()) return i.state() == sv::REGISTRATION_STATE_CHECKED_IN;
-    }
-    return false;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto ag = Call(host.get(), &S::GetSessionAgenda, agenda, "48");
+        if (!ag.ok()) return false;
+        for (const auto& i : ag->items()) {
+          if (i.registration() == binh->name())
+            return i.state() == sv::REGISTRATION_STATE_CHECKED_IN;
+        }
+        return false;
+      },
+      absl::Seconds(10)));
   sv::RecordSessionRequest rec;
   rec.set_name(name);
   rec.mutable_record()->set_presided_by("Chủ tịch UBND thành phố");
@@ -327,14 +353,19 @@ TEST(SchedulingNode, AnOnlineSessionWithThreeBridgesOneOfflineRegistrationsArriv
   rec.mutable_record()->set_citizens(1);
   ASSERT_TRUE(Call(host.get(), &S::RecordSession, rec, "48", "head").ok());
   media = media::v1::MediaService::NewStub(city->NewChannel());
-  ASSERT_TRUE(WaitFor([&] {
-    auto rr = Call(media.get(), &media::v1::MediaService::Stub::GetRoom, get_room, "48");
-    return rr.ok() && rr->state() == media::v1::ROOM_STATE_CLOSED;
-  }, absl::Seconds(10)));
-  ASSERT_TRUE(WaitFor([&] {
-    auto ag = Call(at_b.get(), &S::GetSessionAgenda, agenda, "48-1");
-    return ag.ok() && ag->items_size() == 1 && ag->items(0).state() == sv::REGISTRATION_STATE_NO_SHOW;
-  }, absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto rr = Call(media.get(), &media::v1::MediaService::Stub::GetRoom, get_room, "48");
+        return rr.ok() && rr->state() == media::v1::ROOM_STATE_CLOSED;
+      },
+      absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto ag = Call(at_b.get(), &S::GetSessionAgenda, agenda, "48-1");
+        return ag.ok() && ag->items_size() == 1 &&
+               ag->items(0).state() == sv::REGISTRATION_STATE_NO_SHOW;
+      },
+      absl::Seconds(10)));
   // People see citizen IDs masked; no node's files (databases with their
   // write-ahead logs, logs, configs) hold one in clear, nor a name.
   EXPECT_EQ(an->citizen_id(), "*********021");

@@ -18,7 +18,8 @@ double Percentile(std::vector<double> v, double q) {
 
 std::string GitCommit(const std::string& source_dir) {
   std::string commit = "unknown";
-  const std::string cmd = absl::StrCat("git -C '", source_dir, "' rev-parse --short HEAD 2>/dev/null");
+  const std::string cmd =
+      absl::StrCat("git -C '", source_dir, "' rev-parse --short HEAD 2>/dev/null");
   if (FILE* p = popen(cmd.c_str(), "r")) {
     char buf[64] = {0};
     if (fgets(buf, sizeof buf, p)) commit = std::string(buf, strcspn(buf, "\n"));

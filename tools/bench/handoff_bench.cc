@@ -44,9 +44,9 @@ struct Ctx {
 };
 
 v1::CreateCaseRequest NewCase(const std::string& id) {
-  v1::CreateCaseRequest r =
-      SampleCase(v1::CASE_KIND_COMPLAINT, id, "502", absl::CivilDay(2025, 6, 16),
-                 absl::StrCat("Khiếu nại quyết định hành chính số ", id, " ", std::string(600, 'x')));
+  v1::CreateCaseRequest r = SampleCase(
+      v1::CASE_KIND_COMPLAINT, id, "502", absl::CivilDay(2025, 6, 16),
+      absl::StrCat("Khiếu nại quyết định hành chính số ", id, " ", std::string(600, 'x')));
   // Distinct citizens, so duplicate detection does not link every case.
   r.mutable_case_()->mutable_petitioners(0)->set_citizen_id(
       absl::StrFormat("0492%08d", std::hash<std::string>()(id) % 100000000));
@@ -142,7 +142,8 @@ int Main(int argc, char** argv) {
   std::vector<std::thread> clients;
   for (int t = 0; t < 16; ++t) {
     clients.emplace_back([&] {
-      for (int i = next++; i < backlog; i = next++) transfer(create(absl::StrCat("bl-", i)), absl::StrCat("tbl-", i));
+      for (int i = next++; i < backlog; i = next++)
+        transfer(create(absl::StrCat("bl-", i)), absl::StrCat("tbl-", i));
     });
   }
   for (auto& t : clients) t.join();
@@ -150,7 +151,8 @@ int Main(int argc, char** argv) {
   auto depth = [&] {
     Ctx ctx("502-1");
     v1::FederationStatus st;
-    if (!src_handoffs->GetFederationStatus(&ctx.ctx, v1::GetFederationStatusRequest(), &st).ok()) return -1L;
+    if (!src_handoffs->GetFederationStatus(&ctx.ctx, v1::GetFederationStatusRequest(), &st).ok())
+      return -1L;
     return st.peers_size() ? static_cast<long>(st.peers(0).outbox_depth()) : -1L;
   };
   WaitFor([&] { return depth() == backlog; }, absl::Seconds(60));
@@ -167,11 +169,15 @@ int Main(int argc, char** argv) {
   std::string md = absl::StrFormat(
       "## Handoffs between two nodes (%s, commit %s)\n\n"
       "One run of `handoff_bench` (tools/bench/handoff_bench.cc) on this machine: two receptiond "
-      "processes on loopback (commune 502-1 -> district 502), group-fsync storage, both sharing the 2 "
+      "processes on loopback (commune 502-1 -> district 502), group-fsync storage, both sharing "
+      "the 2 "
       "cores with the client.\n\n"
-      "Latency, %d sequential cases: a handoff is timed from the TransferCase call at the source until "
-      "the destination serves the case as its owner (polled every 0.2 ms); it includes the freeze+outbox "
-      "write (durable), the offer, the destination's durable import, but not the source's acknowledgement. "
+      "Latency, %d sequential cases: a handoff is timed from the TransferCase call at the source "
+      "until "
+      "the destination serves the case as its owner (polled every 0.2 ms); it includes the "
+      "freeze+outbox "
+      "write (durable), the offer, the destination's durable import, but not the source's "
+      "acknowledgement. "
       "Compared with one durable CreateCase in the same run.\n\n"
       "| operation | p50 ms | p99 ms |\n|---|---|---|\n"
       "| CreateCase (one durable write) | %.2f | %.2f |\n"
@@ -179,7 +185,8 @@ int Main(int argc, char** argv) {
       "Handoff / CreateCase: p50 %.1fx, p99 %.1fx.\n\n"
       "Backlog: %d cases created and transferred by 16 clients while the destination was stopped "
       "(%.1f s to queue), then the destination restarted: the outbox emptied in %.1f s "
-      "(%.0f handoffs/s; draining took %.2fx the time queueing did). Up to 16 offers are in flight per "
+      "(%.0f handoffs/s; draining took %.2fx the time queueing did). Up to 16 offers are in flight "
+      "per "
       "peer; each is an offer, a durable import (grouped at the destination) and a durable "
       "acknowledgement. The previous run, one offer at a time, drained 205 handoffs/s.\n",
       day, commit, sequential, Percentile(create_ms, 0.5), Percentile(create_ms, 0.99),

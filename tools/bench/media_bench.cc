@@ -8,11 +8,12 @@
 //      disconnected, and the node's resident memory per stage.
 // Prints a Markdown section; with --write FILE replaces the section between
 // its markers in FILE (BENCHMARKS.md).
-//   media_bench RECEPTIOND [--latency 200] [--stages 100,500,2000] [--seconds 20] [--write BENCHMARKS.md]
-#include <algorithm>
-#include <atomic>
+//   media_bench RECEPTIOND [--latency 200] [--stages 100,500,2000] [--seconds 20] [--write
+//   BENCHMARKS.md]
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -41,8 +42,9 @@ constexpr absl::Duration kHeartbeatEvery = absl::Seconds(10);
 
 // A call as someone; its latency in ms, or -1 on error (counted).
 template <typename Stub, typename Req, typename Resp>
-double Timed(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
-             Resp* out, const std::string& subject, const std::string& role, std::atomic<int>* errors) {
+double Timed(Stub* stub, grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
+             const Req& req, Resp* out, const std::string& subject, const std::string& role,
+             std::atomic<int>* errors) {
   grpc::ClientContext ctx;
   AddPrincipal(&ctx, role, "48", subject);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -90,7 +92,8 @@ struct Member {
 
 int Main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: media_bench RECEPTIOND [--latency N] [--stages A,B,C] [--seconds S] [--write FILE]\n";
+    std::cerr << "usage: media_bench RECEPTIOND [--latency N] [--stages A,B,C] [--seconds S] "
+                 "[--write FILE]\n";
     return 2;
   }
   int latency_n = 200, seconds = 20;
@@ -134,10 +137,12 @@ int Main(int argc, char** argv) {
     mv1::CreateRoomRequest create;
     create.set_room_id(id);
     mv1::Room room;
-    Timed(media.get(), &mv1::MediaService::Stub::CreateRoom, create, &room, "officer.bench", "officer", &errors);
+    Timed(media.get(), &mv1::MediaService::Stub::CreateRoom, create, &room, "officer.bench",
+          "officer", &errors);
     mv1::OpenRoomRequest open;
     open.set_name(room.name());
-    const double o_ms = Timed(media.get(), &mv1::MediaService::Stub::OpenRoom, open, &room, "officer.bench", "officer", &errors);
+    const double o_ms = Timed(media.get(), &mv1::MediaService::Stub::OpenRoom, open, &room,
+                              "officer.bench", "officer", &errors);
     if (open_ms) *open_ms = o_ms;
     for (int i = 0; i < n; ++i) {
       const std::string role = i == 0 ? "presiding" : i == 1 ? "officer" : "citizen";
@@ -148,12 +153,14 @@ int Main(int argc, char** argv) {
       issue.set_unit(i < 2 ? "48" : absl::StrCat("48-", 1 + i % 50));
       issue.set_subject(subject);
       mv1::JoinToken token;
-      Timed(media.get(), &mv1::MediaService::Stub::IssueJoinToken, issue, &token, "officer.bench", "officer", &errors);
+      Timed(media.get(), &mv1::MediaService::Stub::IssueJoinToken, issue, &token, "officer.bench",
+            "officer", &errors);
       mv1::JoinRoomRequest join;
       join.set_name(room.name());
       join.set_join_token(token.token());
       mv1::JoinRoomResponse joined;
-      const double j_ms = Timed(media.get(), &mv1::MediaService::Stub::JoinRoom, join, &joined, subject, "viewer", &errors);
+      const double j_ms = Timed(media.get(), &mv1::MediaService::Stub::JoinRoom, join, &joined,
+                                subject, "viewer", &errors);
       if (i == 0 && join_ms) *join_ms = j_ms;
       members.push_back({room.name(), joined.participant(), subject});
     }
@@ -168,21 +175,24 @@ int Main(int argc, char** argv) {
     open_ms.push_back(o_ms);
     join_ms.push_back(j_ms);
     cv1::Case c;
-    create_case_ms.push_back(Timed(cases.get(), &cv1::CaseService::Stub::CreateCase,
-                                   SampleCase(cv1::CASE_KIND_PETITION, absl::StrCat("bench-", i), "48-1",
-                                              absl::CivilDay(2026, 11, 20), absl::StrCat("Kiến nghị số ", i)),
-                                   &c, "officer.bench", "officer", &errors));
+    create_case_ms.push_back(
+        Timed(cases.get(), &cv1::CaseService::Stub::CreateCase,
+              SampleCase(cv1::CASE_KIND_PETITION, absl::StrCat("bench-", i), "48-1",
+                         absl::CivilDay(2026, 11, 20), absl::StrCat("Kiến nghị số ", i)),
+              &c, "officer.bench", "officer", &errors));
     mv1::GetRoomRequest get;
     get.set_name(absl::StrCat("rooms/lat-", i));
     mv1::Room r;
-    get_ms.push_back(Timed(media.get(), &mv1::MediaService::Stub::GetRoom, get, &r, "officer.bench", "officer", &errors));
+    get_ms.push_back(Timed(media.get(), &mv1::MediaService::Stub::GetRoom, get, &r, "officer.bench",
+                           "officer", &errors));
   }
   auto close_all = [&](const std::string& prefix, int n) {
     for (int i = 0; i < n; ++i) {
       mv1::CloseRoomRequest close;
       close.set_name(absl::StrCat("rooms/", prefix, i));
       mv1::Room r;
-      Timed(media.get(), &mv1::MediaService::Stub::CloseRoom, close, &r, "officer.bench", "officer", &errors);
+      Timed(media.get(), &mv1::MediaService::Stub::CloseRoom, close, &r, "officer.bench", "officer",
+            &errors);
     }
   };
   close_all("lat-", latency_n);
@@ -241,7 +251,8 @@ int Main(int argc, char** argv) {
           hb.set_name(m.room);
           hb.set_participant(m.id);
           mv1::Room r;
-          const double ms = Timed(media.get(), &mv1::MediaService::Stub::Heartbeat, hb, &r, m.subject, "viewer", &hb_errors);
+          const double ms = Timed(media.get(), &mv1::MediaService::Stub::Heartbeat, hb, &r,
+                                  m.subject, "viewer", &hb_errors);
           if (ms >= 0) lat[w].push_back(ms);
         }
       });
@@ -260,12 +271,14 @@ int Main(int argc, char** argv) {
       mv1::GetRoomRequest get;
       get.set_name(absl::StrCat("rooms/cap-", i));
       mv1::Room r;
-      Timed(media.get(), &mv1::MediaService::Stub::GetRoom, get, &r, "officer.bench", "officer", &errors);
-      for (const auto& p : r.participants()) st.disconnected += p.presence() == mv1::PRESENCE_DISCONNECTED;
+      Timed(media.get(), &mv1::MediaService::Stub::GetRoom, get, &r, "officer.bench", "officer",
+            &errors);
+      for (const auto& p : r.participants())
+        st.disconnected += p.presence() == mv1::PRESENCE_DISCONNECTED;
     }
     results.push_back(st);
-    std::cerr << "stage " << target << " rooms: setup " << st.setup_s << " s, heartbeat p99 " << st.hb_p99
-              << " ms, rss " << st.rss_kib / 1024 << " MiB\n";
+    std::cerr << "stage " << target << " rooms: setup " << st.setup_s << " s, heartbeat p99 "
+              << st.hb_p99 << " ms, rss " << st.rss_kib / 1024 << " MiB\n";
   }
 
   std::string md = absl::StrFormat(
@@ -273,18 +286,23 @@ int Main(int argc, char** argv) {
       "One run of `media_bench` (tools/bench/media_bench.cc) on this machine: one receptiond on "
       "loopback (city node 48, group-fsync storage, the `none` media backend: the control plane "
       "alone), sharing the 2 cores with the client.\n\n"
-      "Latency, %d sequential rooms, each compared with one durable CreateCase and one GetRoom in the "
+      "Latency, %d sequential rooms, each compared with one durable CreateCase and one GetRoom in "
+      "the "
       "same run. OpenRoom is a durable room operation plus the media backend's provisioning (none "
       "here); JoinRoom verifies the Ed25519 join token and writes the join durably.\n\n"
-      "| operation | p50 ms | p99 ms | p50 vs CreateCase | p50 vs GetRoom |\n|---|---|---|---|---|\n"
+      "| operation | p50 ms | p99 ms | p50 vs CreateCase | p50 vs GetRoom "
+      "|\n|---|---|---|---|---|\n"
       "| GetRoom (a read) | %.2f | %.2f | %.2fx | 1x |\n"
       "| CreateCase (one durable write) | %.2f | %.2f | 1x | %.1fx |\n"
       "| OpenRoom | %.2f | %.2f | %.2fx | %.1fx |\n"
       "| JoinRoom | %.2f | %.2f | %.2fx | %.1fx |\n\n"
-      "Capacity: open rooms of %d participants each (presiding official, officer, 8 citizens), every "
-      "participant heartbeating once every 10 s for %d s per stage (8 client threads). Resident memory "
+      "Capacity: open rooms of %d participants each (presiding official, officer, 8 citizens), "
+      "every "
+      "participant heartbeating once every 10 s for %d s per stage (8 client threads). Resident "
+      "memory "
       "of the node process (VmRSS; %.1f MiB at start, %.1f MiB after the latency rooms).\n\n"
-      "| open rooms | participants | heartbeats/s | heartbeat p50 ms | p99 ms | errors | wrongly disconnected | "
+      "| open rooms | participants | heartbeats/s | heartbeat p50 ms | p99 ms | errors | wrongly "
+      "disconnected | "
       "node CPU (cores) | RSS MiB | KiB per room over the empty node | setup s |\n"
       "|---|---|---|---|---|---|---|---|---|---|---|\n",
       bench::Today(), bench::GitCommit(RECEPTION_SOURCE_DIR), latency_n, Percentile(get_ms, 0.5),
@@ -292,26 +310,30 @@ int Main(int argc, char** argv) {
       Percentile(create_case_ms, 0.5), Percentile(create_case_ms, 0.99),
       Percentile(create_case_ms, 0.5) / Percentile(get_ms, 0.5), Percentile(open_ms, 0.5),
       Percentile(open_ms, 0.99), Percentile(open_ms, 0.5) / Percentile(create_case_ms, 0.5),
-      Percentile(open_ms, 0.5) / Percentile(get_ms, 0.5), Percentile(join_ms, 0.5), Percentile(join_ms, 0.99),
-      Percentile(join_ms, 0.5) / Percentile(create_case_ms, 0.5), Percentile(join_ms, 0.5) / Percentile(get_ms, 0.5),
-      kPerRoom, seconds, rss_start / 1024.0, rss_before / 1024.0);
+      Percentile(open_ms, 0.5) / Percentile(get_ms, 0.5), Percentile(join_ms, 0.5),
+      Percentile(join_ms, 0.99), Percentile(join_ms, 0.5) / Percentile(create_case_ms, 0.5),
+      Percentile(join_ms, 0.5) / Percentile(get_ms, 0.5), kPerRoom, seconds, rss_start / 1024.0,
+      rss_before / 1024.0);
   for (const auto& st : results) {
-    absl::StrAppendFormat(&md, "| %d | %d | %.0f | %.2f | %.2f | %d | %d | %.2f | %.1f | %.1f | %.1f |\n", st.rooms,
-                          st.rooms * kPerRoom, st.hb_rate, st.hb_p50, st.hb_p99, st.hb_errors, st.disconnected,
-                          st.node_cores, st.rss_kib / 1024.0, (st.rss_kib - rss_before) / static_cast<double>(st.rooms),
-                          st.setup_s);
+    absl::StrAppendFormat(
+        &md, "| %d | %d | %.0f | %.2f | %.2f | %d | %d | %.2f | %.1f | %.1f | %.1f |\n", st.rooms,
+        st.rooms * kPerRoom, st.hb_rate, st.hb_p50, st.hb_p99, st.hb_errors, st.disconnected,
+        st.node_cores, st.rss_kib / 1024.0,
+        (st.rss_kib - rss_before) / static_cast<double>(st.rooms), st.setup_s);
   }
   const StageResult* held = nullptr;
   for (const auto& st : results) {
     if (st.hb_errors == 0 && st.disconnected == 0) held = &st;
   }
   if (held != nullptr) {
-    absl::StrAppendFormat(
-        &md,
-        "\nThe largest stage held without an error or a wrongful disconnection: %d open rooms (%d participants, "
-        "%.0f heartbeats/s) in %.0f MiB, %.2f cores of node CPU. The client runs on the same 2 cores, so this is "
-        "a floor for what one node holds, not its ceiling.\n",
-        held->rooms, held->rooms * kPerRoom, held->hb_rate, held->rss_kib / 1024.0, held->node_cores);
+    absl::StrAppendFormat(&md,
+                          "\nThe largest stage held without an error or a wrongful disconnection: "
+                          "%d open rooms (%d participants, "
+                          "%.0f heartbeats/s) in %.0f MiB, %.2f cores of node CPU. The client runs "
+                          "on the same 2 cores, so this is "
+                          "a floor for what one node holds, not its ceiling.\n",
+                          held->rooms, held->rooms * kPerRoom, held->hb_rate,
+                          held->rss_kib / 1024.0, held->node_cores);
   }
   absl::StrAppend(&md, "\nErrors outside heartbeats: ", errors.load(), ".\n");
   std::cout << md;

@@ -33,8 +33,9 @@ using bench::Percentile;
 
 template <typename Req, typename Resp>
 double Timed(sv::SchedulingService::Stub* stub,
-             grpc::Status (sv::SchedulingService::Stub::*m)(grpc::ClientContext*, const Req&, Resp*), const Req& req,
-             const std::string& role = "officer") {
+             grpc::Status (sv::SchedulingService::Stub::*m)(grpc::ClientContext*, const Req&,
+                                                            Resp*),
+             const Req& req, const std::string& role = "officer") {
   grpc::ClientContext ctx;
   AddPrincipal(&ctx, role, "48-29", "officer.bench");
   Resp out;
@@ -50,7 +51,8 @@ double Timed(sv::SchedulingService::Stub* stub,
 
 int Main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: scheduling_bench RECEPTIOND [--communes N] [--rounds N] [--calls N] [--write FILE]\n";
+    std::cerr << "usage: scheduling_bench RECEPTIOND [--communes N] [--rounds N] [--calls N] "
+                 "[--write FILE]\n";
     return 2;
   }
   int communes = 250, rounds = 5, calls = 200;
@@ -100,18 +102,21 @@ int Main(int argc, char** argv) {
       int k = 0;
       for (const auto& d : plans[c]) {
         // Nine in ten planned periodic days are held.
-        if (d.kind == sv::DAY_KIND_PERIODIC && ++k % 10 != 0) held.push_back({d.day, "Chủ tịch", sv::PRESIDING_ROLE_HEAD});
+        if (d.kind == sv::DAY_KIND_PERIODIC && ++k % 10 != 0)
+          held.push_back({d.day, "Chủ tịch", sv::PRESIDING_ROLE_HEAD});
       }
       const std::string unit = absl::StrCat("49-", c + 1);
       for (int m = 1; m <= 12; ++m) {
         auto range = scheduling::ReportRange(sv::REPORT_PERIOD_MONTH, 2026, m, *rules);
-        auto r = scheduling::Compliance(unit, type::v1::UNIT_LEVEL_COMMUNE, range->first, range->second, held, plans[c], *rules);
+        auto r = scheduling::Compliance(unit, type::v1::UNIT_LEVEL_COMMUNE, range->first,
+                                        range->second, held, plans[c], *rules);
         spans += r->spans_size();
         gaps += r->gaps();
       }
       for (int q = 1; q <= 4; ++q) {
         auto range = scheduling::ReportRange(sv::REPORT_PERIOD_QUARTER, 2026, q, *rules);
-        auto r = scheduling::Compliance(unit, type::v1::UNIT_LEVEL_COMMUNE, range->first, range->second, held, plans[c], *rules);
+        auto r = scheduling::Compliance(unit, type::v1::UNIT_LEVEL_COMMUNE, range->first,
+                                        range->second, held, plans[c], *rules);
         spans += r->spans_size();
       }
     }
@@ -171,35 +176,45 @@ int Main(int argc, char** argv) {
   quarter.set_year(2026);
   quarter.set_number(3);
   for (int i = 0; i < calls; ++i) {
-    get_plan.push_back(Timed(stub.get(), &sv::SchedulingService::Stub::GetReceptionPlan, sv::GetReceptionPlanRequest()));
+    get_plan.push_back(Timed(stub.get(), &sv::SchedulingService::Stub::GetReceptionPlan,
+                             sv::GetReceptionPlanRequest()));
     list_days.push_back(Timed(stub.get(), &sv::SchedulingService::Stub::ListPlannedDays, days));
     report.push_back(Timed(stub.get(), &sv::SchedulingService::Stub::GetComplianceReport, quarter));
   }
   node.Stop();
 
-  const double walk = Percentile(walk_ms, 0.5), plan = Percentile(plan_ms, 0.5), rep = Percentile(report_ms, 0.5);
+  const double walk = Percentile(walk_ms, 0.5), plan = Percentile(plan_ms, 0.5),
+               rep = Percentile(report_ms, 0.5);
   std::string md = absl::StrFormat(
       "## Reception calendars for a province of %d communes (%s, commit %s)\n\n"
       "One run of `scheduling_bench` (tools/bench/scheduling_bench.cc) on this machine.\n\n"
-      "In process, on the shipped 2025-2026 calendar and rule packs, median of %d rounds: each commune's "
-      "2026 plan (regular reception on working days, two periodic days a month moved off days off; %zu planned "
-      "days in all) and its compliance judged for 12 months and 4 reporting quarters (%zu spans, %zu gaps, "
-      "nine in ten planned days held), against a bare walk of the same days through the working calendar.\n\n"
-      "| work, %d communes x one year | ms | per commune ms | vs the calendar walk |\n|---|---|---|---|\n"
+      "In process, on the shipped 2025-2026 calendar and rule packs, median of %d rounds: each "
+      "commune's "
+      "2026 plan (regular reception on working days, two periodic days a month moved off days off; "
+      "%zu planned "
+      "days in all) and its compliance judged for 12 months and 4 reporting quarters (%zu spans, "
+      "%zu gaps, "
+      "nine in ten planned days held), against a bare walk of the same days through the working "
+      "calendar.\n\n"
+      "| work, %d communes x one year | ms | per commune ms | vs the calendar walk "
+      "|\n|---|---|---|---|\n"
       "| calendar walk (365 lookups each) | %.2f | %.4f | 1x |\n"
       "| plan generation | %.2f | %.4f | %.1fx |\n"
       "| compliance, 12 months + 4 quarters | %.2f | %.4f | %.1fx |\n\n"
-      "Through a real receptiond holding one commune's year (its plan and %d periodic sessions recorded), "
-      "%d sequential calls each, compared with GetReceptionPlan (one small record) in the same run:\n\n"
+      "Through a real receptiond holding one commune's year (its plan and %d periodic sessions "
+      "recorded), "
+      "%d sequential calls each, compared with GetReceptionPlan (one small record) in the same "
+      "run:\n\n"
       "| call | p50 ms | p99 ms | p50 vs GetReceptionPlan |\n|---|---|---|---|\n"
       "| GetReceptionPlan | %.3f | %.3f | 1x |\n"
       "| ListPlannedDays, a whole year | %.3f | %.3f | %.1fx |\n"
       "| GetComplianceReport, a quarter | %.3f | %.3f | %.1fx |\n",
-      communes, bench::Today(), bench::GitCommit(RECEPTION_SOURCE_DIR), rounds, planned_days, spans, gaps, communes,
-      walk, walk / communes, plan, plan / communes, plan / walk, rep, rep / communes, rep / walk, sessions, calls,
-      Percentile(get_plan, 0.5), Percentile(get_plan, 0.99), Percentile(list_days, 0.5), Percentile(list_days, 0.99),
-      Percentile(list_days, 0.5) / Percentile(get_plan, 0.5), Percentile(report, 0.5), Percentile(report, 0.99),
-      Percentile(report, 0.5) / Percentile(get_plan, 0.5));
+      communes, bench::Today(), bench::GitCommit(RECEPTION_SOURCE_DIR), rounds, planned_days, spans,
+      gaps, communes, walk, walk / communes, plan, plan / communes, plan / walk, rep,
+      rep / communes, rep / walk, sessions, calls, Percentile(get_plan, 0.5),
+      Percentile(get_plan, 0.99), Percentile(list_days, 0.5), Percentile(list_days, 0.99),
+      Percentile(list_days, 0.5) / Percentile(get_plan, 0.5), Percentile(report, 0.5),
+      Percentile(report, 0.99), Percentile(report, 0.5) / Percentile(get_plan, 0.5));
   std::cout << md;
   if (!write.empty()) bench::WriteSection(write, "scheduling", md);
   return 0;

@@ -8,6 +8,7 @@ BUILD="${1:-$ROOT/build}"
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git openssl
+  clang-format-14                             # the formatting check (tests/lint)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev

@@ -156,7 +156,8 @@ class Load {
     }
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(+[](int* a) { return *a == 0; }, &active_));
+      mu_.Await(absl::Condition(
+          +[](int* a) { return *a == 0; }, &active_));
     }
     std::vector<double> all;
     uint64_t errors = 0;
