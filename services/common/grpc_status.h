@@ -15,6 +15,9 @@ namespace reception {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// "NOT_FOUND", "UNAVAILABLE" ...: a code's name as gRPC spells it.
+const char* GrpcCodeName(grpc::StatusCode code);
+
 // `message` with control characters escaped (\n, \x01 ...), as sent to
 // clients.
 std::string PrintableMessage(absl::string_view message);

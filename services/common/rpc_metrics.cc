@@ -10,31 +10,10 @@
 #include "google/protobuf/descriptor.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
+#include "services/common/grpc_status.h"
 
 namespace reception {
 namespace {
-
-const char* CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int i = static_cast<int>(code);
-  return (i >= 0 && i <= 16) ? kNames[i] : "UNKNOWN";
-}
 
 // Whether "/pkg.Service/Method" names a method compiled into this program.
 // A client chooses the method name before it is authenticated: labelling by
@@ -85,7 +64,7 @@ class RpcMetricsInterceptor final : public grpc::experimental::Interceptor {
       families_.handled
           ->Add({{"grpc_service", service_},
                  {"grpc_method", method_},
-                 {"grpc_code", CodeName(status.error_code())}})
+                 {"grpc_code", GrpcCodeName(status.error_code())}})
           .Increment();
       families_.seconds
           ->Add({{"grpc_service", service_}, {"grpc_method", method_}},

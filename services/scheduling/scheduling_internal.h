@@ -13,7 +13,7 @@
 #include "services/common/text.h"
 #include "services/scheduling/scheduling_registry.h"
 
-namespace reception::scheduling::detail {
+namespace reception::scheduling {
 
 inline constexpr char kPlan[] = "plan";          // "plan" -> ReceptionPlan
 inline constexpr char kSessions[] = "sessions";  // name -> StoredSession
@@ -102,6 +102,6 @@ inline Callback<internal::StoredSession> RegistrationOut(std::string key, bool b
       };
 }
 
-}  // namespace reception::scheduling::detail
+}  // namespace reception::scheduling
 
 #endif  // RECEPTION_SERVICES_SCHEDULING_SCHEDULING_INTERNAL_H_

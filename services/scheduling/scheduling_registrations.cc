@@ -19,21 +19,6 @@
 
 namespace reception::scheduling {
 
-using detail::FindRegistration;
-using detail::HostedAndScheduled;
-using detail::kNotices;
-using detail::kOutbox;
-using detail::kPlan;
-using detail::kSessions;
-using detail::RegistrationOut;
-using detail::Seated;
-using detail::SessionOf;
-using detail::SessionOut;
-using detail::SetTime;
-using detail::StateName;
-using detail::ValidCitizenId;
-using detail::ValidText;
-
 void SchedulingRegistry::QueueNotices(const internal::StoredSession& s, WriteTxn& txn) {
   if (s.session().replica()) return;
   for (const auto& b : s.session().bridges()) {

@@ -18,21 +18,6 @@
 
 namespace reception::scheduling {
 
-using detail::FindRegistration;
-using detail::HostedAndScheduled;
-using detail::kNotices;
-using detail::kOutbox;
-using detail::kPlan;
-using detail::kSessions;
-using detail::RegistrationOut;
-using detail::Seated;
-using detail::SessionOf;
-using detail::SessionOut;
-using detail::SetTime;
-using detail::StateName;
-using detail::ValidCitizenId;
-using detail::ValidText;
-
 std::vector<std::string> SchedulingRegistry::ColumnFamilies() {
   return {kPlan, kSessions, kOutbox, kNotices};
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/civil_date.h"
+#include "services/common/grpc_status.h"
 
 namespace receptionctl {
 
@@ -39,25 +40,7 @@ int ExitFor(grpc::StatusCode code) {
 }
 
 int ReportError(const grpc::Status& s) {
-  static const char* kCodes[] = {"OK",
-                                 "CANCELLED",
-                                 "UNKNOWN",
-                                 "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED",
-                                 "NOT_FOUND",
-                                 "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED",
-                                 "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION",
-                                 "ABORTED",
-                                 "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED",
-                                 "INTERNAL",
-                                 "UNAVAILABLE",
-                                 "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  const int c = s.error_code();
-  std::cerr << "error: " << (c >= 0 && c <= 16 ? kCodes[c] : "UNKNOWN") << ": " << s.error_message()
+  std::cerr << "error: " << reception::GrpcCodeName(s.error_code()) << ": " << s.error_message()
             << "\n";
   return ExitFor(s.error_code());
 }
