@@ -1,12 +1,16 @@
 #include "services/case/case_duplicates.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "services/case/intake.h"
 #include "services/common/status.h"
 #include "services/common/text.h"
@@ -14,16 +18,6 @@
 namespace reception {
 
 using cases::v1::Case;
-
-std::string CaseDuplicates::SearchText(const Case& c) const {
-  // Protected identities are never indexed: a name search must not reveal
-  // that someone denounced.
-  std::string text;
-  for (const auto& p : c.petitioners()) absl::StrAppend(&text, " ", p.full_name());
-  absl::StrAppend(&text, " ", c.respondent().official_name(), " ",
-                  c.respondent().official_position(), " ", c.content());
-  return FoldForSearch(text);
-}
 
 absl::StatusOr<int> CaseDuplicates::GuidancesOnMatter(const WriteTxn& txn, const Case& c) const {
   int count = 0;
@@ -39,58 +33,124 @@ absl::StatusOr<int> CaseDuplicates::GuidancesOnMatter(const WriteTxn& txn, const
   return count;
 }
 
-void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const std::string& search_text) const {
+namespace {
+
+// The content's distinct folded words as sorted 32-bit hashes (SipHash-2-4
+// from libsodium with a fixed key: stable across processes and versions).
+std::vector<uint32_t> TokenHashes(absl::string_view folded) {
+  static const unsigned char kKey[crypto_shorthash_KEYBYTES] = {
+      'r', 'e', 'c', 'e', 'p', 't', 'i', 'o', 'n', '-', 'd', 'u', 'p', 'l', 'i', 'c'};
+  std::vector<uint32_t> out;
+  for (absl::string_view token : absl::StrSplit(folded, ' ', absl::SkipEmpty())) {
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, reinterpret_cast<const unsigned char*>(token.data()), token.size(), kKey);
+    uint32_t v;
+    std::memcpy(&v, h, sizeof v);
+    out.push_back(v);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+int64_t DaysSinceEpoch(absl::CivilDay d) { return d - absl::CivilDay(1970, 1, 1); }
+
+}  // namespace
+
+CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) const {
+  Profile p;
+  const std::string content = FoldForSearch(c.content());
+  p.content_tokens = TokenHashes(content);
+  // Protected identities are never indexed: a name search must not reveal
+  // that someone denounced.
+  std::string people;
+  if (!protect) {
+    for (const auto& person : c.petitioners()) absl::StrAppend(&people, " ", person.full_name());
+  }
+  absl::StrAppend(&people, " ", c.respondent().official_name(), " ",
+                  c.respondent().official_position());
+  p.search_text = FoldForSearch(people);
+  if (!content.empty()) absl::StrAppend(&p.search_text, p.search_text.empty() ? "" : " ", content);
+  if (!protect) {
+    for (const auto& person : c.petitioners()) {
+      if (person.citizen_id().empty()) continue;
+      // A keyed hash: the raw ID is never a key, and the hash cannot be
+      // reversed by trying the 10^12 possible IDs without the vault's key.
+      p.citizen_prefixes.push_back(
+          absl::StrCat(absl::BytesToHexString(
+                           d_.vault->Fingerprint(absl::StrCat("citizen:", person.citizen_id())))
+                           .substr(0, 32),
+                       "/"));
+    }
+  }
+  return p;
+}
+
+void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile) const {
   const auto& f = records_.families();
-  txn.Put(f.search, c.number(), absl::StrCat(absl::AsciiStrToLower(c.number()), " ", search_text));
-  if (!c.identity_protected()) {
-    for (const auto& key : CitizenKeys(c)) txn.Put(f.citizens, key, "");
+  txn.Put(f.search, c.number(),
+          absl::StrCat(absl::AsciiStrToLower(c.number()), " ", profile.search_text));
+  if (c.identity_protected() || profile.citizen_prefixes.empty()) return;
+  cases::storage::CitizenIndexEntry entry;
+  entry.set_received_day(DaysSinceEpoch(DayOf(c.received_date())));
+  *entry.mutable_content_tokens() = {profile.content_tokens.begin(), profile.content_tokens.end()};
+  const std::string value = entry.SerializeAsString();
+  for (const auto& prefix : profile.citizen_prefixes) {
+    txn.Put(f.citizens, absl::StrCat(prefix, c.number()), value);
   }
 }
 
-std::vector<std::string> CaseDuplicates::CitizenKeys(const Case& c) const {
-  std::vector<std::string> keys;
-  for (const auto& p : c.petitioners()) {
-    if (p.citizen_id().empty()) continue;
-    // A keyed hash: the raw ID is never a key, and the hash cannot be
-    // reversed by trying the 10^12 possible IDs without the vault's key.
-    const std::string fp =
-        absl::BytesToHexString(d_.vault->Fingerprint(absl::StrCat("citizen:", p.citizen_id())))
-            .substr(0, 32);
-    keys.push_back(absl::StrCat(fp, "/", c.number()));
+absl::StatusOr<std::optional<cases::storage::CitizenIndexEntry>> CaseDuplicates::EntryOf(
+    absl::string_view value, const std::string& number) const {
+  cases::storage::CitizenIndexEntry entry;
+  if (!value.empty()) {
+    if (!entry.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError(
+          absl::StrCat("citizen index entry of ", number, " does not parse"));
+    }
+    return entry;
   }
-  return keys;
+  RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
+  if (!rec) return std::nullopt;
+  entry.set_received_day(DaysSinceEpoch(DayOf(rec->case_().received_date())));
+  const std::vector<uint32_t> tokens = TokenHashes(FoldForSearch(rec->case_().content()));
+  *entry.mutable_content_tokens() = {tokens.begin(), tokens.end()};
+  return entry;
 }
 
-absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Case& c) const {
+absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Profile& profile,
+                                                              absl::CivilDay received) const {
   std::vector<std::string> out;
-  if (c.petitioners().empty()) return out;
-  const auto tokens_of = [](absl::string_view content) {
-    std::vector<std::string> t = Tokens(FoldForSearch(content));
-    return absl::flat_hash_set<std::string>(t.begin(), t.end());
-  };
-  const auto mine = tokens_of(c.content());
-  const absl::CivilDay received = DayOf(c.received_date());
   absl::flat_hash_set<std::string> seen;
-  Case probe = c;
-  probe.set_number("");
-  for (std::string key : CitizenKeys(probe)) {
-    const std::string prefix = key;  // "fp/" (the number is empty)
-    auto it = d_.store->NewIterator(records_.families().citizens);
+  const auto& mine = profile.content_tokens;
+  const int64_t day = DaysSinceEpoch(received);
+  for (const std::string& prefix : profile.citizen_prefixes) {
+    auto it = d_.store->NewPrefixIterator(records_.families().citizens);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       const std::string number(it->key().ToStringView().substr(prefix.size()));
       if (!seen.insert(number).second) continue;
-      RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
-      if (!rec) continue;
-      const Case& other = rec->case_();
-      const int apart = static_cast<int>(std::abs(DayOf(other.received_date()) - received));
-      if (apart > d_.duplicate_window_days) continue;
-      const auto theirs = tokens_of(other.content());
+      RECEPTION_ASSIGN_OR_RETURN(
+          auto entry, EntryOf(absl::string_view(it->value().data(), it->value().size()), number));
+      if (!entry) continue;
+      if (std::abs(entry->received_day() - day) > d_.duplicate_window_days) continue;
+      // Both sorted: count the common words in one pass.
+      const auto& theirs = entry->content_tokens();
       size_t common = 0;
-      for (const auto& t : mine) common += theirs.contains(t);
-      const size_t all = mine.size() + theirs.size() - common;
+      auto a = mine.begin();
+      auto b = theirs.begin();
+      while (a != mine.end() && b != theirs.end()) {
+        if (*a < *b) {
+          ++a;
+        } else if (*b < *a) {
+          ++b;
+        } else {
+          ++common, ++a, ++b;
+        }
+      }
+      const size_t all = mine.size() + static_cast<size_t>(theirs.size()) - common;
       if (all == 0 || common * 100 < static_cast<size_t>(d_.duplicate_min_similarity_percent) * all)
         continue;
-      out.push_back(other.name());
+      out.push_back(absl::StrCat("cases/", number));
     }
     if (!it->status().ok()) return absl::InternalError(it->status().ToString());
   }

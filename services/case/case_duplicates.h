@@ -6,10 +6,13 @@
 #ifndef RECEPTION_SERVICES_CASE_CASE_DUPLICATES_H_
 #define RECEPTION_SERVICES_CASE_CASE_DUPLICATES_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "reception/cases/v1/case.pb.h"
 #include "services/case/case_records.h"
 
@@ -19,21 +22,37 @@ class CaseDuplicates {
  public:
   CaseDuplicates(const CaseDeps& deps, const CaseRecords& records) : d_(deps), records_(records) {}
 
-  // The folded text a case is found by (names of unprotected petitioners,
-  // the respondent, the content). Costly: call it off the writer thread.
-  std::string SearchText(const cases::v1::Case& c) const;
+  // What the indexes need of a case, worked out once, off the writer thread
+  // (folding and hashing are the costly steps of intake).
+  struct Profile {
+    // The folded text a case is found by (names of unprotected petitioners,
+    // the respondent, the content).
+    std::string search_text;
+    // The content's distinct folded words, hashed and sorted.
+    std::vector<uint32_t> content_tokens;
+    // "{keyed hash of the citizen ID}/" (33 bytes: CaseRecords::
+    // PrefixLengths) per unprotected petitioner.
+    std::vector<std::string> citizen_prefixes;
+  };
+  // `protect`: the petitioners are a protected identity, never indexed.
+  Profile ProfileOf(const cases::v1::Case& c, bool protect) const;
   // Writes the indexes of a case new on this node (registered or imported):
-  // its search text and, unless its identity is protected, its citizens.
-  void Index(WriteTxn& txn, const cases::v1::Case& c, const std::string& search_text) const;
-  // Earlier committed cases that `c` may repeat.
-  absl::StatusOr<std::vector<std::string>> Find(const cases::v1::Case& c) const;
+  // its search text and its citizens with what duplicate detection compares.
+  void Index(WriteTxn& txn, const cases::v1::Case& c, const Profile& profile) const;
+  // Earlier committed cases that a case with `profile`, received on
+  // `received`, may repeat: the same citizen, within the window, with
+  // similar content (Jaccard similarity of the content's words).
+  absl::StatusOr<std::vector<std::string>> Find(const Profile& profile,
+                                                absl::CivilDay received) const;
   // How many cases along `c`'s chain of repeats (as this node holds them)
   // were guided.
   absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
 
  private:
-  // Keys of the "citizens" family for a case's unprotected petitioners.
-  std::vector<std::string> CitizenKeys(const cases::v1::Case& c) const;
+  // The content tokens and day of an index entry (loading the case for an
+  // entry written before the index carried them); nullopt: case unknown.
+  absl::StatusOr<std::optional<cases::storage::CitizenIndexEntry>> EntryOf(
+      absl::string_view value, const std::string& number) const;
 
   const CaseDeps& d_;
   const CaseRecords& records_;

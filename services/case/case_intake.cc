@@ -37,18 +37,15 @@ absl::StatusOr<CaseIntake::Prepared> CaseIntake::Prepare(
   RECEPTION_ASSIGN_OR_RETURN(out.c, PrepareNewCase(r, env));
   out.fingerprint = d_.vault->Fingerprint(DeterministicBytes(out.c));
   out.request_id = r.request_id();
-  // Folding is the costliest step of intake: done here, on the caller's
-  // thread, not on the single writer. Protected identities are left out.
+  // Folding and hashing are the costliest steps of intake: done here, on
+  // the caller's thread, not on the single writer.
   out.protect = out.c.kind() == cases::v1::CASE_KIND_DENUNCIATION && !out.c.anonymous();
-  if (out.protect) {
-    Case searchable = out.c;
-    searchable.clear_petitioners();
-    out.search_text = duplicates_.SearchText(searchable);
-  } else {
-    out.search_text = duplicates_.SearchText(out.c);
+  out.profile = duplicates_.ProfileOf(out.c, out.protect);
+  if (!out.protect) {
     // Against committed cases (a duplicate created in the same commit group
     // is not seen; it would be by the next case).
-    RECEPTION_ASSIGN_OR_RETURN(auto duplicates, duplicates_.Find(out.c));
+    RECEPTION_ASSIGN_OR_RETURN(auto duplicates,
+                               duplicates_.Find(out.profile, DayOf(out.c.received_date())));
     for (auto& d : duplicates) out.c.add_possible_duplicates(std::move(d));
   }
   return out;
@@ -140,7 +137,7 @@ absl::Status CaseIntake::Register(WriteTxn& txn, const Principal& p, Prepared in
   clocks_.JudgeFiling(c);
   CaseRecord rec;
   if (in.protect) RECEPTION_RETURN_IF_ERROR(Protect(c, rec));
-  duplicates_.Index(txn, c, in.search_text);
+  duplicates_.Index(txn, c, in.profile);
   const CaseChange change = Received(c);
   *rec.mutable_case_() = std::move(c);
   RECEPTION_RETURN_IF_ERROR(records_.AppendEvent(txn, rec, p, "CreateCase", change));
@@ -148,7 +145,7 @@ absl::Status CaseIntake::Register(WriteTxn& txn, const Principal& p, Prepared in
   rr.set_case_number(rec.case_().number());
   rr.set_fingerprint(in.fingerprint);
   txn.Put(records_.families().requests, in.request_id, rr.SerializeAsString());
-  out = rec.case_();
+  out = std::move(*rec.mutable_case_());  // written already
   return absl::OkStatus();
 }
 
@@ -168,7 +165,7 @@ void CaseIntake::CreateCase(const Principal& p, const cases::v1::CreateCaseReque
         }
         board_.Update(*result);
         clocks_.Decorate(*result, d_.clock->Today());
-        done(*result);
+        done(std::move(*result));
       });
 }
 

@@ -43,7 +43,7 @@ class CaseIntake {
     std::string fingerprint;  // of the request's content, for idempotency
     std::string request_id;
     bool protect = false;  // a named denouncer: the identity is sealed
-    std::string search_text;
+    CaseDuplicates::Profile profile;
   };
   absl::StatusOr<Prepared> Prepare(const Principal& p, const cases::v1::CreateCaseRequest& r) const;
   // The writer's steps, in order.

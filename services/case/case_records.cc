@@ -129,6 +129,8 @@ std::vector<std::string> CaseRecords::ColumnFamilies() {
 
 const char* CaseRecords::OutboxFamily() { return kOutbox; }
 
+std::map<std::string, size_t> CaseRecords::PrefixLengths() { return {{kCitizens, 33}}; }
+
 CaseRecords::CaseRecords(const CaseDeps& deps)
     : d_(deps), f_{d_.store->Family(kCases),    d_.store->Family(kEvents),
                    d_.store->Family(kRequests), d_.store->Family(kMeta),

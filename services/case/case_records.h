@@ -20,6 +20,7 @@
 #define RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +101,9 @@ class CaseRecords {
     rocksdb::ColumnFamilyHandle* citizens;
   };
   static std::vector<std::string> ColumnFamilies();
+  // Families sought by a fixed-length key prefix (Store::Options::
+  // prefix_lengths): "citizens", by the 33-byte "{hash}/" of a citizen ID.
+  static std::map<std::string, size_t> PrefixLengths();
   // The outbox family's name (the shared outbox opens it by name).
   static const char* OutboxFamily();
 

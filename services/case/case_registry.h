@@ -49,6 +49,7 @@ class CaseRegistry {
 
   // The column families this registry needs in its store.
   static std::vector<std::string> ColumnFamilies();
+  static std::map<std::string, size_t> PrefixLengths() { return CaseRecords::PrefixLengths(); }
 
   explicit CaseRegistry(Deps deps);
 

@@ -423,6 +423,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   std::unique_ptr<CaseModule> m(new CaseModule());
   const auto& config = context.config;
   Store::Options options = context.StoreOptions("case", CaseRegistry::ColumnFamilies());
+  options.prefix_lengths = CaseRegistry::PrefixLengths();
   auto store = Store::Open(options);
   if (!store.ok()) return store.status();
   m->store_ = *std::move(store);

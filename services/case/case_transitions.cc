@@ -94,7 +94,7 @@ void CaseTransitions::Transition(const Principal& p, const std::string& name,
                                         change.summary.empty() ? "" : ": ", change.summary);
         }
         RECEPTION_RETURN_IF_ERROR(records_.AppendEvent(txn, rec, p, TransitionName(t), change));
-        *result = c;
+        *result = std::move(c);  // written already
         return absl::OkStatus();
       },
       [this, t, result, done = std::move(done)](absl::Status s) mutable {
@@ -104,7 +104,7 @@ void CaseTransitions::Transition(const Principal& p, const std::string& name,
         }
         board_.Update(*result);
         clocks_.Decorate(*result, d_.clock->Today());
-        done(*result);
+        done(std::move(*result));
       });
 }
 

@@ -141,12 +141,12 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
   auto number = CheckOffer(p, r, sealed);
   if (!number.ok()) return done(number.status());
   const std::string id(absl::StripPrefix(r.handoff().name(), "handoffs/"));
-  Case searchable = r.case_();
-  const std::string search_text = duplicates_.SearchText(searchable);
+  auto profile = std::make_shared<const CaseDuplicates::Profile>(
+      duplicates_.ProfileOf(r.case_(), r.case_().identity_protected()));
   auto response = std::make_shared<federation::v1::OfferHandoffResponse>();
   auto imported = std::make_shared<Case>();
   d_.store->Submit(
-      [this, p, r, id, number = *number, sealed, search_text, response,
+      [this, p, r, id, number = *number, sealed, profile, response,
        imported](WriteTxn& txn) -> absl::Status {
         const cases::v1::Handoff& h = r.handoff();
         RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(records_.families().handoffs, id));
@@ -208,7 +208,7 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
                           d_.clock->Today()));
         // The filing limit is judged here, not taken from the sender.
         clocks_.JudgeFiling(c);
-        duplicates_.Index(txn, c, search_text);
+        duplicates_.Index(txn, c, *profile);
         CaseChange change{absl::StrCat("TRANSFERRED -> RECEIVED: ",
                                        to_decide ? "received to decide the jurisdiction dispute"
                                                  : (h.is_return() ? "returned" : "received"),

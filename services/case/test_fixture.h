@@ -41,6 +41,7 @@ class CaseRegistryFixture : public ::testing::Test {
     Store::Options o;
     o.path = dir_.Join("case");
     o.column_families = CaseRegistry::ColumnFamilies();
+    o.prefix_lengths = CaseRegistry::PrefixLengths();
     o.sync = false;
     o.metrics = &metrics_;
     auto store = Store::Open(o);

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,7 +34,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 
 namespace prometheus {
 class Registry;
@@ -46,8 +47,16 @@ namespace reception {
 class Store;
 
 namespace store_internal {
-// One commit group: its indexed batch, the keys it deletes (RocksDB reports a
-// key deleted in a batch as plain NotFound, so the group remembers them), and
+// Where the latest write of a key stands in a group's batch: the value's
+// bytes (the last ones of a Put record), or a delete.
+struct Written {
+  size_t offset = 0;
+  size_t size = 0;
+  bool deleted = false;
+};
+// Family id and key -> its latest write.
+using Overlay = absl::flat_hash_map<std::string, Written>;
+// One commit group: its batch, the overlay that reads see it through, and
 // the mutations it holds.
 struct Group;
 }  // namespace store_internal
@@ -76,11 +85,13 @@ class WriteTxn {
       : store_(store), current_(current), committing_(committing) {}
   const Store* store_;
   store_internal::Group* current_;
-  // Only looked up (GetFromBatch is not const in RocksDB), concurrently with
-  // the committer's write of the same batch, which only reads its entries
-  // (it stamps the sequence number in the header, which lookups never read).
+  // Only read, concurrently with the committer's write of the same batch,
+  // which only reads its records too (it stamps the sequence number in the
+  // header, which lookups never read).
   store_internal::Group* committing_;  // nullptr when none
-  std::vector<std::string> deleted_;   // merged into the group on success
+  // This mutation's writes, merged into the group's overlay on success (its
+  // batch records are rolled back on failure).
+  store_internal::Overlay own_;
   std::vector<absl::AnyInvocable<void()>> on_durable_;
   int writes_ = 0;
 };
@@ -94,6 +105,10 @@ class Store {
     std::vector<std::string> column_families;
     // Sync the WAL before acknowledging a group (survives power loss).
     bool sync = true;
+    // Families whose keys start with a fixed-length prefix that iterators
+    // seek (name -> prefix length): a prefix bloom filter in the memtable and
+    // the files lets a seek for an absent prefix skip them.
+    std::map<std::string, size_t> prefix_lengths;
     // Most mutations committed by one WAL sync.
     int max_group_size = 1024;
     // Block cache for all families: `block_cache` when given (one cache
@@ -135,6 +150,9 @@ class Store {
 
   // An iterator over a family; see rocksdb::Iterator.
   std::unique_ptr<rocksdb::Iterator> NewIterator(rocksdb::ColumnFamilyHandle* family) const;
+  // An iterator that stays within the prefix of the key it is sought to
+  // (a family of Options::prefix_lengths; elsewhere like NewIterator).
+  std::unique_ptr<rocksdb::Iterator> NewPrefixIterator(rocksdb::ColumnFamilyHandle* family) const;
 
   // Queues a mutation. Thread-safe and non-blocking.
   void Submit(Mutation mutation, Done done);
@@ -162,7 +180,6 @@ class Store {
 
   Options options_;
   std::unique_ptr<rocksdb::DB> db_;
-  rocksdb::DBOptions db_options_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> families_;
 

@@ -322,6 +322,31 @@ TEST(Store, NextGroupReadsThroughTheGroupBeingCommitted) {
   EXPECT_EQ(**s->Get(f, "a"), "1");
 }
 
+// Within one mutation and across a group, a read sees the latest write of
+// the key (a put after a put, a delete after a put, a put after a delete).
+TEST(Store, ReadsSeeTheLatestWriteOfAKey) {
+  testing::TempDir dir;
+  auto store = Store::Open(Opts(dir.Join("db")));
+  ASSERT_TRUE(store.ok());
+  Store* s = store->get();
+  auto* f = s->Family("things");
+  ASSERT_TRUE(s->CommitAndWait([f](WriteTxn& b) -> absl::Status {
+                 b.Put(f, "k", "one");
+                 b.Put(f, "k", std::string(5000, 'x'));  // the batch grows past its first block
+                 if (**b.Get(f, "k") != std::string(5000, 'x')) return absl::InternalError("put");
+                 b.Delete(f, "k");
+                 if (b.Get(f, "k")->has_value()) return absl::InternalError("delete");
+                 b.Put(f, "k", "three");
+                 if (**b.Get(f, "k") != "three") return absl::InternalError("put after delete");
+                 b.Put(f, "other", "");
+                 auto empty = b.Get(f, "other");
+                 if (!empty->has_value() || !(*empty)->empty()) return absl::InternalError("empty");
+                 return absl::OkStatus();
+               }).ok());
+  EXPECT_EQ(**s->Get(f, "k"), "three");
+  EXPECT_EQ(**s->Get(f, "other"), "");
+}
+
 TEST(Store, OpenFailsClearlyOnABadPath) {
   testing::TempDir dir;
   testing::WriteFile(dir.Join("file"), "x");

@@ -1,8 +1,10 @@
 #include "services/common/text.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_split.h"
+#include "unicode/bytestream.h"
 #include "unicode/normalizer2.h"
 #include "unicode/uchar.h"
 #include "unicode/unistr.h"
@@ -66,18 +68,23 @@ size_t CodePointCount(absl::string_view text) {
 }
 
 std::string NormalizeNfc(absl::string_view text) {
+  // ASCII is in NFC already (references, codes, much of every form).
+  if (std::all_of(text.begin(), text.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return std::string(text);
+  }
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   if (U_FAILURE(status)) return std::string(text);
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
-  if (nfc->isNormalized(u, status) && U_SUCCESS(status)) return std::string(text);
+  // On the UTF-8 itself: no conversion to UTF-16 and back.
+  const icu::StringPiece piece(text.data(), static_cast<int32_t>(text.size()));
+  if (nfc->isNormalizedUTF8(piece, status) && U_SUCCESS(status)) return std::string(text);
   status = U_ZERO_ERROR;
-  icu::UnicodeString out = nfc->normalize(u, status);
+  std::string out;
+  icu::StringByteSink<std::string> sink(&out, static_cast<int32_t>(text.size()));
+  nfc->normalizeUTF8(0, piece, sink, nullptr, status);
   if (U_FAILURE(status)) return std::string(text);
-  std::string result;
-  out.toUTF8String(result);
-  return result;
+  return out;
 }
 
 namespace {
