@@ -51,6 +51,8 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
 
 }  // namespace
 
+// Listing and finding read whole outboxes: on the service's own thread,
+// never on a gRPC reactor thread.
 grpc::ServerUnaryReactor* OutboxGrpcService::ListOutboxItems(
     Ctx* ctx, const admin::v1::ListOutboxItemsRequest* req,
     admin::v1::ListOutboxItemsResponse* resp) {
@@ -64,36 +66,42 @@ grpc::ServerUnaryReactor* OutboxGrpcService::ListOutboxItems(
     return Finish(ctx,
                   absl::InvalidArgumentError("page_token is not a token ListOutboxItems returned"));
   }
-  const int page_size = req->page_size() == 0 ? 100 : req->page_size();
-  std::vector<admin::v1::OutboxItem> all;
-  for (const auto& [name, box] : Outbox::All()) {
-    if (!req->outbox().empty() && name != req->outbox()) continue;
-    for (const auto& item : box->List(req->peer(), req->dead_only()))
-      all.push_back(ToProto(name, item));
-  }
-  for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && resp->items_size() < page_size;
-       ++i) {
-    *resp->add_items() = all[i];
-  }
-  if (offset + page_size < static_cast<int64_t>(all.size())) {
-    resp->set_next_page_token(absl::StrCat(offset + page_size));
-  }
-  return Finish(ctx, absl::OkStatus());
+  auto* reactor = ctx->DefaultReactor();
+  pool_.Post([req, resp, reactor, offset] {
+    const int page_size = req->page_size() == 0 ? 100 : req->page_size();
+    std::vector<admin::v1::OutboxItem> all;
+    for (const auto& [name, box] : Outbox::All()) {
+      if (!req->outbox().empty() && name != req->outbox()) continue;
+      for (const auto& item : box->List(req->peer(), req->dead_only()))
+        all.push_back(ToProto(name, item));
+    }
+    for (int64_t i = offset; i < static_cast<int64_t>(all.size()) && resp->items_size() < page_size;
+         ++i) {
+      *resp->add_items() = all[i];
+    }
+    if (offset + page_size < static_cast<int64_t>(all.size())) {
+      resp->set_next_page_token(absl::StrCat(offset + page_size));
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* OutboxGrpcService::RetryOutboxItem(
     Ctx* ctx, const admin::v1::RetryOutboxItemRequest* req, admin::v1::OutboxItem* resp) {
   auto p = auth_->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  auto found = Find(req->name());
-  if (!found.ok()) return Finish(ctx, found.status());
   auto* reactor = ctx->DefaultReactor();
-  auto [box, item] = *std::move(found);
-  Log()->info("event=outbox_retry outbox={} item={} by={}", box->name(), LogValue(item.key),
-              LogValue(p->subject));
-  item.dead = false;
-  *resp = ToProto(box->name(), item);
-  box->Retry(item.key, [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  pool_.Post([req, resp, reactor, subject = p->subject] {
+    auto found = Find(req->name());
+    if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
+    auto [box, item] = *std::move(found);
+    Log()->info("event=outbox_retry outbox={} item={} by={}", box->name(), LogValue(item.key),
+                LogValue(subject));
+    item.dead = false;
+    *resp = ToProto(box->name(), item);
+    box->Retry(item.key, [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  });
   return reactor;
 }
 
@@ -101,13 +109,15 @@ grpc::ServerUnaryReactor* OutboxGrpcService::CancelOutboxItem(
     Ctx* ctx, const admin::v1::CancelOutboxItemRequest* req, admin::v1::CancelOutboxItemResponse*) {
   auto p = auth_->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
-  auto found = Find(req->name());
-  if (!found.ok()) return Finish(ctx, found.status());
   auto* reactor = ctx->DefaultReactor();
-  auto& [box, item] = *found;
-  Log()->info("event=outbox_cancel outbox={} item={} by={}", box->name(), LogValue(item.key),
-              LogValue(p->subject));
-  box->Cancel(item.key, [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  pool_.Post([req, reactor, subject = p->subject] {
+    auto found = Find(req->name());
+    if (!found.ok()) return reactor->Finish(ToGrpcStatus(found.status()));
+    auto& [box, item] = *found;
+    Log()->info("event=outbox_cancel outbox={} item={} by={}", box->name(), LogValue(item.key),
+                LogValue(subject));
+    box->Cancel(item.key, [reactor](absl::Status s) { reactor->Finish(ToGrpcStatus(s)); });
+  });
   return reactor;
 }
 

@@ -6,12 +6,14 @@
 
 #include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "services/common/auth.h"
+#include "services/common/work_pool.h"
 
 namespace reception {
 
 class OutboxGrpcService final : public admin::v1::OutboxService::CallbackService {
  public:
   explicit OutboxGrpcService(const Authenticator* auth) : auth_(auth) {}
+  // Calls queued on its thread are answered before the thread is joined.
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
 
@@ -24,6 +26,7 @@ class OutboxGrpcService final : public admin::v1::OutboxService::CallbackService
 
  private:
   const Authenticator* auth_;
+  WorkPool pool_{1, "outbox-admin"};
 };
 
 }  // namespace reception

@@ -113,11 +113,23 @@ def settle(pids, idle_share=0.05, window=0.5, timeout=30):
     print("warning: servers still busy before a measurement", file=sys.stderr)
 
 
-def loadgen(build, args, **flags):
+def loadgen(build, args, server_pid=None, **flags):
+    """One loadgen run; with `server_pid`, also the server's CPU per
+    completed call over the measured seconds (user + system, from /proc)."""
     cmd = [f"{build}/tools/loadgen/loadgen", f"--duration={args.duration}", f"--warmup={args.warmup}"]
     cmd += [f"--{k}={v}" for k, v in flags.items()]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    return json.loads(out)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    cpu0 = None
+    if server_pid:
+        time.sleep(args.warmup)
+        cpu0 = cpu_seconds(server_pid)
+    out = proc.communicate()[0]
+    if proc.returncode != 0:
+        sys.exit(f"loadgen failed: {out}")
+    r = json.loads(out)
+    if cpu0 is not None and r["ok"]:
+        r["cpu_us"] = (cpu_seconds(server_pid) - cpu0) / r["ok"] * 1e6
+    return r
 
 
 def main():
@@ -177,11 +189,14 @@ def main():
             for i in range(args.rounds):
                 for method, target, extra in plan:
                     settle([node.pid, tls_node.pid, etcd.pid])
-                    r = loadgen(args.build, args, target=target, method=method.replace("-mtls", ""),
-                                concurrency=c, **extra)
+                    pid = (etcd.pid if method == "etcd-put" else
+                           tls_node.pid if method.endswith("-mtls") else node.pid)
+                    r = loadgen(args.build, args, server_pid=pid, target=target,
+                                method=method.replace("-mtls", ""), concurrency=c, **extra)
                     rounds.setdefault((method, c), []).append(r)
                     print(f"c={c:<4} round {i + 1} {method:<9} {r['qps']:>9.0f} QPS  p50 {r['p50_ms']:6.2f} ms  "
-                          f"p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}", flush=True)
+                          f"p99 {r['p99_ms']:6.2f} ms  server CPU {r.get('cpu_us', 0):5.0f} us/call  "
+                          f"errors {r['errors']}", flush=True)
         results = {}
         for key, runs in rounds.items():
             runs = sorted(runs, key=lambda r: r["qps"])
@@ -216,8 +231,8 @@ def main():
              "the range of QPS over the rounds. Durable means fsync before the reply (receptiond: group "
              "commit; etcd: its default). CreateCase carries a 1 KB content, etcd Put a 1 KB value.",
              "",
-             "| concurrency | method | QPS (median) | QPS range | p50 ms | p90 ms | p99 ms | errors |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| concurrency | method | QPS (median) | QPS range | p50 ms | p90 ms | p99 ms | server CPU us/call | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]
     names = {"noop": "no-op (health Check)", "get": "GetCase", "create": "CreateCase (durable)",
              "etcd-put": "etcd KV/Put (durable)"}
     for c in levels:
@@ -225,20 +240,24 @@ def main():
             r = results[(m, c)]
             lo, hi = r["qps_range"]
             lines.append(f"| {c} | {names[m]} | {r['qps']:.0f} | {lo:.0f}-{hi:.0f} | {r['p50_ms']:.2f} | "
-                         f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} |")
+                         f"{r['p90_ms']:.2f} | {r['p99_ms']:.2f} | {r.get('cpu_us', 0):.0f} | {r['errors']} |")
     lines += ["", "Ratios from the same run, median of the per-round ratios (targets from issue 2):", "",
-              "| concurrency | CreateCase / etcd Put (target >= 1.0 at 64, 256) | CreateCase p99 (target < 15 ms at 64) | GetCase / no-op (target >= 0.8) |",
-              "|---|---|---|---|"]
-    def paired(a, b, c):
+              "| concurrency | CreateCase / etcd Put (target >= 1.0 at 64, 256) | CreateCase p99 (target < 15 ms at 64) | GetCase / no-op (target >= 0.8) | server CPU per CreateCase / per etcd Put (target < 1) | CreateCase / no-op (the ceiling) |",
+              "|---|---|---|---|---|---|"]
+    def paired(a, b, c, field="qps"):
         # Each round ran both methods back to back: compare them round by
         # round and take the median ratio.
-        ratios = sorted(x["qps"] / max(1.0, y["qps"]) for x, y in zip(rounds[(a, c)], rounds[(b, c)]))
+        ratios = sorted(x.get(field, 0) / max(1e-9, y.get(field, 0))
+                        for x, y in zip(rounds[(a, c)], rounds[(b, c)]))
         return ratios[len(ratios) // 2]
 
     for c in levels:
         cr = paired("create", "etcd-put", c)
         gr = paired("get", "noop", c)
-        lines.append(f"| {c} | {cr:.2f} | {results[('create', c)]['p99_ms']:.2f} ms | {gr:.2f} |")
+        cpu = paired("create", "etcd-put", c, "cpu_us")
+        ceiling = paired("create", "noop", c)
+        lines.append(f"| {c} | {cr:.2f} | {results[('create', c)]['p99_ms']:.2f} ms | {gr:.2f} | "
+                     f"{cpu:.2f} | {ceiling:.2f} |")
     if ("get-mtls", 64) in rounds:
         lines += ["", "The same node in mTLS mode (`auth.mode: mtls`, certificates from `tools/pki/dev_pki.sh`, "
                   "loadgen calling over TLS as an officer presenting an ES256 bearer token on every call, "
