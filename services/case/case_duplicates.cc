@@ -19,18 +19,31 @@ namespace reception {
 
 using cases::v1::Case;
 
-absl::StatusOr<int> CaseDuplicates::GuidancesOnMatter(const WriteTxn& txn, const Case& c) const {
+absl::StatusOr<int> CaseDuplicates::GuidancesOnMatter(const WriteTxn* txn, const Case& c) const {
   int count = 0;
   std::string ref = c.repeats_case();
   for (int hops = 0; !ref.empty() && hops < 32; ++hops) {
     auto number = ParseCaseName(ref, "repeats_case");
     if (!number.ok()) break;
-    RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(&txn, *number));
+    RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(txn, *number));
     if (!rec) break;  // held by another node: not known here
     if (rec->case_().has_guidance()) ++count;
     ref = rec->case_().repeats_case();
   }
   return count;
+}
+
+absl::StatusOr<std::string> CaseDuplicates::GuidanceRefusal(const WriteTxn* txn, const Case& c,
+                                                            absl::CivilDay day) const {
+  if (c.repeats_case().empty()) return std::string();
+  RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));
+  const int max = pack->intake().max_guidances_per_matter();
+  if (max <= 0) return std::string();
+  RECEPTION_ASSIGN_OR_RETURN(int earlier, GuidancesOnMatter(txn, c));
+  if (earlier < max) return std::string();
+  return absl::StrCat("the matter (see ", c.repeats_case(), ") was already guided ", earlier,
+                      " time(s) and rule pack ", pack->id(), " allows ", max,
+                      "; archive it with reason ALREADY_GUIDED");
 }
 
 namespace {

@@ -45,8 +45,14 @@ class CaseDuplicates {
   absl::StatusOr<std::vector<std::string>> Find(const Profile& profile,
                                                 absl::CivilDay received) const;
   // How many cases along `c`'s chain of repeats (as this node holds them)
-  // were guided.
-  absl::StatusOr<int> GuidancesOnMatter(const WriteTxn& txn, const cases::v1::Case& c) const;
+  // were guided. With a txn: as the writer sees them; without: committed.
+  absl::StatusOr<int> GuidancesOnMatter(const WriteTxn* txn, const cases::v1::Case& c) const;
+  // The rule "guide once" (Law on Citizen Reception; the pack's
+  // max_guidances_per_matter in force on `day`): why guiding `c` is refused
+  // because its matter was guided enough already, or "" when it may be
+  // guided. GuideCase and GetCase's matter_guidance_exhausted both use it.
+  absl::StatusOr<std::string> GuidanceRefusal(const WriteTxn* txn, const cases::v1::Case& c,
+                                              absl::CivilDay day) const;
 
  private:
   // The content tokens and day of an index entry (loading the case for an

@@ -195,7 +195,7 @@ TEST_F(CasePartsTest, GuidancesAreCountedAlongTheWholeChainOfRepeats) {
 
   CaseDuplicates duplicates(deps_, *records_);
   absl::Status s = store_->CommitAndWait([&](WriteTxn& txn) -> absl::Status {
-    auto count = duplicates.GuidancesOnMatter(txn, third);
+    auto count = duplicates.GuidancesOnMatter(&txn, third);
     EXPECT_TRUE(count.ok());
     EXPECT_EQ(*count, 1);  // the first case, two links back
     return absl::OkStatus();

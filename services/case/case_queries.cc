@@ -34,8 +34,15 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
         absl::StrCat("unit ", scope, " reads on this node only the cases received at it; ",
                      r.name(), " was received at unit ", rec->case_().reception_unit().code()));
   }
-  clocks_.Decorate(*rec->mutable_case_(), d_.clock->Today());
-  return std::move(*rec->mutable_case_());
+  Case& c = *rec->mutable_case_();
+  const absl::CivilDay today = d_.clock->Today();
+  clocks_.Decorate(c, today);
+  if (!c.repeats_case().empty()) {
+    // The same rule GuideCase applies, so RouteCase and GuideCase agree.
+    RECEPTION_ASSIGN_OR_RETURN(std::string refused, duplicates_.GuidanceRefusal(nullptr, c, today));
+    c.set_matter_guidance_exhausted(!refused.empty());
+  }
+  return std::move(c);
 }
 
 absl::StatusOr<bool> CaseQueries::MatchesFilters(const Case& c, const ListFilters& f) const {

@@ -13,14 +13,16 @@
 #include "absl/status/statusor.h"
 #include "reception/cases/v1/case_service.pb.h"
 #include "services/case/case_clocks.h"
+#include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 
 namespace reception {
 
 class CaseQueries {
  public:
-  CaseQueries(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks)
-      : d_(deps), records_(records), clocks_(clocks) {}
+  CaseQueries(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
+              const CaseDuplicates& duplicates)
+      : d_(deps), records_(records), clocks_(clocks), duplicates_(duplicates) {}
 
   absl::StatusOr<cases::v1::Case> GetCase(const Principal& p,
                                           const cases::v1::GetCaseRequest& r) const;
@@ -54,6 +56,7 @@ class CaseQueries {
   const CaseDeps& d_;
   const CaseRecords& records_;
   const CaseClocks& clocks_;
+  const CaseDuplicates& duplicates_;
 };
 
 }  // namespace reception

@@ -252,14 +252,9 @@ void CaseTransitions::GuideCase(const Principal& p, const cases::v1::GuideCaseRe
               "competence; accept it instead");
         }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
-        RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));
-        RECEPTION_ASSIGN_OR_RETURN(int earlier, duplicates_.GuidancesOnMatter(txn, c));
-        const int max = pack->intake().max_guidances_per_matter();
-        if (max > 0 && earlier >= max) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("GuideCase is not allowed: the matter (see ", c.repeats_case(),
-                           ") was already guided ", earlier, " time(s) and rule pack ", pack->id(),
-                           " allows ", max, "; archive it with reason ALREADY_GUIDED"));
+        RECEPTION_ASSIGN_OR_RETURN(std::string refused, duplicates_.GuidanceRefusal(&txn, c, day));
+        if (!refused.empty()) {
+          return absl::FailedPreconditionError(absl::StrCat("GuideCase is not allowed: ", refused));
         }
         auto* g = c.mutable_guidance();
         g->set_competent_body(NormalizeNfc(r.competent_body()));

@@ -72,8 +72,9 @@ absl::StatusOr<routing::v1::RoutingDecision> RoutingEngine::Decide(const cases::
       if (repeats_guided) {
         d.set_action(routing::v1::ROUTING_ACTION_ARCHIVE);
         d.set_archive_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
-        d.set_explanation(absl::StrCat(why, "; the citizen was already guided there on ",
-                                       c.repeats_case(), " (a matter is guided once): archive it"));
+        d.set_explanation(absl::StrCat(why, "; the matter it repeats (", c.repeats_case(),
+                                       ") was already guided as often as the "
+                                       "rule pack allows: archive it"));
       } else {
         d.set_action(routing::v1::ROUTING_ACTION_GUIDE);
         d.set_explanation(absl::StrCat(why,

@@ -31,9 +31,10 @@ class RoutingEngine {
 
   // The decision for a case held by this node. The pack in force on the
   // case's received date applies; units are taken as they were that day.
-  // `repeats_guided`: the case repeats a matter the citizen was already
-  // guided on (its repeats_case was guided), so it is archived, not guided
-  // again.
+  // `repeats_guided`: the matter the case repeats was already guided as
+  // often as the rule pack allows (Case.matter_guidance_exhausted, the case
+  // service's rule along the whole chain of repeats), so it is archived,
+  // not guided again.
   absl::StatusOr<routing::v1::RoutingDecision> Decide(const cases::v1::Case& c,
                                                       bool repeats_guided = false) const;
 

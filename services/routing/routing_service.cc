@@ -10,9 +10,9 @@ namespace reception {
 namespace {
 
 struct RouteCall {
-  grpc::ClientContext get_ctx, transfer_ctx, repeat_ctx;
-  cases::v1::GetCaseRequest get, repeat_get;
-  cases::v1::Case c, repeated;
+  grpc::ClientContext get_ctx, transfer_ctx;
+  cases::v1::GetCaseRequest get;
+  cases::v1::Case c;
   cases::v1::TransferCaseRequest transfer;
   cases::v1::Handoff handoff;
 };
@@ -63,9 +63,7 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
   call->get.set_name(req->name());
   const bool apply = req->apply();
   const std::string request_id = req->request_id();
-  ForwardIdentity(*ctx, in_process_secret_, &call->repeat_ctx);
-  // After the case (and the case it repeats, if any) is read: decide, and
-  // transfer if asked.
+  // After the case is read: decide, and transfer if asked.
   auto decide = [=, this](bool repeats_guided) {
     auto decision = engine_->Decide(call->c, repeats_guided);
     if (!decision.ok()) return reactor->Finish(ToGrpcStatus(decision.status()));
@@ -90,12 +88,9 @@ grpc::ServerUnaryReactor* RoutingGrpcService::RouteCase(grpc::CallbackServerCont
           absl::StrCat(call->c.name(), " is owned by unit ", call->c.owner_unit(),
                        "; route it on that unit's node"))));
     }
-    if (call->c.repeats_case().empty()) return decide(false);
-    call->repeat_get.set_name(call->c.repeats_case());
-    cases->async()->GetCase(
-        &call->repeat_ctx, &call->repeat_get, &call->repeated, [=](grpc::Status r) {
-          decide(r.ok() && call->repeated.state() == cases::v1::CASE_STATE_GUIDED);
-        });
+    // The case service applies the guide-once rule along the whole chain of
+    // repeats (one rule, GuideCase's): the case says whether it is spent.
+    decide(call->c.matter_guidance_exhausted());
   });
   return reactor;
 }

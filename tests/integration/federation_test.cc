@@ -702,6 +702,33 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
   ASSERT_TRUE(archive.ok()) << archive.status();
   EXPECT_EQ(archive->action(), routing::v1::ROUTING_ACTION_ARCHIVE) << archive->explanation();
   EXPECT_EQ(archive->archive_reason(), v1::ARCHIVE_REASON_ALREADY_GUIDED);
+  // A chain of three (issue 18): a repeat of the repeat. Routing and
+  // GuideCase apply one rule along the whole chain and agree.
+  repeat.set_request_id("c4");
+  repeat.mutable_case_()->set_repeats_case(repeated->name());
+  auto third = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
+  ASSERT_TRUE(third.ok()) << third.status();
+  v1::GetCaseRequest get_third;
+  get_third.set_name(third->name());
+  auto read_third = commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_third);
+  ASSERT_TRUE(read_third.ok()) << read_third.status();
+  EXPECT_TRUE(read_third->matter_guidance_exhausted());
+  auto archive_third = route(third->name(), false, "");
+  ASSERT_TRUE(archive_third.ok()) << archive_third.status();
+  EXPECT_EQ(archive_third->action(), routing::v1::ROUTING_ACTION_ARCHIVE)
+      << archive_third->explanation();
+  classify.set_name(third->name());
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  guided.set_name(third->name());
+  auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "already guided 1 time(s)"))
+      << refused.status();
+  // The first case itself (nothing before it) may still be guided: not spent.
+  v1::GetCaseRequest get_first;
+  get_first.set_name(elsewhere.name());
+  EXPECT_FALSE(commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_first)
+                   ->matter_guidance_exhausted());
 }
 
 // reception-routing as its own process reaches the case service over the
