@@ -10,6 +10,7 @@
 #include "services/case/intake.h"
 #include "services/case/reception_log.h"
 #include "services/common/civil_date.h"
+#include "services/common/logging.h"
 #include "services/common/status.h"
 #include "services/common/text.h"
 
@@ -38,9 +39,17 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
   const absl::CivilDay today = d_.clock->Today();
   clocks_.Decorate(c, today);
   if (!c.repeats_case().empty()) {
-    // The same rule GuideCase applies, so RouteCase and GuideCase agree.
-    RECEPTION_ASSIGN_OR_RETURN(std::string refused, duplicates_.GuidanceRefusal(nullptr, c, today));
-    c.set_matter_guidance_exhausted(!refused.empty());
+    // The same rule GuideCase applies, so RouteCase and GuideCase agree. A
+    // read is not refused for it: when it cannot be judged (no rule pack
+    // for today, a link that does not read) the flag stays unset and
+    // GuideCase reports why.
+    auto refused = duplicates_.GuidanceRefusal(nullptr, c, today);
+    if (refused.ok()) {
+      c.set_matter_guidance_exhausted(!refused->empty());
+    } else {
+      Log()->warn("event=guidance_rule_unjudged case={} error={}", c.number(),
+                  LogValue(refused.status().message()));
+    }
   }
   return std::move(c);
 }
