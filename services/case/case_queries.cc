@@ -28,7 +28,13 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
                                           const cases::v1::GetCaseRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
-  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  if (!rec) {
+    // A case of the subtree this node follows: the replica, read-only.
+    RECEPTION_ASSIGN_OR_RETURN(auto replica, replicas_.Load(nullptr, number));
+    if (!replica) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+    rec.emplace();
+    *rec->mutable_case_() = std::move(*replica->mutable_case_());
+  }
   if (const std::string scope = ReadScope(p);
       !scope.empty() && !d_.topology->IsWithin(rec->case_().reception_unit().code(), scope)) {
     return absl::PermissionDeniedError(
@@ -38,7 +44,7 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
   Case& c = *rec->mutable_case_();
   const absl::CivilDay today = d_.clock->Today();
   clocks_.Decorate(c, today);
-  if (!c.repeats_case().empty()) {
+  if (!c.repeats_case().empty() && !c.has_replica()) {
     // The same rule GuideCase applies, so RouteCase and GuideCase agree. A
     // read is not refused for it: when it cannot be judged (no rule pack
     // for today, a link that does not read) the flag stays unset and
@@ -54,8 +60,24 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
   return std::move(c);
 }
 
-absl::StatusOr<bool> CaseQueries::MatchesFilters(const Case& c, const ListFilters& f) const {
+absl::StatusOr<bool> CaseQueries::Wins(const Candidate& cand) const {
+  if (cand.replica) {
+    RECEPTION_ASSIGN_OR_RETURN(auto own, records_.Load(nullptr, cand.c.number()));
+    return !own || (own->case_().owner_unit() != d_.unit_code && NewerThan(cand.c, own->case_()));
+  }
+  if (cand.c.owner_unit() == d_.unit_code) return true;
+  RECEPTION_ASSIGN_OR_RETURN(auto replica, replicas_.Load(nullptr, cand.c.number()));
+  return !replica || !NewerThan(replica->case_(), cand.c);
+}
+
+absl::StatusOr<bool> CaseQueries::MatchesFilters(const Candidate& cand,
+                                                 const ListFilters& f) const {
   const cases::v1::ListCasesRequest& r = *f.request;
+  const Case& c = cand.c;
+  if (!r.within_unit().empty() &&
+      !d_.topology->IsWithin(c.reception_unit().code(), r.within_unit())) {
+    return false;
+  }
   if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
   if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
   if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
@@ -73,7 +95,10 @@ absl::StatusOr<bool> CaseQueries::MatchesFilters(const Case& c, const ListFilter
     if ((f.from && day < *f.from) || (f.to && day > *f.to)) return false;
   }
   if (!f.tokens.empty()) {
-    RECEPTION_ASSIGN_OR_RETURN(auto text, d_.store->Get(records_.families().search, c.number()));
+    std::optional<std::string> text = cand.search_text;
+    if (!cand.replica) {
+      RECEPTION_ASSIGN_OR_RETURN(text, d_.store->Get(records_.families().search, c.number()));
+    }
     if (!text) return false;
     for (const auto& t : f.tokens) {
       if (!absl::StrContains(*text, t)) return false;
@@ -90,7 +115,13 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseQueries::ListCases(
   RECEPTION_RETURN_IF_ERROR(
       ValidateText(r.query(), "query", IntakeLimits::kMaxQueryChars, false, false));
   RECEPTION_RETURN_IF_ERROR(ValidateText(r.unit_code(), "unit_code", 32, false, false));
+  RECEPTION_RETURN_IF_ERROR(ValidateText(r.within_unit(), "within_unit", 32, false, false));
+  if (!r.within_unit().empty() && d_.topology->Find(r.within_unit()) == nullptr) {
+    return InvalidField("within_unit", "must be a unit of this node's topology");
+  }
+  if (!cases::v1::ListScope_IsValid(r.scope())) return InvalidField("scope", "is not a list scope");
   ListFilters f;
+  f.subtree = r.scope() == cases::v1::LIST_SCOPE_SUBTREE;
   f.request = &r;
   f.received_within = ReadScope(p);
   f.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);
@@ -146,56 +177,136 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseQueries::ListCases(
 
   cases::v1::ListCasesResponse out;
   int examined = 0;
-  // Walks one family from the token; `number_of` maps a key to a case number
-  // ("" = stop: past the range). Returns false when the page or the scan
-  // budget is full (a token is set).
-  auto walk = [&](rocksdb::ColumnFamilyHandle* family, int phase, const std::string& start,
+  const auto& fam = records_.families();
+  // Walks the families of one order from the token (this node's family
+  // first; with the subtree scope also the replicas' one, merged by key);
+  // `number_of` maps a key to a case number ("" = past the range). Keys
+  // equal in both (one case in both) are examined once, the newer record
+  // winning. Returns false when the page or the scan budget is full (a
+  // token is set).
+  auto walk = [&](rocksdb::ColumnFamilyHandle* own_family,
+                  rocksdb::ColumnFamilyHandle* replica_family, bool is_index, int phase,
+                  const std::string& start,
                   const std::function<std::string(absl::string_view)>& number_of,
                   bool skip_with_due) -> absl::StatusOr<bool> {
-    auto it = d_.store->NewIterator(family);
+    struct Source {
+      std::unique_ptr<rocksdb::Iterator> it;
+      bool replica;
+      bool ended = false;
+    };
+    std::vector<Source> sources;
+    sources.push_back({d_.store->NewIterator(own_family), false});
+    if (f.subtree) sources.push_back({d_.store->NewIterator(replica_family), true});
     const bool resume = token.phase() == phase && !token.after_key().empty();
-    it->Seek(resume ? token.after_key() : start);
-    if (resume && it->Valid() && it->key().ToStringView() == token.after_key()) it->Next();
+    for (auto& src : sources) {
+      src.it->Seek(resume ? token.after_key() : start);
+      if (resume && src.it->Valid() && src.it->key().ToStringView() == token.after_key()) {
+        src.it->Next();
+      }
+    }
+    // Loads the candidate a source's current entry names; nullopt when the
+    // entry is stale (an index entry the case has moved away from).
+    auto candidate_of = [&](Source& src, const std::string& number,
+                            absl::string_view key) -> absl::StatusOr<std::optional<Candidate>> {
+      Candidate cand;
+      cand.replica = src.replica;
+      if (!src.replica) {
+        CaseRecord rec;
+        if (!is_index) {
+          if (!rec.ParseFromArray(src.it->value().data(),
+                                  static_cast<int>(src.it->value().size()))) {
+            return absl::DataLossError(absl::StrCat("case record ", number, " does not parse"));
+          }
+        } else {
+          RECEPTION_ASSIGN_OR_RETURN(auto loaded, records_.Load(nullptr, number));
+          // The index and the record are read at different moments: skip
+          // an entry the case has moved away from since.
+          if (!loaded || loaded->due_key() != key) return std::nullopt;
+          rec = *std::move(loaded);
+        }
+        cand.c = std::move(*rec.mutable_case_());
+      } else {
+        cases::storage::ReplicaRecord rec;
+        if (!is_index) {
+          if (!rec.ParseFromArray(src.it->value().data(),
+                                  static_cast<int>(src.it->value().size()))) {
+            return absl::DataLossError(absl::StrCat("replica ", number, " does not parse"));
+          }
+        } else {
+          RECEPTION_ASSIGN_OR_RETURN(auto loaded, replicas_.Load(nullptr, number));
+          if (!loaded || loaded->due_key() != key) return std::nullopt;
+          rec = *std::move(loaded);
+        }
+        cand.c = std::move(*rec.mutable_case_());
+        cand.search_text = std::move(*rec.mutable_search_text());
+      }
+      return cand;
+    };
     std::string last_examined, last_key;
-    CaseRecord rec;
-    for (; it->Valid(); it->Next()) {
-      const absl::string_view key(it->key().data(), it->key().size());
+    for (;;) {
+      // The smallest current key over the sources still in range.
+      std::string key;
+      bool any = false;
+      for (auto& src : sources) {
+        if (src.ended) continue;
+        if (!src.it->Valid()) {
+          if (!src.it->status().ok()) return absl::InternalError(src.it->status().ToString());
+          src.ended = true;
+          continue;
+        }
+        const absl::string_view current(src.it->key().data(), src.it->key().size());
+        if (number_of(current).empty()) {
+          src.ended = true;
+          continue;
+        }
+        if (!any || current < key) key = std::string(current);
+        any = true;
+      }
+      if (!any) return true;
       const std::string number = number_of(key);
-      if (number.empty()) break;
       if (examined++ == std::max(1, d_.list_scan_limit)) {
         out.set_next_page_token(EncodePageToken(last_examined, filter_fp, phase));
         return false;
       }
-      last_examined = std::string(key);
-      if (family == records_.families().cases) {
-        if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-          return absl::DataLossError(absl::StrCat("case record ", number, " does not parse"));
+      last_examined = key;
+      std::vector<Candidate> at_key;
+      for (auto& src : sources) {
+        if (src.ended || absl::string_view(src.it->key().data(), src.it->key().size()) != key) {
+          continue;
         }
-      } else {
-        RECEPTION_ASSIGN_OR_RETURN(auto loaded, records_.Load(nullptr, number));
-        // The index and the record are read at different moments: skip an
-        // entry the case has moved away from since.
-        if (!loaded || loaded->due_key() != key) continue;
-        rec = *std::move(loaded);
+        RECEPTION_ASSIGN_OR_RETURN(auto cand, candidate_of(src, number, key));
+        src.it->Next();
+        if (cand) at_key.push_back(*std::move(cand));
       }
-      if (skip_with_due && rec.case_().has_due_date()) continue;
-      RECEPTION_ASSIGN_OR_RETURN(bool match, MatchesFilters(rec.case_(), f));
+      std::optional<Candidate> chosen;
+      for (auto& cand : at_key) {
+        if (f.subtree) {
+          RECEPTION_ASSIGN_OR_RETURN(bool wins, Wins(cand));
+          if (!wins) continue;
+        } else if (cand.replica) {
+          continue;
+        }
+        chosen = std::move(cand);
+        break;
+      }
+      if (!chosen) continue;
+      if (skip_with_due && chosen->c.has_due_date()) continue;
+      RECEPTION_ASSIGN_OR_RETURN(bool match, MatchesFilters(*chosen, f));
       if (!match) continue;
       if (out.cases_size() == f.page_size) {
         out.set_next_page_token(EncodePageToken(last_key, filter_fp, phase));
         return false;
       }
       Case* c = out.add_cases();
-      *c = rec.case_();
+      *c = std::move(chosen->c);
       clocks_.Decorate(*c, today);
-      last_key = std::string(key);
+      last_key = key;
     }
-    if (!it->status().ok()) return absl::InternalError(it->status().ToString());
-    return true;
   };
   auto whole_key = [](absl::string_view key) { return std::string(key); };
   if (!f.by_due) {
-    RECEPTION_RETURN_IF_ERROR(walk(records_.families().cases, 0, "", whole_key, false).status());
+    RECEPTION_RETURN_IF_ERROR(
+        walk(fam.cases, fam.replicas, false, 0, "", whole_key, false).status());
     return out;
   }
   // Due order: the "due" family is sorted by date, then number.
@@ -210,15 +321,27 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseQueries::ListCases(
     return std::string(key.substr(9));
   };
   if (token.phase() == 0) {
-    RECEPTION_ASSIGN_OR_RETURN(bool finished,
-                               walk(records_.families().due, 0, from_key, due_number, false));
+    RECEPTION_ASSIGN_OR_RETURN(
+        bool finished, walk(fam.due, fam.replica_due, true, 0, from_key, due_number, false));
     if (!finished || f.due_only) return out;
     token.clear_after_key();
   }
   // Then the cases with no running clock, in number order.
   token.set_phase(1);
-  RECEPTION_RETURN_IF_ERROR(walk(records_.families().cases, 1, "", whole_key, true).status());
+  RECEPTION_RETURN_IF_ERROR(walk(fam.cases, fam.replicas, false, 1, "", whole_key, true).status());
   return out;
+}
+
+absl::Status CaseQueries::NotHeldHere(const std::string& name, const std::string& number) const {
+  auto replica = replicas_.Load(nullptr, number);
+  if (replica.ok() && *replica) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(name,
+                     " is held here only as an oversight replica (its audit trail stays with "
+                     "its holder): ask the node of unit ",
+                     (*replica)->case_().replica().origin_unit()));
+  }
+  return absl::NotFoundError(absl::StrCat("case ", name, " does not exist"));
 }
 
 absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseQueries::GetCaseHistory(
@@ -227,7 +350,7 @@ absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseQueries::GetCaseHistory(
   if (r.page_size() < 0) return InvalidField("page_size", "must not be negative");
   const int page_size = r.page_size() == 0 ? 100 : std::min(r.page_size(), 1000);
   RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
-  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  if (!rec) return NotHeldHere(r.name(), number);
   const std::string prefix = absl::StrCat(number, "/");
   const std::string fp = d_.vault->Fingerprint(number).substr(0, 16);
   auto it = d_.store->NewIterator(records_.families().events);
@@ -258,7 +381,7 @@ absl::StatusOr<cases::v1::VerifyCaseHistoryResponse> CaseQueries::VerifyCaseHist
     const Principal&, const cases::v1::VerifyCaseHistoryRequest& r) const {
   RECEPTION_ASSIGN_OR_RETURN(std::string number, ParseCaseName(r.name(), "name"));
   RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, number));
-  if (!rec) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+  if (!rec) return NotHeldHere(r.name(), number);
   const std::string prefix = absl::StrCat(number, "/");
   std::vector<cases::v1::CaseEvent> events;
   auto it = d_.store->NewIterator(records_.families().events);

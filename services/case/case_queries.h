@@ -15,14 +15,19 @@
 #include "services/case/case_clocks.h"
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
+#include "services/case/case_replicas.h"
 
 namespace reception {
 
 class CaseQueries {
  public:
   CaseQueries(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-              const CaseDuplicates& duplicates)
-      : d_(deps), records_(records), clocks_(clocks), duplicates_(duplicates) {}
+              const CaseDuplicates& duplicates, const CaseReplicas& replicas)
+      : d_(deps),
+        records_(records),
+        clocks_(clocks),
+        duplicates_(duplicates),
+        replicas_(replicas) {}
 
   absl::StatusOr<cases::v1::Case> GetCase(const Principal& p,
                                           const cases::v1::GetCaseRequest& r) const;
@@ -46,17 +51,32 @@ class CaseQueries {
     std::vector<std::string> tokens;
     // Read scope: only cases received at this unit or below (empty: all).
     std::string received_within;
+    // Also the replicas followed from below (LIST_SCOPE_SUBTREE).
+    bool subtree = false;
+  };
+  // One candidate of a listing: a record of this node's or a replica.
+  struct Candidate {
+    cases::v1::Case c;
+    bool replica = false;
+    std::string search_text;  // replicas carry theirs
   };
   // The unit a reader is limited to: a caller of a unit below this node's
   // reads only the cases received at its unit or below; this node's unit,
   // its ancestors (oversight) and nodes read all. Empty: no limit.
   std::string ReadScope(const Principal& p) const;
-  absl::StatusOr<bool> MatchesFilters(const cases::v1::Case& c, const ListFilters& f) const;
+  absl::StatusOr<bool> MatchesFilters(const Candidate& c, const ListFilters& f) const;
+  // Whether a candidate is the one record of its case a subtree listing
+  // shows: this node's own record when it owns the case or is at least as
+  // new, else the replica.
+  absl::StatusOr<bool> Wins(const Candidate& c) const;
+  // NOT_FOUND, or FAILED_PRECONDITION for a case held only as a replica.
+  absl::Status NotHeldHere(const std::string& name, const std::string& number) const;
 
   const CaseDeps& d_;
   const CaseRecords& records_;
   const CaseClocks& clocks_;
   const CaseDuplicates& duplicates_;
+  const CaseReplicas& replicas_;
 };
 
 }  // namespace reception

@@ -20,26 +20,27 @@ namespace {
 using cases::storage::CaseRecord;
 using cases::v1::Case;
 
-constexpr char kCases[] = "cases";        // number -> CaseRecord
-constexpr char kEvents[] = "events";      // number '/' BE64(seq) -> CaseEvent
-constexpr char kRequests[] = "requests";  // request_id -> RequestRecord
-constexpr char kMeta[] = "meta";          // counters
-constexpr char kHandoffs[] = "handoffs";  // handoff id -> HandoffRecord
-constexpr char kOutbox[] = "outbox";      // BE64(seq) -> handoff id (pending, outgoing)
-constexpr char kCitizens[] = "citizens";  // hex(keyed hash of citizen ID) '/' number -> ""
-constexpr char kDue[] = "due";            // YYYYMMDD '/' number -> "" (running clocks)
-constexpr char kFeed[] = "feed";          // BE64(seq) -> FeedEntry
-constexpr char kSearch[] = "search";      // number -> folded text for ListCases.query
-                                          // (never a protected identity; written once)
+constexpr char kCases[] = "cases";             // number -> CaseRecord
+constexpr char kEvents[] = "events";           // number '/' BE64(seq) -> CaseEvent
+constexpr char kRequests[] = "requests";       // request_id -> RequestRecord
+constexpr char kMeta[] = "meta";               // counters
+constexpr char kHandoffs[] = "handoffs";       // handoff id -> HandoffRecord
+constexpr char kOutbox[] = "outbox";           // BE64(seq) -> handoff id (pending, outgoing)
+constexpr char kCitizens[] = "citizens";       // hex(keyed hash of citizen ID) '/' number -> ""
+constexpr char kDue[] = "due";                 // YYYYMMDD '/' number -> "" (running clocks)
+constexpr char kFeed[] = "feed";               // BE64(seq) -> FeedEntry
+constexpr char kSearch[] = "search";           // number -> folded text for ListCases.query
+                                               // (never a protected identity; written once)
+constexpr char kReplicas[] = "replicas";       // number -> ReplicaRecord (oversight)
+constexpr char kReplicaDue[] = "replica_due";  // YYYYMMDD '/' number -> "" (replicas)
 
-// "YYYYMMDD/number" for a case with a running clock, else "".
+}  // namespace
+
 std::string DueKey(const Case& c) {
   if (!c.has_due_date()) return "";
   return absl::StrFormat("%04d%02d%02d/%s", c.due_date().year(), c.due_date().month(),
                          c.due_date().day(), c.number());
 }
-
-}  // namespace
 
 std::string EventKey(absl::string_view number, uint64_t seq) {
   return absl::StrCat(number, "/", BigEndian64(seq));
@@ -124,7 +125,8 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }
 
 std::vector<std::string> CaseRecords::ColumnFamilies() {
-  return {kCases, kEvents, kRequests, kMeta, kFeed, kSearch, kDue, kHandoffs, kOutbox, kCitizens};
+  return {kCases, kEvents,   kRequests, kMeta,     kFeed,     kSearch,
+          kDue,   kHandoffs, kOutbox,   kCitizens, kReplicas, kReplicaDue};
 }
 
 const char* CaseRecords::OutboxFamily() { return kOutbox; }
@@ -136,7 +138,8 @@ CaseRecords::CaseRecords(const CaseDeps& deps)
                    d_.store->Family(kRequests), d_.store->Family(kMeta),
                    d_.store->Family(kFeed),     d_.store->Family(kSearch),
                    d_.store->Family(kDue),      d_.store->Family(kHandoffs),
-                   d_.store->Family(kOutbox),   d_.store->Family(kCitizens)} {}
+                   d_.store->Family(kOutbox),   d_.store->Family(kCitizens),
+                   d_.store->Family(kReplicas), d_.store->Family(kReplicaDue)} {}
 
 absl::Status CheckCaseWriter(const CaseDeps& d_, const Principal& p) {
   if (!CanChangeCases(p)) {
@@ -209,10 +212,11 @@ absl::Status CaseRecords::AppendEvent(WriteTxn& txn, CaseRecord& rec, const Prin
   c.set_history_head_hash(e.hash());
   c.set_history_length(e.sequence());
 
-  RECEPTION_ASSIGN_OR_RETURN(uint64_t feed_seq, NextCounter(txn, "feed_seq"));
   cases::storage::FeedEntry fe;
   fe.set_case_number(c.number());
   fe.set_version(c.version());
+  fe.set_owner_epoch(c.owner_epoch());
+  RECEPTION_RETURN_IF_ERROR(AppendFeed(txn, fe));
   const std::string due_key = DueKey(c);
   if (due_key != rec.due_key()) {
     if (!rec.due_key().empty()) txn.Delete(f_.due, rec.due_key());
@@ -221,8 +225,23 @@ absl::Status CaseRecords::AppendEvent(WriteTxn& txn, CaseRecord& rec, const Prin
   }
   txn.Put(f_.events, EventKey(c.number(), e.sequence()), e.SerializeAsString());
   txn.Put(f_.cases, c.number(), rec.SerializeAsString());
-  txn.Put(f_.feed, BigEndian64(feed_seq), fe.SerializeAsString());
   return absl::OkStatus();
+}
+
+absl::Status CaseRecords::AppendFeed(WriteTxn& txn, const cases::storage::FeedEntry& entry) const {
+  RECEPTION_ASSIGN_OR_RETURN(uint64_t feed_seq, NextCounter(txn, "feed_seq"));
+  txn.Put(f_.feed, BigEndian64(feed_seq), entry.SerializeAsString());
+  if (d_.feed_watch != nullptr) {
+    txn.OnDurable([watch = d_.feed_watch, feed_seq] { watch->Advance(feed_seq); });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> CaseRecords::FeedHead() const {
+  RECEPTION_ASSIGN_OR_RETURN(auto v, d_.store->Get(f_.meta, "feed_seq"));
+  if (!v) return 0;
+  if (v->size() != 8) return absl::DataLossError("the feed counter does not parse");
+  return FromBigEndian64(*v);
 }
 
 absl::StatusOr<std::vector<FeedPosition>> CaseRecords::ReadFeed(uint64_t after, int limit) const {
@@ -236,7 +255,7 @@ absl::StatusOr<std::vector<FeedPosition>> CaseRecords::ReadFeed(uint64_t after, 
       return absl::DataLossError("change feed entry does not parse");
     }
     out.push_back(FeedPosition{FromBigEndian64(absl::string_view(it->key().data(), 8)),
-                               fe.case_number(), fe.version()});
+                               fe.case_number(), fe.version(), fe.origin_unit(), fe.owner_epoch()});
   }
   if (!it->status().ok()) return absl::InternalError(it->status().ToString());
   return out;

@@ -16,6 +16,9 @@
 //   handoffs  handoff id -> HandoffRecord
 //   outbox    the shared outbox's entries (handoffs waiting for a peer)
 //   citizens  hex(keyed hash of citizen ID) '/' number -> ""
+//   replicas  number -> ReplicaRecord (oversight: the redacted cases of the
+//             nodes below, as their feeds publish them; case_replicas.h)
+//   replica_due  YYYYMMDD '/' number -> "" (replicas with a running clock)
 #ifndef RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 #define RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 
@@ -37,6 +40,7 @@
 #include "services/common/outbox.h"
 #include "services/common/principal.h"
 #include "services/common/rule_book.h"
+#include "services/common/sequence_watch.h"
 #include "services/common/store.h"
 #include "services/common/topology.h"
 
@@ -70,6 +74,9 @@ struct CaseDeps {
   // Duplicate detection at intake: window and least content similarity.
   int duplicate_window_days = 180;
   int duplicate_min_similarity_percent = 50;
+  // Advanced to each change-feed position once it is durable (the feed's
+  // watchers wait on it); optional.
+  SequenceWatch* feed_watch = nullptr;
 };
 
 // What one mutation changed, for its audit event.
@@ -84,6 +91,9 @@ struct FeedPosition {
   uint64_t sequence = 0;
   std::string number;
   int64_t version = 0;
+  // Set for a replica republished from below (its record is in "replicas").
+  std::string origin_unit;
+  int64_t owner_epoch = 0;
 };
 
 class CaseRecords {
@@ -99,6 +109,8 @@ class CaseRecords {
     rocksdb::ColumnFamilyHandle* handoffs;
     rocksdb::ColumnFamilyHandle* outbox;
     rocksdb::ColumnFamilyHandle* citizens;
+    rocksdb::ColumnFamilyHandle* replicas;
+    rocksdb::ColumnFamilyHandle* replica_due;
   };
   static std::vector<std::string> ColumnFamilies();
   // Families sought by a fixed-length key prefix (Store::Options::
@@ -123,6 +135,12 @@ class CaseRecords {
                            absl::string_view action, const CaseChange& change) const;
   // The next value of counter `key` (1 for a new one), written in `txn`.
   absl::StatusOr<uint64_t> NextCounter(WriteTxn& txn, const std::string& key) const;
+
+  // Appends `entry` to the change feed at the next position (feed_watch
+  // learns of it once durable).
+  absl::Status AppendFeed(WriteTxn& txn, const cases::storage::FeedEntry& entry) const;
+  // The feed's latest committed position (0: empty).
+  absl::StatusOr<uint64_t> FeedHead() const;
 
   // The change feed (committed), from just after position `after`: at most
   // `limit` entries in commit order. Oversight reads it from a cursor.
@@ -159,6 +177,8 @@ std::string EncodePageToken(const std::string& after_key, const std::string& fil
                             int phase = 0);
 absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view token,
                                                           const std::string& filter_fp);
+// "YYYYMMDD/number" for a case with a running clock, else "".
+std::string DueKey(const cases::v1::Case& c);
 // The stored form of an event's key: number '/' BE64(seq).
 std::string EventKey(absl::string_view number, uint64_t seq);
 

@@ -15,10 +15,11 @@ CaseRegistry::CaseRegistry(Deps deps)
       board_(std::make_shared<DeadlineBoard>(d_.clock)),
       clocks_(d_, records_, *board_),
       duplicates_(d_, records_),
+      replicas_(d_, records_, duplicates_),
       handoffs_(d_, records_, clocks_, duplicates_, *board_),
       intake_(d_, records_, clocks_, duplicates_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
-      queries_(d_, records_, clocks_, duplicates_) {
+      queries_(d_, records_, clocks_, duplicates_, replicas_) {
   // The board starts from what is stored; every committed write updates it.
   (void)records_.ForEach([this](const CaseRecord& rec) {
     board_->Update(rec.case_());

@@ -9,6 +9,7 @@
 //   case_handoffs.h    transfers, returns, disputes; handoff_import.cc
 //   case_queries.h     GetCase, ListCases, history, reception log
 //   case_duplicates.h  search text, citizen index, possible repeats
+//   case_replicas.h    oversight: the feed served up, replicas followed
 //
 // Every mutation is one Store mutation (one WriteBatch: the case, its audit
 // event, its change-feed entry, its idempotency record) run on the store's
@@ -35,6 +36,7 @@
 #include "services/case/case_intake.h"
 #include "services/case/case_queries.h"
 #include "services/case/case_records.h"
+#include "services/case/case_replicas.h"
 #include "services/case/case_transitions.h"
 #include "services/case/deadline_board.h"
 
@@ -132,6 +134,11 @@ class CaseRegistry {
     return records_.ReadFeed(after, limit);
   }
 
+  // Oversight: the feed served to the node above, the replicas followed
+  // from the nodes below.
+  const CaseReplicas& replicas() const { return replicas_; }
+  absl::StatusOr<uint64_t> FeedHead() const { return records_.FeedHead(); }
+
   // Reads: synchronous point reads and bounded scans. Thread-safe.
   absl::StatusOr<cases::v1::Case> GetCase(const Principal& p,
                                           const cases::v1::GetCaseRequest& r) const;
@@ -163,6 +170,7 @@ class CaseRegistry {
   std::shared_ptr<DeadlineBoard> board_;
   CaseClocks clocks_;
   CaseDuplicates duplicates_;
+  CaseReplicas replicas_;
   CaseHandoffs handoffs_;
   CaseIntake intake_;
   CaseTransitions transitions_;

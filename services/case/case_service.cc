@@ -9,6 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
+#include "services/common/status.h"
 
 namespace reception {
 namespace {
@@ -296,9 +297,14 @@ grpc::ServerUnaryReactor* HandoffGrpcService::GetFederationStatus(
     Ctx* ctx, const cases::v1::GetFederationStatusRequest*, cases::v1::FederationStatus* resp) {
   // The outbox's depth per peer is counted over its queue: off the reactor.
   const HandoffWorker* worker = worker_;
+  const FeedFollower* follower = follower_;
   return Scan(ctx, auth_, scans_, resp,
-              [worker](const Principal&) -> absl::StatusOr<cases::v1::FederationStatus> {
-                return worker->Status();
+              [worker, follower](const Principal&) -> absl::StatusOr<cases::v1::FederationStatus> {
+                cases::v1::FederationStatus out = worker->Status();
+                if (follower != nullptr) {
+                  for (auto& f : follower->Status()) *out.add_followed() = std::move(f);
+                }
+                return out;
               });
 }
 
@@ -419,6 +425,50 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* CaseFederationGrpcService::ReadCaseFeed(
+    Ctx* ctx, const federation::v1::ReadCaseFeedRequest* req, federation::v1::CaseFeedPage* resp) {
+  return Read(
+      ctx, d_.auth, resp, [&](const Principal& p) -> absl::StatusOr<federation::v1::CaseFeedPage> {
+        RECEPTION_RETURN_IF_ERROR(d_.registry->replicas().CheckFollower(p));
+        if (req->after_sequence() < 0) {
+          return InvalidField("after_sequence", "must not be negative");
+        }
+        if (req->page_size() < 0 || req->page_size() > 1000) {
+          return InvalidField("page_size", "must be between 1 and 1000 (0: 500)");
+        }
+        return d_.registry->replicas().ReadPage(static_cast<uint64_t>(req->after_sequence()),
+                                                req->page_size() == 0 ? 500 : req->page_size());
+      });
+}
+
+grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
+    Ctx* ctx, const federation::v1::ReadCaseFeedRequest* req) {
+  absl::Status refused;
+  auto principal = d_.auth->Authenticate(*ctx);
+  if (!principal.ok()) {
+    refused = principal.status();
+  } else if (auto ok = d_.registry->replicas().CheckFollower(*principal); !ok.ok()) {
+    refused = ok;
+  } else if (req->after_sequence() < 0) {
+    refused = InvalidField("after_sequence", "must not be negative");
+  } else if (req->page_size() < 0 || req->page_size() > 1000) {
+    refused = InvalidField("page_size", "must be between 1 and 1000 (0: 500)");
+  } else if (d_.feed_watch == nullptr) {
+    refused = absl::UnavailableError("this node does not serve its feed");
+  }
+  if (!refused.ok()) {
+    class Refusal final : public grpc::ServerWriteReactor<federation::v1::CaseFeedPage> {
+     public:
+      explicit Refusal(const absl::Status& s) { Finish(ToGrpcStatus(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal(refused);
+  }
+  return NewFeedWatch(&d_.registry->replicas(), d_.feed_watch,
+                      static_cast<uint64_t>(req->after_sequence()),
+                      req->page_size() == 0 ? 500 : req->page_size(), d_.feed_heartbeat);
+}
+
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
   std::unique_ptr<CaseModule> m(new CaseModule());
   const auto& config = context.config;
@@ -455,6 +505,9 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   }
   // The worker is created after the registry; the outbox reaches it through
   // the module, which outlives both (the outbox starts once it exists).
+  // The feed's durable head, for the watches of the node above.
+  m->feed_watch_ = std::make_unique<SequenceWatch>(0);
+  deps.feed_watch = m->feed_watch_.get();
   CaseModule* module = m.get();
   deps.deliver_handoff = [module](const Outbox::Item& item,
                                   absl::AnyInvocable<void(Outbox::Answer)> answer) {
@@ -472,12 +525,29 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
         "and new due dates\"",
         *recounted, LogValue(context.calendar.name()));
   }
+  {
+    auto head = m->registry_->FeedHead();
+    if (!head.ok()) return head.status();
+    m->feed_watch_->Advance(*head);
+  }
   m->scans_ = std::make_unique<WorkPool>(2, "case-scan");
   m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(),
                                                config.federation(), context.credentials);
   m->registry_->handoff_outbox()->Start();
-  m->handoff_service_ = std::make_unique<HandoffGrpcService>(
-      m->registry_.get(), context.authenticator, m->scans_.get(), m->worker_.get());
+  // Oversight: follow the nodes below (config federation.follow).
+  auto children =
+      FeedFollower::ChildrenToFollow(context.topology, config.unit_code(), config.federation());
+  if (!children.empty()) {
+    for (const auto& c : children) {
+      Log()->info("event=follow_child unit={} address={}", c.unit_code, c.address);
+    }
+    m->follower_ = std::make_unique<FeedFollower>(&m->registry_->replicas(), config.unit_code(),
+                                                  std::move(children), config.federation(),
+                                                  context.credentials, context.metrics.get());
+  }
+  m->handoff_service_ =
+      std::make_unique<HandoffGrpcService>(m->registry_.get(), context.authenticator,
+                                           m->scans_.get(), m->worker_.get(), m->follower_.get());
   CaseFederationGrpcService::Deps fed;
   fed.registry = m->registry_.get();
   fed.auth = context.authenticator;
@@ -485,6 +555,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   fed.unit_code = config.unit_code();
   fed.in_process_secret = context.in_process_secret;
   fed.crash_after_import = context.test_fault == "crash_after_import";
+  fed.feed_watch = m->feed_watch_.get();
+  fed.feed_heartbeat = absl::Milliseconds(config.federation().follow().heartbeat_millis());
   // The media service is this process's (receptiond) or the one at
   // media_service_address (reception-case beside reception-media).
   if (!config.media_service_address().empty()) {
@@ -510,8 +582,10 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
 }
 
 CaseModule::~CaseModule() {
-  // The server has stopped. Finish scans, then the store (it completes
-  // queued mutations, whose callbacks still use the registry).
+  // The server has stopped. Stop following (its applies use the store),
+  // finish scans, then the store (it completes queued mutations, whose
+  // callbacks still use the registry).
+  follower_.reset();
   if (registry_ && registry_->handoff_outbox() != nullptr) {
     // No new offers; the answers in flight are recorded while the store is
     // still there.

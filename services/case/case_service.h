@@ -14,6 +14,7 @@
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "services/case/case_registry.h"
 #include "services/case/handoff_worker.h"
+#include "services/case/oversight_feed.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
 #include "services/common/work_pool.h"
@@ -85,9 +86,10 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
 // CaseFederationGrpcService).
 class HandoffGrpcService final : public cases::v1::HandoffService::CallbackService {
  public:
+  // `follower`: the feeds this node follows (nullptr: none).
   HandoffGrpcService(CaseRegistry* registry, const Authenticator* auth, WorkPool* scans,
-                     const HandoffWorker* worker)
-      : registry_(registry), auth_(auth), scans_(scans), worker_(worker) {}
+                     const HandoffWorker* worker, const FeedFollower* follower = nullptr)
+      : registry_(registry), auth_(auth), scans_(scans), worker_(worker), follower_(follower) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -109,6 +111,7 @@ class HandoffGrpcService final : public cases::v1::HandoffService::CallbackServi
   const Authenticator* auth_;
   WorkPool* scans_;
   const HandoffWorker* worker_;
+  const FeedFollower* follower_;
 };
 
 // The internal node-to-node API of the case service
@@ -126,6 +129,10 @@ class CaseFederationGrpcService final
     std::function<std::shared_ptr<grpc::Channel>()> media_channel;
     std::string in_process_secret;    // for calls over the local channel
     bool crash_after_import = false;  // test seam
+    // The change feed's durable head (WatchCaseFeed waits on it) and how
+    // often a caught-up watch hears from this node.
+    SequenceWatch* feed_watch = nullptr;
+    absl::Duration feed_heartbeat = absl::Seconds(2);
   };
   explicit CaseFederationGrpcService(Deps deps) : d_(std::move(deps)) {}
 
@@ -138,6 +145,10 @@ class CaseFederationGrpcService final
                       federation::v1::NodeKey*) override;
   Reactor* AttachCaseMinutes(Ctx*, const federation::v1::AttachCaseMinutesRequest*,
                              cases::v1::Case*) override;
+  Reactor* ReadCaseFeed(Ctx*, const federation::v1::ReadCaseFeedRequest*,
+                        federation::v1::CaseFeedPage*) override;
+  grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* WatchCaseFeed(
+      Ctx*, const federation::v1::ReadCaseFeedRequest*) override;
 
  private:
   Deps d_;
@@ -169,6 +180,8 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<DeadlineEngine> deadlines_;
   std::unique_ptr<NodeKey> node_key_;
+  std::unique_ptr<SequenceWatch> feed_watch_;
+  std::unique_ptr<FeedFollower> follower_;
   std::shared_ptr<HandoffWorker> worker_;
   std::unique_ptr<HandoffGrpcService> handoff_service_;
   std::unique_ptr<CaseFederationGrpcService> federation_service_;

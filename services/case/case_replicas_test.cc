@@ -1,0 +1,220 @@
+// Oversight in the case service, without a network: what of a case leaves
+// the node (the projection), the feed as pages, and replicas applied from a
+// followed node's pages (checked like intake, idempotent, the newest
+// winning), then listed and read at the parent.
+#include "services/case/case_replicas.h"
+
+#include "absl/strings/match.h"
+#include "gtest/gtest.h"
+#include "services/case/test_fixture.h"
+
+namespace reception::testing {
+namespace {
+
+using cases::v1::Case;
+using federation::v1::CaseFeedPage;
+
+class CaseReplicasTest : public CaseRegistryFixture {
+ protected:
+  const CaseReplicas& replicas() { return registry_->replicas(); }
+
+  absl::StatusOr<int> Apply(const std::string& via, const CaseFeedPage& page) {
+    return Await<int>([&](auto cb) { replicas().Apply(via, page, std::move(cb)); });
+  }
+
+  // A case as the node of 48-1 would publish it.
+  static Case Remote(const std::string& number, int64_t version, int64_t epoch = 0,
+                     const std::string& owner = "48-1") {
+    Case c;
+    c.set_name("cases/" + number);
+    c.set_number(number);
+    c.set_kind(cases::v1::CASE_KIND_COMPLAINT);
+    c.set_state(cases::v1::CASE_STATE_RECEIVED);
+    c.set_owner_unit(owner);
+    c.set_owner_epoch(epoch);
+    c.set_version(version);
+    c.mutable_reception_unit()->set_code("48-1");
+    *c.mutable_received_date() = D(2026, 11, 20);
+    c.set_content("Khiếu nại việc cấp giấy chứng nhận quyền sử dụng đất");
+    auto* p = c.add_petitioners();
+    p->set_full_name("Phạm Văn Dũng");
+    p->set_citizen_id("048099000111");  // a careless sender: redacted on receipt
+    p->set_phone("0905123456");
+    return c;
+  }
+
+  static void Add(CaseFeedPage& page, int64_t seq, const Case& c,
+                  const std::string& origin = "48-1") {
+    auto* e = page.add_entries();
+    e->set_sequence(seq);
+    e->set_origin_unit(origin);
+    *e->mutable_case_() = c;
+    page.set_last_sequence(seq);
+    page.set_head_sequence(std::max(page.head_sequence(), seq));
+  }
+
+  cases::v1::ListCasesResponse List(cases::v1::ListScope scope, const std::string& within = "") {
+    cases::v1::ListCasesRequest r;
+    r.set_scope(scope);
+    r.set_within_unit(within);
+    auto out = registry_->ListCases(officer_, r);
+    EXPECT_TRUE(out.ok()) << out.status();
+    return out.ok() ? *out : cases::v1::ListCasesResponse();
+  }
+};
+
+TEST_F(CaseReplicasTest, TheFeedLeavesOutIdentitiesAndSupersededPositions) {
+  auto complaint = Create(MakeComplaint("rep-1"));
+  auto denunciation = Create(MakeDenunciation("rep-2"));
+  ASSERT_TRUE(complaint.ok() && denunciation.ok());
+  ASSERT_TRUE(denunciation->identity_protected());
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(complaint->name());
+  classify.set_within_competence(true);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+
+  auto page = replicas().ReadPage(0, 100);
+  ASSERT_TRUE(page.ok()) << page.status();
+  // Three positions: the complaint's first version is left out.
+  ASSERT_EQ(page->entries_size(), 2);
+  EXPECT_EQ(page->last_sequence(), 3);
+  EXPECT_EQ(page->head_sequence(), 3);
+  EXPECT_EQ(page->entries(0).case_().number(), denunciation->number());
+  EXPECT_EQ(page->entries(0).sequence(), 2);
+  EXPECT_EQ(page->entries(1).case_().version(), 2);
+  EXPECT_EQ(page->entries(1).origin_unit(), "48");
+  const Case& c = page->entries(1).case_();
+  ASSERT_EQ(c.petitioners_size(), 1);
+  EXPECT_EQ(c.petitioners(0).full_name(), "Nguyễn Văn An");
+  EXPECT_TRUE(c.petitioners(0).citizen_id().empty());
+  EXPECT_TRUE(c.petitioners(0).address().empty());
+  EXPECT_EQ(page->entries(0).case_().petitioners_size(), 0);
+  const std::string bytes = page->SerializeAsString();
+  for (const char* secret : {"049201001234", "049301009999", "Lê Thị Cúc", "12 Trần Phú"}) {
+    EXPECT_FALSE(absl::StrContains(bytes, secret)) << secret;
+  }
+  auto rest = replicas().ReadPage(3, 100);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->entries_size(), 0);
+  EXPECT_EQ(rest->last_sequence(), 3);
+}
+
+TEST_F(CaseReplicasTest, OnlyTheNodeOfAUnitAboveReadsTheFeed) {
+  EXPECT_EQ(replicas().CheckFollower(officer_).code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(replicas().CheckFollower({"node:48", Role::kNode, "48"}).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(replicas().CheckFollower({"node:48-1", Role::kNode, "48-1"}).code(),
+            absl::StatusCode::kPermissionDenied);  // a child, not a parent
+}
+
+TEST_F(CaseReplicasTest, ApplyingIsCheckedIdempotentAndTheNewestWins) {
+  const std::string a = "48-1-2026-000001";
+  CaseFeedPage first;
+  Add(first, 1, Remote(a, 1));
+  ASSERT_EQ(*Apply("48-1", first), 1);
+  auto rep = replicas().Load(nullptr, a);
+  ASSERT_TRUE(rep.ok() && rep->has_value());
+  const Case& held = (*rep)->case_();
+  EXPECT_TRUE(held.petitioners(0).citizen_id().empty());
+  EXPECT_TRUE(held.petitioners(0).phone().empty());
+  EXPECT_EQ(held.replica().origin_unit(), "48-1");
+  EXPECT_EQ(held.replica().via_unit(), "48-1");
+  auto cp = replicas().Checkpoint("48-1");
+  ASSERT_TRUE(cp.ok());
+  EXPECT_EQ(cp->applied_sequence(), 1);
+
+  // The same page again: positions not after the checkpoint are refused.
+  EXPECT_EQ(Apply("48-1", first).status().code(), absl::StatusCode::kInvalidArgument);
+  // A repeat of the same version, a newer one, then an older one.
+  CaseFeedPage more;
+  Add(more, 2, Remote(a, 1));
+  Add(more, 3, Remote(a, 3));
+  Add(more, 4, Remote(a, 2));
+  ASSERT_EQ(*Apply("48-1", more), 1);
+  rep = replicas().Load(nullptr, a);
+  EXPECT_EQ((*rep)->case_().version(), 3);
+  // A higher owner epoch wins over a higher version.
+  CaseFeedPage handed;
+  Add(handed, 5, Remote(a, 2, /*epoch=*/1, /*owner=*/"48-2"));
+  ASSERT_EQ(*Apply("48-1", handed), 1);
+  rep = replicas().Load(nullptr, a);
+  EXPECT_EQ((*rep)->case_().owner_unit(), "48-2");
+  EXPECT_EQ(replicas().Checkpoint("48-1")->applied_sequence(), 5);
+
+  // What was applied is republished in this node's feed, origin kept, and
+  // only the newest position of the replica is served.
+  auto page = replicas().ReadPage(0, 100);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->entries_size(), 1);
+  EXPECT_EQ(page->entries(0).origin_unit(), "48-1");
+  EXPECT_EQ(page->entries(0).case_().owner_epoch(), 1);
+  EXPECT_FALSE(page->entries(0).case_().has_replica());
+}
+
+TEST_F(CaseReplicasTest, APageThatDoesNotCheckOutChangesNothing) {
+  CaseFeedPage outside;
+  Add(outside, 1, Remote("48-2-2026-000001", 1), /*origin=*/"48-2");
+  auto r = Apply("48-1", outside);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "entries[0].origin_unit")) << r.status();
+
+  CaseFeedPage renamed;
+  Case c = Remote("48-1-2026-000002", 1);
+  c.set_number("48-1-2026-000003");
+  Add(renamed, 1, c);
+  r = Apply("48-1", renamed);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "entries[0].case.number")) << r.status();
+
+  CaseFeedPage backwards;
+  Add(backwards, 2, Remote("48-1-2026-000004", 1));
+  backwards.mutable_entries(0)->set_sequence(3);
+  r = Apply("48-1", backwards);
+  EXPECT_TRUE(absl::StrContains(r.status().message(), "entries[0].sequence")) << r.status();
+
+  EXPECT_FALSE(replicas().Load(nullptr, "48-1-2026-000002")->has_value());
+  EXPECT_EQ(replicas().Checkpoint("48-1")->applied_sequence(), 0);
+  auto page = replicas().ReadPage(0, 100);
+  EXPECT_EQ(page->entries_size(), 0);
+}
+
+TEST_F(CaseReplicasTest, TheSubtreeListsEachCaseOnceAndReadsReplicas) {
+  auto own = Create(MakeComplaint("rep-own"));
+  ASSERT_TRUE(own.ok());
+  CaseFeedPage page;
+  Add(page, 1, Remote("48-1-2026-000007", 1));
+  // A stale copy of this node's own case, as a child last saw it.
+  Case stale = Remote(own->number(), 1);
+  stale.set_owner_unit("48");
+  Add(page, 2, stale);
+  ASSERT_EQ(*Apply("48-1", page), 2);
+
+  auto node = List(cases::v1::LIST_SCOPE_UNSPECIFIED);
+  ASSERT_EQ(node.cases_size(), 1);
+  EXPECT_FALSE(node.cases(0).has_replica());
+  auto subtree = List(cases::v1::LIST_SCOPE_SUBTREE);
+  ASSERT_EQ(subtree.cases_size(), 2);
+  EXPECT_EQ(subtree.cases(0).number(), "48-1-2026-000007");
+  EXPECT_TRUE(subtree.cases(0).has_replica());
+  EXPECT_EQ(subtree.cases(1).number(), own->number());
+  EXPECT_FALSE(subtree.cases(1).has_replica());  // this node's own record wins
+  EXPECT_EQ(List(cases::v1::LIST_SCOPE_SUBTREE, "48-1").cases_size(), 1);
+  EXPECT_EQ(List(cases::v1::LIST_SCOPE_SUBTREE, "48-2").cases_size(), 0);
+
+  cases::v1::GetCaseRequest get;
+  get.set_name("cases/48-1-2026-000007");
+  auto got = registry_->GetCase(officer_, get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->replica().via_unit(), "48-1");
+  cases::v1::GetCaseHistoryRequest history;
+  history.set_name(get.name());
+  EXPECT_EQ(registry_->GetCaseHistory(officer_, history).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // A replica is never written through: transitions find no case here.
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(get.name());
+  classify.set_within_competence(true);
+  EXPECT_FALSE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+}
+
+}  // namespace
+}  // namespace reception::testing
