@@ -191,7 +191,10 @@ grpc::ServerUnaryReactor* CaseGrpcService::GetCase(grpc::CallbackServerContext* 
   }
   const bool forwarded = ctx->client_metadata().count(kForwardedMetadata) > 0;
   auto peer = peers_.find(local->owner_unit());
-  if (local->owner_unit() == unit_code_ || forwarded || peer == peers_.end()) {
+  // A replica (oversight) is answered as held: read-only, redacted, with
+  // its freshness; the owner's full record is not the parent's to read.
+  if (local->owner_unit() == unit_code_ || forwarded || peer == peers_.end() ||
+      local->has_replica()) {
     *resp = *std::move(local);
     reactor->Finish(grpc::Status::OK);
     return reactor;
@@ -442,7 +445,7 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::ReadCaseFeed(
 }
 
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
-    Ctx* ctx, const federation::v1::ReadCaseFeedRequest* req) {
+    Ctx* ctx, const federation::v1::WatchCaseFeedRequest* req) {
   absl::Status refused;
   auto principal = d_.auth->Authenticate(*ctx);
   if (!principal.ok()) {

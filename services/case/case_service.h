@@ -148,7 +148,7 @@ class CaseFederationGrpcService final
   Reactor* ReadCaseFeed(Ctx*, const federation::v1::ReadCaseFeedRequest*,
                         federation::v1::CaseFeedPage*) override;
   grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* WatchCaseFeed(
-      Ctx*, const federation::v1::ReadCaseFeedRequest*) override;
+      Ctx*, const federation::v1::WatchCaseFeedRequest*) override;
 
  private:
   Deps d_;

@@ -209,7 +209,7 @@ std::string FeedFollower::Stream(State* s) {
     s->open = &ctx;
     s->last_contact = absl::Now();  // the watchdog's clock starts now
   }
-  federation::v1::ReadCaseFeedRequest req;
+  federation::v1::WatchCaseFeedRequest req;
   req.set_after_sequence(cp->applied_sequence());
   req.set_page_size(500);
   auto reader = s->stub->WatchCaseFeed(&ctx, req);

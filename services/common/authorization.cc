@@ -122,6 +122,8 @@ const std::vector<AccessRule>* BuildTable() {
       {CASE_FED "GetNodeKey", 0, 0, kNodes, "configured peers"},
       {CASE_FED "AttachCaseMinutes", 0, 0, kNodes,
        "this node's own media service; the room is checked with it"},
+      {CASE_FED "ReadCaseFeed", 0, 0, kNodes, "the node of a unit above this one (oversight)"},
+      {CASE_FED "WatchCaseFeed", 0, 0, kNodes, "the node of a unit above this one (oversight)"},
       {SCHED_FED "OfferSessionNotice", 0, 0, kNodes, "the session's host, a configured peer"},
       {SCHED_FED "OfferRegistration", 0, 0, kNodes, "a bridge point's node of the session"},
   };

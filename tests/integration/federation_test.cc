@@ -22,149 +22,16 @@
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/test_support.h"
+#include "tests/integration/federation_harness.h"
 #include "tests/integration/node_process.h"
 
 namespace reception::testing {
 namespace {
 
-namespace v1 = cases::v1;
 namespace fed = federation::v1;
 
 std::string g_receptiond;
 std::string g_reception_routing;
-
-// N nodes, each knowing every other as a peer, on fixed loopback ports chosen
-// once so that restarts keep their addresses.
-class Federation {
- public:
-  // `topology`: relative to the source tree, or "generated:P:N" for a
-  // two-level province P with communes P-1 .. P-N written by the harness.
-  Federation(const std::vector<std::string>& units, const std::string& today,
-             std::string topology = "deploy/topology/quang-nam-2024.yaml") {
-    WriteFile(dir_.Join("today"), today + "\n");
-    if (topology.rfind("generated:", 0) == 0) {
-      const std::vector<std::string> parts = absl::StrSplit(topology, ':');
-      int communes = 0;
-      (void)absl::SimpleAtoi(parts[2], &communes);
-      std::string yaml = absl::StrCat("name: generated\nunits:\n  - {code: \"", parts[1],
-                                      "\", name: Tỉnh thử nghiệm, level: province}\n");
-      for (int i = 1; i <= communes; ++i) {
-        absl::StrAppend(&yaml, "  - {code: \"", parts[1], "-", i, "\", name: Xã thử nghiệm ", i,
-                        ", level: commune, parent_code: \"", parts[1], "\"}\n");
-      }
-      topology = dir_.Join("topology.yaml");
-      WriteFile(topology, yaml);
-    }
-    std::map<std::string, int> ports;
-    for (const auto& u : units) ports[u] = NodeProcess::FreePort();
-    for (const auto& u : units) {
-      const std::string work = dir_.Join(u);
-      std::filesystem::create_directories(work);
-      NodeProcess::Options o;
-      o.binary = g_receptiond;
-      o.unit_code = u;
-      o.topology = topology;
-      o.work_dir = work;
-      o.listen_port = ports[u];
-      o.extra_args = {"--clock_file", dir_.Join("today")};
-      for (const auto& other : units) {
-        if (other != u) o.peers.push_back({other, absl::StrCat("127.0.0.1:", ports[other])});
-      }
-      nodes_[u] = std::make_unique<NodeProcess>(o);
-    }
-  }
-  NodeProcess& node(const std::string& unit) { return *nodes_.at(unit); }
-  void StartAll() {
-    for (auto& [u, n] : nodes_)
-      ASSERT_TRUE(n->Start().ok()) << u << ": " << ReadFile(n->log_path());
-  }
-
- private:
-  TempDir dir_;
-  std::map<std::string, std::unique_ptr<NodeProcess>> nodes_;
-};
-
-// A client of one node, acting as a person of that node's unit.
-class Client {
- public:
-  Client(NodeProcess& node, std::string unit) : node_(node), unit_(std::move(unit)) { Reconnect(); }
-  void Reconnect() {
-    auto channel = node_.NewChannel();
-    cases_ = v1::CaseService::NewStub(channel);
-    handoffs_ = v1::HandoffService::NewStub(channel);
-  }
-
-  template <typename Stub, typename Req, typename Resp>
-  absl::StatusOr<Resp> Call(Stub* stub,
-                            grpc::Status (Stub::*m)(grpc::ClientContext*, const Req&, Resp*),
-                            const Req& req, const std::string& role = "officer") {
-    grpc::ClientContext ctx;
-    AddPrincipal(&ctx, role, unit_);
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    Resp out;
-    grpc::Status s = (stub->*m)(&ctx, req, &out);
-    if (!s.ok())
-      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-    return out;
-  }
-
-  v1::Case Create(v1::CaseKind kind, const std::string& request_id,
-                  const std::string& respondent_unit) {
-    const v1::CreateCaseRequest r =
-        SampleCase(kind, request_id, respondent_unit, absl::CivilDay(2025, 6, 16),
-                   "Khiếu nại quyết định của Chủ tịch UBND");
-    auto out = Call(cases_.get(), &v1::CaseService::Stub::CreateCase, r);
-    EXPECT_TRUE(out.ok()) << out.status();
-    return out.ok() ? *out : v1::Case();
-  }
-  absl::StatusOr<v1::Handoff> Transfer(const std::string& name, const std::string& destination,
-                                       const std::string& request_id) {
-    v1::TransferCaseRequest r;
-    r.set_name(name);
-    r.set_destination_unit(destination);
-    r.set_reason("Thuộc thẩm quyền giải quyết của cấp trên");
-    r.set_request_id(request_id);
-    return Call(handoffs_.get(), &v1::HandoffService::Stub::TransferCase, r);
-  }
-  absl::StatusOr<v1::Case> Get(const std::string& name) {
-    v1::GetCaseRequest r;
-    r.set_name(name);
-    return Call(cases_.get(), &v1::CaseService::Stub::GetCase, r, "viewer");
-  }
-  absl::StatusOr<v1::Handoff> Handoff(const std::string& name) {
-    v1::GetHandoffRequest r;
-    r.set_name(name);
-    return Call(handoffs_.get(), &v1::HandoffService::Stub::GetHandoff, r, "viewer");
-  }
-  std::vector<v1::CaseEvent> History(const std::string& name) {
-    v1::GetCaseHistoryRequest r;
-    r.set_name(name);
-    r.set_page_size(1000);
-    auto h = Call(cases_.get(), &v1::CaseService::Stub::GetCaseHistory, r, "viewer");
-    EXPECT_TRUE(h.ok()) << h.status();
-    return h.ok() ? std::vector<v1::CaseEvent>(h->events().begin(), h->events().end())
-                  : std::vector<v1::CaseEvent>{};
-  }
-  bool Verifies(const std::string& name) {
-    v1::VerifyCaseHistoryRequest r;
-    r.set_name(name);
-    auto v = Call(cases_.get(), &v1::CaseService::Stub::VerifyCaseHistory, r, "viewer");
-    return v.ok() && v->valid();
-  }
-  // True once `name` is delivered (as the source sees it).
-  bool Delivered(const std::string& handoff) {
-    auto h = Handoff(handoff);
-    return h.ok() && h->state() == v1::HANDOFF_STATE_DELIVERED;
-  }
-  v1::HandoffService::Stub* handoffs() { return handoffs_.get(); }
-  v1::CaseService::Stub* cases() { return cases_.get(); }
-
- private:
-  NodeProcess& node_;
-  std::string unit_;
-  std::unique_ptr<v1::CaseService::Stub> cases_;
-  std::unique_ptr<v1::HandoffService::Stub> handoffs_;
-};
 
 int Count(const std::vector<v1::CaseEvent>& events, const std::string& action) {
   int n = 0;
@@ -176,7 +43,7 @@ int Count(const std::vector<v1::CaseEvent>& events, const std::string& action) {
 // not competent; every copy records where the case went and every history
 // verifies; the one owner is the only node that may change it.
 TEST(FederationTest, ChainAndReturn) {
-  Federation f({"49", "502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"49", "502", "502-1"}, "2025-06-16");
   f.StartAll();
   Client commune(f.node("502-1"), "502-1"), district(f.node("502"), "502"),
       province(f.node("49"), "49");
@@ -261,7 +128,7 @@ TEST(FederationTest, ChainAndReturn) {
 // waiting, runs the dispute clock, and decides (its head, with the legal
 // basis); the case goes to the unit decided, which can no longer return it.
 TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) {
-  Federation f({"502", "502-1", "502-2"}, "2025-06-16");
+  Federation f(g_receptiond, {"502", "502-1", "502-2"}, "2025-06-16");
   f.StartAll();
   Client first(f.node("502-1"), "502-1"), second(f.node("502-2"), "502-2"),
       city(f.node("502"), "502");
@@ -381,7 +248,7 @@ TEST(FederationTest, JurisdictionDisputeGoesToTheCommonParentOnTheSecondReturn) 
 // (DisputeJurisdiction); the province decides it is competent itself and
 // keeps the case, its own time limits running from the decision.
 TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
-  Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
+  Federation f(g_receptiond, {"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
   f.StartAll();
   Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"),
       second(f.node("90-2"), "90-2");
@@ -455,7 +322,7 @@ TEST(FederationTest, ExplicitDisputeDecidedByTheProvinceForItself) {
 // the node owns: every offer is refused, and the cases, their protected
 // identity and their histories are unchanged.
 TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
-  Federation f({"48", "48-1"}, "2026-03-02", "deploy/topology/da-nang-2025.yaml");
+  Federation f(g_receptiond, {"48", "48-1"}, "2026-03-02", "deploy/topology/da-nang-2025.yaml");
   f.StartAll();
   Client city(f.node("48"), "48");
   auto create = [&](v1::CaseKind kind, const std::string& id) {
@@ -621,7 +488,7 @@ TEST(FederationTest, ForgedHandoffsAreRefusedAndChangeNothing) {
 // A generated two-level topology: a commune hands a case to the province,
 // which sends it on to another commune.
 TEST(FederationTest, GeneratedTwoLevelTopology) {
-  Federation f({"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
+  Federation f(g_receptiond, {"90", "90-1", "90-2"}, "2026-03-02", "generated:90:2");
   f.StartAll();
   Client first(f.node("90-1"), "90-1"), province(f.node("90"), "90"),
       second(f.node("90-2"), "90-2");
@@ -642,7 +509,7 @@ TEST(FederationTest, GeneratedTwoLevelTopology) {
 // The routing service decides by the jurisdiction rules and, asked to,
 // hands the case over through the case service's API.
 TEST(FederationTest, RouteCaseDecidesAndTransfers) {
-  Federation f({"49", "502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"49", "502", "502-1"}, "2025-06-16");
   f.StartAll();
   Client commune(f.node("502-1"), "502-1");
   auto routing = routing::v1::RoutingService::NewStub(f.node("502-1").NewChannel());
@@ -734,7 +601,7 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
 // reception-routing as its own process reaches the case service over the
 // network with the same client code.
 TEST(FederationTest, StandaloneRoutingProcess) {
-  Federation f({"502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"502", "502-1"}, "2025-06-16");
   f.StartAll();
   TempDir dir;
   NodeProcess::Options o;
@@ -766,7 +633,7 @@ TEST(FederationTest, StandaloneRoutingProcess) {
 // outbox, cannot cancel it (its case would have no owner) and retries it
 // once the destination's configuration is fixed: delivered.
 TEST(FederationTest, ARefusedHandoffIsADeadLetterAnOperatorRetries) {
-  Federation f({"502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"502", "502-1"}, "2025-06-16");
   const std::string config = ReadFile(f.node("502").config_path());
   std::string without;
   for (absl::string_view line : absl::StrSplit(config, '\n')) {
@@ -839,7 +706,7 @@ TEST(FederationTest, ARefusedHandoffIsADeadLetterAnOperatorRetries) {
 // back. A denouncer's identity travels sealed and only the new owner can
 // reveal it.
 TEST(FederationTest, DestinationDownThenBackDeliveredOnceWithTheIdentity) {
-  Federation f({"49", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"49", "502-1"}, "2025-06-16");
   f.StartAll();
   ASSERT_EQ(f.node("49").Stop(), 0);
   Client commune(f.node("502-1"), "502-1");
@@ -886,7 +753,7 @@ TEST(FederationTest, DestinationDownThenBackDeliveredOnceWithTheIdentity) {
 // import but before the source recorded the acknowledgement: after restarts
 // there is exactly one owner and one import.
 TEST(FederationTest, KillNineOnBothSidesExactlyOneOwner) {
-  Federation f({"502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"502", "502-1"}, "2025-06-16");
   f.StartAll();
   Client commune(f.node("502-1"), "502-1");
   ASSERT_EQ(f.node("502").Stop(), 0);
@@ -934,7 +801,7 @@ TEST(FederationTest, KillNineOnBothSidesExactlyOneOwner) {
 // 200 transfers in flight while the destination restarts twice: all
 // delivered, none imported twice.
 TEST(FederationTest, TwoHundredTransfersWhileTheDestinationRestartsTwice) {
-  Federation f({"502", "502-1"}, "2025-06-16");
+  Federation f(g_receptiond, {"502", "502-1"}, "2025-06-16");
   f.StartAll();
   Client commune(f.node("502-1"), "502-1");
   std::vector<std::string> names, handoffs;

@@ -280,6 +280,8 @@ int CasesCommand(const Args& a) {
     if (auto k = a.Get("kind"))
       req.set_kind(ParseEnum<v1::CaseKind>(*k, "CASE_KIND_", &v1::CaseKind_Parse, "kind"));
     req.set_unit_code(a.GetOr("unit-code", ""));
+    if (a.Has("subtree")) req.set_scope(v1::LIST_SCOPE_SUBTREE);
+    req.set_within_unit(a.GetOr("within", ""));
     if (auto d = a.Get("from")) *req.mutable_received_from() = ParseDateOption(*d, "from");
     if (auto d = a.Get("to")) *req.mutable_received_to() = ParseDateOption(*d, "to");
     req.set_query(a.GetOr("query", ""));
@@ -301,9 +303,9 @@ int CasesCommand(const Args& a) {
       PrintJson(all);
       return 0;
     }
-    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", "NUMBER",
-                                 "KIND", "STATE", "RECEIVED", "UNIT", "OWNER", "DUE", "STEP",
-                                 "PETITIONERS");
+    std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %-9s %s\n",
+                                 "NUMBER", "KIND", "STATE", "RECEIVED", "UNIT", "OWNER", "DUE",
+                                 "STEP", "VIA", "PETITIONERS");
     for (const auto& c : all.cases()) {
       std::string who;
       if (c.identity_protected())
@@ -325,11 +327,13 @@ int CasesCommand(const Args& a) {
           break;
         }
       }
-      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %s\n", c.number(),
-                                   Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
+      // VIA: the followed node a replica came through ("-": held here).
+      std::cout << absl::StrFormat("%-20s %-13s %-11s %-10s %-8s %-8s %-11s %-14s %-9s %s\n",
+                                   c.number(), Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_"),
                                    Short(v1::CaseState_Name(c.state()), "CASE_STATE_"),
                                    Date(c.received_date()), c.reception_unit().code(),
-                                   c.owner_unit(), due, step, who);
+                                   c.owner_unit(), due, step,
+                                   c.has_replica() ? c.replica().via_unit() : "-", who);
     }
     if (!all.next_page_token().empty())
       std::cout << "next page: --page-token " << all.next_page_token() << "\n";

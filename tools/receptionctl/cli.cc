@@ -46,9 +46,10 @@ int ReportError(const grpc::Status& s) {
 }
 
 const std::set<std::string> kBooleanFlags = {
-    "all",          "anonymous", "apply", "awaiting-decision", "dead",
-    "head-of-unit", "help",      "json",  "overdue",           "partial"};
-const std::set<std::string> kValueOptions = {"accepted",
+    "all",  "anonymous", "apply",   "awaiting-decision", "dead",   "head-of-unit",
+    "help", "json",      "overdue", "partial",           "subtree"};
+const std::set<std::string> kValueOptions = {"within",
+                                             "accepted",
                                              "act-date",
                                              "act-reference",
                                              "after",

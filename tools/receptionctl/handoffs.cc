@@ -209,6 +209,21 @@ int HandoffsCommand(const Args& a) {
                                    p.reachable() ? "yes" : "no", p.outbox_depth(),
                                    p.oldest_pending_seconds(), p.last_error().substr(0, 80));
     }
+    if (resp.followed_size() > 0) {
+      std::cout << absl::StrFormat("%-8s %-22s %-10s %-9s %-9s %-20s %s\n", "FOLLOWS", "ADDRESS",
+                                   "REACHABLE", "APPLIED", "LAG", "LAST ENTRY", "LAST ERROR");
+      for (const auto& f : resp.followed()) {
+        std::cout << absl::StrFormat(
+            "%-8s %-22s %-10s %-9d %-9d %-20s %s\n", f.unit_code(), f.address(),
+            f.reachable() ? "yes" : "no", f.applied_sequence(), f.lag_entries(),
+            f.has_last_entry_time()
+                ? absl::FormatTime("%Y-%m-%d %H:%M:%S",
+                                   absl::FromUnixSeconds(f.last_entry_time().seconds()),
+                                   absl::UTCTimeZone())
+                : "-",
+            f.last_error().substr(0, 80));
+      }
+    }
     return 0;
   }
   UsageError(absl::StrCat("unknown command \"", cmd, "\""));

@@ -84,7 +84,11 @@ const std::vector<Command>& Commands() {
       {"list", R"(  list      [--state S] [--kind K] [--unit-code U] [--from DATE] [--to DATE]
             [--query TEXT] [--due-before DATE] [--overdue] [--at-risk WORKING_DAYS]
             [--order-by due_date] [--page-size N] [--page-token T] [--all]
+            [--subtree] [--within UNIT]
   list --awaiting-decision   cases waiting for this unit's decision on a dispute
+  --subtree: also the cases followed from the nodes below (oversight), each
+  once, VIA naming the child node it came through; --within UNIT: only cases
+  received at UNIT or below
 )"},
       {"overdue",
        R"(  overdue   [--kind K]       every case past a statutory due date, earliest first

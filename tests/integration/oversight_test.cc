@@ -1,0 +1,282 @@
+// Oversight between real receptiond processes over mTLS: a parent follows
+// the change feeds of the nodes just below it and republishes them, so a
+// province sees what its districts and communes receive (three levels of
+// Quảng Nam 2024, two of Đà Nẵng 2025). Nodes are stopped, killed and
+// restarted while cases are created; the parent converges and the
+// protected identity reaches no parent.
+#include <stdio.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "reception/cases/v1/case_service.grpc.pb.h"
+#include "reception/cases/v1/handoff_service.grpc.pb.h"
+#include "reception/federation/v1/case_federation.grpc.pb.h"
+#include "services/common/test_support.h"
+#include "tests/integration/federation_harness.h"
+#include "tests/integration/node_process.h"
+
+namespace reception::testing {
+namespace {
+
+namespace fed = federation::v1;
+
+std::string g_receptiond;
+
+// Followers hear from a quiet child every 200 ms.
+constexpr char kFastFollow[] =
+    "federation:\n  retry_initial_millis: 100\n  retry_max_millis: 1000\n"
+    "  follow:\n    heartbeat_millis: 200\n";
+
+// The subtree as `unit`'s node lists it: case number -> case.
+std::map<std::string, v1::Case> Subtree(Client& client, const std::string& within = "") {
+  std::map<std::string, v1::Case> out;
+  v1::ListCasesRequest r;
+  r.set_scope(v1::LIST_SCOPE_SUBTREE);
+  r.set_within_unit(within);
+  r.set_page_size(500);
+  for (;;) {
+    auto page = client.Call(client.cases(), &v1::CaseService::Stub::ListCases, r, "viewer");
+    if (!page.ok()) return {};
+    for (const auto& c : page->cases()) {
+      // Each case once: a second sight of a number is a defect.
+      if (!out.emplace(c.number(), c).second) ADD_FAILURE() << "listed twice: " << c.number();
+    }
+    if (page->next_page_token().empty()) return out;
+    r.set_page_token(page->next_page_token());
+  }
+}
+
+std::optional<v1::FollowStatus> Following(Client& client, const std::string& unit) {
+  auto s = client.Call(client.handoffs(), &v1::HandoffService::Stub::GetFederationStatus,
+                       v1::GetFederationStatusRequest(), "viewer");
+  if (!s.ok()) return std::nullopt;
+  for (const auto& f : s->followed()) {
+    if (f.unit_code() == unit) return f;
+  }
+  return std::nullopt;
+}
+
+// Every file under `dir`, searched for `needle` as raw bytes (the stores
+// are not compressed, so a value written anywhere would be found).
+std::vector<std::string> FilesContaining(const std::string& dir, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) out.push_back(entry.path().string());
+  }
+  return out;
+}
+
+v1::Case CreateAt(Client& client, v1::CaseKind kind, const std::string& id,
+                  const std::string& respondent, const std::string& name = "Trần Thị Mai",
+                  const std::string& citizen_id = "049302001122") {
+  v1::CreateCaseRequest r = SampleCase(kind, id, respondent, absl::CivilDay(2025, 6, 16),
+                                       "Khiếu nại việc thu hồi đất nông nghiệp");
+  r.mutable_case_()->mutable_petitioners(0)->set_full_name(name);
+  r.mutable_case_()->mutable_petitioners(0)->set_citizen_id(citizen_id);
+  auto out = client.Call(client.cases(), &v1::CaseService::Stub::CreateCase, r);
+  EXPECT_TRUE(out.ok()) << id << ": " << out.status();
+  return out.ok() ? *out : v1::Case();
+}
+
+// Commune 502-1 -> district 502 -> province 49: cases registered at the
+// commune appear at both with their owner, read-only and redacted; a
+// transfer leaves one case with its new owner; the commune stopped and the
+// district killed mid-stream lose nothing and apply nothing twice.
+TEST(OversightTest, ThreeLevelsOfQuangNam) {
+  Federation f(g_receptiond, {"49", "502", "502-1"}, "2025-06-16",
+               "deploy/topology/quang-nam-2024.yaml", kFastFollow);
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  Client district(f.node("502"), "502");
+  Client province(f.node("49"), "49");
+
+  const v1::Case complaint = CreateAt(commune, v1::CASE_KIND_COMPLAINT, "o-1", "502-1");
+  const v1::Case petition = CreateAt(commune, v1::CASE_KIND_PETITION, "o-2", "502-1");
+  const v1::Case denunciation = CreateAt(commune, v1::CASE_KIND_DENUNCIATION, "o-3", "502-1",
+                                         "Hoàng Văn Tố Giác", "049399887766");
+  ASSERT_TRUE(denunciation.identity_protected());
+
+  ASSERT_TRUE(WaitFor([&] { return Subtree(province).size() == 3; }, absl::Seconds(30)))
+      << Subtree(province).size();
+  auto seen = Subtree(province);
+  for (const auto& c : {complaint, petition, denunciation}) {
+    ASSERT_TRUE(seen.count(c.number())) << c.number();
+    const v1::Case& r = seen[c.number()];
+    EXPECT_EQ(r.owner_unit(), "502-1");
+    EXPECT_EQ(r.state(), c.state());
+    EXPECT_EQ(r.replica().origin_unit(), "502-1");
+    EXPECT_EQ(r.replica().via_unit(), "502");  // the province follows its district
+    for (const auto& p : r.petitioners()) EXPECT_TRUE(p.citizen_id().empty());
+  }
+  EXPECT_EQ(seen[denunciation.number()].petitioners_size(), 0);
+  EXPECT_EQ(seen[complaint.number()].petitioners(0).full_name(), "Trần Thị Mai");
+  EXPECT_EQ(Subtree(district).at(complaint.number()).replica().via_unit(), "502-1");
+  // The node's own scope is unchanged: the province holds no case itself.
+  auto own = province.Call(province.cases(), &v1::CaseService::Stub::ListCases,
+                           v1::ListCasesRequest(), "viewer");
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(own->cases_size(), 0);
+  EXPECT_EQ(Subtree(province, "502-1").size(), 3u);
+  EXPECT_EQ(Subtree(province, "502-2").size(), 0u);
+  auto got = province.Get(complaint.name());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->replica().via_unit(), "502");
+  auto status = Following(province, "502");
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = Following(province, "502");
+        return s && s->reachable() && s->lag_entries() == 0 && s->applied_sequence() > 0;
+      },
+      absl::Seconds(10)));
+  EXPECT_FALSE(Following(province, "502-1").has_value());  // not followed directly
+
+  // Mutations stay at the owner: the province cannot classify a replica.
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(complaint.name());
+  classify.set_within_competence(true);
+  EXPECT_FALSE(
+      province.Call(province.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+
+  // Handed from the commune to the district: one case, its new owner.
+  auto handoff = commune.Transfer(complaint.name(), "502", "o-t1");
+  ASSERT_TRUE(handoff.ok()) << handoff.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Subtree(province);
+        return s.size() == 3 && s.count(complaint.number()) &&
+               s[complaint.number()].owner_unit() == "502";
+      },
+      absl::Seconds(30)));
+
+  // The commune stopped: the district says so; cases made at the district
+  // meanwhile arrive; the commune's own arrive once it is back.
+  ASSERT_EQ(f.node("502-1").Stop(), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = Following(district, "502-1");
+        return s && !s->reachable() && !s->last_error().empty();
+      },
+      absl::Seconds(15)));
+  const v1::Case at_district = CreateAt(district, v1::CASE_KIND_PETITION, "o-4", "502");
+  ASSERT_TRUE(WaitFor([&] { return Subtree(province).count(at_district.number()) == 1; },
+                      absl::Seconds(30)));
+  ASSERT_TRUE(f.node("502-1").Start().ok());
+  commune.Reconnect();
+  const v1::Case after_restart = CreateAt(commune, v1::CASE_KIND_PETITION, "o-5", "502-1");
+  ASSERT_TRUE(WaitFor([&] { return Subtree(province).size() == 5; }, absl::Seconds(30)))
+      << Subtree(province).size();
+
+  // The district killed while the commune registers twenty cases: all
+  // arrive at the province, each once.
+  std::set<std::string> made;
+  for (int i = 0; i < 20; ++i) {
+    if (i == 5) f.node("502").Kill();
+    made.insert(
+        CreateAt(commune, v1::CASE_KIND_PETITION, absl::StrCat("o-k", i), "502-1").number());
+  }
+  ASSERT_TRUE(f.node("502").Start().ok());
+  district.Reconnect();
+  ASSERT_TRUE(WaitFor([&] { return Subtree(province).size() == 25; }, absl::Seconds(60)))
+      << Subtree(province).size();
+  auto all = Subtree(province);
+  for (const auto& n : made) EXPECT_TRUE(all.count(n)) << n;
+  EXPECT_EQ(all[after_restart.number()].owner_unit(), "502-1");
+
+  // The protected identity is in no file of a parent; no citizen ID is in
+  // the province's (the district holds one: the complaint handed to it).
+  for (const char* unit : {"49", "502"}) {
+    const std::string dir = absl::StrCat(f.dir(), "/", unit);
+    EXPECT_EQ(FilesContaining(dir, "Hoàng Văn Tố Giác"), std::vector<std::string>{}) << unit;
+    EXPECT_EQ(FilesContaining(dir, "049399887766"), std::vector<std::string>{}) << unit;
+  }
+  EXPECT_EQ(FilesContaining(absl::StrCat(f.dir(), "/49"), "049302001122"),
+            std::vector<std::string>{});
+  // ... while the commune itself still holds it (the search is real).
+  EXPECT_FALSE(FilesContaining(absl::StrCat(f.dir(), "/502-1"), "049302001122").empty());
+}
+
+// Only the node of a unit above reads a feed: a sibling's certificate, a
+// child's, and a person's token are refused.
+TEST(OversightTest, TheFeedIsServedOnlyToTheNodeAbove) {
+  Federation f(g_receptiond, {"502", "502-1"}, "2025-06-16", "deploy/topology/quang-nam-2024.yaml",
+               kFastFollow);
+  f.StartAll();
+  Client commune(f.node("502-1"), "502-1");
+  CreateAt(commune, v1::CASE_KIND_PETITION, "f-1", "502-1");
+  auto read_as = [&](NodeProcess& node, const std::string& unit) {
+    EnsureNodeCertificate(unit);
+    auto stub = fed::CaseFederationService::NewStub(node.NewChannelAs(unit));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    fed::CaseFeedPage page;
+    return stub->ReadCaseFeed(&ctx, fed::ReadCaseFeedRequest(), &page);
+  };
+  {
+    auto s = read_as(f.node("502-1"), "502");
+    EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  }
+  EXPECT_EQ(read_as(f.node("502-1"), "502-2").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(read_as(f.node("502"), "502-1").error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  auto stub = fed::CaseFederationService::NewStub(f.node("502-1").NewChannel());
+  grpc::ClientContext ctx;
+  AddPrincipal(&ctx, "inspector", "502");
+  fed::CaseFeedPage page;
+  EXPECT_EQ(stub->ReadCaseFeed(&ctx, fed::ReadCaseFeedRequest(), &page).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// Two levels (Đà Nẵng 2025): the city follows its communes directly; a case
+// handed between two communes is held once, with its current owner.
+TEST(OversightTest, TwoLevelsOfDaNang) {
+  Federation f(g_receptiond, {"48", "48-1", "48-2"}, "2026-03-02",
+               "deploy/topology/da-nang-2025.yaml", kFastFollow);
+  f.StartAll();
+  Client a(f.node("48-1"), "48-1");
+  Client b(f.node("48-2"), "48-2");
+  Client city(f.node("48"), "48");
+  v1::CreateCaseRequest r = SampleCase(v1::CASE_KIND_PETITION, "d-1", "48-1",
+                                       absl::CivilDay(2026, 3, 2), "Kiến nghị sửa đường");
+  auto first = a.Call(a.cases(), &v1::CaseService::Stub::CreateCase, r);
+  ASSERT_TRUE(first.ok()) << first.status();
+  r = SampleCase(v1::CASE_KIND_PETITION, "d-2", "48-2", absl::CivilDay(2026, 3, 2),
+                 "Kiến nghị lắp đèn");
+  auto second = b.Call(b.cases(), &v1::CaseService::Stub::CreateCase, r);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_TRUE(WaitFor([&] { return Subtree(city).size() == 2; }, absl::Seconds(30)));
+  EXPECT_EQ(Subtree(city).at(first->number()).replica().via_unit(), "48-1");
+
+  auto handoff = a.Transfer(first->name(), "48-2", "d-t1");
+  ASSERT_TRUE(handoff.ok()) << handoff.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Subtree(city);
+        return s.size() == 2 && s.count(first->number()) &&
+               s[first->number()].owner_unit() == "48-2" &&
+               s[first->number()].replica().via_unit() == "48-2";
+      },
+      absl::Seconds(30)));
+  EXPECT_EQ(Subtree(city, "48-1").size(), 1u);  // received at 48-1, now owned by 48-2
+}
+
+}  // namespace
+}  // namespace reception::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  if (argc < 2) {
+    fprintf(stderr, "usage: oversight_test <receptiond>\n");
+    return 2;
+  }
+  reception::testing::g_receptiond = argv[1];
+  return RUN_ALL_TESTS();
+}
