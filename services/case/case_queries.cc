@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "services/case/audit_chain.h"
+#include "services/case/case_reports.h"
 #include "services/case/intake.h"
 #include "services/case/reception_log.h"
 #include "services/common/civil_date.h"
@@ -74,13 +75,26 @@ absl::StatusOr<bool> CaseQueries::MatchesFilters(const Candidate& cand,
                                                  const ListFilters& f) const {
   const cases::v1::ListCasesRequest& r = *f.request;
   const Case& c = cand.c;
-  if (!r.within_unit().empty() &&
-      !d_.topology->IsWithin(c.reception_unit().code(), r.within_unit())) {
-    return false;
+  if (r.channel() != cases::v1::CHANNEL_UNSPECIFIED && c.channel() != r.channel()) return false;
+  if (r.report_figure() != cases::v1::REPORT_FIGURE_UNSPECIFIED) {
+    // The report's own predicate, its unit filter on the unit the figure
+    // belongs to (the reception or the owner unit).
+    const bool subtree = !r.within_unit().empty() || r.unit_code().empty();
+    const std::string& row = !r.within_unit().empty() ? r.within_unit()
+                             : !r.unit_code().empty() ? r.unit_code()
+                                                      : d_.unit_code;
+    const std::string& unit = FigureUnit(c, r.report_figure());
+    if (!(subtree ? d_.topology->IsWithin(unit, row) : unit == row)) return false;
+    if (!CountsIn(c, r.report_figure(), *f.report, *d_.topology, row, subtree)) return false;
+  } else {
+    if (!r.within_unit().empty() &&
+        !d_.topology->IsWithin(c.reception_unit().code(), r.within_unit())) {
+      return false;
+    }
+    if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
   }
   if (r.state() != cases::v1::CASE_STATE_UNSPECIFIED && c.state() != r.state()) return false;
   if (r.kind() != cases::v1::CASE_KIND_UNSPECIFIED && c.kind() != r.kind()) return false;
-  if (!r.unit_code().empty() && c.reception_unit().code() != r.unit_code()) return false;
   if (!f.received_within.empty() &&
       !d_.topology->IsWithin(c.reception_unit().code(), f.received_within)) {
     return false;
@@ -120,8 +134,22 @@ absl::StatusOr<cases::v1::ListCasesResponse> CaseQueries::ListCases(
     return InvalidField("within_unit", "must be a unit of this node's topology");
   }
   if (!cases::v1::ListScope_IsValid(r.scope())) return InvalidField("scope", "is not a list scope");
+  if (!cases::v1::Channel_IsValid(r.channel())) return InvalidField("channel", "is not a channel");
+  if (!cases::v1::ReportFigure_IsValid(r.report_figure())) {
+    return InvalidField("report_figure", "is not a report figure");
+  }
+  std::optional<FigurePeriod> report;
+  if (r.report_figure() != cases::v1::REPORT_FIGURE_UNSPECIFIED) {
+    if (!r.has_report_from()) return InvalidField("report_from", "must be set with report_figure");
+    if (!r.has_report_to()) return InvalidField("report_to", "must be set with report_figure");
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay from, ToCivilDay(r.report_from(), "report_from"));
+    RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay to, ToCivilDay(r.report_to(), "report_to"));
+    if (to < from) return InvalidField("report_to", "must not be before report_from");
+    report = FigurePeriod{from, to, std::min(to, d_.clock->Today())};
+  }
   ListFilters f;
   f.subtree = r.scope() == cases::v1::LIST_SCOPE_SUBTREE;
+  if (report) f.report = &*report;
   f.request = &r;
   f.received_within = ReadScope(p);
   f.page_size = r.page_size() == 0 ? 50 : std::min(r.page_size(), 500);

@@ -16,6 +16,7 @@
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 #include "services/case/case_replicas.h"
+#include "services/case/case_reports.h"
 
 namespace reception {
 
@@ -53,6 +54,8 @@ class CaseQueries {
     std::string received_within;
     // Also the replicas followed from below (LIST_SCOPE_SUBTREE).
     bool subtree = false;
+    // With report_figure: the report's period.
+    const FigurePeriod* report = nullptr;
   };
   // One candidate of a listing: a record of this node's or a replica.
   struct Candidate {

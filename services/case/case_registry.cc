@@ -19,7 +19,8 @@ CaseRegistry::CaseRegistry(Deps deps)
       handoffs_(d_, records_, clocks_, duplicates_, *board_),
       intake_(d_, records_, clocks_, duplicates_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
-      queries_(d_, records_, clocks_, duplicates_, replicas_) {
+      queries_(d_, records_, clocks_, duplicates_, replicas_),
+      reports_(d_, records_) {
   // The board starts from what is stored; every committed write updates it.
   (void)records_.ForEach([this](const CaseRecord& rec) {
     board_->Update(rec.case_());

@@ -10,6 +10,7 @@
 //   case_queries.h     GetCase, ListCases, history, reception log
 //   case_duplicates.h  search text, citizen index, possible repeats
 //   case_replicas.h    oversight: the feed served up, replicas followed
+//   case_reports.h     report figures over a unit's subtree
 //
 // Every mutation is one Store mutation (one WriteBatch: the case, its audit
 // event, its change-feed entry, its idempotency record) run on the store's
@@ -37,6 +38,7 @@
 #include "services/case/case_queries.h"
 #include "services/case/case_records.h"
 #include "services/case/case_replicas.h"
+#include "services/case/case_reports.h"
 #include "services/case/case_transitions.h"
 #include "services/case/deadline_board.h"
 
@@ -150,6 +152,10 @@ class CaseRegistry {
       const Principal& p, const cases::v1::VerifyCaseHistoryRequest& r) const;
   absl::StatusOr<cases::v1::ExportReceptionLogResponse> ExportReceptionLog(
       const Principal& p, const cases::v1::ExportReceptionLogRequest& r) const;
+  absl::StatusOr<cases::v1::CaseReport> GetCaseReport(
+      const Principal& p, const cases::v1::GetCaseReportRequest& r) const {
+    return reports_.GetCaseReport(p, r);
+  }
   absl::StatusOr<cases::v1::PreviewDeadlinesResponse> PreviewDeadlines(
       const Principal& p, const cases::v1::PreviewDeadlinesRequest& r) const;
 
@@ -175,6 +181,7 @@ class CaseRegistry {
   CaseIntake intake_;
   CaseTransitions transitions_;
   CaseQueries queries_;
+  CaseReports reports_;
 };
 
 }  // namespace reception

@@ -216,5 +216,100 @@ TEST_F(CaseReplicasTest, TheSubtreeListsEachCaseOnceAndReadsReplicas) {
   EXPECT_FALSE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
 }
 
+// Every count of the report, in every row and the total, opens onto
+// exactly that many cases through ListCases (the report's own predicate),
+// over this node's cases and the replicas it follows.
+TEST_F(CaseReplicasTest, EveryReportCountOpensOntoItsCases) {
+  auto own = Create(MakeComplaint("rep-r1"));
+  ASSERT_TRUE(own.ok());
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(own->name());
+  classify.set_within_competence(true);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+  cases::v1::AcceptCaseRequest accept;
+  accept.set_name(own->name());
+  accept.set_notice_reference("TL-9/2026");
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::AcceptCase, accept).ok());
+
+  CaseFeedPage page;
+  Case late = Remote("48-1-2026-000011", 5);
+  late.mutable_classification()->set_within_competence(true);
+  *late.mutable_acceptance()->mutable_date() = D(2026, 11, 2);
+  auto* clock = late.add_clocks();
+  clock->set_step(cases::v1::DEADLINE_STEP_SETTLE);
+  *clock->mutable_due_date() = D(2026, 11, 10);
+  *late.mutable_decision()->mutable_date() = D(2026, 11, 12);
+  *late.mutable_received_date() = D(2026, 11, 1);
+  Add(page, 1, late);
+  Case online = Remote("48-1-2026-000012", 1);
+  online.set_channel(cases::v1::CHANNEL_ONLINE_SESSION);
+  online.set_mass_case(true);
+  Add(page, 2, online);
+  Case moved = Remote("48-1-2026-000013", 2, 1, "48-2");  // received at 48-1, now at 48-2
+  Add(page, 3, moved);
+  Case october = Remote("48-1-2026-000014", 1);
+  *october.mutable_received_date() = D(2026, 10, 30);
+  Add(page, 4, october);
+  ASSERT_EQ(*Apply("48-1", page), 4);
+
+  cases::v1::GetCaseReportRequest r;
+  r.set_period(cases::v1::CASE_REPORT_PERIOD_MONTH);
+  r.set_year(2026);
+  r.set_number(11);
+  r.set_csv(true);
+  auto report = registry_->GetCaseReport(officer_, r);
+  ASSERT_TRUE(report.ok()) << report.status();
+  auto total = [&](cases::v1::ReportFigure f) {
+    for (const auto& c : report->total().counts()) {
+      if (c.figure() == f && c.kind() == 0 && c.channel() == 0) return c.count();
+    }
+    return int64_t{-1};
+  };
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_RECEIVED), 4);  // not October's
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_ACCEPTED), 2);
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_SETTLED_LATE), 1);
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_PENDING_WITHIN_TIME), 1);
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_MASS_CASE), 1);
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_RECEIVED_ONLINE), 1);
+  EXPECT_EQ(total(cases::v1::REPORT_FIGURE_TRANSFERRED_OUT), 0);  // still in the city
+  EXPECT_DOUBLE_EQ(report->total().on_time_percent(), 0.0);
+  int checked = 0;
+  auto check_row = [&](const cases::v1::CaseReportRow& row) {
+    int64_t out_48_1 = -1, in_48_2 = -1;
+    for (const auto& c : row.counts()) {
+      cases::v1::ListCasesRequest lr = row.list_request();
+      lr.set_report_figure(c.figure());
+      lr.set_kind(c.kind());
+      lr.set_channel(c.channel());
+      auto listed = registry_->ListCases(officer_, lr);
+      ASSERT_TRUE(listed.ok()) << listed.status();
+      EXPECT_EQ(listed->cases_size(), c.count())
+          << row.unit() << " " << cases::v1::ReportFigure_Name(c.figure()) << " kind " << c.kind()
+          << " channel " << c.channel();
+      ++checked;
+      if (c.kind() || c.channel()) continue;
+      if (c.figure() == cases::v1::REPORT_FIGURE_TRANSFERRED_OUT && row.unit() == "48-1")
+        out_48_1 = c.count();
+      if (c.figure() == cases::v1::REPORT_FIGURE_TRANSFERRED_IN && row.unit() == "48-2")
+        in_48_2 = c.count();
+    }
+    if (row.unit() == "48-1") EXPECT_EQ(out_48_1, 1);
+    if (row.unit() == "48-2") EXPECT_EQ(in_48_2, 1);
+  };
+  for (const auto& row : report->rows()) check_row(row);
+  check_row(report->total());
+  EXPECT_GT(checked, 40);
+  EXPECT_NE(report->csv().find("48-1,"), std::string::npos);
+  EXPECT_NE(report->csv().find("48 (total)"), std::string::npos);
+  // A unit outside the node's subtree, and a bad period, are refused.
+  r.set_unit("49");
+  EXPECT_EQ(registry_->GetCaseReport(officer_, r).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  r.clear_unit();
+  r.set_number(13);
+  EXPECT_NE(registry_->GetCaseReport(officer_, r).status().message().find("number"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace reception::testing

@@ -235,6 +235,29 @@ grpc::ServerUnaryReactor* CaseGrpcService::ListCases(Ctx* ctx,
   return Scan(ctx, auth_, scans_, resp,
               [registry, req](const Principal& p) { return registry->ListCases(p, *req); });
 }
+grpc::ServerUnaryReactor* CaseGrpcService::GetCaseReport(Ctx* ctx,
+                                                         const cases::v1::GetCaseReportRequest* req,
+                                                         cases::v1::CaseReport* resp) {
+  CaseRegistry* registry = registry_;
+  const FeedFollower* follower = follower_;
+  return Scan(
+      ctx, auth_, scans_, resp,
+      [registry, follower, req](const Principal& p) -> absl::StatusOr<cases::v1::CaseReport> {
+        // Staleness first: a feed current before the scan is current
+        // for the figures.
+        std::vector<std::string> stale;
+        if (follower != nullptr) {
+          for (const auto& f : follower->Status()) {
+            if (!f.reachable() || f.lag_entries() > 0) stale.push_back(f.unit_code());
+          }
+        }
+        auto report = registry->GetCaseReport(p, *req);
+        if (report.ok()) {
+          for (auto& u : stale) report->add_stale_units(std::move(u));
+        }
+        return report;
+      });
+}
 grpc::ServerUnaryReactor* CaseGrpcService::GetCaseHistory(
     Ctx* ctx, const cases::v1::GetCaseHistoryRequest* req,
     cases::v1::GetCaseHistoryResponse* resp) {
@@ -579,6 +602,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->service_ = std::make_unique<CaseGrpcService>(m->registry_.get(), context.authenticator,
                                                   m->scans_.get(), config.unit_code(),
                                                   std::move(peers), absl::Milliseconds(1000));
+  m->service_->set_follower(m->follower_.get());
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
               m->vault_->active_key_id());
   return std::unique_ptr<ServiceModule>(std::move(m));

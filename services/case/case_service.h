@@ -42,10 +42,15 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
 
+  // The feeds this node follows: a report names the ones not current.
+  void set_follower(const FeedFollower* follower) { follower_ = follower; }
+
   Reactor* CreateCase(Ctx*, const cases::v1::CreateCaseRequest*, cases::v1::Case*) override;
   Reactor* GetCase(Ctx*, const cases::v1::GetCaseRequest*, cases::v1::Case*) override;
   Reactor* ListCases(Ctx*, const cases::v1::ListCasesRequest*,
                      cases::v1::ListCasesResponse*) override;
+  Reactor* GetCaseReport(Ctx*, const cases::v1::GetCaseReportRequest*,
+                         cases::v1::CaseReport*) override;
   Reactor* ClassifyCase(Ctx*, const cases::v1::ClassifyCaseRequest*, cases::v1::Case*) override;
   Reactor* AcceptCase(Ctx*, const cases::v1::AcceptCaseRequest*, cases::v1::Case*) override;
   Reactor* RefuseCase(Ctx*, const cases::v1::RefuseCaseRequest*, cases::v1::Case*) override;
@@ -79,6 +84,7 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   WorkPool* scans_;
   std::string unit_code_;
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers_;
+  const FeedFollower* follower_ = nullptr;
   absl::Duration forward_timeout_;
 };
 

@@ -37,6 +37,8 @@ const std::vector<AccessRule>* BuildTable() {
       {CASES "GetCase", kAnyone, S | B | A, kNodes,
        "read: own unit; below: cases received there; above: oversight"},
       {CASES "ListCases", kAnyone, S | B | A, kNoNodes, "as GetCase"},
+      {CASES "GetCaseReport", kAnyone, S | B | A, kNoNodes,
+       "figures of the unit and its subtree; below: its own unit and below"},
       {CASES "GetCaseHistory", kAnyone, S | A, kNoNodes, "the audit trail"},
       {CASES "VerifyCaseHistory", kAnyone, S | A, kNoNodes, "check the hash chain"},
       {CASES "ClassifyCase", kStaff, S, kNoNodes, "lifecycle acts: staff of the owning unit"},

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "services/common/civil_date.h"
+#include "services/common/report_period.h"
 #include "services/common/status.h"
 
 namespace reception::scheduling {
@@ -123,25 +124,14 @@ absl::StatusOr<std::vector<PlannedDay>> PlannedDays(const v1::ReceptionPlan& pla
 absl::StatusOr<std::pair<absl::CivilDay, absl::CivilDay>> ReportRange(v1::ReportPeriod period,
                                                                       int year, int number,
                                                                       const RuleBook& rules) {
-  if (year < 2000 || year > 2100) return InvalidField("year", "must be 2000-2100");
-  if (period == v1::REPORT_PERIOD_MONTH) {
-    if (number < 1 || number > 12) return InvalidField("number", "must be a month, 1-12");
-    const absl::CivilMonth m(year, number);
-    return std::make_pair(absl::CivilDay(m), LastOfMonth(m));
-  }
-  if (period != v1::REPORT_PERIOD_QUARTER)
+  if (period != v1::REPORT_PERIOD_MONTH && period != v1::REPORT_PERIOD_QUARTER) {
     return InvalidField("period", "must be month or quarter");
-  if (number < 1 || number > 4) return InvalidField("number", "must be a quarter, 1-4");
-  const absl::CivilDay nominal(year, 3 * number - 2, 1);
-  int d = 1;
-  auto pack = rules.PackOn(nominal);
-  if (pack.ok() && (*pack)->has_reporting()) d = (*pack)->reporting().quarter_start_day();
-  if (d == 1) {
-    return std::make_pair(nominal, absl::CivilDay(year, 3 * number + 1, 1) - 1);
   }
-  // e.g. 15: Q1 runs from 15 December of the year before to 14 March.
-  return std::make_pair(absl::CivilDay(year, 3 * number - 3, d),
-                        absl::CivilDay(year, 3 * number, d) - 1);
+  RECEPTION_ASSIGN_OR_RETURN(
+      ReportSpan span, ReportPeriodSpan(period == v1::REPORT_PERIOD_MONTH ? PeriodKind::kMonth
+                                                                          : PeriodKind::kQuarter,
+                                        year, number, rules));
+  return std::make_pair(span.first, span.last);
 }
 
 absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v1::UnitLevel level,

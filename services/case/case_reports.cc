@@ -1,0 +1,340 @@
+#include "services/case/case_reports.h"
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "services/case/case_replicas.h"
+#include "services/case/reception_log.h"
+#include "services/common/civil_date.h"
+#include "services/common/report_period.h"
+#include "services/common/status.h"
+
+namespace reception {
+
+using cases::v1::Case;
+using cases::v1::ReportFigure;
+
+namespace {
+
+bool Within(const type::v1::Date& d, absl::CivilDay from, absl::CivilDay to) {
+  if (IsUnset(d)) return false;
+  const absl::CivilDay day = DayOf(d);
+  return day >= from && day <= to;
+}
+
+const cases::v1::DeadlineClock* SettleClock(const Case& c) {
+  const cases::v1::DeadlineClock* found = nullptr;
+  for (const auto& k : c.clocks()) {
+    if (k.step() == cases::v1::DEADLINE_STEP_SETTLE) found = &k;
+  }
+  return found;
+}
+
+bool DecidedLate(const Case& c) {
+  const auto* k = SettleClock(c);
+  return k != nullptr && k->has_due_date() && DayOf(c.decision().date()) > DayOf(k->due_date());
+}
+
+// Accepted by `day`, neither decided nor withdrawn in whole by then.
+bool PendingOn(const Case& c, absl::CivilDay day) {
+  if (!c.has_acceptance() || IsUnset(c.acceptance().date()) || DayOf(c.acceptance().date()) > day) {
+    return false;
+  }
+  if (c.has_decision() && !IsUnset(c.decision().date()) && DayOf(c.decision().date()) <= day) {
+    return false;
+  }
+  for (const auto& w : c.withdrawals()) {
+    if (!w.partial() && !IsUnset(w.date()) && DayOf(w.date()) <= day) return false;
+  }
+  return true;
+}
+
+constexpr ReportFigure kFigures[] = {
+    cases::v1::REPORT_FIGURE_RECEIVED,        cases::v1::REPORT_FIGURE_WITHIN_COMPETENCE,
+    cases::v1::REPORT_FIGURE_ACCEPTED,        cases::v1::REPORT_FIGURE_SETTLED_ON_TIME,
+    cases::v1::REPORT_FIGURE_SETTLED_LATE,    cases::v1::REPORT_FIGURE_PENDING_WITHIN_TIME,
+    cases::v1::REPORT_FIGURE_PENDING_OVERDUE, cases::v1::REPORT_FIGURE_WITHDRAWN,
+    cases::v1::REPORT_FIGURE_TRANSFERRED_OUT, cases::v1::REPORT_FIGURE_TRANSFERRED_IN,
+    cases::v1::REPORT_FIGURE_GUIDED,          cases::v1::REPORT_FIGURE_MASS_CASE,
+    cases::v1::REPORT_FIGURE_RECEIVED_ONLINE,
+};
+
+std::string FigureName(ReportFigure f) {
+  std::string name = cases::v1::ReportFigure_Name(f);
+  return absl::AsciiStrToLower(EnumSuffix(name, "REPORT_FIGURE_"));
+}
+
+}  // namespace
+
+const std::string& FigureUnit(const Case& c, ReportFigure f) {
+  switch (f) {
+    case cases::v1::REPORT_FIGURE_RECEIVED:
+    case cases::v1::REPORT_FIGURE_TRANSFERRED_OUT:
+    case cases::v1::REPORT_FIGURE_MASS_CASE:
+    case cases::v1::REPORT_FIGURE_RECEIVED_ONLINE:
+      return c.reception_unit().code();
+    default:
+      return c.owner_unit();
+  }
+}
+
+bool CountsIn(const Case& c, ReportFigure f, const FigurePeriod& p, const Topology& topology,
+              const std::string& row_unit, bool subtree) {
+  auto in = [&](const std::string& unit) {
+    return subtree ? topology.IsWithin(unit, row_unit) : unit == row_unit;
+  };
+  const bool received = Within(c.received_date(), p.from, p.to);
+  switch (f) {
+    case cases::v1::REPORT_FIGURE_RECEIVED:
+      return received;
+    case cases::v1::REPORT_FIGURE_WITHIN_COMPETENCE:
+      return received && c.classification().within_competence();
+    case cases::v1::REPORT_FIGURE_ACCEPTED:
+      return c.has_acceptance() && Within(c.acceptance().date(), p.from, p.to);
+    case cases::v1::REPORT_FIGURE_SETTLED_ON_TIME:
+      return c.has_decision() && Within(c.decision().date(), p.from, p.to) && !DecidedLate(c);
+    case cases::v1::REPORT_FIGURE_SETTLED_LATE:
+      return c.has_decision() && Within(c.decision().date(), p.from, p.to) && DecidedLate(c);
+    case cases::v1::REPORT_FIGURE_PENDING_WITHIN_TIME:
+    case cases::v1::REPORT_FIGURE_PENDING_OVERDUE: {
+      if (!PendingOn(c, p.as_of)) return false;
+      const auto* k = SettleClock(c);
+      const bool overdue = k != nullptr && k->has_due_date() && DayOf(k->due_date()) < p.as_of;
+      return overdue == (f == cases::v1::REPORT_FIGURE_PENDING_OVERDUE);
+    }
+    case cases::v1::REPORT_FIGURE_WITHDRAWN:
+      for (const auto& w : c.withdrawals()) {
+        if (!w.partial() && Within(w.date(), p.from, p.to)) return true;
+      }
+      return false;
+    case cases::v1::REPORT_FIGURE_TRANSFERRED_OUT:
+      return received && in(c.reception_unit().code()) && !in(c.owner_unit());
+    case cases::v1::REPORT_FIGURE_TRANSFERRED_IN:
+      return received && in(c.owner_unit()) && !in(c.reception_unit().code());
+    case cases::v1::REPORT_FIGURE_GUIDED:
+      return c.has_guidance() && Within(c.guidance().date(), p.from, p.to);
+    case cases::v1::REPORT_FIGURE_MASS_CASE:
+      return received && c.mass_case();
+    case cases::v1::REPORT_FIGURE_RECEIVED_ONLINE:
+      return received && c.channel() == cases::v1::CHANNEL_ONLINE_SESSION;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
+    const Principal& p, const cases::v1::GetCaseReportRequest& r) const {
+  const std::string unit = r.unit().empty() ? d_.unit_code : r.unit();
+  if (unit.size() > 32 || d_.topology->Find(unit) == nullptr) {
+    return InvalidField("unit", "must be a unit of this node's topology");
+  }
+  if (!d_.topology->IsWithin(unit, d_.unit_code)) {
+    return InvalidField("unit", absl::StrCat("must be unit ", d_.unit_code, " or a unit below it"));
+  }
+  // A bridge point below this node reports on its own unit and below only.
+  if (p.role != Role::kNode && p.unit_code != d_.unit_code &&
+      d_.topology->IsWithin(p.unit_code, d_.unit_code) &&
+      !d_.topology->IsWithin(unit, p.unit_code)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("unit ", p.unit_code, " reports on itself and the units below it only"));
+  }
+  PeriodKind kind;
+  switch (r.period()) {
+    case cases::v1::CASE_REPORT_PERIOD_MONTH:
+      kind = PeriodKind::kMonth;
+      break;
+    case cases::v1::CASE_REPORT_PERIOD_QUARTER:
+      kind = PeriodKind::kQuarter;
+      break;
+    case cases::v1::CASE_REPORT_PERIOD_HALF_YEAR:
+      kind = PeriodKind::kHalfYear;
+      break;
+    case cases::v1::CASE_REPORT_PERIOD_NINE_MONTHS:
+      kind = PeriodKind::kNineMonths;
+      break;
+    case cases::v1::CASE_REPORT_PERIOD_YEAR:
+      kind = PeriodKind::kYear;
+      break;
+    default:
+      return InvalidField("period", "must be month, quarter, half_year, nine_months or year");
+  }
+  RECEPTION_ASSIGN_OR_RETURN(ReportSpan span,
+                             ReportPeriodSpan(kind, r.year(), r.number(), *d_.rules));
+  FigurePeriod period{span.first, span.last, std::min(span.last, d_.clock->Today())};
+
+  cases::v1::CaseReport out;
+  out.set_unit(unit);
+  *out.mutable_from() = ToProtoDate(period.from);
+  *out.mutable_to() = ToProtoDate(period.to);
+  *out.mutable_as_of() = ToProtoDate(period.as_of);
+  out.set_period_source(span.source);
+
+  // Rows: the unit itself, then each unit directly below it that existed
+  // during the period.
+  struct Row {
+    std::string unit;
+    bool subtree;
+    std::map<ReportFigure, int64_t> figures;
+    std::map<cases::v1::CaseKind, int64_t> kinds;
+    std::map<cases::v1::Channel, int64_t> channels;
+  };
+  std::vector<Row> rows;
+  rows.push_back({unit, false});
+  for (const auto& child : d_.topology->Children(unit)) {
+    const auto* u = d_.topology->Find(child);
+    if (u == nullptr) continue;
+    if (!IsUnset(u->valid_from()) && DayOf(u->valid_from()) > period.to) continue;
+    if (!IsUnset(u->valid_to()) && DayOf(u->valid_to()) < period.from) continue;
+    rows.push_back({child, true});
+  }
+  Row total{unit, true};
+  absl::flat_hash_map<std::string, int> row_of;  // unit -> row index, -1: outside
+  auto row_for = [&](const std::string& u) -> int {
+    auto it = row_of.find(u);
+    if (it != row_of.end()) return it->second;
+    int found = -1;
+    if (u == unit) {
+      found = 0;
+    } else {
+      for (size_t i = 1; i < rows.size(); ++i) {
+        if (d_.topology->IsWithin(u, rows[i].unit)) found = static_cast<int>(i);
+      }
+    }
+    row_of.emplace(u, found);
+    return found;
+  };
+  auto count = [&](const Case& c) {
+    if (!d_.topology->IsWithin(c.reception_unit().code(), unit) &&
+        !d_.topology->IsWithin(c.owner_unit(), unit)) {
+      return;
+    }
+    for (ReportFigure f : kFigures) {
+      if (CountsIn(c, f, period, *d_.topology, unit, true) &&
+          d_.topology->IsWithin(FigureUnit(c, f), unit)) {
+        ++total.figures[f];
+        if (f == cases::v1::REPORT_FIGURE_RECEIVED) {
+          ++total.kinds[c.kind()];
+          ++total.channels[c.channel()];
+        }
+      }
+      const int i = row_for(FigureUnit(c, f));
+      if (i < 0) continue;
+      Row& row = rows[static_cast<size_t>(i)];
+      if (!CountsIn(c, f, period, *d_.topology, row.unit, row.subtree)) continue;
+      ++row.figures[f];
+      if (f == cases::v1::REPORT_FIGURE_RECEIVED) {
+        ++row.kinds[c.kind()];
+        ++row.channels[c.channel()];
+      }
+    }
+  };
+
+  // This node's own records and the replicas, merged by number: each case
+  // once, the newer record winning (this node's own when it owns it).
+  const auto& f = records_.families();
+  auto own = d_.store->NewIterator(f.cases);
+  auto rep = d_.store->NewIterator(f.replicas);
+  own->SeekToFirst();
+  rep->SeekToFirst();
+  cases::storage::CaseRecord own_rec;
+  cases::storage::ReplicaRecord rep_rec;
+  while (own->Valid() || rep->Valid()) {
+    const int cmp = !own->Valid() ? 1 : !rep->Valid() ? -1 : own->key().compare(rep->key());
+    const bool has_own = cmp <= 0, has_rep = cmp >= 0;
+    if (has_own &&
+        !own_rec.ParseFromArray(own->value().data(), static_cast<int>(own->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("case record ", own->key().ToString(), " does not parse"));
+    }
+    if (has_rep &&
+        !rep_rec.ParseFromArray(rep->value().data(), static_cast<int>(rep->value().size()))) {
+      return absl::DataLossError(
+          absl::StrCat("replica ", rep->key().ToString(), " does not parse"));
+    }
+    if (has_own && has_rep) {
+      const Case& mine = own_rec.case_();
+      count(mine.owner_unit() == d_.unit_code || !NewerThan(rep_rec.case_(), mine)
+                ? mine
+                : rep_rec.case_());
+    } else {
+      count(has_own ? own_rec.case_() : rep_rec.case_());
+    }
+    if (has_own) own->Next();
+    if (has_rep) rep->Next();
+  }
+  if (!own->status().ok()) return absl::InternalError(own->status().ToString());
+  if (!rep->status().ok()) return absl::InternalError(rep->status().ToString());
+
+  auto render = [&](const Row& row, cases::v1::CaseReportRow* o) {
+    o->set_unit(row.unit);
+    if (const auto* u = d_.topology->Find(row.unit)) o->set_unit_name(u->name());
+    for (ReportFigure fig : kFigures) {
+      auto* c = o->add_counts();
+      c->set_figure(fig);
+      auto it = row.figures.find(fig);
+      c->set_count(it == row.figures.end() ? 0 : it->second);
+    }
+    // (A case without a kind or channel is in the figure, not in a breakdown.)
+    for (const auto& [k, n] : row.kinds) {
+      if (k == cases::v1::CASE_KIND_UNSPECIFIED) continue;
+      auto* c = o->add_counts();
+      c->set_figure(cases::v1::REPORT_FIGURE_RECEIVED);
+      c->set_kind(k);
+      c->set_count(n);
+    }
+    for (const auto& [ch, n] : row.channels) {
+      if (ch == cases::v1::CHANNEL_UNSPECIFIED) continue;
+      auto* c = o->add_counts();
+      c->set_figure(cases::v1::REPORT_FIGURE_RECEIVED);
+      c->set_channel(ch);
+      c->set_count(n);
+    }
+    auto get = [&](ReportFigure fig) {
+      auto it = row.figures.find(fig);
+      return it == row.figures.end() ? 0 : it->second;
+    };
+    const int64_t on_time = get(cases::v1::REPORT_FIGURE_SETTLED_ON_TIME);
+    const int64_t settled = on_time + get(cases::v1::REPORT_FIGURE_SETTLED_LATE);
+    if (settled > 0) o->set_on_time_percent(100.0 * static_cast<double>(on_time) / settled);
+    auto* lr = o->mutable_list_request();
+    lr->set_scope(cases::v1::LIST_SCOPE_SUBTREE);
+    if (row.subtree) {
+      lr->set_within_unit(row.unit);
+    } else {
+      lr->set_unit_code(row.unit);
+    }
+    *lr->mutable_report_from() = ToProtoDate(period.from);
+    *lr->mutable_report_to() = ToProtoDate(period.to);
+    lr->set_page_size(500);
+  };
+  for (const Row& row : rows) render(row, out.add_rows());
+  render(total, out.mutable_total());
+
+  if (r.csv()) {
+    std::string csv = "unit,unit_name";
+    for (ReportFigure fig : kFigures) absl::StrAppend(&csv, ",", FigureName(fig));
+    absl::StrAppend(&csv, ",on_time_percent\r\n");
+    auto line = [&](const cases::v1::CaseReportRow& row, bool is_total) {
+      absl::StrAppend(&csv, CsvField(is_total ? absl::StrCat(row.unit(), " (total)") : row.unit()),
+                      ",", CsvField(row.unit_name()));
+      for (int i = 0; i < static_cast<int>(std::size(kFigures)); ++i) {
+        absl::StrAppend(&csv, ",", row.counts(i).count());
+      }
+      absl::StrAppend(&csv, ",",
+                      row.has_on_time_percent() ? absl::StrFormat("%.1f", row.on_time_percent())
+                                                : std::string(),
+                      "\r\n");
+    };
+    for (const auto& row : out.rows()) line(row, false);
+    line(out.total(), true);
+    out.set_csv(std::move(csv));
+  }
+  return out;
+}
+
+}  // namespace reception
