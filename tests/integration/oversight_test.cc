@@ -27,6 +27,7 @@ namespace {
 namespace fed = federation::v1;
 
 std::string g_receptiond;
+std::string g_receptionctl;
 
 // Followers hear from a quiet child every 200 ms.
 constexpr char kFastFollow[] =
@@ -192,6 +193,60 @@ TEST(OversightTest, ThreeLevelsOfQuangNam) {
   for (const auto& n : made) EXPECT_TRUE(all.count(n)) << n;
   EXPECT_EQ(all[after_restart.number()].owner_unit(), "502-1");
 
+  // The province's report of June 2025 equals what every node says of its
+  // own cases (each case once, by the newest record).
+  std::map<std::string, v1::Case> direct;
+  for (Client* c : {&commune, &district, &province}) {
+    v1::ListCasesRequest lr;
+    lr.set_page_size(500);
+    auto page = c->Call(c->cases(), &v1::CaseService::Stub::ListCases, lr, "viewer");
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& x : page->cases()) {
+      auto it = direct.find(x.number());
+      if (it == direct.end() ||
+          std::make_pair(x.owner_epoch(), x.version()) >
+              std::make_pair(it->second.owner_epoch(), it->second.version())) {
+        direct[x.number()] = x;
+      }
+    }
+  }
+  int received_june = 0, at_502_1 = 0;
+  for (const auto& [n, c] : direct) {
+    if (c.received_date().year() == 2025 && c.received_date().month() == 6) {
+      ++received_june;
+      at_502_1 += c.reception_unit().code() == "502-1";
+    }
+  }
+  v1::GetCaseReportRequest rr;
+  rr.set_period(v1::CASE_REPORT_PERIOD_MONTH);
+  rr.set_year(2025);
+  rr.set_number(6);
+  auto report =
+      province.Call(province.cases(), &v1::CaseService::Stub::GetCaseReport, rr, "viewer");
+  ASSERT_TRUE(report.ok()) << report.status();
+  auto received = [](const v1::CaseReportRow& row) {
+    for (const auto& c : row.counts()) {
+      if (c.figure() == v1::REPORT_FIGURE_RECEIVED && !c.kind() && !c.channel()) return c.count();
+    }
+    return int64_t{-1};
+  };
+  EXPECT_EQ(received(report->total()), received_june);
+  EXPECT_EQ(received_june, 25);
+  for (const auto& row : report->rows()) {
+    if (row.unit() == "502") EXPECT_EQ(received(row), received_june);
+    if (row.unit() == "49") EXPECT_EQ(received(row), 0);
+  }
+  // The same through receptionctl, and the cases behind a count.
+  const std::string ctl = absl::StrCat(g_receptionctl, f.node("49").CliFlags("viewer", "49"));
+  const std::string table = Shell(absl::StrCat(ctl, " report --month 2025-06"));
+  EXPECT_TRUE(absl::StrContains(table, "TOTAL")) << table;
+  EXPECT_TRUE(absl::StrContains(table, "Thành phố Tam Kỳ")) << table;
+  const std::string behind =
+      Shell(absl::StrCat(ctl, " report --month 2025-06 --open received --row 502-1 2>/dev/null"));
+  int lines = 0;
+  for (char ch : behind) lines += ch == '\n';
+  EXPECT_EQ(lines, at_502_1) << behind;
+
   // The protected identity is in no file of a parent; no citizen ID is in
   // the province's (the district holds one: the complaint handed to it).
   for (const char* unit : {"49", "502"}) {
@@ -273,10 +328,11 @@ TEST(OversightTest, TwoLevelsOfDaNang) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (argc < 2) {
-    fprintf(stderr, "usage: oversight_test <receptiond>\n");
+  if (argc < 3) {
+    fprintf(stderr, "usage: oversight_test <receptiond> <receptionctl>\n");
     return 2;
   }
   reception::testing::g_receptiond = argv[1];
+  reception::testing::g_receptionctl = argv[2];
   return RUN_ALL_TESTS();
 }

@@ -551,6 +551,111 @@ int CasesCommand(const Args& a) {
     std::cout << "(recorded as audit event " << r.audit_event_sequence() << ")\n";
     return 0;
   }
+  if (cmd == "report") {
+    v1::GetCaseReportRequest req;
+    req.set_unit(a.GetOr("for-unit", ""));
+    int y = 0, n = 0;
+    // "YYYY-MM", or "YYYY-" and the letter and one digit ("2026-Q1").
+    auto year_and = [&](const std::string& v, char letter) {
+      return v.size() == 7 && absl::SimpleAtoi(v.substr(0, 4), &y) &&
+             (letter == 0 ? v[4] == '-' && absl::SimpleAtoi(v.substr(5), &n)
+                          : v[4] == '-' && v[5] == letter && absl::SimpleAtoi(v.substr(6), &n));
+    };
+    if (auto m = a.Get("month"); m && year_and(*m, 0)) {
+      req.set_period(v1::CASE_REPORT_PERIOD_MONTH);
+    } else if (auto q = a.Get("quarter"); q && year_and(*q, 'Q')) {
+      req.set_period(v1::CASE_REPORT_PERIOD_QUARTER);
+    } else if (auto h = a.Get("half"); h && year_and(*h, 'H')) {
+      req.set_period(v1::CASE_REPORT_PERIOD_HALF_YEAR);
+    } else if (auto nm = a.Get("nine-months"); nm && absl::SimpleAtoi(*nm, &y)) {
+      req.set_period(v1::CASE_REPORT_PERIOD_NINE_MONTHS);
+    } else if (auto yr = a.Get("year"); yr && absl::SimpleAtoi(*yr, &y)) {
+      req.set_period(v1::CASE_REPORT_PERIOD_YEAR);
+    } else {
+      UsageError(
+          "report needs --month YYYY-MM, --quarter YYYY-QN, --half YYYY-HN, --nine-months YYYY "
+          "or --year YYYY");
+    }
+    req.set_year(y);
+    req.set_number(n);
+    req.set_csv(a.Has("csv") || a.Has("output"));
+    auto r = client.Call(&v1::CaseService::Stub::GetCaseReport, req);
+    if (auto figure = a.Get("open")) {
+      // The cases behind one count: the row's own ListCases request.
+      // A row of the report, or any unit of the subtree (its cases and
+      // those below it); without --row, the total.
+      v1::ListCasesRequest lr = r.total().list_request();
+      if (auto row_unit = a.Get("row")) {
+        bool found = false;
+        for (const auto& x : r.rows()) {
+          if (x.unit() == *row_unit) {
+            lr = x.list_request();
+            found = true;
+          }
+        }
+        if (!found) lr.set_within_unit(*row_unit);
+      }
+      lr.set_report_figure(
+          ParseEnum<v1::ReportFigure>(*figure, "REPORT_FIGURE_", &v1::ReportFigure_Parse, "open"));
+      v1::ListCasesResponse all;
+      for (;;) {
+        auto page = client.Call(&v1::CaseService::Stub::ListCases, lr);
+        for (auto& c : *page.mutable_cases()) *all.add_cases() = std::move(c);
+        if (page.next_page_token().empty()) break;
+        lr.set_page_token(page.next_page_token());
+      }
+      if (json) return PrintJson(all), 0;
+      for (const auto& c : all.cases()) {
+        std::cout << c.name() << "  " << Short(v1::CaseState_Name(c.state()), "CASE_STATE_")
+                  << "  received at " << c.reception_unit().code() << ", owner " << c.owner_unit()
+                  << "\n";
+      }
+      std::cerr << all.cases_size() << " case(s)\n";
+      return 0;
+    }
+    if (auto path = a.Get("output")) {
+      std::ofstream out(*path, std::ios::binary | std::ios::trunc);
+      out << r.csv();
+      if (!out) {
+        std::cerr << "error: cannot write " << *path << "\n";
+        return 1;
+      }
+      std::cerr << r.rows_size() << " rows and the total written to " << *path << "\n";
+      return 0;
+    }
+    if (json) return PrintJson(r), 0;
+    if (a.Has("csv")) return std::cout << r.csv(), 0;
+    std::cout << "unit " << r.unit() << ", " << reception::FormatDate(r.from()) << " - "
+              << reception::FormatDate(r.to()) << " (pending as of "
+              << reception::FormatDate(r.as_of()) << ")";
+    if (!r.period_source().empty()) std::cout << "; " << r.period_source();
+    std::cout << "\n";
+    if (r.stale_units_size() > 0) {
+      std::cout << "NOT CURRENT (as last applied): " << absl::StrJoin(r.stale_units(), ", ")
+                << "\n";
+    }
+    std::cout << absl::StrFormat("%-10s %-26s %8s %8s %8s %8s %8s %8s %8s %8s\n", "UNIT", "NAME",
+                                 "RECEIVED", "ACCEPTED", "ON TIME", "LATE", "PENDING", "OVERDUE",
+                                 "GUIDED", "ON TIME%");
+    auto line = [&](const v1::CaseReportRow& row, const std::string& label) {
+      auto get = [&](v1::ReportFigure f) {
+        for (const auto& c : row.counts()) {
+          if (c.figure() == f && c.kind() == 0 && c.channel() == 0) return c.count();
+        }
+        return int64_t{0};
+      };
+      std::cout << absl::StrFormat(
+          "%-10s %-26s %8d %8d %8d %8d %8d %8d %8d %8s\n", label, row.unit_name().substr(0, 26),
+          get(v1::REPORT_FIGURE_RECEIVED), get(v1::REPORT_FIGURE_ACCEPTED),
+          get(v1::REPORT_FIGURE_SETTLED_ON_TIME), get(v1::REPORT_FIGURE_SETTLED_LATE),
+          get(v1::REPORT_FIGURE_PENDING_WITHIN_TIME), get(v1::REPORT_FIGURE_PENDING_OVERDUE),
+          get(v1::REPORT_FIGURE_GUIDED),
+          row.has_on_time_percent() ? absl::StrFormat("%.1f", row.on_time_percent()) : "-");
+    };
+    for (const auto& row : r.rows()) line(row, row.unit());
+    line(r.total(), "TOTAL");
+    return 0;
+  }
   if (cmd == "export") {
     v1::ExportReceptionLogRequest req;
     *req.mutable_start_date() = ParseDateOption(a.GetOr("from", ""), "from");

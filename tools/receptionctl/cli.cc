@@ -49,6 +49,10 @@ const std::set<std::string> kBooleanFlags = {
     "all",  "anonymous", "apply",   "awaiting-decision", "dead",   "head-of-unit",
     "help", "json",      "overdue", "partial",           "subtree"};
 const std::set<std::string> kValueOptions = {"within",
+                                             "half",
+                                             "nine-months",
+                                             "open",
+                                             "row",
                                              "accepted",
                                              "act-date",
                                              "act-reference",

@@ -145,6 +145,15 @@ const std::vector<Command>& Commands() {
 )"},
       {"export", R"(  export    --from DATE --to DATE [--output FILE]
 )"},
+      {"report",
+       R"(  report    (--month YYYY-MM | --quarter YYYY-QN | --half YYYY-HN | --nine-months YYYY
+             | --year YYYY) [--for-unit UNIT] [--csv] [--output FILE]
+            figures of the unit and its subtree per unit and in total (quarters
+            cut on the rule pack's day, Circular 01/2024)
+  report    ... --open FIGURE [--row UNIT]   the cases behind one count of the
+            total, a row, or any unit of the subtree (FIGURE: received,
+            accepted, settled_on_time, pending_overdue, ...)
+)"},
       {"route",
        R"(  route     NAME [--apply] [--request-id ID]   which unit is competent, by which rule;
                             --apply carries out a transfer decision
