@@ -46,8 +46,8 @@ int ReportError(const grpc::Status& s) {
 }
 
 const std::set<std::string> kBooleanFlags = {
-    "all",  "anonymous", "apply",   "awaiting-decision", "dead",   "head-of-unit",
-    "help", "json",      "overdue", "partial",           "subtree"};
+    "all",  "anonymous", "apply",   "awaiting-decision", "dead",    "head-of-unit",
+    "help", "json",      "overdue", "partial",           "subtree", "csv"};
 const std::set<std::string> kValueOptions = {"within",
                                              "half",
                                              "nine-months",
