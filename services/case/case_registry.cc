@@ -12,10 +12,11 @@ std::vector<std::string> CaseRegistry::ColumnFamilies() { return CaseRecords::Co
 CaseRegistry::CaseRegistry(Deps deps)
     : d_(std::move(deps)),
       records_(d_),
-      board_(std::make_shared<DeadlineBoard>(d_.clock)),
+      subtree_(std::make_shared<SubtreeBoard>(d_.clock, d_.deadlines, d_.topology, d_.unit_code)),
+      board_(std::make_shared<DeadlineBoard>(d_.clock, subtree_.get())),
       clocks_(d_, records_, *board_),
       duplicates_(d_, records_),
-      replicas_(d_, records_, duplicates_),
+      replicas_(d_, records_, duplicates_, subtree_.get()),
       handoffs_(d_, records_, clocks_, duplicates_, *board_),
       intake_(d_, records_, clocks_, duplicates_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
@@ -24,6 +25,10 @@ CaseRegistry::CaseRegistry(Deps deps)
   // The board starts from what is stored; every committed write updates it.
   (void)records_.ForEach([this](const CaseRecord& rec) {
     board_->Update(rec.case_());
+    return absl::OkStatus();
+  });
+  (void)replicas_.ForEach([this](const Case& c) {
+    subtree_->Update(c, /*replica=*/true);
     return absl::OkStatus();
   });
 }

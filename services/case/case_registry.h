@@ -169,10 +169,14 @@ class CaseRegistry {
   // The open/overdue gauges, computed when scraped; register with the
   // metrics exposer.
   std::shared_ptr<prometheus::Collectable> deadline_metrics() const { return board_; }
+  // The subtree's open, overdue and at-risk cases and pending handoffs per
+  // unit (oversight), for the metrics and the oversight page.
+  std::shared_ptr<SubtreeBoard> subtree_board() const { return subtree_; }
 
  private:
   Deps d_;
   CaseRecords records_;
+  std::shared_ptr<SubtreeBoard> subtree_;
   std::shared_ptr<DeadlineBoard> board_;
   CaseClocks clocks_;
   CaseDuplicates duplicates_;

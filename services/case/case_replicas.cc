@@ -111,6 +111,19 @@ absl::StatusOr<std::optional<ReplicaRecord>> CaseReplicas::Load(const WriteTxn* 
   return rec;
 }
 
+absl::Status CaseReplicas::ForEach(const std::function<absl::Status(const Case&)>& fn) const {
+  auto it = d_.store->NewIterator(records_.families().replicas);
+  ReplicaRecord rec;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!rec.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("replica ", it->key().ToString(), " does not parse"));
+    }
+    RECEPTION_RETURN_IF_ERROR(fn(rec.case_()));
+  }
+  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
+  return absl::OkStatus();
+}
+
 absl::Status CaseReplicas::CheckPage(const std::string& via, const FollowCheckpoint& cp,
                                      const federation::v1::CaseFeedPage& page) const {
   // A peer's page is input: every field is checked before anything is kept.
@@ -194,6 +207,10 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
           fe.set_origin_unit(e.origin_unit());
           *rec.mutable_case_() = std::move(c);
           txn.Put(f.replicas, rec.case_().number(), rec.SerializeAsString());
+          if (board_ != nullptr) {
+            txn.OnDurable(
+                [board = board_, c = rec.case_()] { board->Update(c, /*replica=*/true); });
+          }
           RECEPTION_RETURN_IF_ERROR(records_.AppendFeed(txn, fe));
           ++*written;
         }

@@ -21,13 +21,16 @@
 #include "reception/federation/v1/case_federation.pb.h"
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
+#include "services/case/subtree_board.h"
 
 namespace reception {
 
 class CaseReplicas {
  public:
-  CaseReplicas(const CaseDeps& deps, const CaseRecords& records, const CaseDuplicates& duplicates)
-      : d_(deps), records_(records), duplicates_(duplicates) {}
+  // `board` learns of each replica applied, once durable (may be null).
+  CaseReplicas(const CaseDeps& deps, const CaseRecords& records, const CaseDuplicates& duplicates,
+               SubtreeBoard* board = nullptr)
+      : d_(deps), records_(records), duplicates_(duplicates), board_(board) {}
 
   // What leaves this node of a case: the case as served (a protected
   // identity is never in it) without citizen IDs, addresses, phones,
@@ -58,6 +61,9 @@ class CaseReplicas {
   absl::StatusOr<std::optional<cases::storage::ReplicaRecord>> Load(
       const WriteTxn* txn, const std::string& number) const;
 
+  // Every committed replica, in number order; stops at the first error.
+  absl::Status ForEach(const std::function<absl::Status(const cases::v1::Case&)>& fn) const;
+
  private:
   absl::Status CheckPage(const std::string& via, const cases::storage::FollowCheckpoint& cp,
                          const federation::v1::CaseFeedPage& page) const;
@@ -65,6 +71,7 @@ class CaseReplicas {
   const CaseDeps& d_;
   const CaseRecords& records_;
   const CaseDuplicates& duplicates_;
+  SubtreeBoard* board_;
 };
 
 // True when `a` comes after `b`: a higher owner epoch, then a higher version.

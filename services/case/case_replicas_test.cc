@@ -4,8 +4,11 @@
 // winning), then listed and read at the parent.
 #include "services/case/case_replicas.h"
 
+#include <map>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "prometheus/metric_family.h"
 #include "services/case/test_fixture.h"
 
 namespace reception::testing {
@@ -309,6 +312,54 @@ TEST_F(CaseReplicasTest, EveryReportCountOpensOntoItsCases) {
   r.set_number(13);
   EXPECT_NE(registry_->GetCaseReport(officer_, r).status().message().find("number"),
             std::string::npos);
+}
+
+// The board a parent's gauges and page read: per owner unit the open,
+// overdue and at-risk cases; per holder the handoffs not yet taken up.
+TEST_F(CaseReplicasTest, TheSubtreeBoardCountsPerUnitOnce) {
+  auto running = [](Case c, absl::CivilDay due) {
+    auto* k = c.add_clocks();
+    k->set_step(cases::v1::DEADLINE_STEP_SETTLE);
+    k->set_state(cases::v1::CLOCK_STATE_RUNNING);
+    *k->mutable_due_date() = ToProtoDate(due);
+    *c.mutable_due_date() = ToProtoDate(due);
+    return c;
+  };
+  CaseFeedPage page;
+  Add(page, 1, running(Remote("48-1-2026-000021", 3), absl::CivilDay(2026, 11, 20)));
+  Add(page, 2, running(Remote("48-1-2026-000022", 3), absl::CivilDay(2026, 11, 30)));
+  Case handed = Remote("48-1-2026-000023", 4, 1, "48-2");
+  handed.mutable_update_time()->set_seconds(absl::ToUnixSeconds(clock_.Now()) - 3600);
+  Add(page, 3, handed);
+  ASSERT_EQ(*Apply("48-1", page), 3);
+  auto counts = [&] {
+    std::map<std::string, SubtreeBoard::UnitCounts> out;
+    for (auto& u : registry_->subtree_board()->Counts()) out[u.unit] = u;
+    return out;
+  };
+  auto c = counts();
+  EXPECT_EQ(c["48-1"].open, 2);
+  EXPECT_EQ(c["48-1"].overdue, 1);
+  EXPECT_EQ(c["48-1"].at_risk, 1);
+  EXPECT_EQ(c["48-1"].pending_handoffs, 1);
+  EXPECT_GE(c["48-1"].oldest_pending_handoff_seconds, 3600);
+  // The destination publishes its import: no longer pending.
+  CaseFeedPage taken;
+  Case imported = Remote("48-1-2026-000023", 5, 1, "48-2");
+  Add(taken, 1, imported, "48-2");
+  ASSERT_EQ(*Apply("48-2", taken), 1);
+  c = counts();
+  EXPECT_EQ(c["48-1"].pending_handoffs, 0);
+  // Scraped without personal data: only unit labels.
+  bool seen = false;
+  for (const auto& family : registry_->subtree_board()->Collect()) {
+    for (const auto& m : family.metric) {
+      ASSERT_EQ(m.label.size(), 1u);
+      EXPECT_EQ(m.label[0].name, "unit");
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace

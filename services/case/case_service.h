@@ -173,7 +173,7 @@ class CaseModule final : public ServiceModule {
   std::string service_name() const override { return "reception.cases.v1.CaseService"; }
   bool ready() const override { return store_ && store_->healthy(); }
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
-    return {registry_->deadline_metrics(), Outbox::AllMetrics()};
+    return {registry_->deadline_metrics(), registry_->subtree_board(), Outbox::AllMetrics()};
   }
   std::vector<std::pair<grpc::Service*, std::string>> extra_services() override {
     return {{handoff_service_.get(), "reception.cases.v1.HandoffService"},

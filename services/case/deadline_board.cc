@@ -10,6 +10,7 @@
 namespace reception {
 
 void DeadlineBoard::Update(const cases::v1::Case& c) {
+  if (subtree_ != nullptr) subtree_->Update(c, /*replica=*/false);
   std::vector<Entry> entries;
   for (const auto& clock : c.clocks()) {
     if (clock.state() != cases::v1::CLOCK_STATE_RUNNING &&

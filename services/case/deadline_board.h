@@ -14,13 +14,16 @@
 #include "absl/time/civil_time.h"
 #include "prometheus/collectable.h"
 #include "reception/cases/v1/case.pb.h"
+#include "services/case/subtree_board.h"
 #include "services/common/clock.h"
 
 namespace reception {
 
 class DeadlineBoard final : public prometheus::Collectable {
  public:
-  explicit DeadlineBoard(const Clock* clock) : clock_(clock) {}
+  // `subtree`: told of every update too (oversight; may be null).
+  explicit DeadlineBoard(const Clock* clock, SubtreeBoard* subtree = nullptr)
+      : clock_(clock), subtree_(subtree) {}
 
   // Records the case's clocks as committed. Thread-safe.
   void Update(const cases::v1::Case& c);
@@ -43,6 +46,7 @@ class DeadlineBoard final : public prometheus::Collectable {
     std::optional<absl::CivilDay> due;  // unset while paused
   };
   const Clock* clock_;
+  SubtreeBoard* subtree_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::vector<Entry>> open_ ABSL_GUARDED_BY(mu_);
 };
