@@ -497,6 +497,7 @@ grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcServic
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
   std::unique_ptr<CaseModule> m(new CaseModule());
+  m->context_ = &context;
   const auto& config = context.config;
   Store::Options options = context.StoreOptions("case", CaseRegistry::ColumnFamilies());
   options.prefix_lengths = CaseRegistry::PrefixLengths();

@@ -175,6 +175,10 @@ class CaseModule final : public ServiceModule {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
     return {registry_->deadline_metrics(), registry_->subtree_board(), Outbox::AllMetrics()};
   }
+  // The subtree as a tree with its counts and feeds, and the report of the
+  // chosen period (?month=YYYY-MM or ?quarter=YYYY-QN; default this month).
+  std::string OversightSection(const Principal& who,
+                               const std::map<std::string, std::string>& query) const override;
   std::vector<std::pair<grpc::Service*, std::string>> extra_services() override {
     return {{handoff_service_.get(), "reception.cases.v1.HandoffService"},
             {federation_service_.get(), "reception.federation.v1.CaseFederationService"}};
@@ -182,6 +186,7 @@ class CaseModule final : public ServiceModule {
 
  private:
   CaseModule() = default;
+  const NodeContext* context_ = nullptr;
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<DeadlineEngine> deadlines_;

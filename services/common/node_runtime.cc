@@ -20,10 +20,12 @@
 #include "prometheus/gauge.h"
 #include "services/common/civil_date.h"
 #include "services/common/file_clock.h"
+#include "services/common/jwt.h"
 #include "services/common/logging.h"
 #include "services/common/node_config.h"
 #include "services/common/outbox_service.h"
 #include "services/common/server_host.h"
+#include "services/common/status.h"
 
 ABSL_FLAG(std::string, config, "", "Path of the node configuration file (YAML)");
 ABSL_FLAG(std::string, listen, "", "gRPC listen address; overrides listen_address");
@@ -114,6 +116,74 @@ Store::Options NodeContext::StoreOptions(const std::string& name,
   o.name = name;
   return o;
 }
+
+namespace {
+
+// Who reads the oversight page, or the refusal to send.
+absl::StatusOr<Principal> PageReader(const NodeContext& context, const JwtVerifier* tokens,
+                                     const AdminRequest& req) {
+  Principal p;
+  if (context.config.auth().mode() == config::v1::AUTH_MODE_MTLS) {
+    if (tokens == nullptr) {
+      return absl::UnauthenticatedError("this node accepts no bearer tokens (auth.jwt)");
+    }
+    if (req.bearer_token.empty()) {
+      return absl::UnauthenticatedError("a bearer token is required");
+    }
+    TokenRefusal refusal;
+    RECEPTION_ASSIGN_OR_RETURN(p, tokens->Verify(req.bearer_token, &refusal));
+  } else {
+    // Development: the identity named in the query, from this machine only.
+    if (!req.loopback) {
+      return absl::UnauthenticatedError("development identity is accepted from loopback only");
+    }
+    auto role = req.query.count("role") ? ParseRole(req.query.at("role")) : Role::kViewer;
+    if (!role || *role == Role::kNode) return absl::UnauthenticatedError("unknown role");
+    p.role = *role;
+    p.unit_code = req.query.count("unit") ? req.query.at("unit") : "";
+    p.subject = req.query.count("subject") ? req.query.at("subject") : "page";
+  }
+  const std::string& unit = context.config.unit_code();
+  if (p.role == Role::kNode || p.unit_code.empty() ||
+      !context.topology.IsWithin(unit, p.unit_code)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "the oversight page of unit ", unit, " is for people of that unit or of a unit above it"));
+  }
+  return p;
+}
+
+AdminReply OversightPage(const NodeContext& context,
+                         const std::vector<std::unique_ptr<ServiceModule>>& modules,
+                         const JwtVerifier* tokens, const AdminRequest& req) {
+  AdminReply reply;
+  auto reader = PageReader(context, tokens, req);
+  if (!reader.ok()) {
+    reply.status = reader.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401;
+    reply.content_type = "text/plain; charset=utf-8";
+    reply.body = std::string(reader.status().message()) + "\n";
+    return reply;
+  }
+  const auto* self = context.topology.Find(context.config.unit_code());
+  const std::string title =
+      absl::StrCat("Giám sát tiếp công dân: ", self ? self->name() : context.config.unit_code());
+  std::string body = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"vi\"><head><meta charset=\"utf-8\"><title>", HtmlEscape(title),
+      "</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;"
+      "margin:.5em 0 1.5em}td,th{border:1px solid #bbb;padding:.25em .5em;text-align:right}"
+      "td:first-child,th:first-child,td.name,th:nth-child(2){text-align:left}.bad{color:#b00;font-"
+      "weight:bold}"
+      ".warn{color:#a60}</style></head><body>\n<h1>",
+      HtmlEscape(title), "</h1>\n<p id=\"meta\">Node of unit <span id=\"node-unit\">",
+      HtmlEscape(context.config.unit_code()), "</span>; today ", FormatDate(context.clock->Today()),
+      "; read by ", HtmlEscape(RoleName(reader->role)), " of unit ", HtmlEscape(reader->unit_code),
+      ". Read-only.</p>\n");
+  for (const auto& m : modules) absl::StrAppend(&body, m->OversightSection(*reader, req.query));
+  absl::StrAppend(&body, "</body></html>\n");
+  reply.body = std::move(body);
+  return reply;
+}
+
+}  // namespace
 
 int RunNode(int argc, char** argv, absl::string_view program,
             const std::vector<ModuleFactory>& factories) {
@@ -262,6 +332,19 @@ int RunNode(int argc, char** argv, absl::string_view program,
     for (auto& [service, name] : m->extra_services()) host.AddService(service, name);
     for (auto& c : m->collectables()) host.AddCollectable(c);
   }
+  // The oversight page: read-only, for people of this unit or one above it,
+  // behind the same authentication as the gRPC port (a bearer token in mTLS
+  // mode; development identity from loopback otherwise).
+  std::unique_ptr<JwtVerifier> page_tokens;
+  if (context.config.auth().mode() == config::v1::AUTH_MODE_MTLS &&
+      !context.config.auth().jwt().jwks_file().empty()) {
+    auto v = JwtVerifier::Create(context.config.auth().jwt());
+    if (!v.ok()) return fail(v.status());
+    page_tokens = *std::move(v);
+  }
+  host.AddPage("/oversight", [&context, &modules, &page_tokens](const AdminRequest& req) {
+    return OversightPage(context, modules, page_tokens.get(), req);
+  });
   if (auto s = host.Start(); !s.ok()) return fail(s);
   host_holder->store(&host);
 

@@ -5,6 +5,7 @@
 #define RECEPTION_SERVICES_COMMON_NODE_RUNTIME_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@
 #include "services/common/auth.h"
 #include "services/common/clock.h"
 #include "services/common/credentials.h"
+#include "services/common/principal.h"
 #include "services/common/rule_book.h"
 #include "services/common/store.h"
 #include "services/common/topology.h"
@@ -69,6 +71,15 @@ class ServiceModule {
   virtual std::vector<std::pair<grpc::Service*, std::string>> extra_services() { return {}; }
   // Metrics computed when scraped, beside the shared registry.
   virtual std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const { return {}; }
+  // The module's part of the oversight page (/oversight on the admin port),
+  // as HTML, for an authenticated reader `who` of this node's unit or one
+  // above it; `query` holds the page's parameters (month, quarter).
+  virtual std::string OversightSection(const Principal& who,
+                                       const std::map<std::string, std::string>& query) const {
+    (void)who;
+    (void)query;
+    return "";
+  }
 };
 
 using ModuleFactory =

@@ -1,6 +1,7 @@
 // Hosts gRPC services in one server: callback API, grpc.health.v1 driven by
 // real readiness, server reflection, the metrics interceptor, and a
-// Prometheus exposer on a separate admin port.
+// separate admin HTTP port (civetweb) serving Prometheus /metrics and the
+// node's admin pages (AddPage).
 #ifndef RECEPTION_SERVICES_COMMON_SERVER_HOST_H_
 #define RECEPTION_SERVICES_COMMON_SERVER_HOST_H_
 
@@ -14,10 +15,13 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "prometheus/registry.h"
+#include "services/common/admin_page.h"
+
+class CivetServer;
+class CivetHandler;
 
 namespace prometheus {
 class Collectable;
-class Exposer;
 }  // namespace prometheus
 
 namespace reception {
@@ -47,6 +51,11 @@ class ServerHost {
     collectables_.push_back(std::move(collectable));
   }
 
+  // Before Start. Serves `page` at `path` on the admin port (GET).
+  void AddPage(std::string path, AdminPage page) {
+    pages_.emplace_back(std::move(path), std::move(page));
+  }
+
   // Binds both ports and starts serving; health reports NOT_SERVING until
   // SetServing(true).
   absl::Status Start();
@@ -70,7 +79,9 @@ class ServerHost {
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::vector<std::pair<std::string, AdminPage>> pages_;
+  std::vector<std::unique_ptr<CivetHandler>> handlers_;
+  std::unique_ptr<CivetServer> admin_;
   int port_ = 0;
   int admin_port_ = 0;
   bool shut_down_ = false;

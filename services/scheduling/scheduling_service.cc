@@ -9,6 +9,7 @@
 #include "grpcpp/grpcpp.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
+#include "services/common/admin_page.h"
 #include "services/common/civil_date.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
@@ -285,6 +286,37 @@ grpc::ServerUnaryReactor* SchedulingFederationGrpcService::OfferRegistration(
 }
 #undef RECEPTION_AUTH
 
+std::string SchedulingModule::OversightSection(const Principal&,
+                                               const std::map<std::string, std::string>&) const {
+  const absl::CivilDay today = clock_->Today();
+  v1::ListSessionsRequest r;
+  *r.mutable_from() = ToProtoDate(today);
+  *r.mutable_to() = ToProtoDate(today + 14);
+  auto sessions = registry_->ListSessions(r);
+  std::string html = "<h2>Phiên tiếp công dân trực tuyến (today and the next 14 days)</h2>\n";
+  if (!sessions.ok()) {
+    return absl::StrCat(html, "<p class=\"bad\">", HtmlEscape(sessions.status().message()),
+                        "</p>\n");
+  }
+  absl::StrAppend(&html,
+                  "<table id=\"sessions\"><tr><th>Date</th><th>Time</th><th>Host</th>"
+                  "<th>Title</th><th>Bridges</th><th>State</th></tr>\n");
+  for (const auto& s : sessions->sessions()) {
+    const bool is_today = FormatDate(s.date()) == FormatDate(today);
+    absl::StrAppend(
+        &html, "<tr data-session=\"", HtmlEscape(s.name()), "\"",
+        is_today ? " class=\"today\"" : "", "><td>", FormatDate(s.date()),
+        is_today ? " (today)" : "", "</td><td>", HtmlEscape(s.start()), "-", HtmlEscape(s.end()),
+        "</td><td>", HtmlEscape(s.host_unit()), "</td><td class=\"name\">", HtmlEscape(s.title()),
+        "</td><td>", s.bridges_size(), "</td><td>",
+        HtmlEscape(absl::StripPrefix(v1::SessionState_Name(s.state()), "SESSION_STATE_")),
+        "</td></tr>\n");
+  }
+  absl::StrAppend(&html, "</table>\n<p id=\"session-count\">", sessions->sessions_size(),
+                  " session(s)</p>\n");
+  return html;
+}
+
 absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(
     const NodeContext& context) {
   std::unique_ptr<SchedulingModule> m(new SchedulingModule());
@@ -359,6 +391,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> SchedulingModule::Create(
     Log()->info("event=calendar_feed address={} path=/calendar.ics",
                 config.calendar_feed_address());
   }
+  m->clock_ = context.clock;
   Log()->info("event=scheduling_service_ready peers={}", m->peers_.size());
   return std::unique_ptr<ServiceModule>(std::move(m));
 }

@@ -110,6 +110,9 @@ class SchedulingModule final : public ServiceModule {
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const override {
     return {gauges_, Outbox::AllMetrics()};
   }
+  // Today's and the next fortnight's sessions of this node.
+  std::string OversightSection(const Principal& who,
+                               const std::map<std::string, std::string>& query) const override;
 
  private:
   SchedulingModule() = default;
@@ -120,6 +123,7 @@ class SchedulingModule final : public ServiceModule {
   void DoRoomWork();
 
   std::string unit_code_;
+  const Clock* clock_ = nullptr;
   std::string in_process_secret_;
   absl::Duration call_timeout_ = absl::Seconds(5);
   std::function<std::shared_ptr<grpc::Channel>()> local_channel_;

@@ -17,6 +17,8 @@
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
+#include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
+#include "services/common/civil_date.h"
 #include "services/common/test_support.h"
 #include "tests/integration/federation_harness.h"
 #include "tests/integration/node_process.h"
@@ -321,6 +323,95 @@ TEST(OversightTest, TwoLevelsOfDaNang) {
       },
       absl::Seconds(30)));
   EXPECT_EQ(Subtree(city, "48-1").size(), 1u);  // received at 48-1, now owned by 48-2
+}
+
+// The inner text of the first element `<tag ... class="cls">` after the
+// row `<tr data-unit="unit"` in a table `table_id` of the DOM; "" if none.
+std::string CellOf(const std::string& dom, const std::string& table_id, const std::string& unit,
+                   const std::string& cls) {
+  const size_t table = dom.find(absl::StrCat("id=\"", table_id, "\""));
+  if (table == std::string::npos) return "";
+  const size_t row = dom.find(absl::StrCat("<tr data-unit=\"", unit, "\""), table);
+  if (row == std::string::npos) return "";
+  const size_t row_end = dom.find("</tr>", row);
+  const size_t cell = dom.find(absl::StrCat("class=\"", cls), row);
+  if (cell == std::string::npos || cell > row_end) return "";
+  const size_t open = dom.find('>', cell) + 1;
+  return dom.substr(open, dom.find('<', open) - open);
+}
+
+// The oversight page in a real headless browser (Debian's chromium) against
+// a two-level federation: the subtree's counts and feeds, the sessions and
+// the report are in the DOM; a screenshot is kept beside the test.
+TEST(OversightTest, TheOversightPageInAHeadlessBrowser) {
+  const std::string chromium = Shell("command -v chromium || true");
+  ASSERT_FALSE(chromium.empty()) << "chromium is not installed (tools/dev/setup.sh installs it)";
+  Federation f(g_receptiond, {"48", "48-1", "48-2"}, "2026-03-02",
+               "deploy/topology/da-nang-2025.yaml", kFastFollow);
+  f.StartAll();
+  Client a(f.node("48-1"), "48-1");
+  Client b(f.node("48-2"), "48-2");
+  Client city(f.node("48"), "48");
+  for (auto [client, id] : {std::pair{&a, "p-1"}, {&a, "p-2"}, {&b, "p-3"}}) {
+    v1::CreateCaseRequest r = SampleCase(v1::CASE_KIND_PETITION, id, "48-1",
+                                         absl::CivilDay(2026, 3, 2), "Kiến nghị sửa chữa cầu");
+    ASSERT_TRUE(client->Call(client->cases(), &v1::CaseService::Stub::CreateCase, r).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return Subtree(city).size() == 3; }, absl::Seconds(30)));
+  namespace sv = scheduling::v1;
+  auto sched = sv::SchedulingService::NewStub(f.node("48").NewChannel());
+  sv::CreateSessionRequest session;
+  session.mutable_session()->set_kind(sv::SESSION_KIND_PERIODIC);
+  *session.mutable_session()->mutable_date() = ToProtoDate(absl::CivilDay(2026, 3, 4));
+  session.mutable_session()->set_start("07:30");
+  session.mutable_session()->set_end("11:00");
+  session.mutable_session()->set_presiding("Chủ tịch UBND thành phố");
+  auto created = CallAs(sched.get(), &sv::SchedulingService::Stub::CreateSession, session,
+                        "officer", "48", "tester");
+  ASSERT_TRUE(created.ok()) << created.status();
+
+  const std::string base =
+      absl::StrCat("http://127.0.0.1:", f.node("48").admin_port(), "/oversight");
+  // No token, and a token of a unit below: refused.
+  EXPECT_TRUE(absl::StrContains(HttpRequest(base), "bearer token is required"));
+  EXPECT_TRUE(absl::StrContains(
+      HttpRequest(absl::StrCat(base, "?access_token=", TestToken("viewer", "48-1", "x"))),
+      "for people of that unit or of a unit above it"));
+
+  const std::string url =
+      absl::StrCat(base, "?month=2026-03&access_token=", TestToken("inspector", "48", "tra"));
+  std::string dom;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        dom =
+            Shell(absl::StrCat("timeout 90 chromium --headless --no-sandbox --disable-gpu "
+                               "--disable-dev-shm-usage --dump-dom '",
+                               url, "' 2>/dev/null"));
+        // The feeds are current once both children show reachable.
+        return CellOf(dom, "subtree", "48-1", "feed") == "reachable" &&
+               CellOf(dom, "subtree", "48-2", "feed") == "reachable";
+      },
+      absl::Seconds(60)))
+      << dom.substr(0, 3000);
+  EXPECT_TRUE(absl::StrContains(dom, "<h1>Giám sát tiếp công dân: Thành phố Đà Nẵng</h1>"))
+      << dom.substr(0, 500);
+  EXPECT_EQ(CellOf(dom, "report", "48-1", "received"), "2");
+  EXPECT_EQ(CellOf(dom, "report", "48-2", "received"), "1");
+  EXPECT_EQ(CellOf(dom, "report", "total", "received"), "3");
+  EXPECT_EQ(CellOf(dom, "subtree", "48-1", "lag"), "0");
+  EXPECT_EQ(CellOf(dom, "subtree", "48", "overdue"), "0");
+  EXPECT_TRUE(absl::StrContains(dom, absl::StrCat("data-session=\"", created->name(), "\"")));
+  EXPECT_TRUE(absl::StrContains(dom, "1 session(s)"));
+  // The sample petitioner's name is personal data: not on the page.
+  EXPECT_FALSE(absl::StrContains(dom, "Trần Thị Mai"));
+  // A screenshot, kept as the test's artefact (in the test's directory).
+  const std::string shot = std::filesystem::absolute("oversight-page.png").string();
+  Shell(
+      absl::StrCat("timeout 90 chromium --headless --no-sandbox --disable-gpu "
+                   "--disable-dev-shm-usage --window-size=1280,1400 --screenshot='",
+                   shot, "' '", url, "' >/dev/null 2>&1"));
+  EXPECT_TRUE(std::filesystem::exists(shot) && std::filesystem::file_size(shot) > 1000) << shot;
+  printf("oversight page screenshot: %s\n", shot.c_str());
 }
 
 }  // namespace

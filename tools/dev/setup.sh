@@ -17,6 +17,7 @@ PACKAGES=(
   prometheus                                  # promtool check metrics
   etcd-server etcd-client                     # the benchmark's comparison
   janus                                       # the media server (integration test)
+  chromium                                    # the oversight page, in a headless browser (test)
 )
 
 missing=()
