@@ -18,6 +18,8 @@ std::string CheckpointKey(absl::string_view via) { return absl::StrCat("follow/"
 
 // Most entries one page may carry (the request's page_size is at most 1000).
 constexpr int kMaxPageEntries = 1000;
+// A page served ends once it holds this many bytes.
+constexpr size_t kMaxPageBytes = 1 << 20;
 
 }  // namespace
 
@@ -60,7 +62,11 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
   RECEPTION_ASSIGN_OR_RETURN(uint64_t head, records_.FeedHead());
   RECEPTION_ASSIGN_OR_RETURN(auto positions, records_.ReadFeed(after, limit));
   uint64_t last = after;
+  size_t bytes = 0;
   for (const FeedPosition& pos : positions) {
+    // A page stays well under gRPC's 4 MiB message limit whatever the cases
+    // hold: it ends after the entry that passes kMaxPageBytes.
+    if (bytes > kMaxPageBytes) break;
     last = pos.sequence;
     if (pos.origin_unit.empty()) {
       RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, pos.number));
@@ -69,6 +75,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(d_.unit_code);
       *e->mutable_case_() = Project(rec->case_());
+      bytes += e->ByteSizeLong();
     } else {
       RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(nullptr, pos.number));
       if (!rep || rep->case_().version() != pos.version ||
@@ -79,6 +86,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(pos.origin_unit);
       *e->mutable_case_() = Project(rep->case_());
+      bytes += e->ByteSizeLong();
     }
   }
   page.set_last_sequence(static_cast<int64_t>(last));

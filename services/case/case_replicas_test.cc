@@ -102,6 +102,33 @@ TEST_F(CaseReplicasTest, TheFeedLeavesOutIdentitiesAndSupersededPositions) {
   EXPECT_EQ(rest->last_sequence(), 3);
 }
 
+// A page ends once it holds about a megabyte, so it always fits a gRPC
+// message; the next page goes on from where it stopped.
+TEST_F(CaseReplicasTest, APageStaysUnderTheMessageLimit) {
+  std::string content;
+  while (content.size() < 19000) content += "Khiếu nại về việc bồi thường đất đai. ";
+  for (int i = 0; i < 80; ++i) {
+    auto r = MakeComplaint(absl::StrCat("big-", i));
+    r.mutable_case_()->set_content(absl::StrCat(content, i));
+    ASSERT_TRUE(Create(r).ok());
+  }
+  auto first = replicas().ReadPage(0, 1000);
+  ASSERT_TRUE(first.ok());
+  EXPECT_LT(first->entries_size(), 80);
+  EXPECT_GT(first->entries_size(), 10);
+  EXPECT_LT(first->ByteSizeLong(), 2u << 20);
+  EXPECT_EQ(first->last_sequence(), first->entries(first->entries_size() - 1).sequence());
+  int total = first->entries_size();
+  for (int64_t after = first->last_sequence(); after < 80;) {
+    auto next = replicas().ReadPage(static_cast<uint64_t>(after), 1000);
+    ASSERT_TRUE(next.ok());
+    total += next->entries_size();
+    ASSERT_GT(next->last_sequence(), after);
+    after = next->last_sequence();
+  }
+  EXPECT_EQ(total, 80);
+}
+
 TEST_F(CaseReplicasTest, OnlyTheNodeOfAUnitAboveReadsTheFeed) {
   EXPECT_EQ(replicas().CheckFollower(officer_).code(), absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(replicas().CheckFollower({"node:48", Role::kNode, "48"}).code(),

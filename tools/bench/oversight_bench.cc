@@ -20,6 +20,8 @@
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "services/calendar/deadline_engine.h"
 #include "services/case/case_registry.h"
+#include "services/common/civil_date.h"
+#include "services/common/clock.h"
 #include "services/common/identity_vault.h"
 #include "services/common/test_support.h"
 #include "tests/integration/federation_harness.h"
@@ -95,43 +97,48 @@ InProcess OneMillion(int m) {
   deps.unit_code = "48";
   CaseRegistry registry(deps);
   const absl::Time start = absl::Now();
-  const int kPage = 1000;
-  for (int base = 0; base < m; base += kPage) {
-    federation::v1::CaseFeedPage page;
-    for (int i = base; i < std::min(m, base + kPage); ++i) {
-      const int ward = 1 + i % 30;
-      const std::string number = absl::StrFormat("48-%d-2026-%06d", ward, i);
-      auto* e = page.add_entries();
-      e->set_sequence(i + 1);
-      e->set_origin_unit(absl::StrCat("48-", ward));
-      v1::Case& c = *e->mutable_case_();
-      c.set_name("cases/" + number);
-      c.set_number(number);
-      c.set_kind(i % 3 == 0 ? v1::CASE_KIND_COMPLAINT : v1::CASE_KIND_PETITION);
-      c.set_channel(i % 5 == 0 ? v1::CHANNEL_ONLINE_SESSION : v1::CHANNEL_IN_PERSON);
-      c.set_state(v1::CASE_STATE_ACCEPTED);
-      c.set_owner_unit(absl::StrCat("48-", ward));
-      c.set_version(3);
-      c.mutable_reception_unit()->set_code(absl::StrCat("48-", ward));
-      const absl::CivilDay received = absl::CivilDay(2026, 1, 1) + i % 330;
-      *c.mutable_received_date() = ToProtoDate(received);
-      *c.mutable_acceptance()->mutable_date() = ToProtoDate(received + 3);
-      auto* k = c.add_clocks();
-      k->set_step(v1::DEADLINE_STEP_SETTLE);
-      k->set_state(v1::CLOCK_STATE_RUNNING);
-      *k->mutable_due_date() = ToProtoDate(received + 45);
-      *c.mutable_due_date() = ToProtoDate(received + 45);
-      c.set_content(absl::StrCat("Kiến nghị về việc cấp phép xây dựng số ", i));
-      c.add_petitioners()->set_full_name("Nguyễn Văn Bình");
+  // Thirty wards, each followed directly (its own feed and checkpoint).
+  const int kPage = 1000, kWards = 30;
+  for (int ward = 1; ward <= kWards; ++ward) {
+    const std::string unit = absl::StrCat("48-", ward);
+    const int count = m / kWards;
+    for (int base = 0; base < count; base += kPage) {
+      federation::v1::CaseFeedPage page;
+      for (int j = base; j < std::min(count, base + kPage); ++j) {
+        const int i = j * kWards + ward;
+        const std::string number = absl::StrFormat("%s-2026-%06d", unit, j + 1);
+        auto* e = page.add_entries();
+        e->set_sequence(j + 1);
+        e->set_origin_unit(unit);
+        v1::Case& c = *e->mutable_case_();
+        c.set_name("cases/" + number);
+        c.set_number(number);
+        c.set_kind(i % 3 == 0 ? v1::CASE_KIND_COMPLAINT : v1::CASE_KIND_PETITION);
+        c.set_channel(i % 5 == 0 ? v1::CHANNEL_ONLINE_SESSION : v1::CHANNEL_IN_PERSON);
+        c.set_state(v1::CASE_STATE_ACCEPTED);
+        c.set_owner_unit(unit);
+        c.set_version(3);
+        c.mutable_reception_unit()->set_code(unit);
+        const absl::CivilDay received = absl::CivilDay(2026, 1, 1) + i % 330;
+        *c.mutable_received_date() = ToProtoDate(received);
+        *c.mutable_acceptance()->mutable_date() = ToProtoDate(received + 3);
+        auto* k = c.add_clocks();
+        k->set_step(v1::DEADLINE_STEP_SETTLE);
+        k->set_state(v1::CLOCK_STATE_RUNNING);
+        *k->mutable_due_date() = ToProtoDate(received + 45);
+        *c.mutable_due_date() = ToProtoDate(received + 45);
+        c.set_content(absl::StrCat("Kiến nghị về việc cấp phép xây dựng số ", i));
+        c.add_petitioners()->set_full_name("Nguyễn Văn Bình");
+      }
+      page.set_last_sequence(std::min(count, base + kPage));
+      page.set_head_sequence(count);
+      absl::Notification done;
+      registry.replicas().Apply(unit, page, [&](absl::StatusOr<int> n) {
+        if (!n.ok()) std::cerr << n.status() << "\n";
+        done.Notify();
+      });
+      done.WaitForNotification();
     }
-    page.set_last_sequence(std::min(m, base + kPage));
-    page.set_head_sequence(m);
-    absl::Notification done;
-    registry.replicas().Apply("48-1-all", page, [&](absl::StatusOr<int> n) {
-      if (!n.ok()) std::cerr << n.status() << "\n";
-      done.Notify();
-    });
-    done.WaitForNotification();
   }
   out.apply_s = absl::ToDoubleSeconds(absl::Now() - start);
   Principal viewer{"bench", Role::kViewer, "48"};
@@ -207,8 +214,8 @@ int Main(int argc, char** argv) {
         &md, "Catch-up (three levels of Quảng Nam, mTLS, one machine): ward 502-1 registered ",
         backlog, " cases while its district was down (", absl::StrFormat("%.0f", rate),
         " creates/s); from the district's restart until the province's report counted all ",
-        expected, ": **", absl::StrFormat("%.2f s", catch_up_s), "** (target < 10 s; counted ",
-        got, ").\n\n",
+        expected, ": **", absl::StrFormat("%.2f s", catch_up_s), "** (target < 10 s; counted ", got,
+        ").\n\n",
         "Steady-state lag, ward's acknowledged CreateCase -> province's GetCase finds it, ",
         lag_ms.size(), " sequential cases: p50 **",
         absl::StrFormat("%.1f ms", bench::Percentile(lag_ms, 0.5)), "**, p99 **",
@@ -226,10 +233,10 @@ int Main(int argc, char** argv) {
     std::vector<double> ratios;
     std::string rounds;
     for (int round = 0; round < 3; ++round) {
-      const double a = CreateMany(alone.node("502-1"), "502-1", absl::StrCat("u", round, "-"),
-                                  3000, 16);
-      const double b = CreateMany(followed.node("502-1"), "502-1", absl::StrCat("f", round, "-"),
-                                  3000, 16);
+      const double a =
+          CreateMany(alone.node("502-1"), "502-1", absl::StrCat("u", round, "-"), 3000, 16);
+      const double b =
+          CreateMany(followed.node("502-1"), "502-1", absl::StrCat("f", round, "-"), 3000, 16);
       ratios.push_back(b / a);
       absl::StrAppend(&rounds, absl::StrFormat(" %.0f vs %.0f (%.2f);", b, a, b / a));
     }
@@ -244,15 +251,15 @@ int Main(int argc, char** argv) {
   absl::StrAppend(&md, "Over ", replicas,
                   " followed cases in one store (in process, the node's code without gRPC; "
                   "applied in pages of 1000 in ",
-                  absl::StrFormat("%.0f s", big.apply_s), "), median of 7: a subtree ListCases "
+                  absl::StrFormat("%.0f s", big.apply_s),
+                  "), median of 7: a subtree ListCases "
                   "page of 50 **",
                   absl::StrFormat("%.2f ms", big.list_ms), "**, with overdue **",
                   absl::StrFormat("%.2f ms", big.list_overdue_ms),
                   "** (target < 50 ms); a quarter's report **",
                   absl::StrFormat("%.0f ms", big.report_ms), "** (target < 1 s).\n");
-  const std::string section =
-      absl::StrCat("### Oversight (", bench::Today(), ", commit ", bench::GitCommit(RECEPTION_SOURCE_DIR),
-                   ")\n\n", md);
+  const std::string section = absl::StrCat("### Oversight (", bench::Today(), ", commit ",
+                                           bench::GitCommit(RECEPTION_SOURCE_DIR), ")\n\n", md);
   std::cout << section;
   if (!write.empty()) bench::WriteSection(write, "oversight", section);
   return 0;
