@@ -258,6 +258,13 @@ TEST(OversightTest, ThreeLevelsOfQuangNam) {
   }
   EXPECT_EQ(FilesContaining(absl::StrCat(f.dir(), "/49"), "049302001122"),
             std::vector<std::string>{});
+  // Nor in a parent's metrics.
+  for (const char* unit : {"49", "502"}) {
+    const std::string metrics = ScrapeMetrics(f.node(unit).admin_port());
+    EXPECT_TRUE(absl::StrContains(metrics, "reception_follow_lag_entries")) << unit;
+    EXPECT_FALSE(absl::StrContains(metrics, "Hoàng Văn Tố Giác")) << unit;
+    EXPECT_FALSE(absl::StrContains(metrics, "049399887766")) << unit;
+  }
   // ... while the commune itself still holds it (the search is real).
   EXPECT_FALSE(FilesContaining(absl::StrCat(f.dir(), "/502-1"), "049302001122").empty());
 }
