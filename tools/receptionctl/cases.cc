@@ -183,6 +183,14 @@ v1::FilingDelay ParseFilingDelay(const std::string& text) {
   return d;
 }
 
+// Writes `text` to `path` (replacing it); says why not on stderr.
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out) std::cerr << "error: cannot write " << path << "\n";
+  return static_cast<bool>(out);
+}
+
 }  // namespace
 
 int CasesCommand(const Args& a) {
@@ -614,12 +622,7 @@ int CasesCommand(const Args& a) {
       return 0;
     }
     if (auto path = a.Get("output")) {
-      std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-      out << r.csv();
-      if (!out) {
-        std::cerr << "error: cannot write " << *path << "\n";
-        return 1;
-      }
+      if (!WriteFile(*path, r.csv())) return 1;
       std::cerr << r.rows_size() << " rows and the total written to " << *path << "\n";
       return 0;
     }
@@ -662,12 +665,7 @@ int CasesCommand(const Args& a) {
     *req.mutable_end_date() = ParseDateOption(a.GetOr("to", ""), "to");
     auto r = client.Call(&v1::CaseService::Stub::ExportReceptionLog, req);
     if (auto path = a.Get("output")) {
-      std::ofstream out(*path, std::ios::binary | std::ios::trunc);
-      out << r.csv();
-      if (!out) {
-        std::cerr << "error: cannot write " << *path << "\n";
-        return 1;
-      }
+      if (!WriteFile(*path, r.csv())) return 1;
       std::cerr << r.row_count() << " rows written to " << *path << "\n";
     } else {
       std::cout << r.csv();
