@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "prometheus/metric_family.h"
+#include "services/case/report_view.pb.h"
 #include "services/case/test_fixture.h"
 
 namespace reception::testing {
@@ -339,6 +340,78 @@ TEST_F(CaseReplicasTest, EveryReportCountOpensOntoItsCases) {
   r.set_number(13);
   EXPECT_NE(registry_->GetCaseReport(officer_, r).status().message().find("number"),
             std::string::npos);
+}
+
+// The report's view reads from a stored record exactly the fields of Case
+// it names (same numbers, same wire types), whatever else the case holds.
+TEST(ReportViewTest, TheViewReadsTheFieldsOfAStoredCase) {
+  Case c;
+  c.set_name("cases/48-1-2026-000001");
+  c.set_number("48-1-2026-000001");
+  c.set_kind(cases::v1::CASE_KIND_DENUNCIATION);
+  c.set_channel(cases::v1::CHANNEL_ONLINE_SESSION);
+  c.set_mass_case(true);
+  c.mutable_reception_unit()->set_code("48-1");
+  c.mutable_reception_unit()->set_name("Phường Hải Châu");
+  *c.mutable_received_date() = D(2026, 3, 2);
+  c.set_owner_unit("48-2");
+  c.set_owner_epoch(4);
+  c.mutable_classification()->set_within_competence(true);
+  c.mutable_classification()->set_note("ghi chú");
+  *c.mutable_acceptance()->mutable_date() = D(2026, 3, 5);
+  c.mutable_acceptance()->set_notice_reference("TL-1");
+  *c.mutable_guidance()->mutable_date() = D(2026, 3, 6);
+  c.mutable_guidance()->set_competent_body("Sở Tài nguyên");
+  *c.mutable_decision()->mutable_date() = D(2026, 4, 1);
+  c.mutable_decision()->set_summary("Kết luận");
+  auto* w = c.add_withdrawals();
+  w->set_partial(true);
+  *w->mutable_date() = D(2026, 3, 20);
+  c.set_version(9);
+  auto* k = c.add_clocks();
+  k->set_step(cases::v1::DEADLINE_STEP_SETTLE);
+  k->set_source("Luật Tố cáo 2018, Điều 30");
+  *k->mutable_due_date() = D(2026, 4, 3);
+  k->set_state(cases::v1::CLOCK_STATE_MET);
+  c.set_content("Nội dung dài không được đọc");
+  c.add_petitioners()->set_full_name("Không đọc");
+  for (const bool replica : {false, true}) {
+    std::string bytes;
+    if (replica) {
+      cases::storage::ReplicaRecord r;
+      *r.mutable_case_() = c;
+      r.set_search_text("x");
+      bytes = r.SerializeAsString();
+    } else {
+      cases::storage::CaseRecord r;
+      *r.mutable_case_() = c;
+      r.set_due_key("20260403/48-1-2026-000001");
+      bytes = r.SerializeAsString();
+    }
+    cases::storage::view::RecordReportView view;
+    ASSERT_TRUE(view.ParseFromString(bytes));
+    const auto& v = view.case_();
+    EXPECT_EQ(v.number(), c.number());
+    EXPECT_EQ(v.kind(), c.kind());
+    EXPECT_EQ(v.channel(), c.channel());
+    EXPECT_TRUE(v.mass_case());
+    EXPECT_EQ(v.reception_unit().code(), "48-1");
+    EXPECT_EQ(v.received_date().day(), 2);
+    EXPECT_EQ(v.owner_unit(), "48-2");
+    EXPECT_EQ(v.owner_epoch(), 4);
+    EXPECT_TRUE(v.classification().within_competence());
+    EXPECT_EQ(v.acceptance().date().day(), 5);
+    EXPECT_EQ(v.guidance().date().day(), 6);
+    EXPECT_EQ(v.decision().date().month(), 4);
+    ASSERT_EQ(v.withdrawals_size(), 1);
+    EXPECT_TRUE(v.withdrawals(0).partial());
+    EXPECT_EQ(v.withdrawals(0).date().day(), 20);
+    EXPECT_EQ(v.version(), 9);
+    ASSERT_EQ(v.clocks_size(), 1);
+    EXPECT_EQ(v.clocks(0).step(), cases::v1::DEADLINE_STEP_SETTLE);
+    EXPECT_EQ(v.clocks(0).due_date().day(), 3);
+    EXPECT_EQ(v.clocks(0).state(), cases::v1::CLOCK_STATE_MET);
+  }
 }
 
 // The board a parent's gauges and page read: per owner unit the open,

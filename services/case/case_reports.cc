@@ -1,7 +1,9 @@
 #include "services/case/case_reports.h"
 
+#include <array>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "services/case/case_replicas.h"
 #include "services/case/reception_log.h"
+#include "services/case/report_view.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/report_period.h"
 #include "services/common/status.h"
@@ -21,35 +24,49 @@ using cases::v1::ReportFigure;
 
 namespace {
 
-bool Within(const type::v1::Date& d, absl::CivilDay from, absl::CivilDay to) {
-  if (IsUnset(d)) return false;
-  const absl::CivilDay day = DayOf(d);
+// Dates of a Case (type::v1::Date) or of the report's view (DateView).
+template <typename DateT>
+bool Unset(const DateT& d) {
+  return d.year() == 0 && d.month() == 0 && d.day() == 0;
+}
+template <typename DateT>
+absl::CivilDay Day(const DateT& d) {
+  return absl::CivilDay(d.year(), d.month(), d.day());
+}
+
+template <typename DateT>
+bool Within(const DateT& d, absl::CivilDay from, absl::CivilDay to) {
+  if (Unset(d)) return false;
+  const absl::CivilDay day = Day(d);
   return day >= from && day <= to;
 }
 
-const cases::v1::DeadlineClock* SettleClock(const Case& c) {
-  const cases::v1::DeadlineClock* found = nullptr;
+template <typename CaseT>
+auto SettleClock(const CaseT& c) -> decltype(&c.clocks(0)) {
+  decltype(&c.clocks(0)) found = nullptr;
   for (const auto& k : c.clocks()) {
     if (k.step() == cases::v1::DEADLINE_STEP_SETTLE) found = &k;
   }
   return found;
 }
 
-bool DecidedLate(const Case& c) {
+template <typename CaseT>
+bool DecidedLate(const CaseT& c) {
   const auto* k = SettleClock(c);
-  return k != nullptr && k->has_due_date() && DayOf(c.decision().date()) > DayOf(k->due_date());
+  return k != nullptr && k->has_due_date() && Day(c.decision().date()) > Day(k->due_date());
 }
 
 // Accepted by `day`, neither decided nor withdrawn in whole by then.
-bool PendingOn(const Case& c, absl::CivilDay day) {
-  if (!c.has_acceptance() || IsUnset(c.acceptance().date()) || DayOf(c.acceptance().date()) > day) {
+template <typename CaseT>
+bool PendingOn(const CaseT& c, absl::CivilDay day) {
+  if (!c.has_acceptance() || Unset(c.acceptance().date()) || Day(c.acceptance().date()) > day) {
     return false;
   }
-  if (c.has_decision() && !IsUnset(c.decision().date()) && DayOf(c.decision().date()) <= day) {
+  if (c.has_decision() && !Unset(c.decision().date()) && Day(c.decision().date()) <= day) {
     return false;
   }
   for (const auto& w : c.withdrawals()) {
-    if (!w.partial() && !IsUnset(w.date()) && DayOf(w.date()) <= day) return false;
+    if (!w.partial() && !Unset(w.date()) && Day(w.date()) <= day) return false;
   }
   return true;
 }
@@ -71,19 +88,18 @@ std::string FigureName(ReportFigure f) {
 
 }  // namespace
 
-const std::string& FigureUnit(const Case& c, ReportFigure f) {
-  switch (f) {
-    case cases::v1::REPORT_FIGURE_RECEIVED:
-    case cases::v1::REPORT_FIGURE_TRANSFERRED_OUT:
-    case cases::v1::REPORT_FIGURE_MASS_CASE:
-    case cases::v1::REPORT_FIGURE_RECEIVED_ONLINE:
-      return c.reception_unit().code();
-    default:
-      return c.owner_unit();
-  }
+bool IsReceptionFigure(ReportFigure f) {
+  return f == cases::v1::REPORT_FIGURE_RECEIVED || f == cases::v1::REPORT_FIGURE_TRANSFERRED_OUT ||
+         f == cases::v1::REPORT_FIGURE_MASS_CASE || f == cases::v1::REPORT_FIGURE_RECEIVED_ONLINE;
 }
 
-bool CountsIn(const Case& c, ReportFigure f, const FigurePeriod& p, const Topology& topology,
+template <typename CaseT>
+const std::string& FigureUnit(const CaseT& c, ReportFigure f) {
+  return IsReceptionFigure(f) ? c.reception_unit().code() : c.owner_unit();
+}
+
+template <typename CaseT>
+bool CountsIn(const CaseT& c, ReportFigure f, const FigurePeriod& p, const Topology& topology,
               const std::string& row_unit, bool subtree) {
   auto in = [&](const std::string& unit) {
     return subtree ? topology.IsWithin(unit, row_unit) : unit == row_unit;
@@ -104,7 +120,7 @@ bool CountsIn(const Case& c, ReportFigure f, const FigurePeriod& p, const Topolo
     case cases::v1::REPORT_FIGURE_PENDING_OVERDUE: {
       if (!PendingOn(c, p.as_of)) return false;
       const auto* k = SettleClock(c);
-      const bool overdue = k != nullptr && k->has_due_date() && DayOf(k->due_date()) < p.as_of;
+      const bool overdue = k != nullptr && k->has_due_date() && Day(k->due_date()) < p.as_of;
       return overdue == (f == cases::v1::REPORT_FIGURE_PENDING_OVERDUE);
     }
     case cases::v1::REPORT_FIGURE_WITHDRAWN:
@@ -126,6 +142,13 @@ bool CountsIn(const Case& c, ReportFigure f, const FigurePeriod& p, const Topolo
       return false;
   }
 }
+
+template const std::string& FigureUnit(const Case&, ReportFigure);
+template const std::string& FigureUnit(const cases::storage::view::CaseReportView&, ReportFigure);
+template bool CountsIn(const Case&, ReportFigure, const FigurePeriod&, const Topology&,
+                       const std::string&, bool);
+template bool CountsIn(const cases::storage::view::CaseReportView&, ReportFigure, const FigurePeriod&,
+                       const Topology&, const std::string&, bool);
 
 absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     const Principal& p, const cases::v1::GetCaseReportRequest& r) const {
@@ -179,7 +202,7 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
   struct Row {
     std::string unit;
     bool subtree;
-    std::map<ReportFigure, int64_t> figures;
+    std::array<int64_t, 16> figures{};
     std::map<cases::v1::CaseKind, int64_t> kinds;
     std::map<cases::v1::Channel, int64_t> channels;
   };
@@ -192,15 +215,22 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     if (!IsUnset(u->valid_to()) && DayOf(u->valid_to()) < period.from) continue;
     rows.push_back({child, true});
   }
+  // Units below the report's unit that belong to no row (a child unit not
+  // in force during the period) count in the total only.
+  const int kNoRow = static_cast<int>(rows.size());
   Row total{unit, true};
-  absl::flat_hash_map<std::string, int> row_of;  // unit -> row index, -1: outside
+  // Where a unit stands, worked out once per unit: -1 outside the report's
+  // subtree, else its row (kNoRow: none). The rows partition the subtree, so
+  // "in row i" is "row_for(x) == i" for every figure.
+  absl::flat_hash_map<std::string, int> row_of;
   auto row_for = [&](const std::string& u) -> int {
     auto it = row_of.find(u);
     if (it != row_of.end()) return it->second;
     int found = -1;
     if (u == unit) {
       found = 0;
-    } else {
+    } else if (d_.topology->IsWithin(u, unit)) {
+      found = kNoRow;
       for (size_t i = 1; i < rows.size(); ++i) {
         if (d_.topology->IsWithin(u, rows[i].unit)) found = static_cast<int>(i);
       }
@@ -208,28 +238,40 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     row_of.emplace(u, found);
     return found;
   };
-  auto count = [&](const Case& c) {
-    if (!d_.topology->IsWithin(c.reception_unit().code(), unit) &&
-        !d_.topology->IsWithin(c.owner_unit(), unit)) {
-      return;
-    }
-    for (ReportFigure f : kFigures) {
-      if (CountsIn(c, f, period, *d_.topology, unit, true) &&
-          d_.topology->IsWithin(FigureUnit(c, f), unit)) {
-        ++total.figures[f];
+  using View = cases::storage::view::CaseReportView;
+  auto count = [&](const View& c) {
+    const int r_recv = row_for(c.reception_unit().code());
+    const int r_own = row_for(c.owner_unit());
+    if (r_recv < 0 && r_own < 0) return;
+    auto add = [&](int r, ReportFigure f, const View& c) {
+      for (Row* row : {&total, r < kNoRow ? &rows[static_cast<size_t>(r)] : nullptr}) {
+        if (row == nullptr) continue;
+        ++row->figures[f];
         if (f == cases::v1::REPORT_FIGURE_RECEIVED) {
-          ++total.kinds[c.kind()];
-          ++total.channels[c.channel()];
+          ++row->kinds[static_cast<cases::v1::CaseKind>(c.kind())];
+          ++row->channels[static_cast<cases::v1::Channel>(c.channel())];
         }
       }
-      const int i = row_for(FigureUnit(c, f));
-      if (i < 0) continue;
-      Row& row = rows[static_cast<size_t>(i)];
-      if (!CountsIn(c, f, period, *d_.topology, row.unit, row.subtree)) continue;
-      ++row.figures[f];
-      if (f == cases::v1::REPORT_FIGURE_RECEIVED) {
-        ++row.kinds[c.kind()];
-        ++row.channels[c.channel()];
+    };
+    for (ReportFigure f : kFigures) {
+      if (f == cases::v1::REPORT_FIGURE_TRANSFERRED_OUT ||
+          f == cases::v1::REPORT_FIGURE_TRANSFERRED_IN) {
+        continue;  // below: they depend on the row
+      }
+      const int r = IsReceptionFigure(f) ? r_recv : r_own;
+      // The other figures do not look at units: the report's unit will do.
+      if (r >= 0 && CountsIn(c, f, period, *d_.topology, unit, true)) add(r, f, c);
+    }
+    // CountsIn's transfers, by rows: out of the row that received it and
+    // now owns it no more, into the row that owns it and did not receive it.
+    if (Within(c.received_date(), period.from, period.to)) {
+      if (r_recv >= 0 && r_own < 0) ++total.figures[cases::v1::REPORT_FIGURE_TRANSFERRED_OUT];
+      if (r_own >= 0 && r_recv < 0) ++total.figures[cases::v1::REPORT_FIGURE_TRANSFERRED_IN];
+      if (r_recv >= 0 && r_recv < kNoRow && r_recv != r_own) {
+        ++rows[static_cast<size_t>(r_recv)].figures[cases::v1::REPORT_FIGURE_TRANSFERRED_OUT];
+      }
+      if (r_own >= 0 && r_own < kNoRow && r_own != r_recv) {
+        ++rows[static_cast<size_t>(r_own)].figures[cases::v1::REPORT_FIGURE_TRANSFERRED_IN];
       }
     }
   };
@@ -241,8 +283,8 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
   auto rep = d_.store->NewIterator(f.replicas);
   own->SeekToFirst();
   rep->SeekToFirst();
-  cases::storage::CaseRecord own_rec;
-  cases::storage::ReplicaRecord rep_rec;
+  // Parsed as the report's view: only the fields a figure reads.
+  cases::storage::view::RecordReportView own_rec, rep_rec;
   while (own->Valid() || rep->Valid()) {
     const int cmp = !own->Valid() ? 1 : !rep->Valid() ? -1 : own->key().compare(rep->key());
     const bool has_own = cmp <= 0, has_rep = cmp >= 0;
@@ -257,10 +299,11 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
           absl::StrCat("replica ", rep->key().ToString(), " does not parse"));
     }
     if (has_own && has_rep) {
-      const Case& mine = own_rec.case_();
-      count(mine.owner_unit() == d_.unit_code || !NewerThan(rep_rec.case_(), mine)
-                ? mine
-                : rep_rec.case_());
+      const View& mine = own_rec.case_();
+      const View& theirs = rep_rec.case_();
+      const bool theirs_newer = std::make_tuple(theirs.owner_epoch(), theirs.version()) >
+                                std::make_tuple(mine.owner_epoch(), mine.version());
+      count(mine.owner_unit() == d_.unit_code || !theirs_newer ? mine : theirs);
     } else {
       count(has_own ? own_rec.case_() : rep_rec.case_());
     }
@@ -276,8 +319,7 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     for (ReportFigure fig : kFigures) {
       auto* c = o->add_counts();
       c->set_figure(fig);
-      auto it = row.figures.find(fig);
-      c->set_count(it == row.figures.end() ? 0 : it->second);
+      c->set_count(row.figures[fig]);
     }
     // (A case without a kind or channel is in the figure, not in a breakdown.)
     for (const auto& [k, n] : row.kinds) {
@@ -294,10 +336,7 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
       c->set_channel(ch);
       c->set_count(n);
     }
-    auto get = [&](ReportFigure fig) {
-      auto it = row.figures.find(fig);
-      return it == row.figures.end() ? 0 : it->second;
-    };
+    auto get = [&](ReportFigure fig) { return row.figures[fig]; };
     const int64_t on_time = get(cases::v1::REPORT_FIGURE_SETTLED_ON_TIME);
     const int64_t settled = on_time + get(cases::v1::REPORT_FIGURE_SETTLED_LATE);
     if (settled > 0) o->set_on_time_percent(100.0 * static_cast<double>(on_time) / settled);

@@ -25,13 +25,21 @@ struct FigurePeriod {
   absl::CivilDay as_of;  // pending is judged on this day: min(to, today)
 };
 
+// Whether figure `f` belongs to the unit that received a case (else to the
+// unit that owns it).
+bool IsReceptionFigure(cases::v1::ReportFigure f);
+
 // The unit figure `f` of case `c` belongs to (reception or owner unit).
-const std::string& FigureUnit(const cases::v1::Case& c, cases::v1::ReportFigure f);
+// `CaseT`: cases::v1::Case, or the stored record's report view
+// (cases::storage::view::CaseReportView, the same field names).
+template <typename CaseT>
+const std::string& FigureUnit(const CaseT& c, cases::v1::ReportFigure f);
 
 // Whether `c` counts in figure `f` over `p`, before any unit is considered.
 // TRANSFERRED_OUT/IN also need the row's unit: `row_unit` and whether the
 // row holds the units below it (`subtree`).
-bool CountsIn(const cases::v1::Case& c, cases::v1::ReportFigure f, const FigurePeriod& p,
+template <typename CaseT>
+bool CountsIn(const CaseT& c, cases::v1::ReportFigure f, const FigurePeriod& p,
               const Topology& topology, const std::string& row_unit, bool subtree);
 
 class CaseReports {

@@ -8,7 +8,7 @@
 //  4. a subtree ListCases page and a quarter's report over M replicas,
 //     in process on one store (the same code the node serves, without gRPC).
 //   oversight_bench RECEPTIOND [--backlog 10000] [--samples 200]
-//                   [--replicas 1000000] [--write BENCHMARKS.md]
+//                   [--replicas 1000000] [--in-process-only] [--write BENCHMARKS.md]
 #include <atomic>
 #include <iostream>
 #include <thread>
@@ -180,6 +180,7 @@ int Main(int argc, char** argv) {
   const std::string receptiond = argv[1];
   int backlog = 10000, samples = 200, replicas = 1000000;
   std::string write;
+  bool nodes = true;  // --in-process-only: the million-replica part alone
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--backlog") (void)absl::SimpleAtoi(v, &backlog);
@@ -187,8 +188,9 @@ int Main(int argc, char** argv) {
     if (k == "--replicas") (void)absl::SimpleAtoi(v, &replicas);
     if (k == "--write") write = v;
   }
+  for (int i = 2; i < argc; ++i) nodes = nodes && std::string(argv[i]) != "--in-process-only";
   std::string md;
-  {
+  if (nodes) {
     Federation f(receptiond, {"49", "502", "502-1"}, "2025-06-16",
                  "deploy/topology/quang-nam-2024.yaml", kFollow);
     f.StartAll();
@@ -227,7 +229,7 @@ int Main(int argc, char** argv) {
         absl::StrFormat("%.1f ms", bench::Percentile(lag_ms, 0.5)), "**, p99 **",
         absl::StrFormat("%.1f ms", bench::Percentile(lag_ms, 0.99)), "** (target p99 < 1 s).\n\n");
   }
-  {
+  if (nodes) {
     // 3. CreateCase at a followed ward (its district follows it) against an
     // unfollowed one (the same two processes, the district's following
     // turned off), alternated. On one machine the district's applying
