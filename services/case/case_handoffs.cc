@@ -491,6 +491,7 @@ absl::Status CaseHandoffs::Settle(const Outbox::Item& item, const Outbox::Answer
       rec->clear_due_key();
       c.clear_due_date();
       txn.Put(records_.families().cases, number, rec->SerializeAsString());
+      records_.WriteFacts(txn, c, /*replica=*/false);
     }
   }
   txn.Put(records_.families().handoffs, handoff_id, hr.SerializeAsString());

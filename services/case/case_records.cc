@@ -9,6 +9,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/case/audit_chain.h"
 #include "services/case/intake.h"
+#include "services/case/report_view.pb.h"
 #include "services/common/civil_date.h"
 #include "services/common/key_file.h"
 #include "services/common/status.h"
@@ -33,6 +34,7 @@ constexpr char kSearch[] = "search";           // number -> folded text for List
                                                // (never a protected identity; written once)
 constexpr char kReplicas[] = "replicas";       // number -> ReplicaRecord (oversight)
 constexpr char kReplicaDue[] = "replica_due";  // YYYYMMDD '/' number -> "" (replicas)
+constexpr char kFacts[] = "report_facts";      // number '\0' 'o'|'r' -> view::CaseReportView
 
 }  // namespace
 
@@ -125,8 +127,8 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }
 
 std::vector<std::string> CaseRecords::ColumnFamilies() {
-  return {kCases, kEvents,   kRequests, kMeta,     kFeed,     kSearch,
-          kDue,   kHandoffs, kOutbox,   kCitizens, kReplicas, kReplicaDue};
+  return {kCases,    kEvents, kRequests, kMeta,     kFeed,       kSearch, kDue,
+          kHandoffs, kOutbox, kCitizens, kReplicas, kReplicaDue, kFacts};
 }
 
 const char* CaseRecords::OutboxFamily() { return kOutbox; }
@@ -139,7 +141,8 @@ CaseRecords::CaseRecords(const CaseDeps& deps)
                    d_.store->Family(kFeed),     d_.store->Family(kSearch),
                    d_.store->Family(kDue),      d_.store->Family(kHandoffs),
                    d_.store->Family(kOutbox),   d_.store->Family(kCitizens),
-                   d_.store->Family(kReplicas), d_.store->Family(kReplicaDue)} {}
+                   d_.store->Family(kReplicas), d_.store->Family(kReplicaDue),
+                   d_.store->Family(kFacts)} {}
 
 absl::Status CheckCaseWriter(const CaseDeps& d_, const Principal& p) {
   if (!CanChangeCases(p)) {
@@ -225,7 +228,57 @@ absl::Status CaseRecords::AppendEvent(WriteTxn& txn, CaseRecord& rec, const Prin
   }
   txn.Put(f_.events, EventKey(c.number(), e.sequence()), e.SerializeAsString());
   txn.Put(f_.cases, c.number(), rec.SerializeAsString());
+  WriteFacts(txn, c, /*replica=*/false);
   return absl::OkStatus();
+}
+
+std::string FactsKey(absl::string_view number, bool replica) {
+  std::string key(number);
+  key.push_back('\0');
+  key.push_back(replica ? 'r' : 'o');
+  return key;
+}
+
+cases::storage::view::CaseReportView ReportFacts(const Case& c) {
+  cases::storage::view::CaseReportView v;
+  auto date = [](const type::v1::Date& d, cases::storage::view::DateView* out) {
+    out->set_year(d.year());
+    out->set_month(d.month());
+    out->set_day(d.day());
+  };
+  v.set_number(c.number());
+  v.set_kind(c.kind());
+  v.set_channel(c.channel());
+  v.set_mass_case(c.mass_case());
+  v.mutable_reception_unit()->set_code(c.reception_unit().code());
+  date(c.received_date(), v.mutable_received_date());
+  v.set_owner_unit(c.owner_unit());
+  v.set_owner_epoch(c.owner_epoch());
+  if (c.has_classification()) {
+    v.mutable_classification()->set_within_competence(c.classification().within_competence());
+  }
+  if (c.has_acceptance()) date(c.acceptance().date(), v.mutable_acceptance()->mutable_date());
+  if (c.has_guidance()) date(c.guidance().date(), v.mutable_guidance()->mutable_date());
+  if (c.has_decision()) date(c.decision().date(), v.mutable_decision()->mutable_date());
+  for (const auto& w : c.withdrawals()) {
+    auto* o = v.add_withdrawals();
+    o->set_partial(w.partial());
+    date(w.date(), o->mutable_date());
+  }
+  v.set_version(c.version());
+  for (const auto& k : c.clocks()) {
+    // Only the settlement clock is read (its due date judges on time).
+    if (k.step() != cases::v1::DEADLINE_STEP_SETTLE) continue;
+    auto* o = v.add_clocks();
+    o->set_step(k.step());
+    if (k.has_due_date()) date(k.due_date(), o->mutable_due_date());
+    o->set_state(k.state());
+  }
+  return v;
+}
+
+void CaseRecords::WriteFacts(WriteTxn& txn, const Case& c, bool replica) const {
+  txn.Put(f_.facts, FactsKey(c.number(), replica), ReportFacts(c).SerializeAsString());
 }
 
 absl::Status CaseRecords::AppendFeed(WriteTxn& txn, const cases::storage::FeedEntry& entry) const {

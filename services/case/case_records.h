@@ -19,6 +19,10 @@
 //   replicas  number -> ReplicaRecord (oversight: the redacted cases of the
 //             nodes below, as their feeds publish them; case_replicas.h)
 //   replica_due  YYYYMMDD '/' number -> "" (replicas with a running clock)
+//   report_facts number '\0' 'o' (own record) | 'r' (replica) -> what a
+//             report reads of the case (report_view.proto), small, written
+//             with every record, so a report over a million cases reads
+//             ~60 bytes of each, not the whole case
 #ifndef RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 #define RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 
@@ -34,6 +38,7 @@
 #include "services/calendar/deadline_engine.h"
 #include "services/case/lifecycle.h"
 #include "services/case/node_key.h"
+#include "services/case/report_view.pb.h"
 #include "services/case/storage.pb.h"
 #include "services/common/clock.h"
 #include "services/common/identity_vault.h"
@@ -111,6 +116,7 @@ class CaseRecords {
     rocksdb::ColumnFamilyHandle* citizens;
     rocksdb::ColumnFamilyHandle* replicas;
     rocksdb::ColumnFamilyHandle* replica_due;
+    rocksdb::ColumnFamilyHandle* facts;
   };
   static std::vector<std::string> ColumnFamilies();
   // Families sought by a fixed-length key prefix (Store::Options::
@@ -135,6 +141,9 @@ class CaseRecords {
                            absl::string_view action, const CaseChange& change) const;
   // The next value of counter `key` (1 for a new one), written in `txn`.
   absl::StatusOr<uint64_t> NextCounter(WriteTxn& txn, const std::string& key) const;
+
+  // Writes the report facts of `c` (this node's record, or a replica).
+  void WriteFacts(WriteTxn& txn, const cases::v1::Case& c, bool replica) const;
 
   // Appends `entry` to the change feed at the next position (feed_watch
   // learns of it once durable).
@@ -177,6 +186,10 @@ std::string EncodePageToken(const std::string& after_key, const std::string& fil
                             int phase = 0);
 absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view token,
                                                           const std::string& filter_fp);
+// The key of a case's report facts: number '\0' 'o' or 'r'.
+std::string FactsKey(absl::string_view number, bool replica);
+// What a report reads of a case.
+cases::storage::view::CaseReportView ReportFacts(const cases::v1::Case& c);
 // "YYYYMMDD/number" for a case with a running clock, else "".
 std::string DueKey(const cases::v1::Case& c);
 // The stored form of an event's key: number '/' BE64(seq).

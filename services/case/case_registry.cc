@@ -1,6 +1,8 @@
 #include "services/case/case_registry.h"
 
 #include "absl/status/status.h"
+#include "services/common/logging.h"
+#include "services/common/status.h"
 
 namespace reception {
 
@@ -31,6 +33,39 @@ CaseRegistry::CaseRegistry(Deps deps)
     subtree_->Update(c, /*replica=*/true);
     return absl::OkStatus();
   });
+  facts_status_ = BackfillReportFacts();
+}
+
+absl::Status CaseRegistry::BackfillReportFacts() {
+  // A store written before report facts existed gets them once, at start.
+  constexpr char kMarker[] = "report_facts_version";
+  RECEPTION_ASSIGN_OR_RETURN(auto marker, d_.store->Get(records_.families().meta, kMarker));
+  if (marker) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> batch;
+  auto commit = [&]() -> absl::Status {
+    auto pending = std::move(batch);
+    batch.clear();
+    return d_.store->CommitAndWait([&](WriteTxn& txn) {
+      for (const auto& [k, v] : pending) txn.Put(records_.families().facts, k, v);
+      return absl::OkStatus();
+    });
+  };
+  int64_t written = 0;
+  auto add = [&](const Case& c, bool replica) -> absl::Status {
+    batch.emplace_back(FactsKey(c.number(), replica), ReportFacts(c).SerializeAsString());
+    ++written;
+    return batch.size() >= 10000 ? commit() : absl::OkStatus();
+  };
+  RECEPTION_RETURN_IF_ERROR(
+      records_.ForEach([&](const CaseRecord& rec) { return add(rec.case_(), false); }));
+  RECEPTION_RETURN_IF_ERROR(replicas_.ForEach([&](const Case& c) { return add(c, true); }));
+  RECEPTION_RETURN_IF_ERROR(commit());
+  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) {
+    txn.Put(records_.families().meta, kMarker, "1");
+    return absl::OkStatus();
+  }));
+  if (written > 0) Log()->info("event=report_facts_backfilled cases={}", written);
+  return absl::OkStatus();
 }
 
 void CaseRegistry::CreateCase(const Principal& p, const cases::v1::CreateCaseRequest& r,

@@ -113,7 +113,7 @@ class CaseRegistry {
   // The handoffs owed to peers (started by the module; operators list,
   // retry and cancel dead letters there). Not ok: the outbox did not open.
   Outbox* handoff_outbox() const { return handoffs_.outbox(); }
-  const absl::Status& status() const { return handoffs_.status(); }
+  absl::Status status() const { return facts_status_.ok() ? handoffs_.status() : facts_status_; }
   // Whether `unit` is one of this node's federation peers.
   bool IsPeer(const std::string& unit) const {
     return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
@@ -186,6 +186,10 @@ class CaseRegistry {
   CaseTransitions transitions_;
   CaseQueries queries_;
   CaseReports reports_;
+  absl::Status facts_status_;
+
+  // Start-up: report facts for a store written before they existed.
+  absl::Status BackfillReportFacts();
 };
 
 }  // namespace reception

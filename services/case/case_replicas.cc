@@ -21,6 +21,14 @@ constexpr int kMaxPageEntries = 1000;
 // A page served ends once it holds this many bytes.
 constexpr size_t kMaxPageBytes = 1 << 20;
 
+bool SameNames(const Case& a, const Case& b) {
+  if (a.petitioners_size() != b.petitioners_size()) return false;
+  for (int i = 0; i < a.petitioners_size(); ++i) {
+    if (a.petitioners(i).full_name() != b.petitioners(i).full_name()) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool NewerThan(const Case& a, const Case& b) {
@@ -28,8 +36,7 @@ bool NewerThan(const Case& a, const Case& b) {
          std::make_tuple(b.owner_epoch(), b.version());
 }
 
-Case CaseReplicas::Project(const Case& in) {
-  Case c = in;
+Case CaseReplicas::Project(Case c) {
   for (auto& person : *c.mutable_petitioners()) {
     person.clear_citizen_id();
     person.clear_address();
@@ -74,7 +81,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       auto* e = page.add_entries();
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(d_.unit_code);
-      *e->mutable_case_() = Project(rec->case_());
+      *e->mutable_case_() = Project(std::move(*rec->mutable_case_()));
       bytes += e->ByteSizeLong();
     } else {
       RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(nullptr, pos.number));
@@ -85,7 +92,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       auto* e = page.add_entries();
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(pos.origin_unit);
-      *e->mutable_case_() = Project(rep->case_());
+      *e->mutable_case_() = Project(std::move(*rep->mutable_case_()));
       bytes += e->ByteSizeLong();
     }
   }
@@ -184,7 +191,7 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
                          absl::AnyInvocable<void(absl::StatusOr<int>)> done) const {
   auto written = std::make_shared<int>(0);
   d_.store->Submit(
-      [this, via, page = std::move(page), written](WriteTxn& txn) -> absl::Status {
+      [this, via, page = std::move(page), written](WriteTxn& txn) mutable -> absl::Status {
         *written = 0;
         const auto& f = records_.families();
         FollowCheckpoint cp;
@@ -194,8 +201,9 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
         }
         RECEPTION_RETURN_IF_ERROR(CheckPage(via, cp, page));
         const absl::Time now = d_.clock->Now();
-        for (const auto& e : page.entries()) {
-          Case c = Project(e.case_());  // redacted again: never trust the sender's redaction
+        for (auto& e : *page.mutable_entries()) {
+          // Redacted again: never trust the sender's redaction.
+          Case c = Project(std::move(*e.mutable_case_()));
           RECEPTION_ASSIGN_OR_RETURN(auto old, Load(&txn, c.number()));
           if (old && !NewerThan(c, old->case_())) continue;  // a repeat, or older news
           c.mutable_replica()->set_origin_unit(e.origin_unit());
@@ -207,7 +215,17 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
             txn.Delete(f.replica_due, old->due_key());
           }
           if (!rec.due_key().empty()) txn.Put(f.replica_due, rec.due_key(), "");
-          rec.set_search_text(duplicates_.ProfileOf(c, c.identity_protected()).search_text);
+          // The search text is folded again only when what it is made of
+          // changed (the content and names rarely do after intake).
+          if (old && old->case_().content() == c.content() &&
+              old->case_().identity_protected() == c.identity_protected() &&
+              old->case_().respondent().official_name() == c.respondent().official_name() &&
+              old->case_().respondent().official_position() == c.respondent().official_position() &&
+              SameNames(old->case_(), c)) {
+            rec.set_search_text(std::move(*old->mutable_search_text()));
+          } else {
+            rec.set_search_text(duplicates_.ProfileOf(c, c.identity_protected()).search_text);
+          }
           cases::storage::FeedEntry fe;
           fe.set_case_number(c.number());
           fe.set_version(c.version());
@@ -215,6 +233,7 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
           fe.set_origin_unit(e.origin_unit());
           *rec.mutable_case_() = std::move(c);
           txn.Put(f.replicas, rec.case_().number(), rec.SerializeAsString());
+          records_.WriteFacts(txn, rec.case_(), /*replica=*/true);
           if (board_ != nullptr) {
             txn.OnDurable(
                 [board = board_, c = rec.case_()] { board->Update(c, /*replica=*/true); });

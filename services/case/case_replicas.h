@@ -35,7 +35,7 @@ class CaseReplicas {
   // What leaves this node of a case: the case as served (a protected
   // identity is never in it) without citizen IDs, addresses, phones,
   // representatives' IDs, attachment file names or minutes text.
-  static cases::v1::Case Project(const cases::v1::Case& c);
+  static cases::v1::Case Project(cases::v1::Case c);
 
   // OK when `p` may read this node's feed: the node of a unit above this
   // node's (in the topology); PERMISSION_DENIED for anyone else.

@@ -342,6 +342,41 @@ TEST_F(CaseReplicasTest, EveryReportCountOpensOntoItsCases) {
             std::string::npos);
 }
 
+// A store written before report facts existed gets them at start.
+TEST_F(CaseReplicasTest, ReportFactsAreBackfilledForAnOlderStore) {
+  ASSERT_TRUE(Create(MakeComplaint("old-1")).ok());
+  ASSERT_TRUE(Create(MakeDenunciation("old-2")).ok());
+  CaseFeedPage page;
+  Add(page, 1, Remote("48-1-2026-000031", 1));
+  ASSERT_EQ(*Apply("48-1", page), 1);
+  cases::v1::GetCaseReportRequest r;
+  r.set_period(cases::v1::CASE_REPORT_PERIOD_MONTH);
+  r.set_year(2026);
+  r.set_number(11);
+  auto received = [&] {
+    auto rep = registry_->GetCaseReport(officer_, r);
+    EXPECT_TRUE(rep.ok()) << rep.status();
+    return rep.ok() ? rep->total().counts(0).count() : -1;
+  };
+  EXPECT_EQ(received(), 3);
+  // As an older version left it: no facts, no marker.
+  auto* facts = store_->Family("report_facts");
+  ASSERT_TRUE(store_
+                  ->CommitAndWait([&](WriteTxn& txn) {
+                    auto it = store_->NewIterator(facts);
+                    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+                      txn.Delete(facts, it->key().ToString());
+                    }
+                    txn.Delete(store_->Family("meta"), "report_facts_version");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  EXPECT_EQ(received(), 0);
+  Open();
+  ASSERT_TRUE(registry_->status().ok()) << registry_->status();
+  EXPECT_EQ(received(), 3);
+}
+
 // The report's view reads from a stored record exactly the fields of Case
 // it names (same numbers, same wire types), whatever else the case holds.
 TEST(ReportViewTest, TheViewReadsTheFieldsOfAStoredCase) {

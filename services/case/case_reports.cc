@@ -147,8 +147,8 @@ template const std::string& FigureUnit(const Case&, ReportFigure);
 template const std::string& FigureUnit(const cases::storage::view::CaseReportView&, ReportFigure);
 template bool CountsIn(const Case&, ReportFigure, const FigurePeriod&, const Topology&,
                        const std::string&, bool);
-template bool CountsIn(const cases::storage::view::CaseReportView&, ReportFigure, const FigurePeriod&,
-                       const Topology&, const std::string&, bool);
+template bool CountsIn(const cases::storage::view::CaseReportView&, ReportFigure,
+                       const FigurePeriod&, const Topology&, const std::string&, bool);
 
 absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     const Principal& p, const cases::v1::GetCaseReportRequest& r) const {
@@ -276,42 +276,43 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     }
   };
 
-  // This node's own records and the replicas, merged by number: each case
-  // once, the newer record winning (this node's own when it owns it).
-  const auto& f = records_.families();
-  auto own = d_.store->NewIterator(f.cases);
-  auto rep = d_.store->NewIterator(f.replicas);
-  own->SeekToFirst();
-  rep->SeekToFirst();
-  // Parsed as the report's view: only the fields a figure reads.
-  cases::storage::view::RecordReportView own_rec, rep_rec;
-  while (own->Valid() || rep->Valid()) {
-    const int cmp = !own->Valid() ? 1 : !rep->Valid() ? -1 : own->key().compare(rep->key());
-    const bool has_own = cmp <= 0, has_rep = cmp >= 0;
-    if (has_own &&
-        !own_rec.ParseFromArray(own->value().data(), static_cast<int>(own->value().size()))) {
-      return absl::DataLossError(
-          absl::StrCat("case record ", own->key().ToString(), " does not parse"));
-    }
-    if (has_rep &&
-        !rep_rec.ParseFromArray(rep->value().data(), static_cast<int>(rep->value().size()))) {
-      return absl::DataLossError(
-          absl::StrCat("replica ", rep->key().ToString(), " does not parse"));
-    }
+  // The report facts of this node's own records and of the replicas: the
+  // two of one case are adjacent (number '\0' 'o', then 'r'); each case is
+  // counted once, the newer record winning (this node's own when it owns
+  // the case).
+  auto it = d_.store->NewIterator(records_.families().facts);
+  View own, rep;
+  bool has_own = false, has_rep = false;
+  std::string current;
+  auto flush = [&] {
     if (has_own && has_rep) {
-      const View& mine = own_rec.case_();
-      const View& theirs = rep_rec.case_();
-      const bool theirs_newer = std::make_tuple(theirs.owner_epoch(), theirs.version()) >
-                                std::make_tuple(mine.owner_epoch(), mine.version());
-      count(mine.owner_unit() == d_.unit_code || !theirs_newer ? mine : theirs);
-    } else {
-      count(has_own ? own_rec.case_() : rep_rec.case_());
+      const bool rep_newer = std::make_tuple(rep.owner_epoch(), rep.version()) >
+                             std::make_tuple(own.owner_epoch(), own.version());
+      count(own.owner_unit() == d_.unit_code || !rep_newer ? own : rep);
+    } else if (has_own || has_rep) {
+      count(has_own ? own : rep);
     }
-    if (has_own) own->Next();
-    if (has_rep) rep->Next();
+    has_own = has_rep = false;
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view key(it->key().data(), it->key().size());
+    if (key.size() < 3 || key[key.size() - 2] != '\0') {
+      return absl::DataLossError("a report facts key does not parse");
+    }
+    const absl::string_view number = key.substr(0, key.size() - 2);
+    if (number != current) {
+      flush();
+      current = std::string(number);
+    }
+    const bool is_rep = key.back() == 'r';
+    View& target = is_rep ? rep : own;
+    if (!target.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("the report facts of ", current, " do not parse"));
+    }
+    (is_rep ? has_rep : has_own) = true;
   }
-  if (!own->status().ok()) return absl::InternalError(own->status().ToString());
-  if (!rep->status().ok()) return absl::InternalError(rep->status().ToString());
+  flush();
+  if (!it->status().ok()) return absl::InternalError(it->status().ToString());
 
   auto render = [&](const Row& row, cases::v1::CaseReportRow* o) {
     o->set_unit(row.unit);
