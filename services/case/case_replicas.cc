@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/case/intake.h"
+#include "services/common/key_file.h"
 #include "services/common/status.h"
 
 namespace reception {
@@ -99,6 +100,38 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
   page.set_last_sequence(static_cast<int64_t>(last));
   page.set_head_sequence(static_cast<int64_t>(std::max(head, last)));
   return page;
+}
+
+absl::StatusOr<CaseReplicas::Compaction> CaseReplicas::CompactFeed(uint64_t after,
+                                                                   int limit) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto positions, records_.ReadFeed(after, limit));
+  Compaction out;
+  out.last = positions.empty() ? after : positions.back().sequence;
+  if (positions.empty()) return out;
+  auto removed = std::make_shared<int>(0);
+  // Judged on the writer, against the state every earlier write left: a
+  // position is removed only if its case is at another version there.
+  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) -> absl::Status {
+    *removed = 0;
+    for (const FeedPosition& pos : positions) {
+      bool superseded;
+      if (pos.origin_unit.empty()) {
+        RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(&txn, pos.number));
+        superseded = rec && rec->case_().version() != pos.version;
+      } else {
+        RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(&txn, pos.number));
+        superseded = rep && (rep->case_().version() != pos.version ||
+                             rep->case_().owner_epoch() != pos.owner_epoch);
+      }
+      if (superseded) {
+        txn.Delete(records_.families().feed, BigEndian64(pos.sequence));
+        ++*removed;
+      }
+    }
+    return absl::OkStatus();
+  }));
+  out.removed = *removed;
+  return out;
 }
 
 absl::StatusOr<FollowCheckpoint> CaseReplicas::Checkpoint(const std::string& via) const {

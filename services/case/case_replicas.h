@@ -46,6 +46,19 @@ class CaseReplicas {
   // carries it). Committed state only.
   absl::StatusOr<federation::v1::CaseFeedPage> ReadPage(uint64_t after, int limit) const;
 
+  // Removes from the feed, after position `after`, up to `limit` positions
+  // examined, every position whose case has changed again since: a later
+  // position carries it, so no follower, however far behind, needs it.
+  // The feed then holds about one position per case, and a new follower
+  // reading it from the start reads each case once (the bootstrap
+  // snapshot). Returns the last position examined and how many were
+  // removed. Repeat from that position until it stops moving.
+  struct Compaction {
+    uint64_t last = 0;
+    int removed = 0;
+  };
+  absl::StatusOr<Compaction> CompactFeed(uint64_t after, int limit) const;
+
   // How far this node has applied the feed of the node of `via`.
   absl::StatusOr<cases::storage::FollowCheckpoint> Checkpoint(const std::string& via) const;
 

@@ -103,6 +103,43 @@ TEST_F(CaseReplicasTest, TheFeedLeavesOutIdentitiesAndSupersededPositions) {
   EXPECT_EQ(rest->last_sequence(), 3);
 }
 
+// Compaction removes only positions whose case moved on: the pages read
+// from any position before and after are the same, and the feed ends with
+// one position per case (the bootstrap snapshot).
+TEST_F(CaseReplicasTest, CompactionKeepsEveryPageTheSame) {
+  auto own = Create(MakeComplaint("cmp-1"));
+  ASSERT_TRUE(own.ok());
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(own->name());
+  classify.set_within_competence(true);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+  ASSERT_TRUE(Create(MakeDenunciation("cmp-2")).ok());
+  CaseFeedPage page;
+  Add(page, 1, Remote("48-1-2026-000041", 1));
+  Add(page, 2, Remote("48-1-2026-000041", 2));
+  Add(page, 3, Remote("48-1-2026-000042", 1));
+  ASSERT_EQ(*Apply("48-1", page), 3);
+  auto entries = [&](uint64_t after) {
+    std::vector<std::string> out;
+    auto p = replicas().ReadPage(after, 1000);
+    EXPECT_TRUE(p.ok());
+    for (const auto& e : p->entries()) {
+      out.push_back(absl::StrCat(e.sequence(), " ", e.case_().number(), " v", e.case_().version()));
+    }
+    return out;
+  };
+  std::vector<std::vector<std::string>> before;
+  for (uint64_t after = 0; after <= 6; ++after) before.push_back(entries(after));
+  ASSERT_EQ(registry_->ReadFeed(0, 100)->size(), 6u);
+  auto done = replicas().CompactFeed(0, 1000);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->removed, 2);  // the complaint's v1, the replica's v1
+  EXPECT_EQ(done->last, 6u);
+  for (uint64_t after = 0; after <= 6; ++after) EXPECT_EQ(entries(after), before[after]) << after;
+  EXPECT_EQ(registry_->ReadFeed(0, 100)->size(), 4u);  // one per case
+  EXPECT_EQ(replicas().CompactFeed(0, 1000)->removed, 0);
+}
+
 // A page ends once it holds about a megabyte, so it always fits a gRPC
 // message; the next page goes on from where it stopped.
 TEST_F(CaseReplicasTest, APageStaysUnderTheMessageLimit) {

@@ -604,12 +604,48 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
                                                   m->scans_.get(), config.unit_code(),
                                                   std::move(peers), absl::Milliseconds(1000));
   m->service_->set_follower(m->follower_.get());
+  const int compact_s = config.federation().follow().feed_compact_seconds();
+  if (compact_s >= 0) {
+    CaseModule* self = m.get();
+    const absl::Duration every = absl::Seconds(compact_s == 0 ? 600 : compact_s);
+    m->compactor_ = std::thread([self, every] { self->CompactLoop(every); });
+  }
   Log()->info("event=case_service_ready store={} identity_key={}", options.path,
               m->vault_->active_key_id());
   return std::unique_ptr<ServiceModule>(std::move(m));
 }
 
+void CaseModule::CompactLoop(absl::Duration every) {
+  absl::MutexLock lock(&compact_mu_);
+  for (;;) {
+    compact_mu_.AwaitWithTimeout(absl::Condition(&stopping_), every);
+    if (stopping_) return;
+    compact_mu_.Unlock();
+    int removed = 0;
+    uint64_t after = 0;
+    for (;;) {
+      auto step = registry_->replicas().CompactFeed(after, 1000);
+      if (!step.ok()) {
+        Log()->warn("event=feed_compaction_failed error={}", LogValue(step.status().message()));
+        break;
+      }
+      removed += step->removed;
+      if (step->last == after) break;
+      after = step->last;
+    }
+    if (removed > 0) Log()->info("event=feed_compacted removed={} through={}", removed, after);
+    compact_mu_.Lock();
+  }
+}
+
 CaseModule::~CaseModule() {
+  if (compactor_.joinable()) {
+    {
+      absl::MutexLock lock(&compact_mu_);
+      stopping_ = true;
+    }
+    compactor_.join();
+  }
   // The server has stopped. Stop following (its applies use the store),
   // finish scans, then the store (it completes queued mutations, whose
   // callbacks still use the registry).

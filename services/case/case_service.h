@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -193,6 +194,11 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<NodeKey> node_key_;
   std::unique_ptr<SequenceWatch> feed_watch_;
   std::unique_ptr<FeedFollower> follower_;
+  // Compacts this node's feed every feed_compact_seconds.
+  void CompactLoop(absl::Duration every);
+  absl::Mutex compact_mu_;
+  bool stopping_ ABSL_GUARDED_BY(compact_mu_) = false;
+  std::thread compactor_;
   std::shared_ptr<HandoffWorker> worker_;
   std::unique_ptr<HandoffGrpcService> handoff_service_;
   std::unique_ptr<CaseFederationGrpcService> federation_service_;

@@ -300,10 +300,13 @@ TEST(OversightTest, TheFeedIsServedOnlyToTheNodeAbove) {
 }
 
 // Two levels (Đà Nẵng 2025): the city follows its communes directly; a case
-// handed between two communes is held once, with its current owner.
+// handed between two communes is held once, with its current owner. The
+// wards compact their feeds every second; the city, its data lost, starts
+// again from nothing and bootstraps from the compacted feeds.
 TEST(OversightTest, TwoLevelsOfDaNang) {
   Federation f(g_receptiond, {"48", "48-1", "48-2"}, "2026-03-02",
-               "deploy/topology/da-nang-2025.yaml", kFastFollow);
+               "deploy/topology/da-nang-2025.yaml",
+               absl::StrCat(kFastFollow, "    feed_compact_seconds: 1\n"));
   f.StartAll();
   Client a(f.node("48-1"), "48-1");
   Client b(f.node("48-2"), "48-2");
@@ -330,6 +333,25 @@ TEST(OversightTest, TwoLevelsOfDaNang) {
       },
       absl::Seconds(30)));
   EXPECT_EQ(Subtree(city, "48-1").size(), 1u);  // received at 48-1, now owned by 48-2
+
+  // The transfer left superseded positions in 48-1's feed: compacted away.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return absl::StrContains(ReadFile(f.node("48-1").log_path()), "event=feed_compacted");
+      },
+      absl::Seconds(30)));
+  ASSERT_EQ(f.node("48").Stop(), 0);
+  std::filesystem::remove_all(absl::StrCat(f.dir(), "/48/data"));
+  ASSERT_TRUE(f.node("48").Start().ok());
+  city.Reconnect();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = Subtree(city);
+        return s.size() == 2 && s.count(first->number()) &&
+               s[first->number()].owner_unit() == "48-2" && s.count(second->number());
+      },
+      absl::Seconds(30)))
+      << Subtree(city).size();
 }
 
 // The inner text of the first element `<tag ... class="cls">` after the
