@@ -20,12 +20,18 @@ std::string Clock(int minutes) {
 }
 
 const config::v1::ReceptionFrequencyRule* RuleFor(const RuleBook& rules, type::v1::UnitLevel level,
-                                                  absl::CivilDay day, std::string* pack) {
+                                                  absl::CivilDay day, std::string* pack,
+                                                  absl::CivilDay* effective = nullptr) {
   auto p = rules.PackOn(day);
   if (!p.ok()) return nullptr;
   for (const auto& r : (*p)->reception_frequency()) {
     if (r.level() == level) {
       *pack = (*p)->id();
+      if (effective != nullptr) {
+        const auto& e = (*p)->effective_from();
+        *effective = e.year() == 0 ? absl::CivilDay(1900, 1, 1)
+                                   : absl::CivilDay(e.year(), e.month(), e.day());
+      }
       return &r;
     }
   }
@@ -138,7 +144,8 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
                                                 absl::CivilDay from, absl::CivilDay to,
                                                 const std::vector<HeldDay>& held,
                                                 const std::vector<PlannedDay>& planned,
-                                                const RuleBook& rules) {
+                                                const RuleBook& rules,
+                                                const WorkingCalendar* calendar) {
   if (to < from) return InvalidField("to", "must not be before from");
   v1::ComplianceReport report;
   report.set_unit(unit);
@@ -167,17 +174,43 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.last != b.last ? a.last < b.last : a.per < b.per;
   });
-  for (const Span& sp : spans) {
+  for (Span sp : spans) {
     std::string pack;
-    const auto* rule = RuleFor(rules, level, sp.first, &pack);
+    absl::CivilDay effective;
+    // The rule in force when the span ends judges it, over its days from
+    // that rule's effective date.
+    const auto* rule = RuleFor(rules, level, sp.last, &pack, &effective);
     if (rule == nullptr || rule->per() != sp.per) continue;
+    std::string note;
+    if (effective > sp.first) {
+      note = absl::StrCat("judged from ", FormatDate(effective), ", when ", pack,
+                          " took effect; the days before belong to no span of this rule");
+      sp.first = effective;
+    }
+    int required = rule->min_days();
+    if (calendar != nullptr) {
+      int working = 0;
+      bool known = true;
+      for (absl::CivilDay d = sp.first; d <= sp.last && known; ++d) {
+        auto w = calendar->IsWorkingDay(d);
+        known = w.ok();
+        working += w.ok() && *w;
+      }
+      if (known && working < required) {
+        required = working;
+        absl::StrAppend(&note, note.empty() ? "" : "; ", "only ", working,
+                        " working day(s) in the span (days off), so ", working, " required of ",
+                        rule->min_days());
+      }
+    }
     auto* out = report.add_spans();
     *out->mutable_from() = ToProtoDate(sp.first);
     *out->mutable_to() = ToProtoDate(sp.last);
     out->set_rule(absl::StrCat(rule->min_days(), " day(s) a ",
                                sp.per == config::v1::RECEPTION_PERIOD_WEEK ? "week" : "month", " (",
                                pack, "/", rule->id(), ": ", rule->source(), ")"));
-    out->set_required(rule->min_days());
+    out->set_required(required);
+    out->set_note(note);
     int n = 0;
     for (auto it = held_by_day.lower_bound(sp.first);
          it != held_by_day.end() && it->first <= sp.last; ++it) {
@@ -192,15 +225,15 @@ absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v
       }
     }
     out->set_held(n);
-    out->set_gap(n < rule->min_days());
+    out->set_gap(n < required);
     for (const auto& p : planned) {
       if (p.kind == v1::DAY_KIND_PERIODIC && p.day >= sp.first && p.day <= sp.last &&
           !held_by_day.count(p.day)) {
         *out->add_missed_planned_days() = ToProtoDate(p.day);
       }
     }
-    report.set_required(report.required() + rule->min_days());
-    report.set_held(report.held() + std::min(n, rule->min_days()));
+    report.set_required(report.required() + required);
+    report.set_held(report.held() + std::min(n, required));
     report.set_gaps(report.gaps() + (out->gap() ? 1 : 0));
   }
   return report;

@@ -58,14 +58,21 @@ struct HeldDay {
 
 // Judges every week or month that ends inside [from, to] (so consecutive
 // reports judge each span once) against the rule for the unit's level in
-// force on the span's first day; held days count over the whole span.
-// Planned periodic days not held are listed; spans under no rule are left
-// out.
+// force on the span's LAST day (a duty per week or month is complete when
+// the span ends), over the span's days from that rule's effective date on:
+// where the rule changed inside a span, the days before the change belong
+// to no span of the new rule and the old rule's span that would hold them
+// ends under the new rule, so it is not judged (vn.yaml's notes give the
+// reasoning); no held day ever counts for two spans. With `calendar`, a span
+// with fewer working days than the minimum requires only those (none in a
+// week of Tết) and says so. Planned periodic days not held are listed;
+// spans under no rule are left out.
 absl::StatusOr<v1::ComplianceReport> Compliance(const std::string& unit, type::v1::UnitLevel level,
                                                 absl::CivilDay from, absl::CivilDay to,
                                                 const std::vector<HeldDay>& held,
                                                 const std::vector<PlannedDay>& planned,
-                                                const RuleBook& rules);
+                                                const RuleBook& rules,
+                                                const WorkingCalendar* calendar = nullptr);
 
 // A session already booked, for conflict checks.
 struct Booking {

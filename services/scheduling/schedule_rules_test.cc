@@ -200,13 +200,62 @@ TEST_F(ScheduleRulesTest, ComplianceJudgesEachWeekOrMonthUnderTheRuleInForce) {
   int weeks = 0, months = 0;
   for (const auto& s : across->spans())
     (s.rule().find("week") != std::string::npos ? weeks : months)++;
-  EXPECT_EQ(weeks, 3);   // 15-21, 22-28 June, 29 June-5 July (rule on 29 June)
+  // 15-21 and 22-28 June; the week of 29 June - 5 July ends under the
+  // twice-monthly rule, so no weekly duty is judged on it.
+  EXPECT_EQ(weeks, 2);
   EXPECT_EQ(months, 2);  // July, August (September ends in Q4)
   EXPECT_EQ(across->gaps(), 0);
   // A district after 1 July 2026: the level is abolished, no rule to judge.
   auto district = Compliance("502", type::v1::UNIT_LEVEL_DISTRICT, absl::CivilDay(2026, 8, 1),
                              absl::CivilDay(2026, 8, 31), {}, {}, *rules_);
   EXPECT_EQ(district->spans_size(), 0);
+}
+
+// Tết 2026 (16-20 February off): the week of 16-22 February has no working
+// day, so nothing is required of it and it is no gap; the report says why.
+TEST_F(ScheduleRulesTest, AWeekWithNoWorkingDayCannotBeMissed) {
+  std::vector<HeldDay> held = {{absl::CivilDay(2026, 2, 9), "A", v1::PRESIDING_ROLE_HEAD},
+                               {absl::CivilDay(2026, 2, 23), "A", v1::PRESIDING_ROLE_HEAD}};
+  auto report = Compliance("48-29", type::v1::UNIT_LEVEL_COMMUNE, absl::CivilDay(2026, 2, 9),
+                           absl::CivilDay(2026, 3, 1), held, {}, *rules_, calendar_.get());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->spans_size(), 3);  // 9-15, 16-22 February, 23 February - 1 March
+  const auto& tet = report->spans(1);
+  EXPECT_EQ(FormatDate(tet.from()), "2026-02-16");
+  EXPECT_EQ(tet.required(), 0);
+  EXPECT_FALSE(tet.gap());
+  EXPECT_NE(tet.note().find("only 0 working day(s)"), std::string::npos) << tet.note();
+  EXPECT_EQ(report->gaps(), 0);
+  EXPECT_EQ(report->required(), 2);
+  // Without the calendar the rule alone would have called it a gap.
+  auto blind = Compliance("48-29", type::v1::UNIT_LEVEL_COMMUNE, absl::CivilDay(2026, 2, 9),
+                          absl::CivilDay(2026, 3, 1), held, {}, *rules_);
+  EXPECT_TRUE(blind->spans(1).gap());
+}
+
+// 1 July 2026, weekly -> twice a month: a day held on 2 July counts once,
+// for July; the week of 29 June - 5 July, ending under the new rule, is not
+// judged under the old one.
+TEST_F(ScheduleRulesTest, ADayHeldOnTheSecondOfJulyCountsOnce) {
+  std::vector<HeldDay> held = {{absl::CivilDay(2026, 6, 22), "A", v1::PRESIDING_ROLE_HEAD},
+                               {absl::CivilDay(2026, 7, 2), "A", v1::PRESIDING_ROLE_HEAD},
+                               {absl::CivilDay(2026, 7, 16), "B", v1::PRESIDING_ROLE_DEPUTY}};
+  auto report = Compliance("48-29", type::v1::UNIT_LEVEL_COMMUNE, absl::CivilDay(2026, 6, 22),
+                           absl::CivilDay(2026, 7, 31), held, {}, *rules_, calendar_.get());
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->spans_size(), 2);
+  EXPECT_EQ(FormatDate(report->spans(0).to()), "2026-06-28");
+  const auto& july = report->spans(1);
+  EXPECT_EQ(FormatDate(july.from()), "2026-07-01");
+  EXPECT_NE(july.rule().find("commune-twice-monthly"), std::string::npos);
+  EXPECT_EQ(july.held(), 2);
+  EXPECT_FALSE(july.gap());
+  int counted = 0;
+  for (const auto& sp : report->spans()) {
+    for (const auto& p : sp.presided()) counted += p.find("2026-07-02") != std::string::npos;
+  }
+  EXPECT_EQ(counted, 1);
+  EXPECT_EQ(report->held(), 3);
 }
 
 TEST_F(ScheduleRulesTest, ConflictsNameWhatIsInTheWay) {

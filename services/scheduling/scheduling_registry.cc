@@ -513,7 +513,7 @@ absl::StatusOr<v1::ComplianceReport> SchedulingRegistry::Compliance(
   auto days = PlannedDays(Plan(), *d_.calendar, reach, range->second);
   if (days.ok()) planned = *std::move(days);
   return scheduling::Compliance(unit, u->level(), range->first, range->second, held, planned,
-                                *d_.rules);
+                                *d_.rules, d_.calendar);
 }
 
 absl::StatusOr<std::string> SchedulingRegistry::ExportCalendar(

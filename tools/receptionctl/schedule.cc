@@ -158,6 +158,7 @@ int ScheduleCommand(const Args& a) {
           std::cout << absl::StrFormat("  %s - %s  %d/%d%s  %s\n", reception::FormatDate(sp.from()),
                                        reception::FormatDate(sp.to()), sp.held(), sp.required(),
                                        sp.gap() ? "  GAP" : "", sp.rule());
+          if (!sp.note().empty()) std::cout << "      " << sp.note() << "\n";
           for (const auto& who : sp.presided()) std::cout << "      held " << who << "\n";
           for (const auto& d : sp.missed_planned_days())
             std::cout << "      planned, not held " << reception::FormatDate(d) << "\n";
