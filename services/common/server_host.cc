@@ -100,8 +100,10 @@ absl::Status ServerHost::Start() {
       options_.listen_address,
       options_.credentials ? options_.credentials : grpc::InsecureServerCredentials(), &port_);
   // Long-lived streams between nodes (bridge links) send keepalive pings so
-  // a silently cut link is noticed; accept them every 10 s or more.
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // a silently cut link is noticed within the configured heartbeat timeout
+  // (media.heartbeat_timeout_seconds, as low as a few seconds); accept them
+  // every second or more.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (auto& [service, name] : services_) builder.RegisterService(service);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;

@@ -120,9 +120,17 @@ void BridgeLinks::Start(const std::string& room, const std::string& host_unit,
   link->room = room;
   link->host_unit = host_unit;
   grpc::ChannelArguments args;
-  // A silently cut link (no RST) is noticed within about 30 s.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // A silently cut link (no RST) is noticed within about `liveness`: a
+  // ping after two thirds of it, answered within the last third (at least
+  // a second each; servers accept pings that often, server_host.cc).
+  const int64_t live_ms = absl::ToInt64Milliseconds(o_.liveness);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+              static_cast<int>(std::max<int64_t>(1000, live_ms * 2 / 3)));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+              static_cast<int>(std::max<int64_t>(1000, live_ms / 3)));
+  // Keep pinging while the room is quiet (by default gRPC stops after two
+  // pings without data, and a host frozen then would never be noticed).
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   const auto credentials =
       o_.credentials ? o_.credentials : Credentials::FromConfig(config::v1::AuthConfig());

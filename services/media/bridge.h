@@ -38,6 +38,9 @@ class BridgeLinks {
     Store* store = nullptr;  // holds the "bridged_rooms" family
     RoomWatchers* watchers = nullptr;
     const Clock* clock = nullptr;
+    // A host that falls silent (frozen, the link cut without a reset) is
+    // noticed within about this long: media.heartbeat_timeout_seconds.
+    absl::Duration liveness = absl::Seconds(30);
   };
   static std::vector<std::string> ColumnFamilies();
   // Loads the bridged rooms and starts their links.

@@ -1,6 +1,7 @@
 // The media node module: the rooms' store, the minutes outbox to the case
 // service, bridges to rooms hosted elsewhere, the heartbeat expiry and the
 // gauges. The gRPC edge is media_service.cc; the rules room_service.cc.
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <set>
@@ -178,6 +179,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
     bo.store = m->store_.get();
     bo.watchers = watchers;
     bo.clock = context.clock;
+    bo.liveness = absl::Seconds(config.media().heartbeat_timeout_seconds());
     auto bridges = BridgeLinks::Open(std::move(bo));
     if (!bridges.ok()) return bridges.status();
     m->bridges_ = *std::move(bridges);
@@ -212,6 +214,8 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> MediaModule::Create(const NodeCon
   deps.watchers = watchers;
   deps.bridges = m->bridges_.get();
   deps.topology = &context.topology;
+  deps.relay_deadline = std::clamp(absl::Seconds(config.media().heartbeat_timeout_seconds()) / 2,
+                                   absl::Seconds(1), absl::Seconds(5));
   m->service_ = std::make_unique<MediaGrpcService>(std::move(deps));
   m->service_->room_service().DisconnectBridgeSites(context.clock->Now());
   m->gauges_ = std::make_shared<MediaGauges>(m->rooms_.get(), watchers, m->bridges_.get());

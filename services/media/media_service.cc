@@ -80,7 +80,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::Relay(
   };
   auto* call = new Call;
   call->req = req;
-  ForwardIdentity(*ctx, "", &call->ctx, absl::Seconds(10));
+  ForwardIdentity(*ctx, "", &call->ctx, d_.relay_deadline);
   auto* reactor = ctx->DefaultReactor();
   (stub->async()->*method)(
       &call->ctx, &call->req, resp, [this, call, reactor, resp, name, host](grpc::Status s) {

@@ -42,6 +42,9 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
     RoomWatchers* watchers = nullptr;    // open WatchRoom streams
     BridgeLinks* bridges = nullptr;      // rooms hosted elsewhere (may be null)
     const Topology* topology = nullptr;  // checks bridge units (may be null)
+    // How long a participant's call relayed to the room's host may take: a
+    // person is waiting in the room (half the heartbeat timeout, 1-5 s).
+    absl::Duration relay_deadline = absl::Seconds(5);
   };
   // Without `watchers`, the service keeps its own and listens to the rooms.
   explicit MediaGrpcService(Deps deps);

@@ -330,6 +330,67 @@ TEST(MediaNode, SignedMinutesReachTheAgendaCasesAndWatchRoomResumes) {
   EXPECT_EQ(with_minutes->minutes_size(), 1);
 }
 
+// A host frozen with SIGSTOP (the link cut silently, no reset): with
+// media.heartbeat_timeout_seconds 4, the commune shows the link unreachable
+// within about that long (not the 30 s of a fixed keepalive), and a
+// citizen's relayed call fails within the relay deadline (2 s here).
+TEST(MediaNode, AFrozenHostIsNoticedWithinTheConfiguredTimeout) {
+  TempDir dir;
+  const int city_port = NodeProcess::FreePort();
+  auto fast = [](NodeProcess::Options o) {
+    o.extra_config = "media:\n  heartbeat_timeout_seconds: 4\n";
+    return o;
+  };
+  NodeProcess city(fast(NodeOptions(dir, "48", city_port)));
+  ASSERT_TRUE(city.Start().ok()) << ReadFile(city.log_path());
+  NodeProcess commune(fast(NodeOptions(dir, "48-29", 0, {{"48", city.address()}})));
+  ASSERT_TRUE(commune.Start().ok()) << ReadFile(commune.log_path());
+  auto host = mv1::MediaService::NewStub(city.NewChannel());
+  auto bridge = mv1::MediaService::NewStub(commune.NewChannel());
+  mv1::CreateRoomRequest create;
+  create.set_room_id("tcd-dong-bang");
+  create.add_bridges()->set_unit("48-29");
+  auto room = Call(host.get(), &mv1::MediaService::Stub::CreateRoom, create, kOfficer);
+  ASSERT_TRUE(room.ok()) << room.status();
+  mv1::OpenRoomRequest open;
+  open.set_name(room->name());
+  ASSERT_TRUE(Call(host.get(), &mv1::MediaService::Stub::OpenRoom, open, kOfficer).ok());
+  mv1::ConnectBridgeRequest connect;
+  connect.set_name(room->name());
+  connect.set_host_unit("48");
+  auto linked =
+      Call(bridge.get(), &mv1::MediaService::Stub::ConnectBridge, connect, kCommuneOfficer);
+  ASSERT_TRUE(linked.ok()) << linked.status();
+  ASSERT_EQ(linked->link().state(), mv1::LINK_STATE_CONNECTED) << linked->link().error();
+  mv1::GetRoomRequest get;
+  get.set_name(room->name());
+  auto state = [&] {
+    auto r = Call(bridge.get(), &mv1::MediaService::Stub::GetRoom, get, kCitizen);
+    return r.ok() ? r->link().state() : mv1::LINK_STATE_UNSPECIFIED;
+  };
+  // Frozen, not stopped: the sockets stay open and nothing answers. The
+  // link has pinged at the new rate for a while (the city accepts it).
+  absl::SleepFor(absl::Seconds(3));
+  ASSERT_EQ(state(), mv1::LINK_STATE_CONNECTED);
+  ASSERT_EQ(kill(city.pid(), SIGSTOP), 0);
+  const absl::Time frozen = absl::Now();
+  ASSERT_TRUE(WaitFor([&] { return state() == mv1::LINK_STATE_UNREACHABLE; }, absl::Seconds(20)));
+  const absl::Duration noticed = absl::Now() - frozen;
+  EXPECT_LT(noticed, absl::Seconds(9)) << noticed;
+  mv1::IssueJoinTokenRequest issue;
+  issue.set_name(room->name());
+  issue.set_role("citizen");
+  issue.set_unit("48-29");
+  issue.set_subject("cd-1");
+  const absl::Time asked = absl::Now();
+  auto relayed =
+      Call(bridge.get(), &mv1::MediaService::Stub::IssueJoinToken, issue, kCommuneOfficer);
+  EXPECT_FALSE(relayed.ok());
+  EXPECT_LT(absl::Now() - asked, absl::Seconds(4)) << relayed.status();
+  ASSERT_EQ(kill(city.pid(), SIGCONT), 0);
+  ASSERT_TRUE(WaitFor([&] { return state() == mv1::LINK_STATE_CONNECTED; }, absl::Seconds(30)));
+}
+
 TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   TempDir dir;
   const int city_port = NodeProcess::FreePort();
