@@ -197,9 +197,19 @@ void SchedulingRegistry::ApplyNotice(const Principal& p,
           }
         }
         // The host's view of this bridge's registrations, unless a change
-        // made here is still on its way there.
+        // made here is still on its way there; one taken at the host (or at
+        // another node) for this bridge is added, so the bridge's agenda
+        // shows everyone who will come to it.
         for (const auto& host : regs) {
           if (host.bridge_unit() != d_.unit_code) continue;
+          if (!absl::StartsWith(host.name(), absl::StrCat(x.name(), "/registrations/"))) continue;
+          bool known = false;
+          for (const auto& mine : s.registrations()) known = known || mine.name() == host.name();
+          if (!known) {
+            *s.add_registrations() = host;
+            s.add_registration_requests("");  // taken elsewhere: nothing owed from here
+            continue;
+          }
           for (int i = 0; i < s.registrations_size(); ++i) {
             v1::Registration* mine = s.mutable_registrations(i);
             if (mine->name() != host.name()) continue;

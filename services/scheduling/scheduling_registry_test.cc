@@ -4,6 +4,7 @@
 // delivery worker would.
 #include "services/scheduling/scheduling_registry.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -456,6 +457,43 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
 }
 
 // A peer that is not a bridge point of the session cannot register for it.
+// A citizen registered at the host for the bridge reaches the bridge's copy
+// and its agenda (issue 18, item 5), across a restart of either node.
+TEST_F(SchedulingRegistryTest, ARegistrationTakenAtTheHostForABridgeReachesTheBridge) {
+  const absl::CivilDay friday(2026, 9, 25);
+  auto s = Create(Online(friday, "08:00", "10:00", 5));
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(Deliver(*host_, *bridge_), 1);
+  auto mai = Register(*host_, s->name(), "48-29", "049201000021", "mai");
+  ASSERT_TRUE(mai.ok()) << mai.status();
+  bridge_->Reopen();
+  Deliver(*host_, *bridge_);
+  const Principal commune_staff{"officer.xa", Role::kReceptionOfficer, "48-29"};
+  auto names = [&] {
+    std::vector<std::string> out;
+    auto agenda = bridge_->registry->Agenda(commune_staff, s->name());
+    EXPECT_TRUE(agenda.ok()) << agenda.status();
+    if (agenda.ok()) {
+      for (const auto& item : agenda->items()) out.push_back(item.full_name());
+    }
+    return out;
+  };
+  EXPECT_EQ(names(), std::vector<std::string>{"Nguyễn Văn mai"});
+  // Again after the host restarts, with a second one; each once.
+  host_->Reopen();
+  ASSERT_TRUE(Register(*host_, s->name(), "48-29", "049201000022", "lan").ok());
+  Deliver(*host_, *bridge_);
+  Deliver(*host_, *bridge_);
+  bridge_->Reopen();
+  auto after = names();
+  std::sort(after.begin(), after.end());
+  EXPECT_EQ(after, (std::vector<std::string>{"Nguyễn Văn lan", "Nguyễn Văn mai"}));
+  // A registration for another bridge is not this bridge's business.
+  ASSERT_TRUE(Register(*host_, s->name(), "48-1", "049201000023", "khac").ok());
+  Deliver(*host_, *bridge_);
+  EXPECT_EQ(names().size(), 2u);
+}
+
 TEST_F(SchedulingRegistryTest, OnlyTheSessionsBridgePointsOfferRegistrations) {
   // A host with two peers; the session lists only 48-29 as a bridge.
   Node host("48", std::set<std::string>{"48-29", "48-5"}, calendar_.get(), rules_.get(),
