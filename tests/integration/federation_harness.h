@@ -101,11 +101,13 @@ class Client {
     return out;
   }
 
+  // Received on `received` (the harness's federations run on 16 June 2025
+  // unless a test says otherwise).
   v1::Case Create(v1::CaseKind kind, const std::string& request_id,
-                  const std::string& respondent_unit) {
-    const v1::CreateCaseRequest r =
-        SampleCase(kind, request_id, respondent_unit, absl::CivilDay(2025, 6, 16),
-                   "Khiếu nại quyết định của Chủ tịch UBND");
+                  const std::string& respondent_unit,
+                  absl::CivilDay received = absl::CivilDay(2025, 6, 16)) {
+    const v1::CreateCaseRequest r = SampleCase(kind, request_id, respondent_unit, received,
+                                               "Khiếu nại quyết định của Chủ tịch UBND");
     auto out = Call(cases_.get(), &v1::CaseService::Stub::CreateCase, r);
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? *out : v1::Case();

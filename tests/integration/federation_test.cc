@@ -506,6 +506,73 @@ TEST(FederationTest, GeneratedTwoLevelTopology) {
   EXPECT_TRUE(second.Verifies(c.name()));
 }
 
+// Guide once along a chain of repeats (issue 18): a complaint about a unit
+// without a node is guided; a repeat of it is archived ALREADY_GUIDED; a
+// repeat of the repeat too: routing and GuideCase apply one rule along the
+// whole chain and agree. `id` prefixes the request ids.
+void ExpectGuideOnceAlongAChain(Client& commune, routing::v1::RoutingService::Stub* routing,
+                                const std::string& respondent, const std::string& id,
+                                absl::CivilDay received) {
+  auto route = [&](const std::string& name, bool apply, const std::string& request) {
+    routing::v1::RouteCaseRequest r;
+    r.set_name(name);
+    r.set_apply(apply);
+    r.set_request_id(request);
+    return commune.Call(routing, &routing::v1::RoutingService::Stub::RouteCase, r);
+  };
+  // A unit with no node: guide once; a repeat of the guided matter: archive.
+  v1::Case elsewhere = commune.Create(v1::CASE_KIND_COMPLAINT, id + "-c2", respondent, received);
+  auto guide = route(elsewhere.name(), false, "");
+  ASSERT_TRUE(guide.ok()) << guide.status();
+  EXPECT_EQ(guide->action(), routing::v1::ROUTING_ACTION_GUIDE);
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(elsewhere.name());
+  classify.set_within_competence(false);
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  v1::GuideCaseRequest guided;
+  guided.set_name(elsewhere.name());
+  guided.set_competent_body(guide->competent_unit_name());
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided).ok());
+  v1::CreateCaseRequest repeat;
+  repeat.set_request_id(id + "-c3");
+  *repeat.mutable_case_() = elsewhere;
+  repeat.mutable_case_()->clear_name();
+  repeat.mutable_case_()->set_repeats_case(elsewhere.name());
+  auto repeated = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
+  ASSERT_TRUE(repeated.ok()) << repeated.status();
+  auto archive = route(repeated->name(), false, "");
+  ASSERT_TRUE(archive.ok()) << archive.status();
+  EXPECT_EQ(archive->action(), routing::v1::ROUTING_ACTION_ARCHIVE) << archive->explanation();
+  EXPECT_EQ(archive->archive_reason(), v1::ARCHIVE_REASON_ALREADY_GUIDED);
+  // A chain of three (issue 18): a repeat of the repeat. Routing and
+  // GuideCase apply one rule along the whole chain and agree.
+  repeat.set_request_id(id + "-c4");
+  repeat.mutable_case_()->set_repeats_case(repeated->name());
+  auto third = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
+  ASSERT_TRUE(third.ok()) << third.status();
+  v1::GetCaseRequest get_third;
+  get_third.set_name(third->name());
+  auto read_third = commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_third);
+  ASSERT_TRUE(read_third.ok()) << read_third.status();
+  EXPECT_TRUE(read_third->matter_guidance_exhausted());
+  auto archive_third = route(third->name(), false, "");
+  ASSERT_TRUE(archive_third.ok()) << archive_third.status();
+  EXPECT_EQ(archive_third->action(), routing::v1::ROUTING_ACTION_ARCHIVE)
+      << archive_third->explanation();
+  classify.set_name(third->name());
+  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  guided.set_name(third->name());
+  auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "already guided 1 time(s)"))
+      << refused.status();
+  // The first case itself (nothing before it) may still be guided: not spent.
+  v1::GetCaseRequest get_first;
+  get_first.set_name(elsewhere.name());
+  EXPECT_FALSE(commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_first)
+                   ->matter_guidance_exhausted());
+}
+
 // The routing service decides by the jurisdiction rules and, asked to,
 // hands the case over through the case service's API.
 TEST(FederationTest, RouteCaseDecidesAndTransfers) {
@@ -545,57 +612,17 @@ TEST(FederationTest, RouteCaseDecidesAndTransfers) {
   EXPECT_EQ(to_province->competent_unit(), "49");
   ASSERT_TRUE(
       WaitFor([&] { return commune.Delivered(to_province->handoff().name()); }, absl::Seconds(20)));
-  // A unit with no node: guide once; a repeat of the guided matter: archive.
-  v1::Case elsewhere = commune.Create(v1::CASE_KIND_COMPLAINT, "c2", "503");
-  auto guide = route(elsewhere.name(), false, "");
-  ASSERT_TRUE(guide.ok()) << guide.status();
-  EXPECT_EQ(guide->action(), routing::v1::ROUTING_ACTION_GUIDE);
-  v1::ClassifyCaseRequest classify;
-  classify.set_name(elsewhere.name());
-  classify.set_within_competence(false);
-  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
-  v1::GuideCaseRequest guided;
-  guided.set_name(elsewhere.name());
-  guided.set_competent_body(guide->competent_unit_name());
-  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided).ok());
-  v1::CreateCaseRequest repeat;
-  repeat.set_request_id("c3");
-  *repeat.mutable_case_() = elsewhere;
-  repeat.mutable_case_()->clear_name();
-  repeat.mutable_case_()->set_repeats_case(elsewhere.name());
-  auto repeated = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
-  ASSERT_TRUE(repeated.ok()) << repeated.status();
-  auto archive = route(repeated->name(), false, "");
-  ASSERT_TRUE(archive.ok()) << archive.status();
-  EXPECT_EQ(archive->action(), routing::v1::ROUTING_ACTION_ARCHIVE) << archive->explanation();
-  EXPECT_EQ(archive->archive_reason(), v1::ARCHIVE_REASON_ALREADY_GUIDED);
-  // A chain of three (issue 18): a repeat of the repeat. Routing and
-  // GuideCase apply one rule along the whole chain and agree.
-  repeat.set_request_id("c4");
-  repeat.mutable_case_()->set_repeats_case(repeated->name());
-  auto third = commune.Call(commune.cases(), &v1::CaseService::Stub::CreateCase, repeat);
-  ASSERT_TRUE(third.ok()) << third.status();
-  v1::GetCaseRequest get_third;
-  get_third.set_name(third->name());
-  auto read_third = commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_third);
-  ASSERT_TRUE(read_third.ok()) << read_third.status();
-  EXPECT_TRUE(read_third->matter_guidance_exhausted());
-  auto archive_third = route(third->name(), false, "");
-  ASSERT_TRUE(archive_third.ok()) << archive_third.status();
-  EXPECT_EQ(archive_third->action(), routing::v1::ROUTING_ACTION_ARCHIVE)
-      << archive_third->explanation();
-  classify.set_name(third->name());
-  ASSERT_TRUE(commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
-  guided.set_name(third->name());
-  auto refused = commune.Call(commune.cases(), &v1::CaseService::Stub::GuideCase, guided);
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(absl::StrContains(refused.status().message(), "already guided 1 time(s)"))
-      << refused.status();
-  // The first case itself (nothing before it) may still be guided: not spent.
-  v1::GetCaseRequest get_first;
-  get_first.set_name(elsewhere.name());
-  EXPECT_FALSE(commune.Call(commune.cases(), &v1::CaseService::Stub::GetCase, get_first)
-                   ->matter_guidance_exhausted());
+  // A unit with no node: guide once, along a chain of three.
+  ExpectGuideOnceAlongAChain(commune, routing.get(), "503", "qn", absl::CivilDay(2025, 6, 16));
+}
+
+// The same rule on two levels (Đà Nẵng 2025): a ward without a node.
+TEST(FederationTest, GuideOnceAlongAChainOnTwoLevels) {
+  Federation f(g_receptiond, {"48", "48-1"}, "2026-03-02", "deploy/topology/da-nang-2025.yaml");
+  f.StartAll();
+  Client ward(f.node("48-1"), "48-1");
+  auto routing = routing::v1::RoutingService::NewStub(f.node("48-1").NewChannel());
+  ExpectGuideOnceAlongAChain(ward, routing.get(), "48-5", "dn", absl::CivilDay(2026, 3, 2));
 }
 
 // reception-routing as its own process reaches the case service over the
