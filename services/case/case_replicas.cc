@@ -22,14 +22,6 @@ constexpr int kMaxPageEntries = 1000;
 // A page served ends once it holds this many bytes.
 constexpr size_t kMaxPageBytes = 1 << 20;
 
-bool SameNames(const Case& a, const Case& b) {
-  if (a.petitioners_size() != b.petitioners_size()) return false;
-  for (int i = 0; i < a.petitioners_size(); ++i) {
-    if (a.petitioners(i).full_name() != b.petitioners(i).full_name()) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 bool NewerThan(const Case& a, const Case& b) {
@@ -108,29 +100,29 @@ absl::StatusOr<CaseReplicas::Compaction> CaseReplicas::CompactFeed(uint64_t afte
   Compaction out;
   out.last = positions.empty() ? after : positions.back().sequence;
   if (positions.empty()) return out;
-  auto removed = std::make_shared<int>(0);
-  // Judged on the writer, against the state every earlier write left: a
-  // position is removed only if its case is at another version there.
-  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) -> absl::Status {
-    *removed = 0;
-    for (const FeedPosition& pos : positions) {
-      bool superseded;
-      if (pos.origin_unit.empty()) {
-        RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(&txn, pos.number));
-        superseded = rec && rec->case_().version() != pos.version;
-      } else {
-        RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(&txn, pos.number));
-        superseded = rep && (rep->case_().version() != pos.version ||
-                             rep->case_().owner_epoch() != pos.owner_epoch);
-      }
-      if (superseded) {
-        txn.Delete(records_.families().feed, BigEndian64(pos.sequence));
-        ++*removed;
+  // Judged on committed state, off the writer: a case's (owner epoch,
+  // version) only ever grows, so a position superseded now stays so, and
+  // the writer only deletes.
+  std::vector<uint64_t> superseded;
+  for (const FeedPosition& pos : positions) {
+    if (pos.origin_unit.empty()) {
+      RECEPTION_ASSIGN_OR_RETURN(auto rec, records_.Load(nullptr, pos.number));
+      if (rec && rec->case_().version() != pos.version) superseded.push_back(pos.sequence);
+    } else {
+      RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(nullptr, pos.number));
+      if (rep && (rep->case_().version() != pos.version ||
+                  rep->case_().owner_epoch() != pos.owner_epoch)) {
+        superseded.push_back(pos.sequence);
       }
     }
-    return absl::OkStatus();
-  }));
-  out.removed = *removed;
+  }
+  if (!superseded.empty()) {
+    RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) {
+      for (uint64_t seq : superseded) txn.Delete(records_.families().feed, BigEndian64(seq));
+      return absl::OkStatus();
+    }));
+  }
+  out.removed = static_cast<int>(superseded.size());
   return out;
 }
 
@@ -222,9 +214,28 @@ absl::Status CaseReplicas::CheckPage(const std::string& via, const FollowCheckpo
 
 void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage page,
                          absl::AnyInvocable<void(absl::StatusOr<int>)> done) const {
+  // Checked, redacted again and folded here, on the caller's thread: the
+  // store's writer only compares and writes.
+  auto cp = Checkpoint(via);
+  if (!cp.ok()) return done(cp.status());
+  if (auto checked = CheckPage(via, *cp, page); !checked.ok()) return done(checked);
+  struct Prepared {
+    Case c;
+    std::string origin;
+    std::string search_text;
+  };
+  auto prepared = std::make_shared<std::vector<Prepared>>();
+  for (auto& e : *page.mutable_entries()) {
+    // Never trust the sender's redaction.
+    Case c = Project(std::move(*e.mutable_case_()));
+    std::string text = duplicates_.ProfileOf(c, c.identity_protected()).search_text;
+    prepared->push_back({std::move(c), e.origin_unit(), std::move(text)});
+  }
+  const int64_t first = page.entries_size() > 0 ? page.entries(0).sequence() : 0;
+  const int64_t last = page.last_sequence(), head = page.head_sequence();
   auto written = std::make_shared<int>(0);
   d_.store->Submit(
-      [this, via, page = std::move(page), written](WriteTxn& txn) mutable -> absl::Status {
+      [this, via, prepared, first, last, head, written](WriteTxn& txn) -> absl::Status {
         *written = 0;
         const auto& f = records_.families();
         FollowCheckpoint cp;
@@ -232,14 +243,25 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
         if (raw && !cp.ParseFromString(*raw)) {
           return absl::DataLossError(absl::StrCat("the follow checkpoint of ", via, " is corrupt"));
         }
-        RECEPTION_RETURN_IF_ERROR(CheckPage(via, cp, page));
+        // The page was checked against the committed checkpoint; one that
+        // moved meanwhile (a page applied twice) refuses it here.
+        if (last < cp.applied_sequence() || (first != 0 && first <= cp.applied_sequence())) {
+          return InvalidField("entries[0].sequence",
+                              absl::StrCat("must be after ", cp.applied_sequence()));
+        }
         const absl::Time now = d_.clock->Now();
-        for (auto& e : *page.mutable_entries()) {
-          // Redacted again: never trust the sender's redaction.
-          Case c = Project(std::move(*e.mutable_case_()));
+        for (Prepared& p : *prepared) {
+          Case& c = p.c;
+          // A case a node below says this node owns, that this node does not
+          // hold: not kept (this node's own records are the truth of what it
+          // owns; a handoff on its way arrives as a record of its own).
+          if (c.owner_unit() == d_.unit_code) {
+            RECEPTION_ASSIGN_OR_RETURN(auto own, records_.Load(&txn, c.number()));
+            if (!own) continue;
+          }
           RECEPTION_ASSIGN_OR_RETURN(auto old, Load(&txn, c.number()));
           if (old && !NewerThan(c, old->case_())) continue;  // a repeat, or older news
-          c.mutable_replica()->set_origin_unit(e.origin_unit());
+          c.mutable_replica()->set_origin_unit(p.origin);
           c.mutable_replica()->set_via_unit(via);
           SetTimestamp(now, c.mutable_replica()->mutable_sync_time());
           ReplicaRecord rec;
@@ -248,22 +270,12 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
             txn.Delete(f.replica_due, old->due_key());
           }
           if (!rec.due_key().empty()) txn.Put(f.replica_due, rec.due_key(), "");
-          // The search text is folded again only when what it is made of
-          // changed (the content and names rarely do after intake).
-          if (old && old->case_().content() == c.content() &&
-              old->case_().identity_protected() == c.identity_protected() &&
-              old->case_().respondent().official_name() == c.respondent().official_name() &&
-              old->case_().respondent().official_position() == c.respondent().official_position() &&
-              SameNames(old->case_(), c)) {
-            rec.set_search_text(std::move(*old->mutable_search_text()));
-          } else {
-            rec.set_search_text(duplicates_.ProfileOf(c, c.identity_protected()).search_text);
-          }
+          rec.set_search_text(std::move(p.search_text));
           cases::storage::FeedEntry fe;
           fe.set_case_number(c.number());
           fe.set_version(c.version());
           fe.set_owner_epoch(c.owner_epoch());
-          fe.set_origin_unit(e.origin_unit());
+          fe.set_origin_unit(p.origin);
           *rec.mutable_case_() = std::move(c);
           txn.Put(f.replicas, rec.case_().number(), rec.SerializeAsString());
           records_.WriteFacts(txn, rec.case_(), /*replica=*/true);
@@ -274,12 +286,11 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
           RECEPTION_RETURN_IF_ERROR(records_.AppendFeed(txn, fe));
           ++*written;
         }
-        if (page.last_sequence() == cp.applied_sequence() &&
-            page.head_sequence() == cp.head_sequence()) {
+        if (last == cp.applied_sequence() && head == cp.head_sequence()) {
           return absl::OkStatus();  // nothing new: no write
         }
-        cp.set_applied_sequence(page.last_sequence());
-        cp.set_head_sequence(std::max(page.head_sequence(), page.last_sequence()));
+        cp.set_applied_sequence(last);
+        cp.set_head_sequence(std::max(head, last));
         if (*written > 0) SetTimestamp(now, cp.mutable_last_entry_time());
         txn.Put(f.meta, CheckpointKey(via), cp.SerializeAsString());
         return absl::OkStatus();

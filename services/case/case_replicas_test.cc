@@ -219,6 +219,18 @@ TEST_F(CaseReplicasTest, ApplyingIsCheckedIdempotentAndTheNewestWins) {
   EXPECT_FALSE(page->entries(0).case_().has_replica());
 }
 
+// A node below cannot make this node hold a case it says this node owns:
+// this node's own records are the truth of what it owns.
+TEST_F(CaseReplicasTest, AClaimThatThisNodeOwnsACaseItDoesNotHoldIsNotKept) {
+  CaseFeedPage page;
+  Add(page, 1, Remote("48-1-2026-000051", 2, 1, /*owner=*/"48"));
+  Add(page, 2, Remote("48-1-2026-000052", 1));
+  ASSERT_EQ(*Apply("48-1", page), 1);
+  EXPECT_FALSE(replicas().Load(nullptr, "48-1-2026-000051")->has_value());
+  EXPECT_TRUE(replicas().Load(nullptr, "48-1-2026-000052")->has_value());
+  EXPECT_EQ(replicas().Checkpoint("48-1")->applied_sequence(), 2);
+}
+
 TEST_F(CaseReplicasTest, APageThatDoesNotCheckOutChangesNothing) {
   CaseFeedPage outside;
   Add(outside, 1, Remote("48-2-2026-000001", 1), /*origin=*/"48-2");

@@ -453,18 +453,21 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::AttachCaseMinutes(
 
 grpc::ServerUnaryReactor* CaseFederationGrpcService::ReadCaseFeed(
     Ctx* ctx, const federation::v1::ReadCaseFeedRequest* req, federation::v1::CaseFeedPage* resp) {
-  return Read(
-      ctx, d_.auth, resp, [&](const Principal& p) -> absl::StatusOr<federation::v1::CaseFeedPage> {
-        RECEPTION_RETURN_IF_ERROR(d_.registry->replicas().CheckFollower(p));
-        if (req->after_sequence() < 0) {
-          return InvalidField("after_sequence", "must not be negative");
-        }
-        if (req->page_size() < 0 || req->page_size() > 1000) {
-          return InvalidField("page_size", "must be between 1 and 1000 (0: 500)");
-        }
-        return d_.registry->replicas().ReadPage(static_cast<uint64_t>(req->after_sequence()),
-                                                req->page_size() == 0 ? 500 : req->page_size());
-      });
+  // A bounded scan of the feed: on the scan pool, not a gRPC thread.
+  CaseRegistry* registry = d_.registry;
+  return Scan(ctx, d_.auth, d_.scans, resp,
+              [registry, req](const Principal& p) -> absl::StatusOr<federation::v1::CaseFeedPage> {
+                RECEPTION_RETURN_IF_ERROR(registry->replicas().CheckFollower(p));
+                if (req->after_sequence() < 0) {
+                  return InvalidField("after_sequence", "must not be negative");
+                }
+                if (req->page_size() < 0 || req->page_size() > 1000) {
+                  return InvalidField("page_size", "must be between 1 and 1000 (0: 500)");
+                }
+                return registry->replicas().ReadPage(
+                    static_cast<uint64_t>(req->after_sequence()),
+                    req->page_size() == 0 ? 500 : req->page_size());
+              });
 }
 
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
@@ -479,7 +482,7 @@ grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcServic
     refused = InvalidField("after_sequence", "must not be negative");
   } else if (req->page_size() < 0 || req->page_size() > 1000) {
     refused = InvalidField("page_size", "must be between 1 and 1000 (0: 500)");
-  } else if (d_.feed_watch == nullptr) {
+  } else if (d_.feed_watch == nullptr || d_.scans == nullptr) {
     refused = absl::UnavailableError("this node does not serve its feed");
   }
   if (!refused.ok()) {
@@ -490,7 +493,7 @@ grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcServic
     };
     return new Refusal(refused);
   }
-  return NewFeedWatch(&d_.registry->replicas(), d_.feed_watch,
+  return NewFeedWatch(&d_.registry->replicas(), d_.feed_watch, d_.scans,
                       static_cast<uint64_t>(req->after_sequence()),
                       req->page_size() == 0 ? 500 : req->page_size(), d_.feed_heartbeat);
 }
@@ -583,6 +586,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   fed.in_process_secret = context.in_process_secret;
   fed.crash_after_import = context.test_fault == "crash_after_import";
   fed.feed_watch = m->feed_watch_.get();
+  fed.scans = m->scans_.get();
   fed.feed_heartbeat = absl::Milliseconds(config.federation().follow().heartbeat_millis());
   // The media service is this process's (receptiond) or the one at
   // media_service_address (reception-case beside reception-media).

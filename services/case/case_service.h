@@ -140,6 +140,7 @@ class CaseFederationGrpcService final
     // often a caught-up watch hears from this node.
     SequenceWatch* feed_watch = nullptr;
     absl::Duration feed_heartbeat = absl::Seconds(2);
+    WorkPool* scans = nullptr;  // feed pages are read there
   };
   explicit CaseFederationGrpcService(Deps deps) : d_(std::move(deps)) {}
 

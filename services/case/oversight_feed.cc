@@ -17,26 +17,30 @@ using federation::v1::CaseFeedPage;
 
 class FeedWatchReactor final : public grpc::ServerWriteReactor<CaseFeedPage> {
  public:
-  FeedWatchReactor(const CaseReplicas* replicas, SequenceWatch* watch, uint64_t after,
-                   int page_size, absl::Duration heartbeat)
+  // Pages are read on `pool` (a bounded scan of the store), never on a
+  // gRPC thread.
+  FeedWatchReactor(const CaseReplicas* replicas, SequenceWatch* watch, WorkPool* pool,
+                   uint64_t after, int page_size, absl::Duration heartbeat)
       : replicas_(replicas),
         watch_(watch),
+        pool_(pool),
         after_(after),
         page_size_(page_size),
         heartbeat_(heartbeat) {
     absl::MutexLock lock(&mu_);
-    NextLocked(/*heartbeat=*/true);  // the first page goes at once, even empty
+    ReadLocked(/*heartbeat=*/true);  // the first page goes at once, even empty
   }
 
   void OnWriteDone(bool ok) override {
     absl::MutexLock lock(&mu_);
     if (!ok) return FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
-    NextLocked(false);
+    ReadLocked(false);
   }
 
   void OnCancel() override {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
+    // Waiting: finished here; reading: the read finishes it.
     if (waiting_ && watch_->Cancel(wait_id_)) {
       waiting_ = false;
       FinishLocked(grpc::Status::CANCELLED);
@@ -44,7 +48,7 @@ class FeedWatchReactor final : public grpc::ServerWriteReactor<CaseFeedPage> {
   }
 
   void OnDone() override {
-    { absl::MutexLock lock(&mu_); }  // a callback that finished us has let go
+    { absl::MutexLock lock(&mu_); }  // a task that finished us has let go
     delete this;
   }
 
@@ -55,32 +59,37 @@ class FeedWatchReactor final : public grpc::ServerWriteReactor<CaseFeedPage> {
     Finish(s);
   }
 
-  // Sends the next page, or waits for the feed to move (or the heartbeat).
-  void NextLocked(bool heartbeat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Reads the next page on the pool; one read, write or wait at a time.
+  void ReadLocked(bool heartbeat) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (cancelled_) return FinishLocked(grpc::Status::CANCELLED);
-    for (;;) {
-      auto page = replicas_->ReadPage(after_, page_size_);
-      if (!page.ok()) return FinishLocked(ToGrpcStatus(page.status()));
-      const bool moved = static_cast<uint64_t>(page->last_sequence()) > after_;
-      after_ = static_cast<uint64_t>(page->last_sequence());
-      if (page->entries_size() > 0 || heartbeat) {
-        page_ = *std::move(page);
-        StartWrite(&page_);
-        return;
-      }
-      if (!moved) break;  // caught up; positions left out only: read on
-    }
-    waiting_ = true;
-    wait_id_ = watch_->Await(after_, absl::Now() + heartbeat_, [this](bool advanced) {
+    pool_->Post([this, heartbeat] {
       absl::MutexLock lock(&mu_);
-      if (!waiting_) return;
-      waiting_ = false;
-      NextLocked(!advanced);
+      if (cancelled_) return FinishLocked(grpc::Status::CANCELLED);
+      for (;;) {
+        auto page = replicas_->ReadPage(after_, page_size_);
+        if (!page.ok()) return FinishLocked(ToGrpcStatus(page.status()));
+        const bool moved = static_cast<uint64_t>(page->last_sequence()) > after_;
+        after_ = static_cast<uint64_t>(page->last_sequence());
+        if (page->entries_size() > 0 || heartbeat) {
+          page_ = *std::move(page);
+          StartWrite(&page_);
+          return;
+        }
+        if (!moved) break;  // caught up; positions left out only: read on
+      }
+      waiting_ = true;
+      wait_id_ = watch_->Await(after_, absl::Now() + heartbeat_, [this](bool advanced) {
+        absl::MutexLock lock(&mu_);
+        if (!waiting_) return;
+        waiting_ = false;
+        ReadLocked(!advanced);
+      });
     });
   }
 
   const CaseReplicas* replicas_;
   SequenceWatch* watch_;
+  WorkPool* pool_;
   absl::Mutex mu_;
   uint64_t after_ ABSL_GUARDED_BY(mu_);
   const int page_size_;
@@ -101,9 +110,10 @@ void SetTime(absl::Time t, google::protobuf::Timestamp* ts) {
 }  // namespace
 
 grpc::ServerWriteReactor<CaseFeedPage>* NewFeedWatch(const CaseReplicas* replicas,
-                                                     SequenceWatch* watch, uint64_t after,
-                                                     int page_size, absl::Duration heartbeat) {
-  return new FeedWatchReactor(replicas, watch, after, page_size, heartbeat);
+                                                     SequenceWatch* watch, WorkPool* pool,
+                                                     uint64_t after, int page_size,
+                                                     absl::Duration heartbeat) {
+  return new FeedWatchReactor(replicas, watch, pool, after, page_size, heartbeat);
 }
 
 std::vector<FeedFollower::Child> FeedFollower::ChildrenToFollow(

@@ -22,6 +22,7 @@
 #include "services/common/credentials.h"
 #include "services/common/sequence_watch.h"
 #include "services/common/topology.h"
+#include "services/common/work_pool.h"
 
 namespace prometheus {
 class Registry;
@@ -33,11 +34,12 @@ class Gauge;
 namespace reception {
 
 // The stream of one WatchCaseFeed call (the caller already authorised):
-// pages from `after`, then each change once durable, and a page at least
-// every `heartbeat`.
+// pages from `after`, read on `pool`, then each change once durable, and a
+// page at least every `heartbeat`.
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* NewFeedWatch(const CaseReplicas* replicas,
                                                                      SequenceWatch* watch,
-                                                                     uint64_t after, int page_size,
+                                                                     WorkPool* pool, uint64_t after,
+                                                                     int page_size,
                                                                      absl::Duration heartbeat);
 
 class FeedFollower {
