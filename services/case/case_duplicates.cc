@@ -85,6 +85,7 @@ CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) c
   p.search_text = FoldForSearch(people);
   if (!content.empty()) absl::StrAppend(&p.search_text, p.search_text.empty() ? "" : " ", content);
   if (!protect) {
+    p.citizen_keys = CitizenKeysOf(c);
     for (const auto& person : c.petitioners()) {
       if (person.citizen_id().empty()) continue;
       // A keyed hash: the raw ID is never a key, and the hash cannot be
@@ -99,17 +100,75 @@ CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) c
   return p;
 }
 
+std::vector<uint32_t> CaseDuplicates::ContentTokens(absl::string_view content) {
+  return TokenHashes(FoldForSearch(content));
+}
+
+std::string CaseDuplicates::MatchKey(absl::string_view matching_key, absl::string_view citizen_id) {
+  unsigned char h[16];
+  const std::string input = absl::StrCat("citizen:", citizen_id);
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size(), reinterpret_cast<const unsigned char*>(matching_key.data()),
+                     matching_key.size());
+  return std::string(reinterpret_cast<const char*>(h), sizeof h);
+}
+
+std::vector<std::string> CaseDuplicates::CitizenKeysOf(const Case& c) const {
+  std::vector<std::string> out;
+  if (d_.matching_key.empty() || c.identity_protected()) return out;
+  for (const auto& person : c.petitioners()) {
+    if (person.citizen_id().empty()) continue;
+    std::string k = MatchKey(d_.matching_key, person.citizen_id());
+    if (std::find(out.begin(), out.end(), k) == out.end()) out.push_back(std::move(k));
+  }
+  return out;
+}
+
+namespace {
+
+std::string EntryValue(const Case& c, const std::vector<uint32_t>& tokens) {
+  cases::storage::CitizenIndexEntry entry;
+  entry.set_received_day(DaysSinceEpoch(DayOf(c.received_date())));
+  *entry.mutable_content_tokens() = {tokens.begin(), tokens.end()};
+  return entry.SerializeAsString();
+}
+
+}  // namespace
+
 void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile) const {
   const auto& f = records_.families();
   txn.Put(f.search, c.number(),
           absl::StrCat(absl::AsciiStrToLower(c.number()), " ", profile.search_text));
-  if (c.identity_protected() || profile.citizen_prefixes.empty()) return;
-  cases::storage::CitizenIndexEntry entry;
-  entry.set_received_day(DaysSinceEpoch(DayOf(c.received_date())));
-  *entry.mutable_content_tokens() = {profile.content_tokens.begin(), profile.content_tokens.end()};
-  const std::string value = entry.SerializeAsString();
+  if (c.identity_protected() ||
+      (profile.citizen_prefixes.empty() && profile.citizen_keys.empty())) {
+    return;
+  }
+  const std::string value = EntryValue(c, profile.content_tokens);
   for (const auto& prefix : profile.citizen_prefixes) {
     txn.Put(f.citizens, absl::StrCat(prefix, c.number()), value);
+  }
+  for (const auto& key : profile.citizen_keys) {
+    txn.Put(f.subtree_citizens, absl::StrCat(absl::BytesToHexString(key), "/", c.number()), value);
+  }
+}
+
+std::string CaseDuplicates::ReplicaIndexValue(const Case& c) {
+  return EntryValue(c, TokenHashes(FoldForSearch(c.content())));
+}
+
+void CaseDuplicates::IndexReplica(WriteTxn& txn, const std::string& number,
+                                  const google::protobuf::RepeatedPtrField<std::string>& old_keys,
+                                  const google::protobuf::RepeatedPtrField<std::string>& new_keys,
+                                  const std::string& value) const {
+  const auto& f = records_.families();
+  for (const auto& k : old_keys) {
+    if (std::find(new_keys.begin(), new_keys.end(), k) == new_keys.end()) {
+      txn.Delete(f.subtree_citizens, absl::StrCat(absl::BytesToHexString(k), "/", number));
+    }
+  }
+  // The content may have been corrected: every entry is written again.
+  for (const auto& k : new_keys) {
+    txn.Put(f.subtree_citizens, absl::StrCat(absl::BytesToHexString(k), "/", number), value);
   }
 }
 
@@ -131,17 +190,16 @@ absl::StatusOr<std::optional<cases::storage::CitizenIndexEntry>> CaseDuplicates:
   return entry;
 }
 
-absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Profile& profile,
-                                                              absl::CivilDay received) const {
+absl::StatusOr<std::vector<std::string>> CaseDuplicates::Matches(
+    rocksdb::ColumnFamilyHandle* family, const std::vector<std::string>& prefixes,
+    const std::vector<uint32_t>& mine, int64_t day) const {
   std::vector<std::string> out;
   absl::flat_hash_set<std::string> seen;
-  const auto& mine = profile.content_tokens;
-  const int64_t day = DaysSinceEpoch(received);
-  for (const std::string& prefix : profile.citizen_prefixes) {
-    auto it = d_.store->NewPrefixIterator(records_.families().citizens);
+  for (const std::string& prefix : prefixes) {
+    auto it = d_.store->NewPrefixIterator(family);
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      const std::string number(it->key().ToStringView().substr(prefix.size()));
-      if (!seen.insert(number).second) continue;
+      std::string number(it->key().ToStringView().substr(prefix.size()));
+      if (seen.contains(number)) continue;
       RECEPTION_ASSIGN_OR_RETURN(
           auto entry, EntryOf(absl::string_view(it->value().data(), it->value().size()), number));
       if (!entry) continue;
@@ -163,12 +221,33 @@ absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Profile& pro
       const size_t all = mine.size() + static_cast<size_t>(theirs.size()) - common;
       if (all == 0 || common * 100 < static_cast<size_t>(d_.duplicate_min_similarity_percent) * all)
         continue;
-      out.push_back(absl::StrCat("cases/", number));
+      seen.insert(number);
+      out.push_back(std::move(number));
     }
     if (!it->status().ok()) return absl::InternalError(it->status().ToString());
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Profile& profile,
+                                                              absl::CivilDay received) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto numbers,
+                             Matches(records_.families().citizens, profile.citizen_prefixes,
+                                     profile.content_tokens, DaysSinceEpoch(received)));
+  for (auto& n : numbers) n = absl::StrCat("cases/", n);
+  return numbers;
+}
+
+absl::StatusOr<std::vector<std::string>> CaseDuplicates::FindInSubtree(
+    const std::vector<std::string>& keys, const std::vector<uint32_t>& tokens,
+    absl::CivilDay received, absl::string_view exclude) const {
+  std::vector<std::string> prefixes;
+  for (const auto& k : keys) prefixes.push_back(absl::StrCat(absl::BytesToHexString(k), "/"));
+  RECEPTION_ASSIGN_OR_RETURN(auto numbers, Matches(records_.families().subtree_citizens, prefixes,
+                                                   tokens, DaysSinceEpoch(received)));
+  numbers.erase(std::remove(numbers.begin(), numbers.end(), exclude), numbers.end());
+  return numbers;
 }
 
 }  // namespace reception

@@ -33,12 +33,42 @@ class CaseDuplicates {
     // "{keyed hash of the citizen ID}/" (33 bytes: CaseRecords::
     // PrefixLengths) per unprotected petitioner.
     std::vector<std::string> citizen_prefixes;
+    // The same citizens hashed under the province's matching key (16 bytes
+    // each; empty without a key): what may leave this node.
+    std::vector<std::string> citizen_keys;
   };
   // `protect`: the petitioners are a protected identity, never indexed.
   Profile ProfileOf(const cases::v1::Case& c, bool protect) const;
   // Writes the indexes of a case new on this node (registered or imported):
-  // its search text and its citizens with what duplicate detection compares.
+  // its search text and its citizens with what duplicate detection compares
+  // (under this node's key, and under the matching key for subtree checks).
   void Index(WriteTxn& txn, const cases::v1::Case& c, const Profile& profile) const;
+  // The content's distinct folded words, hashed and sorted (what content
+  // similarity compares).
+  static std::vector<uint32_t> ContentTokens(absl::string_view content);
+  // The hash of a citizen ID under the province's matching key (16 bytes;
+  // keyed BLAKE2b from libsodium).
+  static std::string MatchKey(absl::string_view matching_key, absl::string_view citizen_id);
+  // The matching-key hashes of `c`'s petitioners (none when the identity is
+  // protected or the node has no matching key).
+  std::vector<std::string> CitizenKeysOf(const cases::v1::Case& c) const;
+  // What the subtree index holds of a replica (its day and content words),
+  // worked out off the writer.
+  static std::string ReplicaIndexValue(const cases::v1::Case& c);
+  // The subtree index of replica `number`: its entries under `old_keys`
+  // that are not in `new_keys` are removed, and `new_keys` written with
+  // `value` (ReplicaIndexValue).
+  void IndexReplica(WriteTxn& txn, const std::string& number,
+                    const google::protobuf::RepeatedPtrField<std::string>& old_keys,
+                    const google::protobuf::RepeatedPtrField<std::string>& new_keys,
+                    const std::string& value) const;
+  // The numbers of committed cases in the subtree index (this node's own and
+  // its replicas) that a case with these citizen hashes and content words,
+  // received on `received`, may repeat; `exclude` left out.
+  absl::StatusOr<std::vector<std::string>> FindInSubtree(const std::vector<std::string>& keys,
+                                                         const std::vector<uint32_t>& tokens,
+                                                         absl::CivilDay received,
+                                                         absl::string_view exclude) const;
   // Earlier committed cases that a case with `profile`, received on
   // `received`, may repeat: the same citizen, within the window, with
   // similar content (Jaccard similarity of the content's words).
@@ -59,6 +89,14 @@ class CaseDuplicates {
   // entry written before the index carried them); nullopt: case unknown.
   absl::StatusOr<std::optional<cases::storage::CitizenIndexEntry>> EntryOf(
       absl::string_view value, const std::string& number) const;
+
+  // Walks `family` under each of `prefixes` and returns the numbers whose
+  // entries are within the window of `day` with content similar to
+  // `tokens`, sorted, each once.
+  absl::StatusOr<std::vector<std::string>> Matches(rocksdb::ColumnFamilyHandle* family,
+                                                   const std::vector<std::string>& prefixes,
+                                                   const std::vector<uint32_t>& tokens,
+                                                   int64_t day) const;
 
   const CaseDeps& d_;
   const CaseRecords& records_;

@@ -18,8 +18,14 @@ using cases::storage::CaseRecord;
 using cases::v1::Case;
 
 CaseIntake::CaseIntake(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-                       const CaseDuplicates& duplicates, DeadlineBoard& board)
-    : d_(deps), records_(records), clocks_(clocks), duplicates_(duplicates), board_(board) {
+                       const CaseDuplicates& duplicates, const SubtreeChecks& checks,
+                       DeadlineBoard& board)
+    : d_(deps),
+      records_(records),
+      clocks_(clocks),
+      duplicates_(duplicates),
+      checks_(checks),
+      board_(board) {
   if (d_.metrics != nullptr) {
     created_ = &prometheus::BuildCounter()
                     .Name("reception_cases_created_total")
@@ -47,6 +53,15 @@ absl::StatusOr<CaseIntake::Prepared> CaseIntake::Prepare(
     RECEPTION_ASSIGN_OR_RETURN(auto duplicates,
                                duplicates_.Find(out.profile, DayOf(out.c.received_date())));
     for (auto& d : duplicates) out.c.add_possible_duplicates(std::move(d));
+  }
+  // Province-wide: asked of the ancestor's node once the case is numbered,
+  // or, on a node with nobody above to ask, checked here now.
+  if (checks_.Wanted(out.profile, out.protect)) {
+    if (d_.subtree_check_unit.empty()) {
+      RECEPTION_RETURN_IF_ERROR(checks_.CheckHere(out.c, out.profile));
+    } else {
+      out.check_subtree = true;
+    }
   }
   return out;
 }
@@ -138,6 +153,7 @@ absl::Status CaseIntake::Register(WriteTxn& txn, const Principal& p, Prepared in
   CaseRecord rec;
   if (in.protect) RECEPTION_RETURN_IF_ERROR(Protect(c, rec));
   duplicates_.Index(txn, c, in.profile);
+  if (in.check_subtree) checks_.Queue(txn, c, in.profile);
   const CaseChange change = Received(c);
   *rec.mutable_case_() = std::move(c);
   RECEPTION_RETURN_IF_ERROR(records_.AppendEvent(txn, rec, p, "CreateCase", change));

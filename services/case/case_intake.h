@@ -18,6 +18,7 @@
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 #include "services/case/deadline_board.h"
+#include "services/case/subtree_checks.h"
 
 namespace prometheus {
 class Counter;
@@ -32,7 +33,7 @@ class CaseIntake {
   using CaseCallback = absl::AnyInvocable<void(absl::StatusOr<cases::v1::Case>)>;
 
   CaseIntake(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-             const CaseDuplicates& duplicates, DeadlineBoard& board);
+             const CaseDuplicates& duplicates, const SubtreeChecks& checks, DeadlineBoard& board);
 
   void CreateCase(const Principal& p, const cases::v1::CreateCaseRequest& r, CaseCallback done);
 
@@ -44,6 +45,7 @@ class CaseIntake {
     std::string request_id;
     bool protect = false;  // a named denouncer: the identity is sealed
     CaseDuplicates::Profile profile;
+    bool check_subtree = false;  // asked of the ancestor once numbered
   };
   absl::StatusOr<Prepared> Prepare(const Principal& p, const cases::v1::CreateCaseRequest& r) const;
   // The writer's steps, in order.
@@ -59,6 +61,7 @@ class CaseIntake {
   const CaseRecords& records_;
   const CaseClocks& clocks_;
   const CaseDuplicates& duplicates_;
+  const SubtreeChecks& checks_;
   DeadlineBoard& board_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
 };

@@ -35,6 +35,8 @@ constexpr char kSearch[] = "search";           // number -> folded text for List
 constexpr char kReplicas[] = "replicas";       // number -> ReplicaRecord (oversight)
 constexpr char kReplicaDue[] = "replica_due";  // YYYYMMDD '/' number -> "" (replicas)
 constexpr char kFacts[] = "report_facts";      // number '\0' 'o'|'r' -> view::CaseReportView
+constexpr char kSubtreeCitizens[] = "subtree_citizens";  // hex(matching-key hash) '/' number
+constexpr char kCheckOutbox[] = "check_outbox";          // subtree duplicate checks to ask
 
 }  // namespace
 
@@ -127,13 +129,17 @@ absl::StatusOr<cases::storage::PageToken> DecodePageToken(absl::string_view toke
 }
 
 std::vector<std::string> CaseRecords::ColumnFamilies() {
-  return {kCases,    kEvents, kRequests, kMeta,     kFeed,       kSearch, kDue,
-          kHandoffs, kOutbox, kCitizens, kReplicas, kReplicaDue, kFacts};
+  return {kCases, kEvents,          kRequests,   kMeta,     kFeed,     kSearch,
+          kDue,   kHandoffs,        kOutbox,     kCitizens, kReplicas, kReplicaDue,
+          kFacts, kSubtreeCitizens, kCheckOutbox};
 }
 
 const char* CaseRecords::OutboxFamily() { return kOutbox; }
+const char* CaseRecords::CheckOutboxFamily() { return kCheckOutbox; }
 
-std::map<std::string, size_t> CaseRecords::PrefixLengths() { return {{kCitizens, 33}}; }
+std::map<std::string, size_t> CaseRecords::PrefixLengths() {
+  return {{kCitizens, 33}, {kSubtreeCitizens, 33}};
+}
 
 CaseRecords::CaseRecords(const CaseDeps& deps)
     : d_(deps), f_{d_.store->Family(kCases),    d_.store->Family(kEvents),
@@ -142,7 +148,7 @@ CaseRecords::CaseRecords(const CaseDeps& deps)
                    d_.store->Family(kDue),      d_.store->Family(kHandoffs),
                    d_.store->Family(kOutbox),   d_.store->Family(kCitizens),
                    d_.store->Family(kReplicas), d_.store->Family(kReplicaDue),
-                   d_.store->Family(kFacts)} {}
+                   d_.store->Family(kFacts),    d_.store->Family(kSubtreeCitizens)} {}
 
 absl::Status CheckCaseWriter(const CaseDeps& d_, const Principal& p) {
   if (!CanChangeCases(p)) {

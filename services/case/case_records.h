@@ -23,6 +23,11 @@
 //             report reads of the case (report_view.proto), small, written
 //             with every record, so a report over a million cases reads
 //             ~60 bytes of each, not the whole case
+//   subtree_citizens  hex(hash of citizen ID under the province's matching
+//             key) '/' number -> CitizenIndexEntry: this node's cases and its
+//             replicas, what a province-wide duplicate check searches
+//   check_outbox  the shared outbox's entries (subtree duplicate checks
+//             waiting for the ancestor's node)
 #ifndef RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 #define RECEPTION_SERVICES_CASE_CASE_RECORDS_H_
 
@@ -82,6 +87,17 @@ struct CaseDeps {
   // Advanced to each change-feed position once it is durable (the feed's
   // watchers wait on it); optional.
   SequenceWatch* feed_watch = nullptr;
+  // The province's matching key (32 bytes; config duplicates.
+  // matching_key_file): citizen IDs leave this node only hashed under it.
+  // Empty: none leaves and there is no province-wide check.
+  std::string matching_key;
+  // The unit whose node checks this node's new cases against its whole
+  // subtree (the topmost ancestor among the peers); empty: this node checks
+  // them against its own subtree (it is the top, or has no key).
+  std::string subtree_check_unit;
+  // Asks the node of subtree_check_unit one queued check (the gRPC side)
+  // and answers exactly once. Unset: checks wait.
+  Outbox::Deliver deliver_subtree_check;
 };
 
 // What one mutation changed, for its audit event.
@@ -117,6 +133,7 @@ class CaseRecords {
     rocksdb::ColumnFamilyHandle* replicas;
     rocksdb::ColumnFamilyHandle* replica_due;
     rocksdb::ColumnFamilyHandle* facts;
+    rocksdb::ColumnFamilyHandle* subtree_citizens;
   };
   static std::vector<std::string> ColumnFamilies();
   // Families sought by a fixed-length key prefix (Store::Options::
@@ -124,6 +141,8 @@ class CaseRecords {
   static std::map<std::string, size_t> PrefixLengths();
   // The outbox family's name (the shared outbox opens it by name).
   static const char* OutboxFamily();
+  // The family of the outbox of subtree duplicate checks.
+  static const char* CheckOutboxFamily();
 
   explicit CaseRecords(const CaseDeps& deps);
 

@@ -1,6 +1,8 @@
 #include "services/case/case_registry.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
 
@@ -19,8 +21,9 @@ CaseRegistry::CaseRegistry(Deps deps)
       clocks_(d_, records_, *board_),
       duplicates_(d_, records_),
       replicas_(d_, records_, duplicates_, subtree_.get()),
+      checks_(d_, records_, duplicates_, replicas_),
       handoffs_(d_, records_, clocks_, duplicates_, *board_),
-      intake_(d_, records_, clocks_, duplicates_, *board_),
+      intake_(d_, records_, clocks_, duplicates_, checks_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
       queries_(d_, records_, clocks_, duplicates_, replicas_),
       reports_(d_, records_) {
@@ -34,6 +37,44 @@ CaseRegistry::CaseRegistry(Deps deps)
     return absl::OkStatus();
   });
   facts_status_ = BackfillReportFacts();
+  if (facts_status_.ok()) facts_status_ = BackfillSubtreeIndex();
+}
+
+absl::Status CaseRegistry::BackfillSubtreeIndex() {
+  // This node's own cases enter the subtree index under the matching key
+  // when the key is first configured (or replaced): once, at start.
+  if (d_.matching_key.empty()) return absl::OkStatus();
+  constexpr char kMarker[] = "subtree_citizens_key";
+  const std::string id = SubtreeChecks::KeyId(d_.matching_key);
+  RECEPTION_ASSIGN_OR_RETURN(auto marker, d_.store->Get(records_.families().meta, kMarker));
+  if (marker && *marker == id) return absl::OkStatus();
+  std::vector<std::pair<std::string, std::string>> batch;
+  auto commit = [&]() -> absl::Status {
+    auto pending = std::move(batch);
+    batch.clear();
+    return d_.store->CommitAndWait([&](WriteTxn& txn) {
+      for (const auto& [k, v] : pending) txn.Put(records_.families().subtree_citizens, k, v);
+      return absl::OkStatus();
+    });
+  };
+  int64_t written = 0;
+  RECEPTION_RETURN_IF_ERROR(records_.ForEach([&](const CaseRecord& rec) -> absl::Status {
+    const auto keys = duplicates_.CitizenKeysOf(rec.case_());
+    if (keys.empty()) return absl::OkStatus();
+    const std::string value = CaseDuplicates::ReplicaIndexValue(rec.case_());
+    for (const auto& k : keys) {
+      batch.emplace_back(absl::StrCat(absl::BytesToHexString(k), "/", rec.case_().number()), value);
+    }
+    ++written;
+    return batch.size() >= 10000 ? commit() : absl::OkStatus();
+  }));
+  RECEPTION_RETURN_IF_ERROR(commit());
+  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) {
+    txn.Put(records_.families().meta, kMarker, id);
+    return absl::OkStatus();
+  }));
+  if (written > 0) Log()->info("event=subtree_index_backfilled cases={}", written);
+  return absl::OkStatus();
 }
 
 absl::Status CaseRegistry::BackfillReportFacts() {

@@ -10,6 +10,7 @@
 //   case_queries.h     GetCase, ListCases, history, reception log
 //   case_duplicates.h  search text, citizen index, possible repeats
 //   case_replicas.h    oversight: the feed served up, replicas followed
+//   subtree_checks.h   province-wide duplicate checks (asked above, answered)
 //   case_reports.h     report figures over a unit's subtree
 //
 // Every mutation is one Store mutation (one WriteBatch: the case, its audit
@@ -41,6 +42,7 @@
 #include "services/case/case_reports.h"
 #include "services/case/case_transitions.h"
 #include "services/case/deadline_board.h"
+#include "services/case/subtree_checks.h"
 
 namespace reception {
 
@@ -113,7 +115,13 @@ class CaseRegistry {
   // The handoffs owed to peers (started by the module; operators list,
   // retry and cancel dead letters there). Not ok: the outbox did not open.
   Outbox* handoff_outbox() const { return handoffs_.outbox(); }
-  absl::Status status() const { return facts_status_.ok() ? handoffs_.status() : facts_status_; }
+  absl::Status status() const {
+    if (!facts_status_.ok()) return facts_status_;
+    return checks_.status().ok() ? handoffs_.status() : checks_.status();
+  }
+  // The checks of new cases against the ancestor's subtree (oversight).
+  const SubtreeChecks& subtree_checks() const { return checks_; }
+  Outbox* check_outbox() const { return checks_.outbox(); }
   // Whether `unit` is one of this node's federation peers.
   bool IsPeer(const std::string& unit) const {
     return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
@@ -181,6 +189,7 @@ class CaseRegistry {
   CaseClocks clocks_;
   CaseDuplicates duplicates_;
   CaseReplicas replicas_;
+  SubtreeChecks checks_;
   CaseHandoffs handoffs_;
   CaseIntake intake_;
   CaseTransitions transitions_;
@@ -190,6 +199,9 @@ class CaseRegistry {
 
   // Start-up: report facts for a store written before they existed.
   absl::Status BackfillReportFacts();
+  // Start-up: this node's own cases in the subtree index, once per
+  // matching key.
+  absl::Status BackfillSubtreeIndex();
 };
 
 }  // namespace reception

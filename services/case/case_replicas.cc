@@ -21,6 +21,8 @@ std::string CheckpointKey(absl::string_view via) { return absl::StrCat("follow/"
 constexpr int kMaxPageEntries = 1000;
 // A page served ends once it holds this many bytes.
 constexpr size_t kMaxPageBytes = 1 << 20;
+// Most citizen hashes one entry may carry: one per petitioner.
+constexpr int kMaxCitizenKeys = IntakeLimits::kMaxPetitioners;
 
 }  // namespace
 
@@ -41,7 +43,8 @@ Case CaseReplicas::Project(Case c) {
   for (auto& m : *c.mutable_minutes()) m.clear_text();
   c.clear_replica();
   c.clear_replica_confirm_time();
-  c.clear_etag();  // no write goes through a replica
+  c.clear_subtree_check();  // the node above checks for itself
+  c.clear_etag();           // no write goes through a replica
   return c;
 }
 
@@ -74,6 +77,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       auto* e = page.add_entries();
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(d_.unit_code);
+      for (auto& k : duplicates_.CitizenKeysOf(rec->case_())) e->add_citizen_keys(std::move(k));
       *e->mutable_case_() = Project(std::move(*rec->mutable_case_()));
       bytes += e->ByteSizeLong();
     } else {
@@ -85,6 +89,7 @@ absl::StatusOr<federation::v1::CaseFeedPage> CaseReplicas::ReadPage(uint64_t aft
       auto* e = page.add_entries();
       e->set_sequence(static_cast<int64_t>(pos.sequence));
       e->set_origin_unit(pos.origin_unit);
+      *e->mutable_citizen_keys() = std::move(*rep->mutable_citizen_keys());
       *e->mutable_case_() = Project(std::move(*rep->mutable_case_()));
       bytes += e->ByteSizeLong();
     }
@@ -208,6 +213,19 @@ absl::Status CaseReplicas::CheckPage(const std::string& via, const FollowCheckpo
          c.due_date().month() > 12 || c.due_date().day() < 1 || c.due_date().day() > 31)) {
       return InvalidField(absl::StrCat(at, ".case.due_date"), "must be a calendar date");
     }
+    if (e.citizen_keys_size() > kMaxCitizenKeys) {
+      return InvalidField(absl::StrCat(at, ".citizen_keys"),
+                          absl::StrCat("must hold at most ", kMaxCitizenKeys));
+    }
+    if (c.identity_protected() && e.citizen_keys_size() > 0) {
+      return InvalidField(absl::StrCat(at, ".citizen_keys"),
+                          "must be empty for a protected identity");
+    }
+    for (int k = 0; k < e.citizen_keys_size(); ++k) {
+      if (e.citizen_keys(k).size() != 16) {
+        return InvalidField(absl::StrCat(at, ".citizen_keys[", k, "]"), "must be 16 bytes");
+      }
+    }
   }
   return absl::OkStatus();
 }
@@ -223,13 +241,18 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
     Case c;
     std::string origin;
     std::string search_text;
+    google::protobuf::RepeatedPtrField<std::string> citizen_keys;
+    std::string index_value;  // the subtree index's entry, when keys came
   };
   auto prepared = std::make_shared<std::vector<Prepared>>();
   for (auto& e : *page.mutable_entries()) {
     // Never trust the sender's redaction.
     Case c = Project(std::move(*e.mutable_case_()));
     std::string text = duplicates_.ProfileOf(c, c.identity_protected()).search_text;
-    prepared->push_back({std::move(c), e.origin_unit(), std::move(text)});
+    std::string value =
+        e.citizen_keys().empty() ? std::string() : CaseDuplicates::ReplicaIndexValue(c);
+    prepared->push_back({std::move(c), e.origin_unit(), std::move(text),
+                         std::move(*e.mutable_citizen_keys()), std::move(value)});
   }
   const int64_t first = page.entries_size() > 0 ? page.entries(0).sequence() : 0;
   const int64_t last = page.last_sequence(), head = page.head_sequence();
@@ -271,6 +294,11 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
           }
           if (!rec.due_key().empty()) txn.Put(f.replica_due, rec.due_key(), "");
           rec.set_search_text(std::move(p.search_text));
+          duplicates_.IndexReplica(
+              txn, c.number(),
+              old ? old->citizen_keys() : google::protobuf::RepeatedPtrField<std::string>(),
+              p.citizen_keys, p.index_value);
+          *rec.mutable_citizen_keys() = std::move(p.citizen_keys);
           cases::storage::FeedEntry fe;
           fe.set_case_number(c.number());
           fe.set_version(c.version());

@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "services/common/grpc_status.h"
+#include "services/common/key_file.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
 
@@ -69,6 +70,18 @@ grpc::ServerUnaryReactor* Scan(grpc::CallbackServerContext* ctx, const Authentic
       Answer(reactor, response, call(p));
     });
   });
+}
+
+// The unit whose node checks this node's new cases against its subtree:
+// the topmost ancestor among the configured peers ("" when none is above).
+std::string SubtreeCheckUnit(const Topology& topology, const config::v1::NodeConfig& config) {
+  std::string top;
+  for (const auto& peer : config.federation().peers()) {
+    const std::string& u = peer.unit_code();
+    if (u == config.unit_code() || !topology.IsWithin(config.unit_code(), u)) continue;
+    if (top.empty() || topology.IsWithin(top, u)) top = u;
+  }
+  return top;
 }
 
 }  // namespace
@@ -470,6 +483,16 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::ReadCaseFeed(
               });
 }
 
+grpc::ServerUnaryReactor* CaseFederationGrpcService::FindRelatedCases(
+    Ctx* ctx, const federation::v1::FindRelatedCasesRequest* req,
+    federation::v1::FindRelatedCasesResponse* resp) {
+  // Prefix scans of the subtree index: on the scan pool.
+  CaseRegistry* registry = d_.registry;
+  return Scan(ctx, d_.auth, d_.scans, resp, [registry, req](const Principal& p) {
+    return registry->subtree_checks().Answer(p, *req);
+  });
+}
+
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
     Ctx* ctx, const federation::v1::WatchCaseFeedRequest* req) {
   absl::Status refused;
@@ -522,6 +545,15 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   deps.unit_code = config.unit_code();
   deps.duplicate_window_days = config.duplicates().window_days();
   deps.duplicate_min_similarity_percent = config.duplicates().min_similarity_percent();
+  if (!config.duplicates().matching_key_file().empty()) {
+    auto key = LoadSharedSecret(config.duplicates().matching_key_file(), 32);
+    if (!key.ok()) {
+      return absl::Status(key.status().code(),
+                          absl::StrCat("duplicates.matching_key_file: ", key.status().message()));
+    }
+    deps.matching_key = *std::move(key);
+    deps.subtree_check_unit = SubtreeCheckUnit(context.topology, config);
+  }
   auto node_key = NodeKey::Open((std::filesystem::path(config.data_dir()) / "node.box").string());
   if (!node_key.ok()) return node_key.status();
   m->node_key_ = *std::move(node_key);
@@ -543,6 +575,11 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
                                   absl::AnyInvocable<void(Outbox::Answer)> answer) {
     module->worker_->Deliver(item, std::move(answer));
   };
+  deps.deliver_subtree_check = [module](const Outbox::Item& item,
+                                        absl::AnyInvocable<void(Outbox::Answer)> answer) {
+    module->worker_->DeliverSubtreeCheck(item, std::move(answer));
+  };
+  const std::string deps_check_unit = deps.subtree_check_unit;
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
   if (!m->registry_->status().ok()) return m->registry_->status();
   // A calendar published (or changed) since the last start moves the due
@@ -564,6 +601,10 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   m->worker_ = std::make_shared<HandoffWorker>(m->registry_.get(), config.unit_code(),
                                                config.federation(), context.credentials);
   m->registry_->handoff_outbox()->Start();
+  m->registry_->check_outbox()->Start();
+  if (!deps_check_unit.empty()) {
+    Log()->info("event=subtree_checks_to unit={}", deps_check_unit);
+  }
   // Oversight: follow the nodes below (config federation.follow).
   auto children =
       FeedFollower::ChildrenToFollow(context.topology, config.unit_code(), config.federation());
@@ -659,6 +700,10 @@ CaseModule::~CaseModule() {
     // still there.
     registry_->handoff_outbox()->Stop();
     registry_->handoff_outbox()->Drain();
+  }
+  if (registry_ && registry_->check_outbox() != nullptr) {
+    registry_->check_outbox()->Stop();
+    registry_->check_outbox()->Drain();
   }
   scans_.reset();
   store_.reset();

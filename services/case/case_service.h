@@ -157,6 +157,8 @@ class CaseFederationGrpcService final
                         federation::v1::CaseFeedPage*) override;
   grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* WatchCaseFeed(
       Ctx*, const federation::v1::WatchCaseFeedRequest*) override;
+  Reactor* FindRelatedCases(Ctx*, const federation::v1::FindRelatedCasesRequest*,
+                            federation::v1::FindRelatedCasesResponse*) override;
 
  private:
   Deps d_;

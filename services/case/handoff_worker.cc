@@ -117,6 +117,41 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
   });
 }
 
+void HandoffWorker::DeliverSubtreeCheck(const Outbox::Item& item,
+                                        absl::AnyInvocable<void(Outbox::Answer)> answer) {
+  federation::v1::CaseFederationService::Stub* stub;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = peers_.find(item.peer);
+    if (it == peers_.end()) {
+      return answer({Outbox::Verdict::kRetry,
+                     absl::StrCat("unit ", item.peer, " is not a configured peer"), ""});
+    }
+    stub = it->second.stub.get();
+  }
+  struct Flight {
+    grpc::ClientContext ctx;
+    federation::v1::FindRelatedCasesRequest request;
+    federation::v1::FindRelatedCasesResponse response;
+    absl::AnyInvocable<void(Outbox::Answer)> answer;
+  };
+  auto f = std::make_shared<Flight>();
+  if (!f->request.ParseFromString(item.payload)) {
+    return answer({Outbox::Verdict::kRefused, "the queued check does not parse", ""});
+  }
+  AddNodeIdentity(unit_code_, "", &f->ctx, absl::Milliseconds(config_.call_timeout_millis()));
+  f->answer = std::move(answer);
+  stub->async()->FindRelatedCases(
+      &f->ctx, &f->request, &f->response, [f, peer = item.peer](grpc::Status s) {
+        if (s.ok()) {
+          return f->answer({Outbox::Verdict::kDelivered, "", f->response.SerializeAsString()});
+        }
+        Log()->warn("event=subtree_check_failed peer={} error={}", peer,
+                    LogValue(TruncateUtf8(s.error_message(), 200)));
+        f->answer({DeliveryVerdict(s), Describe(s), ""});
+      });
+}
+
 cases::v1::FederationStatus HandoffWorker::Status() const {
   cases::v1::FederationStatus out;
   out.set_unit_code(unit_code_);

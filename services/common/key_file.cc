@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -60,6 +61,30 @@ absl::StatusOr<std::pair<std::string, std::string>> LoadOrCreateKeyPair(
     return absl::DataLossError(absl::StrCat(path, " holds a key of the wrong size"));
   }
   return keys;
+}
+
+absl::StatusOr<std::string> LoadSharedSecret(const std::string& path, size_t bytes) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(status)) {
+    return absl::NotFoundError(absl::StrCat("the key file ", path, " does not exist"));
+  }
+  using std::filesystem::perms;
+  if ((status.permissions() & (perms::group_all | perms::others_all)) != perms::none) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the key file ", path, " may be read by others than its owner; chmod 0600 it"));
+  }
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string hex(absl::StripAsciiWhitespace(text.str()));
+  bool is_hex = hex.size() == 2 * bytes;
+  for (char ch : hex) is_hex = is_hex && absl::ascii_isxdigit(static_cast<unsigned char>(ch));
+  if (!is_hex) {
+    return absl::InvalidArgumentError(absl::StrCat("the key file ", path, " must hold ", bytes,
+                                                   " bytes as ", 2 * bytes, " hex digits"));
+  }
+  return absl::HexStringToBytes(hex);
 }
 
 }  // namespace reception

@@ -24,6 +24,14 @@ absl::StatusOr<std::pair<std::string, std::string>> LoadOrCreateKeyPair(
     const std::string& path, size_t public_bytes, size_t secret_bytes,
     const std::function<std::pair<std::string, std::string>()>& generate);
 
+// A shared secret kept in `path` as hex digits (whitespace around them
+// ignored), made elsewhere and copied to every node that shares it (e.g. a
+// province's matching key). NOT_FOUND when the file is missing;
+// INVALID_ARGUMENT when it does not hold exactly `bytes` bytes as hex, or
+// when others than its owner may read it (it is a secret: mode 0600 or
+// 0400).
+absl::StatusOr<std::string> LoadSharedSecret(const std::string& path, size_t bytes);
+
 }  // namespace reception
 
 #endif  // RECEPTION_SERVICES_COMMON_KEY_FILE_H_

@@ -38,5 +38,23 @@ TEST(KeyFile, CreatedOnceWithMode0600ThenReadBack) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(KeyFile, SharedSecretIsHexOfTheRightSizeAndOwnerOnly) {
+  testing::TempDir dir;
+  const std::string path = dir.Join("matching.key");
+  EXPECT_EQ(LoadSharedSecret(path, 4).status().code(), absl::StatusCode::kNotFound);
+  testing::WriteFile(path, "  0a1B2c3D\n");
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  auto open = LoadSharedSecret(path, 4);
+  EXPECT_EQ(open.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(open.status().message().find("chmod 0600"), std::string::npos) << open.status();
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  auto key = LoadSharedSecret(path, 4);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(*key, std::string("\x0a\x1b\x2c\x3d", 4));
+  EXPECT_EQ(LoadSharedSecret(path, 32).status().code(), absl::StatusCode::kInvalidArgument);
+  testing::WriteFile(path, "0a1b2c3g");
+  EXPECT_EQ(LoadSharedSecret(path, 4).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace reception

@@ -5,6 +5,7 @@
 // restarted while cases are created; the parent converges and the
 // protected identity reaches no parent.
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -352,6 +354,78 @@ TEST(OversightTest, TwoLevelsOfDaNang) {
       },
       absl::Seconds(30)))
       << Subtree(city).size();
+}
+
+std::string Names(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  return absl::StrJoin(names, ", ");
+}
+
+// Province-wide duplicate detection (Quảng Nam 2024): the same citizen
+// complains of the same matter at two communes of two districts (502-1
+// through district 502's node, 503-1 followed directly); the second
+// commune's case is checked against the province's whole subtree through
+// hashes under the province's matching key. A check asked while the province
+// is down waits in the commune's outbox and is answered when it is back.
+// The citizen's ID reaches the province in no form but the hash.
+TEST(OversightTest, ProvinceWideDuplicatesThroughTheKeyedHash) {
+  TempDir keys;
+  const std::string key_file = keys.Join("matching.key");
+  WriteFile(key_file, "6d61746368696e67206b657920666f72207465737473206f6e6c792121212121\n");
+  ASSERT_EQ(chmod(key_file.c_str(), 0600), 0);
+  Federation f(g_receptiond, {"49", "502", "502-1", "503-1"}, "2025-06-16",
+               "deploy/topology/quang-nam-2024.yaml",
+               absl::StrCat(kFastFollow, "duplicates:\n  matching_key_file: ", key_file, "\n"));
+  f.StartAll();
+  Client a(f.node("502-1"), "502-1");
+  Client b(f.node("503-1"), "503-1");
+  Client city(f.node("49"), "49");
+  constexpr char kCitizen[] = "049302001122";
+  const v1::Case first = CreateAt(a, v1::CASE_KIND_COMPLAINT, "p-1", "502-1");
+  ASSERT_TRUE(WaitFor([&] { return Subtree(city).count(first.number()) == 1; }, absl::Seconds(30)));
+
+  auto check_of = [&](const std::string& name) {
+    auto c = b.Get(name);
+    return c.ok() ? c->subtree_check() : v1::SubtreeDuplicateCheck();
+  };
+  auto done = [&](const std::string& name) {
+    return WaitFor([&] { return check_of(name).state() == v1::SubtreeDuplicateCheck::STATE_DONE; },
+                   absl::Seconds(30));
+  };
+  const v1::Case second = CreateAt(b, v1::CASE_KIND_COMPLAINT, "p-2", "503-1");
+  EXPECT_EQ(second.subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_PENDING);
+  EXPECT_EQ(second.subtree_check().checked_unit(), "49");
+  ASSERT_TRUE(done(second.name())) << check_of(second.name()).DebugString();
+  EXPECT_EQ(Names(check_of(second.name()).possible_duplicates()), first.name());
+  // Another citizen, the same words: nothing.
+  const v1::Case other =
+      CreateAt(b, v1::CASE_KIND_COMPLAINT, "p-3", "503-1", "Võ Văn Khác", "049302009999");
+  ASSERT_TRUE(done(other.name()));
+  EXPECT_EQ(check_of(other.name()).possible_duplicates_size(), 0);
+  // A named denouncer is never checked, hashed or sent.
+  const v1::Case denunciation = CreateAt(b, v1::CASE_KIND_DENUNCIATION, "p-4", "503-1");
+  ASSERT_TRUE(denunciation.identity_protected());
+  EXPECT_EQ(denunciation.subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_UNSPECIFIED);
+
+  // The province down: the commune registers at once, the check waits, and is
+  // answered once the province is back.
+  ASSERT_EQ(f.node("49").Stop(), 0);
+  // So far the citizens' IDs are in the communes' stores, never in the
+  // province's files (its store, its log).
+  EXPECT_EQ(absl::StrJoin(FilesContaining(absl::StrCat(f.dir(), "/49"), kCitizen), ", "), "");
+  EXPECT_EQ(absl::StrJoin(FilesContaining(absl::StrCat(f.dir(), "/49"), "049302009999"), ", "), "");
+  const v1::Case third = CreateAt(b, v1::CASE_KIND_COMPLAINT, "p-5", "503-1");
+  EXPECT_EQ(third.subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_PENDING);
+  EXPECT_EQ(Names(third.possible_duplicates()), second.name());
+  ASSERT_TRUE(f.node("49").Start().ok());
+  ASSERT_TRUE(done(third.name())) << check_of(third.name()).DebugString();
+  // The commune's own earlier case is a local repeat; the province adds 502-1's.
+  EXPECT_EQ(Names(check_of(third.name()).possible_duplicates()), first.name());
+
+  // The province's own intake is checked against its subtree at once.
+  const v1::Case at_city = CreateAt(city, v1::CASE_KIND_COMPLAINT, "p-6", "49");
+  EXPECT_EQ(at_city.subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_DONE);
+  EXPECT_EQ(at_city.subtree_check().checked_unit(), "49");
+  ASSERT_TRUE(WaitFor([&] { return Subtree(city).size() == 6; }, absl::Seconds(30)));
 }
 
 // The inner text of the first element `<tag ... class="cls">` after the
