@@ -68,6 +68,7 @@ for u in "${UNITS[@]}"; do
     echo "topology_file: $ROOT/deploy/topology/quang-nam-2024.yaml"
     echo "rules_file: $ROOT/deploy/rules/vn.yaml"
     echo "calendar_file: $ROOT/deploy/calendars/vn-2025-2026.yaml"
+    echo "duplicates: {matching_key_file: $WORK/pki/matching.key}"
     echo "federation:"
     echo "  peers:"
     for p in "${UNITS[@]}"; do

@@ -8,7 +8,9 @@
 #                            [--expired] [--ca-only] UNIT...
 #
 # DIR/ca.crt, DIR/ca.key (created once, reused), DIR/<unit>/node.crt and
-# DIR/<unit>/node.key (mode 0600). --expired issues certificates that ended
+# DIR/<unit>/node.key (mode 0600), and DIR/matching.key (created once, mode
+# 0600): the province's matching key every node shares
+# (duplicates.matching_key_file). --expired issues certificates that ended
 # yesterday (for tests). Re-running for a unit issues it a new certificate
 # (rotation: the node reads the files again on its own).
 set -euo pipefail
@@ -34,6 +36,10 @@ if [[ ! -f ca.key ]]; then
   openssl req -x509 -new -key ca.key -sha256 -days 3650 -subj "/O=reception dev/CN=reception dev CA ${TD}" \
     -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" -out ca.crt
   chmod 0644 ca.crt
+fi
+if [[ ! -f matching.key ]]; then
+  openssl rand -hex 32 > matching.key
+  chmod 0600 matching.key
 fi
 ((CA_ONLY)) && exit 0
 mkdir -p .ca/new

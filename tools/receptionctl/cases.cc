@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -152,6 +153,20 @@ void PrintCase(const v1::Case& c) {
                      absl::FormatTime("%Y-%m-%d %H:%M",
                                       absl::FromUnixSeconds(c.replica_confirm_time().seconds()),
                                       reception::VietnamTimeZone())));
+  }
+  if (!c.possible_duplicates().empty()) {
+    Row("may repeat", absl::StrJoin(c.possible_duplicates(), ", "));
+  }
+  if (c.subtree_check().state() != v1::SubtreeDuplicateCheck::STATE_UNSPECIFIED) {
+    const auto& k = c.subtree_check();
+    std::string line = absl::StrCat(
+        "against the subtree of unit ", k.checked_unit(), ": ",
+        absl::AsciiStrToLower(Short(v1::SubtreeDuplicateCheck::State_Name(k.state()), "STATE_")));
+    if (!k.possible_duplicates().empty()) {
+      absl::StrAppend(&line, "; may repeat ", absl::StrJoin(k.possible_duplicates(), ", "));
+    }
+    if (!k.detail().empty()) absl::StrAppend(&line, " (", k.detail(), ")");
+    Row("checked", line);
   }
   for (const auto& m : c.minutes()) {
     Row("minutes", absl::StrCat(m.room(), ", locked ",
