@@ -20,8 +20,13 @@ using cases::v1::CaseState;
 
 CaseHandoffs::CaseHandoffs(const CaseDeps& deps, const CaseRecords& records,
                            const CaseClocks& clocks, const CaseDuplicates& duplicates,
-                           DeadlineBoard& board)
-    : d_(deps), records_(records), clocks_(clocks), duplicates_(duplicates), board_(board) {
+                           const SubtreeChecks& checks, DeadlineBoard& board)
+    : d_(deps),
+      records_(records),
+      clocks_(clocks),
+      duplicates_(duplicates),
+      checks_(checks),
+      board_(board) {
   status_ = OpenOutbox();
 }
 

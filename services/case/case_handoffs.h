@@ -25,6 +25,7 @@
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 #include "services/case/deadline_board.h"
+#include "services/case/subtree_checks.h"
 #include "services/common/outbox.h"
 
 namespace reception {
@@ -35,7 +36,7 @@ class CaseHandoffs {
   using Callback = absl::AnyInvocable<void(absl::StatusOr<T>)>;
 
   CaseHandoffs(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-               const CaseDuplicates& duplicates, DeadlineBoard& board);
+               const CaseDuplicates& duplicates, const SubtreeChecks& checks, DeadlineBoard& board);
 
   // Not ok: the handoff outbox did not open.
   const absl::Status& status() const { return status_; }
@@ -105,6 +106,7 @@ class CaseHandoffs {
   const CaseRecords& records_;
   const CaseClocks& clocks_;
   const CaseDuplicates& duplicates_;
+  const SubtreeChecks& checks_;
   DeadlineBoard& board_;
   std::unique_ptr<Outbox> outbox_;
   absl::Status status_;

@@ -22,7 +22,7 @@ CaseRegistry::CaseRegistry(Deps deps)
       duplicates_(d_, records_),
       replicas_(d_, records_, duplicates_, subtree_.get()),
       checks_(d_, records_, duplicates_, replicas_),
-      handoffs_(d_, records_, clocks_, duplicates_, *board_),
+      handoffs_(d_, records_, clocks_, duplicates_, checks_, *board_),
       intake_(d_, records_, clocks_, duplicates_, checks_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
       queries_(d_, records_, clocks_, duplicates_, replicas_),

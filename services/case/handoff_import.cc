@@ -143,10 +143,25 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
   const std::string id(absl::StripPrefix(r.handoff().name(), "handoffs/"));
   auto profile = std::make_shared<const CaseDuplicates::Profile>(
       duplicates_.ProfileOf(r.case_(), r.case_().identity_protected()));
+  // The province-wide check is this node's own, not the sender's: asked
+  // again of this node's ancestor, or, with nobody above to ask, made here
+  // now (off the writer).
+  auto checked_here = std::make_shared<std::optional<cases::v1::SubtreeDuplicateCheck>>();
+  bool queue_check = false;
+  if (checks_.Wanted(*profile, r.case_().identity_protected())) {
+    if (d_.subtree_check_unit.empty()) {
+      Case probe;
+      probe.set_number(r.case_().number());
+      *probe.mutable_received_date() = r.case_().received_date();
+      if (checks_.CheckHere(probe, *profile).ok()) *checked_here = probe.subtree_check();
+    } else {
+      queue_check = true;
+    }
+  }
   auto response = std::make_shared<federation::v1::OfferHandoffResponse>();
   auto imported = std::make_shared<Case>();
   d_.store->Submit(
-      [this, p, r, id, number = *number, sealed, profile, response,
+      [this, p, r, id, number = *number, sealed, profile, checked_here, queue_check, response,
        imported](WriteTxn& txn) -> absl::Status {
         const cases::v1::Handoff& h = r.handoff();
         RECEPTION_ASSIGN_OR_RETURN(auto seen, txn.Get(records_.families().handoffs, id));
@@ -209,6 +224,9 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
         // The filing limit is judged here, not taken from the sender.
         clocks_.JudgeFiling(c);
         duplicates_.Index(txn, c, *profile);
+        c.clear_subtree_check();
+        if (*checked_here) *c.mutable_subtree_check() = **checked_here;
+        if (queue_check) checks_.Queue(txn, c, *profile);
         CaseChange change{absl::StrCat("TRANSFERRED -> RECEIVED: ",
                                        to_decide ? "received to decide the jurisdiction dispute"
                                                  : (h.is_return() ? "returned" : "received"),

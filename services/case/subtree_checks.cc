@@ -97,7 +97,7 @@ bool SubtreeChecks::Wanted(const CaseDuplicates::Profile& profile, bool protect)
 absl::Status SubtreeChecks::CheckHere(Case& c, const CaseDuplicates::Profile& profile) const {
   RECEPTION_ASSIGN_OR_RETURN(auto numbers,
                              duplicates_.FindInSubtree(profile.citizen_keys, profile.content_tokens,
-                                                       DayOf(c.received_date()), ""));
+                                                       DayOf(c.received_date()), c.number()));
   std::vector<std::string> names;
   for (const auto& n : numbers) names.push_back(absl::StrCat("cases/", n));
   SubtreeDuplicateCheck* check = c.mutable_subtree_check();

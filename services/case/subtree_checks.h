@@ -39,8 +39,9 @@ class SubtreeChecks {
   // Whether a new case with `profile` is checked at all (a matching key, a
   // petitioner with a citizen ID, not a protected identity).
   bool Wanted(const CaseDuplicates::Profile& profile, bool protect) const;
-  // Intake, off the writer, on a node that asks nobody: the check against
-  // this node's own subtree index, recorded on `c` as done.
+  // Intake (or an import), off the writer, on a node that asks nobody: the
+  // check against this node's own subtree index, recorded on `c` as done
+  // (`c` itself, once numbered, left out).
   absl::Status CheckHere(cases::v1::Case& c, const CaseDuplicates::Profile& profile) const;
   // Intake, in the write that registers numbered case `c`: queues the check
   // for the ancestor's node and marks it pending on `c`. False when this

@@ -421,6 +421,19 @@ TEST(OversightTest, ProvinceWideDuplicatesThroughTheKeyedHash) {
   // The commune's own earlier case is a local repeat; the province adds 502-1's.
   EXPECT_EQ(Names(check_of(third.name()).possible_duplicates()), first.name());
 
+  // Handed to the province, the case is checked again there, by the node
+  // that now owns it, against the cases of the whole subtree but itself.
+  auto handoff = b.Transfer(third.name(), "49", "p-t");
+  ASSERT_TRUE(handoff.ok()) << handoff.status();
+  ASSERT_TRUE(WaitFor([&] { return b.Delivered(handoff->name()); }, absl::Seconds(30)));
+  auto owned = city.Get(third.name());
+  ASSERT_TRUE(owned.ok()) << owned.status();
+  EXPECT_EQ(owned->owner_unit(), "49");
+  EXPECT_EQ(owned->subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_DONE);
+  EXPECT_EQ(owned->subtree_check().checked_unit(), "49");
+  EXPECT_EQ(Names(owned->subtree_check().possible_duplicates()),
+            absl::StrCat(first.name(), ", ", second.name()));
+
   // The province's own intake is checked against its subtree at once.
   const v1::Case at_city = CreateAt(city, v1::CASE_KIND_COMPLAINT, "p-6", "49");
   EXPECT_EQ(at_city.subtree_check().state(), v1::SubtreeDuplicateCheck::STATE_DONE);
