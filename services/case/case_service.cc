@@ -518,7 +518,8 @@ grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcServic
   }
   return NewFeedWatch(&d_.registry->replicas(), d_.feed_watch, d_.scans,
                       static_cast<uint64_t>(req->after_sequence()),
-                      req->page_size() == 0 ? 500 : req->page_size(), d_.feed_heartbeat);
+                      req->page_size() == 0 ? 500 : req->page_size(), d_.feed_heartbeat,
+                      d_.feed_batch);
 }
 
 absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeContext& context) {
@@ -629,6 +630,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   fed.feed_watch = m->feed_watch_.get();
   fed.scans = m->scans_.get();
   fed.feed_heartbeat = absl::Milliseconds(config.federation().follow().heartbeat_millis());
+  fed.feed_batch = absl::Milliseconds(std::max(0, config.federation().follow().batch_millis()));
   // The media service is this process's (receptiond) or the one at
   // media_service_address (reception-case beside reception-media).
   if (!config.media_service_address().empty()) {

@@ -140,6 +140,8 @@ class CaseFederationGrpcService final
     // often a caught-up watch hears from this node.
     SequenceWatch* feed_watch = nullptr;
     absl::Duration feed_heartbeat = absl::Seconds(2);
+    // How long a caught-up stream waits for a full page after a change.
+    absl::Duration feed_batch = absl::Milliseconds(50);
     WorkPool* scans = nullptr;  // feed pages are read there
   };
   explicit CaseFederationGrpcService(Deps deps) : d_(std::move(deps)) {}

@@ -35,12 +35,11 @@ namespace reception {
 
 // The stream of one WatchCaseFeed call (the caller already authorised):
 // pages from `after`, read on `pool`, then each change once durable, and a
-// page at least every `heartbeat`.
-grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* NewFeedWatch(const CaseReplicas* replicas,
-                                                                     SequenceWatch* watch,
-                                                                     WorkPool* pool, uint64_t after,
-                                                                     int page_size,
-                                                                     absl::Duration heartbeat);
+// page at least every `heartbeat`. Once caught up, a change is sent when a
+// full page is there or `batch` after it arrived, whichever comes first.
+grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* NewFeedWatch(
+    const CaseReplicas* replicas, SequenceWatch* watch, WorkPool* pool, uint64_t after,
+    int page_size, absl::Duration heartbeat, absl::Duration batch);
 
 class FeedFollower {
  public:

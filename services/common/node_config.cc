@@ -122,6 +122,11 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   if (fed->retry_max_millis() == 0) fed->set_retry_max_millis(30000);
   if (fed->call_timeout_millis() == 0) fed->set_call_timeout_millis(5000);
   if (fed->follow().heartbeat_millis() == 0) fed->mutable_follow()->set_heartbeat_millis(2000);
+  if (fed->follow().batch_millis() == 0) fed->mutable_follow()->set_batch_millis(50);
+  if (fed->follow().batch_millis() > fed->follow().heartbeat_millis()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": federation.follow.batch_millis must not exceed heartbeat_millis"));
+  }
   if (fed->follow().heartbeat_millis() < 50) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": federation.follow.heartbeat_millis must be at least 50"));
