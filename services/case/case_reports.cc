@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/protobuf/arena.h"
 #include "services/case/case_replicas.h"
 #include "services/case/reception_log.h"
 #include "services/case/report_view.pb.h"
@@ -281,18 +282,29 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
   // counted once, the newer record winning (this node's own when it owns
   // the case).
   auto it = d_.store->NewIterator(records_.families().facts);
-  View own, rep;
+  // Parsed on an arena (a view holds several small messages: no malloc and
+  // free per case), released every few thousand cases between two numbers.
+  google::protobuf::Arena arena;
+  View* own = google::protobuf::Arena::CreateMessage<View>(&arena);
+  View* rep = google::protobuf::Arena::CreateMessage<View>(&arena);
+  int since_reset = 0;
   bool has_own = false, has_rep = false;
   std::string current;
   auto flush = [&] {
     if (has_own && has_rep) {
-      const bool rep_newer = std::make_tuple(rep.owner_epoch(), rep.version()) >
-                             std::make_tuple(own.owner_epoch(), own.version());
-      count(own.owner_unit() == d_.unit_code || !rep_newer ? own : rep);
+      const bool rep_newer = std::make_tuple(rep->owner_epoch(), rep->version()) >
+                             std::make_tuple(own->owner_epoch(), own->version());
+      count(own->owner_unit() == d_.unit_code || !rep_newer ? *own : *rep);
     } else if (has_own || has_rep) {
-      count(has_own ? own : rep);
+      count(has_own ? *own : *rep);
     }
     has_own = has_rep = false;
+    if (++since_reset >= 4096) {
+      since_reset = 0;
+      arena.Reset();
+      own = google::protobuf::Arena::CreateMessage<View>(&arena);
+      rep = google::protobuf::Arena::CreateMessage<View>(&arena);
+    }
   };
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const absl::string_view key(it->key().data(), it->key().size());
@@ -302,10 +314,10 @@ absl::StatusOr<cases::v1::CaseReport> CaseReports::GetCaseReport(
     const absl::string_view number = key.substr(0, key.size() - 2);
     if (number != current) {
       flush();
-      current = std::string(number);
+      current.assign(number.data(), number.size());
     }
     const bool is_rep = key.back() == 'r';
-    View& target = is_rep ? rep : own;
+    View& target = is_rep ? *rep : *own;
     if (!target.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("the report facts of ", current, " do not parse"));
     }
