@@ -70,20 +70,28 @@ int64_t DaysSinceEpoch(absl::CivilDay d) { return d - absl::CivilDay(1970, 1, 1)
 
 }  // namespace
 
-CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) const {
-  Profile p;
-  const std::string content = FoldForSearch(c.content());
-  p.content_tokens = TokenHashes(content);
-  // Protected identities are never indexed: a name search must not reveal
-  // that someone denounced.
+std::string CaseDuplicates::SearchText(const Case& c, bool protect,
+                                       absl::string_view folded_content) {
   std::string people;
   if (!protect) {
     for (const auto& person : c.petitioners()) absl::StrAppend(&people, " ", person.full_name());
   }
   absl::StrAppend(&people, " ", c.respondent().official_name(), " ",
                   c.respondent().official_position());
-  p.search_text = FoldForSearch(people);
-  if (!content.empty()) absl::StrAppend(&p.search_text, p.search_text.empty() ? "" : " ", content);
+  std::string text = FoldForSearch(people);
+  if (!folded_content.empty()) {
+    absl::StrAppend(&text, text.empty() ? "" : " ", folded_content);
+  }
+  return text;
+}
+
+CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) const {
+  Profile p;
+  const std::string content = FoldForSearch(c.content());
+  p.content_tokens = TokenHashes(content);
+  // Protected identities are never indexed: a name search must not reveal
+  // that someone denounced.
+  p.search_text = SearchText(c, protect, content);
   if (!protect) {
     p.citizen_keys = CitizenKeysOf(c);
     for (const auto& person : c.petitioners()) {
@@ -152,8 +160,8 @@ void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile)
   }
 }
 
-std::string CaseDuplicates::ReplicaIndexValue(const Case& c) {
-  return EntryValue(c, TokenHashes(FoldForSearch(c.content())));
+std::string CaseDuplicates::ReplicaIndexValue(const Case& c, absl::string_view folded_content) {
+  return EntryValue(c, TokenHashes(folded_content));
 }
 
 void CaseDuplicates::IndexReplica(WriteTxn& txn, const std::string& number,

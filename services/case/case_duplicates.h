@@ -39,6 +39,10 @@ class CaseDuplicates {
   };
   // `protect`: the petitioners are a protected identity, never indexed.
   Profile ProfileOf(const cases::v1::Case& c, bool protect) const;
+  // Only the search text (what a replica needs), from the content folded
+  // once: `folded_content` is FoldForSearch(c.content()).
+  static std::string SearchText(const cases::v1::Case& c, bool protect,
+                                absl::string_view folded_content);
   // Writes the indexes of a case new on this node (registered or imported):
   // its search text and its citizens with what duplicate detection compares
   // (under this node's key, and under the matching key for subtree checks).
@@ -54,7 +58,7 @@ class CaseDuplicates {
   std::vector<std::string> CitizenKeysOf(const cases::v1::Case& c) const;
   // What the subtree index holds of a replica (its day and content words),
   // worked out off the writer.
-  static std::string ReplicaIndexValue(const cases::v1::Case& c);
+  static std::string ReplicaIndexValue(const cases::v1::Case& c, absl::string_view folded_content);
   // The subtree index of replica `number`: its entries under `old_keys`
   // that are not in `new_keys` are removed, and `new_keys` written with
   // `value` (ReplicaIndexValue).

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
 #include "services/common/status.h"
+#include "services/common/text.h"
 
 namespace reception {
 
@@ -61,7 +62,8 @@ absl::Status CaseRegistry::BackfillSubtreeIndex() {
   RECEPTION_RETURN_IF_ERROR(records_.ForEach([&](const CaseRecord& rec) -> absl::Status {
     const auto keys = duplicates_.CitizenKeysOf(rec.case_());
     if (keys.empty()) return absl::OkStatus();
-    const std::string value = CaseDuplicates::ReplicaIndexValue(rec.case_());
+    const std::string value =
+        CaseDuplicates::ReplicaIndexValue(rec.case_(), FoldForSearch(rec.case_().content()));
     for (const auto& k : keys) {
       batch.emplace_back(absl::StrCat(absl::BytesToHexString(k), "/", rec.case_().number()), value);
     }

@@ -6,6 +6,7 @@
 #include "services/case/intake.h"
 #include "services/common/key_file.h"
 #include "services/common/status.h"
+#include "services/common/text.h"
 
 namespace reception {
 
@@ -248,9 +249,10 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
   for (auto& e : *page.mutable_entries()) {
     // Never trust the sender's redaction.
     Case c = Project(std::move(*e.mutable_case_()));
-    std::string text = duplicates_.ProfileOf(c, c.identity_protected()).search_text;
+    const std::string content = FoldForSearch(c.content());
+    std::string text = CaseDuplicates::SearchText(c, c.identity_protected(), content);
     std::string value =
-        e.citizen_keys().empty() ? std::string() : CaseDuplicates::ReplicaIndexValue(c);
+        e.citizen_keys().empty() ? std::string() : CaseDuplicates::ReplicaIndexValue(c, content);
     prepared->push_back({std::move(c), e.origin_unit(), std::move(text),
                          std::move(*e.mutable_citizen_keys()), std::move(value)});
   }
@@ -308,8 +310,10 @@ void CaseReplicas::Apply(const std::string& via, federation::v1::CaseFeedPage pa
           txn.Put(f.replicas, rec.case_().number(), rec.SerializeAsString());
           records_.WriteFacts(txn, rec.case_(), /*replica=*/true);
           if (board_ != nullptr) {
-            txn.OnDurable(
-                [board = board_, c = rec.case_()] { board->Update(c, /*replica=*/true); });
+            txn.OnDurable([board = board_, number = rec.case_().number(),
+                           e = board_->Summarize(rec.case_(), /*replica=*/true)]() mutable {
+              board->Put(number, std::move(e));
+            });
           }
           RECEPTION_RETURN_IF_ERROR(records_.AppendFeed(txn, fe));
           ++*written;

@@ -9,6 +9,10 @@
 namespace reception {
 
 void SubtreeBoard::Update(const cases::v1::Case& c, bool replica) {
+  Put(c.number(), Summarize(c, replica));
+}
+
+SubtreeBoard::Entry SubtreeBoard::Summarize(const cases::v1::Case& c, bool replica) const {
   Entry e;
   e.epoch = c.owner_epoch();
   e.version = c.version();
@@ -23,14 +27,18 @@ void SubtreeBoard::Update(const cases::v1::Case& c, bool replica) {
     e.due = absl::CivilDay(c.due_date().year(), c.due_date().month(), c.due_date().day());
   }
   e.updated = absl::FromUnixSeconds(c.update_time().seconds());
+  return e;
+}
+
+void SubtreeBoard::Put(const std::string& number, Entry e) {
   absl::MutexLock lock(&mu_);
-  auto it = cases_.find(c.number());
+  auto it = cases_.find(number);
   if (it != cases_.end()) {
     const Entry& old = it->second;
     if (old.own_owned && !e.own_owned) return;  // the owner's own record is the truth
     if (!e.own_owned && std::tie(e.epoch, e.version) <= std::tie(old.epoch, old.version)) return;
   }
-  cases_[c.number()] = std::move(e);
+  cases_[number] = std::move(e);
 }
 
 std::vector<SubtreeBoard::UnitCounts> SubtreeBoard::Counts() const {

@@ -33,8 +33,23 @@ class SubtreeBoard final : public prometheus::Collectable {
                std::string unit_code)
       : clock_(clock), deadlines_(deadlines), topology_(topology), unit_(std::move(unit_code)) {}
 
+  // What the board keeps of one record.
+  struct Entry {
+    int64_t epoch = 0;
+    int64_t version = 0;
+    bool own_owned = false;  // this node's own record of a case it owns
+    std::string owner;
+    std::string holder;  // whose record it is
+    bool open = false;
+    std::optional<absl::CivilDay> due;
+    absl::Time updated;
+  };
   // A record as committed: this node's own, or a replica. Thread-safe.
   void Update(const cases::v1::Case& c, bool replica);
+  // The same in two steps: the summary taken where the record is at hand
+  // (a few fields, not a copy of the case), applied once it is durable.
+  Entry Summarize(const cases::v1::Case& c, bool replica) const;
+  void Put(const std::string& number, Entry e);
 
   struct UnitCounts {
     std::string unit;
@@ -51,16 +66,6 @@ class SubtreeBoard final : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  struct Entry {
-    int64_t epoch = 0;
-    int64_t version = 0;
-    bool own_owned = false;  // this node's own record of a case it owns
-    std::string owner;
-    std::string holder;  // whose record it is
-    bool open = false;
-    std::optional<absl::CivilDay> due;
-    absl::Time updated;
-  };
   const Clock* clock_;
   const DeadlineEngine* deadlines_;
   const Topology* topology_;
