@@ -66,6 +66,29 @@ TEST_F(CaseRegistryTest, CreateIsIdempotentByRequestId) {
             std::string::npos);
 }
 
+// A denunciation outside competence goes to the competent body (TransferCase),
+// never back to the denouncer with guidance.
+TEST_F(CaseRegistryTest, ADenunciationOutsideCompetenceIsNotGuided) {
+  auto c = Create(Denunciation("dg"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(Classify(c->name(), false).ok());
+  cases::v1::GuideCaseRequest guide;
+  guide.set_name(c->name());
+  guide.set_competent_body("Thanh tra tỉnh");
+  auto guided = Do(officer_, &CaseRegistry::GuideCase, guide);
+  EXPECT_EQ(guided.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(guided.status().message().find("use TransferCase"), std::string::npos)
+      << guided.status();
+  cases::v1::GetCaseRequest get;
+  get.set_name(c->name());
+  auto after = registry_->GetCase(officer_, get);
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->has_guidance());
+  for (const auto& k : after->clocks()) {
+    EXPECT_NE(k.state(), cases::v1::CLOCK_STATE_MET) << cases::v1::DeadlineStep_Name(k.step());
+  }
+}
+
 TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
   auto c = Create(Complaint("r"));
   const std::string name = c->name();
@@ -109,6 +132,10 @@ TEST_F(CaseRegistryTest, FullLifecycleWithSuspensionAndAuditTrail) {
                 .find("does not fit a complaint"),
             std::string::npos);
   decide.set_outcome(cases::v1::OUTCOME_COMPLAINT_PARTLY_RIGHT);
+  // The inspector verified; the decision is the head's.
+  auto by_inspector = Do(inspector_, &CaseRegistry::DecideCase, decide);
+  EXPECT_EQ(by_inspector.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(by_inspector.status().message().find("needs the head role"), std::string::npos);
   ASSERT_TRUE(Do(head_, &CaseRegistry::DecideCase, decide).ok());
   cases::v1::CloseCaseRequest close;
   close.set_name(name);

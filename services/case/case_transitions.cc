@@ -251,6 +251,14 @@ void CaseTransitions::GuideCase(const Principal& p, const cases::v1::GuideCaseRe
               "GuideCase is not allowed: the case was classified within this unit's "
               "competence; accept it instead");
         }
+        if (c.kind() == cases::v1::CASE_KIND_DENUNCIATION) {
+          // A denouncer is not sent elsewhere: the denunciation goes to the
+          // competent body (its transfer clock runs for that).
+          return absl::FailedPreconditionError(
+              "GuideCase is not allowed: a denunciation outside this unit's competence is "
+              "transferred to the competent body within the pack's transfer limit (Law on "
+              "Denunciations Art 24), not guided; use TransferCase");
+        }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
         RECEPTION_ASSIGN_OR_RETURN(std::string refused, duplicates_.GuidanceRefusal(&txn, c, day));
         if (!refused.empty()) {
@@ -424,8 +432,12 @@ void CaseTransitions::PublishDecision(const Principal& p,
 
 void CaseTransitions::DecideCase(const Principal& p, const cases::v1::DecideCaseRequest& r,
                                  CaseCallback done) {
-  if (p.role != Role::kInspector && p.role != Role::kHead) {
-    return done(absl::PermissionDeniedError("DecideCase needs the head or inspector role"));
+  // The decision is the head's whatever the kind (the access table says
+  // why); an inspector verifies and proposes it.
+  if (p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "DecideCase needs the head role: the chairman or head of the agency decides; an "
+        "inspector verifies and proposes (StartCaseVerification)"));
   }
   if (!cases::v1::Outcome_IsValid(r.outcome()) || r.outcome() == cases::v1::OUTCOME_UNSPECIFIED) {
     return done(InvalidField("outcome", "must be set"));

@@ -49,7 +49,9 @@ const std::vector<AccessRule>* BuildTable() {
       {CASES "StartCaseVerification", I | H, S, kNoNodes, "verification"},
       {CASES "SuspendCase", kStaff, S, kNoNodes, "lifecycle"},
       {CASES "ResumeCase", kStaff, S, kNoNodes, "lifecycle"},
-      {CASES "DecideCase", I | H, S, kNoNodes, "the decision"},
+      {CASES "DecideCase", H, S, kNoNodes,
+       "the head (chairman or head of the agency), every kind: complaints (LC Art 18-21), "
+       "denunciations (LD Art 12-15), petitions; inspectors verify and propose"},
       {CASES "CloseCase", kStaff, S, kNoNodes, "lifecycle"},
       {CASES "PublishDecision", kStaff, S, kNoNodes, "publication of the decision"},
       {CASES "WithdrawCase", kStaff, S, kNoNodes, "the citizen's withdrawal, recorded by staff"},
