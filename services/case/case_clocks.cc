@@ -111,7 +111,9 @@ absl::Status CaseClocks::Advance(Case& c, CaseTransition t, absl::CivilDay today
   if (t == CaseTransition::kClassify && !c.classification().within_competence()) {
     RECEPTION_ASSIGN_OR_RETURN(
         started, engine.Start(ClockTrigger::kOutsideCompetence, facts, DayOf(c.received_date())));
-  } else if (t == CaseTransition::kAccept) {
+  } else if (t == CaseTransition::kAccept && !c.acceptance().information_for_inspection()) {
+    // (An anonymous letter checked as information for inspection runs no
+    // denunciation time limit.)
     RECEPTION_ASSIGN_OR_RETURN(started, engine.Start(ClockTrigger::kAccepted, facts, day));
   } else if (t == CaseTransition::kDecide) {
     // Publication of the decision (complaints; the pack has no rule for other kinds).

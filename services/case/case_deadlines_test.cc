@@ -320,12 +320,27 @@ TEST_F(CaseDeadlinesTest, LateAcceptanceIsMissedAndOutsideCompetenceStartsTheTra
   guide.set_name(c->name());
   guide.set_competent_body("Thanh tra tỉnh");
   *guide.mutable_date() = D(2026, 3, 10);
-  auto g = Do(officer_, &CaseRegistry::GuideCase, guide);
+  // A denunciation is not guided (Law on Denunciations Art 24): it is
+  // transferred, here long after its limit.
+  EXPECT_EQ(Do(officer_, &CaseRegistry::GuideCase, guide).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  cases::v1::TransferCaseRequest transfer;
+  transfer.set_name(c->name());
+  transfer.set_destination_unit("48-1");
+  transfer.set_reason("Thuộc thẩm quyền của UBND phường");
+  transfer.set_request_id("late");
+  auto h = Await<cases::v1::Handoff>(
+      [&](auto cb) { registry_->TransferCase(officer_, transfer, std::move(cb)); });
+  ASSERT_TRUE(h.ok()) << h.status();
+  cases::v1::GetCaseRequest get;
+  get.set_name(c->name());
+  auto g = registry_->GetCase(officer_, get);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_TRANSFER).state(), cases::v1::CLOCK_STATE_MISSED);
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_ACCEPT).state(), cases::v1::CLOCK_STATE_CANCELLED);
+  // Handling the letter ends with the transfer too, months late.
   EXPECT_EQ(ClockOf(*g, cases::v1::DEADLINE_STEP_HANDLE_LETTER).state(),
-            cases::v1::CLOCK_STATE_MET);
+            cases::v1::CLOCK_STATE_MISSED);
 }
 
 // A denunciation handed to another unit carries its time limit for

@@ -66,6 +66,81 @@ TEST_F(CaseRegistryTest, CreateIsIdempotentByRequestId) {
             std::string::npos);
 }
 
+// An anonymous letter is not a denunciation (Law on Denunciations Art 25):
+// it goes on only when it names the violator, brings evidence and can be
+// verified, and then as the rule pack says; each archive reason must fit.
+TEST_F(CaseRegistryTest, AnonymousLettersPassTheLawsTestOrAreArchived) {
+  auto anonymous = [&](const std::string& id) {
+    auto r = Denunciation(id);
+    r.mutable_case_()->set_anonymous(true);
+    r.mutable_case_()->clear_petitioners();
+    r.mutable_case_()->set_people_count(1);
+    return r;
+  };
+  cases::v1::AcceptCaseRequest accept;
+  accept.set_notice_reference("TL-09/2026");
+
+  auto bare = Create(anonymous("an-1"));
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  ASSERT_TRUE(Classify(bare->name(), true).ok());
+  accept.set_name(bare->name());
+  auto refused = Do(officer_, &CaseRegistry::AcceptCase, accept);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("lacks names_violator, evidence_provided, verifiable"),
+            std::string::npos)
+      << refused.status();
+  EXPECT_NE(refused.status().message().find("Art 25"), std::string::npos);
+  cases::v1::ArchiveCaseRequest archive;
+  archive.set_name(bare->name());
+  archive.set_reason(cases::v1::ARCHIVE_REASON_ANONYMOUS);
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ArchiveCase, archive).ok());
+
+  // Named and with evidence at intake; found verifiable when classified.
+  auto r = anonymous("an-2");
+  r.mutable_case_()->mutable_anonymous_letter()->set_names_violator(true);
+  r.mutable_case_()->mutable_anonymous_letter()->set_evidence_provided(true);
+  auto letter = Create(r);
+  ASSERT_TRUE(letter.ok()) << letter.status();
+  cases::v1::ClassifyCaseRequest classify;
+  classify.set_name(letter->name());
+  classify.set_within_competence(true);
+  *classify.mutable_anonymous_letter() = letter->anonymous_letter();
+  classify.mutable_anonymous_letter()->set_verifiable(true);
+  classify.mutable_anonymous_letter()->set_evidence_note("Bản sao phiếu thu có chữ ký");
+  ASSERT_TRUE(Do(officer_, &CaseRegistry::ClassifyCase, classify).ok());
+  accept.set_name(letter->name());
+  auto accepted = Do(officer_, &CaseRegistry::AcceptCase, accept);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_TRUE(accepted->acceptance().information_for_inspection());
+  EXPECT_NE(accepted->acceptance().basis().find("handled as information for inspection (Law on "
+                                                "Denunciations 25/2018/QH14 Art 25; rule pack"),
+            std::string::npos)
+      << accepted->acceptance().basis();
+  for (const auto& k : accepted->clocks()) {
+    EXPECT_NE(k.step(), cases::v1::DEADLINE_STEP_SETTLE) << "no denunciation settlement limit";
+  }
+
+  // The facts are for anonymous letters only.
+  auto named = Complaint("an-3");
+  named.mutable_case_()->mutable_anonymous_letter()->set_names_violator(true);
+  auto bad = Create(named);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bad.status().message().rfind("case.anonymous_letter", 0), 0u) << bad.status();
+
+  // Archive reasons that do not fit the case.
+  auto complaint = Create(Complaint("an-4"));
+  ASSERT_TRUE(complaint.ok());
+  archive.set_name(complaint->name());
+  auto wrong = Do(officer_, &CaseRegistry::ArchiveCase, archive);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(wrong.status().message().find("names its petitioners"), std::string::npos);
+  archive.set_reason(cases::v1::ARCHIVE_REASON_ALREADY_GUIDED);
+  wrong = Do(officer_, &CaseRegistry::ArchiveCase, archive);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(wrong.status().message().find("needs a matter guided before"), std::string::npos)
+      << wrong.status();
+}
+
 // A denunciation outside competence goes to the competent body (TransferCase),
 // never back to the denouncer with guidance.
 TEST_F(CaseRegistryTest, ADenunciationOutsideCompetenceIsNotGuided) {

@@ -3,7 +3,9 @@
 #include <memory>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
@@ -129,6 +131,12 @@ void CaseTransitions::ClassifyCase(const Principal& p, const cases::v1::Classify
               absl::StrCat("cannot change a ", KindName(c.kind()), " into a ", KindName(cl->kind()),
                            "; register a new case of the right kind and archive this one"));
         }
+        if (r.has_anonymous_letter()) {
+          *c.mutable_anonymous_letter() = r.anonymous_letter();
+          RECEPTION_RETURN_IF_ERROR(CheckAnonymousLetter(c, "anonymous_letter"));
+          c.mutable_anonymous_letter()->set_evidence_note(
+              NormalizeNfc(c.anonymous_letter().evidence_note()));
+        }
         cl->set_within_competence(r.within_competence());
         cl->set_complexity(r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED
                                ? cases::v1::COMPLEXITY_NORMAL
@@ -149,6 +157,37 @@ void CaseTransitions::ClassifyCase(const Principal& p, const cases::v1::Classify
       std::move(done));
 }
 
+absl::StatusOr<std::string> CaseTransitions::AnonymousBasis(const Case& c) const {
+  // The pack in force when the letter was received.
+  RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack,
+                             d_.rules->PackOn(DayOf(c.received_date())));
+  const auto& letter = c.anonymous_letter();
+  std::vector<std::string> missing;
+  if (!letter.names_violator()) missing.push_back("names_violator");
+  if (!letter.evidence_provided()) missing.push_back("evidence_provided");
+  if (!letter.verifiable()) missing.push_back("verifiable");
+  if (!pack->intake().has_anonymous_letters()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("AcceptCase is not allowed: rule pack ", pack->id(),
+                     " lets no anonymous letter go on; archive it with reason ANONYMOUS"));
+  }
+  const auto& rule = pack->intake().anonymous_letters();
+  if (!missing.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "AcceptCase is not allowed: an anonymous letter is not handled as a denunciation (",
+        rule.source(),
+        ") unless it names the violator, brings evidence and gives a basis to verify it; "
+        "anonymous_letter lacks ",
+        absl::StrJoin(missing, ", "),
+        ". Record what the letter brings with ClassifyCase.anonymous_letter, or archive it "
+        "with reason ANONYMOUS"));
+  }
+  return absl::StrCat("anonymous letter naming the violator, with evidence and a basis to verify: ",
+                      rule.handled_as() == "denunciation" ? "handled as a denunciation"
+                                                          : "handled as information for inspection",
+                      " (", rule.source(), "; rule pack ", pack->id(), ")");
+}
+
 void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCaseRequest& r,
                                  CaseCallback done) {
   if (auto s = ValidateReference(r.notice_reference(), "notice_reference", true); !s.ok()) {
@@ -156,7 +195,7 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
   }
   Transition(
       p, r.name(), r.etag(), CaseTransition::kAccept,
-      [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
+      [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
         if (!c.classification().within_competence()) {
           return absl::FailedPreconditionError(
               "AcceptCase is not allowed: the case was classified outside this unit's "
@@ -171,9 +210,17 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
               "or refuse it with ground OUT_OF_TIME"));
         }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+        std::string basis;
+        if (c.anonymous()) {
+          RECEPTION_ASSIGN_OR_RETURN(basis, AnonymousBasis(c));
+        }
         c.mutable_acceptance()->set_notice_reference(NormalizeNfc(r.notice_reference()));
         *c.mutable_acceptance()->mutable_date() = ToProtoDate(day);
-        return CaseChange{absl::StrCat("accepted by notice ", r.notice_reference()),
+        c.mutable_acceptance()->set_basis(basis);
+        c.mutable_acceptance()->set_information_for_inspection(
+            absl::StrContains(basis, "information for inspection"));
+        return CaseChange{absl::StrCat("accepted by notice ", r.notice_reference(),
+                                       basis.empty() ? "" : "; ", basis),
                           {"acceptance"}};
       },
       std::move(done));
@@ -293,9 +340,22 @@ void CaseTransitions::ArchiveCase(const Principal& p, const cases::v1::ArchiveCa
   }
   Transition(
       p, r.name(), r.etag(), CaseTransition::kArchive,
-      [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
+      [this, r](const WriteTxn& txn, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
         if (r.duplicate_of() == c.name()) {
           return InvalidField("duplicate_of", "must name another case");
+        }
+        // Each reason must fit the case it is given for.
+        if (r.reason() == cases::v1::ARCHIVE_REASON_ANONYMOUS && !c.anonymous()) {
+          return absl::FailedPreconditionError(
+              "reason ANONYMOUS is for anonymous letters; this case names its petitioners");
+        }
+        if (r.reason() == cases::v1::ARCHIVE_REASON_ALREADY_GUIDED) {
+          RECEPTION_ASSIGN_OR_RETURN(int guided, duplicates_.GuidancesOnMatter(&txn, c));
+          if (guided == 0) {
+            return absl::FailedPreconditionError(
+                "reason ALREADY_GUIDED needs a matter guided before: this case repeats no "
+                "guided case (repeats_case, as far as this node holds the chain)");
+          }
         }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
         auto* a = c.mutable_archival();

@@ -152,6 +152,14 @@ absl::Status ValidateFilingDelays(
   return absl::OkStatus();
 }
 
+absl::Status CheckAnonymousLetter(const Case& c, absl::string_view field) {
+  if (!c.anonymous()) {
+    return InvalidField(field, "applies only to anonymous letters (case.anonymous)");
+  }
+  return ValidateText(c.anonymous_letter().evidence_note(), absl::StrCat(field, ".evidence_note"),
+                      IntakeLimits::kMaxNoteChars, false, true);
+}
+
 absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
                                     const IntakeEnv& env) {
   if (!request.has_case_()) return InvalidField("case", "must be set");
@@ -163,6 +171,7 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   c.set_previous_case(in.previous_case());
   c.set_repeats_case(in.repeats_case());
   c.set_anonymous(in.anonymous());
+  if (in.has_anonymous_letter()) *c.mutable_anonymous_letter() = in.anonymous_letter();
   c.set_channel(in.channel());
   c.set_forwarded_by(in.forwarded_by());
   *c.mutable_petitioners() = in.petitioners();
@@ -211,6 +220,10 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
     return InvalidField(
         "case.anonymous",
         "applies only to denunciations; complaints and petitions need a named author");
+  }
+  if (c.has_anonymous_letter()) {
+    RECEPTION_RETURN_IF_ERROR(CheckAnonymousLetter(c, "case.anonymous_letter"));
+    NormalizeInPlace(c.mutable_anonymous_letter()->mutable_evidence_note());
   }
   if (!cases::v1::Channel_IsValid(c.channel()) || c.channel() == cases::v1::CHANNEL_UNSPECIFIED) {
     return InvalidField("case.channel", "must be set");

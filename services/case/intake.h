@@ -68,6 +68,10 @@ absl::Status ValidateText(absl::string_view value, absl::string_view field, size
 // "cases/{number}" -> number. INVALID_ARGUMENT naming `field` otherwise.
 absl::StatusOr<std::string> ParseCaseName(absl::string_view name, absl::string_view field);
 
+// The anonymous-letter facts of `c` may be recorded: `c` is anonymous and
+// the note fits; `field` names the input in errors.
+absl::Status CheckAnonymousLetter(const cases::v1::Case& c, absl::string_view field);
+
 // True for a 12-digit citizen identity number.
 bool IsCitizenId(absl::string_view id);
 

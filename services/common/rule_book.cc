@@ -123,6 +123,15 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto, absl::st
         return err("intake.representative_limits has a limit with a bad range");
       }
     }
+    if (p.intake().has_anonymous_letters()) {
+      const auto& a = p.intake().anonymous_letters();
+      if (a.handled_as() != "information_for_inspection" && a.handled_as() != "denunciation") {
+        return err(
+            "intake.anonymous_letters.handled_as must be information_for_inspection or "
+            "denunciation");
+      }
+      if (a.source().empty()) return err("intake.anonymous_letters.source must be set");
+    }
     if (auto st = ValidateDeadlines(p); !st.ok()) return err(st.message());
     if (auto st = ValidateJurisdiction(p); !st.ok()) return err(st.message());
     if (auto st = ValidateScheduling(p); !st.ok()) return err(st.message());

@@ -15,6 +15,26 @@
 
 namespace receptionctl {
 
+// --letter names-violator,evidence,verifiable: what an anonymous letter
+// brings (Law on Denunciations Art 25); "none" for nothing.
+v1::AnonymousLetter ParseLetter(const std::string& facts, const std::string& note) {
+  v1::AnonymousLetter out;
+  out.set_evidence_note(note);
+  for (absl::string_view f : absl::StrSplit(facts, ',', absl::SkipEmpty())) {
+    if (f == "names-violator") {
+      out.set_names_violator(true);
+    } else if (f == "evidence") {
+      out.set_evidence_provided(true);
+    } else if (f == "verifiable") {
+      out.set_verifiable(true);
+    } else if (f != "none") {
+      UsageError(
+          absl::StrCat("--letter takes names-violator, evidence, verifiable or none, not ", f));
+    }
+  }
+  return out;
+}
+
 void PrintCase(const v1::Case& c) {
   std::cout << c.name() << "  [" << Short(v1::CaseState_Name(c.state()), "CASE_STATE_") << "]\n";
   std::string kind = Short(v1::CaseKind_Name(c.kind()), "CASE_KIND_");
@@ -56,9 +76,17 @@ void PrintCase(const v1::Case& c) {
                      c.classification().within_competence() ? "within" : "outside", " competence, ",
                      Short(v1::Complexity_Name(c.classification().complexity()), "COMPLEXITY_")));
   }
+  if (c.has_anonymous_letter()) {
+    const auto& l = c.anonymous_letter();
+    Row("letter", absl::StrCat(l.names_violator() ? "names the violator" : "names no violator",
+                               l.evidence_provided() ? ", with evidence" : ", no evidence",
+                               l.verifiable() ? ", verifiable" : ", not verifiable",
+                               l.evidence_note().empty() ? "" : ": " + l.evidence_note()));
+  }
   if (c.has_acceptance())
     Row("accepted",
-        absl::StrCat(Date(c.acceptance().date()), ", notice ", c.acceptance().notice_reference()));
+        absl::StrCat(Date(c.acceptance().date()), ", notice ", c.acceptance().notice_reference(),
+                     c.acceptance().basis().empty() ? "" : "; " + c.acceptance().basis()));
   if (c.has_refusal())
     Row("refused",
         absl::StrCat(Date(c.refusal().date()), ", ",
@@ -235,6 +263,10 @@ int CasesCommand(const Args& a) {
     c->set_previous_case(a.GetOr("previous", ""));
     c->set_repeats_case(a.GetOr("repeats", ""));
     c->set_anonymous(a.Has("anonymous"));
+    if (a.Get("letter") || a.Get("evidence-note")) {
+      *c->mutable_anonymous_letter() =
+          ParseLetter(a.GetOr("letter", ""), a.GetOr("evidence-note", ""));
+    }
     c->set_channel(
         ParseEnum<v1::Channel>(a.GetOr("channel", ""), "CHANNEL_", &v1::Channel_Parse, "channel"));
     c->set_forwarded_by(a.GetOr("forwarded-by", ""));
@@ -428,6 +460,10 @@ int CasesCommand(const Args& a) {
     if (auto d = a.Get("filing-start"))
       *req.mutable_filing_start_date() = ParseDateOption(*d, "filing-start");
     for (const auto& d : a.All("filing-delay")) *req.add_filing_delays() = ParseFilingDelay(d);
+    if (a.Get("letter") || a.Get("evidence-note")) {
+      *req.mutable_anonymous_letter() =
+          ParseLetter(a.GetOr("letter", ""), a.GetOr("evidence-note", ""));
+    }
     return out_case(client.Call(&v1::CaseService::Stub::ClassifyCase, req));
   }
   if (cmd == "accept") {

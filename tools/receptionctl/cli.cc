@@ -49,6 +49,8 @@ const std::set<std::string> kBooleanFlags = {
     "all",  "anonymous", "apply",   "awaiting-decision", "dead",    "head-of-unit",
     "help", "json",      "overdue", "partial",           "subtree", "csv"};
 const std::set<std::string> kValueOptions = {"within",
+                                             "letter",
+                                             "evidence-note",
                                              "half",
                                              "nine-months",
                                              "open",

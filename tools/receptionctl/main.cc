@@ -67,7 +67,8 @@ const std::vector<Command>& Commands() {
             --content TEXT --received YYYY-MM-DD
             [--petitioner "Full name|citizen id|address|phone"]...
             [--round first|second] [--previous cases/N] [--repeats cases/N]
-            [--anonymous] [--forwarded-by BODY] [--representative CITIZEN_ID]...
+            [--anonymous [--letter names-violator,evidence,verifiable] [--evidence-note TEXT]]
+            [--forwarded-by BODY] [--representative CITIZEN_ID]...
             [--people N] [--respondent-unit CODE] [--respondent-official NAME]
             [--respondent-position TEXT] [--head-of-unit] [--act-reference REF] [--act-date DATE]
             [--filing-start DATE] [--filing-delay "obstacle|FROM|TO|evidence[|note]"]...
@@ -104,6 +105,8 @@ const std::vector<Command>& Commands() {
       {"classify", R"(  classify  NAME --competent yes|no [--complexity normal|complex|very_complex]
             [--filing-start DATE] [--filing-delay "obstacle|FROM|TO|evidence[|note]"]...
             [--kind K] [--note TEXT]
+            [--letter names-violator,evidence,verifiable|none] [--evidence-note TEXT]
+            (an anonymous letter: what it brings; Law on Denunciations Art 25)
 )"},
       {"accept", R"(  accept    NAME --notice REF
 )"},
