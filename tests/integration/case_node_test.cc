@@ -288,6 +288,40 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
                             Today());
   EXPECT_EQ(rc, 5) << out;
   EXPECT_NE(out.find("citizen_id"), std::string::npos) << out;
+
+  // Anonymous letters through the CLI: one that lacks what the law asks is
+  // refused and archived; one that has it all goes on as information for
+  // inspection.
+  auto create_letter = [&](const std::string& facts) {
+    return Shell(ctl + "create --kind denunciation --channel mail --anonymous " + facts +
+                 " --respondent-unit 48-13 --respondent-official 'Nguyễn Văn Tư' "
+                 "--content 'Tố cáo cán bộ địa chính nhận tiền' --received " +
+                 Today());
+  };
+  std::tie(rc, out) = create_letter("--letter names-violator,evidence");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("names the violator, with evidence, not verifiable"), std::string::npos)
+      << out;
+  const std::string letter = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
+  std::tie(rc, out) = Shell(ctl + "classify " + letter + " --competent yes");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Shell(ctl + "accept " + letter + " --notice TL-10");
+  EXPECT_EQ(rc, 6) << out;
+  EXPECT_NE(out.find("anonymous_letter lacks verifiable"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "archive " + letter + " --reason anonymous");
+  EXPECT_EQ(rc, 0) << out;
+  std::tie(rc, out) = create_letter("");
+  ASSERT_EQ(rc, 0) << out;
+  const std::string checkable = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
+  std::tie(rc, out) = Shell(ctl + "classify " + checkable + " --competent yes --letter frobs");
+  EXPECT_EQ(rc, 2) << out;
+  std::tie(rc, out) = Shell(ctl + "classify " + checkable +
+                            " --competent yes --letter names-violator,evidence,verifiable "
+                            "--evidence-note 'Bản sao phiếu thu'");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Shell(ctl + "accept " + checkable + " --notice TL-11");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("handled as information for inspection"), std::string::npos) << out;
 }
 
 }  // namespace
