@@ -376,6 +376,54 @@ TEST_F(CaseDeadlinesTest, ATransferredDenunciationIsJudgedOnItsTransferLimit) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// A complaint accepted as normal and found complex during verification gets
+// its longer limit by the head's written decision (Law on Complaints Art
+// 28: 30 days, complex 45), counted again from acceptance under the pack.
+TEST_F(CaseDeadlinesTest, ComplexityFoundAfterAcceptanceLengthensTheSettlementLimit) {
+  auto c = CreateOn(Complaint("cx"), D(2026, 3, 2));
+  ASSERT_TRUE(c.ok());
+  const std::string name = c->name();
+  ASSERT_TRUE(Classify(name, true, cases::v1::COMPLEXITY_NORMAL, D(2026, 3, 3)).ok());
+  auto a = Accept(name, D(2026, 3, 10));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(ClockOf(*a, cases::v1::DEADLINE_STEP_SETTLE).length_days(), 30);
+  const std::string normal_due =
+      FormatDate(ClockOf(*a, cases::v1::DEADLINE_STEP_SETTLE).due_date());
+  cases::v1::DeclareCaseComplexityRequest r;
+  r.set_name(name);
+  r.set_complexity(cases::v1::COMPLEXITY_COMPLEX);
+  r.set_decision_reference("QĐ-12/2026");
+  *r.mutable_date() = D(2026, 3, 20);
+  r.set_note("Phải trưng cầu giám định");
+  auto by_inspector = Do(inspector_, &CaseRegistry::DeclareCaseComplexity, r);
+  EXPECT_EQ(by_inspector.status().code(), absl::StatusCode::kPermissionDenied);
+  auto d = Do(head_, &CaseRegistry::DeclareCaseComplexity, r);
+  ASSERT_TRUE(d.ok()) << d.status();
+  const auto& settle = ClockOf(*d, cases::v1::DEADLINE_STEP_SETTLE);
+  EXPECT_EQ(settle.length_days(), 45);
+  EXPECT_EQ(FormatDate(settle.due_date()), "2026-04-24");  // as if classified complex
+  EXPECT_NE(FormatDate(settle.due_date()), normal_due);
+  EXPECT_EQ(d->state(), cases::v1::CASE_STATE_ACCEPTED);
+  EXPECT_EQ(d->classification().complexity(), cases::v1::COMPLEXITY_COMPLEX);
+  ASSERT_EQ(d->classification().complexity_decisions_size(), 1);
+  EXPECT_EQ(d->classification().complexity_decisions(0).from(), cases::v1::COMPLEXITY_NORMAL);
+  EXPECT_EQ(d->classification().complexity_decisions(0).decision_reference(), "QĐ-12/2026");
+  // Once is enough; a decision must change something.
+  auto again = Do(head_, &CaseRegistry::DeclareCaseComplexity, r);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kInvalidArgument);
+  r.clear_decision_reference();
+  r.set_complexity(cases::v1::COMPLEXITY_VERY_COMPLEX);
+  EXPECT_EQ(Do(head_, &CaseRegistry::DeclareCaseComplexity, r).status().code(),
+            absl::StatusCode::kInvalidArgument);  // no written decision
+  // Before acceptance the classification is the place.
+  auto early = CreateOn(Complaint("cx2"), D(2026, 3, 2));
+  ASSERT_TRUE(early.ok());
+  r.set_name(early->name());
+  r.set_decision_reference("QĐ-13/2026");
+  EXPECT_EQ(Do(head_, &CaseRegistry::DeclareCaseComplexity, r).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(CaseDeadlinesTest, ExtensionsNeedADecisionAndStopAtTheLimit) {
   auto c = CreateOn(Denunciation("d2"), D(2026, 3, 2));
   ASSERT_TRUE(c.ok());

@@ -177,6 +177,12 @@ void CaseRegistry::WithdrawCase(const Principal& p, const cases::v1::WithdrawCas
   transitions_.WithdrawCase(p, r, std::move(done));
 }
 
+void CaseRegistry::DeclareCaseComplexity(const Principal& p,
+                                         const cases::v1::DeclareCaseComplexityRequest& r,
+                                         Callback<Case> done) {
+  transitions_.DeclareCaseComplexity(p, r, std::move(done));
+}
+
 void CaseRegistry::ExtendCaseDeadline(const Principal& p,
                                       const cases::v1::ExtendCaseDeadlineRequest& r,
                                       Callback<Case> done) {

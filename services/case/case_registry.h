@@ -87,6 +87,8 @@ class CaseRegistry {
                        Callback<cases::v1::Case> done);
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r,
                     Callback<cases::v1::Case> done);
+  void DeclareCaseComplexity(const Principal& p, const cases::v1::DeclareCaseComplexityRequest& r,
+                             Callback<cases::v1::Case> done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           Callback<cases::v1::Case> done);
   // Signed minutes of an online reception room (the node's own media

@@ -182,6 +182,12 @@ grpc::ServerUnaryReactor* CaseGrpcService::RevealDenouncerIdentity(
     registry_->RevealDenouncerIdentity(p, *req, std::move(done));
   });
 }
+grpc::ServerUnaryReactor* CaseGrpcService::DeclareCaseComplexity(
+    Ctx* ctx, const cases::v1::DeclareCaseComplexityRequest* req, Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->DeclareCaseComplexity(p, *req, std::move(done));
+  });
+}
 grpc::ServerUnaryReactor* CaseGrpcService::ExtendCaseDeadline(
     Ctx* ctx, const cases::v1::ExtendCaseDeadlineRequest* req, Case* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {

@@ -74,6 +74,8 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                                    cases::v1::RevealDenouncerIdentityResponse*) override;
   Reactor* ExportReceptionLog(Ctx*, const cases::v1::ExportReceptionLogRequest*,
                               cases::v1::ExportReceptionLogResponse*) override;
+  Reactor* DeclareCaseComplexity(Ctx*, const cases::v1::DeclareCaseComplexityRequest*,
+                                 cases::v1::Case*) override;
   Reactor* ExtendCaseDeadline(Ctx*, const cases::v1::ExtendCaseDeadlineRequest*,
                               cases::v1::Case*) override;
   Reactor* PreviewDeadlines(Ctx*, const cases::v1::PreviewDeadlinesRequest*,

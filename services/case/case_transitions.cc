@@ -642,6 +642,49 @@ void CaseTransitions::RevealDenouncerIdentity(
       });
 }
 
+void CaseTransitions::DeclareCaseComplexity(const Principal& p,
+                                            const cases::v1::DeclareCaseComplexityRequest& r,
+                                            CaseCallback done) {
+  if (p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "DeclareCaseComplexity needs the head role: the complexity of an accepted matter is "
+        "changed by the head's written decision"));
+  }
+  if (!cases::v1::Complexity_IsValid(r.complexity()) ||
+      r.complexity() == cases::v1::COMPLEXITY_UNSPECIFIED) {
+    return done(InvalidField("complexity", "must be normal, complex or very_complex"));
+  }
+  if (auto s = ValidateReference(r.decision_reference(), "decision_reference", true); !s.ok()) {
+    return done(s);
+  }
+  if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
+  Transition(
+      p, r.name(), r.etag(), CaseTransition::kDeclareComplexity,
+      [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
+        RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
+        auto* cl = c.mutable_classification();
+        if (cl->complexity() == r.complexity()) {
+          return InvalidField("complexity", "must differ from the case's complexity");
+        }
+        auto* d = cl->add_complexity_decisions();
+        d->set_from(cl->complexity());
+        d->set_to(r.complexity());
+        d->set_decision_reference(NormalizeNfc(r.decision_reference()));
+        *d->mutable_date() = ToProtoDate(day);
+        d->set_note(NormalizeNfc(r.note()));
+        cl->set_complexity(r.complexity());
+        // The running clocks are counted again with the new complexity when
+        // the transition is applied (CaseClocks::Advance).
+        auto name = [](cases::v1::Complexity k) {
+          return absl::AsciiStrToLower(EnumSuffix(cases::v1::Complexity_Name(k), "COMPLEXITY_"));
+        };
+        return CaseChange{absl::StrCat("complexity ", name(d->from()), " -> ", name(d->to()),
+                                       " by decision ", d->decision_reference()),
+                          {"classification", "clocks"}};
+      },
+      std::move(done));
+}
+
 void CaseTransitions::ExtendCaseDeadline(const Principal& p,
                                          const cases::v1::ExtendCaseDeadlineRequest& r,
                                          CaseCallback done) {

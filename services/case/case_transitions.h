@@ -51,6 +51,8 @@ class CaseTransitions {
   void PublishDecision(const Principal& p, const cases::v1::PublishDecisionRequest& r,
                        CaseCallback done);
   void WithdrawCase(const Principal& p, const cases::v1::WithdrawCaseRequest& r, CaseCallback done);
+  void DeclareCaseComplexity(const Principal& p, const cases::v1::DeclareCaseComplexityRequest& r,
+                             CaseCallback done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           CaseCallback done);
   void AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,

@@ -64,6 +64,9 @@ const std::vector<Rule>& Rules() {
       {CaseTransition::kResolveJurisdiction,
        {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED},
        S::CASE_STATE_UNSPECIFIED},
+      {CaseTransition::kDeclareComplexity,
+       {S::CASE_STATE_ACCEPTED, S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -115,6 +118,8 @@ absl::string_view TransitionName(CaseTransition t) {
       return "DisputeJurisdiction";
     case CaseTransition::kResolveJurisdiction:
       return "ResolveJurisdiction";
+    case CaseTransition::kDeclareComplexity:
+      return "DeclareCaseComplexity";
   }
   return "unknown";
 }

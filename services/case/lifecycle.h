@@ -29,6 +29,7 @@ enum class CaseTransition {
   kPublishDecision,      // a complaint decision made public; state unchanged
   kDisputeJurisdiction,  // a jurisdiction dispute opened (kept here when this unit decides)
   kResolveJurisdiction,  // the deciding unit's decision (kept here when it is competent)
+  kDeclareComplexity,    // the head's decision on complexity after acceptance; state unchanged
 };
 
 // The RPC name of a transition ("AcceptCase").

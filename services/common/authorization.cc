@@ -59,6 +59,8 @@ const std::vector<AccessRule>* BuildTable() {
       {CASES "ExportReceptionLog", kAnyone, S | A, kNoNodes,
        "the form 03 log (names and IDs): own unit and oversight"},
       {CASES "ExtendCaseDeadline", I | H, S, kNoNodes, "extension"},
+      {CASES "DeclareCaseComplexity", H, S, kNoNodes,
+       "the head's decision that an accepted matter is complex"},
       {CASES "PreviewDeadlines", kAnyone, S | B | A, kNoNodes, "a computation on no record"},
       // Handoffs.
       {HANDOFFS "TransferCase", kStaff, S, kNoNodes, "hand a case to another unit"},

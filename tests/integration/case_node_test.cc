@@ -322,6 +322,28 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   std::tie(rc, out) = Shell(ctl + "accept " + checkable + " --notice TL-11");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("handled as information for inspection"), std::string::npos) << out;
+
+  // A complaint found complex after acceptance: the head's decision.
+  std::tie(rc, out) = Shell(ctl +
+                            "create --kind complaint --round first --channel in_person "
+                            "--petitioner 'Lê Văn Hải|049301002399|Hội An' --respondent-unit 48-13 "
+                            "--content 'Khiếu nại quyết định thu hồi đất' --received " +
+                            Today());
+  ASSERT_EQ(rc, 0) << out;
+  const std::string complaint = out.substr(out.find("cases/") + 6, out.find(' ') - 6);
+  std::tie(rc, out) = Shell(ctl + "classify " + complaint + " --competent yes");
+  ASSERT_EQ(rc, 0) << out;
+  std::tie(rc, out) = Shell(ctl + "accept " + complaint + " --notice TL-12");
+  ASSERT_EQ(rc, 0) << out;
+  const std::string as_head = g_receptionctl + node.CliFlags("head", "48");
+  std::tie(rc, out) =
+      Shell(ctl + "complexity " + complaint + " --complexity complex --decision QĐ-5");
+  EXPECT_EQ(rc, 4) << out;  // an officer may not
+  std::tie(rc, out) =
+      Shell(as_head + "complexity " + complaint + " --complexity complex --decision QĐ-5");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("complex"), std::string::npos) << out;
+  EXPECT_NE(out.find("running, 45 calendar days"), std::string::npos) << out;
 }
 
 }  // namespace

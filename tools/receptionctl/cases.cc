@@ -75,6 +75,12 @@ void PrintCase(const v1::Case& c) {
         absl::StrCat(Date(c.classification().date()), ", ",
                      c.classification().within_competence() ? "within" : "outside", " competence, ",
                      Short(v1::Complexity_Name(c.classification().complexity()), "COMPLEXITY_")));
+    for (const auto& d : c.classification().complexity_decisions()) {
+      Row("complexity",
+          absl::StrCat(Date(d.date()), ", ", Short(v1::Complexity_Name(d.from()), "COMPLEXITY_"),
+                       " -> ", Short(v1::Complexity_Name(d.to()), "COMPLEXITY_"), " by decision ",
+                       d.decision_reference()));
+    }
   }
   if (c.has_anonymous_letter()) {
     const auto& l = c.anonymous_letter();
@@ -393,6 +399,16 @@ int CasesCommand(const Args& a) {
     if (!all.next_page_token().empty())
       std::cout << "next page: --page-token " << all.next_page_token() << "\n";
     return 0;
+  }
+  if (cmd == "complexity") {
+    v1::DeclareCaseComplexityRequest req;
+    etag_date(&req);
+    date_of(&req);
+    req.set_complexity(ParseEnum<v1::Complexity>(a.GetOr("complexity", ""), "COMPLEXITY_",
+                                                 &v1::Complexity_Parse, "complexity"));
+    req.set_decision_reference(a.GetOr("decision", ""));
+    req.set_note(a.GetOr("note", ""));
+    return out_case(client.Call(&v1::CaseService::Stub::DeclareCaseComplexity, req));
   }
   if (cmd == "extend") {
     v1::ExtendCaseDeadlineRequest req;

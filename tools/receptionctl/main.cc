@@ -94,6 +94,10 @@ const std::vector<Command>& Commands() {
       {"overdue",
        R"(  overdue   [--kind K]       every case past a statutory due date, earliest first
 )"},
+      {"complexity",
+       R"(  complexity NAME --complexity normal|complex|very_complex --decision REF [--note TEXT]
+                             (head; an accepted matter found more complex: longer limit)
+)"},
       {"extend",
        R"(  extend    NAME --step handle_letter|accept|transfer|settle --decision REF --days N
                              (head or inspector; a written extension decision)
