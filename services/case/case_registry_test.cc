@@ -141,6 +141,44 @@ TEST_F(CaseRegistryTest, AnonymousLettersPassTheLawsTestOrAreArchived) {
       << wrong.status();
 }
 
+// Refusal grounds come from the rule pack with their law: a ground applies
+// only to the kinds it lists, and its notice rule is the pack's.
+TEST_F(CaseRegistryTest, RefusalGroundsAreThePacksWithTheirLaw) {
+  cases::v1::RefuseCaseRequest refuse;
+  refuse.set_ground(cases::v1::REFUSAL_GROUND_BEFORE_COURT);
+  refuse.set_explanation("Tòa án nhân dân thành phố đã thụ lý vụ án");
+  auto petition = Complaint("rf-1");
+  petition.mutable_case_()->set_kind(cases::v1::CASE_KIND_PETITION);
+  petition.mutable_case_()->clear_complaint_round();
+  auto p = Create(petition);
+  ASSERT_TRUE(p.ok()) << p.status();
+  refuse.set_name(p->name());
+  auto wrong = Do(officer_, &CaseRegistry::RefuseCase, refuse);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(wrong.status().message().find("does not apply to a petition (Law on Complaints"),
+            std::string::npos)
+      << wrong.status();
+  auto c = Create(Complaint("rf-2"));
+  ASSERT_TRUE(c.ok());
+  refuse.set_name(c->name());
+  auto refused = Do(officer_, &CaseRegistry::RefuseCase, refuse);
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(refused->state(), cases::v1::CASE_STATE_REFUSED);
+  EXPECT_NE(Trail(c->name()).find("refused on ground BEFORE_COURT (Law on Complaints 02/2011/QH13 "
+                                  "Art 11"),
+            std::string::npos)
+      << Trail(c->name());
+  // ALREADY_SETTLED needs the head's written notice (the pack says so).
+  auto again = Create(Complaint("rf-3"));
+  ASSERT_TRUE(again.ok());
+  refuse.set_name(again->name());
+  refuse.set_ground(cases::v1::REFUSAL_GROUND_ALREADY_SETTLED);
+  auto no_notice = Do(officer_, &CaseRegistry::RefuseCase, refuse);
+  EXPECT_EQ(no_notice.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_notice.status().message().rfind("notice_reference is required", 0), 0u)
+      << no_notice.status();
+}
+
 // A denunciation outside competence goes to the competent body (TransferCase),
 // never back to the denouncer with guidance.
 TEST_F(CaseRegistryTest, ADenunciationOutsideCompetenceIsNotGuided) {

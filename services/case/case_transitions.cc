@@ -232,39 +232,53 @@ void CaseTransitions::RefuseCase(const Principal& p, const cases::v1::RefuseCase
       r.ground() == cases::v1::REFUSAL_GROUND_UNSPECIFIED) {
     return done(InvalidField("ground", "must be a legal ground for refusal"));
   }
-  const bool notice_required = r.ground() == cases::v1::REFUSAL_GROUND_ALREADY_SETTLED;
-  if (auto s = ValidateReference(r.notice_reference(), "notice_reference", notice_required);
-      !s.ok()) {
-    if (notice_required && r.notice_reference().empty()) {
-      return done(InvalidField("notice_reference",
-                               "is required: refusing a matter already settled needs a written "
-                               "refusal notice by the head"));
-    }
+  if (auto s = ValidateReference(r.notice_reference(), "notice_reference", false); !s.ok()) {
     return done(s);
   }
   if (auto s = ValidateNote(r.explanation(), "explanation", true); !s.ok()) return done(s);
   Transition(
       p, r.name(), r.etag(), CaseTransition::kRefuse,
-      [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
+      [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
-        if (r.ground() == cases::v1::REFUSAL_GROUND_OUT_OF_TIME) {
+        // The grounds are legal data: the pack in force when the matter came.
+        RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack,
+                                   d_.rules->PackOn(DayOf(c.received_date())));
+        const std::string ground =
+            EnumSuffix(cases::v1::RefusalGround_Name(r.ground()), "REFUSAL_GROUND_");
+        const config::v1::RefusalGroundRule* rule = nullptr;
+        for (const auto& g : pack->refusal_grounds()) {
+          if (g.ground() == r.ground()) rule = &g;
+        }
+        if (rule == nullptr) {
+          return InvalidField("ground",
+                              absl::StrCat(ground, " is not a ground of rule pack ", pack->id(),
+                                           " (in force on the reception date)"));
+        }
+        if (!rule->kinds().empty() && std::find(rule->kinds().begin(), rule->kinds().end(),
+                                                c.kind()) == rule->kinds().end()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("ground ", ground, " does not apply to a ", KindName(c.kind()), " (",
+                           rule->source(), ")"));
+        }
+        if (rule->notice_required() && r.notice_reference().empty()) {
+          return InvalidField(
+              "notice_reference",
+              absl::StrCat("is required: refusing on ground ", ground,
+                           " needs a written refusal notice by the head (", rule->source(), ")"));
+        }
+        if (rule->judged_on_filing_limit()) {
           // The ground is the complainant's filing limit, judged on the case.
           const auto& f = c.filing_limit();
-          if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
-            return absl::FailedPreconditionError(
-                "ground OUT_OF_TIME applies to complaints only (Law on Complaints Art 9, "
-                "11)");
-          }
           if (!f.has_due_date()) {
-            return absl::FailedPreconditionError(
-                "ground OUT_OF_TIME needs the filing limit judged: record when the "
-                "complainant "
-                "received the decision or learned of the act "
-                "(ClassifyCase.filing_start_date)");
+            return absl::FailedPreconditionError(absl::StrCat(
+                "ground ", ground,
+                " needs the filing limit judged: record when the complainant received the "
+                "decision or learned of the act (ClassifyCase.filing_start_date)"));
           }
           if (f.met()) {
             return absl::FailedPreconditionError(
-                absl::StrCat("ground OUT_OF_TIME does not apply: the complaint was filed "
+                absl::StrCat("ground ", ground,
+                             " does not apply: the complaint was filed "
                              "within its limit (last day ",
                              FormatDate(f.due_date()), ")"));
           }
@@ -274,10 +288,8 @@ void CaseTransitions::RefuseCase(const Principal& p, const cases::v1::RefuseCase
         rf->set_notice_reference(NormalizeNfc(r.notice_reference()));
         rf->set_explanation(NormalizeNfc(r.explanation()));
         *rf->mutable_date() = ToProtoDate(day);
-        return CaseChange{
-            absl::StrCat("refused on ground ",
-                         EnumSuffix(cases::v1::RefusalGround_Name(r.ground()), "REFUSAL_GROUND_")),
-            {"refusal"}};
+        return CaseChange{absl::StrCat("refused on ground ", ground, " (", rule->source(), ")"),
+                          {"refusal"}};
       },
       std::move(done));
 }

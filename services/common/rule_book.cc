@@ -1,6 +1,7 @@
 #include "services/common/rule_book.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -131,6 +132,20 @@ absl::StatusOr<RuleBook> RuleBook::FromProto(config::v1::RuleSet proto, absl::st
             "denunciation");
       }
       if (a.source().empty()) return err("intake.anonymous_letters.source must be set");
+    }
+    std::set<int> grounds;
+    for (const auto& g : p.refusal_grounds()) {
+      if (g.ground() == cases::v1::REFUSAL_GROUND_UNSPECIFIED) {
+        return err("refusal_grounds has a rule without a ground");
+      }
+      if (!grounds.insert(g.ground()).second) {
+        return err(absl::StrCat("refusal_grounds lists ", cases::v1::RefusalGround_Name(g.ground()),
+                                " twice"));
+      }
+      if (g.source().empty()) {
+        return err(absl::StrCat("refusal_grounds: ", cases::v1::RefusalGround_Name(g.ground()),
+                                " needs its source"));
+      }
     }
     if (auto st = ValidateDeadlines(p); !st.ok()) return err(st.message());
     if (auto st = ValidateJurisdiction(p); !st.ok()) return err(st.message());

@@ -56,6 +56,20 @@ packs:
   set.mutable_packs(0)->mutable_intake()->set_mass_case_min_people(0);
   EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("mass_case_min_people"),
             std::string::npos);
+  set.mutable_packs(0)->mutable_intake()->set_mass_case_min_people(5);
+  // Legal grounds and exceptions are data with their law.
+  auto* g = set.mutable_packs(0)->add_refusal_grounds();
+  g->set_ground(cases::v1::REFUSAL_GROUND_BEFORE_COURT);
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("needs its source"),
+            std::string::npos);
+  g->set_source("Law on Complaints Art 11");
+  ASSERT_TRUE(RuleBook::FromProto(set, "r.yaml").ok());
+  *set.mutable_packs(0)->add_refusal_grounds() = *g;
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("twice"), std::string::npos);
+  set.mutable_packs(0)->mutable_refusal_grounds()->RemoveLast();
+  set.mutable_packs(0)->mutable_intake()->mutable_anonymous_letters()->set_handled_as("ignored");
+  EXPECT_NE(RuleBook::FromProto(set, "r.yaml").status().message().find("handled_as"),
+            std::string::npos);
 }
 
 TEST(RuleBook, PeriodicReceptionRulesByLevelAndDate) {

@@ -115,7 +115,7 @@ const std::vector<Command>& Commands() {
       {"accept", R"(  accept    NAME --notice REF
 )"},
       {"refuse",
-       R"(  refuse    NAME --ground incapacitated|disruptive|already_settled|out_of_time|no_standing
+       R"(  refuse    NAME --ground incapacitated|disruptive|already_settled|out_of_time|no_standing|before_court
             --explanation TEXT [--notice REF]
 )"},
       {"guide", R"(  guide     NAME --body COMPETENT_BODY [--note TEXT]
