@@ -82,11 +82,30 @@ absl::StatusOr<std::optional<Case>> CaseIntake::Replay(const WriteTxn& txn,
   return rec->case_();
 }
 
+namespace {
+
+// The unit whose node issued case `number` ("{unit}-{year}-{sequence}").
+absl::string_view IssuingUnit(absl::string_view number) {
+  const size_t seq = number.rfind('-');
+  if (seq == absl::string_view::npos || seq == 0) return "";
+  const size_t year = number.rfind('-', seq - 1);
+  return year == absl::string_view::npos ? "" : number.substr(0, year);
+}
+
+}  // namespace
+
 absl::Status CaseIntake::CheckPreviousCase(const WriteTxn& txn, const Case& c) const {
   if (c.previous_case().empty()) return absl::OkStatus();
   RECEPTION_ASSIGN_OR_RETURN(std::string number,
                              ParseCaseName(c.previous_case(), "case.previous_case"));
   RECEPTION_ASSIGN_OR_RETURN(auto prev, records_.Load(&txn, number));
+  // A number this node issued names a case this node holds: one it does not
+  // hold was never issued (a case handed away leaves its copy here).
+  if (!prev && IssuingUnit(number) == d_.unit_code) {
+    return InvalidField("case.previous_case",
+                        absl::StrCat("names no case of unit ", d_.unit_code, ": cases/", number,
+                                     " was never registered here"));
+  }
   if (prev && (prev->case_().kind() != cases::v1::CASE_KIND_COMPLAINT ||
                prev->case_().complaint_round() != cases::v1::COMPLAINT_ROUND_FIRST)) {
     return InvalidField("case.previous_case", "must name a first-time complaint");

@@ -179,6 +179,30 @@ TEST_F(CaseRegistryTest, RefusalGroundsAreThePacksWithTheirLaw) {
       << no_notice.status();
 }
 
+// A second-time complaint names a first decision that exists: a number this
+// node issued must be a first-time complaint it holds.
+TEST_F(CaseRegistryTest, ASecondComplaintNamesAFirstCaseThatExists) {
+  auto first = Create(Complaint("sc-1"));
+  ASSERT_TRUE(first.ok());
+  auto second = [&](const std::string& id, const std::string& previous) {
+    auto r = Complaint(id);
+    r.mutable_case_()->set_complaint_round(cases::v1::COMPLAINT_ROUND_SECOND);
+    r.mutable_case_()->set_previous_case(previous);
+    return Create(r);
+  };
+  auto never = second("sc-2", "cases/48-2026-987654");
+  EXPECT_EQ(never.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(never.status().message(),
+            "case.previous_case names no case of unit 48: cases/48-2026-987654 was never "
+            "registered here");
+  auto ok = second("sc-3", first->name());
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->previous_case(), first->name());
+  // A second-time complaint is not a first decision to complain of again.
+  auto chained = second("sc-4", ok->name());
+  EXPECT_EQ(chained.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 // A denunciation outside competence goes to the competent body (TransferCase),
 // never back to the denouncer with guidance.
 TEST_F(CaseRegistryTest, ADenunciationOutsideCompetenceIsNotGuided) {
