@@ -41,6 +41,42 @@ CaseRegistry::CaseRegistry(Deps deps)
   if (facts_status_.ok()) facts_status_ = BackfillSubtreeIndex();
 }
 
+namespace {
+
+// A start-up backfill's writes to one family, committed 10,000 at a time,
+// then a marker in "meta" that it is done.
+class Backfill {
+ public:
+  Backfill(Store* store, rocksdb::ColumnFamilyHandle* family) : store_(store), family_(family) {}
+  absl::Status Add(std::string key, std::string value) {
+    batch_.emplace_back(std::move(key), std::move(value));
+    return batch_.size() >= 10000 ? Flush() : absl::OkStatus();
+  }
+  absl::Status Finish(rocksdb::ColumnFamilyHandle* meta, const std::string& marker,
+                      const std::string& value) {
+    RECEPTION_RETURN_IF_ERROR(Flush());
+    return store_->CommitAndWait([&](WriteTxn& txn) {
+      txn.Put(meta, marker, value);
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  absl::Status Flush() {
+    auto pending = std::move(batch_);
+    batch_.clear();
+    return store_->CommitAndWait([&](WriteTxn& txn) {
+      for (const auto& [k, v] : pending) txn.Put(family_, k, v);
+      return absl::OkStatus();
+    });
+  }
+  Store* store_;
+  rocksdb::ColumnFamilyHandle* family_;
+  std::vector<std::pair<std::string, std::string>> batch_;
+};
+
+}  // namespace
+
 absl::Status CaseRegistry::BackfillSubtreeIndex() {
   // This node's own cases enter the subtree index under the matching key
   // when the key is first configured (or replaced): once, at start.
@@ -49,32 +85,21 @@ absl::Status CaseRegistry::BackfillSubtreeIndex() {
   const std::string id = SubtreeChecks::KeyId(d_.matching_key);
   RECEPTION_ASSIGN_OR_RETURN(auto marker, d_.store->Get(records_.families().meta, kMarker));
   if (marker && *marker == id) return absl::OkStatus();
-  std::vector<std::pair<std::string, std::string>> batch;
-  auto commit = [&]() -> absl::Status {
-    auto pending = std::move(batch);
-    batch.clear();
-    return d_.store->CommitAndWait([&](WriteTxn& txn) {
-      for (const auto& [k, v] : pending) txn.Put(records_.families().subtree_citizens, k, v);
-      return absl::OkStatus();
-    });
-  };
+  Backfill backfill(d_.store, records_.families().subtree_citizens);
   int64_t written = 0;
   RECEPTION_RETURN_IF_ERROR(records_.ForEach([&](const CaseRecord& rec) -> absl::Status {
     const auto keys = duplicates_.CitizenKeysOf(rec.case_());
     if (keys.empty()) return absl::OkStatus();
     const std::string value =
         CaseDuplicates::ReplicaIndexValue(rec.case_(), FoldForSearch(rec.case_().content()));
-    for (const auto& k : keys) {
-      batch.emplace_back(absl::StrCat(absl::BytesToHexString(k), "/", rec.case_().number()), value);
-    }
     ++written;
-    return batch.size() >= 10000 ? commit() : absl::OkStatus();
-  }));
-  RECEPTION_RETURN_IF_ERROR(commit());
-  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) {
-    txn.Put(records_.families().meta, kMarker, id);
+    for (const auto& k : keys) {
+      RECEPTION_RETURN_IF_ERROR(
+          backfill.Add(absl::StrCat(absl::BytesToHexString(k), "/", rec.case_().number()), value));
+    }
     return absl::OkStatus();
   }));
+  RECEPTION_RETURN_IF_ERROR(backfill.Finish(records_.families().meta, kMarker, id));
   if (written > 0) Log()->info("event=subtree_index_backfilled cases={}", written);
   return absl::OkStatus();
 }
@@ -84,29 +109,16 @@ absl::Status CaseRegistry::BackfillReportFacts() {
   constexpr char kMarker[] = "report_facts_version";
   RECEPTION_ASSIGN_OR_RETURN(auto marker, d_.store->Get(records_.families().meta, kMarker));
   if (marker) return absl::OkStatus();
-  std::vector<std::pair<std::string, std::string>> batch;
-  auto commit = [&]() -> absl::Status {
-    auto pending = std::move(batch);
-    batch.clear();
-    return d_.store->CommitAndWait([&](WriteTxn& txn) {
-      for (const auto& [k, v] : pending) txn.Put(records_.families().facts, k, v);
-      return absl::OkStatus();
-    });
-  };
+  Backfill backfill(d_.store, records_.families().facts);
   int64_t written = 0;
   auto add = [&](const Case& c, bool replica) -> absl::Status {
-    batch.emplace_back(FactsKey(c.number(), replica), ReportFacts(c).SerializeAsString());
     ++written;
-    return batch.size() >= 10000 ? commit() : absl::OkStatus();
+    return backfill.Add(FactsKey(c.number(), replica), ReportFacts(c).SerializeAsString());
   };
   RECEPTION_RETURN_IF_ERROR(
       records_.ForEach([&](const CaseRecord& rec) { return add(rec.case_(), false); }));
   RECEPTION_RETURN_IF_ERROR(replicas_.ForEach([&](const Case& c) { return add(c, true); }));
-  RECEPTION_RETURN_IF_ERROR(commit());
-  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([&](WriteTxn& txn) {
-    txn.Put(records_.families().meta, kMarker, "1");
-    return absl::OkStatus();
-  }));
+  RECEPTION_RETURN_IF_ERROR(backfill.Finish(records_.families().meta, kMarker, "1"));
   if (written > 0) Log()->info("event=report_facts_backfilled cases={}", written);
   return absl::OkStatus();
 }
