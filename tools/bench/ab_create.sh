@@ -13,16 +13,22 @@ ROUNDS=$1
 shift
 WORK=$(mktemp -d /tmp/reception-ab.XXXXXX)
 LOADGEN="$1/tools/loadgen/loadgen"
-cat > "$WORK/node.yaml" <<YAML
+# Each build reads the rule pack, topology and calendar of its own source
+# tree (a pack may gain keys an older build does not know).
+node_yaml() {  # node_yaml BUILD_DIR > file
+  local src
+  src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$1/CMakeCache.txt")
+  cat <<YAML
 unit_code: "48"
 listen_address: 127.0.0.1:0
 admin_address: 127.0.0.1:0
 data_dir: $WORK/node
-topology_file: $ROOT/deploy/topology/da-nang-2025.yaml
-rules_file: $ROOT/deploy/rules/vn.yaml
-calendar_file: $ROOT/deploy/calendars/vn-2025-2026.yaml
+topology_file: ${src:-$ROOT}/deploy/topology/da-nang-2025.yaml
+rules_file: ${src:-$ROOT}/deploy/rules/vn.yaml
+calendar_file: ${src:-$ROOT}/deploy/calendars/vn-2025-2026.yaml
 logging: {level: warn}
 YAML
+}
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 EC=$(port) EP=$(port)
 etcd --name ab --data-dir "$WORK/etcd" --listen-client-urls "http://127.0.0.1:$EC" \
@@ -46,6 +52,7 @@ PY
 for round in $(seq "$ROUNDS"); do
   for build in "$@"; do
     rm -rf "$WORK/node" "$WORK/ready"
+    node_yaml "$build" > "$WORK/node.yaml"
     "$build/services/node/receptiond" --config "$WORK/node.yaml" --ready_file "$WORK/ready" \
       > "$WORK/node.log" 2>&1 &
     for _ in $(seq 100); do [[ -f "$WORK/ready" ]] && break; sleep 0.1; done
