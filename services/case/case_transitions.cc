@@ -157,7 +157,8 @@ void CaseTransitions::ClassifyCase(const Principal& p, const cases::v1::Classify
       std::move(done));
 }
 
-absl::StatusOr<std::string> CaseTransitions::AnonymousBasis(const Case& c) const {
+absl::StatusOr<CaseTransitions::AnonymousGoesOn> CaseTransitions::AnonymousBasis(
+    const Case& c) const {
   // The pack in force when the letter was received.
   RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack,
                              d_.rules->PackOn(DayOf(c.received_date())));
@@ -182,10 +183,14 @@ absl::StatusOr<std::string> CaseTransitions::AnonymousBasis(const Case& c) const
         ". Record what the letter brings with ClassifyCase.anonymous_letter, or archive it "
         "with reason ANONYMOUS"));
   }
-  return absl::StrCat("anonymous letter naming the violator, with evidence and a basis to verify: ",
-                      rule.handled_as() == "denunciation" ? "handled as a denunciation"
-                                                          : "handled as information for inspection",
-                      " (", rule.source(), "; rule pack ", pack->id(), ")");
+  AnonymousGoesOn out;
+  out.information_for_inspection = rule.handled_as() == "information_for_inspection";
+  out.basis =
+      absl::StrCat("anonymous letter naming the violator, with evidence and a basis to verify: ",
+                   out.information_for_inspection ? "handled as information for inspection"
+                                                  : "handled as a denunciation",
+                   " (", rule.source(), "; rule pack ", pack->id(), ")");
+  return out;
 }
 
 void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCaseRequest& r,
@@ -210,17 +215,16 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
               "or refuse it with ground OUT_OF_TIME"));
         }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
-        std::string basis;
+        AnonymousGoesOn goes_on;
         if (c.anonymous()) {
-          RECEPTION_ASSIGN_OR_RETURN(basis, AnonymousBasis(c));
+          RECEPTION_ASSIGN_OR_RETURN(goes_on, AnonymousBasis(c));
         }
         c.mutable_acceptance()->set_notice_reference(NormalizeNfc(r.notice_reference()));
         *c.mutable_acceptance()->mutable_date() = ToProtoDate(day);
-        c.mutable_acceptance()->set_basis(basis);
-        c.mutable_acceptance()->set_information_for_inspection(
-            absl::StrContains(basis, "information for inspection"));
+        c.mutable_acceptance()->set_basis(goes_on.basis);
+        c.mutable_acceptance()->set_information_for_inspection(goes_on.information_for_inspection);
         return CaseChange{absl::StrCat("accepted by notice ", r.notice_reference(),
-                                       basis.empty() ? "" : "; ", basis),
+                                       goes_on.basis.empty() ? "" : "; ", goes_on.basis),
                           {"acceptance"}};
       },
       std::move(done));

@@ -62,9 +62,14 @@ class CaseTransitions {
                                Callback<cases::v1::RevealDenouncerIdentityResponse> done);
 
  private:
-  // Why an anonymous letter may go on (AcceptCase), or FAILED_PRECONDITION
-  // naming what the law's test lacks (rule pack in force on its receipt).
-  absl::StatusOr<std::string> AnonymousBasis(const cases::v1::Case& c) const;
+  // Why an anonymous letter may go on (AcceptCase) and how, or
+  // FAILED_PRECONDITION naming what the law's test lacks (rule pack in
+  // force on its receipt).
+  struct AnonymousGoesOn {
+    std::string basis;  // for people and the audit trail
+    bool information_for_inspection = false;
+  };
+  absl::StatusOr<AnonymousGoesOn> AnonymousBasis(const cases::v1::Case& c) const;
   using Apply = absl::AnyInvocable<absl::StatusOr<CaseChange>(
       const WriteTxn& txn, cases::v1::Case& c, absl::CivilDay today)>;
   // `check_writer` false: the caller has checked who may make this change.
