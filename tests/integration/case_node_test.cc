@@ -342,7 +342,7 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   std::tie(rc, out) =
       Shell(as_head + "complexity " + complaint + " --complexity complex --decision QĐ-5");
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("complex"), std::string::npos) << out;
+  EXPECT_NE(out.find("normal -> complex by decision QĐ-5"), std::string::npos) << out;
   EXPECT_NE(out.find("running, 45 calendar days"), std::string::npos) << out;
 }
 
