@@ -314,6 +314,7 @@ void DeadlineEngine::JudgeFiling(cases::v1::FilingLimit& limit, const ClockFacts
   cases::v1::FilingLimit judged;
   *judged.mutable_start_date() = limit.start_date();
   *judged.mutable_delays() = limit.delays();
+  judged.set_counted_from(limit.counted_from());
   const bool has_start = limit.has_start_date() && limit.start_date().year() != 0;
   limit = std::move(judged);
   if (!has_start) {

@@ -249,9 +249,20 @@ absl::StatusOr<std::string> CaseClocks::AddFilingFacts(const cases::v1::Classify
     RECEPTION_ASSIGN_OR_RETURN(absl::CivilDay start,
                                ToCivilDay(r.filing_start_date(), "filing_start_date"));
     if (f->has_start_date() && !IsUnset(f->start_date()) && DayOf(f->start_date()) != start) {
-      return InvalidField("filing_start_date",
-                          absl::StrCat("was recorded at intake as ", FormatDate(f->start_date()),
-                                       " and cannot be changed"));
+      // A start intake counted from the first decision is the earliest
+      // day: the day the complainant received it may come later.
+      if (f->counted_from().empty()) {
+        return InvalidField("filing_start_date",
+                            absl::StrCat("was recorded at intake as ", FormatDate(f->start_date()),
+                                         " and cannot be changed"));
+      }
+      if (start < DayOf(f->start_date())) {
+        return InvalidField(
+            "filing_start_date",
+            absl::StrCat("must not be before ", FormatDate(f->start_date()),
+                         ": the limit counts from ", f->counted_from(), " at the earliest"));
+      }
+      f->clear_counted_from();
     }
     if (start > received)
       return InvalidField("filing_start_date", "must not be after the reception date");

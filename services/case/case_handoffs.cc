@@ -20,12 +20,14 @@ using cases::v1::CaseState;
 
 CaseHandoffs::CaseHandoffs(const CaseDeps& deps, const CaseRecords& records,
                            const CaseClocks& clocks, const CaseDuplicates& duplicates,
-                           const SubtreeChecks& checks, DeadlineBoard& board)
+                           const SubtreeChecks& checks, const FirstComplaintLinks& links,
+                           DeadlineBoard& board)
     : d_(deps),
       records_(records),
       clocks_(clocks),
       duplicates_(duplicates),
       checks_(checks),
+      links_(links),
       board_(board) {
   status_ = OpenOutbox();
 }

@@ -25,6 +25,7 @@
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 #include "services/case/deadline_board.h"
+#include "services/case/first_complaint_links.h"
 #include "services/case/subtree_checks.h"
 #include "services/common/outbox.h"
 
@@ -36,7 +37,8 @@ class CaseHandoffs {
   using Callback = absl::AnyInvocable<void(absl::StatusOr<T>)>;
 
   CaseHandoffs(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-               const CaseDuplicates& duplicates, const SubtreeChecks& checks, DeadlineBoard& board);
+               const CaseDuplicates& duplicates, const SubtreeChecks& checks,
+               const FirstComplaintLinks& links, DeadlineBoard& board);
 
   // Not ok: the handoff outbox did not open.
   const absl::Status& status() const { return status_; }
@@ -107,6 +109,7 @@ class CaseHandoffs {
   const CaseClocks& clocks_;
   const CaseDuplicates& duplicates_;
   const SubtreeChecks& checks_;
+  const FirstComplaintLinks& links_;
   DeadlineBoard& board_;
   std::unique_ptr<Outbox> outbox_;
   absl::Status status_;

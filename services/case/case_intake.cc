@@ -19,12 +19,13 @@ using cases::v1::Case;
 
 CaseIntake::CaseIntake(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
                        const CaseDuplicates& duplicates, const SubtreeChecks& checks,
-                       DeadlineBoard& board)
+                       const FirstComplaintLinks& links, DeadlineBoard& board)
     : d_(deps),
       records_(records),
       clocks_(clocks),
       duplicates_(duplicates),
       checks_(checks),
+      links_(links),
       board_(board) {
   if (d_.metrics != nullptr) {
     created_ = &prometheus::BuildCounter()
@@ -82,37 +83,6 @@ absl::StatusOr<std::optional<Case>> CaseIntake::Replay(const WriteTxn& txn,
   return rec->case_();
 }
 
-namespace {
-
-// The unit whose node issued case `number` ("{unit}-{year}-{sequence}").
-absl::string_view IssuingUnit(absl::string_view number) {
-  const size_t seq = number.rfind('-');
-  if (seq == absl::string_view::npos || seq == 0) return "";
-  const size_t year = number.rfind('-', seq - 1);
-  return year == absl::string_view::npos ? "" : number.substr(0, year);
-}
-
-}  // namespace
-
-absl::Status CaseIntake::CheckPreviousCase(const WriteTxn& txn, const Case& c) const {
-  if (c.previous_case().empty()) return absl::OkStatus();
-  RECEPTION_ASSIGN_OR_RETURN(std::string number,
-                             ParseCaseName(c.previous_case(), "case.previous_case"));
-  RECEPTION_ASSIGN_OR_RETURN(auto prev, records_.Load(&txn, number));
-  // A number this node issued names a case this node holds: one it does not
-  // hold was never issued (a case handed away leaves its copy here).
-  if (!prev && IssuingUnit(number) == d_.unit_code) {
-    return InvalidField("case.previous_case",
-                        absl::StrCat("names no case of unit ", d_.unit_code, ": cases/", number,
-                                     " was never registered here"));
-  }
-  if (prev && (prev->case_().kind() != cases::v1::CASE_KIND_COMPLAINT ||
-               prev->case_().complaint_round() != cases::v1::COMPLAINT_ROUND_FIRST)) {
-    return InvalidField("case.previous_case", "must name a first-time complaint");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status CaseIntake::Number(WriteTxn& txn, Case& c) const {
   const absl::CivilDay today = d_.clock->Today();
   RECEPTION_ASSIGN_OR_RETURN(uint64_t seq,
@@ -165,7 +135,7 @@ absl::Status CaseIntake::Register(WriteTxn& txn, const Principal& p, Prepared in
     return absl::OkStatus();
   }
   Case& c = in.c;
-  RECEPTION_RETURN_IF_ERROR(CheckPreviousCase(txn, c));
+  RECEPTION_RETURN_IF_ERROR(links_.Check(txn, c, /*at_intake=*/true));
   RECEPTION_RETURN_IF_ERROR(Number(txn, c));
   RECEPTION_RETURN_IF_ERROR(clocks_.Start(c, ClockTrigger::kReceived, DayOf(c.received_date())));
   clocks_.JudgeFiling(c);
@@ -173,6 +143,7 @@ absl::Status CaseIntake::Register(WriteTxn& txn, const Principal& p, Prepared in
   if (in.protect) RECEPTION_RETURN_IF_ERROR(Protect(c, rec));
   duplicates_.Index(txn, c, in.profile);
   if (in.check_subtree) checks_.Queue(txn, c, in.profile);
+  links_.Queue(txn, c, checks_.outbox());
   const CaseChange change = Received(c);
   *rec.mutable_case_() = std::move(c);
   RECEPTION_RETURN_IF_ERROR(records_.AppendEvent(txn, rec, p, "CreateCase", change));

@@ -18,6 +18,7 @@
 #include "services/case/case_duplicates.h"
 #include "services/case/case_records.h"
 #include "services/case/deadline_board.h"
+#include "services/case/first_complaint_links.h"
 #include "services/case/subtree_checks.h"
 
 namespace prometheus {
@@ -33,7 +34,8 @@ class CaseIntake {
   using CaseCallback = absl::AnyInvocable<void(absl::StatusOr<cases::v1::Case>)>;
 
   CaseIntake(const CaseDeps& deps, const CaseRecords& records, const CaseClocks& clocks,
-             const CaseDuplicates& duplicates, const SubtreeChecks& checks, DeadlineBoard& board);
+             const CaseDuplicates& duplicates, const SubtreeChecks& checks,
+             const FirstComplaintLinks& links, DeadlineBoard& board);
 
   void CreateCase(const Principal& p, const cases::v1::CreateCaseRequest& r, CaseCallback done);
 
@@ -51,7 +53,6 @@ class CaseIntake {
   // The writer's steps, in order.
   absl::StatusOr<std::optional<cases::v1::Case>> Replay(const WriteTxn& txn,
                                                         const Prepared& in) const;
-  absl::Status CheckPreviousCase(const WriteTxn& txn, const cases::v1::Case& c) const;
   absl::Status Number(WriteTxn& txn, cases::v1::Case& c) const;
   absl::Status Protect(cases::v1::Case& c, cases::storage::CaseRecord& rec) const;
   static CaseChange Received(const cases::v1::Case& c);
@@ -62,6 +63,7 @@ class CaseIntake {
   const CaseClocks& clocks_;
   const CaseDuplicates& duplicates_;
   const SubtreeChecks& checks_;
+  const FirstComplaintLinks& links_;
   DeadlineBoard& board_;
   prometheus::Family<prometheus::Counter>* created_ = nullptr;
 };

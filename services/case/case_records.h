@@ -95,8 +95,13 @@ struct CaseDeps {
   // subtree (the topmost ancestor among the peers); empty: this node checks
   // them against its own subtree (it is the top, or has no key).
   std::string subtree_check_unit;
-  // Asks the node of subtree_check_unit one queued check (the gRPC side)
-  // and answers exactly once. Unset: checks wait.
+  // The topmost ancestor unit among the peers, whatever the key: its node
+  // is asked what this node cannot check itself (subtree duplicates with a
+  // key, second-time complaints' links); empty at the top.
+  std::string ancestor_unit;
+  // Asks the node of the ancestor one queued question (the gRPC side:
+  // subtree checks and first-complaint checks, told apart by key prefix)
+  // and answers exactly once. Unset: questions wait.
   Outbox::Deliver deliver_subtree_check;
 };
 

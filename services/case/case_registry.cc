@@ -23,11 +23,18 @@ CaseRegistry::CaseRegistry(Deps deps)
       duplicates_(d_, records_),
       replicas_(d_, records_, duplicates_, subtree_.get()),
       checks_(d_, records_, duplicates_, replicas_),
-      handoffs_(d_, records_, clocks_, duplicates_, checks_, *board_),
-      intake_(d_, records_, clocks_, duplicates_, checks_, *board_),
+      links_(d_, records_, replicas_, clocks_),
+      handoffs_(d_, records_, clocks_, duplicates_, checks_, links_, *board_),
+      intake_(d_, records_, clocks_, duplicates_, checks_, links_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
       queries_(d_, records_, clocks_, duplicates_, replicas_),
       reports_(d_, records_) {
+  // Second-time complaints' links are asked of the ancestor through the
+  // same queue as subtree checks.
+  checks_.Route(FirstComplaintLinks::kKeyPrefix,
+                [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+                  return links_.Settle(item, answer, txn);
+                });
   // The board starts from what is stored; every committed write updates it.
   (void)records_.ForEach([this](const CaseRecord& rec) {
     board_->Update(rec.case_());

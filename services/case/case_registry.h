@@ -42,6 +42,7 @@
 #include "services/case/case_reports.h"
 #include "services/case/case_transitions.h"
 #include "services/case/deadline_board.h"
+#include "services/case/first_complaint_links.h"
 #include "services/case/subtree_checks.h"
 
 namespace reception {
@@ -124,6 +125,8 @@ class CaseRegistry {
   // The checks of new cases against the ancestor's subtree (oversight).
   const SubtreeChecks& subtree_checks() const { return checks_; }
   Outbox* check_outbox() const { return checks_.outbox(); }
+  // Second-time complaints' links to their first-time complaints.
+  const FirstComplaintLinks& first_complaint_links() const { return links_; }
   // Whether `unit` is one of this node's federation peers.
   bool IsPeer(const std::string& unit) const {
     return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
@@ -192,6 +195,7 @@ class CaseRegistry {
   CaseDuplicates duplicates_;
   CaseReplicas replicas_;
   SubtreeChecks checks_;
+  FirstComplaintLinks links_;
   CaseHandoffs handoffs_;
   CaseIntake intake_;
   CaseTransitions transitions_;

@@ -22,14 +22,6 @@ class CaseRegistryTest : public testing::CaseRegistryFixture {
     r.set_within_competence(competent);
     return Do(officer_, &CaseRegistry::ClassifyCase, r);
   }
-  std::string Trail(const std::string& name) {
-    cases::v1::GetCaseHistoryRequest r;
-    r.set_name(name);
-    auto h = registry_->GetCaseHistory(officer_, r);
-    std::string all;
-    for (const auto& e : h->events()) absl::StrAppend(&all, e.action(), ": ", e.summary(), "\n");
-    return all;
-  }
 };
 
 TEST_F(CaseRegistryTest, CreateAssignsNumberStateOwnerAndHistory) {
@@ -177,30 +169,6 @@ TEST_F(CaseRegistryTest, RefusalGroundsAreThePacksWithTheirLaw) {
   EXPECT_EQ(no_notice.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(no_notice.status().message().rfind("notice_reference is required", 0), 0u)
       << no_notice.status();
-}
-
-// A second-time complaint names a first decision that exists: a number this
-// node issued must be a first-time complaint it holds.
-TEST_F(CaseRegistryTest, ASecondComplaintNamesAFirstCaseThatExists) {
-  auto first = Create(Complaint("sc-1"));
-  ASSERT_TRUE(first.ok());
-  auto second = [&](const std::string& id, const std::string& previous) {
-    auto r = Complaint(id);
-    r.mutable_case_()->set_complaint_round(cases::v1::COMPLAINT_ROUND_SECOND);
-    r.mutable_case_()->set_previous_case(previous);
-    return Create(r);
-  };
-  auto never = second("sc-2", "cases/48-2026-987654");
-  EXPECT_EQ(never.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(never.status().message(),
-            "case.previous_case names no case of unit 48: cases/48-2026-987654 was never "
-            "registered here");
-  auto ok = second("sc-3", first->name());
-  ASSERT_TRUE(ok.ok()) << ok.status();
-  EXPECT_EQ(ok->previous_case(), first->name());
-  // A second-time complaint is not a first decision to complain of again.
-  auto chained = second("sc-4", ok->name());
-  EXPECT_EQ(chained.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // A denunciation outside competence goes to the competent body (TransferCase),

@@ -32,6 +32,18 @@ bool NewerThan(const Case& a, const Case& b) {
          std::make_tuple(b.owner_epoch(), b.version());
 }
 
+absl::StatusOr<std::optional<Case>> CaseReplicas::Newest(const WriteTxn* txn,
+                                                         const std::string& number,
+                                                         bool* from_replica) const {
+  RECEPTION_ASSIGN_OR_RETURN(auto own, records_.Load(txn, number));
+  RECEPTION_ASSIGN_OR_RETURN(auto rep, Load(txn, number));
+  const bool replica = rep && (!own || NewerThan(rep->case_(), own->case_()));
+  if (from_replica != nullptr) *from_replica = replica;
+  if (replica) return std::move(*rep->mutable_case_());
+  if (own) return std::move(*own->mutable_case_());
+  return std::nullopt;
+}
+
 Case CaseReplicas::Project(Case c) {
   for (auto& person : *c.mutable_petitioners()) {
     person.clear_citizen_id();

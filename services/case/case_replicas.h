@@ -74,6 +74,13 @@ class CaseReplicas {
   absl::StatusOr<std::optional<cases::storage::ReplicaRecord>> Load(
       const WriteTxn* txn, const std::string& number) const;
 
+  // What this node knows of case `number`: its own record or its replica,
+  // whichever is newer (a case handed up has both); nullopt for neither.
+  // `from_replica` (optional) says which. With a txn: as the writer sees it.
+  absl::StatusOr<std::optional<cases::v1::Case>> Newest(const WriteTxn* txn,
+                                                        const std::string& number,
+                                                        bool* from_replica = nullptr) const;
+
   // Every committed replica, in number order; stops at the first error.
   absl::Status ForEach(const std::function<absl::Status(const cases::v1::Case&)>& fn) const;
 

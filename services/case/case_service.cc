@@ -499,6 +499,16 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::FindRelatedCases(
   });
 }
 
+grpc::ServerUnaryReactor* CaseFederationGrpcService::CheckFirstComplaint(
+    Ctx* ctx, const federation::v1::CheckFirstComplaintRequest* req,
+    federation::v1::CheckFirstComplaintResponse* resp) {
+  // Two point reads: on the scan pool with the other federation reads.
+  CaseRegistry* registry = d_.registry;
+  return Scan(ctx, d_.auth, d_.scans, resp, [registry, req](const Principal& p) {
+    return registry->first_complaint_links().Answer(p, *req);
+  });
+}
+
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
     Ctx* ctx, const federation::v1::WatchCaseFeedRequest* req) {
   absl::Status refused;
@@ -561,6 +571,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
     deps.matching_key = *std::move(key);
     deps.subtree_check_unit = SubtreeCheckUnit(context.topology, config);
   }
+  deps.ancestor_unit = SubtreeCheckUnit(context.topology, config);
   auto node_key = NodeKey::Open((std::filesystem::path(config.data_dir()) / "node.box").string());
   if (!node_key.ok()) return node_key.status();
   m->node_key_ = *std::move(node_key);

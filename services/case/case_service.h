@@ -163,6 +163,8 @@ class CaseFederationGrpcService final
       Ctx*, const federation::v1::WatchCaseFeedRequest*) override;
   Reactor* FindRelatedCases(Ctx*, const federation::v1::FindRelatedCasesRequest*,
                             federation::v1::FindRelatedCasesResponse*) override;
+  Reactor* CheckFirstComplaint(Ctx*, const federation::v1::CheckFirstComplaintRequest*,
+                               federation::v1::CheckFirstComplaintResponse*) override;
 
  private:
   Deps d_;

@@ -213,6 +213,13 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
               "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
               "or refuse it with ground OUT_OF_TIME"));
         }
+        const auto& link = c.previous_case_check();
+        if (link.state() == cases::v1::PreviousCaseCheck::STATE_CONTRADICTED) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("AcceptCase is not allowed: unit ", link.checked_unit(),
+                           " contradicts the second-time complaint's link: ", link.detail(),
+                           "; refuse it, or register the matter again as a first-time complaint"));
+        }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
         AnonymousGoesOn goes_on;
         if (c.anonymous()) {
@@ -222,9 +229,15 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
         *c.mutable_acceptance()->mutable_date() = ToProtoDate(day);
         c.mutable_acceptance()->set_basis(goes_on.basis);
         c.mutable_acceptance()->set_information_for_inspection(goes_on.information_for_inspection);
-        return CaseChange{absl::StrCat("accepted by notice ", r.notice_reference(),
-                                       goes_on.basis.empty() ? "" : "; ", goes_on.basis),
-                          {"acceptance"}};
+        return CaseChange{
+            absl::StrCat(
+                "accepted by notice ", r.notice_reference(), goes_on.basis.empty() ? "" : "; ",
+                goes_on.basis,
+                link.state() == cases::v1::PreviousCaseCheck::STATE_UNVERIFIED
+                    ? absl::StrCat("; the link to the first-time complaint ", c.previous_case(),
+                                   " is unverified (", link.detail(), ")")
+                    : ""),
+            {"acceptance"}};
       },
       std::move(done));
 }

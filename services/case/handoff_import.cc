@@ -221,12 +221,16 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
         RECEPTION_RETURN_IF_ERROR(
             clocks_.Start(c, to_decide ? ClockTrigger::kDisputeReceived : ClockTrigger::kReceived,
                           d_.clock->Today()));
-        // The filing limit is judged here, not taken from the sender.
+        // A second-time complaint's link is checked here: the sender's check
+        // is not evidence. The filing limit is judged here, not taken from
+        // the sender.
+        RECEPTION_RETURN_IF_ERROR(links_.Check(txn, c, /*at_intake=*/false));
         clocks_.JudgeFiling(c);
         duplicates_.Index(txn, c, *profile);
         c.clear_subtree_check();
         if (*checked_here) *c.mutable_subtree_check() = **checked_here;
         if (queue_check) checks_.Queue(txn, c, *profile);
+        links_.Queue(txn, c, checks_.outbox());
         CaseChange change{absl::StrCat("TRANSFERRED -> RECEIVED: ",
                                        to_decide ? "received to decide the jurisdiction dispute"
                                                  : (h.is_return() ? "returned" : "received"),

@@ -117,6 +117,38 @@ void HandoffWorker::Deliver(const Outbox::Item& item,
   });
 }
 
+namespace {
+
+// One queued question for the ancestor's node, asked with `call` (an
+// async unary method of the federation stub).
+template <typename Request, typename Response, typename Call>
+void Ask(const Outbox::Item& item, const std::string& unit, absl::Duration timeout, Call call,
+         absl::AnyInvocable<void(Outbox::Answer)> answer) {
+  struct Flight {
+    grpc::ClientContext ctx;
+    Request request;
+    Response response;
+    absl::AnyInvocable<void(Outbox::Answer)> answer;
+  };
+  auto f = std::make_shared<Flight>();
+  if (!f->request.ParseFromString(item.payload)) {
+    return answer({Outbox::Verdict::kRefused, "the queued question does not parse", ""});
+  }
+  AddNodeIdentity(unit, "", &f->ctx, timeout);
+  f->answer = std::move(answer);
+  call(&f->ctx, &f->request, &f->response,
+       std::function<void(grpc::Status)>([f, peer = item.peer, key = item.key](grpc::Status s) {
+         if (s.ok()) {
+           return f->answer({Outbox::Verdict::kDelivered, "", f->response.SerializeAsString()});
+         }
+         Log()->warn("event=ancestor_question_failed key={} peer={} error={}", key, peer,
+                     LogValue(TruncateUtf8(s.error_message(), 200)));
+         f->answer({DeliveryVerdict(s), Describe(s), ""});
+       }));
+}
+
+}  // namespace
+
 void HandoffWorker::DeliverSubtreeCheck(const Outbox::Item& item,
                                         absl::AnyInvocable<void(Outbox::Answer)> answer) {
   federation::v1::CaseFederationService::Stub* stub;
@@ -129,27 +161,23 @@ void HandoffWorker::DeliverSubtreeCheck(const Outbox::Item& item,
     }
     stub = it->second.stub.get();
   }
-  struct Flight {
-    grpc::ClientContext ctx;
-    federation::v1::FindRelatedCasesRequest request;
-    federation::v1::FindRelatedCasesResponse response;
-    absl::AnyInvocable<void(Outbox::Answer)> answer;
-  };
-  auto f = std::make_shared<Flight>();
-  if (!f->request.ParseFromString(item.payload)) {
-    return answer({Outbox::Verdict::kRefused, "the queued check does not parse", ""});
+  const absl::Duration timeout = absl::Milliseconds(config_.call_timeout_millis());
+  auto* async = stub->async();
+  if (absl::StartsWith(item.key, FirstComplaintLinks::kKeyPrefix)) {
+    return Ask<federation::v1::CheckFirstComplaintRequest,
+               federation::v1::CheckFirstComplaintResponse>(
+        item, unit_code_, timeout,
+        [async](auto* ctx, auto* request, auto* response, auto done) {
+          async->CheckFirstComplaint(ctx, request, response, std::move(done));
+        },
+        std::move(answer));
   }
-  AddNodeIdentity(unit_code_, "", &f->ctx, absl::Milliseconds(config_.call_timeout_millis()));
-  f->answer = std::move(answer);
-  stub->async()->FindRelatedCases(
-      &f->ctx, &f->request, &f->response, [f, peer = item.peer](grpc::Status s) {
-        if (s.ok()) {
-          return f->answer({Outbox::Verdict::kDelivered, "", f->response.SerializeAsString()});
-        }
-        Log()->warn("event=subtree_check_failed peer={} error={}", peer,
-                    LogValue(TruncateUtf8(s.error_message(), 200)));
-        f->answer({DeliveryVerdict(s), Describe(s), ""});
-      });
+  Ask<federation::v1::FindRelatedCasesRequest, federation::v1::FindRelatedCasesResponse>(
+      item, unit_code_, timeout,
+      [async](auto* ctx, auto* request, auto* response, auto done) {
+        async->FindRelatedCases(ctx, request, response, std::move(done));
+      },
+      std::move(answer));
 }
 
 cases::v1::FederationStatus HandoffWorker::Status() const {

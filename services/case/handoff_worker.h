@@ -31,8 +31,9 @@ class HandoffWorker final {
 
   // The outbox's Deliver for "h/{handoff id}" items.
   void Deliver(const Outbox::Item& item, absl::AnyInvocable<void(Outbox::Answer)> answer);
-  // The subtree-check outbox's Deliver: asks the peer FindRelatedCases
-  // with the queued request; the answer carries its response.
+  // The ancestor-question outbox's Deliver: asks the peer FindRelatedCases
+  // ("c/" keys) or CheckFirstComplaint ("p/" keys) with the queued request;
+  // the answer carries its response.
   void DeliverSubtreeCheck(const Outbox::Item& item,
                            absl::AnyInvocable<void(Outbox::Answer)> answer);
 

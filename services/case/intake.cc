@@ -169,6 +169,7 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   c.set_kind(in.kind());
   c.set_complaint_round(in.complaint_round());
   c.set_previous_case(in.previous_case());
+  if (in.has_first_decision()) *c.mutable_first_decision() = in.first_decision();
   c.set_repeats_case(in.repeats_case());
   c.set_anonymous(in.anonymous());
   if (in.has_anonymous_letter()) *c.mutable_anonymous_letter() = in.anonymous_letter();
@@ -198,9 +199,15 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
         c.complaint_round() != cases::v1::COMPLAINT_ROUND_SECOND) {
       return InvalidField("case.complaint_round", "must be FIRST or SECOND for a complaint");
     }
-    if (c.complaint_round() == cases::v1::COMPLAINT_ROUND_SECOND && c.previous_case().empty()) {
+    if (c.complaint_round() == cases::v1::COMPLAINT_ROUND_SECOND && c.previous_case().empty() &&
+        !c.has_first_decision()) {
       return InvalidField("case.previous_case",
-                          "must name the first-time complaint case for a second-time complaint");
+                          "must name the first-time complaint case for a second-time complaint "
+                          "(or case.first_decision the first decision made outside the system)");
+    }
+    if (!c.previous_case().empty() && c.has_first_decision()) {
+      return InvalidField("case.first_decision",
+                          "must be unset when case.previous_case names the first-time complaint");
     }
   } else {
     if (c.complaint_round() != cases::v1::COMPLAINT_ROUND_UNSPECIFIED) {
@@ -213,6 +220,21 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
   if (complaint && c.complaint_round() == cases::v1::COMPLAINT_ROUND_FIRST &&
       !c.previous_case().empty()) {
     return InvalidField("case.previous_case", "applies only to second-time complaints");
+  }
+  if (c.has_first_decision() && c.complaint_round() != cases::v1::COMPLAINT_ROUND_SECOND) {
+    return InvalidField("case.first_decision", "applies only to second-time complaints");
+  }
+  if (c.has_first_decision()) {
+    auto* fd = c.mutable_first_decision();
+    RECEPTION_RETURN_IF_ERROR(ValidateText(fd->document_number(),
+                                           "case.first_decision.document_number",
+                                           IntakeLimits::kMaxReferenceChars, true, false));
+    RECEPTION_RETURN_IF_ERROR(ValidateText(fd->issued_by(), "case.first_decision.issued_by",
+                                           IntakeLimits::kMaxBodyChars, true, false));
+    if (!fd->has_date()) return InvalidField("case.first_decision.date", "must be set");
+    RECEPTION_RETURN_IF_ERROR(ToCivilDay(fd->date(), "case.first_decision.date").status());
+    NormalizeInPlace(fd->mutable_document_number());
+    NormalizeInPlace(fd->mutable_issued_by());
   }
   RECEPTION_RETURN_IF_ERROR(ValidateCaseRef(c.previous_case(), "case.previous_case"));
   RECEPTION_RETURN_IF_ERROR(ValidateCaseRef(c.repeats_case(), "case.repeats_case"));
@@ -245,6 +267,10 @@ absl::StatusOr<Case> PrepareNewCase(const cases::v1::CreateCaseRequest& request,
                                                            FormatDate(env.today), ")"));
   }
   RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, env.rules->PackOn(received));
+  if (c.has_first_decision() &&
+      ToCivilDay(c.first_decision().date(), "case.first_decision.date").value() > received) {
+    return InvalidField("case.first_decision.date", "must not be after case.received_date");
+  }
 
   // Petitioners.
   if (c.anonymous()) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "services/case/intake.h"
@@ -83,6 +84,9 @@ absl::Status SubtreeChecks::OpenOutbox() {
         d_.deliver_subtree_check(item, std::move(answer));
       },
       [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+        for (const auto& [prefix, settle] : routes_) {
+          if (absl::StartsWith(item.key, prefix)) return settle(item, answer, txn);
+        }
         return Settle(item, answer, txn);
       });
   if (!box.ok()) return box.status();
@@ -171,13 +175,9 @@ absl::StatusOr<FindRelatedCasesResponse> SubtreeChecks::Answer(
   out.set_checked_unit(d_.unit_code);
   for (const auto& n : numbers) {
     if (out.cases_size() >= kMaxAnswer) break;
-    // The current owner: this node's record or its replica, whichever is
-    // newer (a case handed up has both).
-    RECEPTION_ASSIGN_OR_RETURN(auto own, records_.Load(nullptr, n));
-    RECEPTION_ASSIGN_OR_RETURN(auto rep, replicas_.Load(nullptr, n));
-    const Case* c = own ? &own->case_() : nullptr;
-    if (rep && (c == nullptr || NewerThan(rep->case_(), *c))) c = &rep->case_();
-    if (c == nullptr) continue;  // an index entry left by a case no longer held
+    // The current owner as this node knows it.
+    RECEPTION_ASSIGN_OR_RETURN(auto c, replicas_.Newest(nullptr, n));
+    if (!c) continue;  // an index entry left by a case no longer held
     auto* found = out.add_cases();
     found->set_case_(absl::StrCat("cases/", n));
     found->set_owner_unit(c->owner_unit());

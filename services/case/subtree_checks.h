@@ -16,6 +16,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "reception/federation/v1/case_federation.pb.h"
@@ -33,8 +35,14 @@ class SubtreeChecks {
 
   // Opening the outbox failed.
   const absl::Status& status() const { return status_; }
-  // The queue of checks for the ancestor (null without one).
+  // The queue of questions for the ancestor's node: this concept's checks
+  // (keys "c/") and those of others routed here (null if it did not open).
   Outbox* outbox() const { return outbox_.get(); }
+  // Answers to queued questions whose keys start with `prefix` are settled
+  // by `settle` (set before the outbox starts).
+  void Route(std::string prefix, Outbox::Settle settle) {
+    routes_.emplace_back(std::move(prefix), std::move(settle));
+  }
 
   // Whether a new case with `profile` is checked at all (a matching key, a
   // petitioner with a citizen ID, not a protected identity).
@@ -68,6 +76,7 @@ class SubtreeChecks {
   const CaseDuplicates& duplicates_;
   const CaseReplicas& replicas_;
   std::unique_ptr<Outbox> outbox_;
+  std::vector<std::pair<std::string, Outbox::Settle>> routes_;
   absl::Status status_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
@@ -101,6 +102,17 @@ class CaseRegistryFixture : public ::testing::Test {
   absl::StatusOr<cases::v1::Case> Do(const Principal& p, Method method, const Req& r) {
     return Await<cases::v1::Case>(
         [&](auto cb) { (registry_.get()->*method)(p, r, std::move(cb)); });
+  }
+
+  // The case's audit trail as "Action: summary" lines.
+  std::string Trail(const std::string& name) {
+    cases::v1::GetCaseHistoryRequest r;
+    r.set_name(name);
+    auto h = registry_->GetCaseHistory(officer_, r);
+    std::string all;
+    if (!h.ok()) return h.status().ToString();
+    for (const auto& e : h->events()) absl::StrAppend(&all, e.action(), ": ", e.summary(), "\n");
+    return all;
   }
 
   absl::StatusOr<cases::v1::Case> Create(const cases::v1::CreateCaseRequest& r) {

@@ -132,6 +132,8 @@ const std::vector<AccessRule>* BuildTable() {
       {CASE_FED "WatchCaseFeed", 0, 0, kNodes, "the node of a unit above this one (oversight)"},
       {CASE_FED "FindRelatedCases", 0, 0, kNodes,
        "the node of a unit below this one (province-wide duplicate check)"},
+      {CASE_FED "CheckFirstComplaint", 0, 0, kNodes,
+       "the node of a unit below this one (a second-time complaint's link)"},
       {SCHED_FED "OfferSessionNotice", 0, 0, kNodes, "the session's host, a configured peer"},
       {SCHED_FED "OfferRegistration", 0, 0, kNodes, "a bridge point's node of the session"},
   };

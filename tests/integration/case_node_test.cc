@@ -289,6 +289,26 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   EXPECT_EQ(rc, 5) << out;
   EXPECT_NE(out.find("citizen_id"), std::string::npos) << out;
 
+  // A second-time complaint against a paper first decision: recorded by its
+  // number and date, the filing limit counted from it.
+  std::tie(rc, out) = Shell(ctl +
+                            "create --kind complaint --round second --channel in_person "
+                            "--petitioner 'Trần Thị Bích|049301002345|Hội An' "
+                            "--respondent-unit 48-13 --content 'Khiếu nại lần hai' "
+                            "--first-decision '125/QĐ-UBND|" +
+                            Today() + "|Chủ tịch UBND phường' --received " + Today());
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("125/QĐ-UBND of " + Today() + " by Chủ tịch UBND phường (outside the system)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("(counted from the first decision 125/QĐ-UBND"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl +
+                            "create --kind complaint --round second --channel in_person "
+                            "--petitioner 'Trần Thị Bích|049301002345|Hội An' --content x "
+                            "--first-decision '125/QĐ-UBND' --received " +
+                            Today());
+  EXPECT_EQ(rc, 2) << out;
+
   // Anonymous letters through the CLI: one that lacks what the law asks is
   // refused and archived; one that has it all goes on as information for
   // inspection.

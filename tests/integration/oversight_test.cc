@@ -441,6 +441,84 @@ TEST(OversightTest, ProvinceWideDuplicatesThroughTheKeyedHash) {
   ASSERT_TRUE(WaitFor([&] { return Subtree(city).size() == 6; }, absl::Seconds(30)));
 }
 
+// A second-time complaint at one commune names a first-time complaint of
+// another: the commune asks the province (which follows both) over mTLS,
+// marks the link unverified meanwhile, and judges the province's facts: a
+// decided first complaint is verified and the filing limit counts from its
+// decision; a number the province's subtree never issued is contradicted,
+// and AcceptCase refuses it.
+TEST(OversightTest, SecondTimeComplaintLinksThroughTheFederation) {
+  Federation f(g_receptiond, {"49", "502", "502-1", "503-1"}, "2025-06-16",
+               "deploy/topology/quang-nam-2024.yaml", kFastFollow);
+  f.StartAll();
+  Client a(f.node("502-1"), "502-1");
+  Client b(f.node("503-1"), "503-1");
+  Client city(f.node("49"), "49");
+  const v1::Case first = CreateAt(a, v1::CASE_KIND_COMPLAINT, "l-1", "502-1");
+  auto step = [&](auto method, auto request, const std::string& role) {
+    request.set_name(first.name());
+    auto out = a.Call(a.cases(), method, request, role);
+    EXPECT_TRUE(out.ok()) << out.status();
+  };
+  v1::ClassifyCaseRequest classify;
+  classify.set_within_competence(true);
+  step(&v1::CaseService::Stub::ClassifyCase, classify, "officer");
+  v1::AcceptCaseRequest accept;
+  accept.set_notice_reference("TL-3/2025");
+  step(&v1::CaseService::Stub::AcceptCase, accept, "officer");
+  step(&v1::CaseService::Stub::StartCaseVerification, v1::StartCaseVerificationRequest(),
+       "inspector");
+  v1::DecideCaseRequest decide;
+  decide.set_outcome(v1::OUTCOME_COMPLAINT_WRONG);
+  decide.set_decision_reference("QĐ-12/UBND");
+  step(&v1::CaseService::Stub::DecideCase, decide, "head");
+  // The province follows the decision before anyone asks it.
+  ASSERT_TRUE(
+      WaitFor([&] { return Subtree(city)[first.number()].state() == v1::CASE_STATE_DECIDED; },
+              absl::Seconds(30)));
+
+  auto second_time = [&](const std::string& id, const std::string& previous) {
+    v1::CreateCaseRequest r = SampleCase(v1::CASE_KIND_COMPLAINT, id, "503-1",
+                                         absl::CivilDay(2025, 6, 16), "Khiếu nại lần hai");
+    r.mutable_case_()->set_complaint_round(v1::COMPLAINT_ROUND_SECOND);
+    r.mutable_case_()->set_previous_case(previous);
+    r.mutable_case_()->clear_filing_limit();
+    auto out = b.Call(b.cases(), &v1::CaseService::Stub::CreateCase, r);
+    EXPECT_TRUE(out.ok()) << id << ": " << out.status();
+    return out.ok() ? *out : v1::Case();
+  };
+  auto link_of = [&](const std::string& name) {
+    auto c = b.Get(name);
+    return c.ok() ? c->previous_case_check() : v1::PreviousCaseCheck();
+  };
+  auto settled = [&](const std::string& name) {
+    return WaitFor([&] { return !link_of(name).pending(); }, absl::Seconds(30));
+  };
+  const v1::Case ok = second_time("l-2", first.name());
+  EXPECT_EQ(ok.previous_case_check().state(), v1::PreviousCaseCheck::STATE_UNVERIFIED);
+  EXPECT_EQ(ok.previous_case_check().checked_unit(), "49");
+  ASSERT_TRUE(settled(ok.name())) << link_of(ok.name()).DebugString();
+  auto verified = b.Get(ok.name());
+  ASSERT_TRUE(verified.ok());
+  EXPECT_EQ(verified->previous_case_check().state(), v1::PreviousCaseCheck::STATE_VERIFIED)
+      << verified->previous_case_check().DebugString();
+  EXPECT_EQ(verified->previous_case_check().decision_reference(), "QĐ-12/UBND");
+  EXPECT_EQ(FormatDate(verified->filing_limit().start_date()), "2025-06-16");
+  EXPECT_TRUE(verified->filing_limit().met());
+  EXPECT_TRUE(absl::StrContains(verified->filing_limit().counted_from(), "QĐ-12/UBND"));
+
+  const v1::Case wrong = second_time("l-3", "cases/502-1-2025-000999");
+  ASSERT_TRUE(settled(wrong.name())) << link_of(wrong.name()).DebugString();
+  EXPECT_EQ(link_of(wrong.name()).state(), v1::PreviousCaseCheck::STATE_CONTRADICTED);
+  classify.set_name(wrong.name());
+  ASSERT_TRUE(b.Call(b.cases(), &v1::CaseService::Stub::ClassifyCase, classify).ok());
+  accept.set_name(wrong.name());
+  auto refused = b.Call(b.cases(), &v1::CaseService::Stub::AcceptCase, accept);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "is not held by unit 49"))
+      << refused.status();
+}
+
 // The inner text of the first element `<tag ... class="cls">` after the
 // row `<tr data-unit="unit"` in a table `table_id` of the DOM; "" if none.
 std::string CellOf(const std::string& dom, const std::string& table_id, const std::string& unit,

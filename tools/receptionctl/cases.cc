@@ -131,6 +131,7 @@ void PrintCase(const v1::Case& c) {
           " [", f.rule_pack(), "/", f.rule_id(), "]");
     }
     if (!f.problem().empty()) absl::StrAppend(&line, " PROBLEM: ", f.problem());
+    if (!f.counted_from().empty()) absl::StrAppend(&line, " (counted from ", f.counted_from(), ")");
     Row("filing limit", line);
     for (const auto& d : f.delays()) {
       Row("  delay", absl::StrCat(Short(v1::FilingObstacle_Name(d.obstacle()), "FILING_OBSTACLE_"),
@@ -190,6 +191,19 @@ void PrintCase(const v1::Case& c) {
   }
   if (!c.possible_duplicates().empty()) {
     Row("may repeat", absl::StrJoin(c.possible_duplicates(), ", "));
+  }
+  if (c.has_first_decision()) {
+    const auto& d = c.first_decision();
+    Row("first decision", absl::StrCat(d.document_number(), " of ", Date(d.date()), " by ",
+                                       d.issued_by(), " (outside the system)"));
+  }
+  if (const auto& k = c.previous_case_check();
+      k.state() != v1::PreviousCaseCheck::STATE_UNSPECIFIED) {
+    Row("first-time link",
+        absl::StrCat(
+            absl::AsciiStrToLower(Short(v1::PreviousCaseCheck::State_Name(k.state()), "STATE_")),
+            k.pending() ? " (asked, no answer yet)" : "", " by unit ", k.checked_unit(), ": ",
+            k.detail()));
   }
   if (c.subtree_check().state() != v1::SubtreeDuplicateCheck::STATE_UNSPECIFIED) {
     const auto& k = c.subtree_check();
@@ -267,6 +281,17 @@ int CasesCommand(const Args& a) {
       c->set_complaint_round(ParseEnum<v1::ComplaintRound>(*r, "COMPLAINT_ROUND_",
                                                            &v1::ComplaintRound_Parse, "round"));
     c->set_previous_case(a.GetOr("previous", ""));
+    if (auto fd = a.Get("first-decision")) {
+      // "number|YYYY-MM-DD|issued by"
+      std::vector<std::string> parts = absl::StrSplit(*fd, absl::MaxSplits('|', 2));
+      if (parts.size() != 3) {
+        UsageError("--first-decision takes \"document number|YYYY-MM-DD|issued by\"");
+      }
+      auto* d = c->mutable_first_decision();
+      d->set_document_number(parts[0]);
+      *d->mutable_date() = ParseDateOption(parts[1], "first-decision");
+      d->set_issued_by(parts[2]);
+    }
     c->set_repeats_case(a.GetOr("repeats", ""));
     c->set_anonymous(a.Has("anonymous"));
     if (a.Get("letter") || a.Get("evidence-note")) {

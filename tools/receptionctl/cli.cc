@@ -51,6 +51,7 @@ const std::set<std::string> kBooleanFlags = {
 const std::set<std::string> kValueOptions = {"within",
                                              "letter",
                                              "evidence-note",
+                                             "first-decision",
                                              "half",
                                              "nine-months",
                                              "open",

@@ -67,6 +67,9 @@ const std::vector<Command>& Commands() {
             --content TEXT --received YYYY-MM-DD
             [--petitioner "Full name|citizen id|address|phone"]...
             [--round first|second] [--previous cases/N] [--repeats cases/N]
+            [--first-decision "document number|YYYY-MM-DD|issued by"]
+            (second time: the first-time complaint case, or a first decision
+            made outside the system)
             [--anonymous [--letter names-violator,evidence,verifiable] [--evidence-note TEXT]]
             [--forwarded-by BODY] [--representative CITIZEN_ID]...
             [--people N] [--respondent-unit CODE] [--respondent-official NAME]
