@@ -429,12 +429,16 @@ TEST_F(CaseDeadlinesTest, ExtensionsNeedADecisionAndStopAtTheLimit) {
   ASSERT_TRUE(c.ok());
   const std::string name = c->name();
   ASSERT_TRUE(Classify(name, true, cases::v1::COMPLEXITY_VERY_COMPLEX, D(2026, 3, 3)).ok());
-  EXPECT_EQ(Extend(inspector_, name, "QĐ-1", D(2026, 3, 4), 10).status().code(),
+  EXPECT_EQ(Extend(head_, name, "QĐ-1", D(2026, 3, 4), 10).status().code(),
             absl::StatusCode::kFailedPrecondition);  // not accepted yet: no settle clock
   ASSERT_TRUE(Accept(name, D(2026, 3, 5)).ok());
   EXPECT_EQ(Extend(officer_, name, "QĐ-1", D(2026, 3, 20), 30).status().code(),
             absl::StatusCode::kPermissionDenied);
-  auto e1 = Extend(inspector_, name, "QĐ-1", D(2026, 3, 20), 30);
+  // The head who settles it decides; the inspector only proposes.
+  auto by_inspector = Extend(inspector_, name, "QĐ-1", D(2026, 3, 20), 30);
+  EXPECT_EQ(by_inspector.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_NE(by_inspector.status().message().find("needs the head role"), std::string::npos);
+  auto e1 = Extend(head_, name, "QĐ-1", D(2026, 3, 20), 30);
   ASSERT_TRUE(e1.ok()) << e1.status();
   EXPECT_EQ(FormatDate(e1->due_date()), "2026-05-04");  // 60 days: 4 May
   auto e2 = Extend(head_, name, "QĐ-2", D(2026, 4, 28), 30);

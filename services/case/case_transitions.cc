@@ -716,10 +716,11 @@ void CaseTransitions::DeclareCaseComplexity(const Principal& p,
 void CaseTransitions::ExtendCaseDeadline(const Principal& p,
                                          const cases::v1::ExtendCaseDeadlineRequest& r,
                                          CaseCallback done) {
-  if (p.role != Role::kInspector && p.role != Role::kHead) {
-    return done(
-        absl::PermissionDeniedError("ExtendCaseDeadline needs the head or inspector role (an "
-                                    "extension is a written decision)"));
+  if (p.role != Role::kHead) {
+    return done(absl::PermissionDeniedError(
+        "ExtendCaseDeadline needs the head role: an extension is the written decision of the "
+        "person who settles the matter (Law on Denunciations 2018 Art 30); inspectors propose "
+        "it"));
   }
   if (!cases::v1::DeadlineStep_IsValid(r.step()) ||
       r.step() == cases::v1::DEADLINE_STEP_UNSPECIFIED) {
