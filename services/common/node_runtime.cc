@@ -24,6 +24,7 @@
 #include "services/common/logging.h"
 #include "services/common/node_config.h"
 #include "services/common/outbox_service.h"
+#include "services/common/process_metrics.h"
 #include "services/common/server_host.h"
 #include "services/common/status.h"
 
@@ -327,6 +328,9 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // Operators' view of what this process owes other nodes (every binary).
   OutboxGrpcService outbox_service(&authenticator);
   host.AddService(&outbox_service, "reception.admin.v1.OutboxService");
+  // What every server shows: the build, the process, the stores' sizes.
+  host.AddCollectable(ProcessMetrics());
+  host.AddCollectable(Store::AllMetrics());
   for (auto& m : modules) {
     host.AddService(m->service(), m->service_name());
     for (auto& [service, name] : m->extra_services()) host.AddService(service, name);

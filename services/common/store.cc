@@ -19,6 +19,73 @@
 
 namespace reception {
 
+namespace {
+
+// The open stores of the process, for AllMetrics.
+class AllStores final : public prometheus::Collectable {
+ public:
+  void Add(const Store* s) {
+    absl::MutexLock lock(&mu_);
+    stores_.insert(s);
+  }
+  void Remove(const Store* s) {
+    absl::MutexLock lock(&mu_);
+    stores_.erase(s);
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    struct Property {
+      const std::string& rocksdb_name;
+      const char* name;
+      const char* help;
+    };
+    const Property properties[] = {
+        {rocksdb::DB::Properties::kLiveSstFilesSize, "reception_store_live_sst_bytes",
+         "Bytes of the SST files of the store's current version"},
+        {rocksdb::DB::Properties::kTotalSstFilesSize, "reception_store_sst_bytes",
+         "Bytes of all the store's SST files, obsolete ones not yet deleted included"},
+        {rocksdb::DB::Properties::kCurSizeAllMemTables, "reception_store_memtable_bytes",
+         "Bytes of the store's memtables"},
+        {rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+         "reception_store_pending_compaction_bytes",
+         "Bytes RocksDB estimates compaction has to rewrite"},
+        {rocksdb::DB::Properties::kEstimateNumKeys, "reception_store_estimated_keys",
+         "Keys in the store, estimated by RocksDB"},
+    };
+    std::vector<prometheus::MetricFamily> out;
+    for (const auto& p : properties) {
+      out.push_back({p.name, p.help, prometheus::MetricType::Gauge, {}});
+    }
+    absl::MutexLock lock(&mu_);
+    for (const Store* s : stores_) {
+      for (size_t i = 0; i < std::size(properties); ++i) {
+        uint64_t v = 0;
+        if (!s->db()->GetAggregatedIntProperty(properties[i].rocksdb_name, &v)) continue;
+        prometheus::ClientMetric m;
+        m.label = {{"store", s->name()}};
+        m.gauge.value = static_cast<double>(v);
+        out[i].metric.push_back(std::move(m));
+      }
+    }
+    return out;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<const Store*> stores_ ABSL_GUARDED_BY(mu_);
+};
+
+AllStores& Stores() {
+  static auto* all = new AllStores();
+  return *all;
+}
+
+}  // namespace
+
+std::shared_ptr<prometheus::Collectable> Store::AllMetrics() {
+  // The collectable lives as long as the process; the exposer holds it.
+  return std::shared_ptr<prometheus::Collectable>(&Stores(), [](prometheus::Collectable*) {});
+}
+
 Store::Store(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
@@ -102,10 +169,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
     pthread_setname_np(pthread_self(), (s->options_.name + "-done").substr(0, 15).c_str());
     s->CompleterLoop();
   });
+  Stores().Add(store.get());
   return store;
 }
 
 Store::~Store() {
+  Stores().Remove(this);
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;

@@ -32,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -165,6 +166,12 @@ class Store {
   bool healthy() const { return healthy_.load(); }
 
   rocksdb::DB* db() const { return db_.get(); }
+  // Options::name.
+  const std::string& name() const { return options_.name; }
+
+  // Sizes of every open store of the process, by `store` label, computed
+  // when scraped (register with the metrics exposer).
+  static std::shared_ptr<prometheus::Collectable> AllMetrics();
 
  private:
   friend class WriteTxn;

@@ -165,6 +165,14 @@ calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
         text = body.decode()
         self.assertIn('reception_grpc_server_handled_total{grpc_code="OK",grpc_method="CreateCase"', text)
         self.assertIn("reception_store_commit_group_size_bucket", text)
+        # What operators expect of any server: the build, the process, the stores.
+        self.assertRegex(text, r'reception_build_info\{version="\d+\.\d+\.\d+",commit="([0-9a-f]{12}|unknown)"\} 1')
+        for series in ("process_cpu_seconds_total", "process_resident_memory_bytes",
+                       "process_open_fds", "process_max_fds", "process_start_time_seconds"):
+            self.assertRegex(text, rf"(?m)^{series} [0-9.e+]+$")
+        self.assertRegex(text, r'(?m)^reception_store_live_sst_bytes\{store="case"\} \d')
+        self.assertRegex(text, r'(?m)^reception_store_pending_compaction_bytes\{store="case"\} \d')
+        self.assertRegex(text, r'(?m)^reception_store_estimated_keys\{store="case"\} [1-9]')
         self.assertNotIn("Nguyễn", text)
         self.assertNotIn("049201001234", text)
         check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True)

@@ -14,7 +14,8 @@ PACKAGES=(
   libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcpp-jwt-dev libssl-dev libjemalloc-dev libcurl4-openssl-dev libical-dev libcivetweb-dev
   python3 python3-grpcio python3-protobuf   # the non-C++ client test
-  prometheus                                  # promtool check metrics
+  prometheus                                  # promtool: metrics, alert rules and their tests
+  python3-yaml                                # the alert rules' consistency test
   etcd-server etcd-client                     # the benchmark's comparison
   janus                                       # the media server (integration test)
   chromium                                    # the oversight page, in a headless browser (test)
