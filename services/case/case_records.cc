@@ -296,6 +296,26 @@ absl::Status CaseRecords::AppendFeed(WriteTxn& txn, const cases::storage::FeedEn
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> CaseRecords::SkipCounters(uint64_t gap) const {
+  auto moved = std::make_shared<int>(0);
+  RECEPTION_RETURN_IF_ERROR(d_.store->CommitAndWait([this, gap, moved](WriteTxn& txn) {
+    std::vector<std::string> keys = {"feed_seq"};
+    auto it = d_.store->NewIterator(f_.meta);
+    for (it->Seek("case_seq/"); it->Valid() && it->key().starts_with("case_seq/"); it->Next()) {
+      keys.push_back(it->key().ToString());
+    }
+    if (!it->status().ok()) return absl::InternalError("reading the counters failed");
+    for (const auto& key : keys) {
+      RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(f_.meta, key));
+      const uint64_t now = raw ? FromBigEndian64(*raw) : 0;
+      txn.Put(f_.meta, key, BigEndian64(now + gap));
+      ++*moved;
+    }
+    return absl::OkStatus();
+  }));
+  return *moved;
+}
+
 absl::StatusOr<uint64_t> CaseRecords::FeedHead() const {
   RECEPTION_ASSIGN_OR_RETURN(auto v, d_.store->Get(f_.meta, "feed_seq"));
   if (!v) return 0;

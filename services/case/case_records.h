@@ -175,6 +175,12 @@ class CaseRecords {
   // The feed's latest committed position (0: empty).
   absl::StatusOr<uint64_t> FeedHead() const;
 
+  // After a restore from a backup: every counter (case numbers per year,
+  // feed positions) moves `gap` ahead in one write, so that no number or
+  // feed position issued between the backup and the loss is issued again
+  // (peers and followers hold them). Returns the counters moved.
+  absl::StatusOr<int> SkipCounters(uint64_t gap) const;
+
   // The change feed (committed), from just after position `after`: at most
   // `limit` entries in commit order. Oversight reads it from a cursor.
   absl::StatusOr<std::vector<FeedPosition>> ReadFeed(uint64_t after, int limit) const;

@@ -153,6 +153,8 @@ class CaseRegistry {
   // from the nodes below.
   const CaseReplicas& replicas() const { return replicas_; }
   absl::StatusOr<uint64_t> FeedHead() const { return records_.FeedHead(); }
+  // Start-up after a restore (see CaseRecords::SkipCounters).
+  absl::StatusOr<int> SkipCountersAfterRestore(uint64_t gap) { return records_.SkipCounters(gap); }
 
   // Reads: synchronous point reads and bounded scans. Thread-safe.
   absl::StatusOr<cases::v1::Case> GetCase(const Principal& p,

@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "services/common/backup.h"
 #include "services/common/grpc_status.h"
 #include "services/common/key_file.h"
 #include "services/common/logging.h"
@@ -600,6 +602,22 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   const std::string deps_check_unit = deps.subtree_check_unit;
   m->registry_ = std::make_unique<CaseRegistry>(std::move(deps));
   if (!m->registry_->status().ok()) return m->registry_->status();
+  // Restored from a backup: numbers and feed positions issued after it are
+  // held by peers and followers, so they are never issued again.
+  if (const auto marker = std::filesystem::path(config.data_dir()) / kRestoredMarker;
+      std::filesystem::exists(marker)) {
+    std::ifstream in(marker);
+    std::string backup;
+    std::getline(in, backup);
+    auto moved = m->registry_->SkipCountersAfterRestore(kRestoreCounterGap);
+    if (!moved.ok()) return moved.status();
+    std::error_code ec;
+    std::filesystem::remove(marker, ec);
+    Log()->warn(
+        "event=restored_from_backup backup={} counters_moved={} gap={} note=\"case numbers and "
+        "feed positions issued after the backup are skipped\"",
+        LogValue(backup), *moved, kRestoreCounterGap);
+  }
   // A calendar published (or changed) since the last start moves the due
   // dates counted on the old one, before anyone reads them.
   auto recounted = m->registry_->RecomputeClocksForCalendar();

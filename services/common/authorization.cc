@@ -25,6 +25,7 @@ constexpr bool kNoNodes = false;
 #define MEDIA "reception.media.v1.MediaService/"
 #define SCHED "reception.scheduling.v1.SchedulingService/"
 #define ADMIN "reception.admin.v1.OutboxService/"
+#define BACKUP "reception.admin.v1.BackupService/"
 #define CASE_FED "reception.federation.v1.CaseFederationService/"
 #define SCHED_FED "reception.federation.v1.SchedulingFederationService/"
 
@@ -124,6 +125,8 @@ const std::vector<AccessRule>* BuildTable() {
        "what the node owes its peers: own unit and oversight"},
       {ADMIN "RetryOutboxItem", H, S, kNoNodes, "a dead letter back in line: the unit's head"},
       {ADMIN "CancelOutboxItem", H, S, kNoNodes, "give an item up: the unit's head"},
+      {BACKUP "CreateBackup", H, S, kNodes,
+       "an online backup: the unit's head, or the node itself (its own certificate)"},
       // The internal API (reception.federation.v1): node certificates only.
       {CASE_FED "OfferHandoff", 0, 0, kNodes, "a configured peer, for its own unit"},
       {CASE_FED "GetNodeKey", 0, 0, kNodes, "configured peers"},

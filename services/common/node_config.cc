@@ -45,6 +45,11 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
   } else {
     c.set_identity_key_file(Resolve(base, c.identity_key_file()));
   }
+  if (!c.backup().dir().empty()) c.mutable_backup()->set_dir(Resolve(base, c.backup().dir()));
+  if (!c.duplicates().matching_key_file().empty()) {
+    c.mutable_duplicates()->set_matching_key_file(
+        Resolve(base, c.duplicates().matching_key_file()));
+  }
   auto* st = c.mutable_storage();
   if (st->sync_policy() == config::v1::SYNC_POLICY_UNSPECIFIED) {
     st->set_sync_policy(config::v1::SYNC_POLICY_GROUP_FSYNC);

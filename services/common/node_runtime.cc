@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpc/support/log.h"
 #include "prometheus/gauge.h"
+#include "services/common/backup_service.h"
 #include "services/common/civil_date.h"
 #include "services/common/file_clock.h"
 #include "services/common/jwt.h"
@@ -328,6 +329,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
   // Operators' view of what this process owes other nodes (every binary).
   OutboxGrpcService outbox_service(&authenticator);
   host.AddService(&outbox_service, "reception.admin.v1.OutboxService");
+  BackupGrpcService backup_service(&authenticator, &context.config);
+  host.AddService(&backup_service, "reception.admin.v1.BackupService");
   // What every server shows: the build, the process, the stores' sizes.
   host.AddCollectable(ProcessMetrics());
   host.AddCollectable(Store::AllMetrics());

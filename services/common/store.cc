@@ -15,6 +15,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "services/common/logging.h"
 
 namespace reception {
@@ -31,6 +32,12 @@ class AllStores final : public prometheus::Collectable {
   void Remove(const Store* s) {
     absl::MutexLock lock(&mu_);
     stores_.erase(s);
+  }
+  std::map<std::string, const Store*> All() const {
+    absl::MutexLock lock(&mu_);
+    std::map<std::string, const Store*> out;
+    for (const Store* s : stores_) out[s->name()] = s;
+    return out;
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
     struct Property {
@@ -84,6 +91,23 @@ AllStores& Stores() {
 std::shared_ptr<prometheus::Collectable> Store::AllMetrics() {
   // The collectable lives as long as the process; the exposer holds it.
   return std::shared_ptr<prometheus::Collectable>(&Stores(), [](prometheus::Collectable*) {});
+}
+
+std::map<std::string, const Store*> Store::All() { return Stores().All(); }
+
+absl::StatusOr<uint64_t> Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  uint64_t sequence = 0;
+  // log_size_for_flush 0: the memtables are flushed first, so the copy is
+  // SST files only (no WAL to replay) and holds every acknowledged write.
+  if (s.ok()) s = checkpoint->CreateCheckpoint(dir, 0, &sequence);
+  if (!s.ok()) {
+    return absl::InternalError(
+        absl::StrCat("checkpoint of store ", options_.name, " failed: ", s.ToString()));
+  }
+  return sequence;
 }
 
 Store::Store(Options options) : options_(std::move(options)) {}

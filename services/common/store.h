@@ -166,8 +166,18 @@ class Store {
   bool healthy() const { return healthy_.load(); }
 
   rocksdb::DB* db() const { return db_.get(); }
-  // Options::name.
+  // Options::name and Options::path.
   const std::string& name() const { return options_.name; }
+  const std::string& path() const { return options_.path; }
+
+  // A consistent copy of the store as of now, in `dir` (which must not
+  // exist): every durable write is in it. SST files are hard-linked when
+  // `dir` is on the store's file system. Returns the copy's last sequence
+  // number. Thread-safe; writes go on meanwhile.
+  absl::StatusOr<uint64_t> Checkpoint(const std::string& dir) const;
+
+  // Every open store of the process, by name.
+  static std::map<std::string, const Store*> All();
 
   // Sizes of every open store of the process, by `store` label, computed
   // when scraped (register with the metrics exposer).

@@ -15,6 +15,7 @@
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
+#include "reception/admin/v1/backup_service.grpc.pb.h"
 #include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -45,6 +46,7 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
   (void)routing::v1::RouteCaseRequest::descriptor();
   (void)media::v1::JoinRoomRequest::descriptor();
   (void)scheduling::v1::CreateSessionRequest::descriptor();
+  (void)admin::v1::CreateBackupRequest::descriptor();
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   std::vector<std::pair<std::string, bool>> out;
   for (const char* service :
@@ -52,8 +54,8 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
         "reception.routing.v1.RoutingService", "reception.media.v1.MediaService",
         "reception.scheduling.v1.SchedulingService",
         "reception.federation.v1.CaseFederationService",
-        "reception.federation.v1.SchedulingFederationService",
-        "reception.admin.v1.OutboxService"}) {
+        "reception.federation.v1.SchedulingFederationService", "reception.admin.v1.OutboxService",
+        "reception.admin.v1.BackupService"}) {
     const auto* s = pool->FindServiceByName(service);
     EXPECT_NE(s, nullptr) << service;
     if (s == nullptr) continue;

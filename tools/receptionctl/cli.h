@@ -19,6 +19,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "reception/admin/v1/backup_service.grpc.pb.h"
 #include "reception/admin/v1/outbox_service.grpc.pb.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -95,6 +96,20 @@ void PrintJson(const Message& m);
 void Row(const std::string& k, const std::string& v);
 void PrintCase(const v1::Case& c);
 
+// A channel to --server (RECEPTION_SERVER): TLS when --ca is given, with
+// --cert/--key as the client certificate (a node's own tools).
+inline std::shared_ptr<grpc::Channel> ChannelFor(const Args& a) {
+  std::shared_ptr<const reception::Credentials> credentials =
+      reception::Credentials::FromConfig(reception::config::v1::AuthConfig());
+  if (const std::string ca = a.GetOr("ca", Env("RECEPTION_CA", "")); !ca.empty()) {
+    auto tls = reception::Credentials::ForClient(ca, a.GetOr("cert", Env("RECEPTION_CERT", "")),
+                                                 a.GetOr("key", Env("RECEPTION_KEY", "")));
+    if (!tls.ok()) UsageError(std::string(tls.status().message()));
+    credentials = *tls;
+  }
+  return credentials->NewChannel(a.GetOr("server", Env("RECEPTION_SERVER", "127.0.0.1:50051")));
+}
+
 class Client {
  public:
   explicit Client(const Args& a) : args_(a) {
@@ -116,23 +131,14 @@ class Client {
     if (auto t = a.Get("timeout"); t && !absl::SimpleAtoi(*t, &seconds))
       UsageError("--timeout must be a number");
     timeout_ = seconds;
-    // TLS when a CA bundle is given (a node in mTLS mode); a client
-    // certificate too when given (a node's own tools).
-    std::shared_ptr<const reception::Credentials> credentials =
-        reception::Credentials::FromConfig(reception::config::v1::AuthConfig());
-    if (const std::string ca = a.GetOr("ca", Env("RECEPTION_CA", "")); !ca.empty()) {
-      auto tls = reception::Credentials::ForClient(ca, a.GetOr("cert", Env("RECEPTION_CERT", "")),
-                                                   a.GetOr("key", Env("RECEPTION_KEY", "")));
-      if (!tls.ok()) UsageError(std::string(tls.status().message()));
-      credentials = *tls;
-    }
-    auto channel = credentials->NewChannel(server_);
+    auto channel = ChannelFor(a);
     stub_ = v1::CaseService::NewStub(channel);
     handoff_stub_ = v1::HandoffService::NewStub(channel);
     routing_stub_ = reception::routing::v1::RoutingService::NewStub(channel);
     media_stub_ = reception::media::v1::MediaService::NewStub(channel);
     scheduling_stub_ = reception::scheduling::v1::SchedulingService::NewStub(channel);
     outbox_stub_ = reception::admin::v1::OutboxService::NewStub(channel);
+    backup_stub_ = reception::admin::v1::BackupService::NewStub(channel);
   }
 
   void Identify(grpc::ClientContext* ctx) const {
@@ -178,6 +184,8 @@ class Client {
       stub = scheduling_stub_.get();
     } else if constexpr (std::is_same_v<Stub, reception::admin::v1::OutboxService::Stub>) {
       stub = outbox_stub_.get();
+    } else if constexpr (std::is_same_v<Stub, reception::admin::v1::BackupService::Stub>) {
+      stub = backup_stub_.get();
     } else {
       stub = stub_.get();
     }
@@ -196,6 +204,7 @@ class Client {
   std::unique_ptr<reception::media::v1::MediaService::Stub> media_stub_;
   std::unique_ptr<reception::scheduling::v1::SchedulingService::Stub> scheduling_stub_;
   std::unique_ptr<reception::admin::v1::OutboxService::Stub> outbox_stub_;
+  std::unique_ptr<reception::admin::v1::BackupService::Stub> backup_stub_;
 };
 
 // The command groups: each runs the commands it owns (Args::command).
@@ -205,6 +214,8 @@ int RoomsCommand(const Args& a);
 int ScheduleCommand(const Args& a);
 int TokenCommand(const Args& a);
 int CalendarCommand(const Args& a);
+int HealthCommand(const Args& a);
+int AdminCommand(const Args& a);
 
 }  // namespace receptionctl
 

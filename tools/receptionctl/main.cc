@@ -226,6 +226,17 @@ const std::vector<Command>& Commands() {
       {"notifications",
        R"(  notifications                           notices for registered citizens (cancelled, moved, moved up)
 )"},
+      {"health",
+       R"(  health [--service NAME]   grpc.health.v1 of --server, no identity needed; prints
+            SERVING (exit 0) or NOT_SERVING (exit 7): for probes and health checks
+)"},
+      {"admin",
+       R"(  admin backup [--label L]  an online backup of every store and key file of the node,
+            under its backup.dir (head of the node's unit, or the node's own certificate)
+  admin restore --backup DIR --config FILE
+            offline, the node stopped: puts a backup back into the empty data directory
+            the configuration names, and its key files where it names them
+)"},
   };
   return kCommands;
 }
@@ -247,7 +258,9 @@ int (*GroupOf(const std::string& command))(const Args&) {
       {"schedule", ScheduleCommand},
       {"session", ScheduleCommand},
       {"register", ScheduleCommand},
-      {"notifications", ScheduleCommand}};
+      {"notifications", ScheduleCommand},
+      {"health", HealthCommand},
+      {"admin", AdminCommand}};
   auto it = kGroups.find(command);
   return it == kGroups.end() ? CasesCommand : it->second;
 }
