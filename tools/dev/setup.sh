@@ -16,6 +16,7 @@ PACKAGES=(
   python3 python3-grpcio python3-protobuf   # the non-C++ client test
   prometheus                                  # promtool: metrics, alert rules and their tests
   python3-yaml                                # the alert rules' consistency test
+  systemd                                     # systemd-analyze: the unit's verify and security review
   etcd-server etcd-client                     # the benchmark's comparison
   janus                                       # the media server (integration test)
   chromium                                    # the oversight page, in a headless browser (test)
