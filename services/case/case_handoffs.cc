@@ -90,8 +90,10 @@ void CaseHandoffs::QueueTransfer(const Principal& p, const std::string& name,
         RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, records_.LoadOwned(txn, number));
         Case& c = *rec.mutable_case_();
         if (!etag.empty() && etag != c.etag()) {
-          return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
-                                                 " is now at ", c.etag(), "; read it again"));
+          return WithReason(
+              absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
+                                              " is now at ", c.etag(), "; read it again")),
+              "ETAG_MISMATCH");
         }
         const absl::CivilDay today = d_.clock->Today();
         TransferPlan plan{destination_in, is_return ? "ReturnCase" : "TransferCase", ""};

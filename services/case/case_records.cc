@@ -177,11 +177,20 @@ absl::StatusOr<std::optional<CaseRecord>> CaseRecords::Load(const WriteTxn* txn,
 absl::StatusOr<CaseRecord> CaseRecords::LoadOwned(const WriteTxn& txn,
                                                   const std::string& number) const {
   RECEPTION_ASSIGN_OR_RETURN(auto rec, Load(&txn, number));
-  if (!rec) return absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist"));
+  if (!rec) {
+    return WithReason(
+        WithResource(absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist")),
+                     "reception.cases.v1.Case", absl::StrCat("cases/", number)),
+        "CASE_NOT_FOUND");
+  }
   if (rec->case_().owner_unit() != d_.unit_code) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("case cases/", number, " is owned by unit ", rec->case_().owner_unit(),
-                     "; changes must be made on that unit's node"));
+    return WithReason(
+        WithPrecondition(absl::FailedPreconditionError(absl::StrCat(
+                             "case cases/", number, " is owned by unit ", rec->case_().owner_unit(),
+                             "; changes must be made on that unit's node")),
+                         "OWNER", absl::StrCat("cases/", number),
+                         absl::StrCat("owned by unit ", rec->case_().owner_unit())),
+        "NOT_OWNER");
   }
   return *std::move(rec);
 }

@@ -76,8 +76,10 @@ void CaseTransitions::Transition(const Principal& p, const std::string& name,
         RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, records_.LoadOwned(txn, number));
         Case& c = *rec.mutable_case_();
         if (!etag.empty() && etag != c.etag()) {
-          return absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
-                                                 " is now at ", c.etag(), "; read it again"));
+          return WithReason(
+              absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
+                                              " is now at ", c.etag(), "; read it again")),
+              "ETAG_MISMATCH");
         }
         RECEPTION_RETURN_IF_ERROR(CheckTransition(t, c.state()));
         if (t != CaseTransition::kExtendDeadline && t != CaseTransition::kAttachMinutes &&
@@ -201,24 +203,29 @@ void CaseTransitions::AcceptCase(const Principal& p, const cases::v1::AcceptCase
       p, r.name(), r.etag(), CaseTransition::kAccept,
       [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
         if (!c.classification().within_competence()) {
-          return absl::FailedPreconditionError(
-              "AcceptCase is not allowed: the case was classified outside this unit's "
-              "competence; guide the citizen or transfer it instead");
+          return WithReason(absl::FailedPreconditionError(
+                                "AcceptCase is not allowed: the case was classified outside this "
+                                "unit's competence; guide the citizen or transfer it instead"),
+                            "NOT_COMPETENT");
         }
         if (const auto& f = c.filing_limit(); f.has_due_date() && !f.met()) {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "AcceptCase is not allowed: the complaint was filed ", f.days_late(),
-              " day(s) after its filing limit ran out on ", FormatDate(f.due_date()), " (",
-              f.source(),
-              "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
-              "or refuse it with ground OUT_OF_TIME"));
+          return WithReason(
+              absl::FailedPreconditionError(absl::StrCat(
+                  "AcceptCase is not allowed: the complaint was filed ", f.days_late(),
+                  " day(s) after its filing limit ran out on ", FormatDate(f.due_date()), " (",
+                  f.source(),
+                  "); record a legitimate reason for the delay with ClassifyCase.filing_delays, "
+                  "or refuse it with ground OUT_OF_TIME")),
+              "FILED_LATE");
         }
         const auto& link = c.previous_case_check();
         if (link.state() == cases::v1::PreviousCaseCheck::STATE_CONTRADICTED) {
-          return absl::FailedPreconditionError(
-              absl::StrCat("AcceptCase is not allowed: unit ", link.checked_unit(),
-                           " contradicts the second-time complaint's link: ", link.detail(),
-                           "; refuse it, or register the matter again as a first-time complaint"));
+          return WithReason(
+              absl::FailedPreconditionError(absl::StrCat(
+                  "AcceptCase is not allowed: unit ", link.checked_unit(),
+                  " contradicts the second-time complaint's link: ", link.detail(),
+                  "; refuse it, or register the matter again as a first-time complaint")),
+              "FIRST_COMPLAINT_LINK_CONTRADICTED");
         }
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
         AnonymousGoesOn goes_on;

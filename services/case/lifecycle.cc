@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/status.h"
 
 namespace reception {
 namespace {
@@ -138,9 +139,14 @@ absl::Status CheckTransition(CaseTransition t, CaseState from) {
   }
   std::vector<absl::string_view> allowed;
   for (CaseState s : r.from) allowed.push_back(StateName(s));
-  return absl::FailedPreconditionError(
-      absl::StrCat(TransitionName(t), " is not allowed: the case is ", StateName(from),
-                   "; it is allowed only from ", absl::StrJoin(allowed, ", ")));
+  return WithReason(
+      WithPrecondition(
+          absl::FailedPreconditionError(
+              absl::StrCat(TransitionName(t), " is not allowed: the case is ", StateName(from),
+                           "; it is allowed only from ", absl::StrJoin(allowed, ", "))),
+          "STATE", StateName(from),
+          absl::StrCat(TransitionName(t), " is allowed only from ", absl::StrJoin(allowed, ", "))),
+      "TRANSITION_NOT_ALLOWED");
 }
 
 CaseState NextState(CaseTransition t, CaseState from) {

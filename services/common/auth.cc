@@ -1,10 +1,12 @@
 #include "services/common/auth.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "services/common/authorization.h"
 #include "services/common/logging.h"
+#include "services/common/status.h"
 
 namespace reception {
 absl::string_view ClientMetadata(const grpc::CallbackServerContext& ctx, absl::string_view key) {
@@ -76,7 +78,7 @@ absl::Status Authenticator::Refuse(const grpc::CallbackServerContext& context,
                                    absl::string_view reason, std::string message) const {
   if (failures_ != nullptr) failures_->Add({{"reason", std::string(reason)}}).Increment();
   Log()->debug("event=auth_refused reason={} peer={}", reason, LogValue(context.peer()));
-  return absl::UnauthenticatedError(std::move(message));
+  return WithReason(absl::UnauthenticatedError(std::move(message)), absl::AsciiStrToUpper(reason));
 }
 
 bool IsLoopbackPeer(absl::string_view peer) {

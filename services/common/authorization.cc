@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "services/common/status.h"
 
 namespace reception {
 namespace {
@@ -193,34 +194,43 @@ absl::Status Authorize(absl::string_view method, const Principal& p, const Topol
   absl::ConsumePrefix(&method, "/");
   const AccessRule* rule = FindAccessRule(method);
   if (rule == nullptr) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("no authorisation rule for ", method.substr(0, 96), ": refused by default"));
+    return WithReason(
+        absl::PermissionDeniedError(absl::StrCat("no authorisation rule for ", method.substr(0, 96),
+                                                 ": refused by default")),
+        "NO_ACCESS_RULE");
   }
   const absl::string_view name = method.substr(method.find('/') + 1);
   // The internal API is for nodes whatever the table says: a person's or a
   // department's token never reaches it.
   if (absl::StartsWith(method, "reception.federation.") && p.role != Role::kNode) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(name,
-                     " is part of the internal node-to-node API (reception.federation.v1): node "
-                     "certificates only, never a bearer token"));
+    return WithReason(
+        absl::PermissionDeniedError(absl::StrCat(
+            name,
+            " is part of the internal node-to-node API (reception.federation.v1): node "
+            "certificates only, never a bearer token")),
+        "INTERNAL_API_NODES_ONLY");
   }
   if (p.role == Role::kNode) {
     if (rule->nodes) return absl::OkStatus();
-    return absl::PermissionDeniedError(
-        absl::StrCat(name, " is not a node-to-node method; role node may not call it"));
+    return WithReason(absl::PermissionDeniedError(absl::StrCat(
+                          name, " is not a node-to-node method; role node may not call it")),
+                      "NOT_A_NODE_METHOD");
   }
   if ((rule->people_roles & RoleBit(p.role)) == 0) {
-    return absl::PermissionDeniedError(
-        rule->people_roles == 0
-            ? absl::StrCat(name, " is for nodes only (node-to-node, with a node certificate)")
-            : absl::StrCat(name, " is not allowed to role ", RoleName(p.role)));
+    return WithReason(
+        absl::PermissionDeniedError(
+            rule->people_roles == 0
+                ? absl::StrCat(name, " is for nodes only (node-to-node, with a node certificate)")
+                : absl::StrCat(name, " is not allowed to role ", RoleName(p.role))),
+        "ROLE_NOT_ALLOWED");
   }
   const Relation relation = RelationOf(topology, p.unit_code, node_unit);
   if ((rule->relations & static_cast<uint8_t>(relation)) == 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        name, " on the node of unit ", node_unit, " is not allowed to ", RoleName(p.role), "s of ",
-        RelationName(relation), " (", p.unit_code.substr(0, 32), ")"));
+    return WithReason(
+        absl::PermissionDeniedError(absl::StrCat(
+            name, " on the node of unit ", node_unit, " is not allowed to ", RoleName(p.role),
+            "s of ", RelationName(relation), " (", p.unit_code.substr(0, 32), ")")),
+        "UNIT_NOT_ALLOWED");
   }
   return absl::OkStatus();
 }

@@ -4,9 +4,96 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "google/rpc/error_details.pb.h"
 #include "services/common/logging.h"
+#include "services/common/status.h"
 
 namespace reception {
+
+namespace {
+
+// The reason an error carries when the code that made it named none.
+const char* DefaultReason(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case absl::StatusCode::kNotFound:
+      return "NOT_FOUND";
+    case absl::StatusCode::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case absl::StatusCode::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case absl::StatusCode::kUnauthenticated:
+      return "UNAUTHENTICATED";
+    case absl::StatusCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case absl::StatusCode::kAborted:
+      return "ABORTED";
+    case absl::StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    case absl::StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case absl::StatusCode::kOutOfRange:
+      return "OUT_OF_RANGE";
+    case absl::StatusCode::kUnimplemented:
+      return "UNIMPLEMENTED";
+    case absl::StatusCode::kCancelled:
+      return "CANCELLED";
+    default:
+      return "INTERNAL";
+  }
+}
+
+template <typename Message>
+bool Payload(const absl::Status& s, absl::string_view url, Message* out) {
+  auto cord = s.GetPayload(url);
+  return cord.has_value() && out->ParseFromString(std::string(*cord));
+}
+
+}  // namespace
+
+google::rpc::Status ErrorDetails(const absl::Status& status, const std::string& message) {
+  google::rpc::Status out;
+  out.set_code(static_cast<int>(status.code()));
+  out.set_message(message);
+  google::rpc::ErrorInfo info;
+  if (!Payload(status, kErrorInfoUrl, &info)) {
+    info.set_reason(DefaultReason(status.code()));
+    info.set_domain(kErrorDomain);
+  }
+  google::rpc::BadRequest bad;
+  const bool has_bad = Payload(status, kBadRequestUrl, &bad);
+  if (has_bad && info.reason() == "INVALID_ARGUMENT") info.set_reason("INVALID_FIELD");
+  if (has_bad && bad.field_violations_size() > 0) {
+    (*info.mutable_metadata())["field"] = bad.field_violations(0).field();
+  }
+  out.add_details()->PackFrom(info);
+  if (has_bad) out.add_details()->PackFrom(bad);
+  google::rpc::PreconditionFailure failure;
+  if (Payload(status, kPreconditionFailureUrl, &failure)) {
+    out.add_details()->PackFrom(failure);
+  } else if (status.code() == absl::StatusCode::kFailedPrecondition) {
+    failure.add_violations()->set_description(message);
+    out.add_details()->PackFrom(failure);
+  }
+  google::rpc::ResourceInfo resource;
+  if (Payload(status, kResourceInfoUrl, &resource)) {
+    out.add_details()->PackFrom(resource);
+  } else if (status.code() == absl::StatusCode::kNotFound ||
+             status.code() == absl::StatusCode::kAlreadyExists) {
+    resource.set_description(message);
+    out.add_details()->PackFrom(resource);
+  }
+  if (status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kResourceExhausted) {
+    google::rpc::RetryInfo retry;
+    retry.mutable_retry_delay()->set_seconds(1);
+    out.add_details()->PackFrom(retry);
+  }
+  return out;
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -19,11 +106,23 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
       const uint64_t ref = next.fetch_add(1);
       Log()->error("event=internal_error ref={} code={} detail={}", ref,
                    absl::StatusCodeToString(status.code()), LogValue(status.message()));
-      return grpc::Status(code, absl::StrCat("internal error (reference ", ref,
-                                             "); the operator can find it in the node's log"));
+      const std::string message = absl::StrCat("internal error (reference ", ref,
+                                               "); the operator can find it in the node's log");
+      // Nothing of the internal detail leaves: the reason and the reference.
+      google::rpc::Status details;
+      details.set_code(static_cast<int>(status.code()));
+      details.set_message(message);
+      google::rpc::ErrorInfo info;
+      info.set_reason("INTERNAL");
+      info.set_domain(kErrorDomain);
+      (*info.mutable_metadata())["reference"] = absl::StrCat(ref);
+      details.add_details()->PackFrom(info);
+      return grpc::Status(code, message, details.SerializeAsString());
     }
-    default:
-      return grpc::Status(code, PrintableMessage(status.message()));
+    default: {
+      const std::string message = PrintableMessage(status.message());
+      return grpc::Status(code, message, ErrorDetails(status, message).SerializeAsString());
+    }
   }
 }
 

@@ -11,9 +11,30 @@
 namespace reception {
 
 // INVALID_ARGUMENT: "<field> <rule>", e.g. "case.content must not be empty".
-inline absl::Status InvalidField(absl::string_view field, absl::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat(field, " ", rule));
-}
+// The status also carries a google.rpc.BadRequest payload (kBadRequestUrl)
+// naming the field and the rule apart, which the gRPC edge sends as an
+// error detail.
+absl::Status InvalidField(absl::string_view field, absl::string_view rule);
+
+// The payload type URL of InvalidField's google.rpc.BadRequest.
+inline constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
+inline constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInfo";
+inline constexpr char kPreconditionFailureUrl[] =
+    "type.googleapis.com/google.rpc.PreconditionFailure";
+inline constexpr char kResourceInfoUrl[] = "type.googleapis.com/google.rpc.ResourceInfo";
+// The domain of every ErrorInfo the nodes send.
+inline constexpr char kErrorDomain[] = "reception.gov.vn";
+
+// `s` with a stable machine-readable reason (UPPER_SNAKE, documented in
+// README.md, Errors), sent as google.rpc.ErrorInfo.reason.
+absl::Status WithReason(absl::Status s, absl::string_view reason);
+// `s` (FAILED_PRECONDITION) with a google.rpc.PreconditionFailure: what is
+// wrong with which subject (type "STATE" for a lifecycle state).
+absl::Status WithPrecondition(absl::Status s, absl::string_view type, absl::string_view subject,
+                              absl::string_view description);
+// `s` (NOT_FOUND, ALREADY_EXISTS) naming the resource, as
+// google.rpc.ResourceInfo.
+absl::Status WithResource(absl::Status s, absl::string_view type, absl::string_view name);
 
 }  // namespace reception
 

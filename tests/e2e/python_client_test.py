@@ -30,9 +30,15 @@ def generate_stubs(source, out):
     subprocess.run(
         ["protoc", "-I", os.path.join(source, "proto"), f"--python_out={out}", f"--grpc_out={out}",
          "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos, check=True)
-    # Make the generated folders importable as packages.
+    # google.rpc.Status and its details, as every error carries them.
+    subprocess.run(
+        ["protoc", "-I", os.path.join(source, "third_party/googleapis"), f"--python_out={out}",
+         "google/rpc/status.proto", "google/rpc/error_details.proto"], check=True)
+    # Make the generated folders importable as packages (not google/: it
+    # joins the system's google package, which holds google.protobuf).
     for root, _, _ in os.walk(out):
-        open(os.path.join(root, "__init__.py"), "a").close()
+        if os.path.relpath(root, out).split(os.sep)[0] != "google":
+            open(os.path.join(root, "__init__.py"), "a").close()
 
 
 def wait_for(condition, timeout):
@@ -58,6 +64,10 @@ class PythonClientTest(unittest.TestCase):
         import grpc  # noqa: E402
         from reception.cases.v1 import case_pb2, case_service_pb2 as svc_pb2  # noqa: E402
         from reception.cases.v1 import case_service_pb2_grpc as svc_grpc  # noqa: E402
+        global status_pb2, error_details_pb2
+        import google  # noqa: E402
+        google.__path__.append(os.path.join(stubs, "google"))
+        from google.rpc import status_pb2, error_details_pb2  # noqa: E402
         from reception.type.v1 import types_pb2  # noqa: E402
 
         config = os.path.join(cls.tmp, "node.yaml")
@@ -153,12 +163,51 @@ calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
             self.stub.CreateCase(bad, metadata=self.md())
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(e.exception.details(), "case.petitioners[0].citizen_id must be 12 digits")
+        # What a program reads: the google.rpc.Status in grpc-status-details-bin.
+        status, info, rest = self.details_of(e.exception)
+        self.assertEqual(status.code, grpc.StatusCode.INVALID_ARGUMENT.value[0])
+        self.assertEqual(info.reason, "INVALID_FIELD")
+        self.assertEqual(info.domain, "reception.gov.vn")
+        self.assertEqual(info.metadata["field"], "case.petitioners[0].citizen_id")
+        bad_request = error_details_pb2.BadRequest()
+        self.assertTrue(rest[0].Unpack(bad_request))
+        self.assertEqual([(v.field, v.description) for v in bad_request.field_violations],
+                         [("case.petitioners[0].citizen_id", "must be 12 digits")])
         with self.assertRaises(grpc.RpcError) as e:
             self.stub.CloseCase(svc_pb2.CloseCaseRequest(name="cases/48-2026-999999"), metadata=self.md())
         self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+        _, info, rest = self.details_of(e.exception)
+        self.assertEqual(info.reason, "CASE_NOT_FOUND")
+        resource = error_details_pb2.ResourceInfo()
+        self.assertTrue(rest[0].Unpack(resource))
+        self.assertEqual((resource.resource_type, resource.resource_name),
+                         ("reception.cases.v1.Case", "cases/48-2026-999999"))
+        # A transition the state does not allow: the reason and the state.
+        created = self.stub.CreateCase(self.new_case("py-2b"), metadata=self.md())
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stub.AcceptCase(svc_pb2.AcceptCaseRequest(name=created.name, notice_reference="TL-1"),
+                                 metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        _, info, rest = self.details_of(e.exception)
+        self.assertEqual(info.reason, "TRANSITION_NOT_ALLOWED")
+        failure = error_details_pb2.PreconditionFailure()
+        self.assertTrue(rest[0].Unpack(failure))
+        self.assertEqual((failure.violations[0].type, failure.violations[0].subject), ("STATE", "RECEIVED"))
         with self.assertRaises(grpc.RpcError) as e:
             self.stub.GetCase(svc_pb2.GetCaseRequest(name="cases/x"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        _, info, _ = self.details_of(e.exception)
+        self.assertEqual(info.reason, "MISSING_METADATA")
+
+    def details_of(self, error):
+        """The google.rpc.Status of a failed call: it, its ErrorInfo, the other details."""
+        raw = dict(error.trailing_metadata() or ()).get("grpc-status-details-bin")
+        self.assertIsNotNone(raw, "no grpc-status-details-bin on " + error.details())
+        status = status_pb2.Status.FromString(raw)
+        self.assertEqual(status.message, error.details())
+        info = error_details_pb2.ErrorInfo()
+        self.assertTrue(status.details[0].Unpack(info))
+        return status, info, list(status.details[1:])
 
     def test_3_metrics_pass_promtool(self):
         body = urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=10).read()
