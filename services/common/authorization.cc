@@ -27,6 +27,7 @@ constexpr bool kNoNodes = false;
 #define SCHED "reception.scheduling.v1.SchedulingService/"
 #define ADMIN "reception.admin.v1.OutboxService/"
 #define BACKUP "reception.admin.v1.BackupService/"
+#define UNITS "reception.units.v1.UnitService/"
 #define CASE_FED "reception.federation.v1.CaseFederationService/"
 #define SCHED_FED "reception.federation.v1.SchedulingFederationService/"
 
@@ -126,6 +127,9 @@ const std::vector<AccessRule>* BuildTable() {
        "what the node owes its peers: own unit and oversight"},
       {ADMIN "RetryOutboxItem", H, S, kNoNodes, "a dead letter back in line: the unit's head"},
       {ADMIN "CancelOutboxItem", H, S, kNoNodes, "give an item up: the unit's head"},
+      {UNITS "GetUnit", kAnyone, S | B | A, kNodes,
+       "reference data: anyone of a unit the node's topology relates to it, and nodes"},
+      {UNITS "ListUnits", kAnyone, S | B | A, kNodes, "as GetUnit"},
       {BACKUP "CreateBackup", H, S, kNodes,
        "an online backup: the unit's head, or the node itself (its own certificate)"},
       // The internal API (reception.federation.v1): node certificates only.

@@ -28,6 +28,7 @@
 #include "services/common/process_metrics.h"
 #include "services/common/server_host.h"
 #include "services/common/status.h"
+#include "services/common/unit_service.h"
 
 ABSL_FLAG(std::string, config, "", "Path of the node configuration file (YAML)");
 ABSL_FLAG(std::string, listen, "", "gRPC listen address; overrides listen_address");
@@ -331,6 +332,12 @@ int RunNode(int argc, char** argv, absl::string_view program,
   host.AddService(&outbox_service, "reception.admin.v1.OutboxService");
   BackupGrpcService backup_service(&authenticator, &context.config);
   host.AddService(&backup_service, "reception.admin.v1.BackupService");
+  // The administrative units, for integrators (every binary).
+  std::set<std::string> federated = {context.config.unit_code()};
+  for (const auto& peer : context.config.federation().peers()) federated.insert(peer.unit_code());
+  UnitDirectory unit_directory(&context.topology, context.clock, std::move(federated));
+  UnitGrpcService unit_service(&authenticator, &unit_directory);
+  host.AddService(&unit_service, "reception.units.v1.UnitService");
   // What every server shows: the build, the process, the stores' sizes.
   host.AddCollectable(ProcessMetrics());
   host.AddCollectable(Store::AllMetrics());

@@ -54,6 +54,9 @@ class Topology {
   // Codes of the direct children of `code`.
   std::vector<std::string> Children(absl::string_view code) const;
 
+  // Every unit, in the file's order.
+  const google::protobuf::RepeatedPtrField<Unit>& units() const { return proto_.units(); }
+
  private:
   config::v1::Topology proto_;
   absl::flat_hash_map<std::string, int> by_code_;  // code -> index in proto_

@@ -24,6 +24,7 @@
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
+#include "reception/units/v1/unit_service.grpc.pb.h"
 #include "services/common/authorization.h"
 #include "services/common/test_support.h"
 #include "tests/integration/node_process.h"
@@ -47,6 +48,7 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
   (void)media::v1::JoinRoomRequest::descriptor();
   (void)scheduling::v1::CreateSessionRequest::descriptor();
   (void)admin::v1::CreateBackupRequest::descriptor();
+  (void)units::v1::GetUnitRequest::descriptor();
   const auto* pool = google::protobuf::DescriptorPool::generated_pool();
   std::vector<std::pair<std::string, bool>> out;
   for (const char* service :
@@ -55,7 +57,7 @@ std::vector<std::pair<std::string, bool>> AllMethods() {
         "reception.scheduling.v1.SchedulingService",
         "reception.federation.v1.CaseFederationService",
         "reception.federation.v1.SchedulingFederationService", "reception.admin.v1.OutboxService",
-        "reception.admin.v1.BackupService"}) {
+        "reception.admin.v1.BackupService", "reception.units.v1.UnitService"}) {
     const auto* s = pool->FindServiceByName(service);
     EXPECT_NE(s, nullptr) << service;
     if (s == nullptr) continue;

@@ -412,6 +412,17 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   EXPECT_NE(out.find("Trần Thị Bích, Hội An"), std::string::npos) << out;
   std::tie(rc, out) = Shell(ctl + "frobnicate");
   EXPECT_EQ(rc, 2);
+  // The administrative units, as an integrator's picker reads them.
+  std::tie(rc, out) = Shell(ctl + "units get 48-1");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "48-1\tPhường Hải Châu\tcommune\n");
+  std::tie(rc, out) = Shell(ctl + "units get 48 --json");
+  EXPECT_NE(out.find("\"federated\": true"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "units list --parent 48 --level agency");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(out, "48-SNNMT\tSở Nông nghiệp và Môi trường thành phố Đà Nẵng\tagency\n");
+  std::tie(rc, out) = Shell(ctl + "units get 99");
+  EXPECT_EQ(rc, 3) << out;
   std::tie(rc, out) = Shell(ctl + "health");
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(out, "SERVING\n");

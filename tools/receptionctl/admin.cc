@@ -75,4 +75,55 @@ int AdminCommand(const Args& a) {
   return kOk;
 }
 
+// `units list [--parent CODE] [--level L] [--as-of D] [--all]` and `units
+// get CODE [--as-of D]`: the administrative units (UnitService).
+int UnitsCommand(const Args& a) {
+  namespace u1 = reception::units::v1;
+  const std::string sub = a.positional.empty() ? "" : a.positional[0];
+  Client client(a);
+  auto line = [](const u1::Unit& u) {
+    std::cout << u.code() << "\t" << u.display_name() << "\t"
+              << absl::AsciiStrToLower(
+                     Short(reception::type::v1::UnitLevel_Name(u.level()), "UNIT_LEVEL_"))
+              << (u.in_force() ? "" : "\t(not in force)")
+              << (u.successor().empty() ? "" : absl::StrCat("\t-> ", u.successor().substr(6)))
+              << (u.federated() ? "\t(node)" : "") << "\n";
+  };
+  if (sub == "get") {
+    if (a.positional.size() != 2) UsageError("units get needs a unit code");
+    u1::GetUnitRequest req;
+    req.set_name(absl::StrCat("units/", a.positional[1]));
+    if (auto d = a.Get("as-of")) *req.mutable_as_of() = ParseDateOption(*d, "as-of");
+    auto unit = client.Call(&u1::UnitService::Stub::GetUnit, req);
+    if (a.Has("json")) {
+      PrintJson(unit);
+    } else {
+      line(unit);
+    }
+    return kOk;
+  }
+  if (sub != "list") UsageError("units needs list or get");
+  u1::ListUnitsRequest req;
+  if (auto p = a.Get("parent")) req.set_parent(absl::StrCat("units/", *p));
+  if (auto l = a.Get("level")) {
+    req.set_level(ParseEnum<reception::type::v1::UnitLevel>(
+        *l, "UNIT_LEVEL_", &reception::type::v1::UnitLevel_Parse, "level"));
+  }
+  if (auto d = a.Get("as-of")) *req.mutable_as_of() = ParseDateOption(*d, "as-of");
+  req.set_show_dissolved(a.Has("all"));
+  req.set_page_size(1000);
+  for (;;) {
+    auto page = client.Call(&u1::UnitService::Stub::ListUnits, req);
+    for (const auto& u : page.units()) {
+      if (a.Has("json")) {
+        PrintJson(u);
+      } else {
+        line(u);
+      }
+    }
+    if (page.next_page_token().empty()) return kOk;
+    req.set_page_token(page.next_page_token());
+  }
+}
+
 }  // namespace receptionctl

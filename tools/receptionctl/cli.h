@@ -26,6 +26,7 @@
 #include "reception/media/v1/media_service.grpc.pb.h"
 #include "reception/routing/v1/routing_service.grpc.pb.h"
 #include "reception/scheduling/v1/scheduling_service.grpc.pb.h"
+#include "reception/units/v1/unit_service.grpc.pb.h"
 #include "services/common/credentials.h"
 
 namespace receptionctl {
@@ -139,6 +140,7 @@ class Client {
     scheduling_stub_ = reception::scheduling::v1::SchedulingService::NewStub(channel);
     outbox_stub_ = reception::admin::v1::OutboxService::NewStub(channel);
     backup_stub_ = reception::admin::v1::BackupService::NewStub(channel);
+    units_stub_ = reception::units::v1::UnitService::NewStub(channel);
   }
 
   void Identify(grpc::ClientContext* ctx) const {
@@ -186,6 +188,8 @@ class Client {
       stub = outbox_stub_.get();
     } else if constexpr (std::is_same_v<Stub, reception::admin::v1::BackupService::Stub>) {
       stub = backup_stub_.get();
+    } else if constexpr (std::is_same_v<Stub, reception::units::v1::UnitService::Stub>) {
+      stub = units_stub_.get();
     } else {
       stub = stub_.get();
     }
@@ -205,6 +209,7 @@ class Client {
   std::unique_ptr<reception::scheduling::v1::SchedulingService::Stub> scheduling_stub_;
   std::unique_ptr<reception::admin::v1::OutboxService::Stub> outbox_stub_;
   std::unique_ptr<reception::admin::v1::BackupService::Stub> backup_stub_;
+  std::unique_ptr<reception::units::v1::UnitService::Stub> units_stub_;
 };
 
 // The command groups: each runs the commands it owns (Args::command).
@@ -216,6 +221,7 @@ int TokenCommand(const Args& a);
 int CalendarCommand(const Args& a);
 int HealthCommand(const Args& a);
 int AdminCommand(const Args& a);
+int UnitsCommand(const Args& a);
 
 }  // namespace receptionctl
 

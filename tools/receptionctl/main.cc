@@ -226,6 +226,11 @@ const std::vector<Command>& Commands() {
       {"notifications",
        R"(  notifications                           notices for registered citizens (cancelled, moved, moved up)
 )"},
+      {"units",
+       R"(  units list [--parent CODE] [--level province|district|commune|agency] [--as-of D] [--all]
+            the administrative units in force (--all: merged ones too), code order
+  units get CODE [--as-of D]   one unit: name, level, parent, merge, whether a node serves it
+)"},
       {"health",
        R"(  health [--service NAME]   grpc.health.v1 of --server, no identity needed; prints
             SERVING (exit 0) or NOT_SERVING (exit 7): for probes and health checks
@@ -260,7 +265,8 @@ int (*GroupOf(const std::string& command))(const Args&) {
       {"register", ScheduleCommand},
       {"notifications", ScheduleCommand},
       {"health", HealthCommand},
-      {"admin", AdminCommand}};
+      {"admin", AdminCommand},
+      {"units", UnitsCommand}};
   auto it = kGroups.find(command);
   return it == kGroups.end() ? CasesCommand : it->second;
 }
