@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
@@ -452,34 +454,82 @@ absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& na
   return it->second.session();
 }
 
+namespace {
+
+// The order sessions are listed in: date, start, name.
+std::string SessionKey(const v1::Session& s) {
+  return absl::StrCat(FormatDate(s.date()), "|", s.start(), "|", s.name());
+}
+
+absl::StatusOr<int> PageSize(int requested) {
+  if (requested < 0 || requested > 1000) {
+    return InvalidField("page_size", "must be between 0 and 1000 (0: 100)");
+  }
+  return requested == 0 ? 100 : requested;
+}
+
+}  // namespace
+
 absl::StatusOr<v1::ListSessionsResponse> SchedulingRegistry::ListSessions(
     const v1::ListSessionsRequest& r) const {
   auto from = ToCivilDay(r.from(), "from");
   if (!from.ok()) return from.status();
   auto to = ToCivilDay(r.to(), "to");
   if (!to.ok()) return to.status();
-  v1::ListSessionsResponse out;
+  RECEPTION_ASSIGN_OR_RETURN(const int page_size, PageSize(r.page_size()));
+  // The token: the range it was made for and the last key returned.
+  const std::string range = absl::StrCat(FormatDate(*from), "/", FormatDate(*to), "/");
+  std::string after;
+  if (!r.page_token().empty()) {
+    std::string raw;
+    if (!absl::WebSafeBase64Unescape(r.page_token(), &raw) || !absl::StartsWith(raw, range)) {
+      return InvalidField("page_token",
+                          "is not a token ListSessions returned for this from and to");
+    }
+    after = raw.substr(range.size());
+  }
+  std::vector<std::pair<std::string, const v1::Session*>> all;
   absl::MutexLock lock(&mu_);
   for (const auto& [name, s] : published_) {
     auto day = ToCivilDay(s.session().date(), "date");
-    if (day.ok() && *day >= *from && *day <= *to) *out.add_sessions() = s.session();
+    if (!day.ok() || *day < *from || *day > *to) continue;
+    std::string key = SessionKey(s.session());
+    if (!after.empty() && key <= after) continue;
+    all.emplace_back(std::move(key), &s.session());
   }
-  std::sort(out.mutable_sessions()->begin(), out.mutable_sessions()->end(),
-            [](const v1::Session& a, const v1::Session& b) {
-              const std::string ka = absl::StrCat(FormatDate(a.date()), a.start(), a.name());
-              const std::string kb = absl::StrCat(FormatDate(b.date()), b.start(), b.name());
-              return ka < kb;
-            });
+  std::sort(all.begin(), all.end());
+  v1::ListSessionsResponse out;
+  for (size_t i = 0; i < all.size() && out.sessions_size() < page_size; ++i) {
+    *out.add_sessions() = *all[i].second;
+  }
+  if (static_cast<int>(all.size()) > page_size) {
+    out.set_next_page_token(absl::WebSafeBase64Escape(range + all[page_size - 1].first));
+  }
   return out;
 }
 
-v1::ListNotificationsResponse SchedulingRegistry::Notifications(int page_size) const {
+absl::StatusOr<v1::ListNotificationsResponse> SchedulingRegistry::Notifications(
+    const v1::ListNotificationsRequest& r) const {
+  RECEPTION_ASSIGN_OR_RETURN(const int page_size, PageSize(r.page_size()));
   absl::MutexLock lock(&mu_);
-  v1::ListNotificationsResponse out;
-  for (auto it = notifications_.rbegin();
-       it != notifications_.rend() && out.notifications_size() < page_size; ++it) {
-    *out.add_notifications() = *it;
+  // Notifications are only ever appended: the token is the position of the
+  // oldest one returned, and the next page starts just before it.
+  size_t end = notifications_.size();
+  if (!r.page_token().empty()) {
+    std::string raw;
+    uint64_t position = 0;
+    if (!absl::WebSafeBase64Unescape(r.page_token(), &raw) || !absl::StartsWith(raw, "n/") ||
+        !absl::SimpleAtoi(absl::string_view(raw).substr(2), &position) ||
+        position > notifications_.size()) {
+      return InvalidField("page_token", "is not a token ListNotifications returned");
+    }
+    end = position;
   }
+  v1::ListNotificationsResponse out;
+  size_t i = end;
+  while (i > 0 && out.notifications_size() < page_size)
+    *out.add_notifications() = notifications_[--i];
+  if (i > 0) out.set_next_page_token(absl::WebSafeBase64Escape(absl::StrCat("n/", i)));
   return out;
 }
 
@@ -527,8 +577,16 @@ absl::StatusOr<std::string> SchedulingRegistry::ExportCalendar(
   v1::ListSessionsRequest list;
   *list.mutable_from() = r.from();
   *list.mutable_to() = r.to();
-  auto sessions = ListSessions(list);
-  if (!sessions.ok()) return sessions.status();
+  list.set_page_size(1000);
+  v1::ListSessionsResponse all;
+  for (;;) {
+    auto page = ListSessions(list);
+    if (!page.ok()) return page.status();
+    for (auto& s : *page->mutable_sessions()) *all.add_sessions() = std::move(s);
+    if (page->next_page_token().empty()) break;
+    list.set_page_token(page->next_page_token());
+  }
+  const v1::ListSessionsResponse* sessions = &all;
   const v1::ReceptionPlan plan = Plan();
   auto days = PlannedDays(plan, *d_.calendar, *from, *to);
   if (!days.ok()) return days.status();

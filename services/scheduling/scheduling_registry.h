@@ -95,7 +95,8 @@ class SchedulingRegistry {
   absl::StatusOr<v1::SessionAgenda> Agenda(const Principal& p, const std::string& session) const;
   // A registration as people see it: the citizen ID masked.
   static v1::Registration ForPeople(v1::Registration reg);
-  v1::ListNotificationsResponse Notifications(int page_size) const;
+  absl::StatusOr<v1::ListNotificationsResponse> Notifications(
+      const v1::ListNotificationsRequest& r) const;
 
   // Reports and feeds.
   absl::StatusOr<v1::ComplianceReport> Compliance(const v1::GetComplianceReportRequest& r) const;

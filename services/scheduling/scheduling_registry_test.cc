@@ -17,6 +17,14 @@
 namespace reception::scheduling {
 namespace {
 
+// A ListNotifications request for `size` notices.
+v1::ListNotificationsRequest Page(int size, const std::string& token = "") {
+  v1::ListNotificationsRequest r;
+  r.set_page_size(size);
+  r.set_page_token(token);
+  return r;
+}
+
 using testing::Await;
 
 struct Node {
@@ -234,6 +242,43 @@ TEST_F(SchedulingRegistryTest, SessionsAreCheckedForConflictsAndKeptAcrossAResta
             s->name());  // idempotency survives
 }
 
+// ListSessions pages in date and start order; the token is bound to its
+// range.
+TEST_F(SchedulingRegistryTest, SessionsAreListedAPageAtATime) {
+  std::vector<std::string> created;
+  for (const auto& [day, start, end] :
+       {std::tuple{absl::CivilDay(2026, 9, 28), "08:00", "09:00"},
+        std::tuple{absl::CivilDay(2026, 9, 25), "14:00", "15:00"},
+        std::tuple{absl::CivilDay(2026, 9, 25), "08:00", "09:00"}}) {
+    auto s = Create(Online(day, start, end, 2));
+    ASSERT_TRUE(s.ok()) << s.status();
+    created.push_back(s->name());
+  }
+  v1::ListSessionsRequest r;
+  *r.mutable_from() = ToProtoDate(absl::CivilDay(2026, 9, 21));
+  *r.mutable_to() = ToProtoDate(absl::CivilDay(2026, 9, 30));
+  r.set_page_size(2);
+  auto first = host_->registry->ListSessions(r);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->sessions_size(), 2);
+  EXPECT_EQ(first->sessions(0).name(), created[2]);  // 25 Sep 08:00
+  EXPECT_EQ(first->sessions(1).name(), created[1]);  // 25 Sep 14:00
+  ASSERT_FALSE(first->next_page_token().empty());
+  r.set_page_token(first->next_page_token());
+  auto second = host_->registry->ListSessions(r);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->sessions_size(), 1);
+  EXPECT_EQ(second->sessions(0).name(), created[0]);
+  EXPECT_TRUE(second->next_page_token().empty());
+  // The token of another range is refused.
+  *r.mutable_to() = ToProtoDate(absl::CivilDay(2026, 10, 31));
+  EXPECT_EQ(host_->registry->ListSessions(r).status().message(),
+            "page_token is not a token ListSessions returned for this from and to");
+  r.clear_page_token();
+  r.set_page_size(1001);
+  EXPECT_EQ(host_->registry->ListSessions(r).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   const absl::CivilDay friday(2026, 9, 25);
   auto s = Create(Online(friday, "08:00", "10:00", 2));
@@ -262,10 +307,25 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   auto session = host_->registry->GetSession(s->name());
   EXPECT_EQ(session->bridges(0).registered(), 2);
   EXPECT_EQ(session->bridges(0).waiting(), 0);
-  auto notices = host_->registry->Notifications(10);
+  auto notices = host_->registry->Notifications(Page(10)).value();
   ASSERT_GE(notices.notifications_size(), 1);
   EXPECT_EQ(notices.notifications(0).kind(), "moved_up");
   EXPECT_EQ(notices.notifications(0).registration(), c->name());
+  // Older notices page by page; a token that is not one is refused.
+  auto first = host_->registry->Notifications(Page(1));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->notifications_size(), 1);
+  EXPECT_EQ(first->notifications(0).kind(), "moved_up");
+  int seen = 1;
+  for (std::string token = first->next_page_token(); !token.empty();) {
+    auto page = host_->registry->Notifications(Page(1, token));
+    ASSERT_TRUE(page.ok()) << page.status();
+    seen += page->notifications_size();
+    token = page->next_page_token();
+  }
+  EXPECT_EQ(seen, notices.notifications_size());
+  EXPECT_EQ(host_->registry->Notifications(Page(1, "bm9wZQ")).status().message(),
+            "page_token is not a token ListNotifications returned");
   auto agenda = host_->registry->Agenda(officer_, s->name());
   ASSERT_EQ(agenda->items_size(), 2);
   EXPECT_EQ(agenda->items(0).registration(), b->name());
@@ -389,7 +449,7 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
                                    s->name());
   ASSERT_EQ(mine->items_size(), 1);
   EXPECT_EQ(mine->items(0).registration(), binh->name());
-  EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "moved_up");
+  EXPECT_EQ(bridge_->registry->Notifications(Page(10)).value().notifications(0).kind(), "moved_up");
   // The host cancels: the bridge learns and tells its citizen.
   v1::CancelSessionRequest off;
   off.set_name(s->name());
@@ -399,7 +459,8 @@ TEST_F(SchedulingRegistryTest, ABridgeLearnsOfSessionsAndItsRegistrationsReachTh
               }).ok());
   Deliver(*host_, *bridge_);
   EXPECT_EQ(bridge_->registry->GetSession(s->name())->state(), v1::SESSION_STATE_CANCELLED);
-  EXPECT_EQ(bridge_->registry->Notifications(10).notifications(0).kind(), "session_cancelled");
+  EXPECT_EQ(bridge_->registry->Notifications(Page(10)).value().notifications(0).kind(),
+            "session_cancelled");
   // Notices only come from the host's node.
   federation::v1::OfferSessionNoticeRequest forged;
   *forged.mutable_session() = *host_->registry->GetSession(s->name());

@@ -244,11 +244,7 @@ grpc::ServerUnaryReactor* SchedulingGrpcService::GetSessionAgenda(
 grpc::ServerUnaryReactor* SchedulingGrpcService::ListNotifications(
     Ctx* ctx, const v1::ListNotificationsRequest* req, v1::ListNotificationsResponse* resp) {
   RECEPTION_AUTH();
-  if (req->page_size() < 0 || req->page_size() > 1000) {
-    return Finish(ctx, absl::InvalidArgumentError("page_size must be between 1 and 1000 (0: 100)"));
-  }
-  *resp = registry_->Notifications(req->page_size() == 0 ? 100 : req->page_size());
-  return Finish(ctx, absl::OkStatus());
+  return Answer(ctx, registry_->Notifications(*req), resp);
 }
 
 grpc::ServerUnaryReactor* SchedulingGrpcService::GetComplianceReport(

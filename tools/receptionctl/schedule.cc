@@ -64,7 +64,14 @@ int ScheduleCommand(const Args& a) {
     const std::string arg = a.positional.size() > 1 ? a.positional[1] : "";
     if (cmd == "notifications") {
       sv::ListNotificationsRequest r;
-      auto resp = client.Call(&S::ListNotifications, r);
+      r.set_page_size(1000);
+      sv::ListNotificationsResponse resp;
+      for (;;) {
+        auto page = client.Call(&S::ListNotifications, r);
+        for (auto& n : *page.mutable_notifications()) *resp.add_notifications() = std::move(n);
+        if (page.next_page_token().empty()) break;
+        r.set_page_token(page.next_page_token());
+      }
       if (json) {
         PrintJson(resp);
         return 0;
@@ -205,7 +212,14 @@ int ScheduleCommand(const Args& a) {
         sv::ListSessionsRequest r;
         *r.mutable_from() = ParseDateOption(a.GetOr("from", ""), "from");
         *r.mutable_to() = ParseDateOption(a.GetOr("to", ""), "to");
-        auto resp = client.Call(&S::ListSessions, r);
+        r.set_page_size(1000);
+        sv::ListSessionsResponse resp;
+        for (;;) {
+          auto page = client.Call(&S::ListSessions, r);
+          for (auto& x : *page.mutable_sessions()) *resp.add_sessions() = std::move(x);
+          if (page.next_page_token().empty()) break;
+          r.set_page_token(page.next_page_token());
+        }
         if (json) {
           PrintJson(resp);
           return 0;
