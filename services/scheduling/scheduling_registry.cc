@@ -59,7 +59,8 @@ absl::Status SchedulingRegistry::FromDisk(internal::StoredSession& s) const {
   return absl::OkStatus();
 }
 
-void SchedulingRegistry::Keep(WriteTxn& txn, const internal::StoredSession& s) {
+void SchedulingRegistry::Keep(WriteTxn& txn, internal::StoredSession s) {
+  s.mutable_session()->set_etag(absl::StrCat("v", s.session().version()));
   const std::string& name = s.session().name();
   txn.Put(sessions_cf_, name, ForDisk(s));
   sessions_[name] = s;
@@ -103,6 +104,7 @@ absl::Status SchedulingRegistry::Load() {
     }
     if (auto opened = r->FromDisk(s); !opened.ok()) return opened;
     if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
+    s.mutable_session()->set_etag(absl::StrCat("v", s.session().version()));
     r->published_[s.session().name()] = s;
     r->sessions_[s.session().name()] = std::move(s);
   }
@@ -227,19 +229,28 @@ std::vector<Booking> SchedulingRegistry::BookingsLocked() const {
 }
 
 void SchedulingRegistry::Mutate(const std::string& name, Mutation fn,
-                                Callback<internal::StoredSession> done) {
+                                Callback<internal::StoredSession> done, const std::string& etag) {
+  if (etag.size() > 64) return done(InvalidField("etag", "is not an etag this service returned"));
   auto result = std::make_shared<internal::StoredSession>();
   d_.store->Submit(
-      [this, name, fn = std::move(fn), result](WriteTxn& txn) mutable -> absl::Status {
+      [this, name, fn = std::move(fn), result, etag](WriteTxn& txn) mutable -> absl::Status {
         absl::MutexLock lock(&mu_);
         auto it = sessions_.find(name);
         if (it == sessions_.end())
           return absl::NotFoundError(absl::StrCat(name.substr(0, 80), " does not exist"));
+        const std::string now = absl::StrCat("v", it->second.session().version());
+        if (!etag.empty() && etag != now) {
+          return WithReason(
+              absl::AbortedError(absl::StrCat("etag ", etag, " is stale: ", name.substr(0, 80),
+                                              " is now at ", now, "; read it again")),
+              "ETAG_MISMATCH");
+        }
         internal::StoredSession copy = it->second;
         if (auto s = fn(copy, txn); !s.ok()) return s;
         // The version is the host's: a bridge's copy keeps the host's number.
         if (!copy.session().replica())
           copy.mutable_session()->set_version(copy.session().version() + 1);
+        copy.mutable_session()->set_etag(absl::StrCat("v", copy.session().version()));
         Keep(txn, copy);
         *result = std::move(copy);
         return absl::OkStatus();
@@ -310,6 +321,7 @@ void SchedulingRegistry::CreateSession(const Principal& p, const v1::CreateSessi
   x.clear_problem();
   x.set_replica(false);
   x.set_version(1);
+  x.set_etag("v1");
   auto result = std::make_shared<internal::StoredSession>();
   d_.store->Submit(
       [this, x, r, result](WriteTxn& txn) mutable -> absl::Status {
@@ -375,7 +387,7 @@ void SchedulingRegistry::RescheduleSession(const Principal& p,
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      SessionOut(std::move(done)));
+      SessionOut(std::move(done)), r.etag());
 }
 
 void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessionRequest& r,
@@ -401,7 +413,7 @@ void SchedulingRegistry::CancelSession(const Principal& p, const v1::CancelSessi
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      SessionOut(std::move(done)));
+      SessionOut(std::move(done)), r.etag());
 }
 
 void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessionRequest& r,
@@ -443,7 +455,7 @@ void SchedulingRegistry::RecordSession(const Principal& p, const v1::RecordSessi
         QueueNotices(s, txn);
         return absl::OkStatus();
       },
-      SessionOut(std::move(done)));
+      SessionOut(std::move(done)), r.etag());
 }
 
 absl::StatusOr<v1::Session> SchedulingRegistry::GetSession(const std::string& name) const {

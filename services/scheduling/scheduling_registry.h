@@ -141,7 +141,10 @@ class SchedulingRegistry {
   using Mutation = absl::AnyInvocable<absl::Status(internal::StoredSession& s, WriteTxn& txn)>;
   // Applies `fn` to a copy of the stored session on the writer thread, then
   // keeps and writes it (and whatever `fn` put in the txn).
-  void Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done);
+  // `etag` (optional): the caller's Session.etag; ABORTED when the session
+  // changed since.
+  void Mutate(const std::string& name, Mutation fn, Callback<internal::StoredSession> done,
+              const std::string& etag = "");
   absl::Status CheckStaff(const Principal& p) const;
   // After a durable change: wake the outbox and the listener.
   void Changed() {
@@ -150,7 +153,7 @@ class SchedulingRegistry {
   }
   // Writes `s` (writer thread, in `txn`) and publishes it to readers once
   // the write is durable.
-  void Keep(WriteTxn& txn, const internal::StoredSession& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Keep(WriteTxn& txn, internal::StoredSession s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A stored session as written to disk (registrants sealed) and back.
   std::string ForDisk(const internal::StoredSession& s) const;
   absl::Status FromDisk(internal::StoredSession& s) const;

@@ -277,6 +277,31 @@ TEST_F(SchedulingRegistryTest, SessionsAreListedAPageAtATime) {
   r.clear_page_token();
   r.set_page_size(1001);
   EXPECT_EQ(host_->registry->ListSessions(r).status().code(), absl::StatusCode::kInvalidArgument);
+
+  // Etags: a change made on a stale read is refused, on a fresh one done.
+  auto read = host_->registry->GetSession(created[0]);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->etag(), "v1");
+  v1::RescheduleSessionRequest move;
+  move.set_name(created[0]);
+  *move.mutable_date() = ToProtoDate(absl::CivilDay(2026, 9, 29));
+  move.set_start("08:00");
+  move.set_end("09:00");
+  move.set_etag(read->etag());
+  auto moved = Await<v1::Session>(
+      [&](auto cb) { host_->registry->RescheduleSession(officer_, move, std::move(cb)); });
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->etag(), "v2");
+  v1::CancelSessionRequest cancel;
+  cancel.set_name(created[0]);
+  cancel.set_reason("Trùng lịch họp");
+  cancel.set_etag(read->etag());  // stale: read before the move
+  auto stale = Await<v1::Session>(
+      [&](auto cb) { host_->registry->CancelSession(officer_, cancel, std::move(cb)); });
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(stale.status().message(),
+            "etag v1 is stale: " + created[0] + " is now at v2; read it again");
+  EXPECT_EQ(host_->registry->GetSession(created[0])->state(), v1::SESSION_STATE_SCHEDULED);
 }
 
 TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {

@@ -216,8 +216,9 @@ const std::vector<Command>& Commands() {
        R"(  session create --kind regular|periodic|unscheduled|online --date D --start HH:MM --end HH:MM
                  --presiding WHO [--title T] [--reason R] [--bridge UNIT=CAPACITY]... [--cutoff D] [--request-id ID]
   session get|agenda NAME | list --from D --to D
-  session reschedule NAME --date D --start HH:MM --end HH:MM [--cutoff D] | cancel NAME --reason R
-  session record NAME --presided-by WHO --presiding-role head|deputy|staff --citizens N [--case C]...
+  session reschedule NAME --date D --start HH:MM --end HH:MM [--cutoff D] [--etag E]
+  session cancel NAME --reason R [--etag E]
+  session record NAME --presided-by WHO --presiding-role head|deputy|staff --citizens N [--case C]... [--etag E]
 )"},
       {"register",
        R"(  register SESSION --name NAME --citizen-id ID [--bridge UNIT] (--case C | --summary TEXT) --request-id ID

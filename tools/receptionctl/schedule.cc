@@ -33,6 +33,7 @@ int ScheduleCommand(const Args& a) {
       Row("when", absl::StrCat(reception::FormatDate(x.date()), " ", x.start(), "-", x.end()));
       Row("presiding", x.presiding());
       Row("title", x.title());
+      Row("etag", x.etag());
       Row("reason", x.reason());
       for (const auto& b : x.bridges()) {
         Row("bridge", absl::StrCat(b.unit(), "  ", b.registered(), "/", b.capacity(), " registered",
@@ -256,6 +257,7 @@ int ScheduleCommand(const Args& a) {
       }
       if (sub == "reschedule") {
         sv::RescheduleSessionRequest r;
+        r.set_etag(a.GetOr("etag", ""));
         r.set_name(name);
         *r.mutable_date() = ParseDateOption(a.GetOr("date", ""), "date");
         r.set_start(a.GetOr("start", ""));
@@ -267,6 +269,7 @@ int ScheduleCommand(const Args& a) {
       }
       if (sub == "cancel") {
         sv::CancelSessionRequest r;
+        r.set_etag(a.GetOr("etag", ""));
         r.set_name(name);
         r.set_reason(a.GetOr("reason", ""));
         print_session(client.Call(&S::CancelSession, r));
@@ -274,6 +277,7 @@ int ScheduleCommand(const Args& a) {
       }
       if (sub == "record") {
         sv::RecordSessionRequest r;
+        r.set_etag(a.GetOr("etag", ""));
         r.set_name(name);
         r.mutable_record()->set_presided_by(a.GetOr("presided-by", ""));
         r.mutable_record()->set_presiding_role(
