@@ -3,6 +3,7 @@
 #include <limits>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "services/case/test_fixture.h"
@@ -169,6 +170,22 @@ TEST_F(CaseRegistryTest, RefusalGroundsAreThePacksWithTheirLaw) {
   EXPECT_EQ(no_notice.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(no_notice.status().message().rfind("notice_reference is required", 0), 0u)
       << no_notice.status();
+}
+
+// Competence is a decision, not a default: leaving it out is refused.
+TEST_F(CaseRegistryTest, ClassifyNeedsTheCompetenceDecision) {
+  auto c = Create(Complaint("wc"));
+  ASSERT_TRUE(c.ok());
+  cases::v1::ClassifyCaseRequest r;
+  r.set_name(c->name());
+  auto missing = Do(officer_, &CaseRegistry::ClassifyCase, r);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(missing.status().message(), "within_competence must be set"))
+      << missing.status();
+  r.set_within_competence(false);
+  auto outside = Do(officer_, &CaseRegistry::ClassifyCase, r);
+  ASSERT_TRUE(outside.ok()) << outside.status();
+  EXPECT_FALSE(outside->classification().within_competence());
 }
 
 // A denunciation outside competence goes to the competent body (TransferCase),

@@ -119,6 +119,11 @@ void CaseTransitions::ClassifyCase(const Principal& p, const cases::v1::Classify
     return done(InvalidField("complexity", "is not a complexity"));
   }
   if (auto s = ValidateNote(r.note(), "note", false); !s.ok()) return done(s);
+  if (!r.has_within_competence()) {
+    return done(InvalidField("within_competence",
+                             "must be set: true when this unit is competent, false to guide the "
+                             "citizen or transfer the matter"));
+  }
   Transition(
       p, r.name(), r.etag(), CaseTransition::kClassify,
       [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
