@@ -45,6 +45,14 @@ if [[ ! -x "$ROOT/.cache/npm/node_modules/.bin/buf" ]]; then
   npm install --prefix "$ROOT/.cache/npm" --no-audit --no-fund --silent @bufbuild/buf@1 >/dev/null
 fi
 
+# The Node.js client test's gRPC library, from npm, kept inside the tree.
+if [[ ! -d "$ROOT/.cache/npm/node_modules/@grpc/grpc-js" || ! -d "$ROOT/.cache/npm/node_modules/@grpc/proto-loader" ]]; then
+  echo "setup: installing @grpc/grpc-js and @grpc/proto-loader from npm"
+  mkdir -p "$ROOT/.cache/npm"
+  npm install --prefix "$ROOT/.cache/npm" --no-audit --no-fund --silent \
+    @bufbuild/buf@1 @grpc/grpc-js@1 @grpc/proto-loader@0 >/dev/null
+fi
+
 echo "setup: building in $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 ninja -C "$BUILD"
