@@ -59,6 +59,18 @@ bool SameContent(const fs::path& a, const fs::path& b) {
   return x && y && sx.str() == sy.str();
 }
 
+// Where a restore puts file `f` of a backup: the data directory, or the
+// path this configuration gives the setting it came from ("" if none).
+fs::path RestoreTarget(const admin::v1::BackupFile& f, const fs::path& data_dir,
+                       const config::v1::NodeConfig& config) {
+  if (f.in_data_dir()) return data_dir / f.restore_path();
+  if (f.setting() == "identity_key_file") return config.identity_key_file();
+  if (f.setting() == "duplicates.matching_key_file") {
+    return config.duplicates().matching_key_file();
+  }
+  return {};
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> BackupId(absl::Time now, const std::string& label) {
@@ -210,12 +222,14 @@ absl::StatusOr<std::vector<std::string>> RestoreBackup(const std::string& backup
       return absl::DataLossError(absl::StrCat("the manifest's file ", f.backup_path(),
                                               " leaves the backup or the data directory"));
     }
-    // A key file goes back where this configuration names it.
-    fs::path target = f.in_data_dir() ? data_dir / f.restore_path() : fs::path(f.restore_path());
-    if (f.setting() == "identity_key_file") target = config.identity_key_file();
-    if (f.setting() == "duplicates.matching_key_file") {
-      target = config.duplicates().matching_key_file();
+    // A key file goes back where this configuration names it, never to a
+    // path the manifest says.
+    if (!f.in_data_dir() && f.setting() != "identity_key_file" &&
+        f.setting() != "duplicates.matching_key_file") {
+      return absl::DataLossError(
+          absl::StrCat("the manifest's file ", f.backup_path(), " names no known setting"));
     }
+    const fs::path target = RestoreTarget(f, data_dir, config);
     if (target.empty()) continue;
     if (fs::exists(target, ec) && !SameContent(target, dir / f.backup_path())) {
       return absl::FailedPreconditionError(absl::StrCat(target.string(),
@@ -235,11 +249,7 @@ absl::StatusOr<std::vector<std::string>> RestoreBackup(const std::string& backup
                                 s.sequence(), ")"));
   }
   for (const auto& f : b.files()) {
-    fs::path target = f.in_data_dir() ? data_dir / f.restore_path() : fs::path(f.restore_path());
-    if (f.setting() == "identity_key_file") target = config.identity_key_file();
-    if (f.setting() == "duplicates.matching_key_file") {
-      target = config.duplicates().matching_key_file();
-    }
+    const fs::path target = RestoreTarget(f, data_dir, config);
     if (target.empty() || fs::exists(target, ec)) continue;  // the same file is there
     if (auto s = CopyFile(dir / f.backup_path(), target); !s.ok()) return s;
     done.push_back(absl::StrCat("file ", f.backup_path(), " -> ", target.string()));
