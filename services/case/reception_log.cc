@@ -78,7 +78,10 @@ std::string ResultVi(const Case& c) {
 
 std::string CsvField(absl::string_view value) {
   std::string v(value);
-  if (!v.empty() && (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@')) {
+  // OWASP's CSV injection list: a spreadsheet runs a cell starting with any
+  // of these as a formula (tab and carriage return too; found by fuzzing).
+  if (!v.empty() &&
+      (v[0] == '=' || v[0] == '+' || v[0] == '-' || v[0] == '@' || v[0] == '\t' || v[0] == '\r')) {
     v.insert(v.begin(), '\'');
   }
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;

@@ -14,6 +14,9 @@ TEST(ReceptionLog, CsvQuotingAndFormulaGuard) {
   EXPECT_EQ(CsvField("line\nbreak"), "\"line\nbreak\"");
   EXPECT_EQ(CsvField("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
   EXPECT_EQ(CsvField("+84905"), "'+84905");
+  // Tab and carriage return start formulas too (OWASP; found by fuzzing).
+  EXPECT_EQ(CsvField("\t=1+2"), "'\t=1+2");
+  EXPECT_EQ(CsvField("\r=1+2"), "\"'\r=1+2\"");
 }
 
 TEST(ReceptionLog, RowsFollowForm03AndProtectIdentities) {

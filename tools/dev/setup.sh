@@ -9,6 +9,7 @@ BUILD="${1:-$ROOT/build}"
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache git openssl
   clang-format-14                             # the formatting check (tests/lint)
+  clang-14 libclang-rt-14-dev                 # the fuzz targets (libFuzzer, sanitizers)
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev
