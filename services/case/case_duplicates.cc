@@ -160,6 +160,27 @@ void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile)
   }
 }
 
+void CaseDuplicates::Reindex(WriteTxn& txn, const Case& before, const Case& after,
+                             bool protect) const {
+  const auto& f = records_.families();
+  const Profile was = ProfileOf(before, protect);
+  const Profile now = ProfileOf(after, protect);
+  for (const auto& prefix : was.citizen_prefixes) {
+    if (std::find(now.citizen_prefixes.begin(), now.citizen_prefixes.end(), prefix) ==
+        now.citizen_prefixes.end()) {
+      txn.Delete(f.citizens, absl::StrCat(prefix, before.number()));
+    }
+  }
+  for (const auto& key : was.citizen_keys) {
+    if (std::find(now.citizen_keys.begin(), now.citizen_keys.end(), key) ==
+        now.citizen_keys.end()) {
+      txn.Delete(f.subtree_citizens,
+                 absl::StrCat(absl::BytesToHexString(key), "/", before.number()));
+    }
+  }
+  Index(txn, after, now);
+}
+
 std::string CaseDuplicates::ReplicaIndexValue(const Case& c, absl::string_view folded_content) {
   return EntryValue(c, TokenHashes(folded_content));
 }

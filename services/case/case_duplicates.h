@@ -47,6 +47,12 @@ class CaseDuplicates {
   // its search text and its citizens with what duplicate detection compares
   // (under this node's key, and under the matching key for subtree checks).
   void Index(WriteTxn& txn, const cases::v1::Case& c, const Profile& profile) const;
+  // Rewrites the indexes of a case corrected on this node (UpdateCase):
+  // the entries of `before` that `after` no longer has are deleted, then
+  // `after` is indexed. Both as stored (a protected identity without its
+  // petitioners).
+  void Reindex(WriteTxn& txn, const cases::v1::Case& before, const cases::v1::Case& after,
+               bool protect) const;
   // The content's distinct folded words, hashed and sorted (what content
   // similarity compares).
   static std::vector<uint32_t> ContentTokens(absl::string_view content);

@@ -181,6 +181,10 @@ void CaseRegistry::DecideCase(const Principal& p, const cases::v1::DecideCaseReq
   transitions_.DecideCase(p, r, std::move(done));
 }
 
+void CaseRegistry::UpdateCase(const Principal& p, const cases::v1::UpdateCaseRequest& r,
+                              Callback<cases::v1::Case> done) {
+  transitions_.UpdateCase(p, r, std::move(done));
+}
 void CaseRegistry::CloseCase(const Principal& p, const cases::v1::CloseCaseRequest& r,
                              Callback<Case> done) {
   transitions_.CloseCase(p, r, std::move(done));

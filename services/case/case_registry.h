@@ -92,6 +92,9 @@ class CaseRegistry {
                              Callback<cases::v1::Case> done);
   void ExtendCaseDeadline(const Principal& p, const cases::v1::ExtendCaseDeadlineRequest& r,
                           Callback<cases::v1::Case> done);
+  // Corrections of what intake recorded (case_corrections.h).
+  void UpdateCase(const Principal& p, const cases::v1::UpdateCaseRequest& r,
+                  Callback<cases::v1::Case> done);
   // Signed minutes of an online reception room (the node's own media
   // service, or staff of the owning unit); a repeat for the same room
   // returns the case unchanged.

@@ -157,6 +157,13 @@ grpc::ServerUnaryReactor* CaseGrpcService::DecideCase(Ctx* ctx,
     registry_->DecideCase(p, *req, std::move(done));
   });
 }
+grpc::ServerUnaryReactor* CaseGrpcService::UpdateCase(Ctx* ctx,
+                                                      const cases::v1::UpdateCaseRequest* req,
+                                                      Case* resp) {
+  return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
+    registry_->UpdateCase(p, *req, std::move(done));
+  });
+}
 grpc::ServerUnaryReactor* CaseGrpcService::CloseCase(Ctx* ctx,
                                                      const cases::v1::CloseCaseRequest* req,
                                                      Case* resp) {

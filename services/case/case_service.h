@@ -63,6 +63,7 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
   Reactor* ResumeCase(Ctx*, const cases::v1::ResumeCaseRequest*, cases::v1::Case*) override;
   Reactor* DecideCase(Ctx*, const cases::v1::DecideCaseRequest*, cases::v1::Case*) override;
   Reactor* CloseCase(Ctx*, const cases::v1::CloseCaseRequest*, cases::v1::Case*) override;
+  Reactor* UpdateCase(Ctx*, const cases::v1::UpdateCaseRequest*, cases::v1::Case*) override;
   Reactor* PublishDecision(Ctx*, const cases::v1::PublishDecisionRequest*,
                            cases::v1::Case*) override;
   Reactor* WithdrawCase(Ctx*, const cases::v1::WithdrawCaseRequest*, cases::v1::Case*) override;

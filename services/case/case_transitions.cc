@@ -1,5 +1,8 @@
 #include "services/case/case_transitions.h"
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -8,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "services/case/case_corrections.h"
 #include "services/case/intake.h"
 #include "services/common/civil_date.h"
 #include "services/common/status.h"
@@ -622,6 +626,94 @@ void CaseTransitions::WithdrawCase(const Principal& p, const cases::v1::Withdraw
                           {"withdrawals"}};
       },
       std::move(done));
+}
+
+void CaseTransitions::UpdateCase(const Principal& p, const cases::v1::UpdateCaseRequest& r,
+                                 CaseCallback done) {
+  if (auto s = CheckCaseWriter(d_, p); !s.ok()) return done(s);
+  auto number = ParseCaseName(r.case_().name(), "case.name");
+  if (!number.ok()) return done(number.status());
+  if (r.case_().etag().size() > 64) {
+    return done(InvalidField("case.etag", "is not an etag returned by this service"));
+  }
+  auto paths = CorrectionPaths(r.update_mask());
+  if (!paths.ok()) return done(paths.status());
+  if (auto s = ValidateNote(r.reason(), "reason", true); !s.ok()) return done(s);
+  auto result = std::make_shared<Case>();
+  d_.store->Submit(
+      [this, p, r, number = *number, paths = *paths,
+       result](WriteTxn& txn) mutable -> absl::Status {
+        RECEPTION_ASSIGN_OR_RETURN(CaseRecord rec, records_.LoadOwned(txn, number));
+        Case& c = *rec.mutable_case_();
+        const std::string& etag = r.case_().etag();
+        if (!etag.empty() && etag != c.etag()) {
+          return WithReason(
+              absl::AbortedError(absl::StrCat("etag ", etag, " is stale: cases/", number,
+                                              " is now at ", c.etag(), "; read it again")),
+              "ETAG_MISMATCH");
+        }
+        RECEPTION_RETURN_IF_ERROR(CheckTransition(CaseTransition::kCorrect, c.state()));
+        const bool protect = c.identity_protected();
+        // The whole case as intake saw it: a protected identity opened.
+        Case whole = c;
+        cases::storage::ProtectedIdentity identity;
+        if (protect) {
+          RECEPTION_ASSIGN_OR_RETURN(std::string plain,
+                                     d_.vault->Unseal(rec.sealed_identity(), number));
+          const bool parsed = identity.ParseFromString(plain);
+          sodium_memzero(plain.data(), plain.size());
+          if (!parsed) return absl::DataLossError("protected identity does not parse");
+          *whole.mutable_petitioners() = identity.petitioners();
+          *whole.mutable_representative_citizen_ids() = identity.representative_citizen_ids();
+        }
+        if (std::find(paths.begin(), paths.end(), "petitioners") != paths.end() &&
+            r.case_().petitioners_size() != whole.petitioners_size()) {
+          return InvalidField("case.petitioners",
+                              absl::StrCat("must keep its ", whole.petitioners_size(),
+                                           " people: a correction fixes their details; another "
+                                           "person files their own matter"));
+        }
+        // Validated as intake validates, at the unit that received it.
+        cases::v1::CreateCaseRequest again;
+        *again.mutable_case_() = whole;
+        OverlayCorrections(paths, r.case_(), *again.mutable_case_());
+        const IntakeEnv env{d_.topology, d_.rules, whole.reception_unit().code(),
+                            d_.clock->Today()};
+        RECEPTION_ASSIGN_OR_RETURN(Case validated, PrepareNewCase(again, env));
+        const bool accepted = c.state() != cases::v1::CASE_STATE_RECEIVED &&
+                              c.state() != cases::v1::CASE_STATE_CLASSIFIED;
+        RECEPTION_ASSIGN_OR_RETURN(CaseChange change,
+                                   ApplyCorrection(paths, validated, whole, accepted, protect));
+        if (change.fields.empty()) {
+          *result = c;  // nothing to correct: no write, no event
+          return absl::OkStatus();
+        }
+        const Case before = c;
+        Case corrected = whole;
+        if (protect) {
+          *identity.mutable_petitioners() = whole.petitioners();
+          *identity.mutable_representative_citizen_ids() = whole.representative_citizen_ids();
+          std::string plain = identity.SerializeAsString();
+          *rec.mutable_sealed_identity() = d_.vault->Seal(plain, number);
+          sodium_memzero(plain.data(), plain.size());
+          corrected.clear_petitioners();
+          corrected.clear_representative_citizen_ids();
+        }
+        duplicates_.Reindex(txn, before, corrected, protect);
+        c = std::move(corrected);
+        change.summary =
+            absl::StrCat("corrected ", change.summary, "; reason: ", NormalizeNfc(r.reason()));
+        RECEPTION_RETURN_IF_ERROR(records_.AppendEvent(txn, rec, p, "UpdateCase", change));
+        *result = c;  // written already
+        return absl::OkStatus();
+      },
+      [this, result, done = std::move(done)](absl::Status s) mutable {
+        if (!s.ok()) return done(s);
+        if (transitions_) transitions_->Add({{"method", "UpdateCase"}}).Increment();
+        board_.Update(*result);
+        clocks_.Decorate(*result, d_.clock->Today());
+        done(std::move(*result));
+      });
 }
 
 void CaseTransitions::RevealDenouncerIdentity(

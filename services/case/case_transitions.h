@@ -57,6 +57,11 @@ class CaseTransitions {
                           CaseCallback done);
   void AttachCaseMinutes(const Principal& p, const federation::v1::AttachCaseMinutesRequest& r,
                          CaseCallback done);
+  // Corrections (case_corrections.h): the overlaid case validated by
+  // intake's rules, a protected identity opened and sealed again, the
+  // search and duplicate indexes rewritten, one audit event; nothing
+  // changed: the case as it is, no event.
+  void UpdateCase(const Principal& p, const cases::v1::UpdateCaseRequest& r, CaseCallback done);
   void RevealDenouncerIdentity(const Principal& p,
                                const cases::v1::RevealDenouncerIdentityRequest& r,
                                Callback<cases::v1::RevealDenouncerIdentityResponse> done);

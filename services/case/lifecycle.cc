@@ -68,6 +68,12 @@ const std::vector<Rule>& Rules() {
       {CaseTransition::kDeclareComplexity,
        {S::CASE_STATE_ACCEPTED, S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
        S::CASE_STATE_UNSPECIFIED},
+      // Corrections while the matter is open (what may change after
+      // acceptance: case_corrections.h).
+      {CaseTransition::kCorrect,
+       {S::CASE_STATE_RECEIVED, S::CASE_STATE_CLASSIFIED, S::CASE_STATE_ACCEPTED,
+        S::CASE_STATE_VERIFYING, S::CASE_STATE_SUSPENDED},
+       S::CASE_STATE_UNSPECIFIED},
   };
   return *rules;
 }
@@ -121,6 +127,8 @@ absl::string_view TransitionName(CaseTransition t) {
       return "ResolveJurisdiction";
     case CaseTransition::kDeclareComplexity:
       return "DeclareCaseComplexity";
+    case CaseTransition::kCorrect:
+      return "UpdateCase";
   }
   return "unknown";
 }

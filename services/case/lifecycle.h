@@ -30,6 +30,7 @@ enum class CaseTransition {
   kDisputeJurisdiction,  // a jurisdiction dispute opened (kept here when this unit decides)
   kResolveJurisdiction,  // the deciding unit's decision (kept here when it is competent)
   kDeclareComplexity,    // the head's decision on complexity after acceptance; state unchanged
+  kCorrect,              // UpdateCase: what intake recorded, corrected; state unchanged
 };
 
 // The RPC name of a transition ("AcceptCase").

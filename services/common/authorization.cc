@@ -44,6 +44,8 @@ const std::vector<AccessRule>* BuildTable() {
        "figures of the unit and its subtree; below: its own unit and below"},
       {CASES "GetCaseHistory", kAnyone, S | A, kNoNodes, "the audit trail"},
       {CASES "VerifyCaseHistory", kAnyone, S | A, kNoNodes, "check the hash chain"},
+      {CASES "UpdateCase", kStaff, S, kNoNodes,
+       "correct what intake recorded: staff of the owning unit, audited"},
       {CASES "ClassifyCase", kStaff, S, kNoNodes, "lifecycle acts: staff of the owning unit"},
       {CASES "AcceptCase", kStaff, S, kNoNodes, "lifecycle"},
       {CASES "RefuseCase", kStaff, S, kNoNodes, "lifecycle"},

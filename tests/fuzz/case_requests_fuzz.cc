@@ -66,6 +66,8 @@ void Check(CaseRegistry& reg, const Principal& p, Req& r, const std::string& byt
   cases::v1::VerifyCaseHistoryRequest v;
   if constexpr (std::is_same_v<Resp, Case>) {
     v.set_name(out->name());
+  } else if constexpr (std::is_same_v<Req, cases::v1::UpdateCaseRequest>) {
+    v.set_name(r.case_().name());
   } else {
     v.set_name(r.name());
   }
@@ -142,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace reception;
   using namespace reception::fuzz;
   if (size < 2) return 0;
-  const int method = data[0] % 20;
+  const int method = data[0] % 21;
   const int stage = data[1] & 7;
   const bool denunciation = (data[1] >> 3) & 1;
   const Principal& caller = kCallers[(data[1] >> 4) & 7];
@@ -305,6 +307,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r.set_request_id(absl::StrCat(name, "-d"));
       Check(reg, caller, r, bytes, merge, &CaseRegistry::DisputeJurisdiction,
             "DisputeJurisdiction");
+      break;
+    }
+    case 20: {
+      cases::v1::UpdateCaseRequest r;
+      r.mutable_case_()->set_name(name);
+      auto* p = r.mutable_case_()->add_petitioners();
+      p->set_full_name(denunciation ? "Lê Thị Cúc Phương" : "Nguyễn Văn Ân");
+      p->set_citizen_id(denunciation ? "049301009999" : "049201001234");
+      p->set_address("14 Trần Phú, Hải Châu");
+      r.mutable_case_()->set_content("Khiếu nại quyết định số 125/QĐ-UBND");
+      r.mutable_update_mask()->add_paths("petitioners");
+      r.mutable_update_mask()->add_paths("content");
+      r.set_reason("Sửa theo CCCD");
+      Check(reg, caller, r, bytes, merge, &CaseRegistry::UpdateCase, "UpdateCase");
       break;
     }
     default: {

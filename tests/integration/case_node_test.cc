@@ -404,12 +404,25 @@ TEST_F(CaseNodeTest, ReceptionctlWalksACaseAndReportsServerErrors) {
   std::tie(rc, out) = Shell(ctl + "list --query 'tran thi bich' --json");
   EXPECT_EQ(rc, 0);
   EXPECT_NE(out.find("\"state\": \"CASE_STATE_CLASSIFIED\""), std::string::npos) << out;
+  // A correction before acceptance, audited; a legal field is refused with
+  // the option that would have named it.
+  std::tie(rc, out) = Shell(ctl + "update " + number +
+                            " --petitioner 'Trần Thị Bích|049301002345|12 Bạch Đằng, Hội An' "
+                            "--reason 'Địa chỉ theo CCCD'");
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("12 Bạch Đằng, Hội An"), std::string::npos) << out;
+  std::tie(rc, out) = Shell(ctl + "history " + number);
+  EXPECT_NE(out.find("petitioners[0].address: \"Hội An\" -> \"12 Bạch Đằng, Hội An\""),
+            std::string::npos)
+      << out;
+  std::tie(rc, out) = Shell(ctl + "update " + number + " --reason x");
+  EXPECT_EQ(rc, 2) << out;  // nothing to correct: a usage error before any call
   std::tie(rc, out) = Shell(ctl + "verify " + number);
   EXPECT_EQ(rc, 0);
-  EXPECT_NE(out.find("verifies: 2 events"), std::string::npos) << out;
+  EXPECT_NE(out.find("verifies: 3 events"), std::string::npos) << out;
   std::tie(rc, out) = Shell(ctl + "export --from " + Today() + " --to " + Today());
   EXPECT_EQ(rc, 0);
-  EXPECT_NE(out.find("Trần Thị Bích, Hội An"), std::string::npos) << out;
+  EXPECT_NE(out.find("Trần Thị Bích, 12 Bạch Đằng, Hội An"), std::string::npos) << out;
   std::tie(rc, out) = Shell(ctl + "frobnicate");
   EXPECT_EQ(rc, 2);
   // The administrative units, as an integrator's picker reads them.

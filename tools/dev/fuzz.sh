@@ -30,7 +30,7 @@ for t in "${TARGETS[@]}"; do
   echo "fuzz: $t for ${SECONDS_EACH}s"
   if ! ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 \
       "$BUILD/tests/fuzz/$t" -max_total_time="$SECONDS_EACH" -timeout=20 -rss_limit_mb=2048 \
-      -max_len=65536 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
+      -max_len=65536 -len_control=10 -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t-" \
       "$scratch" "$ROOT/tests/fuzz/corpus/$t" >"$BUILD/$t.log" 2>&1; then
     failed+=("$t")
     tail -60 "$BUILD/$t.log"

@@ -246,6 +246,29 @@ v1::FilingDelay ParseFilingDelay(const std::string& text) {
   return d;
 }
 
+// --petitioner "full name|citizen ID|address|phone".
+void AddPetitioner(const std::string& option, v1::Case* c) {
+  std::vector<std::string> parts = absl::StrSplit(option, '|');
+  auto* person = c->add_petitioners();
+  person->set_full_name(parts.size() > 0 ? parts[0] : "");
+  person->set_citizen_id(parts.size() > 1 ? parts[1] : "");
+  person->set_address(parts.size() > 2 ? parts[2] : "");
+  person->set_phone(parts.size() > 3 ? parts[3] : "");
+}
+
+// --attachment "name|media type|size|sha256".
+void AddAttachment(const std::string& option, v1::Case* c) {
+  std::vector<std::string> parts = absl::StrSplit(option, '|');
+  auto* at = c->add_attachments();
+  at->set_name(parts.size() > 0 ? parts[0] : "");
+  at->set_media_type(parts.size() > 1 ? parts[1] : "");
+  int64_t size = 0;
+  if (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &size))
+    UsageError("--attachment size must be a number");
+  at->set_size_bytes(size);
+  at->set_sha256(parts.size() > 3 ? parts[3] : "");
+}
+
 // Writes `text` to `path` (replacing it); says why not on stderr.
 bool WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -301,14 +324,7 @@ int CasesCommand(const Args& a) {
     c->set_channel(
         ParseEnum<v1::Channel>(a.GetOr("channel", ""), "CHANNEL_", &v1::Channel_Parse, "channel"));
     c->set_forwarded_by(a.GetOr("forwarded-by", ""));
-    for (const auto& p : a.All("petitioner")) {
-      std::vector<std::string> parts = absl::StrSplit(p, '|');
-      auto* person = c->add_petitioners();
-      person->set_full_name(parts.size() > 0 ? parts[0] : "");
-      person->set_citizen_id(parts.size() > 1 ? parts[1] : "");
-      person->set_address(parts.size() > 2 ? parts[2] : "");
-      person->set_phone(parts.size() > 3 ? parts[3] : "");
-    }
+    for (const auto& p : a.All("petitioner")) AddPetitioner(p, c);
     for (const auto& r : a.All("representative")) c->add_representative_citizen_ids(r);
     if (auto n = a.Get("people")) {
       int people = 0;
@@ -327,17 +343,7 @@ int CasesCommand(const Args& a) {
     for (const auto& d : a.All("filing-delay"))
       *c->mutable_filing_limit()->add_delays() = ParseFilingDelay(d);
     c->set_content(a.GetOr("content", ""));
-    for (const auto& att : a.All("attachment")) {
-      std::vector<std::string> parts = absl::StrSplit(att, '|');
-      auto* at = c->add_attachments();
-      at->set_name(parts.size() > 0 ? parts[0] : "");
-      at->set_media_type(parts.size() > 1 ? parts[1] : "");
-      int64_t size = 0;
-      if (parts.size() > 2 && !absl::SimpleAtoi(parts[2], &size))
-        UsageError("--attachment size must be a number");
-      at->set_size_bytes(size);
-      at->set_sha256(parts.size() > 3 ? parts[3] : "");
-    }
+    for (const auto& att : a.All("attachment")) AddAttachment(att, c);
     if (auto u = a.Get("reception-unit")) c->mutable_reception_unit()->set_code(*u);
     if (auto d = a.Get("received")) *c->mutable_received_date() = ParseDateOption(*d, "received");
     c->set_previously_handled_by(a.GetOr("previously-handled-by", ""));
@@ -581,6 +587,56 @@ int CasesCommand(const Args& a) {
                                                     &v1::PublicationMethod_Parse, "method"));
     req.set_reference(a.GetOr("reference", ""));
     return out_case(client.Call(&v1::CaseService::Stub::PublishDecision, req));
+  }
+  if (cmd == "update") {
+    // Each option given is a field to correct (UpdateCase's update_mask); a
+    // repeated one replaces the whole list.
+    v1::UpdateCaseRequest req;
+    auto* c = req.mutable_case_();
+    c->set_name(CaseName(a));
+    c->set_etag(a.GetOr("etag", ""));
+    req.set_reason(a.GetOr("reason", ""));
+    auto* mask = req.mutable_update_mask();
+    if (a.Get("petitioner")) {
+      for (const auto& p : a.All("petitioner")) AddPetitioner(p, c);
+      mask->add_paths("petitioners");
+    }
+    if (a.Get("representative")) {
+      for (const auto& r : a.All("representative")) c->add_representative_citizen_ids(r);
+      mask->add_paths("representative_citizen_ids");
+    }
+    if (a.Get("attachment")) {
+      for (const auto& att : a.All("attachment")) AddAttachment(att, c);
+      mask->add_paths("attachments");
+    }
+    if (auto v = a.Get("content")) {
+      c->set_content(*v);
+      mask->add_paths("content");
+    }
+    if (auto v = a.Get("previously-handled-by")) {
+      c->set_previously_handled_by(*v);
+      mask->add_paths("previously_handled_by");
+    }
+    if (auto v = a.Get("respondent-official")) {
+      c->mutable_respondent()->set_official_name(*v);
+      mask->add_paths("respondent.official_name");
+    }
+    if (auto v = a.Get("respondent-position")) {
+      c->mutable_respondent()->set_official_position(*v);
+      mask->add_paths("respondent.official_position");
+    }
+    if (auto v = a.Get("act-reference")) {
+      c->mutable_respondent()->set_act_reference(*v);
+      mask->add_paths("respondent.act_reference");
+    }
+    if (auto v = a.Get("act-date")) {
+      *c->mutable_respondent()->mutable_act_date() = ParseDateOption(*v, "act-date");
+      mask->add_paths("respondent.act_date");
+    }
+    if (mask->paths().empty()) {
+      UsageError("update needs at least one field to correct (--petitioner, --content, ...)");
+    }
+    return out_case(client.Call(&v1::CaseService::Stub::UpdateCase, req));
   }
   if (cmd == "close") {
     v1::CloseCaseRequest req;

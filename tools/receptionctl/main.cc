@@ -145,6 +145,15 @@ const std::vector<Command>& Commands() {
 )"},
       {"close", R"(  close     NAME
 )"},
+      {"update",
+       R"(  update    NAME --reason TEXT [--etag E] [--petitioner "name|id|address|phone" ...]
+            [--representative ID ...] [--content TEXT] [--attachment "name|type|size|sha256" ...]
+            [--previously-handled-by BODY] [--respondent-official NAME]
+            [--respondent-position TEXT] [--act-reference REF] [--act-date DATE]
+            Corrects what intake recorded, only the fields given (a repeated option
+            replaces the whole list; give every petitioner). Before acceptance all of
+            these; after it only the petitioners' addresses and phones. Audited.
+)"},
       {"withdraw", R"(  withdraw  NAME --document REF [--partial --part TEXT] [--reason TEXT]
 )"},
       {"history", R"(  history   NAME
