@@ -3,6 +3,8 @@
 
 set(RECEPTION_PROTO_ROOT ${CMAKE_SOURCE_DIR}/proto)
 set(RECEPTION_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
+# The vendored googleapis protos (field behaviour annotations, error details).
+set(RECEPTION_GOOGLEAPIS ${CMAKE_SOURCE_DIR}/third_party/googleapis)
 file(MAKE_DIRECTORY ${RECEPTION_GEN_DIR})
 
 # reception_proto_library(NAME
@@ -23,7 +25,8 @@ function(reception_proto_library NAME)
     add_custom_command(
       OUTPUT ${base}.pb.cc ${base}.pb.h
       COMMAND protobuf::protoc --cpp_out=${RECEPTION_GEN_DIR}
-              -I${RECEPTION_PROTO_ROOT} -I${P_IMPORT_ROOT} ${P_IMPORT_ROOT}/${proto}
+              -I${RECEPTION_PROTO_ROOT} -I${RECEPTION_GOOGLEAPIS} -I${P_IMPORT_ROOT}
+              ${P_IMPORT_ROOT}/${proto}
       DEPENDS ${P_IMPORT_ROOT}/${proto} protobuf::protoc
       COMMENT "protoc ${proto}" VERBATIM)
     list(APPEND srcs ${base}.pb.cc)
@@ -32,7 +35,8 @@ function(reception_proto_library NAME)
         OUTPUT ${base}.grpc.pb.cc ${base}.grpc.pb.h
         COMMAND protobuf::protoc --grpc_out=${RECEPTION_GEN_DIR}
                 --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>
-                -I${RECEPTION_PROTO_ROOT} -I${P_IMPORT_ROOT} ${P_IMPORT_ROOT}/${proto}
+                -I${RECEPTION_PROTO_ROOT} -I${RECEPTION_GOOGLEAPIS} -I${P_IMPORT_ROOT}
+                ${P_IMPORT_ROOT}/${proto}
         DEPENDS ${P_IMPORT_ROOT}/${proto} protobuf::protoc
         COMMENT "grpc ${proto}" VERBATIM)
       list(APPEND grpc_srcs ${base}.grpc.pb.cc)

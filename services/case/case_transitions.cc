@@ -342,7 +342,7 @@ void CaseTransitions::GuideCase(const Principal& p, const cases::v1::GuideCaseRe
               "GuideCase is not allowed: the case was classified within this unit's "
               "competence; accept it instead");
         }
-        if (c.kind() == cases::v1::CASE_KIND_DENUNCIATION) {
+        if (!AppliesToKind(CaseTransition::kGuide, c.kind())) {
           // A denouncer is not sent elsewhere: the denunciation goes to the
           // competent body (its transfer clock runs for that).
           return absl::FailedPreconditionError(
@@ -505,7 +505,7 @@ void CaseTransitions::PublishDecision(const Principal& p,
   Transition(
       p, r.name(), r.etag(), CaseTransition::kPublishDecision,
       [r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
-        if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+        if (!AppliesToKind(CaseTransition::kPublishDecision, c.kind())) {
           return absl::FailedPreconditionError(
               "PublishDecision is for complaint settlement decisions; this case is not a "
               "complaint");
@@ -602,7 +602,7 @@ void CaseTransitions::WithdrawCase(const Principal& p, const cases::v1::Withdraw
       [this, r](const WriteTxn&, Case& c, absl::CivilDay today) -> absl::StatusOr<CaseChange> {
         RECEPTION_ASSIGN_OR_RETURN(auto day, ResolveDate(r.date(), "date", c, today));
         if (r.partial()) {
-          if (c.kind() != cases::v1::CASE_KIND_COMPLAINT) {
+          if (!AppliesToKind(CaseTransition::kWithdrawPartial, c.kind())) {
             return absl::FailedPreconditionError("a partial withdrawal applies only to complaints");
           }
           RECEPTION_ASSIGN_OR_RETURN(const RuleBook::Pack* pack, d_.rules->PackOn(day));

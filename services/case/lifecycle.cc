@@ -1,5 +1,6 @@
 #include "services/case/lifecycle.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -160,6 +161,57 @@ absl::Status CheckTransition(CaseTransition t, CaseState from) {
 CaseState NextState(CaseTransition t, CaseState from) {
   const Rule& r = RuleFor(t);
   return r.to == S::CASE_STATE_UNSPECIFIED ? from : r.to;
+}
+
+bool AppliesToKind(CaseTransition t, cases::v1::CaseKind kind) {
+  switch (t) {
+    case CaseTransition::kGuide:
+      return kind != cases::v1::CASE_KIND_DENUNCIATION;
+    case CaseTransition::kPublishDecision:
+    case CaseTransition::kWithdrawPartial:
+      return kind == cases::v1::CASE_KIND_COMPLAINT;
+    default:
+      return true;
+  }
+}
+
+std::string LifecycleMarkdown(cases::v1::CaseKind kind) {
+  std::string out = "```mermaid\nstateDiagram-v2\n    [*] --> RECEIVED: CreateCase\n";
+  std::vector<CaseState> ends;
+  std::vector<const Rule*> keeping;
+  for (const Rule& r : Rules()) {
+    if (!AppliesToKind(r.t, kind)) continue;
+    if (r.to == S::CASE_STATE_UNSPECIFIED) {
+      keeping.push_back(&r);
+      continue;
+    }
+    for (CaseState from : r.from) {
+      absl::StrAppend(&out, "    ", StateName(from), " --> ", StateName(r.to), ": ",
+                      TransitionName(r.t), "\n");
+    }
+    if (!IsOpen(r.to) && std::find(ends.begin(), ends.end(), r.to) == ends.end()) {
+      ends.push_back(r.to);
+    }
+  }
+  for (CaseState end : ends) {
+    bool leaves = false;  // a state something still leaves is not an end
+    for (const Rule& r : Rules()) {
+      if (!AppliesToKind(r.t, kind) || r.to == S::CASE_STATE_UNSPECIFIED) continue;
+      leaves = leaves || std::find(r.from.begin(), r.from.end(), end) != r.from.end();
+    }
+    if (end == S::CASE_STATE_TRANSFERRED) {
+      absl::StrAppend(&out, "    TRANSFERRED --> [*]: the destination owns it (RECEIVED there)\n");
+    } else if (!leaves) {
+      absl::StrAppend(&out, "    ", StateName(end), " --> [*]\n");
+    }
+  }
+  absl::StrAppend(&out, "```\n\n| act (state unchanged) | allowed in |\n|---|---|\n");
+  for (const Rule* r : keeping) {
+    std::vector<absl::string_view> states;
+    for (CaseState s : r->from) states.push_back(StateName(s));
+    absl::StrAppend(&out, "| `", TransitionName(r->t), "` | ", absl::StrJoin(states, ", "), " |\n");
+  }
+  return out;
 }
 
 bool IsOpen(CaseState s) {

@@ -3,6 +3,7 @@
 #ifndef RECEPTION_SERVICES_CASE_LIFECYCLE_H_
 #define RECEPTION_SERVICES_CASE_LIFECYCLE_H_
 
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -48,6 +49,18 @@ cases::v1::CaseState NextState(CaseTransition t, cases::v1::CaseState from);
 
 // Open states: the matter is still being handled.
 bool IsOpen(cases::v1::CaseState s);
+
+// Whether `t` applies to matters of `kind` at all: a denunciation is never
+// guided (Law on Denunciations Art 24: it is transferred); only a
+// complaint's decision is published and only a complaint is withdrawn in
+// part. The transitions refuse by it; the diagrams show it.
+bool AppliesToKind(CaseTransition t, cases::v1::CaseKind kind);
+
+// The lifecycle of `kind` for docs/api.md, generated from the table above:
+// a Mermaid state diagram of the transitions that change the state, then a
+// Markdown table of the acts that keep it. lifecycle_test checks that
+// docs/api.md holds exactly this for every kind.
+std::string LifecycleMarkdown(cases::v1::CaseKind kind);
 
 }  // namespace reception
 

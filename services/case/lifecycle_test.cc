@@ -1,6 +1,7 @@
 #include "services/case/lifecycle.h"
 
 #include "gtest/gtest.h"
+#include "services/common/test_support.h"
 
 namespace reception {
 namespace {
@@ -46,6 +47,31 @@ TEST(Lifecycle, TerminalStatesAllowNothing) {
           << TransitionName(static_cast<T>(t)) << " from " << StateName(s);
     }
   }
+}
+
+}  // namespace
+}  // namespace reception
+
+namespace reception {
+namespace {
+
+// docs/api.md shows each kind's lifecycle exactly as the table allows it.
+TEST(LifecycleDocs, TheIntegratorsGuideHoldsEveryKindsDiagram) {
+  const std::string guide = testing::ReadFile(testing::SourcePath("docs/api.md"));
+  for (auto kind : {cases::v1::CASE_KIND_COMPLAINT, cases::v1::CASE_KIND_DENUNCIATION,
+                    cases::v1::CASE_KIND_PETITION, cases::v1::CASE_KIND_FEEDBACK}) {
+    EXPECT_NE(guide.find(LifecycleMarkdown(kind)), std::string::npos)
+        << "docs/api.md must hold, for " << cases::v1::CaseKind_Name(kind)
+        << ", exactly what LifecycleMarkdown prints:\n"
+        << LifecycleMarkdown(kind);
+  }
+  // A denunciation is never guided; only complaints are published.
+  EXPECT_EQ(LifecycleMarkdown(cases::v1::CASE_KIND_DENUNCIATION).find("GuideCase"),
+            std::string::npos);
+  EXPECT_NE(LifecycleMarkdown(cases::v1::CASE_KIND_COMPLAINT).find("PublishDecision"),
+            std::string::npos);
+  EXPECT_EQ(LifecycleMarkdown(cases::v1::CASE_KIND_PETITION).find("PublishDecision"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -288,8 +288,10 @@ grpc::ServerUnaryReactor* MediaGrpcService::SignMinutes(Ctx* ctx, const v1::Sign
                                                         v1::Room* resp) {
   if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::SignMinutes))
     return r;
-  return Act(ctx, req->name(), req->participant(), resp,
-             [req](internal::RoomOp& op) { op.set_sign_minutes(true); });
+  return Act(ctx, req->name(), req->participant(), resp, [req](internal::RoomOp& op) {
+    op.set_sign_minutes(true);
+    op.set_expected_etag(req->etag());
+  });
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::RevokeFloor(Ctx* ctx, const v1::RevokeFloorRequest* req,
@@ -354,6 +356,7 @@ grpc::ServerUnaryReactor* MediaGrpcService::UpdateMinutes(Ctx* ctx,
       s->set_summary(st.summary());
     }
     m->set_conclusions(req->minutes().conclusions());
+    op.set_expected_etag(req->etag());
   });
 }
 
@@ -361,23 +364,24 @@ grpc::ServerUnaryReactor* MediaGrpcService::OpenRoom(Ctx* ctx, const v1::OpenRoo
                                                      v1::Room* resp) {
   if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::OpenRoom))
     return r;
-  return OpenOrClose(ctx, req->name(), resp, true);
+  return OpenOrClose(ctx, req->name(), req->etag(), resp, true);
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::CloseRoom(Ctx* ctx, const v1::CloseRoomRequest* req,
                                                       v1::Room* resp) {
   if (auto* r = Relay(ctx, req->name(), *req, resp, &v1::MediaService::Stub::async::CloseRoom))
     return r;
-  return OpenOrClose(ctx, req->name(), resp, false);
+  return OpenOrClose(ctx, req->name(), req->etag(), resp, false);
 }
 
 grpc::ServerUnaryReactor* MediaGrpcService::OpenOrClose(Ctx* ctx, const std::string& name,
-                                                        v1::Room* resp, bool open) {
+                                                        const std::string& etag, v1::Room* resp,
+                                                        bool open) {
   auto p = d_.auth->Authenticate(*ctx);
   if (!p.ok()) return Finish(ctx, p.status());
   if (auto s = RoomService::ValidRoomName(name); !s.ok()) return Finish(ctx, s);
   auto* reactor = ctx->DefaultReactor();
-  rooms_.OpenOrClose(*p, name, open, Answer(reactor, resp));
+  rooms_.OpenOrClose(*p, name, open, etag, Answer(reactor, resp));
   return reactor;
 }
 

@@ -93,7 +93,8 @@ class MediaGrpcService final : public v1::MediaService::CallbackService {
   Reactor* Act(Ctx* ctx, const std::string& name, const std::string& participant, v1::Room* resp,
                const std::function<void(internal::RoomOp&)>& fill,
                std::function<void()> after = nullptr);
-  Reactor* OpenOrClose(Ctx* ctx, const std::string& name, v1::Room* resp, bool open);
+  Reactor* OpenOrClose(Ctx* ctx, const std::string& name, const std::string& etag, v1::Room* resp,
+                       bool open);
   // For a room hosted elsewhere that this unit bridges: the call goes to the
   // host with the caller's identity, and its answer comes back (nullptr when
   // the room is hosted here).

@@ -177,11 +177,25 @@ TEST_F(MediaServiceTest, ARoomSessionThroughTheApi) {
   st->set_participant(a);
   st->set_summary("Đề nghị xem xét lại quyết định");
   minutes.mutable_minutes()->set_conclusions("Giao Sở kiểm tra, trả lời trong 15 ngày");
-  ASSERT_TRUE(Call(&v1::MediaService::Stub::UpdateMinutes, minutes, "chairman").ok());
+  auto drafted = Call(&v1::MediaService::Stub::UpdateMinutes, minutes, "chairman");
+  ASSERT_TRUE(drafted.ok()) << drafted.status();
+  // Etags: signing the text read before the draft changed is refused; the
+  // room's etag moves with every event.
+  ASSERT_FALSE(recording->etag().empty());
+  EXPECT_NE(drafted->etag(), recording->etag());
   v1::SignMinutesRequest sign;
   sign.set_name("rooms/tcd-2026-11");
   sign.set_participant(c);
+  sign.set_etag(recording->etag());
+  EXPECT_EQ(Call(&v1::MediaService::Stub::SignMinutes, sign, "chairman").status().code(),
+            absl::StatusCode::kAborted);
+  minutes.set_etag(recording->etag());
+  EXPECT_EQ(Call(&v1::MediaService::Stub::UpdateMinutes, minutes, "chairman").status().code(),
+            absl::StatusCode::kAborted);
+  minutes.clear_etag();
+  sign.set_etag(drafted->etag());
   ASSERT_TRUE(Call(&v1::MediaService::Stub::SignMinutes, sign, "chairman").ok());
+  sign.clear_etag();
   sign.set_participant(a);
   auto signed_room = Call(&v1::MediaService::Stub::SignMinutes, sign, "citizen.an", "viewer");
   ASSERT_TRUE(signed_room.ok());

@@ -4,6 +4,7 @@
 #include "absl/time/clock.h"
 #include "services/common/key_file.h"
 #include "services/common/logging.h"
+#include "services/common/status.h"
 
 namespace reception::media {
 namespace {
@@ -177,6 +178,15 @@ void RoomRegistry::Apply(internal::RoomOp op, Done done) {
         absl::MutexLock lock(&writer_mu_);
         auto before = working_.find(op.room());
         const bool was_locked = before != working_.end() && before->second.minutes().locked;
+        if (!op.expected_etag().empty() && before != working_.end()) {
+          const std::string now = absl::StrCat("e", before->second.last_sequence());
+          if (op.expected_etag() != now) {
+            return WithReason(absl::AbortedError(absl::StrCat(
+                                  "etag ", op.expected_etag().substr(0, 64),
+                                  " is stale: ", op.room(), " is now at ", now, "; read it again")),
+                              "ETAG_MISMATCH");
+          }
+        }
         auto applied = ApplyToRooms(working_, op);
         if (!applied.ok()) return applied.status();
         *result = *applied;

@@ -335,7 +335,7 @@ void RoomService::RemoveParticipant(const Principal& p, const v1::RemoveParticip
 }
 
 void RoomService::OpenOrClose(const Principal& p, const std::string& name, bool open,
-                              Callback<v1::Room> done) {
+                              const std::string& etag, Callback<v1::Room> done) {
   if (!StaffOrOwnNode(p, d_.unit_code)) {
     return done(absl::PermissionDeniedError(
         "opening and closing rooms needs an officer, inspector or head"));
@@ -344,15 +344,30 @@ void RoomService::OpenOrClose(const Principal& p, const std::string& name, bool 
     return done(absl::PermissionDeniedError(
         absl::StrCat("rooms of unit ", d_.unit_code, " are opened and closed by its staff")));
   }
-  if (auto s = d_.rooms->With(name, [](const Room&) {}); !s.ok()) return done(s);
+  if (etag.size() > 64) return done(InvalidField("etag", "is not an etag this service returned"));
+  bool stale = false;
+  if (auto s = d_.rooms->With(name,
+                              [&](const Room& room) {
+                                stale = !etag.empty() &&
+                                        etag != absl::StrCat("e", room.last_sequence());
+                              });
+      !s.ok()) {
+    return done(s);
+  }
+  if (stale) {
+    return done(WithReason(absl::AbortedError(absl::StrCat("etag ", etag, " is stale: ", name,
+                                                           " changed; read it again")),
+                           "ETAG_MISMATCH"));
+  }
   // Media server first when opening (no open room without its media room),
   // last when closing; both over HTTP, so on the pool.
-  d_.pool->Post([this, name, open, done = std::move(done)]() mutable {
+  d_.pool->Post([this, name, open, etag, done = std::move(done)]() mutable {
     const MediaRoom media = MediaRoomFor(name);
     if (open) {
       if (auto s = d_.backend->OpenRoom(media); !s.ok()) return done(s);
     }
     internal::RoomOp op = NewOp(name, *d_.clock);
+    op.set_expected_etag(etag);
     if (open) {
       op.set_open(true);
     } else {
@@ -511,6 +526,7 @@ v1::Room ToProto(const Room& room) {
   mp->set_locked(m.locked);
   if (!m.draft.conclusions.empty()) mp->set_text(room.RenderMinutes());
   out.set_last_event_sequence(room.last_sequence());
+  out.set_etag(absl::StrCat("e", room.last_sequence()));
   out.set_host_unit(room.setup().host_unit);
   out.set_session(room.setup().session);
   for (const auto& c : room.setup().agenda_cases) out.add_agenda_cases(c);

@@ -74,7 +74,10 @@ class RoomService {
   void RemoveParticipant(const Principal& p, const v1::RemoveParticipantRequest& r,
                          Callback<v1::Room> done);
   // The media server's room first when opening, last when closing.
-  void OpenOrClose(const Principal& p, const std::string& name, bool open, Callback<v1::Room> done);
+  // `etag` (optional): Room.etag as read; ABORTED (ETAG_MISMATCH) when the
+  // room changed since.
+  void OpenOrClose(const Principal& p, const std::string& name, bool open, const std::string& etag,
+                   Callback<v1::Room> done);
 
   // Who may watch: the participant a site watches under (its presence then
   // follows the stream), or "" for a plain watcher.

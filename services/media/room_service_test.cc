@@ -46,7 +46,7 @@ class RoomServiceTest : public ::testing::Test {
   }
   absl::StatusOr<v1::Room> Open(const std::string& name) {
     return Wait<v1::Room>(
-        [&](auto cb) { service_->OpenOrClose(officer_, name, true, std::move(cb)); });
+        [&](auto cb) { service_->OpenOrClose(officer_, name, true, "", std::move(cb)); });
   }
   absl::StatusOr<v1::JoinRoomResponse> Join(const Principal& who, const std::string& role,
                                             const std::string& unit) {

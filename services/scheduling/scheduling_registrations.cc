@@ -218,13 +218,16 @@ void SchedulingRegistry::CancelRegistration(const Principal& p,
                                             Callback<v1::Registration> done) {
   if (auto s = CheckStaff(p); !s.ok()) return done(s);
   const std::string name = r.name();
+  if (r.etag().size() > 64)
+    return done(InvalidField("etag", "is not an etag this service returned"));
   Mutate(
       SessionOf(name),
-      [this, name](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
+      [this, name, etag = r.etag()](internal::StoredSession& s, WriteTxn& txn) -> absl::Status {
         std::string request;
         v1::Registration* reg = FindRegistration(s, name, &request);
         if (reg == nullptr)
           return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
+        RECEPTION_RETURN_IF_ERROR(CheckRegistrationEtag(*reg, etag));
         if (reg->state() == v1::REGISTRATION_STATE_CANCELLED) return absl::OkStatus();
         if (reg->state() == v1::REGISTRATION_STATE_CHECKED_IN ||
             reg->state() == v1::REGISTRATION_STATE_NO_SHOW) {
@@ -254,6 +257,8 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
                                         Callback<v1::Registration> done) {
   if (auto s = CheckStaff(p); !s.ok()) return done(s);
   if (auto s = ValidCitizenId(r.citizen_id(), "citizen_id"); !s.ok()) return done(s);
+  if (r.etag().size() > 64)
+    return done(InvalidField("etag", "is not an etag this service returned"));
   const std::string name = r.name();
   const std::string checked_by = p.subject.substr(0, 200);
   Mutate(
@@ -263,6 +268,7 @@ void SchedulingRegistry::CheckInCitizen(const Principal& p, const v1::CheckInCit
         v1::Registration* reg = FindRegistration(s, name, &request);
         if (reg == nullptr)
           return absl::NotFoundError(absl::StrCat(name.substr(0, 120), " does not exist"));
+        RECEPTION_RETURN_IF_ERROR(CheckRegistrationEtag(*reg, r.etag()));
         if (reg->bridge_unit() != d_.unit_code && s.session().replica()) {
           return absl::PermissionDeniedError("citizens check in at their own bridge point");
         }

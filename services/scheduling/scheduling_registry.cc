@@ -1,5 +1,7 @@
 #include "services/scheduling/scheduling_registry.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
@@ -59,8 +61,33 @@ absl::Status SchedulingRegistry::FromDisk(internal::StoredSession& s) const {
   return absl::OkStatus();
 }
 
-void SchedulingRegistry::Keep(WriteTxn& txn, internal::StoredSession s) {
+std::string SchedulingRegistry::RegistrationEtag(const v1::Registration& reg) {
+  v1::Registration copy = reg;
+  copy.clear_etag();
+  const std::string bytes = copy.SerializeAsString();
+  unsigned char hash[8];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size(), nullptr, 0);
+  return absl::StrCat("r", absl::BytesToHexString(absl::string_view(
+                               reinterpret_cast<const char*>(hash), sizeof hash)));
+}
+
+void SchedulingRegistry::SetEtags(internal::StoredSession& s) {
   s.mutable_session()->set_etag(absl::StrCat("v", s.session().version()));
+  for (auto& reg : *s.mutable_registrations()) reg.set_etag(RegistrationEtag(reg));
+}
+
+absl::Status SchedulingRegistry::CheckRegistrationEtag(const v1::Registration& reg,
+                                                       const std::string& etag) {
+  if (etag.empty() || etag == RegistrationEtag(reg)) return absl::OkStatus();
+  return WithReason(absl::AbortedError(absl::StrCat("etag ", etag.substr(0, 64),
+                                                    " is stale: ", reg.name(), " changed (it is ",
+                                                    StateName(reg.state()), "); read it again")),
+                    "ETAG_MISMATCH");
+}
+
+void SchedulingRegistry::Keep(WriteTxn& txn, internal::StoredSession s) {
+  SetEtags(s);
   const std::string& name = s.session().name();
   txn.Put(sessions_cf_, name, ForDisk(s));
   sessions_[name] = s;
@@ -104,7 +131,7 @@ absl::Status SchedulingRegistry::Load() {
     }
     if (auto opened = r->FromDisk(s); !opened.ok()) return opened;
     if (!s.create_request().empty()) r->create_requests_[s.create_request()] = s.session().name();
-    s.mutable_session()->set_etag(absl::StrCat("v", s.session().version()));
+    SetEtags(s);
     r->published_[s.session().name()] = s;
     r->sessions_[s.session().name()] = std::move(s);
   }
@@ -250,7 +277,7 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn,
         // The version is the host's: a bridge's copy keeps the host's number.
         if (!copy.session().replica())
           copy.mutable_session()->set_version(copy.session().version() + 1);
-        copy.mutable_session()->set_etag(absl::StrCat("v", copy.session().version()));
+        SetEtags(copy);
         Keep(txn, copy);
         *result = std::move(copy);
         return absl::OkStatus();

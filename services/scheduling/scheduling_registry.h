@@ -95,6 +95,12 @@ class SchedulingRegistry {
   absl::StatusOr<v1::SessionAgenda> Agenda(const Principal& p, const std::string& session) const;
   // A registration as people see it: the citizen ID masked.
   static v1::Registration ForPeople(v1::Registration reg);
+  // A registration's etag: a hash of what it is now (its state, queue
+  // number, waiting place...), so any change gives another.
+  static std::string RegistrationEtag(const v1::Registration& reg);
+  // ABORTED (ETAG_MISMATCH) when `etag` is set and `reg` is no longer what
+  // it named.
+  static absl::Status CheckRegistrationEtag(const v1::Registration& reg, const std::string& etag);
   absl::StatusOr<v1::ListNotificationsResponse> Notifications(
       const v1::ListNotificationsRequest& r) const;
 
@@ -153,6 +159,8 @@ class SchedulingRegistry {
   }
   // Writes `s` (writer thread, in `txn`) and publishes it to readers once
   // the write is durable.
+  // The session's and each registration's etag, as served.
+  static void SetEtags(internal::StoredSession& s);
   void Keep(WriteTxn& txn, internal::StoredSession s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A stored session as written to disk (registrants sealed) and back.
   std::string ForDisk(const internal::StoredSession& s) const;

@@ -326,9 +326,19 @@ TEST_F(SchedulingRegistryTest, QueueNumbersWaitingListCheckInAndNoShows) {
   // A cancellation moves the waiting list up, with a notice.
   v1::CancelRegistrationRequest cancel;
   cancel.set_name(a->name());
-  ASSERT_TRUE(Await<v1::Registration>([&](auto cb) {
-                host_->registry->CancelRegistration(officer_, cancel, std::move(cb));
-              }).ok());
+  ASSERT_FALSE(a->etag().empty());
+  cancel.set_etag(a->etag());
+  auto cancelled = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->CancelRegistration(officer_, cancel, std::move(cb)); });
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_NE(cancelled->etag(), a->etag());
+  // c moved up from the waiting list: the etag read before is stale.
+  v1::CancelRegistrationRequest stale;
+  stale.set_name(c->name());
+  stale.set_etag(c->etag());
+  auto refused = Await<v1::Registration>(
+      [&](auto cb) { host_->registry->CancelRegistration(officer_, stale, std::move(cb)); });
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kAborted) << refused.status();
   auto session = host_->registry->GetSession(s->name());
   EXPECT_EQ(session->bridges(0).registered(), 2);
   EXPECT_EQ(session->bridges(0).waiting(), 0);

@@ -28,12 +28,15 @@ def generate_stubs(source, out):
         "reception/cases/v1/case_service.proto",
     ]
     subprocess.run(
-        ["protoc", "-I", os.path.join(source, "proto"), f"--python_out={out}", f"--grpc_out={out}",
+        ["protoc", "-I", os.path.join(source, "proto"), "-I",
+         os.path.join(source, "third_party/googleapis"), f"--python_out={out}", f"--grpc_out={out}",
          "--plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin"] + protos, check=True)
-    # google.rpc.Status and its details, as every error carries them.
+    # google.rpc.Status and its details, as every error carries them, and
+    # the field behaviour annotations the API's protos import.
     subprocess.run(
         ["protoc", "-I", os.path.join(source, "third_party/googleapis"), f"--python_out={out}",
-         "google/rpc/status.proto", "google/rpc/error_details.proto"], check=True)
+         "google/rpc/status.proto", "google/rpc/error_details.proto",
+         "google/api/field_behavior.proto"], check=True)
     # Make the generated folders importable as packages (not google/: it
     # joins the system's google package, which holds google.protobuf).
     for root, _, _ in os.walk(out):

@@ -205,10 +205,11 @@ const std::vector<Command>& Commands() {
 )"},
       {"room",
        R"(  room create ID [--session S] [--agenda CASE]... [--bridge UNIT[=sip:user@host]]...
-  room get NAME | open NAME | close NAME | events NAME [--after N]
+  room get NAME | open NAME [--etag E] | close NAME [--etag E] | events NAME [--after N]
   room watch NAME [--after N]               follow the room's events until it closes
   room bridge NAME --host UNIT              (at a bridge point's node) take part in UNIT's room
   room minutes NAME --as P --conclusions TEXT [--place TEXT] [--case CASE]... [--statement P=TEXT]...
+                            [--etag E]  (room sign NAME --as P [--etag E] too: fails if it changed)
   room token NAME --participant-role R --site UNIT --for SUBJECT [--ttl SEC]   a join token
   room join NAME --join-token T             (as --subject; prints your participant id)
   room admit|lobby|grant|mute|unmute|remove NAME --as P --target Q   (moderators)
@@ -231,7 +232,7 @@ const std::vector<Command>& Commands() {
 )"},
       {"register",
        R"(  register SESSION --name NAME --citizen-id ID [--bridge UNIT] (--case C | --summary TEXT) --request-id ID
-  register cancel|checkin REGISTRATION [--citizen-id ID]
+  register cancel|checkin REGISTRATION [--citizen-id ID] [--etag E]
 )"},
       {"notifications",
        R"(  notifications                           notices for registered citizens (cancelled, moved, moved up)

@@ -123,10 +123,12 @@ int RoomsCommand(const Args& a) {
       if (sub == "open") {
         m::OpenRoomRequest r;
         r.set_name(name);
+        r.set_etag(a.GetOr("etag", ""));
         return show(client.Call(&m::MediaService::Stub::OpenRoom, r));
       }
       m::CloseRoomRequest r;
       r.set_name(name);
+      r.set_etag(a.GetOr("etag", ""));
       return show(client.Call(&m::MediaService::Stub::CloseRoom, r));
     }
     if (sub == "events") {
@@ -202,13 +204,14 @@ int RoomsCommand(const Args& a) {
     if (sub == "release") RECEPTION_ROOM_CALL(ReleaseFloor, (void)0)
     if (sub == "consent") RECEPTION_ROOM_CALL(SetRecordingConsent, r.set_consent(true))
     if (sub == "withdraw") RECEPTION_ROOM_CALL(SetRecordingConsent, r.set_consent(false))
-    if (sub == "sign") RECEPTION_ROOM_CALL(SignMinutes, (void)0)
+    if (sub == "sign") RECEPTION_ROOM_CALL(SignMinutes, r.set_etag(a.GetOr("etag", "")))
     if (sub == "leave") RECEPTION_ROOM_CALL(LeaveRoom, (void)0)
     if (sub == "heartbeat") RECEPTION_ROOM_CALL(Heartbeat, (void)0)
     if (sub == "minutes") {
       m::UpdateMinutesRequest r;
       r.set_name(name);
       r.set_participant(as);
+      r.set_etag(a.GetOr("etag", ""));
       auto* mm = r.mutable_minutes();
       mm->set_place(a.GetOr("place", ""));
       mm->set_conclusions(a.GetOr("conclusions", ""));

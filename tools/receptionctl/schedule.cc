@@ -301,12 +301,14 @@ int ScheduleCommand(const Args& a) {
       if (sub == "cancel") {
         sv::CancelRegistrationRequest r;
         r.set_name(arg);
+        r.set_etag(a.GetOr("etag", ""));
         print_registration(client.Call(&S::CancelRegistration, r));
         return 0;
       }
       sv::CheckInCitizenRequest r;
       r.set_name(arg);
       r.set_citizen_id(a.GetOr("citizen-id", ""));
+      r.set_etag(a.GetOr("etag", ""));
       print_registration(client.Call(&S::CheckInCitizen, r));
       return 0;
     }
