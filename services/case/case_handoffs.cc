@@ -514,7 +514,12 @@ absl::StatusOr<cases::v1::Handoff> CaseHandoffs::GetHandoff(
     return InvalidField("name", "must be handoffs/{id}");
   }
   RECEPTION_ASSIGN_OR_RETURN(auto raw, d_.store->Get(records_.families().handoffs, id));
-  if (!raw) return absl::NotFoundError(absl::StrCat("handoff ", r.name(), " does not exist"));
+  if (!raw) {
+    return WithReason(
+        WithResource(absl::NotFoundError(absl::StrCat("handoff ", r.name(), " does not exist")),
+                     "reception.cases.v1.Handoff", r.name()),
+        "HANDOFF_NOT_FOUND");
+  }
   cases::storage::HandoffRecord hr;
   if (!hr.ParseFromString(*raw)) return absl::DataLossError("handoff record does not parse");
   cases::v1::Handoff h = hr.handoff();

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "services/case/audit_chain.h"
 #include "services/case/case_reports.h"
 #include "services/case/intake.h"
@@ -32,7 +33,7 @@ absl::StatusOr<Case> CaseQueries::GetCase(const Principal& p,
   if (!rec) {
     // A case of the subtree this node follows: the replica, read-only.
     RECEPTION_ASSIGN_OR_RETURN(auto replica, replicas_.Load(nullptr, number));
-    if (!replica) return absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist"));
+    if (!replica) return CaseNotFound(number);
     rec.emplace();
     *rec->mutable_case_() = std::move(*replica->mutable_case_());
   }
@@ -369,7 +370,7 @@ absl::Status CaseQueries::NotHeldHere(const std::string& name, const std::string
                      "its holder): ask the node of unit ",
                      (*replica)->case_().replica().origin_unit()));
   }
-  return absl::NotFoundError(absl::StrCat("case ", name, " does not exist"));
+  return CaseNotFound(number);
 }
 
 absl::StatusOr<cases::v1::GetCaseHistoryResponse> CaseQueries::GetCaseHistory(

@@ -150,6 +150,13 @@ CaseRecords::CaseRecords(const CaseDeps& deps)
                    d_.store->Family(kReplicas), d_.store->Family(kReplicaDue),
                    d_.store->Family(kFacts),    d_.store->Family(kSubtreeCitizens)} {}
 
+absl::Status CaseNotFound(absl::string_view number) {
+  return WithReason(
+      WithResource(absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist")),
+                   "reception.cases.v1.Case", absl::StrCat("cases/", number)),
+      "CASE_NOT_FOUND");
+}
+
 absl::Status CheckCaseWriter(const CaseDeps& d_, const Principal& p) {
   if (!CanChangeCases(p)) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -177,12 +184,7 @@ absl::StatusOr<std::optional<CaseRecord>> CaseRecords::Load(const WriteTxn* txn,
 absl::StatusOr<CaseRecord> CaseRecords::LoadOwned(const WriteTxn& txn,
                                                   const std::string& number) const {
   RECEPTION_ASSIGN_OR_RETURN(auto rec, Load(&txn, number));
-  if (!rec) {
-    return WithReason(
-        WithResource(absl::NotFoundError(absl::StrCat("case cases/", number, " does not exist")),
-                     "reception.cases.v1.Case", absl::StrCat("cases/", number)),
-        "CASE_NOT_FOUND");
-  }
+  if (!rec) return CaseNotFound(number);
   if (rec->case_().owner_unit() != d_.unit_code) {
     return WithReason(
         WithPrecondition(absl::FailedPreconditionError(absl::StrCat(

@@ -197,6 +197,9 @@ class CaseRecords {
 // PERMISSION_DENIED unless `p` may change the cases of `deps.unit_code`.
 absl::Status CheckCaseWriter(const CaseDeps& deps, const Principal& p);
 
+// NOT_FOUND for cases/{number}, reason CASE_NOT_FOUND, with its ResourceInfo.
+absl::Status CaseNotFound(absl::string_view number);
+
 // Helpers shared by the parts of the case service.
 std::string DeterministicBytes(const google::protobuf::Message& m);
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* ts);

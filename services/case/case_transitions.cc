@@ -913,8 +913,7 @@ void CaseTransitions::AttachCaseMinutes(const Principal& p,
           // The case as it stands (the media service reads it as this node).
           auto rec = records_.Load(nullptr, *ParseCaseName(r.name(), "name"));
           if (!rec.ok()) return done(rec.status());
-          if (!*rec)
-            return done(absl::NotFoundError(absl::StrCat("case ", r.name(), " does not exist")));
+          if (!*rec) return done(CaseNotFound(absl::StripPrefix(r.name(), "cases/")));
           clocks_.Decorate(*(*rec)->mutable_case_(), d_.clock->Today());
           return done(std::move(*(*rec)->mutable_case_()));
         }

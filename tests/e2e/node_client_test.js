@@ -174,8 +174,58 @@ async function main() {
           assert.equal(detailsOf(err).byType['google.rpc.ErrorInfo'].reason, 'ETAG_MISMATCH');
           return true;
         });
+    // Every other error class a client meets, each with its reason.
+    await assert.rejects(call(client, 'GetCase', {name: 'cases/48-2026-999999'}), (err) => {
+      assert.equal(err.code, grpc.status.NOT_FOUND);
+      const d = detailsOf(err);
+      assert.equal(d.byType['google.rpc.ErrorInfo'].reason, 'CASE_NOT_FOUND');
+      assert.equal(d.byType['google.rpc.ResourceInfo'].resource_name, 'cases/48-2026-999999');
+      return true;
+    });
+    await assert.rejects(call(client, 'CreateCase', newCase('node-1', '049201008888')), (err) => {
+      assert.equal(err.code, grpc.status.ALREADY_EXISTS);
+      const d = detailsOf(err);
+      assert.equal(d.byType['google.rpc.ErrorInfo'].reason, 'ALREADY_EXISTS');
+      assert.ok(d.byType['google.rpc.ResourceInfo'], 'ResourceInfo on ALREADY_EXISTS');
+      return true;
+    });
+    await assert.rejects(
+        call(client, 'ClassifyCase', {name: created.name, within_competence: true}, 'viewer'),
+        (err) => {
+          assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+          assert.equal(detailsOf(err).byType['google.rpc.ErrorInfo'].reason, 'ROLE_NOT_ALLOWED');
+          return true;
+        });
+    await assert.rejects(new Promise((resolve, reject) => {
+      client.GetCase({name: created.name}, new grpc.Metadata(), (err, r) => err ? reject(err) : resolve(r));
+    }), (err) => {
+      assert.equal(err.code, grpc.status.UNAUTHENTICATED);
+      assert.equal(detailsOf(err).byType['google.rpc.ErrorInfo'].reason, 'MISSING_METADATA');
+      return true;
+    });
+    // A correction through a field mask: only the masked field changes.
+    const second = await call(client, 'GetCase', {name: seen[1]});
+    const corrected = await call(client, 'UpdateCase', {
+      case: {name: second.name, etag: second.etag, content: 'Khiếu nại quyết định số 12/QĐ-XP',
+             petitioners: []},
+      update_mask: {paths: ['content']},
+      reason: 'Số quyết định theo bản gốc',
+    });
+    assert.equal(corrected.content, 'Khiếu nại quyết định số 12/QĐ-XP');
+    assert.equal(corrected.petitioners[0].full_name, 'Lê Văn Node');
+    await assert.rejects(call(client, 'UpdateCase', {
+      case: {name: second.name, kind: 'CASE_KIND_PETITION'},
+      update_mask: {paths: ['kind']},
+      reason: 'x',
+    }), (err) => {
+      assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
+      const d = detailsOf(err);
+      assert.equal(d.byType['google.rpc.BadRequest'].field_violations[0].field, 'update_mask');
+      assert.match(d.status.message, /ClassifyCase/);
+      return true;
+    });
     client.close();
-    console.log('node client: create, retry, page, and error details: OK');
+    console.log('node client: create, retry, page, correct, and every error class: OK');
   } finally {
     node.kill('SIGTERM');
     await new Promise((r) => node.once('exit', r));

@@ -196,6 +196,31 @@ calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
         failure = error_details_pb2.PreconditionFailure()
         self.assertTrue(rest[0].Unpack(failure))
         self.assertEqual((failure.violations[0].type, failure.violations[0].subject), ("STATE", "RECEIVED"))
+        # The same request_id for different content: ALREADY_EXISTS.
+        reused = self.new_case("py-2b")
+        reused.case.content = "Nội dung khác hẳn"
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stub.CreateCase(reused, metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        _, info, rest = self.details_of(e.exception)
+        self.assertEqual(info.reason, "ALREADY_EXISTS")
+        self.assertTrue(rest[0].Unpack(error_details_pb2.ResourceInfo()))
+        # A stale etag: ABORTED.
+        classified = self.stub.ClassifyCase(
+            svc_pb2.ClassifyCaseRequest(name=created.name, within_competence=True), metadata=self.md())
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stub.AcceptCase(svc_pb2.AcceptCaseRequest(name=created.name, etag=created.etag,
+                                                           notice_reference="TL-2"),
+                                 metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.ABORTED)
+        self.assertEqual(self.details_of(e.exception)[1].reason, "ETAG_MISMATCH")
+        # The role may not: PERMISSION_DENIED.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stub.AcceptCase(svc_pb2.AcceptCaseRequest(name=created.name, etag=classified.etag,
+                                                           notice_reference="TL-3"),
+                                 metadata=self.md("viewer"))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        self.assertEqual(self.details_of(e.exception)[1].reason, "ROLE_NOT_ALLOWED")
         with self.assertRaises(grpc.RpcError) as e:
             self.stub.GetCase(svc_pb2.GetCaseRequest(name="cases/x"))
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
