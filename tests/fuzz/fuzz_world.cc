@@ -1,6 +1,7 @@
 #include "tests/fuzz/fuzz_world.h"
 
 #include "services/common/civil_date.h"
+#include "services/common/logging.h"
 
 namespace reception::fuzz {
 
@@ -11,6 +12,12 @@ std::unique_ptr<T> OrDie(absl::StatusOr<T> v, const char* what) {
   Require(v.ok(), what, v.status());
   return std::make_unique<T>(*std::move(v));
 }
+
+// Millions of calls: only warnings and errors reach the log.
+const bool kQuiet = [] {
+  (void)SetLogLevel("warn");
+  return true;
+}();
 
 }  // namespace
 

@@ -14,7 +14,8 @@ SECONDS_EACH="${1:-25}"
 shift || true
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then
-  TARGETS=(config_fuzz case_requests_fuzz handoff_import_fuzz reception_log_fuzz deadline_fuzz)
+  TARGETS=(config_fuzz case_requests_fuzz handoff_import_fuzz scheduling_requests_fuzz media_rooms_fuzz
+           reception_log_fuzz deadline_fuzz)
 fi
 BUILD="$ROOT/build-fuzz"
 CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -G Ninja \
