@@ -89,7 +89,7 @@ google::rpc::Status ErrorDetails(const absl::Status& status, const std::string& 
   if (status.code() == absl::StatusCode::kUnavailable ||
       status.code() == absl::StatusCode::kResourceExhausted) {
     google::rpc::RetryInfo retry;
-    retry.mutable_retry_delay()->set_seconds(1);
+    if (!Payload(status, kRetryInfoUrl, &retry)) retry.mutable_retry_delay()->set_seconds(1);
     out.add_details()->PackFrom(retry);
   }
   return out;

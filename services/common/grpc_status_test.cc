@@ -111,6 +111,12 @@ TEST(GrpcStatus, EveryErrorCarriesDetailsAProgramCanActOn) {
   google::rpc::RetryInfo retry;
   ASSERT_TRUE(busy.details(1).UnpackTo(&retry));
   EXPECT_EQ(retry.retry_delay().seconds(), 1);
+  // ... or after the peer's own backoff when the code knows it.
+  auto later = details(ToGrpcStatus(
+      WithRetryDelay(absl::UnavailableError("host 49 is unreachable"), absl::Milliseconds(12500))));
+  ASSERT_TRUE(later.details(1).UnpackTo(&retry));
+  EXPECT_EQ(retry.retry_delay().seconds(), 12);
+  EXPECT_EQ(retry.retry_delay().nanos(), 500000000);
   // Internal: the reference, never the text.
   auto internal = details(ToGrpcStatus(absl::InternalError("IO error: /var/lib/x: disk full")));
   EXPECT_EQ(info(internal).reason(), "INTERNAL");

@@ -1,5 +1,7 @@
 #include "services/common/status.h"
 
+#include <algorithm>
+
 #include "google/rpc/error_details.pb.h"
 
 namespace reception {
@@ -42,6 +44,16 @@ absl::Status WithResource(absl::Status s, absl::string_view type, absl::string_v
   info.set_resource_name(std::string(name));
   info.set_description(std::string(s.message()));
   s.SetPayload(kResourceInfoUrl, absl::Cord(info.SerializeAsString()));
+  return s;
+}
+
+absl::Status WithRetryDelay(absl::Status s, absl::Duration delay) {
+  if (s.ok()) return s;
+  google::rpc::RetryInfo retry;
+  const int64_t millis = absl::ToInt64Milliseconds(std::max(delay, absl::ZeroDuration()));
+  retry.mutable_retry_delay()->set_seconds(millis / 1000);
+  retry.mutable_retry_delay()->set_nanos(static_cast<int32_t>(millis % 1000) * 1000000);
+  s.SetPayload(kRetryInfoUrl, absl::Cord(retry.SerializeAsString()));
   return s;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace reception {
 
@@ -22,6 +23,7 @@ inline constexpr char kErrorInfoUrl[] = "type.googleapis.com/google.rpc.ErrorInf
 inline constexpr char kPreconditionFailureUrl[] =
     "type.googleapis.com/google.rpc.PreconditionFailure";
 inline constexpr char kResourceInfoUrl[] = "type.googleapis.com/google.rpc.ResourceInfo";
+inline constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 // The domain of every ErrorInfo the nodes send.
 inline constexpr char kErrorDomain[] = "reception.gov.vn";
 
@@ -35,6 +37,10 @@ absl::Status WithPrecondition(absl::Status s, absl::string_view type, absl::stri
 // `s` (NOT_FOUND, ALREADY_EXISTS) naming the resource, as
 // google.rpc.ResourceInfo.
 absl::Status WithResource(absl::Status s, absl::string_view type, absl::string_view name);
+// `s` (UNAVAILABLE, RESOURCE_EXHAUSTED) telling the caller to retry after
+// `delay` (google.rpc.RetryInfo), e.g. a peer link's current backoff.
+// Without it those codes carry a 1 s RetryInfo.
+absl::Status WithRetryDelay(absl::Status s, absl::Duration delay);
 
 }  // namespace reception
 

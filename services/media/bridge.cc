@@ -35,6 +35,7 @@ struct BridgeLinks::Link {
   int64_t last_sequence = 0;
   grpc::ClientContext* stream = nullptr;  // the open WatchRoom, to cancel on shutdown
   std::function<void(absl::StatusOr<v1::Room>)> first;
+  absl::Time next_attempt = absl::InfinitePast();  // the link's backoff
 };
 
 BridgeLinks::BridgeLinks(Options options) : o_(std::move(options)) {}
@@ -200,6 +201,7 @@ void BridgeLinks::Run(Link* link) {
       backoff = o_.retry_initial;
     }
     absl::MutexLock lock(&mu_);
+    link->next_attempt = o_.clock->Now() + backoff;
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
     backoff = std::min(backoff * 2, o_.retry_max);
   }
@@ -331,6 +333,13 @@ v1::MediaService::Stub* BridgeLinks::HostStub(const std::string& room,
   if (it == links_.end()) return nullptr;
   *host_unit = it->second->host_unit;
   return it->second->stub.get();
+}
+
+absl::Duration BridgeLinks::RetryIn(const std::string& room) const {
+  absl::MutexLock lock(&mu_);
+  auto it = links_.find(room);
+  if (it == links_.end()) return absl::ZeroDuration();
+  return std::max(absl::ZeroDuration(), it->second->next_attempt - o_.clock->Now());
 }
 
 std::map<std::pair<std::string, v1::LinkState>, int> BridgeLinks::LinkCounts() const {

@@ -59,6 +59,10 @@ class BridgeLinks {
   // The host's stub for relaying a local participant's call (nullptr when
   // the room is not bridged), and the host's unit.
   v1::MediaService::Stub* HostStub(const std::string& room, std::string* host_unit) const;
+  // How long until the link to the room's host is tried again (zero while
+  // it is connected or about to be): what a relayed call that failed tells
+  // its caller to wait (google.rpc.RetryInfo).
+  absl::Duration RetryIn(const std::string& room) const;
   // Links by host unit and state (for the metrics).
   std::map<std::pair<std::string, v1::LinkState>, int> LinkCounts() const;
   // A relayed call returned the room: keep the fresher copy.

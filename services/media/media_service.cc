@@ -87,11 +87,13 @@ grpc::ServerUnaryReactor* MediaGrpcService::Relay(
         delete call;
         if (s.error_code() == grpc::StatusCode::UNAVAILABLE ||
             s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-          s = grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                           absl::StrCat(name, " is hosted by unit ", host,
-                                        ", which this bridge cannot reach now (",
-                                        s.error_message().substr(0, 200),
-                                        "); the bridge rejoins when the link returns"));
+          // With the details every error carries, and the link's own
+          // backoff as the delay to retry after.
+          s = ToGrpcStatus(WithRetryDelay(
+              absl::UnavailableError(absl::StrCat(
+                  name, " is hosted by unit ", host, ", which this bridge cannot reach now (",
+                  s.error_message().substr(0, 200), "); the bridge rejoins when the link returns")),
+              std::max(d_.bridges->RetryIn(name), absl::Seconds(1))));
         } else if (s.ok()) {
           if constexpr (std::is_same_v<Resp, v1::Room>) d_.bridges->Update(name, *resp);
           if constexpr (std::is_same_v<Resp, v1::JoinRoomResponse>)

@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/federation/v1/case_federation.grpc.pb.h"
@@ -501,6 +503,16 @@ TEST(MediaNode, CommuneBridgeJoinsTheCityRoomLosesTheLinkAndRejoins) {
   auto cut = Call(bridge.get(), &mv1::MediaService::Stub::RaiseHand, hand, kCitizen);
   EXPECT_EQ(cut.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(cut.status().message(), "hosted by unit 48")) << cut.status();
+  // With the details every error carries: the reason, and when to retry
+  // (the link's own backoff, at least a second).
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(std::string(*cut.status().GetPayload(kDetailsPayload))));
+  google::rpc::ErrorInfo why;
+  ASSERT_TRUE(details.details(0).UnpackTo(&why));
+  EXPECT_EQ(why.reason(), "UNAVAILABLE");
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(details.details(1).UnpackTo(&retry));
+  EXPECT_GE(retry.retry_delay().seconds(), 1);
   EXPECT_FALSE(local.done());  // the local stream stays open across the outage
   // Ops see it in the commune's metrics.
   EXPECT_TRUE(

@@ -117,7 +117,10 @@ std::string TestToken(const std::string& role, const std::string& unit, const st
 void AddPrincipal(grpc::ClientContext* ctx, const std::string& role, const std::string& unit,
                   const std::string& subject = "tester");
 
-// A unary call as someone (15 s deadline); the gRPC status as absl::Status.
+// A unary call as someone (15 s deadline); the gRPC status as absl::Status,
+// with the google.rpc.Status of grpc-status-details-bin as its payload
+// kDetailsPayload.
+inline constexpr char kDetailsPayload[] = "type.googleapis.com/google.rpc.Status";
 template <typename Stub, typename Req, typename Resp>
 absl::StatusOr<Resp> CallAs(Stub* stub,
                             grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Resp*),
@@ -128,8 +131,12 @@ absl::StatusOr<Resp> CallAs(Stub* stub,
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
   Resp out;
   grpc::Status s = (stub->*method)(&ctx, req, &out);
-  if (!s.ok())
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  if (!s.ok()) {
+    absl::Status error(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (!s.error_details().empty())
+      error.SetPayload(kDetailsPayload, absl::Cord(s.error_details()));
+    return error;
+  }
   return out;
 }
 
