@@ -15,6 +15,7 @@ shift || true
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then
   TARGETS=(config_fuzz case_requests_fuzz handoff_import_fuzz scheduling_requests_fuzz media_rooms_fuzz
+           routing_fuzz
            reception_log_fuzz deadline_fuzz)
 fi
 BUILD="$ROOT/build-fuzz"
