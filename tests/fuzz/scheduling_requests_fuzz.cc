@@ -1,6 +1,6 @@
 // Every mutating method of the scheduling registry (reception plans,
-// sessions, registrations, and a bridge's offered registration) with
-// hostile requests, on a real store.
+// sessions, registrations, a bridge's offered registration, and the host's
+// session notice at a bridge's node) with hostile requests, on real stores.
 //
 // Input: byte 0 picks the method, byte 1 the caller and whether the rest is
 // merged into a valid request naming a fresh online session (and a
@@ -36,6 +36,9 @@ struct World {
   std::unique_ptr<Store> store;
   std::unique_ptr<IdentityVault> vault;
   std::unique_ptr<SchedulingRegistry> registry;
+  // A bridge point's node (48-29), for the host's session notices.
+  std::unique_ptr<Store> bridge_store;
+  std::unique_ptr<SchedulingRegistry> bridge;
 };
 
 World& Get() {
@@ -75,6 +78,16 @@ World& Get() {
     auto r = SchedulingRegistry::Open(d);
     Require(r.ok(), "registry", r.status());
     w->registry = *std::move(r);
+    o.path = w->dir.Join("bridge");
+    auto bridge_store = Store::Open(o);
+    Require(bridge_store.ok(), "bridge store", bridge_store.status());
+    w->bridge_store = *std::move(bridge_store);
+    d.store = w->bridge_store.get();
+    d.unit_code = "48-29";
+    d.peers = {"48"};
+    auto b = SchedulingRegistry::Open(d);
+    Require(b.ok(), "bridge registry", b.status());
+    w->bridge = *std::move(b);
     return w;
   }();
   return *w;
@@ -88,7 +101,7 @@ const Principal kCallers[] = {
     {"officer.bridge", Role::kReceptionOfficer, "48-29"},
     {"node-48-2", Role::kNode, "48-2"},
     {"officer.other", Role::kReceptionOfficer, "48-2"},
-    {"inspector", Role::kInspector, "48"},
+    {"node-48", Role::kNode, "48"},
 };
 
 // A fresh online session on a working day ahead, with one registration.
@@ -96,6 +109,7 @@ struct Prepared {
   std::string session;
   std::string registration;
   absl::CivilDay day;
+  v1::Registration registered;  // as the host answered it
 };
 
 Prepared Prepare(World& w) {
@@ -144,7 +158,10 @@ Prepared Prepare(World& w) {
   auto registered = Run<v1::Registration>(
       [&](auto cb) { w.registry->RegisterCitizen(kCallers[0], r, std::move(cb)); });
   RequireClientError(registered.status(), "preparing a registration");
-  if (registered.ok()) out.registration = registered->name();
+  if (registered.ok()) {
+    out.registration = registered->name();
+    out.registered = *registered;
+  }
   if (std::getenv("FUZZ_VERBOSE") != nullptr && !registered.ok()) {
     std::fprintf(stderr, "prepare: %s\n", registered.status().ToString().c_str());
   }
@@ -178,7 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data) + 2, size - 2);
   const Prepared at = Prepare(w);
   auto& reg = *w.registry;
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
     case 0: {
       v1::ReceptionPlan plan = reg.Plan();
       if (!Fill(plan, bytes, merge)) return 0;
@@ -256,6 +273,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!Fill(r, bytes, merge)) return 0;
       Check<v1::Registration>("CheckInCitizen",
                               [&](auto cb) { reg.CheckInCitizen(p, r, std::move(cb)); });
+      break;
+    }
+    case 9: {
+      // The host's notice of a session to its bridge point's node.
+      federation::v1::OfferSessionNoticeRequest r;
+      auto session = reg.GetSession(at.session);
+      if (session.ok()) *r.mutable_session() = *session;
+      if (!at.registration.empty()) *r.add_registrations() = at.registered;
+      if (!Fill(r, bytes, merge)) return 0;
+      Check<int64_t>("ApplyNotice", [&](auto cb) { w.bridge->ApplyNotice(p, r, std::move(cb)); });
       break;
     }
     default: {
