@@ -28,7 +28,8 @@ const loadOptions = {
   includeDirs: [path.join(source, 'proto'), path.join(source, 'third_party/googleapis')],
 };
 const api = grpc.loadPackageDefinition(
-    protoLoader.loadSync('reception/cases/v1/case_service.proto', loadOptions));
+    protoLoader.loadSync(['reception/cases/v1/case_service.proto',
+                          'reception/media/v1/media_service.proto'], loadOptions));
 // protobufjs (proto-loader's own dependency) decodes the details.
 const protobuf = require(path.join(modules, 'protobufjs'));
 const root = new protobuf.Root();
@@ -109,6 +110,8 @@ async function main() {
     `topology_file: ${source}/deploy/topology/da-nang-2025.yaml`,
     `rules_file: ${source}/deploy/rules/vn.yaml`,
     `calendar_file: ${source}/deploy/calendars/vn-2025-2026.yaml`,
+    // A media server that is down: OpenRoom is UNAVAILABLE, with RetryInfo.
+    'media: {backend: janus, janus_url: "http://127.0.0.1:9/janus"}',
     '',
   ].join('\n'));
   const ready = path.join(tmp, 'ready');
@@ -203,6 +206,18 @@ async function main() {
       assert.equal(detailsOf(err).byType['google.rpc.ErrorInfo'].reason, 'MISSING_METADATA');
       return true;
     });
+    // Unavailable: this node's media server is down; when to retry.
+    const rooms = new api.reception.media.v1.MediaService(
+        `127.0.0.1:${values.grpc_port}`, grpc.credentials.createInsecure());
+    const room = await call(rooms, 'CreateRoom', {room_id: 'node-room'});
+    await assert.rejects(call(rooms, 'OpenRoom', {name: room.name}), (err) => {
+      assert.equal(err.code, grpc.status.UNAVAILABLE);
+      const d = detailsOf(err);
+      assert.equal(d.byType['google.rpc.ErrorInfo'].reason, 'UNAVAILABLE');
+      assert.ok(Number(d.byType['google.rpc.RetryInfo'].retry_delay.seconds) >= 1);
+      return true;
+    });
+    rooms.close();
     // A correction through a field mask: only the masked field changes.
     const second = await call(client, 'GetCase', {name: seen[1]});
     const corrected = await call(client, 'UpdateCase', {

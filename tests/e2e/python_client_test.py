@@ -26,6 +26,7 @@ def generate_stubs(source, out):
         "reception/type/v1/types.proto",
         "reception/cases/v1/case.proto",
         "reception/cases/v1/case_service.proto",
+        "reception/media/v1/media_service.proto",
     ]
     subprocess.run(
         ["protoc", "-I", os.path.join(source, "proto"), "-I",
@@ -82,6 +83,9 @@ data_dir: {cls.tmp}/data
 topology_file: {ARGS.source}/deploy/topology/da-nang-2025.yaml
 rules_file: {ARGS.source}/deploy/rules/vn.yaml
 calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
+media:
+  backend: janus
+  janus_url: http://127.0.0.1:9/janus
 """)
         ready = os.path.join(cls.tmp, "ready")
         cls.log = open(os.path.join(cls.tmp, "node.log"), "w")
@@ -226,6 +230,19 @@ calendar_file: {ARGS.source}/deploy/calendars/vn-2025-2026.yaml
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
         _, info, _ = self.details_of(e.exception)
         self.assertEqual(info.reason, "MISSING_METADATA")
+        # Unavailable (this node's media server is down): when to retry.
+        from reception.media.v1 import media_service_pb2 as media_pb2  # noqa: E402
+        from reception.media.v1 import media_service_pb2_grpc as media_grpc  # noqa: E402
+        rooms = media_grpc.MediaServiceStub(self.channel)
+        room = rooms.CreateRoom(media_pb2.CreateRoomRequest(room_id="py-room"), metadata=self.md())
+        with self.assertRaises(grpc.RpcError) as e:
+            rooms.OpenRoom(media_pb2.OpenRoomRequest(name=room.name), metadata=self.md())
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        _, info, rest = self.details_of(e.exception)
+        self.assertEqual(info.reason, "UNAVAILABLE")
+        retry = error_details_pb2.RetryInfo()
+        self.assertTrue(rest[-1].Unpack(retry))
+        self.assertGreaterEqual(retry.retry_delay.seconds, 1)
 
     def details_of(self, error):
         """The google.rpc.Status of a failed call: it, its ErrorInfo, the other details."""
