@@ -42,13 +42,6 @@ const Principal kCallers[] = {
     {"officer.other", Role::kReceptionOfficer, "48-2"},
 };
 
-// Parses `bytes` into `m`: merged into the valid request, or alone.
-template <typename M>
-bool Fill(M& m, const std::string& bytes, bool merge) {
-  if (!merge) m.Clear();
-  return m.MergeFromString(bytes);
-}
-
 // Runs one mutation of `method` on `registry` and checks its answer.
 template <typename Req, typename Resp>
 void Check(CaseRegistry& reg, const Principal& p, Req& r, const std::string& bytes, bool merge,

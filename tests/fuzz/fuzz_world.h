@@ -33,6 +33,15 @@ inline void RequireClientError(const absl::Status& s, const char* method) {
   Require(!internal, method, s);
 }
 
+// Parses the fuzzer's `bytes` into `m`: merged into the valid request `m`
+// holds (most fields stay sensible, so the rules behind the first check are
+// reached), or, `merge` false, alone. False when the bytes do not parse.
+template <typename M>
+bool Fill(M& m, const std::string& bytes, bool merge) {
+  if (!merge) m.Clear();
+  return m.MergeFromString(bytes);
+}
+
 // One node's case registry and everything it is built from.
 class CaseNode {
  public:

@@ -161,12 +161,6 @@ bool FromTheApi(const media::internal::RoomOp& op) {
   }
 }
 
-template <typename M>
-bool Fill(M& m, const std::string& bytes, bool merge) {
-  if (!merge) m.Clear();
-  return m.MergeFromString(bytes);
-}
-
 void Verbose(const char* what, const absl::Status& s) {
   static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
   if (verbose) std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());

@@ -168,12 +168,6 @@ Prepared Prepare(World& w) {
   return out;
 }
 
-template <typename M>
-bool Fill(M& m, const std::string& bytes, bool merge) {
-  if (!merge) m.Clear();
-  return m.MergeFromString(bytes);
-}
-
 template <typename Resp, typename Call>
 void Check(const char* method, Call call) {
   auto out = Run<Resp>(std::move(call));
