@@ -86,7 +86,7 @@ absl::Status SchedulingRegistry::CheckRegistrationEtag(const v1::Registration& r
                     "ETAG_MISMATCH");
 }
 
-void SchedulingRegistry::Keep(WriteTxn& txn, internal::StoredSession s) {
+void SchedulingRegistry::Keep(WriteTxn& txn, internal::StoredSession& s) {
   SetEtags(s);
   const std::string& name = s.session().name();
   txn.Put(sessions_cf_, name, ForDisk(s));
@@ -277,8 +277,7 @@ void SchedulingRegistry::Mutate(const std::string& name, Mutation fn,
         // The version is the host's: a bridge's copy keeps the host's number.
         if (!copy.session().replica())
           copy.mutable_session()->set_version(copy.session().version() + 1);
-        SetEtags(copy);
-        Keep(txn, copy);
+        Keep(txn, copy);  // sets the etags on `copy`, the answer
         *result = std::move(copy);
         return absl::OkStatus();
       },

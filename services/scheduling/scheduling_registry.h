@@ -161,7 +161,9 @@ class SchedulingRegistry {
   // the write is durable.
   // The session's and each registration's etag, as served.
   static void SetEtags(internal::StoredSession& s);
-  void Keep(WriteTxn& txn, internal::StoredSession s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `s` (its etags set first, on `s` itself) and publishes it once
+  // durable.
+  void Keep(WriteTxn& txn, internal::StoredSession& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A stored session as written to disk (registrants sealed) and back.
   std::string ForDisk(const internal::StoredSession& s) const;
   absl::Status FromDisk(internal::StoredSession& s) const;

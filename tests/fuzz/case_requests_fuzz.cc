@@ -50,11 +50,7 @@ void Check(CaseRegistry& reg, const Principal& p, Req& r, const std::string& byt
   if (!Fill(r, bytes, merge)) return;
   auto out = Run<Resp>([&](auto cb) { (reg.*method)(p, r, std::move(cb)); });
   RequireClientError(out.status(), name);
-  // FUZZ_VERBOSE=1: each answer, to see what a corpus reaches.
-  static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
-  if (verbose)
-    std::fprintf(stderr, "%s as %s: %s\n", name, p.subject.c_str(),
-                 out.status().ToString().c_str());
+  Verbose(name, out.status());
   if (!out.ok()) return;
   cases::v1::VerifyCaseHistoryRequest v;
   if constexpr (std::is_same_v<Resp, Case>) {

@@ -22,22 +22,15 @@ namespace {
 using reception::fuzz::Require;
 using namespace reception;
 
-struct Shipped {
-  config::v1::WorkingCalendarFile calendar;
-  std::unique_ptr<RuleBook> rules;
-};
-
-const Shipped& Get() {
-  static Shipped* s = [] {
-    auto* s = new Shipped;
-    auto st = LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), &s->calendar);
+// The shipped calendar as a file, to change before it is validated.
+const config::v1::WorkingCalendarFile& CalendarFile() {
+  static const auto* file = [] {
+    auto* f = new config::v1::WorkingCalendarFile;
+    auto st = LoadYamlFile(testing::SourcePath("deploy/calendars/vn-2025-2026.yaml"), f);
     Require(st.ok(), "the shipped calendar", st);
-    auto rules = RuleBook::LoadFile(testing::SourcePath("deploy/rules/vn.yaml"));
-    Require(rules.ok(), "the shipped rules", rules.status());
-    s->rules = std::make_unique<RuleBook>(*std::move(rules));
-    return s;
+    return f;
   }();
-  return *s;
+  return *file;
 }
 
 absl::CivilDay Due(const cases::v1::DeadlineClock& c) {
@@ -59,13 +52,12 @@ void CheckClock(const WorkingCalendar& cal, const cases::v1::DeadlineClock& c,
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);
-  const Shipped& shipped = Get();
-  config::v1::WorkingCalendarFile file = shipped.calendar;
+  config::v1::WorkingCalendarFile file = CalendarFile();
   if (in.ConsumeBool()) file.clear_years();
   if (in.ConsumeBool() && !file.MergeFromString(in.ConsumeRandomLengthString(256))) return 0;
   auto cal = WorkingCalendar::FromProto(std::move(file), "fuzz");
   if (!cal.ok()) return 0;
-  const DeadlineEngine engine(&*cal, shipped.rules.get());
+  const DeadlineEngine engine(&*cal, reception::fuzz::ShippedData().rules.get());
   ClockFacts facts;
   facts.kind = static_cast<cases::v1::CaseKind>(in.ConsumeIntegralInRange<int>(0, 4));
   facts.round = static_cast<cases::v1::ComplaintRound>(in.ConsumeIntegralInRange<int>(0, 3));

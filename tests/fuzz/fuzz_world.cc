@@ -1,5 +1,8 @@
 #include "tests/fuzz/fuzz_world.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "services/common/civil_date.h"
 #include "services/common/logging.h"
 
@@ -21,15 +24,31 @@ const bool kQuiet = [] {
 
 }  // namespace
 
+const Shipped& ShippedData() {
+  static const Shipped* shipped = [] {
+    using reception::testing::SourcePath;
+    auto* s = new Shipped;
+    s->da_nang =
+        OrDie(Topology::LoadFile(SourcePath("deploy/topology/da-nang-2025.yaml")), "topology");
+    s->quang_nam =
+        OrDie(Topology::LoadFile(SourcePath("deploy/topology/quang-nam-2024.yaml")), "topology");
+    s->rules = OrDie(RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml")), "rules");
+    s->calendar = OrDie(WorkingCalendar::LoadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml")),
+                        "calendar");
+    return s;
+  }();
+  return *shipped;
+}
+
+void Verbose(const char* what, const absl::Status& s) {
+  static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
+  if (verbose) std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
+}
+
 CaseNode::CaseNode(const std::string& unit, std::vector<std::string> peers)
     : clock_(absl::FromCivil(absl::CivilSecond(2026, 11, 27, 9, 0, 0), VietnamTimeZone())) {
-  using reception::testing::SourcePath;
-  topology_ =
-      OrDie(Topology::LoadFile(SourcePath("deploy/topology/da-nang-2025.yaml")), "topology");
-  rules_ = OrDie(RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml")), "rules");
-  calendar_ = OrDie(WorkingCalendar::LoadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml")),
-                    "calendar");
-  deadlines_ = std::make_unique<DeadlineEngine>(calendar_.get(), rules_.get());
+  const Shipped& data = ShippedData();
+  deadlines_ = std::make_unique<DeadlineEngine>(data.calendar.get(), data.rules.get());
   Store::Options o;
   o.path = dir_.Join("case");
   o.column_families = CaseRegistry::ColumnFamilies();
@@ -47,8 +66,8 @@ CaseNode::CaseNode(const std::string& unit, std::vector<std::string> peers)
   CaseRegistry::Deps deps;
   deps.store = store_.get();
   deps.vault = vault_.get();
-  deps.topology = topology_.get();
-  deps.rules = rules_.get();
+  deps.topology = data.da_nang.get();
+  deps.rules = data.rules.get();
   deps.deadlines = deadlines_.get();
   deps.clock = &clock_;
   deps.unit_code = unit;

@@ -33,6 +33,18 @@ inline void RequireClientError(const absl::Status& s, const char* method) {
   Require(!internal, method, s);
 }
 
+// The shipped data the targets build on, loaded once (the run stops if it
+// does not load): both topologies, the rule packs and the calendar.
+struct Shipped {
+  std::unique_ptr<Topology> da_nang, quang_nam;
+  std::unique_ptr<RuleBook> rules;
+  std::unique_ptr<WorkingCalendar> calendar;
+};
+const Shipped& ShippedData();
+
+// FUZZ_VERBOSE=1: prints each answer, to see what a corpus reaches.
+void Verbose(const char* what, const absl::Status& s);
+
 // Parses the fuzzer's `bytes` into `m`: merged into the valid request `m`
 // holds (most fields stay sensible, so the rules behind the first check are
 // reached), or, `merge` false, alone. False when the bytes do not parse.
@@ -54,9 +66,6 @@ class CaseNode {
  private:
   reception::testing::TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<Topology> topology_;
-  std::unique_ptr<RuleBook> rules_;
-  std::unique_ptr<WorkingCalendar> calendar_;
   std::unique_ptr<DeadlineEngine> deadlines_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<IdentityVault> vault_;

@@ -161,11 +161,6 @@ bool FromTheApi(const media::internal::RoomOp& op) {
   }
 }
 
-void Verbose(const char* what, const absl::Status& s) {
-  static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
-  if (verbose) std::fprintf(stderr, "%s: %s\n", what, s.ToString().c_str());
-}
-
 }  // namespace
 }  // namespace reception::fuzz
 

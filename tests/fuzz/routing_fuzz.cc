@@ -27,35 +27,26 @@ struct Node {
 };
 
 struct World {
-  std::unique_ptr<Topology> quang_nam, da_nang;
-  std::unique_ptr<RuleBook> rules;
   std::vector<Node> nodes;
 };
 
 World& Get() {
   static World* w = [] {
-    using reception::testing::SourcePath;
     auto* w = new World;
-    auto qn = Topology::LoadFile(SourcePath("deploy/topology/quang-nam-2024.yaml"));
-    auto dn = Topology::LoadFile(SourcePath("deploy/topology/da-nang-2025.yaml"));
-    auto rules = RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml"));
-    Require(qn.ok() && dn.ok() && rules.ok(), "the shipped data");
-    w->quang_nam = std::make_unique<Topology>(*std::move(qn));
-    w->da_nang = std::make_unique<Topology>(*std::move(dn));
-    w->rules = std::make_unique<RuleBook>(*std::move(rules));
+    const Shipped& data = ShippedData();
     auto add = [&](const Topology* t, const std::string& unit, std::set<std::string> peers,
                    const std::string& respondent, absl::CivilDay received) {
       w->nodes.push_back(
-          {t, std::make_unique<RoutingEngine>(t, w->rules.get(), unit, std::move(peers)),
+          {t, std::make_unique<RoutingEngine>(t, data.rules.get(), unit, std::move(peers)),
            respondent, received});
     };
     // Quảng Nam before the 2025 reorganisation (three levels), Đà Nẵng after.
     const absl::CivilDay before(2025, 3, 10), after(2026, 11, 20);
-    add(w->quang_nam.get(), "49", {"502", "503"}, "502-1", before);
-    add(w->quang_nam.get(), "502", {"49", "502-1"}, "502-1", before);
-    add(w->quang_nam.get(), "502-1", {"502"}, "502-1", before);
-    add(w->da_nang.get(), "48", {"48-1"}, "48-1", after);
-    add(w->da_nang.get(), "48-1", {"48"}, "48-1", after);
+    add(data.quang_nam.get(), "49", {"502", "503"}, "502-1", before);
+    add(data.quang_nam.get(), "502", {"49", "502-1"}, "502-1", before);
+    add(data.quang_nam.get(), "502-1", {"502"}, "502-1", before);
+    add(data.da_nang.get(), "48", {"48-1"}, "48-1", after);
+    add(data.da_nang.get(), "48-1", {"48"}, "48-1", after);
     return w;
   }();
   return *w;
@@ -80,10 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!c.MergeFromString(std::string(reinterpret_cast<const char*>(data) + 1, size - 1))) return 0;
   auto d = node.engine->Decide(c, repeats_guided);
   RequireClientError(d.status(), "Decide");
-  if (std::getenv("FUZZ_VERBOSE") != nullptr) {
-    std::fprintf(stderr, "Decide: %s %s\n", d.status().ToString().c_str(),
-                 d.ok() ? routing::v1::RoutingAction_Name(d->action()).c_str() : "");
-  }
+  Verbose(d.ok() ? routing::v1::RoutingAction_Name(d->action()).c_str() : "Decide", d.status());
   if (!d.ok()) return 0;
   if (!d->competent_unit().empty()) {
     Require(node.topology->Find(d->competent_unit()) != nullptr,

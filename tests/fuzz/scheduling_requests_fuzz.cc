@@ -30,9 +30,6 @@ namespace internal = scheduling::internal;
 struct World {
   reception::testing::TempDir dir;
   FakeClock clock{absl::FromCivil(absl::CivilSecond(2026, 9, 21, 9, 0, 0), VietnamTimeZone())};
-  std::unique_ptr<Topology> topology;
-  std::unique_ptr<RuleBook> rules;
-  std::unique_ptr<WorkingCalendar> calendar;
   std::unique_ptr<Store> store;
   std::unique_ptr<IdentityVault> vault;
   std::unique_ptr<SchedulingRegistry> registry;
@@ -46,13 +43,6 @@ World& Get() {
     using reception::testing::SourcePath;
     auto* w = new World;
     (void)SetLogLevel("warn");  // millions of calls: warnings and errors only
-    auto topology = Topology::LoadFile(SourcePath("deploy/topology/da-nang-2025.yaml"));
-    auto rules = RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml"));
-    auto calendar = WorkingCalendar::LoadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml"));
-    Require(topology.ok() && rules.ok() && calendar.ok(), "the shipped data");
-    w->topology = std::make_unique<Topology>(*std::move(topology));
-    w->rules = std::make_unique<RuleBook>(*std::move(rules));
-    w->calendar = std::make_unique<WorkingCalendar>(*std::move(calendar));
     Store::Options o;
     o.path = w->dir.Join("scheduling");
     o.column_families = SchedulingRegistry::ColumnFamilies();
@@ -63,10 +53,11 @@ World& Get() {
     auto vault = IdentityVault::Open(w->dir.Join("identity.keys"), true);
     Require(vault.ok(), "vault", vault.status());
     w->vault = *std::move(vault);
+    const Shipped& data = ShippedData();
     SchedulingRegistry::Deps d{w->store.get(),
-                               w->calendar.get(),
-                               w->rules.get(),
-                               w->topology.get(),
+                               data.calendar.get(),
+                               data.rules.get(),
+                               data.da_nang.get(),
                                &w->clock,
                                "48",
                                std::set<std::string>{"48-29"},
@@ -122,7 +113,7 @@ Prepared Prepare(World& w) {
   if (n % 500 == 0) cursor = absl::CivilDay(2026, 10, 1) + (n / 500) % 3;
   absl::CivilDay day = cursor;
   for (int i = 0; i < 10; ++i) {
-    auto working = w.calendar->IsWorkingDay(day);
+    auto working = ShippedData().calendar->IsWorkingDay(day);
     if (working.ok() && *working) break;
     day += 1;
   }
@@ -142,9 +133,7 @@ Prepared Prepare(World& w) {
   auto created =
       Run<v1::Session>([&](auto cb) { w.registry->CreateSession(kCallers[0], c, std::move(cb)); });
   RequireClientError(created.status(), "preparing a session");
-  if (std::getenv("FUZZ_VERBOSE") != nullptr && !created.ok()) {
-    std::fprintf(stderr, "prepare: %s\n", created.status().ToString().c_str());
-  }
+  if (!created.ok()) Verbose("preparing a session", created.status());
   if (!created.ok()) return out;
   out.session = created->name();
   v1::RegisterCitizenRequest r;
@@ -162,9 +151,7 @@ Prepared Prepare(World& w) {
     out.registration = registered->name();
     out.registered = *registered;
   }
-  if (std::getenv("FUZZ_VERBOSE") != nullptr && !registered.ok()) {
-    std::fprintf(stderr, "prepare: %s\n", registered.status().ToString().c_str());
-  }
+  if (!registered.ok()) Verbose("preparing a registration", registered.status());
   return out;
 }
 
@@ -172,8 +159,7 @@ template <typename Resp, typename Call>
 void Check(const char* method, Call call) {
   auto out = Run<Resp>(std::move(call));
   RequireClientError(out.status(), method);
-  static const bool verbose = std::getenv("FUZZ_VERBOSE") != nullptr;
-  if (verbose) std::fprintf(stderr, "%s: %s\n", method, out.status().ToString().c_str());
+  Verbose(method, out.status());
 }
 
 }  // namespace
