@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_split.h"
 #include "unicode/bytestream.h"
+#include "unicode/locid.h"
 #include "unicode/normalizer2.h"
 #include "unicode/uchar.h"
 #include "unicode/unistr.h"
@@ -65,6 +66,15 @@ size_t VisibleCharCount(absl::string_view text) {
 
 size_t CodePointCount(absl::string_view text) {
   return CountCodePoints(text, [](UChar32) { return true; });
+}
+
+std::string UpperCaseVi(absl::string_view text) {
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(text.data(), static_cast<int32_t>(text.size())));
+  u.toUpper(icu::Locale("vi"));
+  std::string out;
+  u.toUTF8String(out);
+  return NormalizeNfc(out);
 }
 
 std::string NormalizeNfc(absl::string_view text) {

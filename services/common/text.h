@@ -35,6 +35,10 @@ std::string TruncateUtf8(absl::string_view text, size_t max_bytes);
 // Unicode NFC of valid UTF-8 text.
 std::string NormalizeNfc(absl::string_view text);
 
+// Upper case under Vietnamese rules (ICU), in NFC: "Phường Hải Châu" ->
+// "PHƯỜNG HẢI CHÂU".
+std::string UpperCaseVi(absl::string_view text);
+
 // Folds text for matching: diacritics removed (đ -> d), lowercase,
 // punctuation turned into spaces, runs of spaces collapsed.
 // "Nguyễn Văn An" -> "nguyen van an". Thread-safe.

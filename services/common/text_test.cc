@@ -16,6 +16,11 @@ TEST(Text, FoldsVietnameseDiacriticsAndCase) {
   EXPECT_EQ(FoldForSearch("Nguye\xcc\x82\xcc\x83n"), "nguyen");
 }
 
+TEST(Text, UpperCasesVietnamese) {
+  EXPECT_EQ(UpperCaseVi("Phường Hải Châu"), "PHƯỜNG HẢI CHÂU");
+  EXPECT_EQ(UpperCaseVi("Ủy ban nhân dân xã Đắk Pring"), "ỦY BAN NHÂN DÂN XÃ ĐẮK PRING");
+}
+
 TEST(Text, NormalizesToNfc) {
   const std::string nfd = "Nguye\xcc\x82\xcc\x83n";  // e + circumflex + tilde
   EXPECT_EQ(NormalizeNfc(nfd), "Nguyễn");
