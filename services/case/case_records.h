@@ -60,6 +60,10 @@ class Registry;
 
 namespace reception {
 
+namespace documents {
+class FormBook;
+}  // namespace documents
+
 // What the case service is built from (CaseRegistry::Deps).
 struct CaseDeps {
   Store* store = nullptr;  // opened with CaseRecords::ColumnFamilies()
@@ -103,6 +107,10 @@ struct CaseDeps {
   // subtree checks and first-complaint checks, told apart by key prefix)
   // and answers exactly once. Unset: questions wait.
   Outbox::Deliver deliver_subtree_check;
+  // The form templates of the papers (documents.forms_file); unset: no
+  // papers. The address the receipt's QR code points to (documents.lookup_url).
+  const documents::FormBook* forms = nullptr;
+  std::string lookup_url;
 };
 
 // What one mutation changed, for its audit event.

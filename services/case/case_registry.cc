@@ -28,7 +28,8 @@ CaseRegistry::CaseRegistry(Deps deps)
       intake_(d_, records_, clocks_, duplicates_, checks_, links_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
       queries_(d_, records_, clocks_, duplicates_, replicas_),
-      reports_(d_, records_) {
+      reports_(d_, records_),
+      documents_(d_, records_) {
   // Second-time complaints' links are asked of the ancestor through the
   // same queue as subtree checks.
   checks_.Route(FirstComplaintLinks::kKeyPrefix,

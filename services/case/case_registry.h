@@ -33,6 +33,7 @@
 #include "reception/cases/v1/handoff_service.pb.h"
 #include "reception/federation/v1/case_federation.pb.h"
 #include "services/case/case_clocks.h"
+#include "services/case/case_documents.h"
 #include "services/case/case_duplicates.h"
 #include "services/case/case_handoffs.h"
 #include "services/case/case_intake.h"
@@ -177,6 +178,18 @@ class CaseRegistry {
   absl::StatusOr<cases::v1::PreviewDeadlinesResponse> PreviewDeadlines(
       const Principal& p, const cases::v1::PreviewDeadlinesRequest& r) const;
 
+  // The papers of a case (rendered on the calling thread; a first issue is
+  // recorded before `done`) and the citizens' status look-up.
+  void GetCaseDocument(const Principal& p, const cases::v1::GetCaseDocumentRequest& r,
+                       Callback<cases::v1::CaseDocument> done) {
+    documents_.GetCaseDocument(p, r, std::move(done));
+  }
+  absl::StatusOr<cases::v1::CaseStatus> LookupCaseStatus(
+      const cases::v1::LookupCaseStatusRequest& r) const {
+    return documents_.LookupCaseStatus(r);
+  }
+  const CaseDocuments& documents() const { return documents_; }
+
   // Start-up, before serving: the running clocks of cases owned here are
   // counted again on the calendar now loaded (a year published, a
   // provisional year's rule changed). Each case whose due dates change is
@@ -206,6 +219,7 @@ class CaseRegistry {
   CaseTransitions transitions_;
   CaseQueries queries_;
   CaseReports reports_;
+  CaseDocuments documents_;
   absl::Status facts_status_;
 
   // Start-up: report facts for a store written before they existed.

@@ -309,6 +309,40 @@ grpc::ServerUnaryReactor* CaseGrpcService::ExportReceptionLog(
   });
 }
 
+grpc::ServerUnaryReactor* CaseGrpcService::GetCaseDocument(
+    Ctx* ctx, const cases::v1::GetCaseDocumentRequest* req, cases::v1::CaseDocument* resp) {
+  CaseRegistry* registry = registry_;
+  WorkPool* pool = scans_;
+  return Authenticated(ctx, auth_, [&](const Principal& p, grpc::ServerUnaryReactor* reactor) {
+    pool->Post([registry, p, req, reactor, resp]() {
+      registry->GetCaseDocument(
+          p, *req, [reactor, resp](auto result) { Answer(reactor, resp, std::move(result)); });
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* CaseGrpcService::LookupCaseStatus(
+    Ctx* ctx, const cases::v1::LookupCaseStatusRequest* req, cases::v1::CaseStatus* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  // The caller's address without its port: "ipv4:10.0.0.7", "ipv6:[::1]".
+  std::string who = ctx->peer();
+  if (const size_t colon = who.rfind(':'); colon != std::string::npos && who.find(':') != colon) {
+    who.resize(colon);
+  }
+  const absl::Duration wait = lookups_ == nullptr ? absl::Minutes(1) : lookups_->Take(who);
+  if (wait > absl::ZeroDuration()) {
+    reactor->Finish(ToGrpcStatus(WithRetryDelay(
+        WithReason(absl::ResourceExhaustedError(
+                       "too many status look-ups from this address or on this node; try again "
+                       "later"),
+                   "LOOKUP_RATE_LIMITED"),
+        wait)));
+    return reactor;
+  }
+  Answer(reactor, resp, registry_->LookupCaseStatus(*req));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* HandoffGrpcService::TransferCase(
     Ctx* ctx, const cases::v1::TransferCaseRequest* req, cases::v1::Handoff* resp) {
   return Mutate(ctx, auth_, resp, [&](const Principal& p, auto done) {
@@ -585,6 +619,29 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
   if (!node_key.ok()) return node_key.status();
   m->node_key_ = *std::move(node_key);
   deps.node_key = m->node_key_.get();
+  if (!config.documents().forms_file().empty()) {
+    auto forms = documents::FormBook::LoadFile(config.documents().forms_file());
+    if (!forms.ok()) {
+      return absl::Status(forms.status().code(),
+                          absl::StrCat("documents.forms_file: ", forms.status().message()));
+    }
+    m->forms_ = std::make_unique<documents::FormBook>(*std::move(forms));
+    deps.forms = m->forms_.get();
+    Log()->info("event=forms_loaded file={} forms={}", LogValue(config.documents().forms_file()),
+                m->forms_->proto().forms_size());
+  } else {
+    Log()->warn(
+        "event=no_forms note=\"documents.forms_file is unset: GetCaseDocument issues no papers\"");
+  }
+  deps.lookup_url = config.documents().lookup_url();
+  // The defaults as the configuration loader sets them (a config built in
+  // code may leave them zero).
+  const int per_address = config.documents().lookups_per_minute_per_address() > 0
+                              ? config.documents().lookups_per_minute_per_address()
+                              : 6;
+  const int per_node =
+      config.documents().lookups_per_minute() > 0 ? config.documents().lookups_per_minute() : 600;
+  m->lookups_ = std::make_unique<RateLimiter>(context.clock, per_address, per_node);
   for (const auto& peer : config.federation().peers()) deps.peer_units.push_back(peer.unit_code());
   if (config.federation().retry_initial_millis() > 0) {
     deps.retry_initial = absl::Milliseconds(config.federation().retry_initial_millis());
@@ -693,6 +750,7 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
                                                   m->scans_.get(), config.unit_code(),
                                                   std::move(peers), absl::Milliseconds(1000));
   m->service_->set_follower(m->follower_.get());
+  m->service_->set_lookup_limiter(m->lookups_.get());
   const int compact_s = config.federation().follow().feed_compact_seconds();
   if (compact_s >= 0) {
     CaseModule* self = m.get();

@@ -18,7 +18,9 @@
 #include "services/case/oversight_feed.h"
 #include "services/common/auth.h"
 #include "services/common/node_runtime.h"
+#include "services/common/rate_limiter.h"
 #include "services/common/work_pool.h"
+#include "services/documents/form_book.h"
 
 namespace reception {
 
@@ -81,11 +83,21 @@ class CaseGrpcService final : public cases::v1::CaseService::CallbackService {
                               cases::v1::Case*) override;
   Reactor* PreviewDeadlines(Ctx*, const cases::v1::PreviewDeadlinesRequest*,
                             cases::v1::PreviewDeadlinesResponse*) override;
+  // Rendered on `scans` (milliseconds of CPU).
+  Reactor* GetCaseDocument(Ctx*, const cases::v1::GetCaseDocumentRequest*,
+                           cases::v1::CaseDocument*) override;
+  // Public: no principal; limited per caller address and per node.
+  Reactor* LookupCaseStatus(Ctx*, const cases::v1::LookupCaseStatusRequest*,
+                            cases::v1::CaseStatus*) override;
+
+  // The look-up's limits (unset: every look-up is refused as limited).
+  void set_lookup_limiter(RateLimiter* limiter) { lookups_ = limiter; }
 
  private:
   CaseRegistry* registry_;
   const Authenticator* auth_;
   WorkPool* scans_;
+  RateLimiter* lookups_ = nullptr;
   std::string unit_code_;
   std::map<std::string, std::unique_ptr<cases::v1::CaseService::Stub>> peers_;
   const FeedFollower* follower_ = nullptr;
@@ -202,6 +214,8 @@ class CaseModule final : public ServiceModule {
   std::unique_ptr<IdentityVault> vault_;
   std::unique_ptr<DeadlineEngine> deadlines_;
   std::unique_ptr<NodeKey> node_key_;
+  std::unique_ptr<documents::FormBook> forms_;
+  std::unique_ptr<RateLimiter> lookups_;
   std::unique_ptr<SequenceWatch> feed_watch_;
   std::unique_ptr<FeedFollower> follower_;
   // Compacts this node's feed every feed_compact_seconds.

@@ -32,9 +32,17 @@ class NodeKey {
   // Opens a box sealed for this node; DATA_LOSS when it was not, or altered.
   absl::StatusOr<std::string> OpenSealed(absl::string_view sealed) const;
 
+  // The citizen's receipt code for a case number this node issues a receipt
+  // for: 12 digits, a keyed hash of the number under a key derived from the
+  // node's secret (nothing is stored; the same number gives the same code).
+  std::string ReceiptCode(absl::string_view case_number) const;
+  // Whether `code` (12 digits) is the receipt code of `case_number`; the
+  // same work whatever the answer.
+  bool ReceiptCodeMatches(absl::string_view case_number, absl::string_view code) const;
+
  private:
   NodeKey() = default;
-  std::string public_, secret_, key_id_;
+  std::string public_, secret_, key_id_, receipt_key_;
 };
 
 }  // namespace reception

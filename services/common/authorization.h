@@ -36,6 +36,9 @@ struct AccessRule {
   uint8_t relations;     // bits of Relation for those people
   bool nodes;            // role node (any unit; handlers check the peer)
   const char* why;       // one line for the README
+  // Public: no principal is asked for (the request carries its own proof,
+  // e.g. a receipt code) and the handler limits the rate.
+  bool open = false;
 };
 
 inline constexpr uint8_t RoleBit(Role r) { return static_cast<uint8_t>(1u << static_cast<int>(r)); }

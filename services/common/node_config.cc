@@ -50,6 +50,15 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     c.mutable_duplicates()->set_matching_key_file(
         Resolve(base, c.duplicates().matching_key_file()));
   }
+  auto* docs = c.mutable_documents();
+  if (!docs->forms_file().empty()) docs->set_forms_file(Resolve(base, docs->forms_file()));
+  if (docs->lookups_per_minute_per_address() == 0) docs->set_lookups_per_minute_per_address(6);
+  if (docs->lookups_per_minute() == 0) docs->set_lookups_per_minute(600);
+  if (docs->lookups_per_minute_per_address() < 1 || docs->lookups_per_minute() < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": documents.lookups_per_minute_per_address and lookups_per_minute must be positive"));
+  }
   auto* st = c.mutable_storage();
   if (st->sync_policy() == config::v1::SYNC_POLICY_UNSPECIFIED) {
     st->set_sync_policy(config::v1::SYNC_POLICY_GROUP_FSYNC);

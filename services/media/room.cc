@@ -533,6 +533,16 @@ std::string Room::RenderMinutes() const {
     if (p.role == Role::kSite) continue;
     absl::StrAppend(&out, "  - ", id, " ", RoleName(p.role), " tại điểm cầu ", p.unit, "\n");
   }
+  // Each citizen's consent to recording, as it stood when the minutes were
+  // rendered (L136: recording needs it).
+  std::vector<std::string> consents;
+  for (const auto& [id, p] : participants_) {
+    if (p.role != Role::kCitizen) continue;
+    consents.push_back(absl::StrCat(id, p.recording_consent ? " đồng ý" : " không đồng ý"));
+  }
+  if (!consents.empty()) {
+    absl::StrAppend(&out, "Đồng ý ghi âm, ghi hình: ", absl::StrJoin(consents, "; "), "\n");
+  }
   absl::StrAppend(&out, "Vụ việc: ", absl::StrJoin(ConcernedCases(), ", "), "\n");
   for (const auto& st : minutes_.draft.statements) {
     absl::StrAppend(&out, "Ý kiến của ", st.participant, ": ", st.summary, "\n");

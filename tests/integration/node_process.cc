@@ -16,6 +16,7 @@
 #include <map>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -157,7 +158,12 @@ NodeProcess::NodeProcess(Options options) : options_(std::move(options)) {
     absl::StrAppend(&peers, "    - {unit_code: \"", unit, "\", address: \"", address, "\"}\n");
   }
   if (options_.peers.empty()) peers = "    []\n";
-  WriteFile(config_path(), ReadFile(config_path()) + peers + options_.extra_config);
+  // The shipped forms, unless the test configures documents itself.
+  const std::string documents =
+      absl::StrContains(options_.extra_config, "documents:")
+          ? ""
+          : absl::StrCat("documents: {forms_file: ", SourcePath("deploy/forms/vn.yaml"), "}\n");
+  WriteFile(config_path(), ReadFile(config_path()) + peers + documents + options_.extra_config);
 }
 
 int NodeProcess::FreePort() {

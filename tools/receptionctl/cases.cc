@@ -279,7 +279,32 @@ bool WriteFile(const std::string& path, const std::string& text) {
 
 }  // namespace
 
+// `lookup NUMBER CODE`: the citizen's status look-up, without credentials.
+int LookupCommand(const Args& a) {
+  if (a.positional.size() != 2) UsageError("lookup takes a case number and a receipt code");
+  auto stub = v1::CaseService::NewStub(ChannelFor(a));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::LookupCaseStatusRequest req;
+  req.set_case_number(a.positional[0]);
+  req.set_receipt_code(a.positional[1]);
+  v1::CaseStatus r;
+  grpc::Status s = stub->LookupCaseStatus(&ctx, req, &r);
+  if (!s.ok()) return ReportError(s);
+  if (a.Has("json")) {
+    PrintJson(r);
+    return 0;
+  }
+  Row("case", r.case_number());
+  Row("state", Short(v1::CaseState_Name(r.state()), "CASE_STATE_"));
+  Row("handled by", absl::StrCat(r.handling_unit().name(), " (", r.handling_unit().code(), ")"));
+  Row("next due", r.has_next_due_date() ? Date(r.next_due_date()) : "-");
+  Row("late", r.overdue() ? "yes" : "no");
+  return 0;
+}
+
 int CasesCommand(const Args& a) {
+  if (a.command == "lookup") return LookupCommand(a);
   Client client(a);
   const bool json = a.Has("json");
   auto out_case = [&](const v1::Case& c) {
@@ -805,6 +830,31 @@ int CasesCommand(const Args& a) {
     };
     for (const auto& row : r.rows()) line(row, row.unit());
     line(r.total(), "TOTAL");
+    return 0;
+  }
+  if (cmd == "document") {
+    // document NAME KIND [--room rooms/ID] [-o FILE]
+    if (a.positional.size() != 2) UsageError("document takes a case and a paper kind");
+    v1::GetCaseDocumentRequest req;
+    req.set_name(CaseName(a));
+    std::string kind = a.positional[1];
+    for (char& ch : kind) ch = ch == '-' ? '_' : ch;
+    req.set_kind(
+        ParseEnum<v1::DocumentKind>(kind, "DOCUMENT_KIND_", &v1::DocumentKind_Parse, "KIND"));
+    req.set_room(a.GetOr("room", ""));
+    auto r = client.Call(&v1::CaseService::Stub::GetCaseDocument, req);
+    const std::string path = a.GetOr("output", r.file_name());
+    if (!WriteFile(path, r.content())) return 1;
+    if (json) {
+      r.clear_content();
+      PrintJson(r);
+    } else {
+      std::cout << path << ": " << r.page_count() << " page(s), form " << r.form() << ", no. "
+                << r.number() << ", dated " << Date(r.date()) << "\n"
+                << "sha256 " << r.sha256()
+                << (r.newly_issued() ? " (issued now, recorded in the case history)\n"
+                                     : " (issued before: the same paper)\n");
+    }
     return 0;
   }
   if (cmd == "export") {

@@ -49,6 +49,8 @@ const std::set<std::string> kBooleanFlags = {
     "all",  "anonymous", "apply",   "awaiting-decision", "dead",    "head-of-unit",
     "help", "json",      "overdue", "partial",           "subtree", "csv"};
 const std::set<std::string> kValueOptions = {"within",
+                                             "room",
+                                             "code",
                                              "letter",
                                              "evidence-note",
                                              "first-decision",
@@ -212,6 +214,7 @@ Args Parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string s = argv[i];
+    if (s == "-o") s = "--output";  // the one short option: receptionctl document ... -o FILE
     if (s.rfind("--", 0) == 0) {
       std::string key = s.substr(2);
       std::string value;

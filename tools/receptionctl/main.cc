@@ -164,6 +164,16 @@ const std::vector<Command>& Commands() {
 )"},
       {"export", R"(  export    --from DATE --to DATE [--output FILE]
 )"},
+      {"document", R"(  document  NAME KIND [--room rooms/ID] [-o FILE]
+            a paper of the procedure as PDF (KIND: receipt, acceptance-notice,
+            refusal-notice, guidance-slip, transfer-slip, extension-notice,
+            minutes, decision-cover); its first issue is recorded with its
+            sha256 in the case history
+)"},
+      {"lookup", R"(  lookup    NUMBER CODE                  (no credentials needed)
+            what a citizen's receipt code tells: state, handling unit, next due
+            date, late or not
+)"},
       {"report",
        R"(  report    (--month YYYY-MM | --quarter YYYY-QN | --half YYYY-HN | --nine-months YYYY
              | --year YYYY) [--for-unit UNIT] [--csv] [--output FILE]
