@@ -32,7 +32,7 @@ R="${ROOT%/}"
 
 install -D -m 0755 "$BUILD/services/node/receptiond" "$R/usr/local/bin/receptiond"
 install -D -m 0755 "$BUILD/tools/receptionctl" "$R/usr/local/bin/receptionctl"
-for d in topology rules calendars; do
+for d in topology rules calendars forms; do
   install -d -m 0755 "$R/usr/local/share/reception/$d"
   cp -r "$SRC/deploy/$d/." "$R/usr/local/share/reception/$d/"
 done

@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "prometheus/counter.h"
+#include "prometheus/registry.h"
 #include "services/case/intake.h"
 #include "services/common/civil_date.h"
 #include "services/common/logging.h"
@@ -46,6 +48,25 @@ absl::Status NoMatchingReceipt() {
 }
 
 }  // namespace
+
+CaseDocuments::CaseDocuments(const CaseDeps& deps, CaseRecords& records)
+    : d_(deps), records_(records) {
+  if (d_.metrics == nullptr) return;
+  issued_ = &prometheus::BuildCounter()
+                 .Name("reception_documents_issued_total")
+                 .Help("Papers issued for the first time (each recorded with its hash), by kind")
+                 .Register(*d_.metrics);
+  lookups_ = &prometheus::BuildCounter()
+                  .Name("reception_status_lookups_total")
+                  .Help(
+                      "Public status look-ups by result: found, not_found (a wrong code or an "
+                      "unknown number, told apart by nothing), invalid, limited")
+                  .Register(*d_.metrics);
+}
+
+void CaseDocuments::CountLookup(const char* result) const {
+  if (lookups_ != nullptr) lookups_->Add({{"result", result}}).Increment();
+}
 
 std::string CaseDocuments::PrintedReceiptCode(absl::string_view number) const {
   const std::string code = d_.node_key->ReceiptCode(number);
@@ -197,9 +218,12 @@ void CaseDocuments::GetCaseDocument(const Principal& p, const cases::v1::GetCase
         doc->set_newly_issued(true);
         return absl::OkStatus();
       },
-      [doc, number = *number, done = std::move(done)](absl::Status s) mutable {
+      [this, doc, number = *number, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
         if (doc->newly_issued()) {
+          if (issued_ != nullptr) {
+            issued_->Add({{"kind", documents::DocumentSlug(doc->kind())}}).Increment();
+          }
           Log()->info("event=document_issued case={} kind={} form={} sha256={}", number,
                       cases::v1::DocumentKind_Name(doc->kind()), doc->form(), doc->sha256());
         }
@@ -208,6 +232,16 @@ void CaseDocuments::GetCaseDocument(const Principal& p, const cases::v1::GetCase
 }
 
 absl::StatusOr<cases::v1::CaseStatus> CaseDocuments::LookupCaseStatus(
+    const cases::v1::LookupCaseStatusRequest& r) const {
+  auto out = Lookup(r);
+  CountLookup(out.ok()                                                    ? "found"
+              : out.status().code() == absl::StatusCode::kNotFound        ? "not_found"
+              : out.status().code() == absl::StatusCode::kInvalidArgument ? "invalid"
+                                                                          : "error");
+  return out;
+}
+
+absl::StatusOr<cases::v1::CaseStatus> CaseDocuments::Lookup(
     const cases::v1::LookupCaseStatusRequest& r) const {
   if (r.case_number().empty() || r.case_number().size() > 40) {
     return InvalidField("case_number", "must be the case number printed on the receipt");

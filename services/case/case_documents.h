@@ -14,11 +14,19 @@
 #include "services/case/case_records.h"
 #include "services/common/principal.h"
 
+namespace prometheus {
+class Counter;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
 namespace reception {
 
 class CaseDocuments {
  public:
-  CaseDocuments(const CaseDeps& deps, CaseRecords& records) : d_(deps), records_(records) {}
+  // Registers reception_documents_issued_total{kind} and
+  // reception_status_lookups_total{result} when deps.metrics is set.
+  CaseDocuments(const CaseDeps& deps, CaseRecords& records);
 
   // Renders on the calling thread (a few milliseconds: call it off the
   // gRPC threads); a first issue is then written on the store's writer
@@ -32,6 +40,9 @@ class CaseDocuments {
   absl::StatusOr<cases::v1::CaseStatus> LookupCaseStatus(
       const cases::v1::LookupCaseStatusRequest& r) const;
 
+  // A look-up the gRPC edge refused before it got here (rate limited).
+  void CountLimitedLookup() const { CountLookup("limited"); }
+
   // "1234-5678-9012" for a case number (what the receipt prints).
   std::string PrintedReceiptCode(absl::string_view number) const;
 
@@ -40,8 +51,13 @@ class CaseDocuments {
   absl::StatusOr<std::optional<cases::storage::HandoffRecord>> LatestOutgoing(
       const std::string& number) const;
 
+  absl::StatusOr<cases::v1::CaseStatus> Lookup(const cases::v1::LookupCaseStatusRequest& r) const;
+  void CountLookup(const char* result) const;
+
   const CaseDeps& d_;
   CaseRecords& records_;
+  prometheus::Family<prometheus::Counter>* issued_ = nullptr;
+  prometheus::Family<prometheus::Counter>* lookups_ = nullptr;
 };
 
 }  // namespace reception

@@ -331,6 +331,7 @@ grpc::ServerUnaryReactor* CaseGrpcService::LookupCaseStatus(
   }
   const absl::Duration wait = lookups_ == nullptr ? absl::Minutes(1) : lookups_->Take(who);
   if (wait > absl::ZeroDuration()) {
+    registry_->documents().CountLimitedLookup();
     reactor->Finish(ToGrpcStatus(WithRetryDelay(
         WithReason(absl::ResourceExhaustedError(
                        "too many status look-ups from this address or on this node; try again "

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "services/common/civil_date.h"
 #include "tests/fuzz/fuzz_world.h"
 
@@ -133,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace reception;
   using namespace reception::fuzz;
   if (size < 2) return 0;
-  const int method = data[0] % 21;
+  const int method = data[0] % 23;
   const int stage = data[1] & 7;
   const bool denunciation = (data[1] >> 3) & 1;
   const Principal& caller = kCallers[(data[1] >> 4) & 7];
@@ -296,6 +297,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       r.set_request_id(absl::StrCat(name, "-d"));
       Check(reg, caller, r, bytes, merge, &CaseRegistry::DisputeJurisdiction,
             "DisputeJurisdiction");
+      break;
+    }
+    case 21: {
+      // A paper: rendered from whatever the case has become.
+      cases::v1::GetCaseDocumentRequest r;
+      r.set_name(name);
+      r.set_kind(static_cast<cases::v1::DocumentKind>(1 + (data[0] >> 5)));
+      if (!Fill(r, bytes, merge)) break;
+      auto out = Run<cases::v1::CaseDocument>(
+          [&](auto cb) { reg.GetCaseDocument(caller, r, std::move(cb)); });
+      RequireClientError(out.status(), "GetCaseDocument");
+      Verbose("GetCaseDocument", out.status());
+      if (out.ok()) {
+        Require(out->content().rfind("%PDF-", 0) == 0 && out->sha256().size() == 64,
+                "GetCaseDocument", absl::InternalError("not a PDF with its hash"));
+      }
+      break;
+    }
+    case 22: {
+      // The public look-up: any bytes, no caller; never more than NOT_FOUND
+      // for a code that is not the case's.
+      cases::v1::LookupCaseStatusRequest r;
+      r.set_case_number(std::string(absl::StripPrefix(name, "cases/")));
+      r.set_receipt_code("123456789012");
+      if (!Fill(r, bytes, merge)) break;
+      auto out = reg.LookupCaseStatus(r);
+      RequireClientError(out.status(), "LookupCaseStatus");
+      Verbose("LookupCaseStatus", out.status());
       break;
     }
     case 20: {

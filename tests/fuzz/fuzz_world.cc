@@ -35,6 +35,7 @@ const Shipped& ShippedData() {
     s->rules = OrDie(RuleBook::LoadFile(SourcePath("deploy/rules/vn.yaml")), "rules");
     s->calendar = OrDie(WorkingCalendar::LoadFile(SourcePath("deploy/calendars/vn-2025-2026.yaml")),
                         "calendar");
+    s->forms = OrDie(documents::FormBook::LoadFile(SourcePath("deploy/forms/vn.yaml")), "forms");
     return s;
   }();
   return *shipped;
@@ -73,6 +74,7 @@ CaseNode::CaseNode(const std::string& unit, std::vector<std::string> peers)
   deps.unit_code = unit;
   deps.peer_units = std::move(peers);
   deps.node_key = node_key_.get();
+  deps.forms = data.forms.get();
   registry_ = std::make_unique<CaseRegistry>(std::move(deps));
   Require(registry_->status().ok(), "registry", registry_->status());
 }

@@ -14,6 +14,7 @@
 #include "services/case/case_registry.h"
 #include "services/common/clock.h"
 #include "services/common/test_support.h"
+#include "services/documents/form_book.h"
 
 namespace reception::fuzz {
 
@@ -39,6 +40,7 @@ struct Shipped {
   std::unique_ptr<Topology> da_nang, quang_nam;
   std::unique_ptr<RuleBook> rules;
   std::unique_ptr<WorkingCalendar> calendar;
+  std::unique_ptr<documents::FormBook> forms;
 };
 const Shipped& ShippedData();
 

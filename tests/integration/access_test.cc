@@ -156,6 +156,21 @@ TEST_F(AccessNode, EveryMethodRefusedToTheWrongCaller) {
   for (const auto& [method, streaming] : AllMethods()) {
     const AccessRule* rule = FindAccessRule(method);
     ASSERT_NE(rule, nullptr);
+    if (rule->open) {
+      // Public (the status look-up): anyone reaches the method itself, which
+      // judges the request (an empty one is INVALID_ARGUMENT), credentials
+      // or none.
+      for (auto who : {+[](grpc::ClientContext* c) { AddPrincipal(c, "head", "79"); },
+                       +[](grpc::ClientContext*) {}}) {
+        EXPECT_EQ(Call(people, method, streaming, who), grpc::StatusCode::INVALID_ARGUMENT)
+            << method;
+      }
+      EXPECT_EQ(Call(peer, method, streaming, [](grpc::ClientContext*) {}),
+                grpc::StatusCode::INVALID_ARGUMENT)
+          << method;
+      ++checked;
+      continue;
+    }
     // A head of a unit outside the topology: nothing, whatever the method.
     EXPECT_EQ(Call(people, method, streaming,
                    [](grpc::ClientContext* c) { AddPrincipal(c, "head", "79"); }),

@@ -243,6 +243,15 @@ TEST_P(DocumentsNodeTest, PapersAndLookUp) {
   EXPECT_EQ(last.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_TRUE(absl::StrContains(last.error_message(), "too many status look-ups"));
   EXPECT_TRUE(absl::StrContains(last.error_details(), "RetryInfo"));
+
+  // Counted by fixed words only: no number, no code in a label.
+  const std::string metrics = ScrapeMetrics(f.node(l.lower).admin_port());
+  EXPECT_TRUE(absl::StrContains(metrics, "reception_documents_issued_total{kind=\"receipt\"} 2"))
+      << metrics;
+  EXPECT_TRUE(absl::StrContains(metrics, "reception_status_lookups_total{result=\"not_found\"} 2"));
+  EXPECT_TRUE(absl::StrContains(metrics, "reception_status_lookups_total{result=\"limited\"}"));
+  EXPECT_FALSE(absl::StrContains(metrics, code));
+  EXPECT_FALSE(absl::StrContains(ReadFile(f.node(l.lower).log_path()), code));
 }
 
 INSTANTIATE_TEST_SUITE_P(

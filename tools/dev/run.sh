@@ -69,6 +69,7 @@ for u in "${UNITS[@]}"; do
     echo "rules_file: $ROOT/deploy/rules/vn.yaml"
     echo "calendar_file: $ROOT/deploy/calendars/vn-2025-2026.yaml"
     echo "duplicates: {matching_key_file: $WORK/pki/matching.key}"
+    echo "documents: {forms_file: $ROOT/deploy/forms/vn.yaml, lookup_url: \"https://tiepcongdan.example/tra-cuu\"}"
     echo "federation:"
     echo "  peers:"
     for p in "${UNITS[@]}"; do
@@ -135,11 +136,21 @@ at 502-1 "A citizen complains about a decision of the Chairman of Tam Kỳ" \
   --act-reference "215/QĐ-UBND" --content "Khiếu nại quyết định thu hồi đất số 215/QĐ-UBND" \
   --received 2025-06-16 | tee "$WORK/c1"
 C1=$(number <"$WORK/c1")
+at 502-1 "The officer hands the citizen a receipt (PDF from the form in force that day; its hash is recorded)" \
+  document "$C1" receipt -o "$WORK/receipt.pdf"
+CODE=$(pdftotext -raw "$WORK/receipt.pdf" - | sed -n 's/.*Mã tra cứu: \([0-9-]*\).*/\1/p' | head -1)
+echo "  (the receipt, as text:)"
+pdftotext -raw "$WORK/receipt.pdf" - | sed -n '1,12p' | sed 's/^/  | /'
+at 502-1 "Anyone holding the receipt may look the matter up, without an account (rate limited)" \
+  lookup "${C1#cases/}" "$CODE"
 at 502-1 "Which level is competent? (jurisdiction rules of the pack in force that day)" route "$C1"
 at 502-1 "Hand it over: the case is frozen here and queued in the outbox in one write" \
   route "$C1" --apply --request-id route-c1 | tee "$WORK/r1"
 wait_delivered 502-1 "$(handoff_of <"$WORK/r1")"
 at 502 "Tam Kỳ now owns the complaint (its clocks restart on its own receipt)" get "$C1"
+at 502-1 "The ward prints the transfer slip for Tam Kỳ (recorded on the handoff)" \
+  document "$C1" transfer-slip -o "$WORK/transfer-slip.pdf"
+at 502-1 "The citizen's receipt now shows where the matter went" lookup "${C1#cases/}" "$CODE"
 
 at 502-1 "A denunciation of a provincial department official; the denouncer's identity is sealed" \
   --subject officer.hoa create --kind denunciation --channel in_person \
@@ -218,6 +229,8 @@ at 502 "The session is recorded: who presided, how many citizens; its room close
   --subject chairman.tk --role head session record "$SESSION" --presided-by "Chủ tịch UBND thành phố Tam Kỳ" \
   --presiding-role head --citizens 1 --case "$C1"
 at 502 "The signed minutes are in the complaint's record" get "$C1"
+at 502 "...and print as the minutes of the online reception (PDF)" \
+  document "$C1" minutes -o "$WORK/minutes.pdf"
 at 502 "The complaint's history at Tam Kỳ: received at the ward, handed over, imported, minutes attached" history "$C1"
 at 502 "And it verifies end to end" verify "$C1"
 echo

@@ -14,6 +14,8 @@ PACKAGES=(
   libabsl-dev librocksdb-dev prometheus-cpp-dev libgtest-dev libgmock-dev
   libbenchmark-dev libsodium-dev libicu-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcpp-jwt-dev libssl-dev libjemalloc-dev libcurl4-openssl-dev libical-dev libcivetweb-dev
+  libcairo2-dev libpango1.0-dev libqrencode-dev fonts-dejavu-core  # the papers (PDF, QR code)
+  poppler-utils                               # pdftotext/pdftoppm: the papers' tests
   python3 python3-grpcio python3-protobuf   # the non-C++ client test
   prometheus                                  # promtool: metrics, alert rules and their tests
   python3-yaml                                # the alert rules' consistency test
