@@ -277,33 +277,35 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
                                          " has not been accepted: there is no notice of "
                                          "acceptance to issue"));
       }
-      date = *ToCivilDay(c.acceptance().date(), "acceptance.date");
+      RECEPTION_ASSIGN_OR_RETURN(date, ToCivilDay(c.acceptance().date(), "acceptance.date"));
       number = c.acceptance().notice_reference();
       f["acceptance_basis"] = c.acceptance().basis();
       f["acceptance_reference"] = c.acceptance().notice_reference();
       break;
     }
-    case cv1::DOCUMENT_KIND_REFUSAL_NOTICE:
+    case cv1::DOCUMENT_KIND_REFUSAL_NOTICE: {
       if (IsUnset(c.refusal().date())) {
         return NotAvailable(absl::StrCat("cases/", c.number(),
                                          " has not been refused: there is no notice of refusal "
                                          "to issue"));
       }
-      date = *ToCivilDay(c.refusal().date(), "refusal.date");
+      RECEPTION_ASSIGN_OR_RETURN(date, ToCivilDay(c.refusal().date(), "refusal.date"));
       number = c.refusal().notice_reference();
       f["refusal_ground"] = GroundLabel(c.refusal().ground());
       f["refusal_explanation"] = c.refusal().explanation();
       break;
-    case cv1::DOCUMENT_KIND_GUIDANCE_SLIP:
+    }
+    case cv1::DOCUMENT_KIND_GUIDANCE_SLIP: {
       if (IsUnset(c.guidance().date())) {
         return NotAvailable(absl::StrCat("cases/", c.number(),
                                          " has not been guided elsewhere: there is no guidance "
                                          "slip to issue"));
       }
-      date = *ToCivilDay(c.guidance().date(), "guidance.date");
+      RECEPTION_ASSIGN_OR_RETURN(date, ToCivilDay(c.guidance().date(), "guidance.date"));
       f["competent_body"] = c.guidance().competent_body();
       f["guidance_note"] = c.guidance().note();
       break;
+    }
     case cv1::DOCUMENT_KIND_TRANSFER_SLIP:
       if (ctx.handoff == nullptr) {
         return NotAvailable(absl::StrCat("cases/", c.number(),
@@ -318,11 +320,15 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
     case cv1::DOCUMENT_KIND_EXTENSION_NOTICE: {
       const cv1::DeadlineExtension* last = nullptr;
       const cv1::DeadlineClock* clock = nullptr;
+      absl::CivilDay last_day;
       for (const auto& k : c.clocks()) {
         for (const auto& e : k.extensions()) {
-          if (last == nullptr || *ToCivilDay(e.date(), "") >= *ToCivilDay(last->date(), "")) {
+          auto day = ToCivilDay(e.date(), "extension.date");
+          if (!day.ok()) continue;  // an extension without a valid date has no notice
+          if (last == nullptr || *day >= last_day) {
             last = &e;
             clock = &k;
+            last_day = *day;
           }
         }
       }
@@ -331,7 +337,7 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
                                          " has had no time limit extended: there is no notice "
                                          "of extension to issue"));
       }
-      date = *ToCivilDay(last->date(), "extension.date");
+      date = last_day;
       number = last->decision_reference();
       f["extension_step"] = StepLabel(clock->step());
       f["extension_days"] = absl::StrCat(last->days());
@@ -360,13 +366,15 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
                            absl::FixedTimeZone(7 * 3600));
       break;
     }
-    case cv1::DOCUMENT_KIND_DECISION_COVER:
+    case cv1::DOCUMENT_KIND_DECISION_COVER: {
       if (IsUnset(c.decision().date())) {
         return NotAvailable(absl::StrCat("cases/", c.number(),
                                          " has no decision yet: there is no decision to cover"));
       }
-      date = IsUnset(c.publication().date()) ? *ToCivilDay(c.decision().date(), "decision.date")
-                                             : *ToCivilDay(c.publication().date(), "");
+      RECEPTION_ASSIGN_OR_RETURN(
+          date,
+          ToCivilDay(IsUnset(c.publication().date()) ? c.decision().date() : c.publication().date(),
+                     "decision.date"));
       number = c.decision().decision_reference();
       f["decision_title"] =
           c.kind() == cv1::CASE_KIND_DENUNCIATION
@@ -381,6 +389,7 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
       f["publication_date"] = Dmy(c.publication().date());
       f["publication_reference"] = c.publication().reference();
       break;
+    }
     default:
       return WithReason(absl::InvalidArgumentError("kind must be a document kind"),
                         "INVALID_FIELD");
