@@ -1,5 +1,6 @@
 #include "services/common/test_support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace reception::testing {
@@ -41,6 +43,34 @@ std::string SourcePath(const std::string& relative) {
 void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::trunc | std::ios::binary);
   out << content;
+}
+
+namespace {
+
+std::string Output(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+}  // namespace
+
+std::string PdfText(const std::string& pdf, const std::string& group, const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::current_path() / "test-artifacts" / group;
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / (name + ".pdf")).string();
+  std::ofstream(path, std::ios::binary) << pdf;
+  Output(absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
+  std::string text = Output(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
+  for (char& ch : text) {
+    if (ch == '\n') ch = ' ';
+  }
+  return text;
 }
 
 std::string ReadFile(const std::string& path) {

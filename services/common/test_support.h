@@ -39,6 +39,12 @@ void WriteFile(const std::string& path, const std::string& content);
 // Reads a whole file ("" if missing).
 std::string ReadFile(const std::string& path);
 
+// The text of a PDF as pdftotext (poppler-utils) reads it, its lines joined
+// by spaces (a phrase wrapped on the page is found again). The PDF and a PNG
+// of its first page (pdftoppm) are kept as artefacts under
+// test-artifacts/<group>/<name>.* in the working directory.
+std::string PdfText(const std::string& pdf, const std::string& group, const std::string& name);
+
 // Runs an asynchronous call taking a callback of absl::StatusOr<T> and waits
 // for the callback.
 template <typename T, typename Call>

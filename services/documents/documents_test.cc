@@ -2,9 +2,6 @@
 // (deploy/forms/vn.yaml) on both shipped topologies, read back with
 // pdftotext (poppler-utils) and turned into page images with pdftoppm, kept
 // under test-artifacts/documents in the build directory.
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -23,32 +20,8 @@ namespace {
 namespace cv1 = cases::v1;
 using ::reception::testing::SourcePath;
 
-std::string Run(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
-// The text of a PDF, and its first page as a PNG kept as an artefact.
 std::string TextOf(const std::string& pdf, const std::string& name) {
-  const std::filesystem::path dir =
-      std::filesystem::current_path() / "test-artifacts" / "documents";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / (name + ".pdf")).string();
-  std::ofstream(path, std::ios::binary) << pdf;
-  Run(absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
-  // pdftotext joins lines; -raw keeps the content order.
-  // Lines wrapped on the page are joined again.
-  std::string text = Run(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
-  for (char& ch : text) {
-    if (ch == '\n') ch = ' ';
-  }
-  return text;
+  return reception::testing::PdfText(pdf, "documents", name);
 }
 
 type::v1::Date D(int y, int m, int d) { return ToProtoDate(absl::CivilDay(y, m, d)); }

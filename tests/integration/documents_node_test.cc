@@ -8,9 +8,6 @@
 // rate limit; receptionctl document and lookup.
 #include <stdio.h>
 
-#include <filesystem>
-#include <fstream>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -37,19 +34,8 @@ std::string Shell(const std::string& command) {
   return out;
 }
 
-// The PDF's text (lines joined), its first page kept as a PNG artefact.
 std::string PdfText(const std::string& pdf, const std::string& name) {
-  const std::filesystem::path dir =
-      std::filesystem::current_path() / "test-artifacts" / "documents-node";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / (name + ".pdf")).string();
-  std::ofstream(path, std::ios::binary) << pdf;
-  Shell(absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
-  std::string text = Shell(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
-  for (char& ch : text) {
-    if (ch == '\n') ch = ' ';
-  }
-  return text;
+  return reception::testing::PdfText(pdf, "documents-node", name);
 }
 
 // The receipt code printed on the receipt ("Mã tra cứu: 1234-5678-9012").
