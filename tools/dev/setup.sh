@@ -23,6 +23,7 @@ PACKAGES=(
   etcd-server etcd-client                     # the benchmark's comparison
   janus                                       # the media server (integration test)
   chromium                                    # the oversight page, in a headless browser (test)
+  podman runc mmdebstrap                      # container images from Debian packages, and their test
 )
 
 missing=()
