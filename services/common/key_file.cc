@@ -1,6 +1,7 @@
 #include "services/common/key_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -70,7 +71,15 @@ absl::StatusOr<std::string> LoadSharedSecret(const std::string& path, size_t byt
     return absl::NotFoundError(absl::StrCat("the key file ", path, " does not exist"));
   }
   using std::filesystem::perms;
-  if ((status.permissions() & (perms::group_all | perms::others_all)) != perms::none) {
+  // Readable by its owner only; or, as Kubernetes mounts a Secret for a pod
+  // with an fsGroup, owned by root and readable by this process's group
+  // alone (0440, root:<our gid>). Never by others.
+  struct stat st {};
+  const bool kubernetes_secret =
+      ::stat(path.c_str(), &st) == 0 && st.st_uid == 0 && st.st_gid == ::getegid() &&
+      (status.permissions() & (perms::group_write | perms::group_exec)) == perms::none;
+  const perms group = kubernetes_secret ? perms::none : perms::group_all;
+  if ((status.permissions() & (group | perms::others_all)) != perms::none) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the key file ", path, " may be read by others than its owner; chmod 0600 it"));
   }

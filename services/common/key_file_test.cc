@@ -1,6 +1,7 @@
 #include "services/common/key_file.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gtest/gtest.h"
 #include "services/common/test_support.h"
@@ -54,6 +55,26 @@ TEST(KeyFile, SharedSecretIsHexOfTheRightSizeAndOwnerOnly) {
   EXPECT_EQ(LoadSharedSecret(path, 32).status().code(), absl::StatusCode::kInvalidArgument);
   testing::WriteFile(path, "0a1b2c3g");
   EXPECT_EQ(LoadSharedSecret(path, 4).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A Kubernetes Secret mounted for a pod with an fsGroup: root's file, mode
+// 0440, group the process's own. Accepted; group-writable or world-readable
+// is not, nor a group-readable file someone else owns.
+TEST(KeyFile, SharedSecretMayBeAKubernetesSecretReadThroughTheGroup) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give the file to root";
+  testing::TempDir dir;
+  const std::string path = dir.Join("matching.key");
+  testing::WriteFile(path, "0a1b2c3d\n");
+  ASSERT_EQ(chown(path.c_str(), 0, getegid()), 0);
+  ASSERT_EQ(chmod(path.c_str(), 0440), 0);
+  EXPECT_TRUE(LoadSharedSecret(path, 4).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0460), 0);
+  EXPECT_FALSE(LoadSharedSecret(path, 4).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0444), 0);
+  EXPECT_FALSE(LoadSharedSecret(path, 4).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0440), 0);
+  ASSERT_EQ(chown(path.c_str(), 1234, getegid()), 0);
+  EXPECT_FALSE(LoadSharedSecret(path, 4).ok());
 }
 
 }  // namespace

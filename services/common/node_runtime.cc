@@ -47,11 +47,12 @@ ABSL_FLAG(std::string, clock_file, "",
 namespace reception {
 namespace {
 
-absl::Status WriteReadyFile(const std::string& path, int port, int admin_port) {
+absl::Status WriteReadyFile(const std::string& path, int port, int admin_port, int health_port) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << "grpc_port=" << port << "\nadmin_port=" << admin_port << "\npid=" << getpid() << "\n";
+    if (health_port != 0) out << "health_port=" << health_port << "\n";
     if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
   }
   std::error_code ec;
@@ -324,9 +325,9 @@ int RunNode(int argc, char** argv, absl::string_view program,
                           .Register(*context.metrics)
                           .Add({{"unit", context.config.unit_code()}});
 
-  ServerHost host(
-      {context.config.listen_address(), context.config.admin_address(), credentials->server()},
-      context.metrics);
+  ServerHost host({context.config.listen_address(), context.config.admin_address(),
+                   credentials->server(), context.config.health_address()},
+                  context.metrics);
   // Operators' view of what this process owes other nodes (every binary).
   OutboxGrpcService outbox_service(&authenticator);
   host.AddService(&outbox_service, "reception.admin.v1.OutboxService");
@@ -398,11 +399,13 @@ int RunNode(int argc, char** argv, absl::string_view program,
   bool serving = all_ready();
   host.SetServing(serving);
   ready_gauge.Set(serving ? 1 : 0);
-  Log()->info("event=serving program={} unit={} grpc_port={} admin_port={} data_dir={}", program,
-              context.config.unit_code(), host.port(), host.admin_port(),
-              context.config.data_dir());
+  Log()->info(
+      "event=serving program={} unit={} grpc_port={} admin_port={} health_port={} data_dir={}",
+      program, context.config.unit_code(), host.port(), host.admin_port(), host.health_port(),
+      context.config.data_dir());
   if (!absl::GetFlag(FLAGS_ready_file).empty()) {
-    if (auto s = WriteReadyFile(absl::GetFlag(FLAGS_ready_file), host.port(), host.admin_port());
+    if (auto s = WriteReadyFile(absl::GetFlag(FLAGS_ready_file), host.port(), host.admin_port(),
+                                host.health_port());
         !s.ok()) {
       return fail(s);
     }

@@ -115,6 +115,18 @@ absl::Status ServerHost::Start() {
     return absl::UnavailableError(
         absl::StrCat("cannot listen for gRPC on ", options_.listen_address));
   }
+  if (!options_.health_address.empty()) {
+    // Its own server: only the default health service is registered, so no
+    // method of the API is reachable without TLS.
+    grpc::ServerBuilder health;
+    health.AddListeningPort(options_.health_address, grpc::InsecureServerCredentials(),
+                            &health_port_);
+    health_server_ = health.BuildAndStart();
+    if (health_server_ == nullptr || health_port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for health checks on ", options_.health_address));
+    }
+  }
   SetServing(false);
   if (!options_.admin_address.empty()) {
     try {
@@ -137,11 +149,13 @@ absl::Status ServerHost::Start() {
 }
 
 void ServerHost::SetServing(bool serving) {
-  if (server_ == nullptr) return;
-  auto* health = server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus(serving);
-  for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+  for (grpc::Server* s : {server_.get(), health_server_.get()}) {
+    if (s == nullptr) continue;
+    auto* health = s->GetHealthCheckService();
+    if (health == nullptr) continue;
+    health->SetServingStatus(serving);
+    for (auto& [service, name] : services_) health->SetServingStatus(name, serving);
+  }
 }
 
 std::shared_ptr<grpc::Channel> ServerHost::InProcessChannel() {
@@ -155,6 +169,10 @@ void ServerHost::Shutdown(absl::Duration grace) {
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(absl::ToInt64Milliseconds(grace)));
   server_->Wait();
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+  }
   admin_.reset();  // civetweb takes up to its 2 s poll interval to stop
   handlers_.clear();
 }

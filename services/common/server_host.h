@@ -33,7 +33,13 @@ class ServerHost {
     std::string admin_address = "127.0.0.1:0";  // empty: no admin port
     // The gRPC port's credentials; plaintext when unset (tests, development).
     std::shared_ptr<grpc::ServerCredentials> credentials;
+    // A second gRPC port serving grpc.health.v1 alone, in plaintext, for
+    // probes that speak no TLS (Kubernetes' native gRPC probes); empty: none.
+    // Nothing else is served there.
+    std::string health_address;
   };
+  // The health-only port (0 when there is none).
+  int health_port() const { return health_port_; }
 
   ServerHost(Options options, std::shared_ptr<prometheus::Registry> metrics);
   ~ServerHost();
@@ -78,6 +84,8 @@ class ServerHost {
   std::shared_ptr<prometheus::Registry> metrics_;
   std::vector<std::pair<grpc::Service*, std::string>> services_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   std::vector<std::pair<std::string, AdminPage>> pages_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;

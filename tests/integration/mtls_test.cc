@@ -12,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "reception/cases/v1/case_service.grpc.pb.h"
 #include "reception/cases/v1/handoff_service.grpc.pb.h"
@@ -276,6 +278,48 @@ TEST(MtlsTest, NodesTrustOnlyCertificatesThatNameThem) {
       },
       absl::Seconds(20)))
       << ReadFile(city.log_path());
+}
+
+// Kubernetes' native gRPC probes speak no TLS: health_address serves
+// grpc.health.v1 alone in plaintext, mirroring the node's state, while the
+// API stays behind mTLS (nothing else answers on the health port).
+TEST(MtlsTest, APlaintextHealthPortServesHealthAlone) {
+  TempDir dir;
+  const int health_port = NodeProcess::FreePort();
+  NodeProcess::Options o;
+  o.binary = g_receptiond;
+  o.unit_code = "48";
+  o.work_dir = dir.path();
+  o.extra_config = absl::StrCat("health_address: 127.0.0.1:", health_port, "\n");
+  NodeProcess node(o);
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  auto plain = grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
+                                   grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(plain);
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  for (const char* service : {"", "reception.cases.v1.CaseService"}) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    req.set_service(service);
+    ASSERT_TRUE(health->Check(&ctx, req, &resp).ok()) << service;
+    EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+  // The API is not there.
+  auto cases = v1::CaseService::NewStub(plain);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::LookupCaseStatusRequest lookup;
+  v1::CaseStatus status;
+  EXPECT_EQ(cases->LookupCaseStatus(&ctx, lookup, &status).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  // On stopping, the health port says so before it goes.
+  EXPECT_EQ(node.Stop(), 0);
+  grpc::ClientContext after;
+  after.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  req.set_service("");
+  EXPECT_FALSE(health->Check(&after, req, &resp).ok() &&
+               resp.status() == grpc::health::v1::HealthCheckResponse::SERVING);
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+# kubectl kustomize for the Kubernetes manifests' test (Debian's
+# kubernetes-client unless a kubectl is there already).
+if ! command -v kubectl >/dev/null 2>&1; then missing+=(kubernetes-client); fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -55,6 +58,16 @@ if [[ ! -d "$ROOT/.cache/npm/node_modules/@grpc/grpc-js" || ! -d "$ROOT/.cache/n
   mkdir -p "$ROOT/.cache/npm"
   npm install --prefix "$ROOT/.cache/npm" --no-audit --no-fund --silent \
     @bufbuild/buf@1 @grpc/grpc-js@1 @grpc/proto-loader@0 >/dev/null
+fi
+
+# The Kubernetes API schemas (and the Prometheus Operator's) for the
+# manifests' offline validation, from npm, kept inside the tree.
+if [[ ! -d "$ROOT/.cache/npm/node_modules/kubernetes-models" || ! -d "$ROOT/.cache/npm/node_modules/js-yaml" ]]; then
+  echo "setup: installing kubernetes-models and js-yaml from npm"
+  mkdir -p "$ROOT/.cache/npm"
+  npm install --prefix "$ROOT/.cache/npm" --no-audit --no-fund --silent \
+    @bufbuild/buf@1 @grpc/grpc-js@1 @grpc/proto-loader@0 \
+    kubernetes-models@4.5.1 @kubernetes-models/prometheus-operator@4.4.4 js-yaml@4.1.0 >/dev/null
 fi
 
 echo "setup: building in $BUILD"

@@ -50,7 +50,6 @@ const std::set<std::string> kBooleanFlags = {
     "help", "json",      "overdue", "partial",           "subtree", "csv"};
 const std::set<std::string> kValueOptions = {"within",
                                              "room",
-                                             "code",
                                              "letter",
                                              "evidence-note",
                                              "first-decision",
