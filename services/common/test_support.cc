@@ -45,9 +45,7 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-namespace {
-
-std::string Output(const std::string& command) {
+std::string CommandOutput(const std::string& command) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -58,15 +56,14 @@ std::string Output(const std::string& command) {
   return out;
 }
 
-}  // namespace
-
 std::string PdfText(const std::string& pdf, const std::string& group, const std::string& name) {
   const std::filesystem::path dir = std::filesystem::current_path() / "test-artifacts" / group;
   std::filesystem::create_directories(dir);
   const std::string path = (dir / (name + ".pdf")).string();
   std::ofstream(path, std::ios::binary) << pdf;
-  Output(absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
-  std::string text = Output(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
+  CommandOutput(
+      absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
+  std::string text = CommandOutput(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
   for (char& ch : text) {
     if (ch == '\n') ch = ' ';
   }

@@ -59,16 +59,7 @@ done
 UNITS=(49 502 502-1)
 declare -A PORT
 for u in "${UNITS[@]}"; do
-  PORT[$u]=$(python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    p = random.randint(10000, low - 1)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", p)); print(p); break
-        except OSError:
-            pass')
+  PORT[$u]=$(python3 "$SRC/tools/dev/free_port.py")
 done
 "$SRC/tools/pki/dev_pki.sh" "$T/pki" "${UNITS[@]}" >/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/issuer.key" 2>/dev/null

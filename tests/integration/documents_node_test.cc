@@ -23,17 +23,6 @@ namespace {
 std::string g_receptiond;
 std::string g_receptionctl;
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 std::string PdfText(const std::string& pdf, const std::string& name) {
   return reception::testing::PdfText(pdf, "documents-node", name);
 }
@@ -205,15 +194,15 @@ TEST_P(DocumentsNodeTest, PapersAndLookUp) {
   // receptionctl: the paper to a file, and the look-up without credentials.
   const std::string file = f.dir() + "/notice.pdf";
   const std::string out =
-      Shell(absl::StrCat(g_receptionctl, f.node(l.lower).CliFlags("officer", l.lower), " document ",
-                         c.name(), " acceptance-notice -o ", file, " 2>&1"));
+      CommandOutput(absl::StrCat(g_receptionctl, f.node(l.lower).CliFlags("officer", l.lower),
+                                 " document ", c.name(), " acceptance-notice -o ", file, " 2>&1"));
   EXPECT_TRUE(absl::StrContains(out, notice->sha256())) << out;
   EXPECT_TRUE(absl::StrContains(out, "issued before")) << out;
   EXPECT_TRUE(ReadFile(file) == notice->content()) << "the file is not the paper";
   const std::string ca = TestPkiDir() + "/ca.crt";
   const std::string looked =
-      Shell(absl::StrCat(g_receptionctl, " --server ", f.node(l.lower).address(), " --ca ", ca,
-                         " lookup ", c.number(), " ", code, " 2>&1"));
+      CommandOutput(absl::StrCat(g_receptionctl, " --server ", f.node(l.lower).address(), " --ca ",
+                                 ca, " lookup ", c.number(), " ", code, " 2>&1"));
   EXPECT_TRUE(absl::StrContains(looked, "accepted")) << looked;
   EXPECT_TRUE(absl::StrContains(looked, l.lower)) << looked;
 

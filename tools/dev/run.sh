@@ -35,16 +35,7 @@ LABEL[502-1]="Phường An Mỹ (commune bridge point)"
 for u in "${UNITS[@]}"; do
   # A random free port below the kernel's ephemeral range, so no outgoing
   # connection takes it between this choice and the node binding it.
-  PORT[$u]=$(python3 -c '
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-while True:
-    p = random.randint(10000, low - 1)
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", p)); print(p); break
-        except OSError:
-            pass')
+  PORT[$u]=$(python3 "$ROOT/tools/dev/free_port.py")
 done
 # Trust, as in production but made here: a development CA issues each node
 # a certificate naming its unit (spiffe://reception.local/unit/<u>/node), and
