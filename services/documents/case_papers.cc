@@ -398,7 +398,14 @@ absl::StatusOr<CasePaper> BuildCasePaper(cv1::DocumentKind kind, const cv1::Case
   auto form = forms.FormOn(kind, date);
   if (!form.ok()) return form.status();
   const Form& fm = **form;
-  if (number.empty()) number = absl::StrCat(c.number(), fm.number_suffix());
+  // Official references (a notice's, a decision's) stand as given; the
+  // system's own ids (a handoff, a room) and the case number take the
+  // form's suffix.
+  if (number.empty()) {
+    number = absl::StrCat(c.number(), fm.number_suffix());
+  } else if (kind == cv1::DOCUMENT_KIND_TRANSFER_SLIP || kind == cv1::DOCUMENT_KIND_MINUTES) {
+    absl::StrAppend(&number, fm.number_suffix());
+  }
 
   const Topology::Unit* unit = UnitOn(topo, ctx.unit_code, date);
   const std::string unit_name = unit == nullptr ? ctx.unit_code : unit->name();
