@@ -852,8 +852,10 @@ int CasesCommand(const Args& a) {
       std::cout << path << ": " << r.page_count() << " page(s), form " << r.form() << ", no. "
                 << r.number() << ", dated " << Date(r.date()) << "\n"
                 << "sha256 " << r.sha256()
-                << (r.newly_issued() ? " (issued now, recorded in the case history)\n"
-                                     : " (issued before: the same paper)\n");
+                << (!r.newly_issued() ? " (issued before: the same paper)\n"
+                    : r.kind() == v1::DOCUMENT_KIND_TRANSFER_SLIP
+                        ? " (issued now, recorded on the handoff)\n"
+                        : " (issued now, recorded in the case history)\n");
     }
     return 0;
   }
