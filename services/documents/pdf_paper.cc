@@ -237,20 +237,22 @@ absl::StatusOr<RenderedPdf> RenderPdf(const Paper& paper) {
     if (!paper.left_signature.empty() || !paper.right_signature.empty()) {
       w.Need(110);
       w.Skip(10);
-      const double half = kWidth / 2;
+      // The signer's block on the right, as wide as the national heading.
+      const double left_w = kWidth * 0.42;
+      const double right_w = kWidth - left_w;
       const double y0 = w.y();
       double lh = 0, rh = 0;
       if (!paper.left_signature.empty()) {
         lh = w.Place(paper.left_signature, Style{12.5, true, false, PANGO_ALIGN_CENTER}, kLeft, y0,
-                     half);
+                     left_w);
         lh += w.Place(paper.signature_note, Style{11.5, false, true, PANGO_ALIGN_CENTER}, kLeft,
-                      y0 + lh, half);
+                      y0 + lh, left_w);
       }
       if (!paper.right_signature.empty()) {
         rh = w.Place(paper.right_signature, Style{12.5, true, false, PANGO_ALIGN_CENTER},
-                     kLeft + half, y0, half);
+                     kLeft + left_w, y0, right_w);
         rh += w.Place(paper.signature_note, Style{11.5, false, true, PANGO_ALIGN_CENTER},
-                      kLeft + half, y0 + rh, half);
+                      kLeft + left_w, y0 + rh, right_w);
       }
       w.set_y(y0 + std::max(lh, rh) + 70);
     }
