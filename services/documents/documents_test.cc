@@ -186,8 +186,12 @@ TEST_F(Papers, EveryPaperOfEveryKindOnBothTopologies) {
           EXPECT_TRUE(absl::StrContains(text, "Đồng ý ghi âm, ghi hình"));
           EXPECT_EQ(paper->number, "r7/BB");
         }
-        if (doc == cv1::DOCUMENT_KIND_TRANSFER_SLIP) EXPECT_EQ(paper->number, "h1/PC");
-        if (doc == cv1::DOCUMENT_KIND_ACCEPTANCE_NOTICE) EXPECT_EQ(paper->number, "15/TB-UBND");
+        if (doc == cv1::DOCUMENT_KIND_TRANSFER_SLIP) {
+          EXPECT_EQ(paper->number, "h1/PC");
+        }
+        if (doc == cv1::DOCUMENT_KIND_ACCEPTANCE_NOTICE) {
+          EXPECT_EQ(paper->number, "15/TB-UBND");
+        }
       }
     }
   }
