@@ -2,6 +2,7 @@
 // (deploy/forms/vn.yaml) on both shipped topologies, read back with
 // pdftotext (poppler-utils) and turned into page images with pdftoppm, kept
 // under test-artifacts/documents in the build directory.
+#include <regex>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -268,6 +269,40 @@ TEST_F(Papers, LongContentFlowsOntoMorePages) {
   const std::string text = TextOf(pdf->bytes, "long-content");
   EXPECT_TRUE(absl::StrContains(text, "Dòng riêng 39"));
   EXPECT_TRUE(absl::StrContains(text, "Trang 2"));
+}
+
+// Many short paragraphs: whichever one reaches the bottom of a page starts
+// the next page instead of running into the footer, so every line is read
+// back once.
+TEST_F(Papers, AParagraphAtTheFootOfAPageMovesToTheNext) {
+  cv1::Case c = Complaint("48-1-000008", D(2026, 8, 3));
+  for (int i = 0; i < 30; ++i) c.add_attachments()->set_name(absl::StrCat("Tài liệu số ", i));
+  auto paper = BuildCasePaper(cv1::DOCUMENT_KIND_RECEIPT, c, Context(*da_nang_, "48-1"), *forms_);
+  ASSERT_TRUE(paper.ok());
+  for (int i = 0; i < 40; ++i)
+    paper->paper.paragraphs.push_back(absl::StrCat("Đoạn ngắn ", i, "."));
+  auto pdf = RenderPdf(paper->paper);
+  ASSERT_TRUE(pdf.ok());
+  EXPECT_GE(pdf->pages, 2);
+  const std::string text = TextOf(pdf->bytes, "paragraph-at-page-foot");
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_TRUE(absl::StrContains(text, absl::StrCat("Đoạn ngắn ", i, "."))) << i;
+  }
+  // Nothing is set between the body's bottom margin (770.9 pt) and the
+  // footer (793 pt): pdftotext -bbox gives each word's box.
+  const std::string path = ::testing::TempDir() + "/foot.pdf";
+  reception::testing::WriteFile(path, pdf->bytes);
+  const std::string boxes =
+      reception::testing::CommandOutput("pdftotext -bbox '" + path + "' - 2>/dev/null");
+  const std::regex word(R"re(yMin="([0-9.]+)" xMax="[0-9.]+" yMax="([0-9.]+)">([^<]*)<)re");
+  int words = 0;
+  for (auto it = std::sregex_iterator(boxes.begin(), boxes.end(), word);
+       it != std::sregex_iterator(); ++it) {
+    ++words;
+    const double y_max = std::stod((*it)[2]);
+    EXPECT_FALSE(y_max > 771 && y_max < 792) << "word \"" << (*it)[3] << "\" at " << y_max;
+  }
+  EXPECT_GT(words, 100);
 }
 
 TEST(FormBook, RefusesBadTemplates) {

@@ -93,9 +93,10 @@ class Writer {
       const double top = static_cast<double>(logical.y) / PANGO_SCALE;
       const double height = static_cast<double>(logical.height) / PANGO_SCALE;
       const double baseline = static_cast<double>(pango_layout_iter_get_baseline(it)) / PANGO_SCALE;
-      if (line_origin_ < 0 || y_ + (top - line_origin_) + height > kPageHeight - kBottom - 14) {
-        if (line_origin_ >= 0) NewPage();
-        line_origin_ = top;  // this line starts at the cursor
+      if (line_origin_ < 0) line_origin_ = top;  // the first line starts at the cursor
+      if (y_ + (top - line_origin_) + height > kPageHeight - kBottom - 14) {
+        NewPage();
+        line_origin_ = top;  // this line starts the new page
       }
       PangoLayoutLine* line = pango_layout_iter_get_line_readonly(it);
       cairo_move_to(cr_, x + static_cast<double>(logical.x) / PANGO_SCALE,
