@@ -8,6 +8,14 @@
 
 namespace reception {
 
+std::string Sha256Hex(absl::string_view bytes) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return std::string(hex);
+}
+
 std::string HashCaseEvent(const cases::v1::CaseEvent& event) {
   cases::v1::CaseEvent copy = event;
   copy.clear_hash();
@@ -18,11 +26,7 @@ std::string HashCaseEvent(const cases::v1::CaseEvent& event) {
     out.SetSerializationDeterministic(true);
     copy.SerializeToCodedStream(&out);
   }
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
-  return std::string(hex);
+  return Sha256Hex(bytes);
 }
 
 void SealCaseEvent(const std::string& previous_hash, cases::v1::CaseEvent* event) {

@@ -7,9 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "reception/cases/v1/case.pb.h"
 
 namespace reception {
+
+// Hex SHA-256 of `bytes` (libsodium).
+std::string Sha256Hex(absl::string_view bytes);
 
 // Hex SHA-256 of the event's deterministic serialization with `hash` cleared
 // (previous_hash is inside, which links the chain).

@@ -1,7 +1,5 @@
 #include "services/case/case_documents.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -11,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "prometheus/counter.h"
 #include "prometheus/registry.h"
+#include "services/case/audit_chain.h"
 #include "services/case/intake.h"
 #include "services/common/civil_date.h"
 #include "services/common/logging.h"
@@ -23,14 +22,6 @@ namespace {
 
 using cases::v1::Case;
 using cases::v1::CaseDocument;
-
-std::string Sha256Hex(const std::string& bytes) {
-  unsigned char h[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(h, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  char hex[2 * crypto_hash_sha256_BYTES + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  return hex;
-}
 
 bool HasDocument(const google::protobuf::RepeatedPtrField<cases::v1::IssuedDocument>& docs,
                  cases::v1::DocumentKind kind, const std::string& sha) {

@@ -45,7 +45,7 @@ void WriteFile(const std::string& path, const std::string& content) {
   out << content;
 }
 
-std::string CommandOutput(const std::string& command) {
+std::string Shell(const std::string& command) {
   std::string out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
@@ -61,9 +61,8 @@ std::string PdfText(const std::string& pdf, const std::string& group, const std:
   std::filesystem::create_directories(dir);
   const std::string path = (dir / (name + ".pdf")).string();
   std::ofstream(path, std::ios::binary) << pdf;
-  CommandOutput(
-      absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
-  std::string text = CommandOutput(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
+  Shell(absl::StrCat("pdftoppm -r 60 -png -f 1 -l 1 '", path, "' '", (dir / name).string(), "'"));
+  std::string text = Shell(absl::StrCat("pdftotext -raw -enc UTF-8 '", path, "' -"));
   for (char& ch : text) {
     if (ch == '\n') ch = ' ';
   }

@@ -39,8 +39,9 @@ void WriteFile(const std::string& path, const std::string& content);
 // Reads a whole file ("" if missing).
 std::string ReadFile(const std::string& path);
 
-// What a shell command prints on stdout ("" when it cannot run).
-std::string CommandOutput(const std::string& command);
+// Runs `command` with /bin/sh and returns what it printed on stdout ("" when
+// it cannot run).
+std::string Shell(const std::string& command);
 
 // The text of a PDF as pdftotext (poppler-utils) reads it, its lines joined
 // by spaces (a phrase wrapped on the page is found again). The PDF and a PNG

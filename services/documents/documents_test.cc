@@ -293,7 +293,7 @@ TEST_F(Papers, AParagraphAtTheFootOfAPageMovesToTheNext) {
   const std::string path = ::testing::TempDir() + "/foot.pdf";
   reception::testing::WriteFile(path, pdf->bytes);
   const std::string boxes =
-      reception::testing::CommandOutput("pdftotext -bbox '" + path + "' - 2>/dev/null");
+      reception::testing::Shell("pdftotext -bbox '" + path + "' - 2>/dev/null");
   const std::regex word(R"re(yMin="([0-9.]+)" xMax="[0-9.]+" yMax="([0-9.]+)">([^<]*)<)re");
   int words = 0;
   for (auto it = std::sregex_iterator(boxes.begin(), boxes.end(), word);

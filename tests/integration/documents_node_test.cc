@@ -194,15 +194,15 @@ TEST_P(DocumentsNodeTest, PapersAndLookUp) {
   // receptionctl: the paper to a file, and the look-up without credentials.
   const std::string file = f.dir() + "/notice.pdf";
   const std::string out =
-      CommandOutput(absl::StrCat(g_receptionctl, f.node(l.lower).CliFlags("officer", l.lower),
-                                 " document ", c.name(), " acceptance-notice -o ", file, " 2>&1"));
+      Shell(absl::StrCat(g_receptionctl, f.node(l.lower).CliFlags("officer", l.lower), " document ",
+                         c.name(), " acceptance-notice -o ", file, " 2>&1"));
   EXPECT_TRUE(absl::StrContains(out, notice->sha256())) << out;
   EXPECT_TRUE(absl::StrContains(out, "issued before")) << out;
   EXPECT_TRUE(ReadFile(file) == notice->content()) << "the file is not the paper";
   const std::string ca = TestPkiDir() + "/ca.crt";
   const std::string looked =
-      CommandOutput(absl::StrCat(g_receptionctl, " --server ", f.node(l.lower).address(), " --ca ",
-                                 ca, " lookup ", c.number(), " ", code, " 2>&1"));
+      Shell(absl::StrCat(g_receptionctl, " --server ", f.node(l.lower).address(), " --ca ", ca,
+                         " lookup ", c.number(), " ", code, " 2>&1"));
   EXPECT_TRUE(absl::StrContains(looked, "accepted")) << looked;
   EXPECT_TRUE(absl::StrContains(looked, l.lower)) << looked;
 

@@ -362,15 +362,4 @@ std::string ScrapeMetrics(int admin_port) {
   return HttpRequest(absl::StrCat("http://127.0.0.1:", admin_port, "/metrics"));
 }
 
-std::string Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
-}
-
 }  // namespace reception::testing

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "reception/cases/v1/case_service.pb.h"
+#include "services/common/test_support.h"
 
 namespace reception::testing {
 
@@ -143,9 +144,6 @@ absl::StatusOr<Resp> CallAs(Stub* stub,
 // An HTTP request with libcurl (POST `body` when given, else GET); the
 // response body, or "" when the request failed.
 std::string HttpRequest(const std::string& url, const std::string* body = nullptr);
-
-// Runs `command` with /bin/sh and returns what it printed on stdout.
-std::string Shell(const std::string& command);
 
 }  // namespace reception::testing
 
