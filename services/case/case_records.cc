@@ -194,6 +194,17 @@ absl::StatusOr<CaseRecord> CaseRecords::LoadOwned(const WriteTxn& txn,
                          absl::StrCat("owned by unit ", rec->case_().owner_unit())),
         "NOT_OWNER");
   }
+  if (rec->ownership_unconfirmed()) {
+    return WithReason(
+        WithRetryDelay(
+            absl::UnavailableError(absl::StrCat(
+                "case cases/", number,
+                ": this node was restored from a backup and its peers have not all confirmed yet "
+                "that it still owns the case (a handoff made after the backup may have given it "
+                "away); retry later")),
+            absl::Seconds(30)),
+        "OWNERSHIP_UNCONFIRMED");
+  }
   return *std::move(rec);
 }
 

@@ -24,6 +24,7 @@ CaseRegistry::CaseRegistry(Deps deps)
       replicas_(d_, records_, duplicates_, subtree_.get()),
       checks_(d_, records_, duplicates_, replicas_),
       links_(d_, records_, replicas_, clocks_),
+      ownership_(d_, records_, replicas_, *board_),
       handoffs_(d_, records_, clocks_, duplicates_, checks_, links_, *board_),
       intake_(d_, records_, clocks_, duplicates_, checks_, links_, *board_),
       transitions_(d_, records_, clocks_, duplicates_, handoffs_, *board_),
@@ -35,6 +36,11 @@ CaseRegistry::CaseRegistry(Deps deps)
   checks_.Route(FirstComplaintLinks::kKeyPrefix,
                 [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
                   return links_.Settle(item, answer, txn);
+                });
+  // So are a restored node's questions of its peers.
+  checks_.Route(OwnershipCheck::kKeyPrefix,
+                [this](const Outbox::Item& item, const Outbox::Answer& answer, WriteTxn& txn) {
+                  return ownership_.Settle(item, answer, txn);
                 });
   // The board starts from what is stored; every committed write updates it.
   (void)records_.ForEach([this](const CaseRecord& rec) {

@@ -44,6 +44,7 @@
 #include "services/case/case_transitions.h"
 #include "services/case/deadline_board.h"
 #include "services/case/first_complaint_links.h"
+#include "services/case/ownership_check.h"
 #include "services/case/subtree_checks.h"
 
 namespace reception {
@@ -131,6 +132,12 @@ class CaseRegistry {
   Outbox* check_outbox() const { return checks_.outbox(); }
   // Second-time complaints' links to their first-time complaints.
   const FirstComplaintLinks& first_complaint_links() const { return links_; }
+  // After a restore: which cases this node still owns.
+  const OwnershipCheck& ownership_check() const { return ownership_; }
+  // Start-up after a restore from `backup` (see OwnershipCheck::Begin).
+  absl::StatusOr<int> BeginOwnershipCheck(const std::string& backup) {
+    return ownership_.Begin(backup, checks_.outbox());
+  }
   // Whether `unit` is one of this node's federation peers.
   bool IsPeer(const std::string& unit) const {
     return std::find(d_.peer_units.begin(), d_.peer_units.end(), unit) != d_.peer_units.end();
@@ -214,6 +221,7 @@ class CaseRegistry {
   CaseReplicas replicas_;
   SubtreeChecks checks_;
   FirstComplaintLinks links_;
+  OwnershipCheck ownership_;
   CaseHandoffs handoffs_;
   CaseIntake intake_;
   CaseTransitions transitions_;

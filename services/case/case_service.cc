@@ -553,6 +553,16 @@ grpc::ServerUnaryReactor* CaseFederationGrpcService::CheckFirstComplaint(
   });
 }
 
+grpc::ServerUnaryReactor* CaseFederationGrpcService::CheckCaseOwners(
+    Ctx* ctx, const federation::v1::CheckCaseOwnersRequest* req,
+    federation::v1::CheckCaseOwnersResponse* resp) {
+  // Up to 500 point reads: on the scan pool with the other federation reads.
+  CaseRegistry* registry = d_.registry;
+  return Scan(ctx, d_.auth, d_.scans, resp, [registry, req](const Principal& p) {
+    return registry->ownership_check().Answer(p, *req);
+  });
+}
+
 grpc::ServerWriteReactor<federation::v1::CaseFeedPage>* CaseFederationGrpcService::WatchCaseFeed(
     Ctx* ctx, const federation::v1::WatchCaseFeedRequest* req) {
   absl::Status refused;
@@ -676,12 +686,17 @@ absl::StatusOr<std::unique_ptr<ServiceModule>> CaseModule::Create(const NodeCont
     std::getline(in, backup);
     auto moved = m->registry_->SkipCountersAfterRestore(kRestoreCounterGap);
     if (!moved.ok()) return moved.status();
+    // Cases handed away after the backup are still owned here as far as
+    // the backup knows: writes to them wait until the peers have said.
+    auto marked = m->registry_->BeginOwnershipCheck(backup);
+    if (!marked.ok()) return marked.status();
     std::error_code ec;
     std::filesystem::remove(marker, ec);
     Log()->warn(
-        "event=restored_from_backup backup={} counters_moved={} gap={} note=\"case numbers and "
-        "feed positions issued after the backup are skipped\"",
-        LogValue(backup), *moved, kRestoreCounterGap);
+        "event=restored_from_backup backup={} counters_moved={} gap={} cases_to_confirm={} "
+        "note=\"case numbers and feed positions issued after the backup are skipped; the cases "
+        "held as owner wait until every peer says it holds none of them newer\"",
+        LogValue(backup), *moved, kRestoreCounterGap, *marked);
   }
   // A calendar published (or changed) since the last start moves the due
   // dates counted on the old one, before anyone reads them.

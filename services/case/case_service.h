@@ -178,6 +178,8 @@ class CaseFederationGrpcService final
                             federation::v1::FindRelatedCasesResponse*) override;
   Reactor* CheckFirstComplaint(Ctx*, const federation::v1::CheckFirstComplaintRequest*,
                                federation::v1::CheckFirstComplaintResponse*) override;
+  Reactor* CheckCaseOwners(Ctx*, const federation::v1::CheckCaseOwnersRequest*,
+                           federation::v1::CheckCaseOwnersResponse*) override;
 
  private:
   Deps d_;

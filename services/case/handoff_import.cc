@@ -178,6 +178,14 @@ void CaseHandoffs::ImportHandoff(const Principal& p, const federation::v1::Offer
           // never a case this node owns.
           const Case& known = local->case_();
           if (known.owner_unit() == d_.unit_code) {
+            if (local->ownership_unconfirmed()) {
+              // Restored from a backup older than this case's handoff: the
+              // peers' answers turn it into the copy a return replaces.
+              return absl::AbortedError(absl::StrCat(
+                  "cases/", number,
+                  ": this node was restored from a backup and is confirming with its peers which "
+                  "cases it still owns; offer again later"));
+            }
             if (known.state() == cases::v1::CASE_STATE_TRANSFERRED) {
               return absl::AbortedError(absl::StrCat(
                   "cases/", number,

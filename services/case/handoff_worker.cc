@@ -163,6 +163,14 @@ void HandoffWorker::DeliverSubtreeCheck(const Outbox::Item& item,
   }
   const absl::Duration timeout = absl::Milliseconds(config_.call_timeout_millis());
   auto* async = stub->async();
+  if (absl::StartsWith(item.key, OwnershipCheck::kKeyPrefix)) {
+    return Ask<federation::v1::CheckCaseOwnersRequest, federation::v1::CheckCaseOwnersResponse>(
+        item, unit_code_, timeout,
+        [async](auto* ctx, auto* request, auto* response, auto done) {
+          async->CheckCaseOwners(ctx, request, response, std::move(done));
+        },
+        std::move(answer));
+  }
   if (absl::StartsWith(item.key, FirstComplaintLinks::kKeyPrefix)) {
     return Ask<federation::v1::CheckFirstComplaintRequest,
                federation::v1::CheckFirstComplaintResponse>(

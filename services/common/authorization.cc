@@ -149,6 +149,8 @@ const std::vector<AccessRule>* BuildTable() {
        "the node of a unit below this one (province-wide duplicate check)"},
       {CASE_FED "CheckFirstComplaint", 0, 0, kNodes,
        "the node of a unit below this one (a second-time complaint's link)"},
+      {CASE_FED "CheckCaseOwners", 0, 0, kNodes,
+       "a configured peer (a node restored from a backup asking which cases it still owns)"},
       {SCHED_FED "OfferSessionNotice", 0, 0, kNodes, "the session's host, a configured peer"},
       {SCHED_FED "OfferRegistration", 0, 0, kNodes, "a bridge point's node of the session"},
   };

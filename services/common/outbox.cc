@@ -426,7 +426,7 @@ void Outbox::Cancel(const std::string& key, absl::AnyInvocable<void(absl::Status
           return absl::DataLossError("the outbox item does not parse");
         }
         const Item item = ItemFrom(**slot, entry);
-        Answer cancelled{Verdict::kRefused, "cancelled by an operator", ""};
+        Answer cancelled{Verdict::kRefused, kCancelledDetail, ""};
         if (auto settled = settle_(item, cancelled, txn); !settled.ok()) return settled;
         txn.Delete(family_, **slot);
         txn.Delete(family_, KeyIndex(key));

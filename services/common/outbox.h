@@ -43,6 +43,8 @@ class Outbox final : public prometheus::Collectable {
     kRetry,      // not now (unreachable, busy): back off and try again
     kRefused,    // the peer will never take it: parked as a dead letter
   };
+  // The detail of the answer Settle hears when an operator cancels an item.
+  static constexpr char kCancelledDetail[] = "cancelled by an operator";
   struct Answer {
     Verdict verdict = Verdict::kRetry;
     std::string detail;    // why, for people (no personal data)

@@ -32,6 +32,7 @@ namespace fed = federation::v1;
 
 std::string g_receptiond;
 std::string g_reception_routing;
+std::string g_receptionctl;
 
 int Count(const std::vector<v1::CaseEvent>& events, const std::string& action) {
   int n = 0;
@@ -877,16 +878,146 @@ TEST(FederationTest, TwoHundredTransfersWhileTheDestinationRestartsTwice) {
   EXPECT_EQ(all->cases_size(), 200);
 }
 
+// A commune restored from a backup taken before it handed a case to its
+// district: at start it holds every case it owned in the backup back
+// (writes wait, UNAVAILABLE), asks each peer which it still owns, and turns
+// the case the district holds at a higher epoch into a read-only copy, so
+// the district's later return is accepted. A peer that never answers (the
+// province here, down) keeps the rest waiting until an operator cancels its
+// question. Cases registered after the restore are never held back.
+TEST(FederationTest, ARestoredNodeLearnsFromItsPeersWhatItHandedAwayAfterTheBackup) {
+  TempDir backups;
+  Federation f(g_receptiond, {"49", "502", "502-1"}, "2025-06-16",
+               "deploy/topology/quang-nam-2024.yaml",
+               absl::StrCat("backup:\n  dir: ", backups.path(), "\n"));
+  NodeProcess& node = f.node("502-1");
+  ASSERT_TRUE(f.node("502").Start().ok()) << ReadFile(f.node("502").log_path());
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  Client commune(node, "502-1"), district(f.node("502"), "502");
+  const v1::Case away = commune.Create(v1::CASE_KIND_COMPLAINT, "away", "502");
+  const v1::Case kept = commune.Create(v1::CASE_KIND_COMPLAINT, "kept", "502-1");
+  const std::string out = Shell(g_receptionctl + node.CliFlags("head", "502-1") +
+                                "admin backup --label before-transfer 2>&1");
+  const size_t at = out.find(backups.path() + "/");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string backup = out.substr(at, out.find('\n', at) - at);
+  auto h = commune.Transfer(away.name(), "502", "t-away");
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_TRUE(WaitFor([&] { return commune.Delivered(h->name()); }, absl::Seconds(20)));
+
+  // The commune's disk is lost; it comes back from the backup while the
+  // district is down too.
+  ASSERT_EQ(node.Stop(), 0);
+  ASSERT_EQ(f.node("502").Stop(), 0);
+  const std::string data = f.dir() + "/502-1/data";
+  ASSERT_EQ(rename(data.c_str(), (data + ".lost").c_str()), 0);
+  const std::string restored = Shell(absl::StrCat(g_receptionctl, " admin restore --config ",
+                                                  node.config_path(), " --backup ", backup,
+                                                  " 2>&1; echo exit=$?"));
+  ASSERT_TRUE(absl::StrContains(restored, "exit=0")) << restored;
+  ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
+  commune.Reconnect();
+  EXPECT_TRUE(absl::StrContains(ReadFile(node.log_path()), "cases_to_confirm=2"))
+      << ReadFile(node.log_path());
+  v1::ClassifyCaseRequest classify_kept;
+  classify_kept.set_name(kept.name());
+  classify_kept.set_within_competence(true);
+  auto waiting = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept);
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
+  EXPECT_TRUE(absl::StrContains(waiting.status().message(), "restored from a backup"))
+      << waiting.status();
+  auto stale = commune.Get(away.name());
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_EQ(stale->owner_unit(), "502-1");  // as the backup has it, for now
+  auto again = commune.Transfer(away.name(), "49", "t-again");
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kUnavailable) << again.status();
+  // A case registered now is the commune's alone.
+  const v1::Case fresh = commune.Create(v1::CASE_KIND_COMPLAINT, "fresh", "502-1");
+  v1::ClassifyCaseRequest classify_fresh;
+  classify_fresh.set_name(fresh.name());
+  classify_fresh.set_within_competence(true);
+  auto accepted =
+      commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_fresh);
+  EXPECT_TRUE(accepted.ok()) << accepted.status();
+
+  // The district answers: the case it holds is a read-only copy here now.
+  ASSERT_TRUE(f.node("502").Start().ok()) << ReadFile(f.node("502").log_path());
+  district.Reconnect();
+  ASSERT_TRUE(WaitFor(
+      [&] { return absl::StrContains(ReadFile(node.log_path()), "event=ownership_healed"); },
+      absl::Seconds(30)))
+      << ReadFile(node.log_path());
+  auto healed = commune.Get(away.name());  // now answered by the owner
+  ASSERT_TRUE(healed.ok()) << healed.status();
+  EXPECT_EQ(healed->owner_unit(), "502");
+  EXPECT_EQ(healed->owner_epoch(), 1);
+  v1::ClassifyCaseRequest classify;
+  classify.set_name(away.name());
+  classify.set_within_competence(true);
+  auto not_owner = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
+  EXPECT_EQ(not_owner.status().code(), absl::StatusCode::kFailedPrecondition)
+      << not_owner.status();
+  // The province never answers: the kept case still waits for it...
+  waiting = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept);
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
+  // ...until the unit's head cancels that question (the province is gone
+  // for good, say), which counts as "nothing newer there".
+  auto outbox = admin::v1::OutboxService::NewStub(node.NewChannel());
+  std::string question;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto listed = commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::ListOutboxItems,
+                                   admin::v1::ListOutboxItemsRequest(), "viewer");
+        if (!listed.ok()) return false;
+        bool district_asked = false;
+        for (const auto& item : listed->items()) {
+          if (!absl::StartsWith(item.key(), "o/")) continue;
+          if (item.peer() == "49") question = item.name();
+          district_asked |= item.peer() == "502";
+        }
+        return !question.empty() && !district_asked;
+      },
+      absl::Seconds(20)));
+  admin::v1::CancelOutboxItemRequest cancel;
+  cancel.set_name(question);
+  auto cancelled =
+      commune.Call(outbox.get(), &admin::v1::OutboxService::Stub::CancelOutboxItem, cancel, "head");
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept).ok();
+      },
+      absl::Seconds(20)))
+      << ReadFile(node.log_path());
+
+  // The district returns the case: accepted as any return.
+  v1::ReturnCaseRequest ret;
+  ret.set_name(away.name());
+  ret.set_reason("Không thuộc thẩm quyền của UBND thành phố");
+  ret.set_request_id("r-away");
+  auto back = district.Call(district.handoffs(), &v1::HandoffService::Stub::ReturnCase, ret);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE(WaitFor([&] { return district.Delivered(back->name()); }, absl::Seconds(30)))
+      << ReadFile(f.node("502").log_path());
+  auto home = commune.Get(away.name());
+  ASSERT_TRUE(home.ok()) << home.status();
+  EXPECT_EQ(home->owner_unit(), "502-1");
+  EXPECT_EQ(home->owner_epoch(), 2);
+  EXPECT_TRUE(commune.Verifies(away.name()));
+  EXPECT_EQ(Count(commune.History(away.name()), "TransferCase"), 1);
+}
+
 }  // namespace
 }  // namespace reception::testing
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  if (argc < 3) {
-    fprintf(stderr, "usage: federation_test RECEPTIOND RECEPTION_ROUTING\n");
+  if (argc < 4) {
+    fprintf(stderr, "usage: federation_test RECEPTIOND RECEPTION_ROUTING RECEPTIONCTL\n");
     return 2;
   }
   reception::testing::g_receptiond = argv[1];
   reception::testing::g_reception_routing = argv[2];
+  reception::testing::g_receptionctl = argv[3];
   return RUN_ALL_TESTS();
 }
