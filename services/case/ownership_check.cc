@@ -74,8 +74,8 @@ absl::StatusOr<int> OwnershipCheck::Begin(const std::string& backup, Outbox* out
 
 absl::StatusOr<CheckCaseOwnersResponse> OwnershipCheck::Answer(
     const Principal& p, const CheckCaseOwnersRequest& r) const {
-  if (p.role != Role::kNode || std::find(d_.peer_units.begin(), d_.peer_units.end(),
-                                         p.unit_code) == d_.peer_units.end()) {
+  if (p.role != Role::kNode ||
+      std::find(d_.peer_units.begin(), d_.peer_units.end(), p.unit_code) == d_.peer_units.end()) {
     return absl::PermissionDeniedError(absl::StrCat(
         "unit ", d_.unit_code, " answers ownership questions only for the nodes of its ",
         "configured peers; the caller is ", RoleName(p.role), " of unit ",
@@ -145,7 +145,8 @@ absl::Status OwnershipCheck::Settle(const Outbox::Item& item, const Outbox::Answ
   RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(records_.families().meta, PageKey(id)));
   if (!raw) return absl::OkStatus();
   OwnershipCheckPage page;
-  if (!page.ParseFromString(*raw)) return absl::DataLossError("ownership check page does not parse");
+  if (!page.ParseFromString(*raw))
+    return absl::DataLossError("ownership check page does not parse");
   auto pending = std::find(page.peers_pending().begin(), page.peers_pending().end(), item.peer);
   if (pending == page.peers_pending().end()) return absl::OkStatus();
 
@@ -159,16 +160,17 @@ absl::Status OwnershipCheck::Settle(const Outbox::Item& item, const Outbox::Answ
           id, item.peer, LogValue(answer.detail));
       return absl::OkStatus();
     }
-    Log()->warn("event=ownership_check_cancelled page={} peer={} note=\"counted as an answer "
-                "with nothing newer\"",
-                id, item.peer);
+    Log()->warn(
+        "event=ownership_check_cancelled page={} peer={} note=\"counted as an answer "
+        "with nothing newer\"",
+        id, item.peer);
   } else {
     // Facts from another node: checked before anything is changed here.
     CheckCaseOwnersResponse r;
     if (!r.ParseFromString(answer.response) || r.checked_unit() != item.peer) {
       // Left queued: asked again after a backoff.
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the ownership answer of unit ", item.peer, " does not parse or names another unit"));
+      return absl::InvalidArgumentError(absl::StrCat("the ownership answer of unit ", item.peer,
+                                                     " does not parse or names another unit"));
     }
     std::map<std::string, int64_t> asked;
     for (const auto& claim : page.claims()) asked[claim.number()] = claim.owner_epoch();

@@ -83,7 +83,7 @@ TEST_F(OwnershipCheckTest, APeersAnswerFreezesWhatItHoldsNewerAndReleasesTheRest
     };
     add(away->name(), "48-1", 1);
     add(denounced->name(), "48-1", 1);
-    add(back->name(), "48", 2);  // handed away and back after the backup
+    add(back->name(), "48", 2);     // handed away and back after the backup
     add(fresh->name(), "48-1", 1);  // never asked: not believed
     add(kept->name(), "48-1", 0);   // not newer: not believed
     (void)q;

@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace reception;
   using namespace reception::fuzz;
   if (size < 2) return 0;
-  const int method = data[0] % 23;
+  const int method = data[0] % 24;
   const int stage = data[1] & 7;
   const bool denunciation = (data[1] >> 3) & 1;
   const Principal& caller = kCallers[(data[1] >> 4) & 7];
@@ -325,6 +325,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto out = reg.LookupCaseStatus(r);
       RequireClientError(out.status(), "LookupCaseStatus");
       Verbose("LookupCaseStatus", out.status());
+      break;
+    }
+    case 23: {
+      // A restored peer's ownership question: claims of any shape.
+      federation::v1::CheckCaseOwnersRequest r;
+      auto* claim = r.add_claims();
+      claim->set_case_(name);
+      claim->set_owner_epoch(data[0] >> 5);
+      if (!Fill(r, bytes, merge)) break;
+      auto out = reg.ownership_check().Answer(caller, r);
+      RequireClientError(out.status(), "CheckCaseOwners");
+      Verbose("CheckCaseOwners", out.status());
       break;
     }
     case 20: {

@@ -911,9 +911,9 @@ TEST(FederationTest, ARestoredNodeLearnsFromItsPeersWhatItHandedAwayAfterTheBack
   ASSERT_EQ(f.node("502").Stop(), 0);
   const std::string data = f.dir() + "/502-1/data";
   ASSERT_EQ(rename(data.c_str(), (data + ".lost").c_str()), 0);
-  const std::string restored = Shell(absl::StrCat(g_receptionctl, " admin restore --config ",
-                                                  node.config_path(), " --backup ", backup,
-                                                  " 2>&1; echo exit=$?"));
+  const std::string restored =
+      Shell(absl::StrCat(g_receptionctl, " admin restore --config ", node.config_path(),
+                         " --backup ", backup, " 2>&1; echo exit=$?"));
   ASSERT_TRUE(absl::StrContains(restored, "exit=0")) << restored;
   ASSERT_TRUE(node.Start().ok()) << ReadFile(node.log_path());
   commune.Reconnect();
@@ -955,8 +955,7 @@ TEST(FederationTest, ARestoredNodeLearnsFromItsPeersWhatItHandedAwayAfterTheBack
   classify.set_name(away.name());
   classify.set_within_competence(true);
   auto not_owner = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify);
-  EXPECT_EQ(not_owner.status().code(), absl::StatusCode::kFailedPrecondition)
-      << not_owner.status();
+  EXPECT_EQ(not_owner.status().code(), absl::StatusCode::kFailedPrecondition) << not_owner.status();
   // The province never answers: the kept case still waits for it...
   waiting = commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept);
   EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
@@ -985,7 +984,8 @@ TEST(FederationTest, ARestoredNodeLearnsFromItsPeersWhatItHandedAwayAfterTheBack
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   ASSERT_TRUE(WaitFor(
       [&] {
-        return commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept).ok();
+        return commune.Call(commune.cases(), &v1::CaseService::Stub::ClassifyCase, classify_kept)
+            .ok();
       },
       absl::Seconds(20)))
       << ReadFile(node.log_path());
