@@ -85,6 +85,18 @@ std::string CaseDuplicates::SearchText(const Case& c, bool protect,
   return text;
 }
 
+CaseDuplicates::CaseDuplicates(const CaseDeps& deps, const CaseRecords& records)
+    : d_(deps), records_(records) {
+  auto it = d_.store->NewIterator(records_.families().citizens);
+  const size_t prefix = CaseRecords::PrefixLengths().at("citizens");
+  absl::MutexLock lock(&seen_mu_);
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const absl::string_view key(it->key().data(), it->key().size());
+    if (key.size() > prefix) seen_.insert(absl::HashOf(key.substr(0, prefix)));
+  }
+  seen_filled_ = it->status().ok();
+}
+
 CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) const {
   Profile p;
   const std::string content = FoldForSearch(c.content());
@@ -152,6 +164,11 @@ void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile)
     return;
   }
   const std::string value = EntryValue(c, profile.content_tokens);
+  if (!profile.citizen_prefixes.empty()) {
+    absl::MutexLock lock(&seen_mu_);
+    for (const auto& prefix : profile.citizen_prefixes)
+      seen_.insert(absl::HashOf(absl::string_view(prefix)));
+  }
   for (const auto& prefix : profile.citizen_prefixes) {
     txn.Put(f.citizens, absl::StrCat(prefix, c.number()), value);
   }
@@ -261,9 +278,19 @@ absl::StatusOr<std::vector<std::string>> CaseDuplicates::Matches(
 
 absl::StatusOr<std::vector<std::string>> CaseDuplicates::Find(const Profile& profile,
                                                               absl::CivilDay received) const {
+  std::vector<std::string> sought;
+  {
+    absl::ReaderMutexLock lock(&seen_mu_);
+    for (const auto& prefix : profile.citizen_prefixes) {
+      if (!seen_filled_ || seen_.contains(absl::HashOf(absl::string_view(prefix)))) {
+        sought.push_back(prefix);
+      }
+    }
+  }
+  if (sought.empty()) return std::vector<std::string>{};
   RECEPTION_ASSIGN_OR_RETURN(auto numbers,
-                             Matches(records_.families().citizens, profile.citizen_prefixes,
-                                     profile.content_tokens, DaysSinceEpoch(received)));
+                             Matches(records_.families().citizens, sought, profile.content_tokens,
+                                     DaysSinceEpoch(received)));
   for (auto& n : numbers) n = absl::StrCat("cases/", n);
   return numbers;
 }

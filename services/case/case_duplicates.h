@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "reception/cases/v1/case.pb.h"
 #include "services/case/case_records.h"
@@ -20,7 +22,9 @@ namespace reception {
 
 class CaseDuplicates {
  public:
-  CaseDuplicates(const CaseDeps& deps, const CaseRecords& records) : d_(deps), records_(records) {}
+  // Reads which citizens this node has indexed (one pass over the keys of
+  // the citizens index).
+  CaseDuplicates(const CaseDeps& deps, const CaseRecords& records);
 
   // What the indexes need of a case, worked out once, off the writer thread
   // (folding and hashing are the costly steps of intake).
@@ -110,6 +114,15 @@ class CaseDuplicates {
 
   const CaseDeps& d_;
   const CaseRecords& records_;
+  // A hash of every citizen prefix in the citizens index: a new case whose
+  // citizens are not in it (most of them: people seldom complain twice)
+  // repeats nothing, and Find skips the index seek. Only grows (a member
+  // whose entries went costs one seek); Index adds to it before its write
+  // commits, so a committed entry is never missed. Not filled (the start-up
+  // pass failed): every citizen is sought.
+  bool seen_filled_ = false;
+  mutable absl::Mutex seen_mu_;
+  mutable absl::flat_hash_set<size_t> seen_ ABSL_GUARDED_BY(seen_mu_);
 };
 
 }  // namespace reception

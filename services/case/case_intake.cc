@@ -28,10 +28,16 @@ CaseIntake::CaseIntake(const CaseDeps& deps, const CaseRecords& records, const C
       links_(links),
       board_(board) {
   if (d_.metrics != nullptr) {
-    created_ = &prometheus::BuildCounter()
-                    .Name("reception_cases_created_total")
-                    .Help("Cases registered on this node, by kind")
-                    .Register(*d_.metrics);
+    auto& family = prometheus::BuildCounter()
+                       .Name("reception_cases_created_total")
+                       .Help("Cases registered on this node, by kind")
+                       .Register(*d_.metrics);
+    const auto* kinds = cases::v1::CaseKind_descriptor();
+    for (int i = 0; i < kinds->value_count(); ++i) {
+      const auto kind = static_cast<cases::v1::CaseKind>(kinds->value(i)->number());
+      if (kind == cases::v1::CASE_KIND_UNSPECIFIED) continue;
+      created_[kind] = &family.Add({{"kind", KindName(kind)}});
+    }
   }
 }
 
@@ -166,8 +172,9 @@ void CaseIntake::CreateCase(const Principal& p, const cases::v1::CreateCaseReque
       },
       [this, result, done = std::move(done)](absl::Status s) mutable {
         if (!s.ok()) return done(s);
-        if (created_ && result->version() == 1) {
-          created_->Add({{"kind", KindName(result->kind())}}).Increment();
+        if (result->version() == 1) {
+          if (auto it = created_.find(result->kind()); it != created_.end())
+            it->second->Increment();
         }
         board_.Update(*result);
         clocks_.Decorate(*result, d_.clock->Today());

@@ -86,15 +86,16 @@ absl::Status ValidateRequestId(absl::string_view request_id) {
 
 absl::Status ValidateText(absl::string_view value, absl::string_view field, size_t max_chars,
                           bool required, bool multiline) {
-  if (!IsValidUtf8(value)) return InvalidField(field, "must be valid UTF-8");
+  const TextScan scan = ScanText(value, multiline);
+  if (!scan.valid_utf8) return InvalidField(field, "must be valid UTF-8");
   if (required && absl::StripAsciiWhitespace(value).empty()) {
     return InvalidField(field, "must not be empty");
   }
-  if (HasControlCharacters(value, multiline)) {
+  if (scan.control) {
     return InvalidField(field, multiline ? "must not contain control characters"
                                          : "must not contain control characters or line breaks");
   }
-  if (CodePointCount(value) > max_chars) {
+  if (scan.code_points > max_chars) {
     return InvalidField(field, absl::StrCat("must be at most ", max_chars, " characters"));
   }
   return absl::OkStatus();

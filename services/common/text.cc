@@ -25,6 +25,33 @@ bool IsValidUtf8(absl::string_view text) {
   return true;
 }
 
+TextScan ScanText(absl::string_view text, bool allow_newlines) {
+  TextScan out;
+  const auto* s = reinterpret_cast<const uint8_t*>(text.data());
+  const int32_t length = static_cast<int32_t>(text.size());
+  int32_t i = 0;
+  while (i < length) {
+    const uint8_t b = s[i];
+    if (b < 0x80) {
+      ++i;
+      ++out.code_points;
+      if ((b < 0x20 || b == 0x7f) && !(allow_newlines && (b == '\n' || b == '\t' || b == '\r'))) {
+        out.control = true;
+      }
+      continue;
+    }
+    UChar32 c;
+    U8_NEXT(s, i, length, c);
+    if (c < 0) {
+      out.valid_utf8 = false;
+      return out;
+    }
+    ++out.code_points;
+    if (u_charType(c) == U_CONTROL_CHAR) out.control = true;
+  }
+  return out;
+}
+
 bool HasControlCharacters(absl::string_view text, bool allow_newlines) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const int32_t length = static_cast<int32_t>(text.size());

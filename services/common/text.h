@@ -17,6 +17,17 @@ bool IsValidUtf8(absl::string_view text);
 // True when `text` has a C0/C1 control character other than tab and newline.
 bool HasControlCharacters(absl::string_view text, bool allow_newlines);
 
+// What intake checks of every text field, in one pass (ASCII runs take a
+// fast path): whether it is valid UTF-8 (when not, the rest stops where it
+// broke), whether it has a control character (as HasControlCharacters), and
+// its code points.
+struct TextScan {
+  bool valid_utf8 = true;
+  bool control = false;
+  size_t code_points = 0;
+};
+TextScan ScanText(absl::string_view text, bool allow_newlines);
+
 // The largest signed minutes (biên bản) text a case accepts, in bytes; the
 // media service refuses an edit that would render longer.
 inline constexpr size_t kMaxMinutesBytes = 65536;

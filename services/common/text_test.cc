@@ -37,6 +37,33 @@ TEST(Text, ValidatesUtf8AndControls) {
   EXPECT_EQ(CodePointCount("Đà Nẵng"), 7u);
 }
 
+// The one-pass scan intake uses says what the three separate checks say.
+TEST(Text, OnePassScanAgreesWithTheSeparateChecks) {
+  const std::vector<std::string> texts = {"",
+                                          "Đà Nẵng",
+                                          "plain ascii",
+                                          "a\x01",
+                                          "a\nb\tc\r",
+                                          "x\x7f",
+                                          "\xc2\x85 C1 control",
+                                          "Khiếu nại\xe2\x80\xa8 separator",
+                                          "\xc3\x28",
+                                          "ok then \xed\xa0\x80",
+                                          "\xf0\x9f\x98\x80 emoji"};
+  for (const std::string& t : texts) {
+    for (bool newlines : {false, true}) {
+      const TextScan scan = ScanText(t, newlines);
+      EXPECT_EQ(scan.valid_utf8, IsValidUtf8(t)) << t;
+      if (!scan.valid_utf8) continue;
+      EXPECT_EQ(scan.control, HasControlCharacters(t, newlines)) << t << " " << newlines;
+      EXPECT_EQ(scan.code_points, CodePointCount(t)) << t;
+    }
+  }
+  EXPECT_TRUE(ScanText("\xc2\x85", false).control);
+  EXPECT_FALSE(ScanText("a\nb", true).control);
+  EXPECT_EQ(ScanText("Đà Nẵng", false).code_points, 7u);
+}
+
 TEST(Text, FoldingIsThreadSafe) {
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};

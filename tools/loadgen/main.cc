@@ -23,6 +23,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -44,6 +45,8 @@ ABSL_FLAG(double, warmup, 2, "Seconds before measuring");
 ABSL_FLAG(std::string, unit, "48", "Unit code of the principal (our server)");
 ABSL_FLAG(std::string, case_name, "", "Case for --method get");
 ABSL_FLAG(int, value_bytes, 1024, "Value size for etcd-put; content size for create");
+ABSL_FLAG(int, repeat_percent, 10,
+          "create: percent of calls naming a citizen an earlier call of the run named");
 ABSL_FLAG(std::string, label, "", "Free text copied into the JSON output");
 ABSL_FLAG(std::string, ca, "", "CA bundle: TLS to a node in mTLS mode");
 ABSL_FLAG(std::string, cert, "", "Client certificate (with --key)");
@@ -115,6 +118,19 @@ class Load {
     value_.assign(absl::GetFlag(FLAGS_value_bytes), 'v');
     today_ = reception::ToProtoDate(reception::SystemClock().Today());
     run_id_ = absl::StrFormat("%x", std::chrono::system_clock::now().time_since_epoch().count());
+    citizen_base_ = absl::Hash<std::string>()(run_id_) % 1000000000000ULL;
+  }
+
+  // Each run draws its citizens from its own range of IDs (a run that
+  // reused the last run's would find every new case a repeat of several
+  // earlier ones, more of them each run); --repeat_percent of the calls name
+  // a citizen an earlier call of this run named, so duplicate detection
+  // finds some matches, as at a real desk.
+  std::string CitizenId(uint64_t n) const {
+    const uint64_t repeat = absl::GetFlag(FLAGS_repeat_percent);
+    uint64_t who = n;
+    if (repeat > 0 && n > 100 && n % 100 < repeat) who = n / 2;
+    return absl::StrFormat("%012d", (citizen_base_ + who) % 1000000000000ULL);
   }
 
   grpc::ByteBuffer Request(uint64_t n) {
@@ -126,7 +142,7 @@ class Load {
       c->set_channel(reception::cases::v1::CHANNEL_PORTAL);
       auto* p = c->add_petitioners();
       p->set_full_name("Nguyễn Văn Tải");
-      p->set_citizen_id(absl::StrFormat("%012d", n % 1000000000000ULL));
+      p->set_citizen_id(CitizenId(n));
       c->mutable_respondent()->set_official_name("Phòng Tài nguyên");
       c->set_content(value_);
       *c->mutable_received_date() = today_;
@@ -239,6 +255,7 @@ class Load {
   }
 
   std::string method_, path_, run_id_;
+  uint64_t citizen_base_ = 0;
   std::string authorization_;  // "Bearer <token>" with --token_file
   grpc::ByteBuffer fixed_;
   std::string value_;
