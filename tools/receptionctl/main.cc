@@ -208,8 +208,9 @@ const std::vector<Command>& Commands() {
 )"},
       {"federation",
        R"(  federation                every peer: reachable, last contact, outbox, last error
-  federation outbox [--outbox handoffs|scheduling] [--peer UNIT] [--dead]
-                            what this node owes its peers; dead letters were refused for good
+  federation outbox [--outbox handoffs|scheduling|minutes|subtree_checks] [--peer UNIT] [--dead]
+                            what this node owes its peers (subtree_checks: questions for them,
+                            o/... after a restore); dead letters were refused for good
   federation retry ITEM     a dead letter back in line (head of the node's unit)
   federation cancel ITEM    give an item up (a handoff cannot be: its case would have no owner)
 )"},
