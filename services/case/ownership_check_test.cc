@@ -114,6 +114,12 @@ TEST_F(OwnershipCheckTest, APeersAnswerFreezesWhatItHoldsNewerAndReleasesTheRest
   EXPECT_TRUE(Classify(kept->name()).ok());
   EXPECT_EQ(Classify(back->name()).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(Classify(fresh->name()).code(), absl::StatusCode::kFailedPrecondition);  // classified
+  // The answer naming the fresh case (never asked of the peer) changed
+  // nothing: it is still this node's, classified once.
+  const Case still_here = Get(fresh->name());
+  EXPECT_EQ(still_here.owner_unit(), "48");
+  EXPECT_EQ(still_here.state(), cases::v1::CASE_STATE_CLASSIFIED);
+  EXPECT_EQ(Get(kept->name()).owner_unit(), "48");
   EXPECT_TRUE(registry_->check_outbox()->List().empty());
 }
 
