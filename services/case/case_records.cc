@@ -215,7 +215,8 @@ absl::StatusOr<uint64_t> CaseRecords::NextCounter(WriteTxn& txn, const std::stri
   if (const std::optional<std::string>& value = *raw; value.has_value()) {
     next = FromBigEndian64(*value) + 1;
   }
-  txn.Put(f_.meta, key, BigEndian64(next));
+  // Every case and change bumps a counter: one write per commit group.
+  txn.PutCoalesced(f_.meta, key, BigEndian64(next));
   return next;
 }
 
@@ -330,7 +331,7 @@ absl::StatusOr<int> CaseRecords::SkipCounters(uint64_t gap) const {
     for (const auto& key : keys) {
       RECEPTION_ASSIGN_OR_RETURN(auto raw, txn.Get(f_.meta, key));
       const uint64_t now = raw ? FromBigEndian64(*raw) : 0;
-      txn.Put(f_.meta, key, BigEndian64(now + gap));
+      txn.PutCoalesced(f_.meta, key, BigEndian64(now + gap));
       ++*moved;
     }
     return absl::OkStatus();

@@ -274,6 +274,7 @@ struct Group {
   void Reset() {
     batch.Clear();
     overlay.clear();
+    coalesced.clear();
     done.clear();
     results.clear();
     wrote = false;
@@ -283,6 +284,9 @@ struct Group {
   // ordered index to keep), and reads need only the latest write of a key.
   rocksdb::WriteBatch batch;
   Overlay overlay;
+  // Coalesced writes (overlay key -> value), appended to the batch and the
+  // overlay once the group is complete, before it is committed.
+  absl::flat_hash_map<std::string, Coalesced> coalesced;
   std::vector<Store::Done> done;
   std::vector<absl::Status> results;
   bool wrote = false;
@@ -313,23 +317,65 @@ void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
   current_->batch.Put(family, rocksdb::Slice(key.data(), key.size()),
                       rocksdb::Slice(value.data(), value.size()));
   // A Put record ends with the value's bytes.
-  own_[OverlayKey(family, key)] = {current_->batch.Data().size() - value.size(), value.size(),
-                                   false};
+  const store_internal::Written w{current_->batch.Data().size() - value.size(), value.size(),
+                                  false};
+  std::string k = OverlayKey(family, key);
+  auto [it, inserted] = current_->overlay.try_emplace(k, w);
+  undo_.push_back({std::move(k), false,
+                   inserted ? std::nullopt : std::optional<store_internal::Written>(it->second),
+                   std::nullopt});
+  if (!inserted) it->second = w;
   ++writes_;
 }
 
 void WriteTxn::Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key) {
   current_->batch.Delete(family, rocksdb::Slice(key.data(), key.size()));
-  own_[OverlayKey(family, key)] = {0, 0, true};
+  const store_internal::Written w{0, 0, true};
+  std::string k = OverlayKey(family, key);
+  auto [it, inserted] = current_->overlay.try_emplace(k, w);
+  undo_.push_back({std::move(k), false,
+                   inserted ? std::nullopt : std::optional<store_internal::Written>(it->second),
+                   std::nullopt});
+  if (!inserted) it->second = w;
   ++writes_;
+}
+
+void WriteTxn::PutCoalesced(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+                            absl::string_view value) {
+  std::string k = OverlayKey(family, key);
+  auto [it, inserted] = current_->coalesced.try_emplace(k);
+  undo_.push_back({std::move(k), true, std::nullopt,
+                   inserted ? std::nullopt : std::optional<store_internal::Coalesced>(it->second)});
+  it->second = store_internal::Coalesced{family, std::string(value)};
+  ++writes_;
+}
+
+void WriteTxn::Rollback() {
+  for (auto u = undo_.rbegin(); u != undo_.rend(); ++u) {
+    if (u->coalesced) {
+      if (u->value) {
+        current_->coalesced.insert_or_assign(u->key, *std::move(u->value));
+      } else {
+        current_->coalesced.erase(u->key);
+      }
+    } else if (u->written) {
+      current_->overlay.insert_or_assign(u->key, *u->written);
+    } else {
+      current_->overlay.erase(u->key);
+    }
+  }
+  undo_.clear();
 }
 
 absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHandle* family,
                                                          absl::string_view key) const {
-  // Newest first: this mutation, the rest of this group, the group being
-  // committed, then the database.
+  // Newest first: this group (this mutation's writes included), the group
+  // being committed (its coalesced writes are in its overlay by then), then
+  // the database.
   const std::string k = OverlayKey(family, key);
-  if (auto it = own_.find(k); it != own_.end()) return ValueOf(current_->batch, it->second);
+  if (auto it = current_->coalesced.find(k); it != current_->coalesced.end()) {
+    return it->second.value;
+  }
   if (auto it = current_->overlay.find(k); it != current_->overlay.end()) {
     return ValueOf(current_->batch, it->second);
   }
@@ -387,7 +433,6 @@ void Store::WriterLoop() {
         st = item.mutation(txn);
         if (st.ok()) {
           (void)group.batch.PopSavePoint();
-          for (auto& [key, written] : txn.own_) group.overlay.insert_or_assign(key, written);
           group.wrote = group.wrote || txn.writes() > 0;
           if (!txn.on_durable_.empty()) {
             item.done = [hooks = std::move(txn.on_durable_),
@@ -400,11 +445,24 @@ void Store::WriterLoop() {
           }
         } else {
           (void)group.batch.RollbackToSavePoint();
+          txn.Rollback();
         }
       }
       group.results.push_back(std::move(st));
       group.done.push_back(std::move(item.done));
     }
+    // The coalesced writes, once each, where the group's reads (and the
+    // next group's, through `committing_`) find them.
+    for (auto& [key, c] : group.coalesced) {
+      const absl::string_view k = absl::string_view(key).substr(sizeof(uint32_t));
+      group.batch.Put(c.family, rocksdb::Slice(k.data(), k.size()),
+                      rocksdb::Slice(c.value.data(), c.value.size()));
+      group.overlay.insert_or_assign(
+          key, store_internal::Written{group.batch.Data().size() - c.value.size(), c.value.size(),
+                                       false});
+      group.wrote = true;
+    }
+    group.coalesced.clear();
     // Hand the group to the committer once it has finished the previous one.
     absl::MutexLock lock(&commit_mu_);
     auto idle = [this]()

@@ -57,6 +57,11 @@ struct Written {
 };
 // Family id and key -> its latest write.
 using Overlay = absl::flat_hash_map<std::string, Written>;
+// A coalesced write not yet in the batch (see WriteTxn::PutCoalesced).
+struct Coalesced {
+  rocksdb::ColumnFamilyHandle* family = nullptr;
+  std::string value;
+};
 // One commit group: its batch, the overlay that reads see it through, and
 // the mutations it holds.
 struct Group;
@@ -68,6 +73,14 @@ class WriteTxn {
  public:
   void Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key, absl::string_view value);
   void Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key);
+  // A Put of which only the group's last value is written: for keys every
+  // mutation rewrites, such as counters. The group's batch is written
+  // atomically, so no reader, and no crash, ever sees the values in
+  // between; a group of N mutations makes one write instead of N. Reads
+  // through any WriteTxn see the latest value at once. A key is written
+  // either with PutCoalesced or with Put/Delete, never both.
+  void PutCoalesced(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+                    absl::string_view value);
   // The committed state overlaid with the group being committed and the
   // current group's writes so far.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
@@ -90,9 +103,16 @@ class WriteTxn {
   // which only reads its records too (it stamps the sequence number in the
   // header, which lookups never read).
   store_internal::Group* committing_;  // nullptr when none
-  // This mutation's writes, merged into the group's overlay on success (its
-  // batch records are rolled back on failure).
-  store_internal::Overlay own_;
+  // What this mutation's writes replaced in the group's overlays, undone
+  // (newest first) when the mutation fails, with its batch records.
+  struct Undo {
+    std::string key;
+    bool coalesced = false;
+    std::optional<store_internal::Written> written;
+    std::optional<store_internal::Coalesced> value;
+  };
+  void Rollback();
+  std::vector<Undo> undo_;
   std::vector<absl::AnyInvocable<void()>> on_durable_;
   int writes_ = 0;
 };

@@ -347,6 +347,76 @@ TEST(Store, ReadsSeeTheLatestWriteOfAKey) {
   EXPECT_EQ(**s->Get(f, "other"), "");
 }
 
+// A counter every mutation bumps is written once per group, not once per
+// mutation; reads see each bump at once, a failed mutation's bump is undone,
+// and the last value is what is durable.
+TEST(Store, CoalescedWritesAreWrittenOncePerGroup) {
+  testing::TempDir dir;
+  prometheus::Registry registry;
+  uint64_t entries = 0;
+  {
+    auto store = Store::Open(Opts(dir.Join("db"), &registry));
+    ASSERT_TRUE(store.ok());
+    Store* s = store->get();
+    auto* f = s->Family("things");
+    auto bump = [f](WriteTxn& b) -> absl::StatusOr<int> {
+      auto v = b.Get(f, "counter");
+      if (!v.ok()) return v.status();
+      int n = 0;
+      if (v->has_value() && !absl::SimpleAtoi(**v, &n)) return absl::InternalError("parse");
+      b.PutCoalesced(f, "counter", absl::StrCat(n + 1));
+      return n + 1;
+    };
+    absl::Notification release;
+    std::atomic<int> done{0}, failed{0};
+    s->Submit(
+        [&](WriteTxn&) {
+          release.WaitForNotification();
+          return absl::OkStatus();
+        },
+        [&](absl::Status) { ++done; });
+    constexpr int kQueued = 300;
+    for (int i = 0; i < kQueued; ++i) {
+      s->Submit(
+          [&, i](WriteTxn& b) -> absl::Status {
+            auto n = bump(b);
+            if (!n.ok()) return n.status();
+            // Every 10th mutation fails after its bump: the bump is undone.
+            if (i % 10 == 9) return absl::AbortedError("undo my bump");
+            b.Put(f, absl::StrCat("case/", *n), "");
+            return absl::OkStatus();
+          },
+          [&](absl::Status st) {
+            if (!st.ok()) ++failed;
+            ++done;
+          });
+    }
+    release.Notify();
+    ASSERT_TRUE(testing::WaitFor([&] { return done.load() == kQueued + 1; }, absl::Seconds(60)));
+    EXPECT_EQ(failed.load(), kQueued / 10);
+    const int kept = kQueued - kQueued / 10;
+    // The numbers handed out have no gaps: each failure's bump was undone.
+    EXPECT_EQ(**s->Get(f, "counter"), absl::StrCat(kept));
+    EXPECT_TRUE(s->Get(f, absl::StrCat("case/", kept))->has_value());
+    EXPECT_FALSE(s->Get(f, absl::StrCat("case/", kept + 1))->has_value());
+    uint64_t groups = 0;
+    for (const auto& family : registry.Collect()) {
+      if (family.name == "reception_store_commit_group_size") {
+        groups = family.metric.at(0).histogram.sample_count;
+      }
+    }
+    ASSERT_TRUE(s->db()->GetIntProperty(f, "rocksdb.num-entries-active-mem-table", &entries));
+    // One case key per kept mutation, and the counter once per group that
+    // bumped it (at most two groups: the held one and the rest).
+    EXPECT_LE(groups, 2u);
+    EXPECT_GE(entries, static_cast<uint64_t>(kept) + 1);
+    EXPECT_LE(entries, static_cast<uint64_t>(kept) + groups);
+  }
+  auto store = Store::Open(Opts(dir.Join("db")));
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(**(*store)->Get((*store)->Family("things"), "counter"), "270");
+}
+
 TEST(Store, OpenFailsClearlyOnABadPath) {
   testing::TempDir dir;
   testing::WriteFile(dir.Join("file"), "x");
