@@ -185,10 +185,6 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
     pthread_setname_np(pthread_self(), (s->options_.name + "-writer").substr(0, 15).c_str());
     s->WriterLoop();
   });
-  store->committer_ = std::thread([s = store.get()] {
-    pthread_setname_np(pthread_self(), (s->options_.name + "-commit").substr(0, 15).c_str());
-    s->CommitterLoop();
-  });
   store->completer_ = std::thread([s = store.get()] {
     pthread_setname_np(pthread_self(), (s->options_.name + "-done").substr(0, 15).c_str());
     s->CompleterLoop();
@@ -204,7 +200,6 @@ Store::~Store() {
     stopping_ = true;
   }
   if (writer_.joinable()) writer_.join();
-  if (committer_.joinable()) committer_.join();
   {
     absl::MutexLock lock(&done_mu_);
     writer_finished_ = true;
@@ -284,8 +279,8 @@ struct Group {
   // ordered index to keep), and reads need only the latest write of a key.
   rocksdb::WriteBatch batch;
   Overlay overlay;
-  // Coalesced writes (overlay key -> value), appended to the batch and the
-  // overlay once the group is complete, before it is committed.
+  // Coalesced writes (overlay key -> value), appended to the batch once the
+  // group is complete, before it is committed.
   absl::flat_hash_map<std::string, Coalesced> coalesced;
   std::vector<Store::Done> done;
   std::vector<absl::Status> results;
@@ -369,20 +364,14 @@ void WriteTxn::Rollback() {
 
 absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHandle* family,
                                                          absl::string_view key) const {
-  // Newest first: this group (this mutation's writes included), the group
-  // being committed (its coalesced writes are in its overlay by then), then
-  // the database.
+  // Newest first: this group (this mutation's writes included), then the
+  // database (every earlier group is in it).
   const std::string k = OverlayKey(family, key);
   if (auto it = current_->coalesced.find(k); it != current_->coalesced.end()) {
     return it->second.value;
   }
   if (auto it = current_->overlay.find(k); it != current_->overlay.end()) {
     return ValueOf(current_->batch, it->second);
-  }
-  if (committing_ != nullptr) {
-    if (auto it = committing_->overlay.find(k); it != committing_->overlay.end()) {
-      return ValueOf(committing_->batch, it->second);
-    }
   }
   std::string value;
   rocksdb::Status s = store_->db_->Get(rocksdb::ReadOptions(), family,
@@ -398,8 +387,7 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::Get(rocksdb::ColumnFamilyHa
 
 void Store::WriterLoop() {
   std::vector<Pending> items;
-  store_internal::Group groups[2];
-  int current = 0;
+  store_internal::Group group;
   for (;;) {
     items.clear();
     {
@@ -413,15 +401,7 @@ void Store::WriterLoop() {
         queue_.pop_front();
       }
     }
-    store_internal::Group& group = groups[current];
     group.Reset();
-    // The other group may still be committing: read through it. It stays
-    // untouched until it is handed back below.
-    store_internal::Group* committing;
-    {
-      absl::MutexLock lock(&commit_mu_);
-      committing = committing_;
-    }
     for (auto& item : items) {
       absl::Status st;
       if (!healthy_.load()) {
@@ -429,7 +409,7 @@ void Store::WriterLoop() {
             "the store stopped accepting writes after a disk failure; the node must be restarted");
       } else {
         group.batch.SetSavePoint();
-        WriteTxn txn(this, &group, committing);
+        WriteTxn txn(this, &group);
         st = item.mutation(txn);
         if (st.ok()) {
           (void)group.batch.PopSavePoint();
@@ -451,85 +431,53 @@ void Store::WriterLoop() {
       group.results.push_back(std::move(st));
       group.done.push_back(std::move(item.done));
     }
-    // The coalesced writes, once each, where the group's reads (and the
-    // next group's, through `committing_`) find them.
+    // The coalesced writes, once each.
     for (auto& [key, c] : group.coalesced) {
       const absl::string_view k = absl::string_view(key).substr(sizeof(uint32_t));
       group.batch.Put(c.family, rocksdb::Slice(k.data(), k.size()),
                       rocksdb::Slice(c.value.data(), c.value.size()));
-      group.overlay.insert_or_assign(
-          key, store_internal::Written{group.batch.Data().size() - c.value.size(), c.value.size(),
-                                       false});
       group.wrote = true;
     }
-    group.coalesced.clear();
-    // Hand the group to the committer once it has finished the previous one.
-    absl::MutexLock lock(&commit_mu_);
-    auto idle = [this]()
-                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
-    commit_mu_.Await(absl::Condition(&idle));
-    committing_ = &group;
-    current ^= 1;
+    Commit(group);
   }
-  absl::MutexLock lock(&commit_mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) { return committing_ == nullptr; };
-  commit_mu_.Await(absl::Condition(&idle));
-  writer_finished_committing_ = true;
 }
 
-void Store::CommitterLoop() {
-  rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
-  for (;;) {
-    store_internal::Group* group;
-    {
-      absl::MutexLock lock(&commit_mu_);
-      auto work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
-        return committing_ != nullptr || writer_finished_committing_;
-      };
-      commit_mu_.Await(absl::Condition(&work));
-      if (committing_ == nullptr) return;
-      group = committing_;
+void Store::Commit(store_internal::Group& group) {
+  if (options_.before_commit) options_.before_commit();
+  const auto start = std::chrono::steady_clock::now();
+  auto fail_all = [&](absl::string_view why) {
+    for (auto& r : group.results) {
+      if (r.ok()) r = absl::UnavailableError(why);
     }
-    if (options_.before_commit) options_.before_commit();
-    const auto start = std::chrono::steady_clock::now();
-    auto fail_all = [&](absl::string_view why) {
-      for (auto& r : group->results) {
-        if (r.ok()) r = absl::UnavailableError(why);
-      }
-    };
-    if (!healthy_.load()) {
-      // An earlier group failed; this one may have read its writes.
-      fail_all(
-          "the store stopped accepting writes after a disk failure; the node must be restarted");
-    } else if (group->wrote) {
-      // One WAL append and, with sync, one fsync for the whole group.
-      rocksdb::Status ws = db_->Write(write_options, &group->batch);
-      if (!ws.ok()) {
-        // After a failed write or fsync the page cache may not match the
-        // disk: stop acknowledging anything (the safe reaction, as databases
-        // do) and let the operator restart the node.
-        Log()->critical("event=store_write_failed store={} error={}", options_.name,
-                        LogValue(ws.ToString()));
-        healthy_.store(false);
-        if (write_failures_) write_failures_->Increment();
-        fail_all("the store could not make the write durable; retry later");
-      }
+  };
+  if (!healthy_.load()) {
+    // An earlier group failed; this one may have read its writes.
+    fail_all("the store stopped accepting writes after a disk failure; the node must be restarted");
+  } else if (group.wrote) {
+    // One WAL append and, with sync, one fsync for the whole group.
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options_.sync;
+    rocksdb::Status ws = db_->Write(write_options, &group.batch);
+    if (!ws.ok()) {
+      // After a failed write or fsync the page cache may not match the
+      // disk: stop acknowledging anything (the safe reaction, as databases
+      // do) and let the operator restart the node.
+      Log()->critical("event=store_write_failed store={} error={}", options_.name,
+                      LogValue(ws.ToString()));
+      healthy_.store(false);
+      if (write_failures_) write_failures_->Increment();
+      fail_all("the store could not make the write durable; retry later");
     }
-    if (group_size_) group_size_->Observe(static_cast<double>(group->done.size()));
-    if (sync_seconds_) {
-      sync_seconds_->Observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    }
-    {
-      absl::MutexLock lock(&done_mu_);
-      for (size_t i = 0; i < group->done.size(); ++i) {
-        if (group->done[i])
-          done_queue_.emplace_back(std::move(group->done[i]), std::move(group->results[i]));
-      }
-    }
-    absl::MutexLock lock(&commit_mu_);
-    committing_ = nullptr;
+  }
+  if (group_size_) group_size_->Observe(static_cast<double>(group.done.size()));
+  if (sync_seconds_) {
+    sync_seconds_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  absl::MutexLock lock(&done_mu_);
+  for (size_t i = 0; i < group.done.size(); ++i) {
+    if (group.done[i])
+      done_queue_.emplace_back(std::move(group.done[i]), std::move(group.results[i]));
   }
 }
 

@@ -6,13 +6,17 @@
 // event, change-feed entry, outbox, all together). The writer drains whatever
 // is queued into one indexed batch (a commit group): each mutation reads the
 // state including every earlier mutation, and a failing mutation rolls back
-// only its own writes. A committer thread writes each group with one synced
-// write while the writer already runs the next group (reading through the
-// group being committed), and only then is each mutation completed, in order,
-// on a completion thread. So: acknowledged means durable, readers never see a
-// write before it is durable, many concurrent requests share one WAL append
-// and one fsync, the fsync overlaps the next group's work, and
-// read-modify-write needs no locks.
+// only its own writes. The writer then writes the group with one synced write
+// and only then is each mutation completed, in order, on a completion thread.
+// While it waits for the disk, new mutations queue up and form the next
+// group. So: acknowledged means durable, readers never see a write before it
+// is durable, many concurrent requests share one WAL append and one fsync,
+// and read-modify-write needs no locks.
+//
+// Until 2026-11-29 a separate committer thread wrote each group while the
+// writer already ran the next one. Under load that made more, smaller groups
+// and a thread hand-off per group: on 2 cores, CreateCase cost 10-25 % more
+// server CPU that way (BENCHMARKS.md).
 #ifndef RECEPTION_SERVICES_COMMON_STORE_H_
 #define RECEPTION_SERVICES_COMMON_STORE_H_
 
@@ -81,8 +85,7 @@ class WriteTxn {
   // either with PutCoalesced or with Put/Delete, never both.
   void PutCoalesced(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
                     absl::string_view value);
-  // The committed state overlaid with the group being committed and the
-  // current group's writes so far.
+  // The committed state overlaid with the group's writes so far.
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  absl::string_view key) const;
   int writes() const { return writes_; }
@@ -95,14 +98,9 @@ class WriteTxn {
 
  private:
   friend class Store;
-  WriteTxn(const Store* store, store_internal::Group* current, store_internal::Group* committing)
-      : store_(store), current_(current), committing_(committing) {}
+  WriteTxn(const Store* store, store_internal::Group* current) : store_(store), current_(current) {}
   const Store* store_;
   store_internal::Group* current_;
-  // Only read, concurrently with the committer's write of the same batch,
-  // which only reads its records too (it stamps the sequence number in the
-  // header, which lookups never read).
-  store_internal::Group* committing_;  // nullptr when none
   // What this mutation's writes replaced in the group's overlays, undone
   // (newest first) when the mutation fails, with its batch records.
   struct Undo {
@@ -140,7 +138,7 @@ class Store {
     prometheus::Registry* metrics = nullptr;
     // Label value naming the store in metrics ("case").
     std::string name = "store";
-    // Test seam: runs on the committer thread before each group is written.
+    // Test seam: runs on the writer thread before each group is written.
     std::function<void()> before_commit;
   };
 
@@ -212,7 +210,8 @@ class Store {
 
   explicit Store(Options options);
   void WriterLoop();
-  void CommitterLoop();
+  // Writes the group with one synced write and queues its completions.
+  void Commit(store_internal::Group& group);
   void CompleterLoop();
 
   Options options_;
@@ -224,13 +223,6 @@ class Store {
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread writer_;
-  // The group handed to the committer; the writer waits for it to be taken
-  // back (null) before handing over the next one.
-  absl::Mutex commit_mu_;
-  store_internal::Group* committing_ ABSL_GUARDED_BY(commit_mu_) = nullptr;
-  bool commit_ready_ ABSL_GUARDED_BY(commit_mu_) = false;
-  bool writer_finished_committing_ ABSL_GUARDED_BY(commit_mu_) = false;
-  std::thread committer_;
   // Completions run on their own thread: answering an RPC may write to a
   // socket, which must not delay the next commit group.
   absl::Mutex done_mu_;
