@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/case/intake.h"
@@ -70,19 +72,38 @@ int64_t DaysSinceEpoch(absl::CivilDay d) { return d - absl::CivilDay(1970, 1, 1)
 
 }  // namespace
 
-std::string CaseDuplicates::SearchText(const Case& c, bool protect,
-                                       absl::string_view folded_content) {
+std::string CaseDuplicates::SearchNames(const Case& c, bool protect) {
   std::string people;
   if (!protect) {
     for (const auto& person : c.petitioners()) absl::StrAppend(&people, " ", person.full_name());
   }
   absl::StrAppend(&people, " ", c.respondent().official_name(), " ",
                   c.respondent().official_position());
-  std::string text = FoldForSearch(people);
+  return FoldForSearch(people);
+}
+
+std::string CaseDuplicates::SearchText(const Case& c, bool protect,
+                                       absl::string_view folded_content) {
+  std::string text = SearchNames(c, protect);
   if (!folded_content.empty()) {
     absl::StrAppend(&text, text.empty() ? "" : " ", folded_content);
   }
   return text;
+}
+
+bool CaseDuplicates::Found(absl::string_view entry, const Case& c,
+                           const std::vector<std::string>& tokens) {
+  const bool names_only = !entry.empty() && entry.front() == kNamesOnly;
+  std::optional<std::string> content;
+  for (const auto& t : tokens) {
+    if (absl::StrContains(entry, t)) continue;
+    if (!names_only) return false;
+    // A token has no spaces, so it is in "names content" exactly when it
+    // is in one of the two.
+    if (!content) content = FoldForSearch(c.content());
+    if (!absl::StrContains(*content, t)) return false;
+  }
+  return true;
 }
 
 CaseDuplicates::CaseDuplicates(const CaseDeps& deps, const CaseRecords& records)
@@ -103,7 +124,7 @@ CaseDuplicates::Profile CaseDuplicates::ProfileOf(const Case& c, bool protect) c
   p.content_tokens = TokenHashes(content);
   // Protected identities are never indexed: a name search must not reveal
   // that someone denounced.
-  p.search_text = SearchText(c, protect, content);
+  p.search_names = SearchNames(c, protect);
   if (!protect) {
     p.citizen_keys = CitizenKeysOf(c);
     for (const auto& person : c.petitioners()) {
@@ -158,7 +179,8 @@ std::string EntryValue(const Case& c, const std::vector<uint32_t>& tokens) {
 void CaseDuplicates::Index(WriteTxn& txn, const Case& c, const Profile& profile) const {
   const auto& f = records_.families();
   txn.Put(f.search, c.number(),
-          absl::StrCat(absl::AsciiStrToLower(c.number()), " ", profile.search_text));
+          absl::StrCat(absl::string_view(&kNamesOnly, 1), absl::AsciiStrToLower(c.number()), " ",
+                       profile.search_names));
   if (c.identity_protected() ||
       (profile.citizen_prefixes.empty() && profile.citizen_keys.empty())) {
     return;

@@ -29,9 +29,9 @@ class CaseDuplicates {
   // What the indexes need of a case, worked out once, off the writer thread
   // (folding and hashing are the costly steps of intake).
   struct Profile {
-    // The folded text a case is found by (names of unprotected petitioners,
-    // the respondent, the content).
-    std::string search_text;
+    // The folded names a case is found by besides its content (unprotected
+    // petitioners, the respondent).
+    std::string search_names;
     // The content's distinct folded words, hashed and sorted.
     std::vector<uint32_t> content_tokens;
     // "{keyed hash of the citizen ID}/" (33 bytes: CaseRecords::
@@ -43,10 +43,21 @@ class CaseDuplicates {
   };
   // `protect`: the petitioners are a protected identity, never indexed.
   Profile ProfileOf(const cases::v1::Case& c, bool protect) const;
-  // Only the search text (what a replica needs), from the content folded
+  // The folded names a case is found by (never a protected identity).
+  static std::string SearchNames(const cases::v1::Case& c, bool protect);
+  // The whole search text (what a replica keeps), from the content folded
   // once: `folded_content` is FoldForSearch(c.content()).
   static std::string SearchText(const cases::v1::Case& c, bool protect,
                                 absl::string_view folded_content);
+  // Whether a case of this node is found by every one of `tokens` (folded
+  // words), given its entry in the search family. Since 2026-11-29 the entry
+  // holds the number and the folded names only, marked by a leading
+  // kNamesOnly, and the content (1 KB, already in the case record) is folded
+  // here when a token is not among the names: it was half of what every
+  // CreateCase wrote. Entries written before hold the whole text.
+  static constexpr char kNamesOnly = '\x01';
+  static bool Found(absl::string_view entry, const cases::v1::Case& c,
+                    const std::vector<std::string>& tokens);
   // Writes the indexes of a case new on this node (registered or imported):
   // its search text and its citizens with what duplicate detection compares
   // (under this node's key, and under the matching key for subtree checks).

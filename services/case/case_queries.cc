@@ -115,8 +115,12 @@ absl::StatusOr<bool> CaseQueries::MatchesFilters(const Candidate& cand,
       RECEPTION_ASSIGN_OR_RETURN(text, d_.store->Get(records_.families().search, c.number()));
     }
     if (!text) return false;
-    for (const auto& t : f.tokens) {
-      if (!absl::StrContains(*text, t)) return false;
+    if (cand.replica) {
+      for (const auto& t : f.tokens) {
+        if (!absl::StrContains(*text, t)) return false;
+      }
+    } else if (!CaseDuplicates::Found(*text, c, f.tokens)) {
+      return false;
     }
   }
   return true;

@@ -3,6 +3,7 @@
 #include <limits>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -399,6 +400,32 @@ TEST_F(CaseRegistryTest, SearchIgnoresDiacriticsAndPagesAreStable) {
   EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 7);
   q.set_query("Phạm Hoa");
   EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 1);
+  // Words of the content, of the names and of the number, together: the
+  // search entry holds the number and the names, the content is folded
+  // from the case record.
+  q.set_query("hoa THU HỒI 123/qđ-ubnd");
+  EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 1);
+  q.set_query("hoa thu hoi dat khong co");
+  EXPECT_EQ(registry_->ListCases(officer_, q)->cases_size(), 0);
+  auto listed = registry_->ListCases(officer_, cases::v1::ListCasesRequest());
+  ASSERT_TRUE(listed.ok());
+  const Case oldest = listed->cases(0);
+  q.set_query(oldest.number());
+  ASSERT_EQ(registry_->ListCases(officer_, q)->cases_size(), 1);
+  // An entry written before 2026-11-29 holds the whole folded text
+  // (content included) and is still read as such.
+  ASSERT_TRUE(store_
+                  ->CommitAndWait([&](WriteTxn& txn) {
+                    txn.Put(store_->Family("search"), oldest.number(),
+                            absl::StrCat(absl::AsciiStrToLower(oldest.number()),
+                                         " nguyen van an older words"));
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  q.set_query("an older words");
+  auto older = registry_->ListCases(officer_, q);
+  ASSERT_EQ(older->cases_size(), 1);
+  EXPECT_EQ(older->cases(0).number(), oldest.number());
 
   cases::v1::ListCasesRequest page;
   page.set_page_size(3);
