@@ -8,10 +8,13 @@
 //   cases     number -> CaseRecord
 //   events    number '/' BE64(seq) -> CaseEvent (hash-chained)
 //   requests  request_id -> RequestRecord (idempotency)
-//   meta      counters ("case_seq/{year}", "feed_seq")
+//   meta      counters ("case_seq/{year}", "feed_seq"; written once per
+//             commit group, WriteTxn::PutCoalesced)
 //   feed      BE64(seq) -> FeedEntry (the change feed: one per mutation)
-//   search    number -> folded text for ListCases.query (never a protected
-//             identity; written once)
+//   search    number -> 0x01, the number and the folded names for
+//             ListCases.query (never a protected identity; the content is
+//             folded from the case at query time; entries before 2026-11-29
+//             hold the whole text, content included)
 //   due       YYYYMMDD '/' number -> "" (cases with a running clock)
 //   handoffs  handoff id -> HandoffRecord
 //   outbox    the shared outbox's entries (handoffs waiting for a peer)
