@@ -307,13 +307,8 @@ std::optional<std::string> ValueOf(const rocksdb::WriteBatch& batch,
 
 }  // namespace
 
-void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
-                   absl::string_view value) {
-  current_->batch.Put(family, rocksdb::Slice(key.data(), key.size()),
-                      rocksdb::Slice(value.data(), value.size()));
-  // A Put record ends with the value's bytes.
-  const store_internal::Written w{current_->batch.Data().size() - value.size(), value.size(),
-                                  false};
+void WriteTxn::Record(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+                      store_internal::Written w) {
   std::string k = OverlayKey(family, key);
   auto [it, inserted] = current_->overlay.try_emplace(k, w);
   undo_.push_back({std::move(k), false,
@@ -323,16 +318,17 @@ void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
   ++writes_;
 }
 
+void WriteTxn::Put(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+                   absl::string_view value) {
+  current_->batch.Put(family, rocksdb::Slice(key.data(), key.size()),
+                      rocksdb::Slice(value.data(), value.size()));
+  // A Put record ends with the value's bytes.
+  Record(family, key, {current_->batch.Data().size() - value.size(), value.size(), false});
+}
+
 void WriteTxn::Delete(rocksdb::ColumnFamilyHandle* family, absl::string_view key) {
   current_->batch.Delete(family, rocksdb::Slice(key.data(), key.size()));
-  const store_internal::Written w{0, 0, true};
-  std::string k = OverlayKey(family, key);
-  auto [it, inserted] = current_->overlay.try_emplace(k, w);
-  undo_.push_back({std::move(k), false,
-                   inserted ? std::nullopt : std::optional<store_internal::Written>(it->second),
-                   std::nullopt});
-  if (!inserted) it->second = w;
-  ++writes_;
+  Record(family, key, {0, 0, true});
 }
 
 void WriteTxn::PutCoalesced(rocksdb::ColumnFamilyHandle* family, absl::string_view key,

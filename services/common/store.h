@@ -109,6 +109,9 @@ class WriteTxn {
     std::optional<store_internal::Written> written;
     std::optional<store_internal::Coalesced> value;
   };
+  // Points the group's overlay at a write just added to the batch.
+  void Record(rocksdb::ColumnFamilyHandle* family, absl::string_view key,
+              store_internal::Written w);
   void Rollback();
   std::vector<Undo> undo_;
   std::vector<absl::AnyInvocable<void()>> on_durable_;
