@@ -49,12 +49,13 @@ class CaseDuplicates {
   // once: `folded_content` is FoldForSearch(c.content()).
   static std::string SearchText(const cases::v1::Case& c, bool protect,
                                 absl::string_view folded_content);
-  // Whether a case of this node is found by every one of `tokens` (folded
-  // words), given its entry in the search family. Since 2026-11-29 the entry
-  // holds the number and the folded names only, marked by a leading
-  // kNamesOnly, and the content (1 KB, already in the case record) is folded
-  // here when a token is not among the names: it was half of what every
-  // CreateCase wrote. Entries written before hold the whole text.
+  // Whether a case is found by every one of `tokens` (folded words), given
+  // its search text: a replica's whole text, or its entry in the search
+  // family. Since 2026-11-29 that entry holds the number and the folded
+  // names only, marked by a leading kNamesOnly, and the content (1 KB,
+  // already in the case record) is folded here when a token is not among
+  // the names: it was a third of the bytes every CreateCase wrote. Entries
+  // written before, like replicas' texts, hold the whole text.
   static constexpr char kNamesOnly = '\x01';
   static bool Found(absl::string_view entry, const cases::v1::Case& c,
                     const std::vector<std::string>& tokens);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <functional>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -115,13 +114,7 @@ absl::StatusOr<bool> CaseQueries::MatchesFilters(const Candidate& cand,
       RECEPTION_ASSIGN_OR_RETURN(text, d_.store->Get(records_.families().search, c.number()));
     }
     if (!text) return false;
-    if (cand.replica) {
-      for (const auto& t : f.tokens) {
-        if (!absl::StrContains(*text, t)) return false;
-      }
-    } else if (!CaseDuplicates::Found(*text, c, f.tokens)) {
-      return false;
-    }
+    if (!CaseDuplicates::Found(*text, c, f.tokens)) return false;
   }
   return true;
 }
