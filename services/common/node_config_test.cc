@@ -23,6 +23,7 @@ TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
   EXPECT_EQ(c->storage().sync_policy(),
             config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
   EXPECT_EQ(c->storage().max_group_size(), 1024);
+  EXPECT_EQ(c->storage().write_buffer_mib(), 64);
   EXPECT_EQ(c->shutdown_grace_seconds(), 10);
   EXPECT_EQ(c->federation().follow().heartbeat_millis(), 2000);
   EXPECT_EQ(c->federation().follow().batch_millis(), 50);
@@ -46,6 +47,19 @@ TEST(NodeConfig, BadValueIsAStartupError) {
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("storage.max_group_size must be between 1 and 65536"),
             std::string::npos);
+}
+
+TEST(NodeConfig, AMemtableBudgetUnder4MibIsAStartupError) {
+  testing::TempDir dir;
+  testing::WriteFile(
+      dir.Join("node.yaml"),
+      "unit_code: \"48\"\ndata_dir: d\ntopology_file: t\nrules_file: r\ncalendar_file: c\n"
+      "storage: {write_buffer_mib: 2}\n");
+  auto c = LoadNodeConfig(dir.Join("node.yaml"), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("storage.write_buffer_mib must be at least 4"),
+            std::string::npos)
+      << c.status();
 }
 
 TEST(NodeConfig, AFeedBatchLongerThanItsHeartbeatIsAStartupError) {

@@ -116,6 +116,10 @@ Store::Options NodeContext::StoreOptions(const std::string& name,
     o.block_cache_bytes = static_cast<size_t>(config.storage().block_cache_mib()) << 20;
   }
   o.block_cache = block_cache;
+  if (config.storage().write_buffer_mib() > 0) {
+    o.write_buffer_bytes = static_cast<size_t>(config.storage().write_buffer_mib()) << 20;
+  }
+  o.write_buffer_manager = write_buffer_manager;
   o.metrics = metrics.get();
   o.name = name;
   return o;
@@ -299,6 +303,8 @@ int RunNode(int argc, char** argv, absl::string_view program,
                                                    ? context.config.storage().block_cache_mib()
                                                    : 64)
                            << 20);
+  context.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      static_cast<size_t>(context.config.storage().write_buffer_mib()) << 20);
   context.test_fault = absl::GetFlag(FLAGS_test_fault);
   if (!context.test_fault.empty()) {
     if (context.test_fault != "crash_after_import") {

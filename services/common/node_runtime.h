@@ -51,6 +51,9 @@ struct NodeContext {
   // One RocksDB block cache for every store of the process
   // (storage.block_cache_mib).
   std::shared_ptr<rocksdb::Cache> block_cache;
+  // One memtable budget for every store of the node
+  // (storage.write_buffer_mib).
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager;
 
   // The options of the store `name` ("<data_dir>/<name>"): the storage
   // settings of the configuration (sync policy, group size, the shared

@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.compression = rocksdb::kNoCompression;
+  cf_options.write_buffer_size = std::max<size_t>(o.write_buffer_bytes / 2, 1 << 20);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
@@ -134,6 +135,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(Options options) {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  db_options.write_buffer_manager =
+      o.write_buffer_manager ? o.write_buffer_manager
+                             : std::make_shared<rocksdb::WriteBufferManager>(o.write_buffer_bytes);
+  db_options.max_total_wal_size = 4 * o.write_buffer_bytes;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);

@@ -40,6 +40,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 
 namespace prometheus {
 class Registry;
@@ -137,6 +138,14 @@ class Store {
     // shared by every store of a node), else a new one of this size.
     size_t block_cache_bytes = 64 << 20;
     std::shared_ptr<rocksdb::Cache> block_cache;
+    // Memtable budget: `write_buffer_manager` when given (one budget shared
+    // by every store of a node), else one of this size for this store. A
+    // family flushes at half of it, and the store's write-ahead log is kept
+    // under four times it (RocksDB flushes the families that pin the oldest
+    // log), so neither memory nor the log nor the replay after a crash grows
+    // with the time since a rarely written family last flushed.
+    size_t write_buffer_bytes = 64 << 20;
+    std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager;
     // Optional: where to register the store's metrics.
     prometheus::Registry* metrics = nullptr;
     // Label value naming the store in metrics ("case").
