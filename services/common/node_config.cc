@@ -68,7 +68,7 @@ absl::StatusOr<config::v1::NodeConfig> LoadNodeConfig(const std::string& path,
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": storage.max_group_size must be between 1 and 65536"));
   }
-  if (st->write_buffer_mib() == 0) st->set_write_buffer_mib(64);
+  if (st->write_buffer_mib() == 0) st->set_write_buffer_mib(128);
   if (st->write_buffer_mib() < 4) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": storage.write_buffer_mib must be at least 4"));

@@ -23,7 +23,7 @@ TEST(NodeConfig, AppliesDefaultsResolvesPathsAndOverrides) {
   EXPECT_EQ(c->storage().sync_policy(),
             config::v1::SYNC_POLICY_GROUP_FSYNC);  // survives power loss
   EXPECT_EQ(c->storage().max_group_size(), 1024);
-  EXPECT_EQ(c->storage().write_buffer_mib(), 64);
+  EXPECT_EQ(c->storage().write_buffer_mib(), 128);
   EXPECT_EQ(c->shutdown_grace_seconds(), 10);
   EXPECT_EQ(c->federation().follow().heartbeat_millis(), 2000);
   EXPECT_EQ(c->federation().follow().batch_millis(), 50);

@@ -144,7 +144,7 @@ class Store {
     // under four times it (RocksDB flushes the families that pin the oldest
     // log), so neither memory nor the log nor the replay after a crash grows
     // with the time since a rarely written family last flushed.
-    size_t write_buffer_bytes = 64 << 20;
+    size_t write_buffer_bytes = 128 << 20;
     std::shared_ptr<rocksdb::WriteBufferManager> write_buffer_manager;
     // Optional: where to register the store's metrics.
     prometheus::Registry* metrics = nullptr;
